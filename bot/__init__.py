@@ -1,0 +1,1 @@
+"""Cadence: the application core (domain operations, engine, assembly)."""

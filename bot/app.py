@@ -1,0 +1,46 @@
+"""Assembly: build the Bolt app for a configuration and register every listener."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_bolt.error import BoltError
+
+from bot.config import ConfigError, Settings
+from bot.services import Services
+from bot.slack import web_client
+from handlers import register_listeners
+
+log = logging.getLogger(__name__)
+
+
+def build_app(services: Services) -> App:
+    """The Bolt app. Building it calls `auth.test`, so a wrong token fails here, clearly."""
+    settings: Settings = services.settings
+    try:
+        app = App(
+            client=web_client(settings),
+            signing_secret=settings.slack_signing_secret,
+            # Ack first: Bolt answers Slack as soon as a listener acks and keeps working after.
+            process_before_response=False,
+        )
+    except BoltError as e:
+        raise ConfigError(
+            [
+                f"SLACK_BOT_TOKEN was refused by Slack ({e}): copy the Bot User OAuth Token "
+                "from OAuth & Permissions in your Slack app settings into .env, and check that "
+                "the app is installed in the workspace"
+            ]
+        ) from e
+    register_listeners(app, services)
+
+    @app.error
+    def on_error(error: Exception, body: dict) -> None:
+        log.error(
+            "unhandled error in a Slack request (type %s): %r",
+            body.get("type") or body.get("command"),
+            error,
+        )
+
+    return app

@@ -1,0 +1,72 @@
+"""Shared pieces of Block Kit: text helpers and the message envelope with Slack's limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FALLBACK_TEXT = 4000
+
+
+def mentions(user_ids: Iterable[str]) -> str:
+    """People by ID (works for Slack Connect people too; names would go stale)."""
+    return ", ".join(f"<@{u}>" for u in user_ids) or "—"
+
+
+def channel_link(channel_id: str | None) -> str:
+    return f"<#{channel_id}>" if channel_id else "—"
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=text))
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def pack_sections(lines: Sequence[str], *, separator: str = "\n") -> list[SectionBlock]:
+    """As few section blocks as hold `lines` within Slack's 3,000 characters per section."""
+    blocks: list[SectionBlock] = []
+    current = ""
+    for line in lines:
+        line = line[:MAX_SECTION_TEXT]
+        candidate = f"{current}{separator}{line}" if current else line
+        if len(candidate) > MAX_SECTION_TEXT:
+            blocks.append(section(current))
+            current = line
+        else:
+            current = candidate
+    if current:
+        blocks.append(section(current))
+    return blocks
+
+
+def message(text: str, blocks: Sequence[Block | dict[str, Any]] = ()) -> dict[str, Any]:
+    """A message payload: fallback text plus blocks, within Slack's 50-block limit.
+
+    Builders that may produce many blocks must fit them first; this refuses rather than letting
+    Slack reject the message later.
+    """
+    rendered = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+    if len(rendered) > MAX_MESSAGE_BLOCKS:
+        raise ValueError(
+            f"a message holds at most {MAX_MESSAGE_BLOCKS} blocks, not {len(rendered)}"
+        )
+    payload: dict[str, Any] = {"text": text[:MAX_FALLBACK_TEXT]}
+    if rendered:
+        payload["blocks"] = rendered
+    return payload
+
+
+def plain_message(text: str) -> dict[str, Any]:
+    return message(text, [section(text)] if len(text) <= MAX_SECTION_TEXT else [])

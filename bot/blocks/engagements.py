@@ -1,0 +1,326 @@
+"""Block Kit for engagements: the create/edit modal, the list, archive confirmation, welcome."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ConfirmObject,
+    ConversationFilter,
+    ConversationSelectElement,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    NumberInputElement,
+    PlainTextInputElement,
+    UserMultiSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.blocks.common import (
+    channel_link,
+    context,
+    escape,
+    mentions,
+    message,
+    pack_sections,
+    section,
+)
+from bot.engagements import (
+    DEFAULT_SLA_HOURS,
+    KPI_EXAMPLE,
+    MAX_NAME,
+    MAX_SLA_HOURS,
+    MAX_VENDOR,
+    SEVERITIES,
+    EngagementDetails,
+    EngagementInput,
+)
+
+ENGAGEMENT_MODAL = "engagement_form"
+ARCHIVE_CONFIRM = "engagement_archive_confirm"
+ARCHIVE_CANCEL = "engagement_archive_cancel"
+CHANNEL_FILTER = ConversationFilter(include=["public", "private"], exclude_bot_users=True)
+
+
+def timezone_block_id(timezone: str) -> str:
+    """The time zone field's block_id carries its value: Slack keeps what a person typed in an
+    input across `views.update` when block_id and action_id stay the same, so a new default
+    (from `users.info`, after the modal opened) needs a new block_id to show."""
+    return f"timezone:{timezone}"
+
+
+def engagement_modal(
+    *,
+    private_metadata: dict[str, Any],
+    initial: EngagementInput | None = None,
+    creator: str | None = None,
+    current_channel: str | None = None,
+    timezone: str = "",
+) -> dict[str, Any]:
+    """The create/edit form. `initial` fills it for an edit; otherwise defaults for a new one."""
+    editing = initial is not None
+    leads = list(initial.leads) if initial else ([creator] if creator else [])
+    channel = initial.channel_id if initial else current_channel
+    if channel and not channel.startswith(("C", "G")):
+        channel = None
+    zone = initial.timezone if initial else timezone
+    sla = dict(initial.sla_hours) if initial else dict(DEFAULT_SLA_HOURS)
+
+    def people(action_id: str, label: str, users: Sequence[str], hint: str, optional=True):
+        return InputBlock(
+            block_id=action_id,
+            label=label,
+            optional=optional,
+            hint=hint,
+            element=UserMultiSelectElement(
+                action_id=action_id,
+                placeholder="Choose people",
+                initial_users=list(users) or None,
+            ),
+        )
+
+    blocks = [
+        InputBlock(
+            block_id="name",
+            label="Engagement name",
+            hint="Its handle for commands is made from it, e.g. Acme Payments → acme-payments.",
+            element=PlainTextInputElement(
+                action_id="name",
+                placeholder="Acme Payments",
+                max_length=MAX_NAME,
+                initial_value=initial.name if initial else None,
+            ),
+        ),
+        InputBlock(
+            block_id="vendor",
+            label="Vendor",
+            element=PlainTextInputElement(
+                action_id="vendor",
+                placeholder="Globex Consulting",
+                max_length=MAX_VENDOR,
+                initial_value=initial.vendor if initial else None,
+            ),
+        ),
+        InputBlock(
+            block_id="channel",
+            label="Engagement channel",
+            hint="Updates, concerns and reminders are posted here. Cadence joins public channels "
+            "itself; invite it to a private one with /invite @Cadence.",
+            element=ConversationSelectElement(
+                action_id="channel",
+                placeholder="Choose a channel",
+                initial_conversation=channel or None,
+                filter=CHANNEL_FILTER,
+            ),
+        ),
+        people(
+            "leads",
+            "Leads",
+            leads,
+            "Leads configure the engagement, get alerts, and acknowledge and resolve concerns.",
+            optional=False,
+        ),
+        people(
+            "vendor_contacts",
+            "Vendor contacts",
+            initial.vendor_contacts if initial else (),
+            "They get the status-update check-ins. People from another organisation in a Slack "
+            "Connect channel can be chosen too.",
+        ),
+        people(
+            "stakeholders",
+            "Client stakeholders",
+            initial.stakeholders if initial else (),
+            "They answer the feedback surveys and can raise concerns.",
+        ),
+        InputBlock(
+            block_id="digest_channel",
+            label="Executive digest channel",
+            optional=True,
+            hint="Where the weekly digest for executives goes (optional).",
+            element=ConversationSelectElement(
+                action_id="digest_channel",
+                placeholder="Choose a channel",
+                initial_conversation=initial.digest_channel_id if initial else None,
+                filter=CHANNEL_FILTER,
+            ),
+        ),
+        InputBlock(
+            block_id=timezone_block_id(zone),
+            label="Time zone",
+            hint="An IANA name such as Europe/Berlin or America/New_York. Check-ins are "
+            "scheduled in it unless a cadence says otherwise.",
+            element=PlainTextInputElement(
+                action_id="timezone",
+                placeholder="Europe/Berlin",
+                max_length=64,
+                initial_value=zone or None,
+            ),
+        ),
+        InputBlock(
+            block_id="kpis",
+            label="KPIs and targets",
+            optional=True,
+            hint="One per line: Name (unit) >= target when higher is better, <= target when "
+            "lower is better.",
+            element=PlainTextInputElement(
+                action_id="kpis",
+                multiline=True,
+                placeholder=f"{KPI_EXAMPLE}\nMean time to resolve (hours) <= 8",
+                max_length=2000,
+                initial_value="\n".join(k.render() for k in initial.kpis)
+                if initial and initial.kpis
+                else None,
+            ),
+        ),
+        HeaderBlock(text="Concern response SLA (hours)"),
+    ]
+    for severity in SEVERITIES:
+        blocks.append(
+            InputBlock(
+                block_id=f"sla_{severity}",
+                label=f"{severity.capitalize()} concerns: respond within (hours)",
+                element=NumberInputElement(
+                    action_id=f"sla_{severity}",
+                    is_decimal_allowed=False,
+                    min_value=1,
+                    max_value=MAX_SLA_HOURS,
+                    initial_value=sla.get(severity, DEFAULT_SLA_HOURS[severity]),
+                ),
+            )
+        )
+    view = View(
+        type="modal",
+        callback_id=ENGAGEMENT_MODAL,
+        title="Edit engagement" if editing else "New engagement",
+        submit="Save" if editing else "Create",
+        close="Cancel",
+        private_metadata=json.dumps(private_metadata),
+        blocks=blocks,
+    )
+    return view.to_dict()
+
+
+def engagement_lines(details: EngagementDetails) -> str:
+    e = details.engagement
+    archived = " _(archived)_" if e.archived_at else ""
+    return (
+        f"*{escape(e.name)}* `{e.handle}`{archived} · vendor {escape(e.vendor)} · "
+        f"{channel_link(e.channel_id)} · leads {mentions(details.leads)}"
+    )
+
+
+def engagement_list(engagements: Sequence[EngagementDetails]) -> dict[str, Any]:
+    if not engagements:
+        text = (
+            "No engagements yet. Create the first with `/cadence engagement new`: name, vendor, "
+            "channel and people; KPIs and SLAs can follow."
+        )
+        return message(text, [section(text)])
+    header = f"{len(engagements)} engagement{'s' if len(engagements) != 1 else ''}"
+    blocks = [section(f"*{header}*"), *pack_sections([engagement_lines(d) for d in engagements])]
+    return message(header, [*blocks[:49], context("`/cadence engagement edit <handle>` to edit.")])
+
+
+def archive_confirmation(details: EngagementDetails) -> dict[str, Any]:
+    """The ephemeral "are you sure?" with a danger button (and Slack's own confirm dialog)."""
+    e = details.engagement
+    text = (
+        f"Archive *{escape(e.name)}* (`{e.handle}`)? Its cadences stop, nothing more is "
+        "prompted, and it leaves the digest. Its history (updates, feedback, concerns, audit "
+        "trail) is kept."
+    )
+    return message(
+        f"Archive {e.name}?",
+        [
+            section(text),
+            ActionsBlock(
+                block_id="archive",
+                elements=[
+                    ButtonElement(
+                        text="Archive",
+                        action_id=ARCHIVE_CONFIRM,
+                        value=str(details.id),
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title="Archive engagement?",
+                            text=f"Archive {e.name}? This stops its check-ins.",
+                            confirm="Archive",
+                            deny="Keep it",
+                        ),
+                    ),
+                    ButtonElement(text="Cancel", action_id=ARCHIVE_CANCEL, value=str(details.id)),
+                ],
+            ),
+        ],
+    )
+
+
+def welcome_message(details: EngagementDetails) -> dict[str, Any]:
+    """Posted in the engagement channel on create: what will happen here, and who is who."""
+    e = details.engagement
+    text = (
+        f"Cadence now keeps *{escape(e.name)}* with {escape(e.vendor)} on a steady rhythm in "
+        "this channel."
+    )
+    what = (
+        "*What will happen here*\n"
+        "• Check-ins on the schedule the leads set; the people asked get a button that opens a "
+        "short form.\n"
+        "• Each status update is posted here as a summary (RAG, progress, KPIs against target).\n"
+        "• Concerns are tracked with response SLAs until they are resolved."
+    )
+    who = (
+        f"*Leads* {mentions(details.leads)}\n*Vendor contacts* {mentions(details.vendor_contacts)}"
+        f"\n*Stakeholders* {mentions(details.stakeholders)}"
+    )
+    return message(
+        text,
+        [
+            section(text),
+            section(what),
+            section(who),
+            context(f"Handle `{e.handle}` · time zone {e.timezone} · `/cadence help` for commands"),
+        ],
+    )
+
+
+def created_notice(details: EngagementDetails, channel_note: str | None) -> dict[str, Any]:
+    """The DM to the person who created (or edited) the engagement."""
+    e = details.engagement
+    text = f"*{escape(e.name)}* is set up with handle `{e.handle}` in {channel_link(e.channel_id)}."
+    blocks = [section(text)]
+    if channel_note:
+        blocks.append(section(channel_note))
+    blocks.append(
+        context(
+            f"Next: `/cadence schedule {e.handle}` adds check-ins; "
+            f"`/cadence engagement edit {e.handle}` changes it."
+        )
+    )
+    return message(text, blocks)
+
+
+def saved_notice(details: EngagementDetails, changed: Sequence[str]) -> dict[str, Any]:
+    e = details.engagement
+    what = ", ".join(changed) if changed else "nothing changed"
+    text = f"Saved *{escape(e.name)}* (`{e.handle}`): {what}."
+    return message(text, [section(text)])
+
+
+def archived_notice(details: EngagementDetails, actor: str) -> dict[str, Any]:
+    e = details.engagement
+    text = (
+        f"<@{actor}> archived *{escape(e.name)}*. Cadence will send no more check-ins here; "
+        "its history is kept."
+    )
+    return message(text, [section(text)])
+
+
+def divider() -> dict[str, Any]:
+    return DividerBlock().to_dict()

@@ -1,0 +1,44 @@
+"""The `/cadence help` message and the "here is the right form" reply for malformed input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import DividerBlock, HeaderBlock
+
+from bot.blocks.common import context, message, section
+from bot.command_reference import REFERENCE, CommandSpec
+
+
+def _line(spec: CommandSpec) -> str:
+    return f"`/cadence {spec.usage}` — {spec.does}\n      e.g. `{spec.example}`"
+
+
+def help_message() -> dict[str, Any]:
+    ready = [s for s in REFERENCE if s.available]
+    coming = [s for s in REFERENCE if not s.available]
+    blocks = [
+        HeaderBlock(text="Cadence — /cadence"),
+        section(
+            "Cadence keeps a client–vendor engagement on a steady rhythm: scheduled check-ins, "
+            "structured updates, a concern register and a weekly digest. An engagement is named "
+            "by its handle, e.g. `acme-payments`."
+        ),
+        DividerBlock(),
+        section("*Ready now*\n" + "\n".join(_line(s) for s in ready)),
+    ]
+    if coming:
+        blocks.append(section("*Coming next in Cadence*\n" + "\n".join(_line(s) for s in coming)))
+    blocks.append(
+        context("Anything that needs several fields opens a form; short forms act at once.")
+    )
+    return message("Cadence commands: /cadence help", blocks)
+
+
+def usage_reply(problem: str, spec: CommandSpec | None = None) -> dict[str, Any]:
+    """One ephemeral reply: what was wrong, and the right form to type."""
+    text = problem
+    if spec is not None:
+        text += f"\nThe form is `/cadence {spec.usage}`, e.g. `{spec.example}`."
+    text += "\n`/cadence help` lists every command."
+    return message(text, [section(text)])

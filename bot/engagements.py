@@ -1,0 +1,608 @@
+"""Engagements: create, edit, list, archive; who may manage them; what a valid one is.
+
+Independent of Slack payload shapes: the handlers hand in plain values keyed by field name and
+get back rows, or a `FieldErrors` naming the fields to fix. Nothing is written unless all of it
+is valid, and every change records an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+import unicodedata
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot import audit, clock
+from bot.errors import FieldErrors, NotAllowed, NotFound, UserError
+from storage.models import ConcernSla, Engagement, EngagementMember, KpiDefinition
+
+SEVERITIES = ("critical", "high", "medium", "low")
+DEFAULT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
+MAX_SLA_HOURS = 24 * 365
+ROLES = ("lead", "vendor", "stakeholder")
+MAX_NAME = 80
+MAX_VENDOR = 120
+MAX_HANDLE = 40
+MAX_PEOPLE_PER_ROLE = 50
+MAX_KPIS = 20
+MAX_KPI_NAME = 60
+MAX_KPI_UNIT = 20
+
+KPI_LINE = re.compile(
+    r"^(?P<name>.+?)\s*(?:\((?P<unit>[^()]*)\))?\s*(?P<op>>=|<=|≥|≤|=>|=<)\s*"
+    r"(?P<target>[-+]?\d+(?:[.,]\d+)?)\s*(?P<suffix>%|[^\W\d]+)?$"
+)
+KPI_EXAMPLE = "Uptime (%) >= 99.9"
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """A KPI as a lead states it: `Uptime (%) >= 99.9` means higher is better, target 99.9."""
+
+    name: str
+    unit: str
+    target: float
+    higher_is_better: bool
+
+    def render(self) -> str:
+        unit = f" ({self.unit})" if self.unit else ""
+        op = ">=" if self.higher_is_better else "<="
+        return f"{self.name}{unit} {op} {format_number(self.target)}"
+
+
+@dataclass(frozen=True)
+class EngagementInput:
+    """A complete, valid engagement definition (the modal's fields after validation)."""
+
+    name: str
+    vendor: str
+    channel_id: str
+    timezone: str
+    leads: tuple[str, ...]
+    vendor_contacts: tuple[str, ...] = ()
+    stakeholders: tuple[str, ...] = ()
+    digest_channel_id: str | None = None
+    kpis: tuple[KpiSpec, ...] = ()
+    sla_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
+
+    @property
+    def handle(self) -> str:
+        return slugify(self.name)
+
+
+@dataclass(frozen=True)
+class EngagementDetails:
+    """An engagement with its people, KPIs and SLAs, read in one go."""
+
+    engagement: Engagement
+    leads: tuple[str, ...]
+    vendor_contacts: tuple[str, ...]
+    stakeholders: tuple[str, ...]
+    kpis: tuple[KpiSpec, ...]
+    sla_hours: Mapping[str, int]
+
+    @property
+    def id(self) -> int:
+        assert self.engagement.id is not None
+        return self.engagement.id
+
+    def as_input(self) -> EngagementInput:
+        e = self.engagement
+        return EngagementInput(
+            name=e.name,
+            vendor=e.vendor,
+            channel_id=e.channel_id,
+            timezone=e.timezone,
+            leads=self.leads,
+            vendor_contacts=self.vendor_contacts,
+            stakeholders=self.stakeholders,
+            digest_channel_id=e.digest_channel_id,
+            kpis=self.kpis,
+            sla_hours=dict(self.sla_hours),
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the audit trail records for before → after."""
+        return snapshot(self.as_input())
+
+
+def snapshot(data: EngagementInput) -> dict[str, Any]:
+    return {
+        "name": data.name,
+        "handle": data.handle,
+        "vendor": data.vendor,
+        "channel_id": data.channel_id,
+        "digest_channel_id": data.digest_channel_id,
+        "timezone": data.timezone,
+        "leads": list(data.leads),
+        "vendor_contacts": list(data.vendor_contacts),
+        "stakeholders": list(data.stakeholders),
+        "kpis": [k.render() for k in data.kpis],
+        "sla_hours": dict(data.sla_hours),
+    }
+
+
+# --- validation (pure) -------------------------------------------------------------------------
+
+
+def format_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def slugify(name: str) -> str:
+    """The handle people type: `Acme Payments (EU)` → `acme-payments-eu`."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:MAX_HANDLE].rstrip("-")
+
+
+@cache
+def _zones() -> dict[str, str]:
+    return {z.lower(): z for z in zoneinfo.available_timezones()}
+
+
+def normalize_timezone(value: str) -> str:
+    """The canonical IANA name for `value` (case-insensitive), or UserError naming the fix."""
+    text = value.strip()
+    zones = _zones()
+    if text.lower() in zones:
+        return zones[text.lower()]
+    close = difflib.get_close_matches(text.lower(), zones.keys(), n=1, cutoff=0.75)
+    hint = f" Did you mean {zones[close[0]]}?" if close else ""
+    raise UserError(
+        f"“{text}” is not a time zone Cadence knows. Use an IANA name such as Europe/Berlin or "
+        f"America/New_York.{hint}"
+    )
+
+
+def parse_kpis(text: str | None) -> tuple[KpiSpec, ...]:
+    """One KPI per line, `Name (unit) >= target` (higher is better) or `<= target` (lower)."""
+    specs: list[KpiSpec] = []
+    seen: set[str] = set()
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip().lstrip("•-* ").strip()
+        if not line:
+            continue
+        match = KPI_LINE.match(line)
+        if not match:
+            raise UserError(
+                f"Line {number} “{line[:60]}” is not a KPI. Write one per line as "
+                f"Name (unit) >= target, e.g. {KPI_EXAMPLE}; use >= when higher is better "
+                "and <= when lower is better."
+            )
+        name = match["name"].strip()
+        unit = (match["unit"] or match["suffix"] or "").strip()
+        if len(name) > MAX_KPI_NAME:
+            raise UserError(f"Line {number}: a KPI name has at most {MAX_KPI_NAME} characters.")
+        if len(unit) > MAX_KPI_UNIT:
+            raise UserError(f"Line {number}: a unit has at most {MAX_KPI_UNIT} characters.")
+        if name.lower() in seen:
+            raise UserError(f"Line {number}: the KPI “{name}” is listed twice.")
+        seen.add(name.lower())
+        specs.append(
+            KpiSpec(
+                name=name,
+                unit=unit,
+                target=float(match["target"].replace(",", ".")),
+                higher_is_better=match["op"] in (">=", "≥", "=>"),
+            )
+        )
+    if len(specs) > MAX_KPIS:
+        raise UserError(f"At most {MAX_KPIS} KPIs per engagement; you listed {len(specs)}.")
+    return tuple(specs)
+
+
+def _people(value: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in (value or ()) if v))
+
+
+def validate(raw: Mapping[str, Any]) -> EngagementInput:
+    """Check every field of the engagement form; raise FieldErrors naming each one to fix.
+
+    `raw` holds the form's values by field name: name, vendor, channel, leads, vendor_contacts,
+    stakeholders, digest_channel, timezone, kpis, sla_<severity>.
+    """
+    errors: dict[str, str] = {}
+    name = (raw.get("name") or "").strip()
+    if not name:
+        errors["name"] = "Give the engagement a name, e.g. Acme Payments."
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"A name has at most {MAX_NAME} characters."
+    elif not slugify(name):
+        errors["name"] = "The name needs at least one letter or digit (it makes the handle)."
+
+    vendor = (raw.get("vendor") or "").strip()
+    if not vendor:
+        errors["vendor"] = "Name the vendor, e.g. Globex Consulting."
+    elif len(vendor) > MAX_VENDOR:
+        errors["vendor"] = f"A vendor name has at most {MAX_VENDOR} characters."
+
+    channel = (raw.get("channel") or "").strip()
+    if not channel:
+        errors["channel"] = "Pick the channel where the engagement's updates go."
+    elif not channel.startswith(("C", "G")):
+        errors["channel"] = "Pick a channel (public or private), not a direct message."
+
+    digest_channel = (raw.get("digest_channel") or "").strip() or None
+    if digest_channel and not digest_channel.startswith(("C", "G")):
+        errors["digest_channel"] = "Pick a channel for the digest, not a direct message."
+
+    leads = _people(raw.get("leads"))
+    vendor_contacts = _people(raw.get("vendor_contacts"))
+    stakeholders = _people(raw.get("stakeholders"))
+    if not leads:
+        errors["leads"] = "Name at least one lead: leads configure the engagement and get alerts."
+    for key, people in (
+        ("leads", leads),
+        ("vendor_contacts", vendor_contacts),
+        ("stakeholders", stakeholders),
+    ):
+        if len(people) > MAX_PEOPLE_PER_ROLE:
+            errors[key] = f"At most {MAX_PEOPLE_PER_ROLE} people here."
+
+    timezone = ""
+    if not (raw.get("timezone") or "").strip():
+        errors["timezone"] = "Give a time zone such as Europe/Berlin."
+    else:
+        try:
+            timezone = normalize_timezone(raw["timezone"])
+        except UserError as e:
+            errors["timezone"] = e.message
+
+    kpis: tuple[KpiSpec, ...] = ()
+    try:
+        kpis = parse_kpis(raw.get("kpis"))
+    except UserError as e:
+        errors["kpis"] = e.message
+
+    sla_hours: dict[str, int] = {}
+    for severity in SEVERITIES:
+        key = f"sla_{severity}"
+        value = raw.get(key)
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            sla_hours[severity] = DEFAULT_SLA_HOURS[severity]
+            continue
+        try:
+            hours = int(text)
+        except ValueError:
+            hours = -1
+        if not 1 <= hours <= MAX_SLA_HOURS:
+            errors[key] = f"Give whole hours from 1 to {MAX_SLA_HOURS}."
+        else:
+            sla_hours[severity] = hours
+    if len(sla_hours) == len(SEVERITIES):
+        for higher, lower in itertools.pairwise(SEVERITIES):
+            if sla_hours[higher] > sla_hours[lower]:
+                errors[f"sla_{higher}"] = (
+                    f"A {higher} concern should not wait longer than a {lower} one "
+                    f"({sla_hours[lower]} h)."
+                )
+
+    if errors:
+        raise FieldErrors(errors)
+    return EngagementInput(
+        name=name,
+        vendor=vendor,
+        channel_id=channel,
+        timezone=timezone,
+        leads=leads,
+        vendor_contacts=vendor_contacts,
+        stakeholders=stakeholders,
+        digest_channel_id=digest_channel,
+        kpis=kpis,
+        sla_hours=sla_hours,
+    )
+
+
+# --- permissions -------------------------------------------------------------------------------
+
+
+def may_manage(details: EngagementDetails, user_id: str, admins: Iterable[str]) -> bool:
+    return user_id in details.leads or user_id in set(admins)
+
+
+def require_manager(details: EngagementDetails, user_id: str, admins: Iterable[str]) -> None:
+    """Only the engagement's leads and Cadence admins (CADENCE_ADMINS) may change it."""
+    if not may_manage(details, user_id, admins):
+        leads = ", ".join(f"<@{u}>" for u in details.leads)
+        raise NotAllowed(
+            f"Only the leads of {details.engagement.name} ({leads}) or a Cadence admin can "
+            "change it. Ask one of them."
+        )
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def load_details(*, session: Session, engagement: Engagement) -> EngagementDetails:
+    members = session.exec(
+        select(EngagementMember)
+        .where(EngagementMember.engagement_id == engagement.id)
+        .order_by(EngagementMember.id)
+    ).all()
+    kpis = session.exec(
+        select(KpiDefinition)
+        .where(KpiDefinition.engagement_id == engagement.id)
+        .order_by(KpiDefinition.position, KpiDefinition.id)
+    ).all()
+    slas = session.exec(select(ConcernSla).where(ConcernSla.engagement_id == engagement.id)).all()
+
+    def role(name: str) -> tuple[str, ...]:
+        return tuple(m.user_id for m in members if m.role == name)
+
+    return EngagementDetails(
+        engagement=engagement,
+        leads=role("lead"),
+        vendor_contacts=role("vendor"),
+        stakeholders=role("stakeholder"),
+        kpis=tuple(
+            KpiSpec(k.name, k.unit, k.target, k.higher_is_better)
+            for k in kpis  # stored order
+        ),
+        sla_hours={s.severity: s.response_hours for s in slas},
+    )
+
+
+def get(*, session: Session, team_id: str, engagement_id: int) -> EngagementDetails:
+    """By id, only within the workspace (ids from Slack payloads are never trusted alone)."""
+    engagement = session.exec(
+        select(Engagement)
+        .where(Engagement.team_id == team_id)
+        .where(Engagement.id == engagement_id)
+    ).first()
+    if engagement is None:
+        raise NotFound("That engagement no longer exists.")
+    return load_details(session=session, engagement=engagement)
+
+
+def find(
+    *, session: Session, team_id: str, handle: str, include_archived: bool = False
+) -> EngagementDetails:
+    """By handle; NotFound suggests the closest handle and how to list them."""
+    wanted = slugify(handle) or handle.strip().lower()
+    engagement = session.exec(
+        select(Engagement).where(Engagement.team_id == team_id).where(Engagement.handle == wanted)
+    ).first()
+    if engagement is None:
+        handles = session.exec(
+            select(Engagement.handle)
+            .where(Engagement.team_id == team_id)
+            .where(col(Engagement.archived_at).is_(None))
+        ).all()
+        close = difflib.get_close_matches(wanted, handles, n=1, cutoff=0.6)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        raise NotFound(
+            f"There is no engagement `{wanted}` in this workspace.{hint} "
+            "`/cadence engagement list` shows the handles."
+        )
+    if engagement.archived_at is not None and not include_archived:
+        raise NotFound(f"{engagement.name} (`{engagement.handle}`) is archived.")
+    return load_details(session=session, engagement=engagement)
+
+
+def list_all(
+    *, session: Session, team_id: str, include_archived: bool = False
+) -> list[EngagementDetails]:
+    query = select(Engagement).where(Engagement.team_id == team_id)
+    if not include_archived:
+        query = query.where(col(Engagement.archived_at).is_(None))
+    engagements = session.exec(query.order_by(Engagement.name)).all()
+    return [load_details(session=session, engagement=e) for e in engagements]
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+def _ensure_handle_free(
+    *, session: Session, team_id: str, data: EngagementInput, except_id: int | None = None
+) -> None:
+    existing = session.exec(
+        select(Engagement)
+        .where(Engagement.team_id == team_id)
+        .where(Engagement.handle == data.handle)
+    ).first()
+    if existing is not None and existing.id != except_id:
+        archived = " (archived)" if existing.archived_at else ""
+        raise FieldErrors(
+            {
+                "name": f"An engagement with the handle `{data.handle}` already exists"
+                f"{archived}: choose another name."
+            }
+        )
+
+
+def _write_children(*, session: Session, engagement: Engagement, data: EngagementInput) -> None:
+    """Replace the engagement's people, KPIs and SLAs with those in `data`."""
+    assert engagement.id is not None
+    for model in (EngagementMember, ConcernSla):
+        for row in session.exec(select(model).where(model.engagement_id == engagement.id)):
+            session.delete(row)
+    existing_kpis = {
+        k.name.lower(): k
+        for k in session.exec(
+            select(KpiDefinition).where(KpiDefinition.engagement_id == engagement.id)
+        )
+    }
+    session.flush()
+    team_id = engagement.team_id
+    for role, people in (
+        ("lead", data.leads),
+        ("vendor", data.vendor_contacts),
+        ("stakeholder", data.stakeholders),
+    ):
+        for user_id in people:
+            session.add(
+                EngagementMember(
+                    team_id=team_id, engagement_id=engagement.id, user_id=user_id, role=role
+                )
+            )
+    # KPIs keep their ids when kept (reported values refer to them); removed ones go.
+    for position, spec in enumerate(data.kpis):
+        row = existing_kpis.pop(spec.name.lower(), None) or KpiDefinition(
+            team_id=team_id, engagement_id=engagement.id, name=spec.name, target=spec.target
+        )
+        row.name, row.unit, row.target = spec.name, spec.unit, spec.target
+        row.higher_is_better, row.position = spec.higher_is_better, position
+        session.add(row)
+    for row in existing_kpis.values():
+        session.delete(row)
+    for severity, hours in data.sla_hours.items():
+        session.add(
+            ConcernSla(
+                team_id=team_id,
+                engagement_id=engagement.id,
+                severity=severity,
+                response_hours=hours,
+            )
+        )
+
+
+def create(
+    *, session: Session, team_id: str, actor: str, data: EngagementInput
+) -> EngagementDetails:
+    """Create an engagement with everything it holds, and its audit event, in one transaction."""
+    _ensure_handle_free(session=session, team_id=team_id, data=data)
+    now = clock.now()
+    engagement = Engagement(
+        team_id=team_id,
+        handle=data.handle,
+        name=data.name,
+        vendor=data.vendor,
+        channel_id=data.channel_id,
+        digest_channel_id=data.digest_channel_id,
+        timezone=data.timezone,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(engagement)
+    try:
+        session.flush()
+    except IntegrityError as e:  # another request took the handle between check and insert
+        raise FieldErrors({"name": f"`{data.handle}` was just taken: choose another name."}) from e
+    _write_children(session=session, engagement=engagement, data=data)
+    assert engagement.id is not None
+    audit.record(
+        session=session,
+        team_id=team_id,
+        actor=actor,
+        entity_type="engagement",
+        entity_id=engagement.id,
+        action="create",
+        after=snapshot(data),
+    )
+    session.flush()
+    return load_details(session=session, engagement=engagement)
+
+
+def update(
+    *,
+    session: Session,
+    team_id: str,
+    actor: str,
+    engagement_id: int,
+    data: EngagementInput,
+    admins: Iterable[str],
+) -> tuple[EngagementDetails, EngagementDetails]:
+    """Apply an edit (only by a lead or admin); returns (before, after)."""
+    before = get(session=session, team_id=team_id, engagement_id=engagement_id)
+    require_manager(before, actor, admins)
+    if before.engagement.archived_at is not None:
+        raise UserError(f"{before.engagement.name} is archived; it can no longer be edited.")
+    _ensure_handle_free(session=session, team_id=team_id, data=data, except_id=engagement_id)
+    old = before.snapshot()
+    engagement = before.engagement
+    engagement.handle, engagement.name, engagement.vendor = data.handle, data.name, data.vendor
+    engagement.channel_id, engagement.digest_channel_id = data.channel_id, data.digest_channel_id
+    engagement.timezone, engagement.updated_at = data.timezone, clock.now()
+    session.add(engagement)
+    try:
+        session.flush()
+    except IntegrityError as e:
+        raise FieldErrors({"name": f"`{data.handle}` was just taken: choose another name."}) from e
+    _write_children(session=session, engagement=engagement, data=data)
+    session.flush()
+    after = load_details(session=session, engagement=engagement)
+    changed_before, changed_after = audit.changes(old, after.snapshot())
+    if changed_after:
+        audit.record(
+            session=session,
+            team_id=team_id,
+            actor=actor,
+            entity_type="engagement",
+            entity_id=engagement_id,
+            action="update",
+            before=changed_before,
+            after=changed_after,
+        )
+    return before, after
+
+
+def archive(
+    *, session: Session, team_id: str, actor: str, engagement_id: int, admins: Iterable[str]
+) -> EngagementDetails:
+    """Archive (only by a lead or admin). Archiving twice is refused with a clear message."""
+    details = get(session=session, team_id=team_id, engagement_id=engagement_id)
+    require_manager(details, actor, admins)
+    engagement = details.engagement
+    if engagement.archived_at is not None:
+        raise UserError(f"{engagement.name} is already archived.")
+    engagement.archived_at = clock.now()
+    engagement.updated_at = engagement.archived_at
+    session.add(engagement)
+    audit.record(
+        session=session,
+        team_id=team_id,
+        actor=actor,
+        entity_type="engagement",
+        entity_id=engagement_id,
+        action="archive",
+        before={"archived": False},
+        after={"archived": True},
+    )
+    session.flush()
+    return details
+
+
+def list_for_person(
+    *, session: Session, team_id: str, user_id: str
+) -> list[tuple[EngagementDetails, tuple[str, ...]]]:
+    """The active engagements a person is part of, with their roles there."""
+    ids = session.exec(
+        select(EngagementMember.engagement_id)
+        .where(EngagementMember.team_id == team_id)
+        .where(EngagementMember.user_id == user_id)
+        .distinct()
+    ).all()
+    if not ids:
+        return []
+    rows = session.exec(
+        select(Engagement)
+        .where(Engagement.team_id == team_id)
+        .where(col(Engagement.id).in_(ids))
+        .where(col(Engagement.archived_at).is_(None))
+        .order_by(Engagement.name)
+    ).all()
+    result = []
+    for engagement in rows:
+        details = load_details(session=session, engagement=engagement)
+        roles = tuple(
+            role
+            for role, people in (
+                ("lead", details.leads),
+                ("vendor contact", details.vendor_contacts),
+                ("stakeholder", details.stakeholders),
+            )
+            if user_id in people
+        )
+        result.append((details, roles))
+    return result

@@ -1,0 +1,82 @@
+"""The WSGI application: `POST /slack/events` (Bolt) and `GET /healthz`.
+
+`web` processes run it under gunicorn (`gunicorn 'bot.wsgi:create_app()'`); the single-process
+`python -m bot` serves the same application under gunicorn with the scheduler beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot import clock, engine
+from bot.app import build_app
+from bot.config import ConfigError, configure_logging, load_settings
+from bot.services import Services
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+SLACK_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+class CadenceWSGI:
+    """Routes the two paths Cadence serves; everything else is 404."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self.slack = SlackRequestHandler(build_app(services), path=SLACK_PATH)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == SLACK_PATH:
+            if method != "POST":
+                return _json(start_response, 405, {"error": "POST only"})
+            return self.slack(environ, start_response)
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            status, body = health(self.services)
+            return _json(start_response, status, body)
+        return _json(start_response, 404, {"error": "not found"})
+
+
+def health(services: Services) -> tuple[int, dict[str, Any]]:
+    """Database reachable (else 503) and the age of the scheduler's last pass."""
+    body: dict[str, Any] = {"database": "ok", "scheduler": {"last_tick_at": None, "age_s": None}}
+    try:
+        services.db.ping()
+        last = engine.last_heartbeat(services.db)
+    except Exception as e:
+        log.warning("health check: database unreachable: %s", type(e).__name__)
+        body["database"] = f"unreachable: {type(e).__name__}"
+        return 503, body
+    if last is not None:
+        body["scheduler"] = {
+            "last_tick_at": last.isoformat(),
+            "age_s": round((clock.now() - last).total_seconds(), 1),
+        }
+    return 200, body
+
+
+def _json(start_response: Callable, status: int, body: dict[str, Any]) -> list[bytes]:
+    reasons = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+    data = json.dumps(body).encode()
+    start_response(
+        f"{status} {reasons.get(status, '')}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+    )
+    return [data]
+
+
+def create_app() -> CadenceWSGI:
+    """gunicorn's factory for the `web` process: configuration from the environment."""
+    try:
+        settings = load_settings()
+    except ConfigError as e:
+        raise SystemExit("Cadence cannot start:\n" + str(e)) from None
+    configure_logging(settings.log_level)
+    return CadenceWSGI(Services(settings=settings, db=Database.from_url(settings.database_url)))

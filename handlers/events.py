@@ -1,0 +1,25 @@
+"""Events: the App Home tab shows a person the engagements they are part of."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot import engagements
+from bot.blocks.home import home_view
+from bot.services import Services
+from handlers.guard import guarded
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    @guarded
+    def app_home_opened(event: dict, client: WebClient, context, body: dict) -> None:
+        if event.get("tab") != "home":
+            return
+        user_id = event["user"]
+        with services.db.read_session() as session:
+            mine = engagements.list_for_person(
+                session=session, team_id=context.team_id, user_id=user_id
+            )
+        client.views_publish(user_id=user_id, view=home_view(user_id, mine))

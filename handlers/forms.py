@@ -1,0 +1,47 @@
+"""Reading a submitted modal's `state.values` into plain values by action_id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+VALUE_KEYS = {
+    "plain_text_input": "value",
+    "number_input": "value",
+    "email_text_input": "value",
+    "url_text_input": "value",
+    "users_select": "selected_user",
+    "multi_users_select": "selected_users",
+    "conversations_select": "selected_conversation",
+    "multi_conversations_select": "selected_conversations",
+    "channels_select": "selected_channel",
+    "multi_channels_select": "selected_channels",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+}
+
+
+def read_state(state_values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(values by action_id, block_id by action_id) from Slack's view state."""
+    values: dict[str, Any] = {}
+    blocks: dict[str, str] = {}
+    for block_id, actions in (state_values or {}).items():
+        for action_id, state in (actions or {}).items():
+            blocks[action_id] = block_id
+            kind = state.get("type")
+            if kind in ("static_select", "external_select", "radio_buttons"):
+                option = state.get("selected_option")
+                values[action_id] = option.get("value") if option else None
+            elif kind in ("multi_static_select", "multi_external_select", "checkboxes"):
+                values[action_id] = [o.get("value") for o in state.get("selected_options") or []]
+            else:
+                values[action_id] = state.get(VALUE_KEYS.get(kind, "value"))
+    return values, blocks
+
+
+def errors_for_blocks(errors: dict[str, str], blocks: dict[str, str]) -> dict[str, str]:
+    """Field errors keyed by block_id, as `response_action: errors` wants them."""
+    first_block = next(iter(blocks.values()), "name")
+    out: dict[str, str] = {}
+    for field, text in errors.items():
+        out[blocks.get(field, first_block)] = text[:2000]
+    return out

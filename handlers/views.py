@@ -1,0 +1,90 @@
+"""Modal submissions: validate, answer with inline errors or close, then do the slow work."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot import engagements
+from bot.blocks.engagements import ENGAGEMENT_MODAL, created_notice, saved_notice, welcome_message
+from bot.channels import direct_message, join_and_post
+from bot.errors import FieldErrors, UserError
+from bot.services import Services
+from handlers.forms import errors_for_blocks, read_state
+from handlers.guard import guarded
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    @app.view(ENGAGEMENT_MODAL)
+    @guarded
+    def engagement_form(ack: Ack, body: dict, view: dict, client: WebClient, context) -> None:
+        team_id = context.team_id or body["team"]["id"]
+        user_id = body["user"]["id"]
+        values, blocks = read_state(view["state"]["values"])
+        metadata = _metadata(view.get("private_metadata"))
+        try:
+            data = engagements.validate(values)
+            with services.db.session() as session:
+                if metadata.get("mode") == "edit":
+                    engagement_id = metadata.get("engagement_id")
+                    if not isinstance(engagement_id, int):
+                        raise UserError("This form is damaged; open it again.")
+                    before, after = engagements.update(
+                        session=session,
+                        team_id=team_id,
+                        actor=user_id,
+                        engagement_id=engagement_id,
+                        data=data,
+                        admins=services.admins,
+                    )
+                else:
+                    before, after = (
+                        None,
+                        engagements.create(
+                            session=session, team_id=team_id, actor=user_id, data=data
+                        ),
+                    )
+        except FieldErrors as e:
+            ack(response_action="errors", errors=errors_for_blocks(e.errors, blocks))
+            return
+        except UserError as e:  # not allowed, archived, gone: say so on the form
+            ack(response_action="errors", errors=errors_for_blocks({"name": e.message}, blocks))
+            return
+        ack()
+        after_save(client, user_id, before, after)
+
+
+def after_save(
+    client: WebClient,
+    user_id: str,
+    before: engagements.EngagementDetails | None,
+    after: engagements.EngagementDetails,
+) -> None:
+    """After the modal closed: get into the channel, greet it, and tell the person."""
+    channel_id = after.engagement.channel_id
+    if before is None or before.engagement.channel_id != channel_id:
+        note = join_and_post(client, channel_id, welcome_message(after))
+        direct_message(client, user_id, created_notice(after, note))
+    else:
+        changed = [
+            key.replace("_", " ")
+            for key in engagements.snapshot(after.as_input())
+            if engagements.snapshot(before.as_input())[key]
+            != engagements.snapshot(after.as_input())[key]
+        ]
+        direct_message(client, user_id, saved_notice(after, changed))
+
+
+def _metadata(raw: str | None) -> dict[str, Any]:
+    """private_metadata is only a hint: every id in it is re-checked against the database."""
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

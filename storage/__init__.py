@@ -1,0 +1,1 @@
+"""Persistence: tables, the engine and sessions, migrations. Imports nothing from bot/."""

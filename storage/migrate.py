@@ -1,0 +1,33 @@
+"""Bring a database's schema up to date with Alembic, from code (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str) -> None:
+    """Apply every pending migration (a no-op when the schema is current)."""
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def pending(engine: Engine, database_url: str) -> bool:
+    """True when the database is behind the newest migration."""
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current != set(script.get_heads())

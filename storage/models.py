@@ -1,0 +1,365 @@
+"""The tables of the whole product. Every row belongs to a workspace (`team_id`).
+
+Alembic owns the schema (`storage/migrations`); a test checks that the migrations and these
+models agree. Moments are stored as UTC (`UTCDateTime`); Slack people and channels are kept by
+ID, never by name (names change, and Slack Connect people have IDs from their own workspace).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+# Naming convention so that Alembic's generated constraint names are stable on every backend.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TEAM_ID_LENGTH = 32
+SLACK_ID_LENGTH = 32
+
+
+def team_field() -> Any:
+    return Field(max_length=TEAM_ID_LENGTH, index=True)
+
+
+def moment(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_type=UTCDateTime,
+        nullable=nullable,
+        index=index,
+    )
+
+
+def parent(table: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    """A foreign key to `table.id` that goes away with its parent."""
+    return Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey(f"{table}.id", ondelete=ondelete), nullable=nullable, index=True
+        ),
+    )
+
+
+def json_field(default_factory=list) -> Any:
+    return Field(default_factory=default_factory, sa_type=JSON, nullable=False)
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace Cadence serves, and its workspace-wide settings (the digest)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID_LENGTH, unique=True)
+    name: str = Field(default="", max_length=200)
+    digest_channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    digest_rule: str = Field(default="FREQ=WEEKLY;BYDAY=MO", max_length=500)
+    digest_local_time: str = Field(default="09:00", max_length=5)
+    digest_timezone: str = Field(default="UTC", max_length=64)
+    digest_next_run_at: datetime | None = moment(nullable=True, index=True)
+    created_at: datetime = moment()
+
+
+class Engagement(SQLModel, table=True):
+    """A client–vendor relationship: who is involved, where they talk, what success means."""
+
+    __table_args__ = (UniqueConstraint("team_id", "handle", name="uq_engagement_team_handle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    handle: str = Field(max_length=80)
+    name: str = Field(max_length=80)
+    vendor: str = Field(max_length=120)
+    channel_id: str = Field(max_length=SLACK_ID_LENGTH)
+    digest_channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    timezone: str = Field(max_length=64)
+    holidays: list[str] = json_field()
+    created_by: str = Field(max_length=SLACK_ID_LENGTH)
+    created_at: datetime = moment()
+    updated_at: datetime = moment()
+    archived_at: datetime | None = moment(nullable=True)
+
+
+class EngagementMember(SQLModel, table=True):
+    """A person's role on an engagement: lead, vendor (contact) or stakeholder."""
+
+    __table_args__ = (
+        UniqueConstraint("engagement_id", "user_id", "role", name="uq_member_engagement_user_role"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    user_id: str = Field(max_length=SLACK_ID_LENGTH, index=True)
+    role: str = Field(max_length=16)
+
+
+class KpiDefinition(SQLModel, table=True):
+    """A KPI the vendor reports against: a target, a unit, and which direction is better."""
+
+    __table_args__ = (UniqueConstraint("engagement_id", "name", name="uq_kpi_engagement_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    name: str = Field(max_length=60)
+    unit: str = Field(default="", max_length=20)
+    target: float
+    higher_is_better: bool = True
+    position: int = 0
+
+
+class ConcernSla(SQLModel, table=True):
+    """How fast a concern of a severity must be acknowledged and resolved."""
+
+    __table_args__ = (
+        UniqueConstraint("engagement_id", "severity", name="uq_sla_engagement_severity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    severity: str = Field(max_length=16)
+    response_hours: int
+
+
+class Cadence(SQLModel, table=True):
+    """A recurring check-in of one kind on a rule, at a local time in an IANA zone."""
+
+    __table_args__ = (Index("ix_cadence_status_next_run", "status", "next_run_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    kind: str = Field(max_length=24)
+    rule: str = Field(max_length=500)
+    rule_kind: str = Field(max_length=16)
+    local_time: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    start_date: date | None = None
+    window_hours: int = 48
+    reminder_hours: int | None = None
+    escalation_hours: int | None = None
+    escalation_user_ids: list[str] = json_field()
+    audience: str = Field(default="vendor", max_length=16)
+    audience_user_ids: list[str] = json_field()
+    delivery: str = Field(default="dm", max_length=16)
+    recipient_local_time: bool = False
+    status: str = Field(default="active", max_length=16)
+    skip_next: bool = False
+    next_run_at: datetime | None = moment(nullable=True)
+    created_by: str = Field(max_length=SLACK_ID_LENGTH)
+    created_at: datetime = moment()
+    updated_at: datetime = moment()
+
+
+class CheckIn(SQLModel, table=True):
+    """One occurrence of a cadence; its local slot makes a second one impossible."""
+
+    __table_args__ = (
+        UniqueConstraint("cadence_id", "occurrence_key", name="uq_checkin_cadence_occurrence"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    cadence_id: int = parent("cadence")
+    engagement_id: int = parent("engagement")
+    occurrence_key: str = Field(max_length=40)
+    scheduled_for: datetime = moment()
+    window_closes_at: datetime = moment()
+    status: str = Field(default="open", max_length=16)
+    created_at: datetime = moment()
+
+
+class CheckInRecipient(SQLModel, table=True):
+    """A person asked to answer a check-in, and what became of the request."""
+
+    __table_args__ = (UniqueConstraint("checkin_id", "user_id", name="uq_recipient_checkin_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    checkin_id: int = parent("checkin")
+    user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    status: str = Field(default="pending", max_length=16)
+    delivered_via: str | None = Field(default=None, max_length=16)
+    answered_at: datetime | None = moment(nullable=True)
+
+
+class StatusUpdate(SQLModel, table=True):
+    """A structured status update; the fields hold the latest revision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    checkin_id: int | None = parent("checkin", nullable=True, ondelete="SET NULL")
+    author_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    rag: str = Field(max_length=8)
+    summary: str = Field(default="", max_length=3000)
+    accomplishments: str = Field(default="", max_length=3000)
+    next_steps: str = Field(default="", max_length=3000)
+    blockers: str = Field(default="", max_length=3000)
+    confidence: int | None = None
+    late: bool = False
+    revision: int = 1
+    channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    message_ts: str | None = Field(default=None, max_length=32)
+    submitted_at: datetime = moment(index=True)
+    updated_at: datetime = moment()
+
+
+class UpdateRevision(SQLModel, table=True):
+    """Every version of a status update, kept when it is edited."""
+
+    __table_args__ = (
+        UniqueConstraint("update_id", "revision", name="uq_revision_update_revision"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    update_id: int = parent("statusupdate")
+    revision: int
+    editor_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    content: dict[str, Any] = json_field(dict)
+    created_at: datetime = moment()
+
+
+class KpiValue(SQLModel, table=True):
+    """A reported KPI figure, checked against its target when it was reported."""
+
+    __table_args__ = (UniqueConstraint("update_id", "kpi_id", name="uq_kpivalue_update_kpi"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    update_id: int = parent("statusupdate")
+    kpi_id: int = parent("kpidefinition")
+    value: float
+    met_target: bool
+
+
+class Feedback(SQLModel, table=True):
+    """A stakeholder's ratings of the vendor (1–5) and comment, optionally anonymous."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    checkin_id: int | None = parent("checkin", nullable=True, ondelete="SET NULL")
+    author_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    communication: int
+    quality: int
+    timeliness: int
+    overall: int
+    comment: str = Field(default="", max_length=3000)
+    anonymous: bool = False
+    submitted_at: datetime = moment(index=True)
+
+
+class Concern(SQLModel, table=True):
+    """An entry of the risk/issue register, with its response SLA."""
+
+    __table_args__ = (Index("ix_concern_status_sla", "status", "sla_due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    title: str = Field(max_length=150)
+    description: str = Field(default="", max_length=3000)
+    severity: str = Field(max_length=16)
+    category: str = Field(max_length=16)
+    owner_user_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    raised_by: str = Field(max_length=SLACK_ID_LENGTH)
+    source: str = Field(default="command", max_length=16)
+    source_ref: str | None = Field(default=None, max_length=500)
+    status: str = Field(default="open", max_length=16)
+    raised_at: datetime = moment()
+    acknowledged_at: datetime | None = moment(nullable=True)
+    resolved_at: datetime | None = moment(nullable=True)
+    sla_due_at: datetime | None = moment(nullable=True)
+
+
+class ConcernEvent(SQLModel, table=True):
+    """A change of a concern's state: who, when, from what to what."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    concern_id: int = parent("concern")
+    actor_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=3000)
+    at: datetime = moment()
+
+
+class AuditEvent(SQLModel, table=True):
+    """A configuration change: who, when, what, before → after."""
+
+    __table_args__ = (Index("ix_audit_entity", "team_id", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    actor_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    entity_type: str = Field(max_length=32)
+    entity_id: int
+    action: str = Field(max_length=32)
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON, nullable=True)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON, nullable=True)
+    at: datetime = moment()
+
+
+class AwayPeriod(SQLModel, table=True):
+    """A person's time away: no prompts, shown as away rather than missing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    user_id: str = Field(max_length=SLACK_ID_LENGTH, index=True)
+    starts_on: date
+    ends_on: date
+    created_at: datetime = moment()
+
+
+class ScheduledJob(SQLModel, table=True):
+    """One outgoing message or timed action, named by a unique key for its occurrence.
+
+    Creating a job whose key exists is a no-op, so no two processes can plan the same message
+    twice. A tick claims due jobs with a lease; a job held by a process that died becomes due
+    again when its lease expires.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_scheduledjob_key"),
+        Index("ix_scheduledjob_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    key: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    due_at: datetime = moment()
+    payload: dict[str, Any] = json_field(dict)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = moment(nullable=True)
+    result_channel: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    result_ts: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = moment()
+    updated_at: datetime = moment()
+
+
+class TickerHeartbeat(SQLModel, table=True):
+    """When each scheduler process last finished a pass (for `GET /healthz`).
+
+    A deployment-level row, not a workspace's: the one table without `team_id`.
+    """
+
+    process: str = Field(primary_key=True, max_length=64)
+    last_tick_at: datetime = moment()

@@ -1,0 +1,204 @@
+"""Shared fixtures: the fake Slack, databases (SQLite and PostgreSQL), the running app.
+
+The app is driven only through its real entry points: signed HTTP requests to
+`POST /slack/events` of the real WSGI application, served on 127.0.0.1. Slack is the only thing
+faked, at its HTTP boundary (`fake_slack.py`).
+
+PostgreSQL: `TEST_DATABASE_URL` names a server database the tests may create databases from
+(default postgresql+psycopg://postgres@127.0.0.1:5432/test). Without a reachable server the
+PostgreSQL variants skip, saying why; with CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socketserver
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from fake_slack import FakeSlack
+from slack_requests import SlackSim
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings, load_settings
+from bot.services import Services
+from bot.wsgi import CadenceWSGI
+from storage import migrate
+from storage.db import Database
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-1111-2222-cadencetest"
+TEAM = "T0CADENCE"
+LEAD = "U0LEAD"
+LEAD2 = "U0LEADTWO"
+ADMIN = "U0ADMIN"
+VENDOR = "U0VENDOR"
+EXTERNAL = "W0EXTERNAL"  # a vendor engineer from another organisation (Slack Connect)
+STAKEHOLDER = "U0STAKE"
+OUTSIDER = "U0OUTSIDER"
+GENERAL = "C0GENERAL"
+ACME = "C0ACME"
+PRIVATE = "G0PRIVATE"
+SHARED = "C0SHARED"
+DIGEST = "C0DIGEST"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# --- fake Slack ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack(team_id=TEAM) as fake:
+        fake.add_user(LEAD, name="lena.lead", tz="Europe/Berlin")
+        fake.add_user(LEAD2, name="lars.lead", tz="Europe/Berlin")
+        fake.add_user(ADMIN, name="ada.admin", tz="America/New_York")
+        fake.add_user(VENDOR, name="vic.vendor", tz="Asia/Kolkata")
+        fake.add_user(EXTERNAL, name="ext.engineer", tz="Asia/Kolkata", team_id="T0VENDORCO")
+        fake.add_user(STAKEHOLDER, name="sam.stake", tz="America/New_York")
+        fake.add_user(OUTSIDER, name="otto.other", tz="UTC")
+        fake.add_channel(GENERAL, name="general", bot_is_member=True)
+        fake.add_channel(ACME, name="acme-payments")
+        fake.add_channel(PRIVATE, name="acme-secret", is_private=True)
+        fake.add_channel(SHARED, name="acme-globex", is_ext_shared=True)
+        fake.add_channel(DIGEST, name="exec-digest")
+        yield fake
+        assert fake.block_errors == [], f"Slack would have rejected: {fake.block_errors}"
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as e:
+        reason = (
+            f"PostgreSQL is not reachable at {make_url(url).render_as_string()} "
+            f"({type(e).__name__}); set TEST_DATABASE_URL to run the PostgreSQL tests"
+        )
+        if in_ci():
+            pytest.fail(reason + " — CI=true requires them")
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"cadence_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'cadence.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request) -> str:
+    """Each test using it runs twice: on SQLite and on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    migrate.upgrade(database_url)
+    database = Database.from_url(database_url)
+    yield database
+    database.dispose()
+
+
+# --- the running app -------------------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:  # keep test output readable
+        pass
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@dataclass
+class Cadence:
+    """The app under test, serving HTTP, with its database and Slack's side of the wire."""
+
+    url: str
+    services: Services
+    fake: FakeSlack
+    sim: SlackSim
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    def wait_until(self, predicate, timeout: float = 5.0, what: str = "condition"):
+        """Poll for an effect of work done after ack (never sleep a fixed time)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = predicate()
+            if result:
+                return result
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+def make_settings(database_url: str, fake: FakeSlack, **overrides: str) -> Settings:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DATABASE_URL": database_url,
+        "SLACK_API_URL": fake.base_url,
+        "CADENCE_ADMINS": ADMIN,
+        "LOG_LEVEL": "INFO",
+        **overrides,
+    }
+    return load_settings(env)
+
+
+@pytest.fixture
+def cadence(fake_slack: FakeSlack, db: Database, database_url: str) -> Iterator[Cadence]:
+    services = Services(settings=make_settings(database_url, fake_slack), db=db)
+    application = CadenceWSGI(services)
+    server = make_server(
+        "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield Cadence(
+            url=url,
+            services=services,
+            fake=fake_slack,
+            sim=SlackSim(url, fake_slack, SIGNING_SECRET, team_id=TEAM),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
