@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     db = Database.from_url(settings.database_url)
     services = Services(settings=settings, db=db)
+    if command in ("tick", "worker") and migrate.pending(db.engine, settings.database_url):
+        print(
+            "The database schema is not up to date: run `python -m bot migrate` first "
+            "(the release step does this in a Procfile deployment).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     if command == "tick":
         return run_tick(services, args.now)
     if command == "worker":

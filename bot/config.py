@@ -113,7 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_slack: bool = Tr
                 "DATABASE_URL must be sqlite:///path.db or postgresql+psycopg://user@host/db, "
                 f"not {url.get_backend_name()}"
             )
-        elif url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+        elif url.get_backend_name() == "postgresql" and url.drivername != "postgresql+psycopg":
             database_url = url.set(drivername="postgresql+psycopg").render_as_string(
                 hide_password=False
             )

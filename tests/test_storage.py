@@ -1,0 +1,194 @@
+"""Storage on SQLite and PostgreSQL: the migrations, the rules every row follows, concurrency."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, select
+
+from storage import migrate
+from storage.db import Database
+from storage.models import AuditEvent, Engagement, EngagementMember, ScheduledJob
+
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+def engagement(handle: str = "acme", team_id: str = "T1", **kw) -> Engagement:
+    fields = {
+        "team_id": team_id,
+        "handle": handle,
+        "name": handle.title(),
+        "vendor": "Globex",
+        "channel_id": "C1",
+        "timezone": "Europe/Berlin",
+        "created_by": "U1",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return Engagement(**{**fields, **kw})
+
+
+def test_migrations_build_exactly_the_models(db: Database, database_url: str):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+        )
+    assert diff == []
+    assert not migrate.pending(db.engine, database_url)
+    migrate.upgrade(database_url)  # a second run is a no-op
+    assert not migrate.pending(db.engine, database_url)
+
+
+def test_every_table_but_the_heartbeat_carries_team_id(db: Database):
+    tables = inspect(db.engine).get_table_names()
+    without = {
+        t
+        for t in tables
+        if t != "alembic_version"
+        and "team_id" not in {c["name"] for c in inspect(db.engine).get_columns(t)}
+    }
+    assert without == {"tickerheartbeat"}
+
+
+def test_moments_come_back_as_the_same_instant_in_utc(db: Database):
+    berlin_morning = datetime(2026, 3, 29, 3, 30, tzinfo=timezone(timedelta(hours=2)))
+    with db.session() as session:
+        row = engagement(created_at=berlin_morning, updated_at=berlin_morning)
+        session.add(row)
+    with db.read_session() as session:
+        stored = session.get(Engagement, row.id)
+    assert stored.created_at == berlin_morning
+    assert stored.created_at.tzinfo == UTC
+    assert stored.created_at.hour == 1
+
+
+def test_naive_datetimes_are_refused(db: Database):
+    with pytest.raises(Exception, match="naive datetime"), db.session() as session:
+        session.add(engagement(created_at=datetime(2026, 1, 1), updated_at=NOW))
+
+
+def test_a_handle_is_unique_per_workspace_only(db: Database):
+    with db.session() as session:
+        session.add(engagement("acme", "T1"))
+        session.add(engagement("acme", "T2"))  # another workspace may use it
+    with pytest.raises(IntegrityError), db.session() as session:
+        session.add(engagement("acme", "T1"))
+    with db.read_session() as session:
+        assert len(session.exec(select(Engagement)).all()) == 2
+
+
+def test_a_scheduled_job_key_names_one_occurrence_only(db: Database):
+    def job() -> ScheduledJob:
+        return ScheduledJob(
+            team_id="T1",
+            key="prompt:checkin=42:user=U123",
+            kind="prompt",
+            due_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+
+    with db.session() as session:
+        session.add(job())
+    with pytest.raises(IntegrityError), db.session() as session:
+        session.add(job())
+
+
+def test_a_failed_transaction_leaves_nothing_behind(db: Database):
+    with pytest.raises(RuntimeError), db.session() as session:
+        session.add(engagement("half"))
+        session.flush()
+        raise RuntimeError("boom")
+    with db.read_session() as session:
+        assert session.exec(select(Engagement)).all() == []
+
+
+def test_members_go_with_their_engagement(db: Database):
+    with db.session() as session:
+        row = engagement()
+        session.add(row)
+        session.flush()
+        session.add(EngagementMember(team_id="T1", engagement_id=row.id, user_id="U1", role="lead"))
+    with db.session() as session:
+        session.delete(session.get(Engagement, row.id))
+    with db.read_session() as session:
+        assert session.exec(select(EngagementMember)).all() == []
+
+
+def test_sqlite_runs_with_wal_a_busy_timeout_and_foreign_keys(sqlite_url: str):
+    migrate.upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    with pytest.raises(IntegrityError), db.session() as session:
+        session.add(EngagementMember(team_id="T1", engagement_id=999, user_id="U1", role="lead"))
+    db.dispose()
+
+
+def test_concurrent_read_then_write_transactions_never_hit_database_is_locked(db: Database):
+    """Eight threads each read a counter and write it back, 25 times: with BEGIN IMMEDIATE on
+    SQLite (and row locks on PostgreSQL) no update is lost and none fails."""
+    with db.session() as session:
+        session.add(engagement("counter"))
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(25):
+                with db.session() as session:
+                    query = select(Engagement).where(Engagement.handle == "counter")
+                    if not db.is_sqlite:
+                        query = query.with_for_update()
+                    row = session.exec(query).one()
+                    row.holidays = [*row.holidays, "x"]
+                    session.add(row)
+                    session.add(
+                        AuditEvent(
+                            team_id="T1",
+                            actor_user_id="U1",
+                            entity_type="engagement",
+                            entity_id=row.id,
+                            action="bump",
+                            at=NOW,
+                        )
+                    )
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.read_session() as session:
+        row = session.exec(select(Engagement).where(Engagement.handle == "counter")).one()
+        assert len(row.holidays) == 200
+        assert len(session.exec(select(AuditEvent)).all()) == 200
+
+
+def test_ping_reports_an_unreachable_database(tmp_path):
+    db = Database.from_url(f"sqlite:///{tmp_path}/missing/dir/x.db")
+    with pytest.raises(Exception):  # noqa: B017 - any driver error is "unreachable"
+        db.ping()
+    db.dispose()
+
+
+def test_read_sessions_do_not_block_a_writer_on_sqlite(sqlite_url: str):
+    migrate.upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    with db.read_session() as reader:
+        reader.exec(select(Engagement)).all()
+        with db.session() as writer:  # would wait for the busy timeout if the reader held a lock
+            writer.add(engagement("while-reading"))
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM engagement")).scalar() == 1
+    db.dispose()
