@@ -14,6 +14,7 @@ import unicodedata
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -134,7 +135,9 @@ def snapshot(data: EngagementInput) -> dict[str, Any]:
 
 
 def format_number(value: float) -> str:
-    return f"{value:g}"
+    """Plain digits as a person types them: no exponent, no trailing zeros, no lost digits."""
+    text = format(Decimal(repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def slugify(name: str) -> str:
