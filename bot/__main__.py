@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         print("python -m bot demo arrives with the scheduling engine; it is not in this version.")
         return 1
     try:
-        settings = load_settings(need_slack=command not in ("migrate", "tick"))
+        settings = load_settings(need_slack=command != "migrate")
     except ConfigError as e:
         print("Cadence cannot start. Set these (in .env or the environment):", file=sys.stderr)
         for problem in e.problems:
@@ -93,7 +93,7 @@ def run_tick(services, now_text: str | None) -> int:
     else:
         moment = clock.now()
     with clock.fixed_at(moment) as now:
-        report = engine.tick(services.db, now)
+        report = engine.tick(services, now)
     for line in report.lines():
         print(line)
     return 0

@@ -45,20 +45,25 @@ REFERENCE: tuple[CommandSpec, ...] = (
         "schedule <eng>",
         "add a cadence: kind, rule, local time, window, reminder, escalation, audience",
         "/cadence schedule acme-payments",
+        True,
     ),
     CommandSpec(
         "cadences [<eng>]",
         "cadences with their next run, and pause / resume / skip / delete buttons",
         "/cadence cadences acme-payments",
+        True,
     ),
     CommandSpec(
         "pause|resume|skip|delete <cadence>",
         "the same as the buttons",
         "/cadence skip 12",
+        True,
     ),
-    CommandSpec("update <eng>", "open the status-update form now", "/cadence update acme-payments"),
     CommandSpec(
-        "feedback <eng>", "open the feedback survey now", "/cadence feedback acme-payments"
+        "update <eng>", "open the status-update form now", "/cadence update acme-payments", True
+    ),
+    CommandSpec(
+        "feedback <eng>", "open the feedback survey now", "/cadence feedback acme-payments", True
     ),
     CommandSpec(
         "concern <eng> [title]",
@@ -74,6 +79,7 @@ REFERENCE: tuple[CommandSpec, ...] = (
         "away <from> <to> · away off",
         "mark yourself away: no prompts, shown as away, not missing",
         "/cadence away 2026-12-22 2027-01-02",
+        True,
     ),
     CommandSpec("status <eng>", "the engagement's health card", "/cadence status acme-payments"),
     CommandSpec(

@@ -21,6 +21,9 @@ DEFAULT_DATABASE_FILE = "cadence.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_TICK_SECONDS = 30
+DEFAULT_CHANNEL_PACE_SECONDS = 1.0
+DEFAULT_SEND_CONCURRENCY = 8
+EMOJI = re.compile(r"^:[a-z0-9_+'-]+:$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -56,6 +59,9 @@ class Settings:
     log_level: str = "INFO"
     admins: frozenset[str] = frozenset()
     tick_seconds: int = DEFAULT_TICK_SECONDS
+    channel_pace_seconds: float = DEFAULT_CHANNEL_PACE_SECONDS
+    send_concurrency: int = DEFAULT_SEND_CONCURRENCY
+    away_emoji: frozenset[str] = frozenset()
 
     @property
     def socket_mode(self) -> bool:
@@ -143,6 +149,35 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_slack: bool = Tr
         "seconds between scheduler passes",
     )
 
+    concurrency = _integer(
+        get("CADENCE_SEND_CONCURRENCY"),
+        "CADENCE_SEND_CONCURRENCY",
+        DEFAULT_SEND_CONCURRENCY,
+        1,
+        64,
+        problems,
+        "messages sent to different channels at once",
+    )
+    pace = DEFAULT_CHANNEL_PACE_SECONDS
+    if get("CADENCE_CHANNEL_PACE_SECONDS"):
+        try:
+            pace = float(get("CADENCE_CHANNEL_PACE_SECONDS"))
+            if not 0 <= pace <= 60:
+                raise ValueError
+        except ValueError:
+            problems.append(
+                "CADENCE_CHANNEL_PACE_SECONDS must be seconds from 0 to 60 between two messages "
+                f"to one channel (Slack allows about 1 per second), not "
+                f"{get('CADENCE_CHANNEL_PACE_SECONDS')}"
+            )
+    away_emoji = [e.strip() for e in get("CADENCE_AWAY_EMOJI").split(",") if e.strip()]
+    bad_emoji = [e for e in away_emoji if not EMOJI.match(e)]
+    if bad_emoji:
+        problems.append(
+            "CADENCE_AWAY_EMOJI must be Slack emoji codes separated by commas, like "
+            ":palm_tree:,:face_with_thermometer:, not " + ", ".join(bad_emoji)
+        )
+
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level}")
@@ -167,6 +202,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, need_slack: bool = Tr
         log_level=log_level,
         admins=frozenset(admins),
         tick_seconds=tick_seconds,
+        channel_pace_seconds=pace,
+        send_concurrency=concurrency,
+        away_emoji=frozenset(away_emoji),
     )
 
 

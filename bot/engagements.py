@@ -14,6 +14,7 @@ import unicodedata
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -36,6 +37,7 @@ MAX_PEOPLE_PER_ROLE = 50
 MAX_KPIS = 20
 MAX_KPI_NAME = 60
 MAX_KPI_UNIT = 20
+MAX_HOLIDAYS = 200
 
 KPI_LINE = re.compile(
     r"^(?P<name>.+?)\s*(?:\((?P<unit>[^()]*)\))?\s*(?P<op>>=|<=|≥|≤|=>|=<)\s*"
@@ -73,6 +75,7 @@ class EngagementInput:
     digest_channel_id: str | None = None
     kpis: tuple[KpiSpec, ...] = ()
     sla_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
+    holidays: tuple[str, ...] = ()
 
     @property
     def handle(self) -> str:
@@ -108,6 +111,7 @@ class EngagementDetails:
             digest_channel_id=e.digest_channel_id,
             kpis=self.kpis,
             sla_hours=dict(self.sla_hours),
+            holidays=tuple(e.holidays or ()),
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -128,6 +132,7 @@ def snapshot(data: EngagementInput) -> dict[str, Any]:
         "stakeholders": list(data.stakeholders),
         "kpis": [k.render() for k in data.kpis],
         "sla_hours": dict(data.sla_hours),
+        "holidays": list(data.holidays),
     }
 
 
@@ -203,6 +208,23 @@ def parse_kpis(text: str | None) -> tuple[KpiSpec, ...]:
     return tuple(specs)
 
 
+def parse_holidays(text: str | None) -> tuple[str, ...]:
+    """Dates with no check-ins, as YYYY-MM-DD separated by commas, spaces or lines."""
+    days: set[str] = set()
+    for word in re.split(r"[\s,;]+", text or ""):
+        if not word:
+            continue
+        try:
+            days.add(date.fromisoformat(word).isoformat())
+        except ValueError:
+            raise UserError(
+                f"“{word[:30]}” is not a date: write holidays as YYYY-MM-DD, e.g. 2026-12-25."
+            ) from None
+    if len(days) > MAX_HOLIDAYS:
+        raise UserError(f"At most {MAX_HOLIDAYS} holidays.")
+    return tuple(sorted(days))
+
+
 def _people(value: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in (value or ()) if v))
 
@@ -266,6 +288,12 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
     except UserError as e:
         errors["kpis"] = e.message
 
+    holidays: tuple[str, ...] = ()
+    try:
+        holidays = parse_holidays(raw.get("holidays"))
+    except UserError as e:
+        errors["holidays"] = e.message
+
     sla_hours: dict[str, int] = {}
     for severity in SEVERITIES:
         key = f"sla_{severity}"
@@ -303,6 +331,7 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
         digest_channel_id=digest_channel,
         kpis=kpis,
         sla_hours=sla_hours,
+        holidays=holidays,
     )
 
 
@@ -483,6 +512,7 @@ def create(
         channel_id=data.channel_id,
         digest_channel_id=data.digest_channel_id,
         timezone=data.timezone,
+        holidays=list(data.holidays),
         created_by=actor,
         created_at=now,
         updated_at=now,
@@ -527,6 +557,7 @@ def update(
     engagement.handle, engagement.name, engagement.vendor = data.handle, data.name, data.vendor
     engagement.channel_id, engagement.digest_channel_id = data.channel_id, data.digest_channel_id
     engagement.timezone, engagement.updated_at = data.timezone, clock.now()
+    engagement.holidays = list(data.holidays)
     session.add(engagement)
     try:
         session.flush()

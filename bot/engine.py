@@ -1,18 +1,24 @@
 """The engine: one pass over what is due. `tick(now)` is the only thing that decides.
 
-This version records the pass (the heartbeat `GET /healthz` reports); the cadence work it
-claims and sends arrives with the scheduling issue.
+A pass (1) learns the time zones it needs from Slack, (2) plans due cadence occurrences into
+check-ins and jobs, (3) claims due jobs in batches and runs them, (4) records a heartbeat. It can
+run in any number of processes at once: planning and claiming are made safe by row locks and
+unique keys, never by there being one scheduler.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import select
 
+from bot import delivery, planner
+from bot.services import Services
+from bot.slack import web_client
 from storage.db import Database
 from storage.models import TickerHeartbeat
 
@@ -32,9 +38,30 @@ class TickReport:
         return self.actions or [f"{self.at.isoformat()} nothing due"]
 
 
-def tick(db: Database, now: datetime) -> TickReport:
+def tick(services: Services, now: datetime) -> TickReport:
     report = TickReport(at=now)
-    record_heartbeat(db, now)
+    settings = services.settings
+    clients: dict[str, object] = {}
+
+    def client_for(team_id: str):
+        if team_id not in clients:
+            clients[team_id] = web_client(settings, team_id=team_id)
+        return clients[team_id]
+
+    delivery.refresh_people(services.db, client_for, now)
+    planner.plan_due(services.db, now, report.actions)
+    sender = delivery.Sender(
+        db=services.db,
+        client_for=client_for,
+        owner=f"{process_name()}:{uuid.uuid4().hex[:8]}"[:64],
+        now=now,
+        pace_seconds=settings.channel_pace_seconds,
+        concurrency=settings.send_concurrency,
+        away_emoji=settings.away_emoji,
+        report=report.actions,
+    )
+    delivery.run_due(sender)
+    record_heartbeat(services.db, now)
     return report
 
 

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def run_tick(services: Services) -> None:
     try:
-        report = engine.tick(services.db, clock.now())
+        report = engine.tick(services, clock.now())
         for line in report.actions:
             log.info("%s", line)
     except Exception:

@@ -9,20 +9,21 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import engagements
+from bot import away, clock, engagements
+from bot.blocks.common import plain_message
 from bot.blocks.engagements import archive_confirmation, engagement_list, engagement_modal
 from bot.blocks.help import help_message, usage_reply
 from bot.channels import user_timezone
 from bot.command_reference import REFERENCE, Invocation, parse, spec_for
+from bot.errors import UserError
 from bot.services import Services
+from handlers import answers
+from handlers import cadences as cadence_handlers
+from handlers.forms import open_view
 from handlers.guard import guarded
 
 log = logging.getLogger(__name__)
-COMING = {spec.usage.split()[0].split("|")[0] for spec in REFERENCE if not spec.available} | {
-    "resume",
-    "skip",
-    "delete",
-}
+COMING = {spec.usage.split()[0].split("|")[0] for spec in REFERENCE if not spec.available}
 
 
 def register(app: App, services: Services) -> None:
@@ -39,6 +40,16 @@ def register(app: App, services: Services) -> None:
                 invocation, ack=ack, body=body, client=client, respond=respond, team_id=team_id,
                 user_id=user_id, services=services,
             )  # fmt: skip
+        elif invocation.name in ROUTES:
+            ROUTES[invocation.name](
+                invocation.args, ack=ack, body=body, client=client, respond=respond,
+                team_id=team_id, user_id=user_id, services=services,
+            )  # fmt: skip
+        elif invocation.name in cadence_handlers.LIFECYCLE:
+            cadence_handlers.lifecycle_command(
+                invocation.name, invocation.args, ack=ack, body=body, client=client,
+                respond=respond, team_id=team_id, user_id=user_id, services=services,
+            )  # fmt: skip
         elif invocation.name in COMING:
             ack(
                 **usage_reply(
@@ -48,6 +59,38 @@ def register(app: App, services: Services) -> None:
             )
         else:
             ack(**usage_reply(f"Cadence has no command `{invocation.name}`."))
+
+
+def away_command(args, *, ack, body, client, respond, team_id, user_id, services) -> None:
+    """`/cadence away <from> <to>` or `/cadence away off`: short, so it acts at once."""
+    spec = spec_for("away")
+    if args[:1] == ("off",) and len(args) == 1:
+        with services.db.session() as session:
+            changed = away.clear_away(
+                session=session, team_id=team_id, user_id=user_id, today=clock.now().date()
+            )
+        ack(**plain_message("Welcome back: you will get check-ins again." if changed
+                            else "You were not marked away."))  # fmt: skip
+        return
+    if len(args) != 2:
+        ack(**usage_reply("Give the first and last day away, or `off`.", spec))
+        return
+    try:
+        starts, ends = away.parse_day(args[0]), away.parse_day(args[1])
+        with services.db.session() as session:
+            away.set_away(
+                session=session, team_id=team_id, user_id=user_id, starts=starts, ends=ends,
+                now=clock.now(),
+            )  # fmt: skip
+    except UserError as e:
+        ack(**usage_reply(e.message, spec))
+        return
+    ack(
+        **plain_message(
+            f"You are away from {starts:%a %d %b %Y} to {ends:%a %d %b %Y}: no check-ins, and "
+            "reports show you as away, not missing. `/cadence away off` ends it early."
+        )
+    )
 
 
 def engagement_command(
@@ -103,20 +146,13 @@ def engagement_command(
         ack(**usage_reply(problem, spec_for("engagement new")))
 
 
-def open_view(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> dict | None:
-    """Open a modal with the request's trigger_id (valid once, for 3 s: open first, then work)."""
-    try:
-        return client.views_open(trigger_id=body["trigger_id"], view=view)["view"]
-    except SlackApiError as e:
-        error = e.response.get("error")
-        if error in ("expired_trigger_id", "invalid_trigger_id"):
-            from bot.errors import UserError
-
-            raise UserError(
-                "Slack took too long to open the form (the request expired). Please run the "
-                "command again."
-            ) from e
-        raise
+ROUTES = {
+    "schedule": cadence_handlers.schedule_command,
+    "cadences": cadence_handlers.cadences_command,
+    "away": away_command,
+    "update": answers.update_command,
+    "feedback": answers.feedback_command,
+}
 
 
 def open_new_engagement(client: WebClient, body: dict[str, Any], user_id: str) -> None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import UserError
 
 VALUE_KEYS = {
     "plain_text_input": "value",
@@ -45,3 +51,25 @@ def errors_for_blocks(errors: dict[str, str], blocks: dict[str, str]) -> dict[st
     for field, text in errors.items():
         out[blocks.get(field, first_block)] = text[:2000]
     return out
+
+
+def open_view(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> dict | None:
+    """Open a modal with the request's trigger_id (valid once, for 3 s: open first, then work)."""
+    try:
+        return client.views_open(trigger_id=body["trigger_id"], view=view)["view"]
+    except SlackApiError as e:
+        if e.response.get("error") in ("expired_trigger_id", "invalid_trigger_id"):
+            raise UserError(
+                "Slack took too long to open the form (the request expired). Please run the "
+                "command again."
+            ) from e
+        raise
+
+
+def metadata_of(raw: str | None) -> dict[str, Any]:
+    """private_metadata is only a hint: every id in it is re-checked against the database."""
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -14,7 +12,7 @@ from bot.blocks.engagements import ENGAGEMENT_MODAL, created_notice, saved_notic
 from bot.channels import direct_message, join_and_post
 from bot.errors import FieldErrors, UserError
 from bot.services import Services
-from handlers.forms import errors_for_blocks, read_state
+from handlers.forms import errors_for_blocks, metadata_of, read_state
 from handlers.guard import guarded
 
 log = logging.getLogger(__name__)
@@ -27,7 +25,7 @@ def register(app: App, services: Services) -> None:
         team_id = context.team_id or body["team"]["id"]
         user_id = body["user"]["id"]
         values, blocks = read_state(view["state"]["values"])
-        metadata = _metadata(view.get("private_metadata"))
+        metadata = metadata_of(view.get("private_metadata"))
         try:
             data = engagements.validate(values)
             with services.db.session() as session:
@@ -79,12 +77,3 @@ def after_save(
             != engagements.snapshot(after.as_input())[key]
         ]
         direct_message(client, user_id, saved_notice(after, changed))
-
-
-def _metadata(raw: str | None) -> dict[str, Any]:
-    """private_metadata is only a hint: every id in it is re-checked against the database."""
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

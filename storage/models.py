@@ -155,8 +155,8 @@ class Cadence(SQLModel, table=True):
     delivery: str = Field(default="dm", max_length=16)
     recipient_local_time: bool = False
     status: str = Field(default="active", max_length=16)
-    skip_next: bool = False
     next_run_at: datetime | None = moment(nullable=True)
+    next_slot: str | None = Field(default=None, max_length=40)
     created_by: str = Field(max_length=SLACK_ID_LENGTH)
     created_at: datetime = moment()
     updated_at: datetime = moment()
@@ -336,6 +336,7 @@ class ScheduledJob(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("key", name="uq_scheduledjob_key"),
         Index("ix_scheduledjob_status_due", "status", "due_at"),
+        Index("ix_scheduledjob_status_lease", "status", "lease_expires_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -343,6 +344,9 @@ class ScheduledJob(SQLModel, table=True):
     key: str = Field(max_length=200)
     kind: str = Field(max_length=32)
     due_at: datetime = moment()
+    cadence_id: int | None = parent("cadence", nullable=True)
+    checkin_id: int | None = parent("checkin", nullable=True)
+    user_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
     payload: dict[str, Any] = json_field(dict)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
@@ -353,6 +357,21 @@ class ScheduledJob(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = moment()
     updated_at: datetime = moment()
+
+
+class Person(SQLModel, table=True):
+    """What Slack last told us about a person: their time zone and status (refreshed by the
+    engine outside any transaction), and whether they belong to another organisation."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_person_team_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    tz: str | None = Field(default=None, max_length=64)
+    status_emoji: str = Field(default="", max_length=100)
+    external: bool = False
+    refreshed_at: datetime = moment()
 
 
 class TickerHeartbeat(SQLModel, table=True):

@@ -511,7 +511,11 @@ class SlackSim:
         }
         if is_view:
             view = copy.deepcopy(message_or_view)
-            view["state"] = build_view_state(message_or_view, check_required=False)
+            # Slack's state already holds what the person just chose in an input.
+            chosen = (
+                {action_id: value} if value is not None and block.get("type") == "input" else {}
+            )
+            view["state"] = build_view_state(message_or_view, chosen, check_required=False)
             payload["container"] = {"type": "view", "view_id": view["id"]}
             payload["trigger_id"] = self.fake.new_trigger_id(view_id=view["id"])
             payload["view"] = view

@@ -83,7 +83,7 @@ def test_a_duplicate_name_is_refused_on_the_form(cadence):
         ("engagement archive", "Say which engagement to archive"),
         ("engagement edit acme-paymnts", "Did you mean `acme-payments`?"),
         ("engagement archive nothing-here", "There is no engagement `nothing-here`"),
-        ("schedule acme-payments", "not available in this version"),
+        ("status acme-payments", "not available in this version"),
     ],
 )
 def test_malformed_commands_get_an_ephemeral_reply_naming_the_fix(cadence, text, says):

@@ -137,8 +137,13 @@ def test_a_plain_postgresql_url_gets_the_psycopg_driver():
 # --- migrate and tick ------------------------------------------------------------------------
 
 
-def test_migrate_then_tick_at_a_given_moment(tmp_path, database_url):
-    env = clean_env(DATABASE_URL=database_url)
+def test_migrate_then_tick_at_a_given_moment(tmp_path, database_url, fake_slack):
+    env = clean_env(
+        DATABASE_URL=database_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake_slack.base_url,
+    )
     early = run_bot("tick", cwd=tmp_path, env=env)
     assert early.returncode == 2 and "python -m bot migrate" in early.stderr
     assert "Traceback" not in early.stderr

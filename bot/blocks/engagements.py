@@ -178,6 +178,19 @@ def engagement_modal(
                 else None,
             ),
         ),
+        InputBlock(
+            block_id="holidays",
+            label="Holidays",
+            optional=True,
+            hint="Dates with no check-ins, as YYYY-MM-DD separated by commas or lines.",
+            element=PlainTextInputElement(
+                action_id="holidays",
+                multiline=True,
+                placeholder="2026-12-24, 2026-12-25, 2027-01-01",
+                max_length=3000,
+                initial_value=", ".join(initial.holidays) if initial and initial.holidays else None,
+            ),
+        ),
         HeaderBlock(text="Concern response SLA (hours)"),
     ]
     for severity in SEVERITIES:

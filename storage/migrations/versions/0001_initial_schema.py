@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:16:37.246911
+Create Date: 2026-11-25
 """
 
 from collections.abc import Sequence
@@ -76,28 +76,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_engagement_team_id"), ["team_id"], unique=False)
 
     op.create_table(
-        "scheduledjob",
+        "person",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("due_at", storage.types.UTCDateTime(), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("lease_expires_at", storage.types.UTCDateTime(), nullable=True),
-        sa.Column("result_channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("result_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-        sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", storage.types.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduledjob")),
-        sa.UniqueConstraint("key", name="uq_scheduledjob_key"),
+        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("tz", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("status_emoji", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("external", sa.Boolean(), nullable=False),
+        sa.Column("refreshed_at", storage.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_person")),
+        sa.UniqueConstraint("team_id", "user_id", name="uq_person_team_user"),
     )
-    with op.batch_alter_table("scheduledjob", schema=None) as batch_op:
-        batch_op.create_index("ix_scheduledjob_status_due", ["status", "due_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_scheduledjob_team_id"), ["team_id"], unique=False)
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_person_team_id"), ["team_id"], unique=False)
 
     op.create_table(
         "tickerheartbeat",
@@ -144,8 +135,8 @@ def upgrade() -> None:
         sa.Column("delivery", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("recipient_local_time", sa.Boolean(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("skip_next", sa.Boolean(), nullable=False),
         sa.Column("next_run_at", storage.types.UTCDateTime(), nullable=True),
+        sa.Column("next_slot", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(), nullable=False),
@@ -389,6 +380,54 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_feedback_team_id"), ["team_id"], unique=False)
 
     op.create_table(
+        "scheduledjob",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("due_at", storage.types.UTCDateTime(), nullable=False),
+        sa.Column("cadence_id", sa.Integer(), nullable=True),
+        sa.Column("checkin_id", sa.Integer(), nullable=True),
+        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("lease_expires_at", storage.types.UTCDateTime(), nullable=True),
+        sa.Column("result_channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("result_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", storage.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cadence_id"],
+            ["cadence.id"],
+            name=op.f("fk_scheduledjob_cadence_id_cadence"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["checkin_id"],
+            ["checkin.id"],
+            name=op.f("fk_scheduledjob_checkin_id_checkin"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduledjob")),
+        sa.UniqueConstraint("key", name="uq_scheduledjob_key"),
+    )
+    with op.batch_alter_table("scheduledjob", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_scheduledjob_cadence_id"), ["cadence_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_scheduledjob_checkin_id"), ["checkin_id"], unique=False
+        )
+        batch_op.create_index("ix_scheduledjob_status_due", ["status", "due_at"], unique=False)
+        batch_op.create_index(
+            "ix_scheduledjob_status_lease", ["status", "lease_expires_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_scheduledjob_team_id"), ["team_id"], unique=False)
+
+    op.create_table(
         "statusupdate",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -508,6 +547,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_statusupdate_checkin_id"))
 
     op.drop_table("statusupdate")
+    with op.batch_alter_table("scheduledjob", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_scheduledjob_team_id"))
+        batch_op.drop_index("ix_scheduledjob_status_lease")
+        batch_op.drop_index("ix_scheduledjob_status_due")
+        batch_op.drop_index(batch_op.f("ix_scheduledjob_checkin_id"))
+        batch_op.drop_index(batch_op.f("ix_scheduledjob_cadence_id"))
+
+    op.drop_table("scheduledjob")
     with op.batch_alter_table("feedback", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feedback_team_id"))
         batch_op.drop_index(batch_op.f("ix_feedback_submitted_at"))
@@ -564,11 +611,10 @@ def downgrade() -> None:
 
     op.drop_table("workspace")
     op.drop_table("tickerheartbeat")
-    with op.batch_alter_table("scheduledjob", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_scheduledjob_team_id"))
-        batch_op.drop_index("ix_scheduledjob_status_due")
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_person_team_id"))
 
-    op.drop_table("scheduledjob")
+    op.drop_table("person")
     with op.batch_alter_table("engagement", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_engagement_team_id"))
 

@@ -1,0 +1,464 @@
+"""Cadences: recurring check-ins of a kind on a rule, at a local time in an IANA zone.
+
+Create, edit, pause, resume, skip the next occurrence, delete. Only an engagement's leads (and
+Cadence admins) may change its cadences; every change is audited. The next occurrence is
+stored in UTC (`next_run_at`) with its local slot (`next_slot`), computed from the rule in its
+own zone, so the engine only has to compare times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot import audit, checkins, jobs, planner, recurrence
+from bot.engagements import EngagementDetails, normalize_timezone, require_manager
+from bot.engagements import get as get_engagement
+from bot.errors import FieldErrors, NotFound, UserError
+from storage.models import Cadence, CheckIn, Engagement
+
+KINDS = {
+    "status_update": "Status update",
+    "feedback_survey": "Feedback survey",
+    "risk_review": "Risk review",
+}
+RULE_KINDS = {
+    "weekly": "Weekly on chosen days",
+    "every_n_weeks": "Every N weeks on chosen days",
+    "monthly_day": "Monthly on a day of the month",
+    "monthly_weekday": "Monthly on the nth weekday",
+    "cron": "Cron expression",
+}
+AUDIENCES = {
+    "vendor": "Vendor contacts",
+    "stakeholders": "Client stakeholders",
+    "leads": "Leads",
+    "chosen": "Chosen people",
+}
+DELIVERIES = {"dm": "A DM to each person", "channel": "The engagement channel, mentioning them"}
+DEFAULT_KIND_AUDIENCE = {
+    "status_update": "vendor",
+    "feedback_survey": "stakeholders",
+    "risk_review": "vendor",
+}
+MAX_WINDOW_HOURS = 24 * 30
+ACTIVE, PAUSED, DELETED, ENDED = "active", "paused", "deleted", "ended"
+
+
+@dataclass(frozen=True)
+class CadenceInput:
+    """A complete, valid cadence definition (the schedule form after validation)."""
+
+    kind: str
+    rule: recurrence.Rule
+    local_time: str
+    timezone: str
+    window_hours: int
+    reminder_hours: int | None
+    escalation_hours: int | None
+    escalation_user_ids: tuple[str, ...] = ()
+    audience: str = "vendor"
+    audience_user_ids: tuple[str, ...] = ()
+    delivery: str = "dm"
+    recipient_local_time: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _int(raw: Any) -> int | None:
+    text = str(raw).strip() if raw is not None else ""
+    if not text:
+        return None
+    try:
+        return int(float(text)) if float(text).is_integer() else None
+    except ValueError:
+        return None
+
+
+def rule_from_form(raw: Mapping[str, Any]) -> recurrence.Rule:
+    """The recurrence rule from the form's fields; RuleError (a UserError) when malformed."""
+    kind = raw.get("rule_kind") or "weekly"
+    weekdays = tuple(sorted({int(d) for d in raw.get("weekdays") or []}))
+    start = raw.get("start_date")
+    start_date = date.fromisoformat(start) if start else None
+    if kind in ("weekly", "every_n_weeks"):
+        rule = recurrence.Rule(
+            kind=kind,
+            weekdays=weekdays,
+            interval=_int(raw.get("interval")) or (1 if kind == "weekly" else 0),
+            start_date=start_date,
+        )
+    elif kind == "monthly_day":
+        rule = recurrence.Rule(kind=kind, month_day=_int(raw.get("month_day")))
+    elif kind == "monthly_weekday":
+        nth, weekday = raw.get("nth"), raw.get("weekday")
+        rule = recurrence.Rule(
+            kind=kind,
+            nth=int(nth) if nth not in (None, "") else None,
+            weekday=int(weekday) if weekday not in (None, "") else None,
+        )
+    elif kind == "cron":
+        rule = recurrence.Rule(kind=kind, cron=(raw.get("cron") or "").strip() or None)
+    else:
+        raise recurrence.RuleError(f"Unknown kind of rule {kind!r}.")
+    rule.validate()
+    return rule
+
+
+RULE_FIELD = {
+    "weekly": "weekdays",
+    "every_n_weeks": "weekdays",
+    "monthly_day": "month_day",
+    "monthly_weekday": "nth",
+    "cron": "cron",
+}
+
+
+def validate(raw: Mapping[str, Any], *, default_timezone: str, now: datetime) -> CadenceInput:
+    """Check the schedule form; FieldErrors names every field to fix (by action_id)."""
+    errors: dict[str, str] = {}
+    kind = raw.get("kind") or ""
+    if kind not in KINDS:
+        errors["kind"] = "Choose what the check-in asks for."
+    rule_kind = raw.get("rule_kind") or "weekly"
+    rule: recurrence.Rule | None = None
+    try:
+        rule = rule_from_form(raw)
+    except (recurrence.RuleError, ValueError) as e:
+        errors[RULE_FIELD.get(rule_kind, "rule_kind")] = getattr(e, "message", str(e))
+    local_time = "00:00"
+    if rule_kind != "cron":
+        try:
+            local_time = recurrence.parse_local_time(raw.get("local_time") or "").strftime("%H:%M")
+        except recurrence.RuleError as e:
+            errors["local_time"] = e.message
+    timezone = default_timezone
+    if (raw.get("timezone") or "").strip():
+        try:
+            timezone = normalize_timezone(raw["timezone"])
+        except UserError as e:
+            errors["timezone"] = e.message
+    if rule is not None and not errors.get("local_time") and not errors.get("timezone"):
+        parsed_time = recurrence.parse_local_time(local_time)
+        if recurrence.never_fires(rule, parsed_time, timezone, now):
+            errors[RULE_FIELD.get(rule_kind, "rule_kind")] = (
+                "This rule never fires in the next two years; check the days and dates."
+            )
+    window = _int(raw.get("window_hours"))
+    if window is None or not 1 <= window <= MAX_WINDOW_HOURS:
+        errors["window_hours"] = (
+            f"Give the response window in whole hours, 1 to {MAX_WINDOW_HOURS}."
+        )
+    reminder = _int(raw.get("reminder_hours"))
+    if str(raw.get("reminder_hours") or "").strip() and reminder is None:
+        errors["reminder_hours"] = "Give whole hours, or leave it empty for no reminder."
+    elif reminder is not None and window is not None and not 1 <= reminder < window:
+        errors["reminder_hours"] = (
+            f"The reminder goes out this many hours before the window closes: 1 to {window - 1}."
+        )
+    escalation = _int(raw.get("escalation_hours"))
+    if str(raw.get("escalation_hours") or "").strip() and (
+        escalation is None or not 0 <= escalation <= MAX_WINDOW_HOURS
+    ):
+        errors["escalation_hours"] = (
+            "Give whole hours after the check-in is overdue, or leave it empty."
+        )
+    audience = raw.get("audience") or DEFAULT_KIND_AUDIENCE.get(kind, "vendor")
+    if audience not in AUDIENCES:
+        errors["audience"] = "Choose who is asked."
+    chosen = tuple(dict.fromkeys(raw.get("audience_users") or []))
+    if audience == "chosen" and not chosen:
+        errors["audience_users"] = "Choose the people to ask."
+    delivery = raw.get("delivery") or "dm"
+    if delivery not in DELIVERIES:
+        errors["delivery"] = "Choose how the check-in is delivered."
+    options = set(raw.get("options") or [])
+    if errors:
+        raise FieldErrors(errors)
+    assert rule is not None and window is not None
+    return CadenceInput(
+        kind=kind,
+        rule=rule,
+        local_time=local_time,
+        timezone=timezone,
+        window_hours=window,
+        reminder_hours=reminder,
+        escalation_hours=escalation,
+        escalation_user_ids=tuple(dict.fromkeys(raw.get("escalation_to") or [])),
+        audience=audience,
+        audience_user_ids=chosen if audience == "chosen" else (),
+        delivery=delivery,
+        recipient_local_time="recipient_local_time" in options and delivery == "dm",
+    )
+
+
+def preview(data: CadenceInput, now: datetime, count: int = 5) -> list[recurrence.Occurrence]:
+    return recurrence.occurrences(
+        data.rule, recurrence.parse_local_time(data.local_time), data.timezone, now, count
+    )
+
+
+def snapshot(cadence: Cadence) -> dict[str, Any]:
+    return {
+        "kind": cadence.kind,
+        "rule": cadence.rule,
+        "rule_kind": cadence.rule_kind,
+        "start_date": cadence.start_date.isoformat() if cadence.start_date else None,
+        "local_time": cadence.local_time,
+        "timezone": cadence.timezone,
+        "window_hours": cadence.window_hours,
+        "reminder_hours": cadence.reminder_hours,
+        "escalation_hours": cadence.escalation_hours,
+        "escalation_user_ids": list(cadence.escalation_user_ids),
+        "audience": cadence.audience,
+        "audience_user_ids": list(cadence.audience_user_ids),
+        "delivery": cadence.delivery,
+        "recipient_local_time": cadence.recipient_local_time,
+        "status": cadence.status,
+    }
+
+
+def rule_of(cadence: Cadence) -> recurrence.Rule:
+    return recurrence.rule_from_storage(cadence.rule_kind, cadence.rule, cadence.start_date)
+
+
+def as_input(cadence: Cadence) -> CadenceInput:
+    return CadenceInput(
+        kind=cadence.kind,
+        rule=rule_of(cadence),
+        local_time=cadence.local_time,
+        timezone=cadence.timezone,
+        window_hours=cadence.window_hours,
+        reminder_hours=cadence.reminder_hours,
+        escalation_hours=cadence.escalation_hours,
+        escalation_user_ids=tuple(cadence.escalation_user_ids),
+        audience=cadence.audience,
+        audience_user_ids=tuple(cadence.audience_user_ids),
+        delivery=cadence.delivery,
+        recipient_local_time=cadence.recipient_local_time,
+    )
+
+
+def _apply(cadence: Cadence, data: CadenceInput) -> None:
+    cadence.kind = data.kind
+    cadence.rule_kind = data.rule.kind
+    cadence.rule = data.rule.to_rrule()
+    cadence.start_date = data.rule.start_date
+    cadence.local_time = data.local_time
+    cadence.timezone = data.timezone
+    cadence.window_hours = data.window_hours
+    cadence.reminder_hours = data.reminder_hours
+    cadence.escalation_hours = data.escalation_hours
+    cadence.escalation_user_ids = list(data.escalation_user_ids)
+    cadence.audience = data.audience
+    cadence.audience_user_ids = list(data.audience_user_ids)
+    cadence.delivery = data.delivery
+    cadence.recipient_local_time = data.recipient_local_time
+
+
+def _manageable_engagement(
+    session: Session, team_id: str, engagement_id: int, actor: str, admins: Iterable[str]
+) -> EngagementDetails:
+    details = get_engagement(session=session, team_id=team_id, engagement_id=engagement_id)
+    require_manager(details, actor, admins)
+    if details.engagement.archived_at is not None:
+        raise UserError(f"{details.engagement.name} is archived; it gets no new cadences.")
+    return details
+
+
+def create(
+    *,
+    session: Session,
+    team_id: str,
+    actor: str,
+    engagement_id: int,
+    data: CadenceInput,
+    now: datetime,
+    admins: Iterable[str],
+) -> Cadence:
+    _manageable_engagement(session, team_id, engagement_id, actor, admins)
+    cadence = Cadence(
+        team_id=team_id,
+        engagement_id=engagement_id,
+        kind=data.kind,
+        rule="",
+        rule_kind=data.rule.kind,
+        local_time=data.local_time,
+        timezone=data.timezone,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply(cadence, data)
+    planner.set_next(cadence, now)
+    session.add(cadence)
+    session.flush()
+    assert cadence.id is not None
+    audit.record(
+        session=session,
+        team_id=team_id,
+        actor=actor,
+        entity_type="cadence",
+        entity_id=cadence.id,
+        action="create",
+        after=snapshot(cadence),
+    )
+    return cadence
+
+
+def find(*, session: Session, team_id: str, ref: str) -> Cadence:
+    """By the number shown in lists (`12` or `#12`), only within the workspace."""
+    text = ref.strip().lstrip("#")
+    if not text.isdigit():
+        raise NotFound(
+            f"“{ref}” is not a cadence number. `/cadence cadences` lists them with their numbers."
+        )
+    cadence = session.exec(
+        select(Cadence).where(Cadence.team_id == team_id).where(Cadence.id == int(text))
+    ).first()
+    if cadence is None or cadence.status == DELETED:
+        raise NotFound(f"There is no cadence #{text}. `/cadence cadences` lists them.")
+    return cadence
+
+
+def _change(session: Session, cadence: Cadence, *, actor: str, admins: Iterable[str]) -> dict:
+    """Check the actor may change the cadence; its state before the change (for the audit)."""
+    details = get_engagement(
+        session=session, team_id=cadence.team_id, engagement_id=cadence.engagement_id
+    )
+    require_manager(details, actor, admins)
+    return snapshot(cadence)
+
+
+def _record(session: Session, cadence: Cadence, actor: str, action: str, before, now) -> None:
+    cadence.updated_at = now
+    session.add(cadence)
+    session.flush()
+    assert cadence.id is not None
+    changed_before, changed_after = audit.changes(before, snapshot(cadence))
+    audit.record(
+        session=session,
+        team_id=cadence.team_id,
+        actor=actor,
+        entity_type="cadence",
+        entity_id=cadence.id,
+        action=action,
+        before=changed_before or None,
+        after=changed_after or None,
+    )
+
+
+def update(
+    *,
+    session: Session,
+    team_id: str,
+    actor: str,
+    cadence_id: int,
+    data: CadenceInput,
+    now: datetime,
+    admins: Iterable[str],
+) -> Cadence:
+    cadence = find(session=session, team_id=team_id, ref=str(cadence_id))
+    before = _change(session, cadence, actor=actor, admins=admins)
+    _apply(cadence, data)
+    if cadence.status == ACTIVE:
+        planner.set_next(cadence, now)
+    _record(session, cadence, actor, "update", before, now)
+    return cadence
+
+
+def pause(
+    *, session: Session, team_id: str, actor: str, ref: str, now: datetime, admins
+) -> Cadence:
+    cadence = find(session=session, team_id=team_id, ref=ref)
+    before = _change(session, cadence, actor=actor, admins=admins)
+    if cadence.status == PAUSED:
+        raise UserError(f"Cadence #{cadence.id} is already paused.")
+    cadence.status = PAUSED
+    jobs.cancel(session, now=now, cadence_id=cadence.id)
+    _record(session, cadence, actor, "pause", before, now)
+    return cadence
+
+
+def resume(
+    *, session: Session, team_id: str, actor: str, ref: str, now: datetime, admins
+) -> Cadence:
+    """Resume from now on: occurrences that fell while paused are not caught up."""
+    cadence = find(session=session, team_id=team_id, ref=ref)
+    before = _change(session, cadence, actor=actor, admins=admins)
+    if cadence.status == ACTIVE:
+        raise UserError(f"Cadence #{cadence.id} is not paused.")
+    cadence.status = ACTIVE
+    planner.set_next(cadence, now)
+    _record(session, cadence, actor, "resume", before, now)
+    return cadence
+
+
+def skip_next(
+    *, session: Session, team_id: str, actor: str, ref: str, now: datetime, admins
+) -> tuple[Cadence, str]:
+    """Skip one occurrence: it is recorded as a skipped check-in, so it can never be sent."""
+    cadence = find(session=session, team_id=team_id, ref=ref)
+    before = _change(session, cadence, actor=actor, admins=admins)
+    if cadence.status != ACTIVE or cadence.next_run_at is None or not cadence.next_slot:
+        raise UserError(f"Cadence #{cadence.id} has no next occurrence to skip.")
+    skipped = cadence.next_slot
+    jobs.insert_ignoring_conflict(
+        session,
+        CheckIn,
+        {
+            "team_id": team_id,
+            "cadence_id": cadence.id,
+            "engagement_id": cadence.engagement_id,
+            "occurrence_key": skipped,
+            "scheduled_for": cadence.next_run_at,
+            "window_closes_at": cadence.next_run_at,
+            "status": checkins.SKIPPED,
+            "created_at": now,
+        },
+        ["cadence_id", "occurrence_key"],
+    )
+    planner.set_next(cadence, cadence.next_run_at)
+    cadence.updated_at = now
+    session.add(cadence)
+    audit.record(
+        session=session,
+        team_id=team_id,
+        actor=actor,
+        entity_type="cadence",
+        entity_id=cadence.id or 0,
+        action="skip",
+        before={"next_slot": skipped, "status": before["status"]},
+        after={"next_slot": cadence.next_slot, "skipped": skipped},
+    )
+    return cadence, skipped
+
+
+def delete(
+    *, session: Session, team_id: str, actor: str, ref: str, now: datetime, admins
+) -> Cadence:
+    cadence = find(session=session, team_id=team_id, ref=ref)
+    before = _change(session, cadence, actor=actor, admins=admins)
+    cadence.status = DELETED
+    cadence.next_run_at, cadence.next_slot = None, None
+    jobs.cancel(session, now=now, cadence_id=cadence.id)
+    _record(session, cadence, actor, "delete", before, now)
+    return cadence
+
+
+def list_all(
+    *, session: Session, team_id: str, engagement_id: int | None = None
+) -> list[tuple[Cadence, Engagement]]:
+    query = (
+        select(Cadence, Engagement)
+        .join(Engagement, col(Engagement.id) == col(Cadence.engagement_id))
+        .where(Cadence.team_id == team_id)
+        .where(col(Cadence.status).in_((ACTIVE, PAUSED)))
+        .where(col(Engagement.archived_at).is_(None))
+    )
+    if engagement_id is not None:
+        query = query.where(Cadence.engagement_id == engagement_id)
+    return list(session.exec(query.order_by(Engagement.name, Cadence.id)).all())

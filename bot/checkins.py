@@ -1,0 +1,123 @@
+"""Check-ins: one row per occurrence of a cadence, and who was asked and who answered.
+
+Answering is what the engine watches: an answer marks the person answered (late when after the
+window), cancels their pending reminder, and leaves them out of overdue alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot import jobs
+from bot.errors import NotAllowed, NotFound
+from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
+
+OPEN, OVERDUE, CLOSED, MISSED, SKIPPED, HOLIDAY, EXCUSED = (
+    "open",
+    "overdue",
+    "closed",
+    "missed",
+    "skipped",
+    "holiday",
+    "excused",
+)
+PENDING, ANSWERED, AWAY = "pending", "answered", "away"
+KIND_LABELS = {
+    "status_update": "status update",
+    "feedback_survey": "feedback survey",
+    "risk_review": "risk review",
+}
+
+
+@dataclass(frozen=True)
+class CheckInContext:
+    """A check-in with its cadence and engagement, as an answer form needs them."""
+
+    checkin: CheckIn
+    cadence: Cadence
+    engagement: Engagement
+    recipient: CheckInRecipient | None
+
+    @property
+    def kind(self) -> str:
+        return self.cadence.kind
+
+    def is_late(self, now: datetime) -> bool:
+        return now > self.checkin.window_closes_at
+
+
+def load(
+    *, session: Session, team_id: str, checkin_id: int, user_id: str | None = None
+) -> CheckInContext:
+    """A check-in of this workspace (ids from buttons are re-checked here)."""
+    checkin = session.exec(
+        select(CheckIn).where(CheckIn.team_id == team_id).where(CheckIn.id == checkin_id)
+    ).first()
+    if checkin is None:
+        raise NotFound("That check-in no longer exists.")
+    cadence = session.get(Cadence, checkin.cadence_id)
+    engagement = session.get(Engagement, checkin.engagement_id)
+    assert cadence is not None and engagement is not None
+    recipient = None
+    if user_id is not None:
+        recipient = session.exec(
+            select(CheckInRecipient)
+            .where(CheckInRecipient.checkin_id == checkin_id)
+            .where(CheckInRecipient.user_id == user_id)
+        ).first()
+    return CheckInContext(checkin, cadence, engagement, recipient)
+
+
+def pending_for(*, session: Session, team_id: str, engagement_id: int, user_id: str, kind: str):
+    """The person's newest open or overdue check-in of `kind` on an engagement, if any."""
+    return session.exec(
+        select(CheckIn)
+        .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
+        .join(CheckInRecipient, col(CheckInRecipient.checkin_id) == col(CheckIn.id))
+        .where(CheckIn.team_id == team_id)
+        .where(CheckIn.engagement_id == engagement_id)
+        .where(Cadence.kind == kind)
+        .where(col(CheckIn.status).in_((OPEN, OVERDUE)))
+        .where(CheckInRecipient.user_id == user_id)
+        .where(CheckInRecipient.status == PENDING)
+        .order_by(col(CheckIn.scheduled_for).desc())
+    ).first()
+
+
+def record_answer(
+    *, session: Session, team_id: str, checkin_id: int, user_id: str, now: datetime
+) -> bool:
+    """Mark `user_id`'s answer to a check-in; returns True when it came after the window.
+
+    Only people the check-in asked may answer it. Their pending reminder is cancelled; when
+    everyone has answered, the check-in is closed (and its overdue alert finds nobody missing).
+    """
+    context = load(session=session, team_id=team_id, checkin_id=checkin_id, user_id=user_id)
+    recipient = context.recipient
+    if recipient is None:
+        raise NotAllowed("This check-in was not sent to you, so you cannot answer it.")
+    late = context.is_late(now)
+    if recipient.status != ANSWERED:
+        recipient.status = ANSWERED
+        recipient.answered_at = now
+        session.add(recipient)
+    jobs.cancel(
+        session,
+        now=now,
+        checkin_id=checkin_id,
+        user_id=user_id,
+        kinds=("reminder", "prompt"),
+    )
+    session.flush()
+    still_pending = session.exec(
+        select(CheckInRecipient.id)
+        .where(CheckInRecipient.checkin_id == checkin_id)
+        .where(CheckInRecipient.status == PENDING)
+    ).first()
+    if still_pending is None and context.checkin.status == OPEN:
+        context.checkin.status = CLOSED
+        session.add(context.checkin)
+    return late

@@ -1,0 +1,470 @@
+"""Running claimed jobs: build the message from current state, send it, record the outcome.
+
+Jobs come in two sorts. Control jobs (overdue, escalate, missed_summary) read the state and plan
+the message jobs that carry the news, each under its own unique key. Message jobs (prompt,
+reminder, message) make exactly one Slack call. Slack's answers decide what happens next:
+- 429 and 5xx are retried by slack_sdk's handlers (honouring Retry-After); if they persist the
+  job goes back to pending with a backoff. Nothing is lost.
+- Permanent errors (channel_not_found, not_in_channel, user_not_found, account_inactive,
+  is_archived, …) stop that job, are recorded, and the leads are told once per cause.
+- A DM that Slack refuses (people from another organisation over Slack Connect often cannot be
+  DMed) falls back to mentioning the person in the engagement channel.
+Every message carries metadata naming its job, so a message in Slack can be traced to its row.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, col, select
+
+from bot import checkins, jobs
+from bot.blocks import checkins as checkin_blocks
+from bot.checkins import ANSWERED, AWAY, PENDING
+from bot.engagements import load_details
+from storage.db import Database
+from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement, Person
+
+log = logging.getLogger(__name__)
+
+PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "user_not_found",
+    "account_inactive",
+    "is_archived",
+    "invalid_blocks",
+    "msg_too_long",
+    "no_text",
+    "restricted_action",
+    "cannot_dm_bot",
+    "user_disabled",
+    "team_access_not_granted",
+}
+DM_REFUSED = {"channel_not_found", "cannot_dm_bot", "user_not_found", "not_allowed_token_type"}
+CONTROL_KINDS = {"overdue", "escalate", "missed_summary"}
+MAX_ROUNDS = 50
+
+
+@dataclass
+class Sender:
+    """Everything a pass needs to deliver: database, Slack, pacing, who holds the leases."""
+
+    db: Database
+    client_for: Callable[[str], WebClient]
+    owner: str
+    now: datetime
+    pace_seconds: float = 1.0
+    concurrency: int = 8
+    away_emoji: frozenset[str] = frozenset()
+    batch: int = 50
+    report: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def say(self, line: str) -> None:
+        with self._lock:
+            self.report.append(f"{self.now.isoformat()} {line}")
+
+
+def run_due(sender: Sender) -> int:
+    """Claim and run due jobs until none are left; returns how many were run."""
+    total = 0
+    for _ in range(MAX_ROUNDS):
+        claimed = jobs.claim(sender.db, owner=sender.owner, now=sender.now, limit=sender.batch)
+        if not claimed:
+            break
+        total += len(claimed)
+        control = [j for j in claimed if j.kind in CONTROL_KINDS]
+        messages = [j for j in claimed if j.kind not in CONTROL_KINDS]
+        for job in control:
+            _guard(sender, job, run_control)
+        by_lane: dict[str, list[jobs.ClaimedJob]] = defaultdict(list)
+        for job in messages:
+            by_lane[lane(job)].append(job)
+        if len(by_lane) <= 1 or sender.concurrency == 1:
+            for lane_jobs in by_lane.values():
+                _run_lane(sender, lane_jobs)
+        else:
+            with ThreadPoolExecutor(max_workers=min(sender.concurrency, len(by_lane))) as pool:
+                list(pool.map(lambda lj: _run_lane(sender, lj), by_lane.values()))
+    return total
+
+
+def lane(job: jobs.ClaimedJob) -> str:
+    """Jobs to one channel (or one person's DM) go one after another, paced."""
+    return job.payload.get("channel") or job.user_id or f"checkin:{job.checkin_id}"
+
+
+def _run_lane(sender: Sender, lane_jobs: Sequence[jobs.ClaimedJob]) -> None:
+    for index, job in enumerate(lane_jobs):
+        if index and sender.pace_seconds:
+            time.sleep(sender.pace_seconds)
+        _guard(sender, job, run_message)
+
+
+def _guard(sender: Sender, job: jobs.ClaimedJob, run: Callable) -> None:
+    """One job's failure never stops the others; unexpected errors retry later."""
+    try:
+        run(sender, job)
+    except Exception as e:
+        log.exception("job %s failed unexpectedly", job.key)
+        retry(sender, job, f"{type(e).__name__}: {e}")
+
+
+def finish(sender: Sender, job: jobs.ClaimedJob, status: str, **outcome: Any) -> None:
+    with sender.db.session() as session:
+        if not jobs.finish(
+            session, job, owner=sender.owner, now=sender.now, status=status, **outcome
+        ):
+            log.warning("lost the lease on %s before recording %s", job.key, status)
+
+
+def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
+    if job.attempts >= jobs.MAX_ATTEMPTS:
+        finish(sender, job, jobs.FAILED, error=f"gave up after {job.attempts} attempts: {error}")
+        sender.say(f"{job.key} failed for good: {error}")
+        return
+    backoff = timedelta(seconds=min(3600, 30 * 2 ** (job.attempts - 1)))
+    finish(sender, job, jobs.PENDING, error=error, retry_at=sender.now + backoff)
+    sender.say(f"{job.key} will be retried in {int(backoff.total_seconds())} s: {error}")
+
+
+# --- message jobs ------------------------------------------------------------------------------
+
+
+@dataclass
+class Message:
+    channel: str
+    payload: dict[str, Any]
+    describe: str
+    on_dm_refused: Callable[[Session], None] | None = None
+
+
+def run_message(sender: Sender, job: jobs.ClaimedJob) -> None:
+    message = build_message(sender, job)
+    if message is None:
+        return
+    send(sender, job, message)
+
+
+def build_message(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
+    if job.kind == "message":
+        payload = dict(job.payload["message"])
+        return Message(job.payload["channel"], payload, job.payload.get("describe", job.key))
+    if job.kind in ("prompt", "reminder"):
+        return build_prompt(sender, job)
+    finish(sender, job, jobs.FAILED, error=f"unknown job kind {job.kind}")
+    return None
+
+
+def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
+    """A prompt or reminder, from the check-in as it stands now (answers since count)."""
+    reminder = job.kind == "reminder"
+    with sender.db.read_session() as session:
+        checkin = session.get(CheckIn, job.checkin_id)
+        if checkin is None or checkin.status != checkins.OPEN:
+            finish(sender, job, jobs.CANCELLED, error="check-in no longer open")
+            return None
+        cadence = session.get(Cadence, checkin.cadence_id)
+        engagement = session.get(Engagement, checkin.engagement_id)
+        assert cadence is not None and engagement is not None
+        recipients = session.exec(
+            select(CheckInRecipient).where(CheckInRecipient.checkin_id == checkin.id)
+        ).all()
+    pending = [r for r in recipients if r.status == PENDING]
+    common = {
+        "checkin_id": checkin.id,
+        "kind": cadence.kind,
+        "engagement_name": engagement.name,
+        "closes_at": checkin.window_closes_at,
+        "tz": cadence.timezone,
+        "reminder": reminder,
+    }
+    label = f"{'reminder' if reminder else 'prompt'} {engagement.handle} {checkin.occurrence_key}"
+    if job.user_id is None:  # channel delivery: mention everyone still pending
+        if not pending:
+            finish(sender, job, jobs.CANCELLED, error="everyone answered")
+            return None
+        users = [r.user_id for r in pending]
+        return Message(
+            engagement.channel_id,
+            checkin_blocks.prompt(user_ids=users, **common),
+            f"{label} in channel {engagement.channel_id} for {', '.join(users)}",
+        )
+    recipient = next((r for r in recipients if r.user_id == job.user_id), None)
+    if recipient is None or recipient.status != PENDING:
+        finish(sender, job, jobs.CANCELLED, error="answered or away")
+        return None
+    if sender.away_emoji and is_away_by_status(sender, job.team_id, job.user_id):
+        mark_recipient(sender.db, checkin.id, job.user_id, status=AWAY)
+        finish(sender, job, jobs.CANCELLED, error="away (Slack status)")
+        sender.say(f"{label} not sent: {job.user_id} is away (Slack status)")
+        return None
+    if recipient.delivered_via == "channel":  # their DMs were refused before
+        return Message(
+            engagement.channel_id,
+            checkin_blocks.prompt(user_ids=[job.user_id], **common),
+            f"{label} to {job.user_id} in channel {engagement.channel_id}",
+        )
+
+    def fall_back_to_channel(session: Session) -> None:
+        jobs.plan(
+            session,
+            team_id=job.team_id,
+            key=f"{job.kind}-in-channel:checkin={checkin.id}:user={job.user_id}",
+            kind=job.kind,
+            due_at=sender.now,
+            now=sender.now,
+            cadence_id=job.cadence_id,
+            checkin_id=checkin.id,
+            user_id=job.user_id,
+        )
+        recipient_row = session.exec(
+            select(CheckInRecipient)
+            .where(CheckInRecipient.checkin_id == checkin.id)
+            .where(CheckInRecipient.user_id == job.user_id)
+        ).one()
+        recipient_row.delivered_via = "channel"
+        session.add(recipient_row)
+
+    return Message(
+        job.user_id,
+        checkin_blocks.prompt(**common),
+        f"{label} to {job.user_id}",
+        on_dm_refused=fall_back_to_channel,
+    )
+
+
+def is_away_by_status(sender: Sender, team_id: str, user_id: str) -> bool:
+    try:
+        profile = sender.client_for(team_id).users_info(user=user_id)["user"].get("profile", {})
+    except SlackApiError:
+        return False
+    return profile.get("status_emoji", "") in sender.away_emoji
+
+
+def mark_recipient(db: Database, checkin_id: int, user_id: str, *, status: str) -> None:
+    with db.session() as session:
+        row = session.exec(
+            select(CheckInRecipient)
+            .where(CheckInRecipient.checkin_id == checkin_id)
+            .where(CheckInRecipient.user_id == user_id)
+        ).first()
+        if row is not None and row.status == PENDING:
+            row.status = status
+            session.add(row)
+
+
+def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
+    """One Slack call, outside any transaction; then record what Slack said."""
+    payload = {
+        **message.payload,
+        "metadata": {"event_type": "cadence_job", "event_payload": {"job": job.key}},
+    }
+    try:
+        response = sender.client_for(job.team_id).chat_postMessage(
+            channel=message.channel, **payload
+        )
+    except SlackApiError as e:
+        error = e.response.get("error") or f"http_{e.response.status_code}"
+        status = e.response.status_code
+        if status == 429 or status >= 500 or error in ("ratelimited", "internal_error"):
+            retry(sender, job, f"HTTP {status} {error}")
+            return
+        refused_dm = message.on_dm_refused is not None and error in DM_REFUSED
+        with sender.db.session() as session:
+            jobs.finish(
+                session, job, owner=sender.owner, now=sender.now, status=jobs.FAILED, error=error
+            )
+            if refused_dm:
+                message.on_dm_refused(session)
+            elif error in PERMANENT:
+                tell_leads_once(session, job, target=message.channel, error=error, now=sender.now)
+        if refused_dm:
+            sender.say(f"{message.describe}: DM refused ({error}); mentioning them in the channel")
+        else:
+            sender.say(f"{message.describe} failed: {error}")
+        return
+    except OSError as e:  # connection trouble that outlasted the retry handler
+        retry(sender, job, f"connection: {e}")
+        return
+    finish(sender, job, jobs.SENT, channel=response.get("channel"), ts=response.get("ts"))
+    sender.say(f"{message.describe} sent (ts {response.get('ts')})")
+
+
+def tell_leads_once(
+    session: Session, job: jobs.ClaimedJob, *, target: str, error: str, now: datetime
+) -> None:
+    """Tell the engagement's leads about a permanent failure, once per (target, cause)."""
+    engagement = engagement_of(session, job)
+    if engagement is None or (job.kind == "message" and job.payload.get("notice")):
+        return  # never a notice about a notice
+    details = load_details(session=session, engagement=engagement)
+    notice = checkin_blocks.failure_notice(
+        engagement_name=engagement.name, target=target, error=error
+    )
+    for lead in details.leads:
+        if lead == target:
+            continue
+        jobs.plan(
+            session,
+            team_id=job.team_id,
+            key=f"notice:engagement={engagement.id}:target={target}:cause={error}:lead={lead}",
+            kind="message",
+            due_at=now,
+            now=now,
+            payload={"channel": lead, "message": notice, "notice": True,
+                     "describe": f"failure notice to {lead} ({error} at {target})"},
+            user_id=lead,
+        )  # fmt: skip
+
+
+def engagement_of(session: Session, job: jobs.ClaimedJob) -> Engagement | None:
+    if job.checkin_id is not None:
+        checkin = session.get(CheckIn, job.checkin_id)
+        return session.get(Engagement, checkin.engagement_id) if checkin else None
+    if job.cadence_id is not None:
+        cadence = session.get(Cadence, job.cadence_id)
+        return session.get(Engagement, cadence.engagement_id) if cadence else None
+    engagement_id = job.payload.get("engagement_id")
+    return session.get(Engagement, engagement_id) if engagement_id else None
+
+
+# --- control jobs ------------------------------------------------------------------------------
+
+
+def run_control(sender: Sender, job: jobs.ClaimedJob) -> None:
+    with sender.db.session() as session:
+        if job.kind == "missed_summary":
+            planned = plan_missed_summary(session, job, sender.now)
+        else:
+            planned = plan_overdue_alerts(session, job, sender.now)
+        jobs.finish(session, job, owner=sender.owner, now=sender.now, status=jobs.DONE)
+    sender.say(planned)
+
+
+def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
+    """At window close: mark the check-in overdue and alert the leads once, naming who is
+    missing and who is away. After the escalation delay: the escalation target, once."""
+    escalation = job.kind == "escalate"
+    checkin = session.get(CheckIn, job.checkin_id)
+    if checkin is None:
+        return f"{job.key}: check-in gone"
+    cadence = session.get(Cadence, checkin.cadence_id)
+    engagement = session.get(Engagement, checkin.engagement_id)
+    assert cadence is not None and engagement is not None
+    recipients = session.exec(
+        select(CheckInRecipient)
+        .where(CheckInRecipient.checkin_id == checkin.id)
+        .order_by(col(CheckInRecipient.id))
+    ).all()
+    missing = [r.user_id for r in recipients if r.status == PENDING]
+    if not escalation:
+        jobs.cancel(session, now=now, checkin_id=checkin.id, kinds=("prompt", "reminder"))
+        if checkin.status == checkins.OPEN:
+            checkin.status = checkins.OVERDUE if missing else checkins.CLOSED
+            session.add(checkin)
+    if not missing:
+        return f"{job.key}: everyone answered, no alert"
+    details = load_details(session=session, engagement=engagement)
+    targets = list(cadence.escalation_user_ids or details.leads) if escalation else details.leads
+    alert = checkin_blocks.overdue_alert(
+        engagement_name=engagement.name,
+        handle=engagement.handle,
+        kind=cadence.kind,
+        slot=checkin.occurrence_key.replace("T", " "),
+        missing=missing,
+        away=[r.user_id for r in recipients if r.status == AWAY],
+        answered=[r.user_id for r in recipients if r.status == ANSWERED],
+        via_channel=[r.user_id for r in recipients if r.delivered_via == "channel"],
+        escalation=escalation,
+    )
+    label = "escalation" if escalation else "overdue alert"
+    for target in targets:
+        jobs.plan(
+            session,
+            team_id=job.team_id,
+            key=f"{job.kind}-alert:checkin={checkin.id}:user={target}",
+            kind="message",
+            due_at=now,
+            now=now,
+            payload={"channel": target, "message": alert,
+                     "describe": f"{label} {engagement.handle} {checkin.occurrence_key} to {target}"},
+            checkin_id=checkin.id,
+            cadence_id=cadence.id,
+            user_id=target,
+        )  # fmt: skip
+    return f"{job.key}: {label} planned for {', '.join(targets)} (missing {', '.join(missing)})"
+
+
+def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
+    cadence = session.get(Cadence, job.cadence_id)
+    if cadence is None:
+        return f"{job.key}: cadence gone"
+    engagement = session.get(Engagement, cadence.engagement_id)
+    assert engagement is not None
+    details = load_details(session=session, engagement=engagement)
+    summary = checkin_blocks.missed_summary(
+        engagement_name=engagement.name,
+        kind=cadence.kind,
+        slots=[s.replace("T", " ") for s in job.payload.get("slots", [])],
+        tz=cadence.timezone,
+    )
+    for lead in details.leads:
+        jobs.plan(
+            session,
+            team_id=job.team_id,
+            key=f"{job.key}:lead={lead}",
+            kind="message",
+            due_at=now,
+            now=now,
+            payload={"channel": lead, "message": summary,
+                     "describe": f"missed summary {engagement.handle} to {lead}"},
+            cadence_id=cadence.id,
+            user_id=lead,
+        )  # fmt: skip
+    return f"{job.key}: summary planned for {', '.join(details.leads)}"
+
+
+def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: datetime) -> None:
+    """Learn the time zones of people asked at their own local time (outside transactions)."""
+    stale = now - timedelta(days=1)
+    with db.read_session() as session:
+        cadences = session.exec(
+            select(Cadence)
+            .where(Cadence.status == "active")
+            .where(col(Cadence.recipient_local_time).is_(True))
+            .where(col(Cadence.next_run_at) <= now + timedelta(days=2))
+        ).all()
+        from bot.planner import audience
+
+        wanted = {(c.team_id, u) for c in cadences for u in audience(c, session)}
+        known = {
+            (p.team_id, p.user_id)
+            for p in session.exec(select(Person).where(col(Person.refreshed_at) >= stale)).all()
+        }
+    for team_id, user_id in sorted(wanted - known):
+        try:
+            user = client_for(team_id).users_info(user=user_id)["user"]
+        except SlackApiError as e:
+            log.info("users.info %s: %s", user_id, e.response.get("error"))
+            continue
+        with db.session() as session:
+            row = session.exec(
+                select(Person).where(Person.team_id == team_id).where(Person.user_id == user_id)
+            ).first() or Person(team_id=team_id, user_id=user_id, refreshed_at=now)
+            row.tz = user.get("tz")
+            row.status_emoji = (user.get("profile") or {}).get("status_emoji", "")
+            row.external = bool(user.get("team_id") and user.get("team_id") != team_id)
+            row.refreshed_at = now
+            session.add(row)

@@ -1,0 +1,231 @@
+"""Feedback surveys: client stakeholders rate the vendor (1–5) and comment, optionally keeping
+their name from the vendor.
+
+Feedback is never posted where the vendor reads; the leads get it, without the author's name
+when they asked for that. Nothing is written unless the answer is valid and the person may give
+it; an answer to a check-in is recorded in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot import checkins, engagements
+from bot.errors import FieldErrors, NotAllowed, UserError
+from storage.models import CheckInRecipient, Feedback
+
+FEEDBACK_SURVEY = "feedback_survey"
+RATINGS = ("communication", "quality", "timeliness", "overall")
+RATING_LABELS = {
+    "communication": "Communication",
+    "quality": "Quality of work",
+    "timeliness": "Timeliness",
+    "overall": "Overall",
+}
+SCALE = {1: "poor", 2: "below expectations", 3: "as expected", 4: "good", 5: "excellent"}
+MAX_COMMENT = 3000
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class FeedbackInput:
+    """A complete, valid survey answer."""
+
+    communication: int
+    quality: int
+    timeliness: int
+    overall: int
+    comment: str = ""
+    anonymous: bool = False
+
+    def ratings(self) -> dict[str, int]:
+        return {key: getattr(self, key) for key in RATINGS}
+
+
+def validate(raw: Mapping[str, Any]) -> FeedbackInput:
+    """Check the survey's values (by action_id); raise FieldErrors naming each one to fix."""
+    errors: dict[str, str] = {}
+    ratings: dict[str, int] = {}
+    for key in RATINGS:
+        try:
+            rating = int(raw.get(key) or 0)
+        except (TypeError, ValueError):
+            rating = 0
+        if rating not in SCALE:
+            errors[key] = f"Rate {RATING_LABELS[key].lower()} from 1 (poor) to 5 (excellent)."
+        ratings[key] = rating
+    comment = (raw.get("comment") or "").strip()
+    if len(comment) > MAX_COMMENT:
+        errors["comment"] = f"At most {MAX_COMMENT} characters here (this has {len(comment)})."
+    if errors:
+        raise FieldErrors(errors)
+    anonymous = raw.get("anonymous") or []
+    return FeedbackInput(
+        **ratings,
+        comment=comment,
+        anonymous=ANONYMOUS in anonymous if isinstance(anonymous, list | tuple) else False,
+    )
+
+
+# --- the form: for whom ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackForm:
+    engagement_id: int
+    engagement_name: str
+    vendor: str
+    checkin_id: int | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        return {"engagement_id": self.engagement_id, "checkin_id": self.checkin_id}
+
+
+def may_give_ad_hoc(
+    details: engagements.EngagementDetails, user_id: str, admins: Iterable[str]
+) -> bool:
+    return user_id in details.stakeholders or user_id in details.leads or user_id in set(admins)
+
+
+def _not_allowed(details: engagements.EngagementDetails) -> NotAllowed:
+    stakeholders = ", ".join(f"<@{u}>" for u in details.stakeholders) or "nobody yet"
+    return NotAllowed(
+        f"Feedback on {details.engagement.vendor} for {details.engagement.name} comes from its "
+        f"client stakeholders ({stakeholders}) and leads. Ask a lead to add you as a "
+        "stakeholder if you should give it."
+    )
+
+
+def form_for_checkin(*, context: checkins.CheckInContext, user_id: str) -> FeedbackForm:
+    """The survey a recipient opens from a check-in prompt; refused when not asked or answered."""
+    engagement = context.engagement
+    if context.kind != FEEDBACK_SURVEY:
+        raise UserError("That check-in does not ask for feedback.")
+    if context.recipient is None:
+        raise NotAllowed(
+            f"This feedback survey for {engagement.name} was not sent to you, so there is "
+            "nothing for you to answer."
+        )
+    if context.recipient.status == checkins.ANSWERED:
+        raise UserError(
+            f"You already answered this feedback survey for {engagement.name}, thank you. "
+            "Answers cannot be changed; to add something, send more with "
+            f"`/cadence feedback {engagement.handle}`."
+        )
+    if engagement.archived_at is not None:
+        raise UserError(f"{engagement.name} is archived; it takes no more feedback.")
+    assert engagement.id is not None
+    return FeedbackForm(engagement.id, engagement.name, engagement.vendor, context.checkin.id)
+
+
+def form_for_person(
+    *, session: Session, team_id: str, handle: str, user_id: str, admins: Iterable[str]
+) -> FeedbackForm:
+    """`/cadence feedback <eng>`: answers the person's pending survey, else ad hoc feedback."""
+    details = engagements.find(session=session, team_id=team_id, handle=handle)
+    pending = checkins.pending_for(
+        session=session,
+        team_id=team_id,
+        engagement_id=details.id,
+        user_id=user_id,
+        kind=FEEDBACK_SURVEY,
+    )
+    if pending is not None and pending.id is not None:
+        context = checkins.load(
+            session=session, team_id=team_id, checkin_id=pending.id, user_id=user_id
+        )
+        return form_for_checkin(context=context, user_id=user_id)
+    if not may_give_ad_hoc(details, user_id, admins):
+        raise _not_allowed(details)
+    e = details.engagement
+    return FeedbackForm(details.id, e.name, e.vendor)
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedFeedback:
+    """What the confirmation and the leads' summary need, read in the saving transaction."""
+
+    feedback_id: int
+    engagement_name: str
+    engagement_handle: str
+    vendor: str
+    leads: tuple[str, ...]
+    author: str
+    data: FeedbackInput
+    late: bool
+
+
+def save(
+    *,
+    session: Session,
+    team_id: str,
+    actor: str,
+    raw: Mapping[str, Any],
+    engagement_id: int | None,
+    checkin_id: int | None,
+    admins: Iterable[str],
+    now: datetime,
+) -> SavedFeedback:
+    """Store one survey answer, re-checking everything the form's hint claims."""
+    if checkin_id is not None:
+        context = checkins.load(
+            session=session, team_id=team_id, checkin_id=checkin_id, user_id=actor
+        )
+        recipient = session.exec(
+            select(CheckInRecipient)
+            .where(CheckInRecipient.checkin_id == checkin_id)
+            .where(CheckInRecipient.user_id == actor)
+            .with_for_update()
+        ).first()
+        context = checkins.CheckInContext(
+            context.checkin, context.cadence, context.engagement, recipient
+        )
+        form = form_for_checkin(context=context, user_id=actor)
+        details = engagements.load_details(session=session, engagement=context.engagement)
+    else:
+        if engagement_id is None:
+            raise UserError("This form is damaged; open it again with `/cadence feedback`.")
+        details = engagements.get(session=session, team_id=team_id, engagement_id=engagement_id)
+        if details.engagement.archived_at is not None:
+            raise UserError(f"{details.engagement.name} is archived; it takes no more feedback.")
+        if not may_give_ad_hoc(details, actor, admins):
+            raise _not_allowed(details)
+        form = FeedbackForm(details.id, details.engagement.name, details.engagement.vendor)
+    data = validate(raw)
+    late = False
+    if checkin_id is not None:
+        late = checkins.record_answer(
+            session=session, team_id=team_id, checkin_id=checkin_id, user_id=actor, now=now
+        )
+    row = Feedback(
+        team_id=team_id,
+        engagement_id=form.engagement_id,
+        checkin_id=checkin_id,
+        author_user_id=actor,
+        comment=data.comment,
+        anonymous=data.anonymous,
+        submitted_at=now,
+        **data.ratings(),
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    e = details.engagement
+    return SavedFeedback(
+        feedback_id=row.id,
+        engagement_name=e.name,
+        engagement_handle=e.handle,
+        vendor=e.vendor,
+        leads=details.leads,
+        author=actor,
+        data=data,
+        late=late,
+    )

@@ -1,0 +1,205 @@
+"""The job table: every outgoing message and timed action, named by a unique key.
+
+- `plan` inserts a job unless its key exists (INSERT … ON CONFLICT DO NOTHING): two processes
+  planning the same occurrence create it once.
+- `claim` takes due jobs as leases in one short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED,
+  so several processes take disjoint batches; SQLite: BEGIN IMMEDIATE, one writer at a time).
+  A job whose lease expired (its process died) is due again.
+- `finish` records the outcome only if this process still holds the lease (a fenced update).
+No Slack call ever happens inside these transactions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from storage.db import Database
+from storage.models import ScheduledJob
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 6
+PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = (
+    "pending",
+    "claimed",
+    "sent",
+    "done",
+    "failed",
+    "cancelled",
+)
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job as claimed: a plain copy, safe to use after the claiming transaction ended."""
+
+    id: int
+    team_id: str
+    key: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int
+    cadence_id: int | None
+    checkin_id: int | None
+    user_id: str | None
+
+
+def insert_ignoring_conflict(session: Session, model, values: dict[str, Any], conflict: list[str]):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(model.__table__.c.id)
+    )
+    return session.execute(statement).scalar()
+
+
+def plan(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    cadence_id: int | None = None,
+    checkin_id: int | None = None,
+    user_id: str | None = None,
+) -> int | None:
+    """Create the job named `key` unless it exists; its id when created, else None."""
+    return insert_ignoring_conflict(
+        session,
+        ScheduledJob,
+        {
+            "team_id": team_id,
+            "key": key,
+            "kind": kind,
+            "due_at": due_at,
+            "payload": payload or {},
+            "status": PENDING,
+            "attempts": 0,
+            "cadence_id": cadence_id,
+            "checkin_id": checkin_id,
+            "user_id": user_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["key"],
+    )
+
+
+def claim(db: Database, *, owner: str, now: datetime, limit: int) -> list[ClaimedJob]:
+    """Lease up to `limit` due jobs to `owner`, oldest first, and commit before returning."""
+    due = or_(
+        and_(col(ScheduledJob.status) == PENDING, col(ScheduledJob.due_at) <= now),
+        and_(col(ScheduledJob.status) == CLAIMED, col(ScheduledJob.lease_expires_at) <= now),
+    )
+    with db.session() as session:
+        ids = session.exec(
+            select(ScheduledJob.id)
+            .where(due)
+            .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not ids:
+            return []
+        session.execute(
+            update(ScheduledJob)
+            .where(col(ScheduledJob.id).in_(ids))
+            .values(
+                status=CLAIMED,
+                lease_owner=owner,
+                lease_expires_at=now + LEASE,
+                attempts=ScheduledJob.attempts + 1,
+                updated_at=now,
+            )
+        )
+        rows = session.exec(
+            select(ScheduledJob).where(col(ScheduledJob.id).in_(ids)).order_by(ScheduledJob.due_at)
+        ).all()
+        return [
+            ClaimedJob(
+                id=r.id,
+                team_id=r.team_id,
+                key=r.key,
+                kind=r.kind,
+                due_at=r.due_at,
+                payload=dict(r.payload),
+                attempts=r.attempts,
+                cadence_id=r.cadence_id,
+                checkin_id=r.checkin_id,
+                user_id=r.user_id,
+            )
+            for r in rows
+            if r.id is not None
+        ]
+
+
+def finish(
+    session: Session,
+    job: ClaimedJob,
+    *,
+    owner: str,
+    now: datetime,
+    status: str,
+    channel: str | None = None,
+    ts: str | None = None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> bool:
+    """Record the outcome if `owner` still holds the lease; False when the lease was lost."""
+    values: dict[str, Any] = {
+        "status": status,
+        "updated_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+    if channel is not None:
+        values["result_channel"] = channel
+    if ts is not None:
+        values["result_ts"] = ts
+    if error is not None:
+        values["error"] = error[:500]
+    if retry_at is not None:
+        values["due_at"] = retry_at
+    result = session.execute(
+        update(ScheduledJob)
+        .where(col(ScheduledJob.id) == job.id)
+        .where(col(ScheduledJob.lease_owner) == owner)
+        .where(col(ScheduledJob.status) == CLAIMED)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def cancel(
+    session: Session,
+    *,
+    now: datetime,
+    cadence_id: int | None = None,
+    checkin_id: int | None = None,
+    user_id: str | None = None,
+    kinds: tuple[str, ...] = (),
+) -> int:
+    """Cancel pending jobs matching all the given filters; how many were cancelled."""
+    statement = update(ScheduledJob).where(col(ScheduledJob.status) == PENDING)
+    if cadence_id is not None:
+        statement = statement.where(col(ScheduledJob.cadence_id) == cadence_id)
+    if checkin_id is not None:
+        statement = statement.where(col(ScheduledJob.checkin_id) == checkin_id)
+    if user_id is not None:
+        statement = statement.where(col(ScheduledJob.user_id) == user_id)
+    if kinds:
+        statement = statement.where(col(ScheduledJob.kind).in_(kinds))
+    return session.execute(statement.values(status=CANCELLED, updated_at=now)).rowcount
