@@ -449,9 +449,15 @@ def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: da
         from bot.planner import audience
 
         wanted = {(c.team_id, u) for c in cadences for u in audience(c, session)}
+        if not wanted:
+            return
         known = {
             (p.team_id, p.user_id)
-            for p in session.exec(select(Person).where(col(Person.refreshed_at) >= stale)).all()
+            for p in session.exec(
+                select(Person)
+                .where(col(Person.user_id).in_(sorted({u for _, u in wanted})))
+                .where(col(Person.refreshed_at) >= stale)
+            ).all()
         }
     for team_id, user_id in sorted(wanted - known):
         try:

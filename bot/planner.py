@@ -9,6 +9,7 @@ leads get one summary; occurrences still inside their window are prompted at onc
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
@@ -19,7 +20,9 @@ from bot.checkins import AWAY, PENDING
 from storage.db import Database
 from storage.models import AwayPeriod, Cadence, CheckIn, CheckInRecipient, Engagement, Person
 
-MAX_CATCH_UP = 500  # occurrences planned for one cadence in one pass
+log = logging.getLogger(__name__)
+MAX_CATCH_UP = 500
+RETRY_BROKEN = timedelta(hours=1)  # occurrences planned for one cadence in one pass
 EARLIEST_ZONE = "Pacific/Kiritimati"  # UTC+14: where a local time happens first
 
 
@@ -89,18 +92,32 @@ def plan_due(db: Database, now: datetime, report: list[str]) -> int:
     """Plan every cadence whose next occurrence is due; returns how many occurrences."""
     planned = 0
     while True:
-        with db.session() as session:
-            cadence = session.exec(
-                select(Cadence)
-                .where(Cadence.status == "active")
-                .where(col(Cadence.next_run_at) <= now)
-                .order_by(col(Cadence.next_run_at), col(Cadence.id))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if cadence is None:
-                return planned
-            planned += plan_cadence(session, cadence, now, report)
+        failed: int | None = None
+        try:
+            with db.session() as session:
+                cadence = session.exec(
+                    select(Cadence)
+                    .where(Cadence.status == "active")
+                    .where(col(Cadence.next_run_at) <= now)
+                    .order_by(col(Cadence.next_run_at), col(Cadence.id))
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if cadence is None:
+                    return planned
+                failed = cadence.id
+                planned += plan_cadence(session, cadence, now, report)
+                failed = None
+        except Exception:
+            if failed is None:
+                raise
+            log.exception("planning cadence %s failed; it is retried in an hour", failed)
+            report.append(f"{now.isoformat()} cadence {failed} could not be planned; retry in 1 h")
+            with db.session() as session:
+                broken = session.get(Cadence, failed)
+                if broken is not None and broken.next_run_at is not None:
+                    broken.next_run_at = now + RETRY_BROKEN
+                    session.add(broken)
 
 
 def plan_cadence(session: Session, cadence: Cadence, now: datetime, report: list[str]) -> int:

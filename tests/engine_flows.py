@@ -45,7 +45,7 @@ def schedule(cadence: Cadence, at: datetime, handle: str = "acme-payments", **va
         return session.exec(select(CadenceRow).order_by(CadenceRow.id.desc())).first()
 
 
-def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0") -> list[str]:
+def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0", **env: str) -> list[str]:
     """`python -m bot tick --now <at>` (its real entry point, in this process); the lines it
     printed."""
     settings = cadence.services.settings
@@ -57,6 +57,7 @@ def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0") -> lis
         "CADENCE_ADMINS": ADMIN,
         "CADENCE_CHANNEL_PACE_SECONDS": pace,
         "LOG_LEVEL": "WARNING",
+        **env,
     }.items():
         monkeypatch.setenv(key, value)
     out = io.StringIO()

@@ -562,6 +562,12 @@ class FakeSlack:
         with self._lock:
             return bool(self._channels.get(channel_id, {}).get("bot_member"))
 
+    def set_status(self, user_id: str, emoji: str, text: str = "") -> None:
+        """A person sets their Slack status (e.g. :palm_tree: On holiday)."""
+        with self._lock:
+            self._users[user_id]["status_emoji"] = emoji
+            self._users[user_id]["status_text"] = text
+
     def user(self, user_id: str) -> dict[str, Any] | None:
         with self._lock:
             u = self._users.get(user_id)
@@ -995,8 +1001,8 @@ class FakeSlack:
             "display_name_normalized": u["name"],
             "real_name": u["real_name"],
             "real_name_normalized": u["real_name"],
-            "status_emoji": "",
-            "status_text": "",
+            "status_emoji": u.get("status_emoji", ""),
+            "status_text": u.get("status_text", ""),
             "team": u["team_id"],
         }
         if not u["is_bot"]:

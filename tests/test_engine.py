@@ -279,3 +279,43 @@ def test_each_person_can_be_asked_at_their_own_local_time(cadence, monkeypatch):
     assert len([m for m in dms_to(cadence, LEAD2) if "Time for" in text_of(m)]) == 1
     (checkin,) = checkins_of(cadence)
     assert checkin.window_closes_at == utc(2026, 12, 2, 8, 0)  # the last person's 48 hours
+
+
+def test_a_slack_status_emoji_can_count_as_away(cadence, monkeypatch):
+    with clock.fixed_at(CREATED):
+        create_engagement(cadence, vendor_contacts=[VENDOR, LEAD2])
+    schedule(cadence, CREATED, reminder_hours=None, escalation_hours=None)
+    cadence.fake.set_status(VENDOR, ":palm_tree:", "On holiday")
+    lines = tick(cadence, monkeypatch, MON, CADENCE_AWAY_EMOJI=":palm_tree:")
+    assert dms_to(cadence, VENDOR) == []
+    assert any("is away (Slack status)" in line for line in lines)
+    assert len([m for m in dms_to(cadence, LEAD2) if "Time for" in text_of(m)]) == 1
+    (checkin,) = checkins_of(cadence)
+    assert recipients_of(cadence, checkin.id)[VENDOR].status == "away"
+
+
+def test_a_lead_edits_a_cadence_from_the_list(cadence, monkeypatch):
+    with clock.fixed_at(CREATED):
+        create_engagement(cadence, vendor_contacts=[VENDOR])
+        row = schedule(cadence, CREATED)
+        listing = wait_reply(cadence, cadence.sim.command("cadences"))
+        before = len(cadence.fake.calls_to("views.open"))
+        cadence.sim.click(listing, "cadence_button:edit")
+        opened = cadence.fake.wait_for("views.open", count=before + 1)[-1]
+        view = cadence.fake.view(opened.response["view"]["id"])
+        time_block = next(b for b in view["blocks"] if b.get("block_id") == "rule_local_time")
+        assert time_block["element"]["initial_time"] == "09:00"
+        reply = cadence.sim.submit_view(
+            view, {"rule_weekdays": ["1", "3"], "rule_local_time": "14:30"}
+        )
+        assert reply.status == 200 and reply.body == "", reply.body
+    with cadence.db.read_session() as session:
+        edited = session.get(type(row), row.id)
+        audit = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert edited.rule == "FREQ=WEEKLY;BYDAY=TU,TH" and edited.local_time == "14:30"
+    assert edited.next_run_at == utc(2026, 11, 26, 13, 30)  # Thursday 14:30 CET
+    assert (audit.action, audit.before["local_time"], audit.after["local_time"]) == (
+        "update",
+        "09:00",
+        "14:30",
+    )

@@ -95,3 +95,35 @@ def test_messages_to_one_channel_are_paced(cadence, monkeypatch):
     ]
     assert len(times) == 3
     assert all(later - earlier >= 0.45 for earlier, later in itertools.pairwise(times))
+
+
+def test_connection_errors_leave_the_job_for_a_later_pass(cadence, monkeypatch):
+    import socket
+
+    setup(cadence)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/api/"
+    lines = tick(cadence, monkeypatch, MON, SLACK_API_URL=closed)
+    job = prompt_job(cadence)
+    assert job.status == "pending" and "connection" in (job.error or "")
+    assert any("will be retried" in line for line in lines)
+    tick(cadence, monkeypatch, utc(2026, 11, 30, 8, 1))
+    assert len(dms_to(cadence, VENDOR)) == 1
+    assert prompt_job(cadence).status == "sent"
+
+
+def test_a_cadence_that_cannot_be_planned_does_not_block_the_others(cadence, monkeypatch):
+    from engine_flows import checkins_of, schedule
+
+    first = setup(cadence)
+    second = schedule(cadence, CREATED, rule_local_time="09:30")
+    with cadence.db.session() as session:  # a row damaged by hand in the database
+        broken = session.get(type(first), first.id)
+        broken.rule = "FREQ=SOMETIMES"
+        session.add(broken)
+    lines = tick(cadence, monkeypatch, utc(2026, 11, 30, 8, 30))
+    assert any(f"cadence {first.id} could not be planned" in line for line in lines)
+    assert [c.cadence_id for c in checkins_of(cadence)] == [second.id]
+    with cadence.db.read_session() as session:
+        assert session.get(type(first), first.id).next_run_at == utc(2026, 11, 30, 9, 30)
