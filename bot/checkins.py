@@ -121,3 +121,23 @@ def record_answer(
         context.checkin.status = CLOSED
         session.add(context.checkin)
     return late
+
+
+def waiting_on(
+    *, session: Session, team_id: str, user_id: str, limit: int = 20
+) -> list[tuple[CheckIn, Cadence, Engagement]]:
+    """Check-ins still waiting for this person's answer, oldest first (for the Home tab)."""
+    rows = session.exec(
+        select(CheckIn, Cadence, Engagement)
+        .join(CheckInRecipient, col(CheckInRecipient.checkin_id) == col(CheckIn.id))
+        .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
+        .join(Engagement, col(Engagement.id) == col(CheckIn.engagement_id))
+        .where(CheckIn.team_id == team_id)
+        .where(col(CheckIn.status).in_((OPEN, OVERDUE)))
+        .where(CheckInRecipient.user_id == user_id)
+        .where(CheckInRecipient.status == PENDING)
+        .where(col(Engagement.archived_at).is_(None))
+        .order_by(col(CheckIn.scheduled_for))
+        .limit(limit)
+    ).all()
+    return [tuple(r) for r in rows]

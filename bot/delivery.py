@@ -314,19 +314,43 @@ def tell_leads_once(
         engagement_name=engagement.name, target=target, error=error
     )
     for lead in details.leads:
-        if lead == target:
-            continue
-        jobs.plan(
-            session,
-            team_id=job.team_id,
-            key=f"notice:engagement={engagement.id}:target={target}:cause={error}:lead={lead}",
-            kind="message",
-            due_at=now,
-            now=now,
-            payload={"channel": lead, "message": notice, "notice": True,
-                     "describe": f"failure notice to {lead} ({error} at {target})"},
-            user_id=lead,
-        )  # fmt: skip
+        if lead != target:
+            plan_message(
+                session,
+                job,
+                key=f"notice:engagement={engagement.id}:target={target}:cause={error}:lead={lead}",
+                to=lead,
+                message=notice,
+                describe=f"failure notice to {lead} ({error} at {target})",
+                now=now,
+                notice=True,
+            )
+
+
+def plan_message(
+    session: Session,
+    job: jobs.ClaimedJob,
+    *,
+    key: str,
+    to: str,
+    message: dict[str, Any],
+    describe: str,
+    now: datetime,
+    notice: bool = False,
+) -> None:
+    """A message job planned by another job (its own key makes it happen once)."""
+    jobs.plan(
+        session,
+        team_id=job.team_id,
+        key=key,
+        kind="message",
+        due_at=now,
+        now=now,
+        payload={"channel": to, "message": message, "describe": describe, "notice": notice},
+        checkin_id=job.checkin_id,
+        cadence_id=job.cadence_id,
+        user_id=to,
+    )
 
 
 def engagement_of(session: Session, job: jobs.ClaimedJob) -> Engagement | None:
@@ -391,19 +415,15 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
     )
     label = "escalation" if escalation else "overdue alert"
     for target in targets:
-        jobs.plan(
+        plan_message(
             session,
-            team_id=job.team_id,
+            job,
             key=f"{job.kind}-alert:checkin={checkin.id}:user={target}",
-            kind="message",
-            due_at=now,
+            to=target,
+            message=alert,
+            describe=f"{label} {engagement.handle} {checkin.occurrence_key} to {target}",
             now=now,
-            payload={"channel": target, "message": alert,
-                     "describe": f"{label} {engagement.handle} {checkin.occurrence_key} to {target}"},
-            checkin_id=checkin.id,
-            cadence_id=cadence.id,
-            user_id=target,
-        )  # fmt: skip
+        )
     return f"{job.key}: {label} planned for {', '.join(targets)} (missing {', '.join(missing)})"
 
 
@@ -421,18 +441,15 @@ def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -
         tz=cadence.timezone,
     )
     for lead in details.leads:
-        jobs.plan(
+        plan_message(
             session,
-            team_id=job.team_id,
+            job,
             key=f"{job.key}:lead={lead}",
-            kind="message",
-            due_at=now,
+            to=lead,
+            message=summary,
+            describe=f"missed summary {engagement.handle} to {lead}",
             now=now,
-            payload={"channel": lead, "message": summary,
-                     "describe": f"missed summary {engagement.handle} to {lead}"},
-            cadence_id=cadence.id,
-            user_id=lead,
-        )  # fmt: skip
+        )
     return f"{job.key}: summary planned for {', '.join(details.leads)}"
 
 

@@ -10,6 +10,7 @@ and DMs happen after the submission was acknowledged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -143,25 +144,12 @@ def register(app: App, services: Services) -> None:
 # --- /cadence update <eng> and /cadence feedback <eng> (routed from handlers/commands.py) ------
 
 
-def update_command(
-    args: tuple[str, ...],
-    *,
-    ack: Ack,
-    body: dict[str, Any],
-    client: WebClient,
-    respond: Respond,
-    team_id: str,
-    user_id: str,
-    services: Services,
-) -> None:
+def update_command(args: tuple[str, ...], *, services: Services, **request: Any) -> None:
     """Open the status-update form: for the person's pending check-in, else ad hoc."""
-    handle = " ".join(args).strip()
-    if not handle:
-        ack(**usage_reply("Say which engagement the update is for.", spec_for("update")))
-        return
-    try:
-        with services.db.read_session() as session:
-            form = updates.form_for_person(
+
+    def build(session, *, team_id: str, handle: str, user_id: str) -> dict[str, Any]:
+        return update_modal(
+            updates.form_for_person(
                 session=session,
                 team_id=team_id,
                 handle=handle,
@@ -169,43 +157,60 @@ def update_command(
                 admins=services.admins,
                 now=clock.now(),
             )
-    except UserError as e:
-        ack(**plain_message(e.message))
-        return
-    ack()
-    open_view(client, body, update_modal(form))
+        )
+
+    _form_command(
+        args, "update", "Say which engagement the update is for.", build, services, **request
+    )
 
 
-def feedback_command(
-    args: tuple[str, ...],
-    *,
-    ack: Ack,
-    body: dict[str, Any],
-    client: WebClient,
-    respond: Respond,
-    team_id: str,
-    user_id: str,
-    services: Services,
-) -> None:
+def feedback_command(args: tuple[str, ...], *, services: Services, **request: Any) -> None:
     """Open the feedback survey: for the person's pending survey, else ad hoc."""
-    handle = " ".join(args).strip()
-    if not handle:
-        ack(**usage_reply("Say which engagement the feedback is about.", spec_for("feedback")))
-        return
-    try:
-        with services.db.read_session() as session:
-            form = feedback.form_for_person(
+
+    def build(session, *, team_id: str, handle: str, user_id: str) -> dict[str, Any]:
+        return feedback_modal(
+            feedback.form_for_person(
                 session=session,
                 team_id=team_id,
                 handle=handle,
                 user_id=user_id,
                 admins=services.admins,
             )
+        )
+
+    _form_command(
+        args, "feedback", "Say which engagement the feedback is about.", build, services, **request
+    )
+
+
+def _form_command(
+    args: tuple[str, ...],
+    name: str,
+    missing: str,
+    build: Callable[..., dict[str, Any]],
+    services: Services,
+    *,
+    ack: Ack,
+    body: dict[str, Any],
+    client: WebClient,
+    team_id: str,
+    user_id: str,
+    **_: Any,
+) -> None:
+    """`/cadence <name> <eng>`: a missing or unknown engagement is answered in the ack; the
+    form is built from the database first (fast), then opened with the trigger."""
+    handle = " ".join(args).strip()
+    if not handle:
+        ack(**usage_reply(missing, spec_for(name)))
+        return
+    try:
+        with services.db.read_session() as session:
+            view = build(session, team_id=team_id, handle=handle, user_id=user_id)
     except UserError as e:
         ack(**plain_message(e.message))
         return
     ack()
-    open_view(client, body, feedback_modal(form))
+    open_view(client, body, view)
 
 
 # --- after the modal closed --------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import engagements
+from bot import checkins, engagements
 from bot.blocks.home import home_view
 from bot.services import Services
 from handlers.guard import guarded
@@ -22,4 +22,5 @@ def register(app: App, services: Services) -> None:
             mine = engagements.list_for_person(
                 session=session, team_id=context.team_id, user_id=user_id
             )
-        client.views_publish(user_id=user_id, view=home_view(user_id, mine))
+            waiting = checkins.waiting_on(session=session, team_id=context.team_id, user_id=user_id)
+        client.views_publish(user_id=user_id, view=home_view(user_id, mine, waiting))

@@ -39,8 +39,17 @@ def schedule(cadence: Cadence, at: datetime, handle: str = "acme-payments", **va
     """`/cadence schedule <handle>` and the form, submitted at the moment `at`."""
     with clock.fixed_at(at):
         view = open_form(cadence, f"schedule {handle}")
+        before = len(cadence.fake.calls_to("chat.postMessage"))
         reply = submit(cadence, view, {**WEEKLY_MONDAY, **values})
         assert reply.json is None or "errors" not in reply.json, reply.json
+        # Done when the lead has been told (the work after the ack).
+        cadence.wait_until(
+            lambda: any(
+                "cadence #" in str(c.args.get("text"))
+                for c in cadence.fake.calls_to("chat.postMessage")[before:]
+            ),
+            what="the lead's confirmation",
+        )
     with cadence.db.read_session() as session:
         return session.exec(select(CadenceRow).order_by(CadenceRow.id.desc())).first()
 

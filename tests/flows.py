@@ -52,7 +52,16 @@ def create_engagement(cadence: Cadence, *, user: str = LEAD, **overrides: Any) -
     reply = submit(cadence, view, {**GOOD_FORM, **overrides}, user=user)
     assert reply.json is None or "errors" not in reply.json, reply.json
     name = overrides.get("name", GOOD_FORM["name"])
-    return cadence.wait_until(lambda: find_engagement(cadence, name), what=f"{name} to exist")
+    engagement = cadence.wait_until(lambda: find_engagement(cadence, name), what=f"{name} to exist")
+    # The work after the ack (join, welcome, the creator's DM) is finished when the DM is sent.
+    cadence.wait_until(
+        lambda: any(
+            c.args.get("channel") == user and "is set up" in str(c.args.get("text"))
+            for c in cadence.fake.calls_to("chat.postMessage")
+        ),
+        what="the creator's confirmation",
+    )
+    return engagement
 
 
 def find_engagement(cadence: Cadence, name: str) -> Engagement | None:

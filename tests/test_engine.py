@@ -319,3 +319,30 @@ def test_a_lead_edits_a_cadence_from_the_list(cadence, monkeypatch):
         "09:00",
         "14:30",
     )
+
+
+def test_the_home_tab_shows_what_is_waiting_for_my_answer(cadence, monkeypatch):
+    with clock.fixed_at(CREATED):
+        create_engagement(cadence, vendor_contacts=[VENDOR])
+    schedule(cadence, CREATED)
+    tick(cadence, monkeypatch, MON)
+    cadence.sim.app_home_opened(VENDOR)
+    home = cadence.wait_until(lambda: cadence.fake.home_view(VENDOR), what="the home tab")
+    texts = [b.get("text", {}).get("text", "") for b in home["blocks"]]
+    assert any("Waiting for your answer* (1)" in t for t in texts)
+    assert any("Status update for *Acme Payments*" in t for t in texts)
+    before = len(cadence.fake.calls_to("views.open"))
+    with clock.fixed_at(utc(2026, 11, 30, 10, 0)):
+        cadence.sim.click(home, "checkin_answer", user=VENDOR)
+        opened = cadence.fake.wait_for("views.open", count=before + 1)[-1]
+        view = cadence.fake.view(opened.response["view"]["id"])
+        cadence.sim.submit_view(
+            view, {"rag": "amber", "summary": "Slipping a little."}, user=VENDOR
+        )
+    (checkin,) = checkins_of(cadence)
+    cadence.wait_until(lambda: recipients_of(cadence, checkin.id)[VENDOR].status == "answered")
+    published = len(cadence.fake.calls_to("views.publish"))
+    cadence.sim.app_home_opened(VENDOR)
+    cadence.fake.wait_for("views.publish", count=published + 1)
+    home = cadence.fake.home_view(VENDOR)
+    assert not any("Waiting for your answer" in str(b) for b in home["blocks"])

@@ -5,20 +5,57 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import DividerBlock, HeaderBlock
+from slack_sdk.models.blocks import (
+    ButtonElement,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 from slack_sdk.models.views import View
 
-from bot.blocks.common import context, pack_sections, section
+from bot.blocks.checkins import ANSWER_ACTION, BUTTON_LABELS, local
+from bot.blocks.common import context, escape, pack_sections, section
 from bot.blocks.engagements import engagement_lines
+from bot.checkins import KIND_LABELS
 from bot.engagements import EngagementDetails
+from storage.models import Cadence, CheckIn, Engagement
 
 MAX_HOME_BLOCKS = 100
 
 
+def waiting_blocks(waiting: Sequence[tuple[CheckIn, Cadence, Engagement]]) -> list:
+    """Each check-in waiting for the person, with the button that opens its form."""
+    blocks: list = [section(f"*Waiting for your answer* ({len(waiting)})")]
+    for checkin, cadence, engagement in waiting:
+        late = " _(overdue)_" if checkin.status == "overdue" else ""
+        text = (
+            f"{KIND_LABELS.get(cadence.kind, cadence.kind).capitalize()} for "
+            f"*{escape(engagement.name)}*{late} · due {local(checkin.window_closes_at, cadence.timezone)}"
+        )
+        blocks.append(
+            SectionBlock(
+                block_id=f"waiting-{checkin.id}",
+                text=MarkdownTextObject(text=text),
+                accessory=ButtonElement(
+                    text=BUTTON_LABELS.get(cadence.kind, "Answer"),
+                    action_id=ANSWER_ACTION,
+                    value=str(checkin.id),
+                ),
+            )
+        )
+    return blocks
+
+
 def home_view(
-    user_id: str, mine: Sequence[tuple[EngagementDetails, tuple[str, ...]]]
+    user_id: str,
+    mine: Sequence[tuple[EngagementDetails, tuple[str, ...]]],
+    waiting: Sequence[tuple[CheckIn, Cadence, Engagement]] = (),
 ) -> dict[str, Any]:
     blocks: list = [HeaderBlock(text="Cadence")]
+    if waiting:
+        blocks.extend(waiting_blocks(waiting))
+        blocks.append(DividerBlock())
     if not mine:
         blocks.append(
             section(

@@ -1,0 +1,597 @@
+"""Scheduling-engine benchmark: prints each figure next to its target, with PASS or MISS.
+
+    python bench/engine.py [--database sqlite|postgresql|both] [--quick]
+
+(a) a tick with nothing due, with 1,000 / 10,000 / 100,000 active cadences seeded (flat);
+(b) CPU time per delivered prompt, against a bare loop making the same writes and Slack calls;
+(c) prompts/s with 100 ms Slack latency, default concurrency against CADENCE_SEND_CONCURRENCY=1;
+(d) peak RSS of `python -m bot tick --now …` with 10,000 cadences seeded.
+
+The engine is the real one (`bot.engine.tick` with `Services`, or the CLI for (d)); Slack is
+tests/fake_slack.py, run in a child process so that its CPU is not counted. Every section gets
+a scratch database of its own (PostgreSQL: created from --postgres-url, dropped at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from sqlalchemy import create_engine, insert, text, update  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot import engine, planner, recurrence  # noqa: E402
+from bot.blocks import checkins as checkin_blocks  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.services import Services  # noqa: E402
+from bot.slack import web_client  # noqa: E402
+from storage import migrate  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Cadence, Engagement, EngagementMember, ScheduledJob  # noqa: E402
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TEAM = "T0CADENCE"
+TOKEN = "xoxb-1111-2222-cadencebench"
+SECRET = "bench-signing-secret"
+LEAD = "U0BLEAD"
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Berlin
+WARM_UP = NOW - timedelta(hours=1)  # 08:00 in Berlin: a few prompts to warm the process up
+LATER = NOW + timedelta(hours=1)  # 10:00 in Berlin
+MINUTE = timedelta(minutes=1)
+ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Europe/London", "Australia/Sydney")
+LOCAL_TIMES = ("08:30", "09:00", "10:00", "14:00", "16:30")
+KINDS = ("status_update", "risk_review", "feedback_survey")
+CADENCES_PER_ENGAGEMENT = 4
+
+
+@dataclass(frozen=True)
+class Sizes:
+    idle: tuple[int, ...]
+    idle_ticks: int
+    cpu_prompts: int
+    latency_prompts: int
+    memory_cadences: int
+    memory_due: int
+    contacts: int
+
+
+FULL = Sizes((1_000, 10_000, 100_000), 15, 1_000, 160, 10_000, 200, 300)
+QUICK = Sizes((1_000, 10_000, 30_000), 7, 300, 48, 10_000, 50, 100)
+
+
+# --- the fake Slack, in a child process ---------------------------------------------------------
+
+
+def serve_fake() -> int:
+    """Child-process mode: run FakeSlack and obey one JSON command per line on stdin."""
+    from fake_slack import FakeSlack
+
+    fake = FakeSlack(team_id=TEAM).start()
+    print(fake.base_url, flush=True)
+    for line in sys.stdin:
+        command = json.loads(line)
+        answer: dict[str, Any] = {"ok": True}
+        if command["op"] == "users":
+            for user_id in command["ids"]:
+                fake.add_user(user_id, tz="Europe/Berlin")
+        elif command["op"] == "delay":
+            fake.delay(command["method"], command["seconds"])
+        elif command["op"] == "sent":
+            calls = fake.calls_to("chat.postMessage")
+            answer["sent"] = sum(1 for c in calls if c.ok)
+            answer["failed"] = sorted({str(c.response.get("error")) for c in calls if not c.ok})
+            answer["block_errors"] = len(fake.block_errors)
+        elif command["op"] == "reset":
+            fake.reset()
+            fake._messages.clear()
+        print(json.dumps(answer), flush=True)
+    fake.stop()
+    return 0
+
+
+class FakeProcess:
+    """The fake Slack in a child process, so its CPU is never counted as the engine's."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-fake"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.process.stdout is not None
+        self.base_url = self.process.stdout.readline().strip()
+        if not self.base_url.startswith("http"):
+            raise RuntimeError("the fake Slack did not start")
+
+    def ask(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def add_users(self, user_ids: list[str]) -> None:
+        for start in range(0, len(user_ids), 1_000):
+            self.ask("users", ids=user_ids[start : start + 1_000])
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+# --- scratch databases -----------------------------------------------------------------------------
+
+
+class Scratch:
+    """Scratch databases of one backend, each migrated with Alembic; all dropped by close()."""
+
+    def __init__(self, backend: str, postgres_url: str) -> None:
+        self.backend = backend
+        self.postgres_url = postgres_url
+        self.folder = tempfile.TemporaryDirectory(prefix="cadence-bench-")
+        self.made: list[str] = []
+        self.open: list[Database] = []
+
+    def new(self, label: str) -> str:
+        if self.backend == "sqlite":
+            url = f"sqlite:///{Path(self.folder.name) / label}.db"
+        else:
+            name = f"cadence_bench_{label}_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            self.made.append(name)
+            url = make_url(self.postgres_url).set(database=name)
+            url = url.render_as_string(hide_password=False)
+        migrate.upgrade(url)
+        return url
+
+    def database(self, url: str) -> Database:
+        db = Database.from_url(url)
+        self.open.append(db)
+        return db
+
+    def analyze(self, db: Database) -> None:
+        """What autovacuum (PostgreSQL) or `PRAGMA optimize` would have done by now."""
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+
+    def close(self) -> None:
+        for db in self.open:
+            db.dispose()
+        if self.made:
+            admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                for name in self.made:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        self.folder.cleanup()
+
+
+# --- seeding, with bulk inserts --------------------------------------------------------------------
+
+
+RULES = (
+    recurrence.Rule(kind="weekly", weekdays=(0,)),
+    recurrence.Rule(kind="weekly", weekdays=(4,)),
+    recurrence.Rule(kind="weekly", weekdays=(0, 1, 2, 3, 4)),
+    recurrence.Rule(kind="weekly", weekdays=(1, 3)),
+    recurrence.Rule(kind="every_n_weeks", weekdays=(2,), interval=2, start_date=date(2026, 1, 7)),
+    recurrence.Rule(kind="monthly_day", month_day=15),
+    recurrence.Rule(kind="monthly_weekday", nth=1, weekday=0),
+)
+_next: dict[tuple[int, str, str], recurrence.Occurrence] = {}
+
+
+def next_after(rule_index: int, local_time: str, zone: str, after: datetime):
+    key = (rule_index, local_time, zone)
+    if key not in _next:
+        found = recurrence.next_occurrence(
+            RULES[rule_index], recurrence.parse_local_time(local_time), zone, after
+        )
+        assert found is not None
+        _next[key] = found
+    return _next[key]
+
+
+def insert_engagements(db: Database, count: int, prefix: str, members: Callable[[int], list[str]]):
+    """`count` engagements (one lead each, `members(i)` vendor contacts); their ids."""
+    rows = [
+        {
+            "team_id": TEAM,
+            "handle": f"{prefix}-{i}",
+            "name": f"Engagement {prefix} {i}",
+            "vendor": f"Vendor {i % 97}",
+            "channel_id": f"C0B{prefix.upper()}{i:07d}"[:32],
+            "timezone": "Europe/Berlin",
+            "holidays": [],
+            "created_by": LEAD,
+            "created_at": NOW - timedelta(days=30),
+            "updated_at": NOW - timedelta(days=30),
+        }
+        for i in range(count)
+    ]
+    table = Engagement.__table__
+    with db.engine.begin() as conn:
+        ids = list(
+            conn.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+        people = [
+            {"team_id": TEAM, "engagement_id": eid, "user_id": user, "role": role}
+            for i, eid in enumerate(ids)
+            for user, role in [(LEAD, "lead"), *((u, "vendor") for u in members(i))]
+        ]
+        for start in range(0, len(people), 10_000):
+            conn.execute(insert(EngagementMember.__table__), people[start : start + 10_000])
+    return ids
+
+
+def cadence_row(engagement_id: int, rule_index: int, local_time: str, zone: str, occurrence):
+    rule = RULES[rule_index]
+    return {
+        "team_id": TEAM,
+        "engagement_id": engagement_id,
+        "kind": KINDS[engagement_id % len(KINDS)],
+        "rule": rule.to_rrule(),
+        "rule_kind": rule.kind,
+        "local_time": local_time,
+        "timezone": zone,
+        "start_date": rule.start_date,
+        "window_hours": 48,
+        "reminder_hours": 24,
+        "escalation_hours": 24,
+        "escalation_user_ids": [],
+        "audience": "vendor",
+        "audience_user_ids": [],
+        "delivery": "dm",
+        "recipient_local_time": False,
+        "status": "active",
+        "next_run_at": occurrence.at,
+        "next_slot": occurrence.key,
+        "created_by": LEAD,
+        "created_at": NOW - timedelta(days=30),
+        "updated_at": NOW - timedelta(days=30),
+    }
+
+
+def insert_cadences(db: Database, rows: list[dict[str, Any]]) -> None:
+    with db.engine.begin() as conn:
+        for start in range(0, len(rows), 10_000):
+            conn.execute(insert(Cadence.__table__), rows[start : start + 10_000])
+
+
+def seed_idle(db: Database, count: int, offset: int) -> None:
+    """`count` active cadences, none due at NOW: weekly, fortnightly and monthly rules at
+    several local times in several zones, four per engagement (one lead, one vendor each)."""
+    rng = random.Random(offset)
+    engagements = -(-count // CADENCES_PER_ENGAGEMENT)
+    ids = insert_engagements(db, engagements, f"idle{offset}", lambda i: [f"U0V{offset + i:08d}"])
+    rows = []
+    for n in range(count):
+        rule_index = rng.randrange(len(RULES))
+        local_time, zone = rng.choice(LOCAL_TIMES), rng.choice(ZONES)
+        occurrence = next_after(rule_index, local_time, zone, NOW)
+        rows.append(cadence_row(ids[n // CADENCES_PER_ENGAGEMENT], rule_index, local_time, zone, occurrence))  # fmt: skip
+    insert_cadences(db, rows)
+
+
+def seed_due(db: Database, count: int, at: datetime, prefix: str) -> list[str]:
+    """`count` engagements with one vendor contact each and a weekly Monday cadence whose
+    occurrence fires at `at` (DM delivery): one prompt each. Returns the vendors' IDs."""
+    users = [f"U0{prefix.upper()}{i:07d}" for i in range(count)]
+    ids = insert_engagements(db, count, prefix, lambda i: [users[i]])
+    local_time = at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
+    occurrence = recurrence.next_occurrence(
+        RULES[0], recurrence.parse_local_time(local_time), "Europe/Berlin", at - MINUTE
+    )
+    assert occurrence is not None and occurrence.at == at
+    insert_cadences(
+        db, [cadence_row(eid, 0, local_time, "Europe/Berlin", occurrence) for eid in ids]
+    )
+    return users
+
+
+# --- running ticks ------------------------------------------------------------------------------------
+
+
+def environment(url: str, base_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": base_url,
+        "DATABASE_URL": url,
+        "CADENCE_CHANNEL_PACE_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def services(db: Database, url: str, base_url: str, **extra: str) -> Services:
+    return Services(settings=load_settings(environment(url, base_url, **extra)), db=db)
+
+
+@contextmanager
+def measured() -> Iterator[dict[str, float]]:
+    figures: dict[str, float] = {}
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield figures
+    figures["wall"] = time.perf_counter() - wall
+    figures["cpu"] = time.process_time() - cpu
+
+
+def expect_sent(fake: FakeProcess, count: int) -> None:
+    answer = fake.ask("sent")
+    if answer["sent"] != count or answer["failed"] or answer["block_errors"]:
+        raise RuntimeError(f"expected {count} prompts delivered, the fake saw {answer}")
+
+
+def warm_up(svc: Services, fake: FakeProcess, db: Database, prefix: str) -> None:
+    """A first tick with a few prompts, so imports, pools and statement caches are warm."""
+    fake.add_users(seed_due(db, 8, WARM_UP, prefix))
+    engine.tick(svc, WARM_UP)
+    fake.ask("reset")
+
+
+# --- the four measurements --------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    label: str
+    figure: str
+    target: str = ""
+    verdict: str = ""
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def bench_idle(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
+    url = scratch.new("idle")
+    db = scratch.database(url)
+    svc = services(db, url, fake.base_url)
+    lines, medians, seeded = [], {}, 0
+    for size in sizes.idle:
+        seed_idle(db, size - seeded, seeded)
+        seeded = size
+        scratch.analyze(db)
+        engine.tick(svc, NOW)  # warm
+        times = []
+        for _ in range(sizes.idle_ticks):
+            with measured() as m:
+                report = engine.tick(svc, NOW)
+            assert report.actions == [], report.actions
+            times.append(m["wall"])
+        medians[size] = statistics.median(times)
+        lines.append(Line(f"(a) idle tick, {size:,} cadences (median of {len(times)})",
+                          f"{medians[size] * 1000:.2f} ms"))  # fmt: skip
+    small, large = sizes.idle[0], sizes.idle[-1]
+    ratio = medians[large] / medians[small]
+    lines[-1].target = f"<= 2x the {small:,} figure"
+    lines[-1].verdict = f"{verdict(ratio <= 2)} ({ratio:.2f}x)"
+    return lines
+
+
+def bare_loop(db: Database, svc: Services, users: list[str]) -> float:
+    """The floor: per prompt one INSERT of a job row, one chat.postMessage, one UPDATE of the
+    row (one transaction each, as the engine plans and finishes), with the same client and
+    message. Returns its CPU seconds."""
+    table = ScheduledJob.__table__
+    client = web_client(svc.settings, team_id=TEAM)
+    message = checkin_blocks.prompt(
+        checkin_id=1, kind="status_update", engagement_name="Engagement bare 1",
+        closes_at=NOW + timedelta(hours=48), tz="Europe/Berlin",
+    )  # fmt: skip
+
+    def one(user: str) -> None:
+        key = f"bare:{uuid.uuid4().hex}:user={user}"
+        with db.engine.begin() as conn:
+            job_id = conn.execute(
+                insert(table)
+                .values(team_id=TEAM, key=key, kind="prompt", due_at=NOW, user_id=user,
+                        payload={}, status="claimed", attempts=1, created_at=NOW, updated_at=NOW)
+                .returning(table.c.id)
+            ).scalar_one()  # fmt: skip
+        metadata = {"event_type": "cadence_job", "event_payload": {"job": key}}
+        response = client.chat_postMessage(channel=user, metadata=metadata, **message)
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(table)
+                .where(table.c.id == job_id)
+                .values(status="sent", result_channel=response["channel"],
+                        result_ts=response["ts"], updated_at=NOW)
+            )  # fmt: skip
+
+    for user in users[:8]:  # warm up
+        one(user)
+    with measured() as m:
+        for user in users:
+            one(user)
+    return m["cpu"]
+
+
+def tick_in_two(svc: Services, at: datetime) -> tuple[dict[str, float], dict[str, float]]:
+    """One tick, its planning phase measured apart: `planner.plan_due` (what `tick` calls
+    first), then `tick` itself, which finds nothing left to plan and delivers."""
+    with measured() as plan:
+        planner.plan_due(svc.db, at, [])
+    with measured() as deliver:
+        engine.tick(svc, at)
+    return plan, deliver
+
+
+def bench_cpu(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
+    url = scratch.new("cpu")
+    db = scratch.database(url)
+    svc = services(db, url, fake.base_url)
+    warm_up(svc, fake, db, "warmcpu")
+    count = sizes.cpu_prompts
+    users = seed_due(db, count, NOW, "cpu")
+    fake.add_users(users)
+    scratch.analyze(db)
+    plan, deliver = tick_in_two(svc, NOW)
+    expect_sent(fake, count)
+    fake.ask("reset")
+    bare = bare_loop(db, svc, users) / count
+    fake.ask("reset")
+
+    # The same number of prompts... from one engagement with many vendor contacts.
+    contacts = sizes.contacts
+    people = [f"U0MANY{i:06d}" for i in range(contacts)]
+    [engagement_id] = insert_engagements(db, 1, "many", lambda i: people)
+    occurrence = recurrence.next_occurrence(
+        RULES[0], recurrence.parse_local_time("10:00"), "Europe/Berlin", LATER - MINUTE
+    )
+    insert_cadences(db, [cadence_row(engagement_id, 0, "10:00", "Europe/Berlin", occurrence)])
+    fake.add_users(people)
+    plan_one, deliver_one = tick_in_two(svc, LATER)
+    expect_sent(fake, contacts)
+    fake.ask("reset")
+
+    total = (plan["cpu"] + deliver["cpu"]) / count
+    one = (plan_one["cpu"] + deliver_one["cpu"]) / contacts
+    return [
+        Line(f"(b) tick CPU per prompt, {count:,} cadences due (DM)", f"{total * 1000:.2f} ms",
+             "<= 2x the bare loop", f"{verdict(total <= 2 * bare)} ({total / bare:.2f}x)"),
+        Line("    of which planning (check-in, recipient, 4 jobs)",
+             f"{plan['cpu'] / count * 1000:.2f} ms"),
+        Line("    of which claiming, building, sending, recording",
+             f"{deliver['cpu'] / count * 1000:.2f} ms"),
+        Line("    bare loop (INSERT + chat.postMessage + UPDATE)", f"{bare * 1000:.2f} ms"),
+        Line(f"    same, one engagement with {contacts} vendor contacts", f"{one * 1000:.2f} ms",
+             "<= 2x the bare loop", f"{verdict(one <= 2 * bare)} ({one / bare:.2f}x)"),
+        Line("    of which claiming, building, sending, recording",
+             f"{deliver_one['cpu'] / contacts * 1000:.2f} ms"),
+    ]  # fmt: skip
+
+
+def bench_latency(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
+    url = scratch.new("latency")
+    db = scratch.database(url)
+    serial = services(db, url, fake.base_url, CADENCE_SEND_CONCURRENCY="1")
+    concurrent = services(db, url, fake.base_url)
+    warm_up(concurrent, fake, db, "warmlat")
+    count = sizes.latency_prompts
+    fake.add_users(seed_due(db, count, NOW, "serial") + seed_due(db, count, LATER, "conc"))
+    scratch.analyze(db)
+    fake.ask("delay", method="chat.postMessage", seconds=0.1)
+    try:
+        one = tick_in_two(serial, NOW)
+        expect_sent(fake, count)
+        fake.ask("reset")
+        many = tick_in_two(concurrent, LATER)
+        expect_sent(fake, count)
+        fake.ask("reset")
+    finally:
+        fake.ask("delay", method="chat.postMessage", seconds=0)
+    serial_rate = count / (one[0]["wall"] + one[1]["wall"])
+    rate = count / (many[0]["wall"] + many[1]["wall"])
+    send_serial, send_rate = count / one[1]["wall"], count / many[1]["wall"]
+    n = concurrent.settings.send_concurrency
+    return [
+        Line(f"(c) prompts/s of a tick, 100 ms latency, {count} prompts, serial",
+             f"{serial_rate:.1f} /s"),
+        Line(f"    same, CADENCE_SEND_CONCURRENCY={n} (default)", f"{rate:.1f} /s",
+             ">= 5x serial", f"{verdict(rate >= 5 * serial_rate)} ({rate / serial_rate:.1f}x)"),
+        Line(f"    planning phase (serial in both), {count} cadences",
+             f"{(one[0]['wall'] + many[0]['wall']) / 2:.2f} s"),
+        Line("    sending phase alone: serial, concurrent",
+             f"{send_serial:.1f}, {send_rate:.1f} /s", "", f"({send_rate / send_serial:.1f}x)"),
+    ]  # fmt: skip
+
+
+def bench_memory(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
+    url = scratch.new("memory")
+    db = scratch.database(url)
+    due = sizes.memory_due
+    seed_idle(db, sizes.memory_cadences - due, 0)
+    fake.add_users(seed_due(db, due, NOW, "mem"))
+    scratch.analyze(db)
+    env = {**os.environ, **environment(url, fake.base_url)}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "tick", "--now", NOW.isoformat()],
+            cwd=ROOT, env=env, stdout=out, stderr=err,
+        )  # fmt: skip
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"python -m bot tick failed: {err.read()[-2000:]}")
+    expect_sent(fake, due)
+    fake.ask("reset")
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    return [
+        Line(f"(d) peak RSS, python -m bot tick, {sizes.memory_cadences:,} cadences "
+             f"({due} due)", f"{peak:.0f} MB", "< 200 MB", verdict(peak < 200)),
+    ]  # fmt: skip
+
+
+# --- main ----------------------------------------------------------------------------------------------
+
+
+def run(backend: str, sizes: Sizes, postgres_url: str) -> None:
+    print(f"== {backend} ({'quick' if sizes is QUICK else 'full'} sizes) ==", flush=True)
+    scratch = Scratch(backend, postgres_url)
+    fake = FakeProcess()
+    started = time.perf_counter()
+    try:
+        for bench in (bench_idle, bench_cpu, bench_latency, bench_memory):
+            for line in bench(scratch, fake, sizes):
+                print(f"{line.label:<62} {line.figure:>11}   {line.target:<22} {line.verdict}",
+                      flush=True)  # fmt: skip
+    finally:
+        fake.close()
+        scratch.close()
+    print(f"({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG,
+        help="a PostgreSQL server database to create scratch databases from",
+    )
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_fake:
+        return serve_fake()
+    logging.basicConfig(level=logging.WARNING)
+    sizes = QUICK if args.quick else FULL
+    backends = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    for backend in backends:
+        run(backend, sizes, args.postgres_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
