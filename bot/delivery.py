@@ -101,7 +101,8 @@ def run_due(sender: Sender) -> int:
 
 
 def lane(job: jobs.ClaimedJob) -> str:
-    """Jobs to one channel (or one person's DM) go one after another, paced."""
+    """Jobs to one channel (or one person's DM) go one after another, paced. Jobs that post in
+    a channel name it in their payload when planned."""
     return job.payload.get("channel") or job.user_id or f"checkin:{job.checkin_id}"
 
 
@@ -225,6 +226,7 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             kind=job.kind,
             due_at=sender.now,
             now=sender.now,
+            payload={"channel": engagement.channel_id},  # paced with the channel's other posts
             cadence_id=job.cadence_id,
             checkin_id=checkin.id,
             user_id=job.user_id,

@@ -230,7 +230,12 @@ def plan_occurrence(
     common = {"team_id": team_id, "now": now, "cadence_id": cadence.id, "checkin_id": checkin_id}
     if cadence.delivery == "channel":
         jobs.plan(
-            session, key=f"prompt:checkin={checkin_id}:channel", kind="prompt", due_at=at, **common
+            session,
+            key=f"prompt:checkin={checkin_id}:channel",
+            kind="prompt",
+            due_at=at,
+            payload={"channel": engagement.channel_id},
+            **common,
         )
     else:
         for user_id in asked:
@@ -256,6 +261,7 @@ def plan_occurrence(
                     kind="reminder",
                     due_at=due,
                     user_id=user_id,
+                    payload={"channel": engagement.channel_id} if user_id is None else None,
                     **common,
                 )
     jobs.plan(session, key=f"overdue:checkin={checkin_id}", kind="overdue", due_at=closes, **common)

@@ -14,6 +14,7 @@ from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, archived_not
 from bot.errors import UserError
 from bot.services import Services
 from handlers.guard import guarded
+from handlers.workspace import workspace_id
 
 
 def _engagement_id(body: dict) -> int:
@@ -28,7 +29,7 @@ def register(app: App, services: Services) -> None:
     @guarded
     def archive_confirm(ack: Ack, body: dict, client: WebClient, respond: Respond, context):
         ack()
-        team_id = context.team_id or body["team"]["id"]
+        team_id = workspace_id(context, body)
         user_id = body["user"]["id"]
         with services.db.session() as session:
             details = engagements.archive(

@@ -30,6 +30,7 @@ from bot.errors import FieldErrors, UserError
 from bot.services import Services
 from handlers.forms import errors_for_blocks, metadata_of, open_view, read_state
 from handlers.guard import guarded
+from handlers.workspace import workspace_id
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def register(app: App, services: Services) -> None:
     @guarded
     def checkin_answer(ack: Ack, body: dict, client: WebClient, respond: Respond, context) -> None:
         ack()
-        team_id = _team_id(context, body)
+        team_id = workspace_id(context, body)
         user_id = body["user"]["id"]
         checkin_id = _button_id(body, "That check-in button is out of date.")
         with services.db.read_session() as session:
@@ -64,7 +65,7 @@ def register(app: App, services: Services) -> None:
         ack: Ack, body: dict, client: WebClient, respond: Respond, context
     ) -> None:
         ack()
-        team_id = _team_id(context, body)
+        team_id = workspace_id(context, body)
         update_id = _button_id(body, "That Edit button is out of date.")
         with services.db.read_session() as session:
             form = updates.form_for_edit(
@@ -79,7 +80,7 @@ def register(app: App, services: Services) -> None:
     @app.view(UPDATE_MODAL)
     @guarded
     def status_update_form(ack: Ack, body: dict, view: dict, client: WebClient, context) -> None:
-        team_id = _team_id(context, body)
+        team_id = workspace_id(context, body)
         user_id = body["user"]["id"]
         values, blocks = read_state(view["state"]["values"])
         metadata = metadata_of(view.get("private_metadata"))
@@ -111,7 +112,7 @@ def register(app: App, services: Services) -> None:
     @app.view(FEEDBACK_MODAL)
     @guarded
     def feedback_form(ack: Ack, body: dict, view: dict, client: WebClient, context) -> None:
-        team_id = _team_id(context, body)
+        team_id = workspace_id(context, body)
         user_id = body["user"]["id"]
         values, blocks = read_state(view["state"]["values"])
         metadata = metadata_of(view.get("private_metadata"))
@@ -269,10 +270,6 @@ def _post_in_channel(client: WebClient, channel_id: str, payload: dict[str, Any]
 
 def _error(e: SlackApiError) -> str | None:
     return e.response.get("error") if e.response is not None else None
-
-
-def _team_id(context, body: dict[str, Any]) -> str:
-    return context.team_id or (body.get("team") or {}).get("id") or body.get("team_id")
 
 
 def _button_id(body: dict[str, Any], problem: str) -> int:

@@ -27,6 +27,7 @@ from bot.errors import FieldErrors, UserError
 from bot.services import Services
 from handlers.forms import errors_for_blocks, metadata_of, open_view, read_state
 from handlers.guard import guarded
+from handlers.workspace import workspace_id
 
 log = logging.getLogger(__name__)
 LIFECYCLE = ("pause", "resume", "skip", "delete")
@@ -170,7 +171,7 @@ def _next(cadence) -> str:
 def register(app: App, services: Services) -> None:
     @app.action(re.compile(f"^{RULE_ACTION_PREFIX}"))
     @guarded
-    def rule_changed(ack: Ack, body: dict, client: WebClient) -> None:
+    def rule_changed(ack: Ack, body: dict, client: WebClient, context) -> None:
         """Refresh the preview when the rule changes (`views.update` with the view's hash, so
         a stale refresh is refused rather than overwriting newer input)."""
         ack()
@@ -181,7 +182,7 @@ def register(app: App, services: Services) -> None:
         with services.db.read_session() as session:
             details = engagements.get(
                 session=session,
-                team_id=body["team"]["id"],
+                team_id=workspace_id(context, body),
                 engagement_id=int(metadata.get("engagement_id") or 0),
             )
         try:
@@ -195,8 +196,8 @@ def register(app: App, services: Services) -> None:
 
     @app.view(CADENCE_MODAL)
     @guarded
-    def cadence_form(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        team_id = body["team"]["id"]
+    def cadence_form(ack: Ack, body: dict, view: dict, client: WebClient, context) -> None:
+        team_id = workspace_id(context, body)
         user_id = body["user"]["id"]
         metadata = metadata_of(view.get("private_metadata"))
         values, blocks = form_values(view["state"]["values"])
@@ -234,11 +235,11 @@ def register(app: App, services: Services) -> None:
 
     @app.action(re.compile(f"^{CADENCE_BUTTON}:"))
     @guarded
-    def cadence_button(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+    def cadence_button(ack: Ack, body: dict, client: WebClient, respond: Respond, context) -> None:
         ack()
         action = body["actions"][0]
         name = action["action_id"].split(":", 1)[1]
-        team_id, user_id = body["team"]["id"], body["user"]["id"]
+        team_id, user_id = workspace_id(context, body), body["user"]["id"]
         ref = str(action.get("value") or "")
         if name == "edit":
             with services.db.read_session() as session:

@@ -21,6 +21,7 @@ from handlers import answers
 from handlers import cadences as cadence_handlers
 from handlers.forms import open_view
 from handlers.guard import guarded
+from handlers.workspace import workspace_id
 
 log = logging.getLogger(__name__)
 COMING = {spec.usage.split()[0].split("|")[0] for spec in REFERENCE if not spec.available}
@@ -31,7 +32,7 @@ def register(app: App, services: Services) -> None:
     @guarded
     def cadence(ack: Ack, body: dict, client: WebClient, respond: Respond, context) -> None:
         invocation = parse(body.get("text", ""))
-        team_id = context.team_id or body.get("team_id")
+        team_id = workspace_id(context, body)
         user_id = body["user_id"]
         if invocation.name == "help":
             ack(**help_message())

@@ -9,6 +9,7 @@ from bot import checkins, engagements
 from bot.blocks.home import home_view
 from bot.services import Services
 from handlers.guard import guarded
+from handlers.workspace import workspace_id
 
 
 def register(app: App, services: Services) -> None:
@@ -20,7 +21,9 @@ def register(app: App, services: Services) -> None:
         user_id = event["user"]
         with services.db.read_session() as session:
             mine = engagements.list_for_person(
-                session=session, team_id=context.team_id, user_id=user_id
+                session=session, team_id=workspace_id(context, body), user_id=user_id
             )
-            waiting = checkins.waiting_on(session=session, team_id=context.team_id, user_id=user_id)
+            waiting = checkins.waiting_on(
+                session=session, team_id=workspace_id(context, body), user_id=user_id
+            )
         client.views_publish(user_id=user_id, view=home_view(user_id, mine, waiting))

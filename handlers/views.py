@@ -14,6 +14,7 @@ from bot.errors import FieldErrors, UserError
 from bot.services import Services
 from handlers.forms import errors_for_blocks, metadata_of, read_state
 from handlers.guard import guarded
+from handlers.workspace import workspace_id
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def register(app: App, services: Services) -> None:
     @app.view(ENGAGEMENT_MODAL)
     @guarded
     def engagement_form(ack: Ack, body: dict, view: dict, client: WebClient, context) -> None:
-        team_id = context.team_id or body["team"]["id"]
+        team_id = workspace_id(context, body)
         user_id = body["user"]["id"]
         values, blocks = read_state(view["state"]["values"])
         metadata = metadata_of(view.get("private_metadata"))

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import ACME, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR
+from conftest import ACME, EXTERNAL, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR
 from flows import create_engagement, ephemeral_replies, text_of
 from sqlmodel import select
 
@@ -568,3 +568,13 @@ def test_an_outsider_cannot_give_feedback(cadence):
     reply = cadence.sim.command("feedback acme-payments", user=VENDOR)
     assert "comes from its client stakeholders" in told(cadence, reply)
     assert rows(cadence)["Feedback"] == 0
+
+
+def test_a_vendor_from_another_organisation_updates_from_the_shared_channel(cadence):
+    """Slack Connect: the command arrives with the person's own workspace as team_id; Cadence
+    still files the update under the workspace it is installed in."""
+    set_up(cadence)
+    view = run_command(cadence, "update acme-payments", user=EXTERNAL)
+    cadence.sim.submit_view(view, good_update(cadence, rag="amber"), user=EXTERNAL)
+    update = the_update(cadence)
+    assert (update.team_id, update.author_user_id, update.rag) == (TEAM, EXTERNAL, "amber")
