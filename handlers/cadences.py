@@ -18,6 +18,7 @@ from bot.blocks.cadences import (
     RULE_ACTION_PREFIX,
     cadence_list,
     cadence_modal,
+    delete_confirmation,
     preview_text,
 )
 from bot.blocks.common import plain_message
@@ -137,6 +138,16 @@ def lifecycle_command(name, args, *, ack, body, client, respond, team_id, user_i
         ack(**usage_reply(f"Say which cadence to {name}, by its number.", spec_for("pause")))
         return
     ack()
+    if name == "delete":  # deleting asks first, as the list's button does
+        with services.db.read_session() as session:
+            cadence = cadences.find(session=session, team_id=team_id, ref=args[0])
+            details = engagements.get(
+                session=session, team_id=team_id, engagement_id=cadence.engagement_id
+            )
+            engagements.require_manager(details, user_id, services.admins)
+            payload = delete_confirmation(cadence, details.engagement, clock.now())
+        respond(**payload, response_type="ephemeral")
+        return
     text = change_lifecycle(services, name, args[0], team_id=team_id, user_id=user_id)
     respond(**plain_message(text), response_type="ephemeral")
 
@@ -252,6 +263,9 @@ def register(app: App, services: Services) -> None:
             metadata = {"engagement_id": details.id, "cadence_id": cadence.id,
                         "timezone": details.engagement.timezone}  # fmt: skip
             open_view(client, body, render_form(values, metadata, details.engagement.name))
+            return
+        if name == "cancel":
+            respond(delete_original=True)
             return
         if name not in LIFECYCLE:
             raise UserError("That button is out of date; run `/cadence cadences` again.")

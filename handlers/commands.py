@@ -113,8 +113,8 @@ def engagement_command(
     elif action == "list":
         ack()
         with services.db.read_session() as session:
-            found = engagements.list_all(session=session, team_id=team_id)
-            respond(**engagement_list(found), response_type="ephemeral")
+            payload = engagement_list(engagements.list_all(session=session, team_id=team_id))
+        respond(**payload, response_type="ephemeral")
     elif action in ("edit", "archive"):
         if not handle:
             ack(

@@ -154,7 +154,14 @@ def test_pause_skip_resume_and_delete(cadence, monkeypatch):
 
     # Delete: nothing more, ever.
     with clock.fixed_at(utc(2026, 12, 21, 9, 0)):
-        wait_reply(cadence, cadence.sim.command(f"delete {ref}"))
+        question = wait_reply(cadence, cadence.sim.command(f"delete {ref}"))
+        assert "Delete this cadence?" in text_of(question)
+        with cadence.db.read_session() as session:
+            assert session.get(type(row), row.id).status == "active"  # nothing yet
+        cadence.sim.click(question, "cadence_button:delete")
+        cadence.wait_until(
+            lambda: any("Deleted cadence" in text_of(r.body) for r in cadence.fake.responses)
+        )
     tick(cadence, monkeypatch, utc(2026, 12, 28, 8, 0))
     assert len(dms_to(cadence, VENDOR)) == 2
     with cadence.db.read_session() as session:

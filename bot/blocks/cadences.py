@@ -376,3 +376,24 @@ def cadence_list(rows: Sequence[tuple], now: datetime, *, scope: str) -> dict[st
     else:
         blocks.append(context("`/cadence pause|resume|skip|delete <number>` does the same."))
     return message(header.strip("*"), blocks)
+
+
+def delete_confirmation(cadence, engagement, now: datetime) -> dict[str, Any]:
+    """`/cadence delete <n>` asks first: the cadence, and Delete (confirmed) or Cancel."""
+    text = f"Delete this cadence? {cadence_line(cadence, engagement, now)}"
+    buttons = cadence_buttons(cadence).elements[-1]  # the list's Delete, with its dialog
+    return message(
+        f"Delete cadence #{cadence.id}?",
+        [
+            section(text),
+            ActionsBlock(
+                block_id=f"delete-{cadence.id}",
+                elements=[
+                    buttons,
+                    ButtonElement(
+                        text="Cancel", action_id=f"{CADENCE_BUTTON}:cancel", value=str(cadence.id)
+                    ),
+                ],
+            ),
+        ],
+    )
