@@ -78,7 +78,7 @@ FULL = Sizes((1_000, 10_000, 100_000), 15, 1_000, 160, 10_000, 200, 300)
 QUICK = Sizes((1_000, 10_000, 30_000), 7, 300, 48, 10_000, 50, 100)
 
 
-# --- the fake Slack, in a child process ---------------------------------------------------------
+# --- the fake Slack, in a child process -----------------------------------------------------------
 
 
 def serve_fake() -> int:
@@ -140,7 +140,7 @@ class FakeProcess:
         self.process.wait(timeout=10)
 
 
-# --- scratch databases -----------------------------------------------------------------------------
+# --- scratch databases ----------------------------------------------------------------------------
 
 
 class Scratch:
@@ -155,7 +155,7 @@ class Scratch:
 
     def new(self, label: str) -> str:
         if self.backend == "sqlite":
-            url = f"sqlite:///{Path(self.folder.name) / label}.db"
+            url = f"sqlite:///{Path(self.folder.name) / label}_{uuid.uuid4().hex[:8]}.db"
         else:
             name = f"cadence_bench_{label}_{uuid.uuid4().hex[:8]}"
             admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
@@ -191,7 +191,7 @@ class Scratch:
         self.folder.cleanup()
 
 
-# --- seeding, with bulk inserts --------------------------------------------------------------------
+# --- seeding, with bulk inserts -------------------------------------------------------------------
 
 
 RULES = (
@@ -296,7 +296,8 @@ def seed_idle(db: Database, count: int, offset: int) -> None:
         rule_index = rng.randrange(len(RULES))
         local_time, zone = rng.choice(LOCAL_TIMES), rng.choice(ZONES)
         occurrence = next_after(rule_index, local_time, zone, NOW)
-        rows.append(cadence_row(ids[n // CADENCES_PER_ENGAGEMENT], rule_index, local_time, zone, occurrence))  # fmt: skip
+        engagement_id = ids[n // CADENCES_PER_ENGAGEMENT]
+        rows.append(cadence_row(engagement_id, rule_index, local_time, zone, occurrence))
     insert_cadences(db, rows)
 
 
@@ -318,7 +319,7 @@ def seed_due(db: Database, count: int, at: datetime, prefix: str) -> list[str]:
     return users
 
 
-# --- running ticks ------------------------------------------------------------------------------------
+# --- running ticks --------------------------------------------------------------------------------
 
 
 def environment(url: str, base_url: str, **extra: str) -> dict[str, str]:
@@ -359,7 +360,7 @@ def warm_up(svc: Services, fake: FakeProcess, db: Database, prefix: str) -> None
     fake.ask("reset")
 
 
-# --- the four measurements --------------------------------------------------------------------------
+# --- the four measurements ------------------------------------------------------------------------
 
 
 @dataclass
@@ -574,7 +575,7 @@ def bench_memory(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line
     ]  # fmt: skip
 
 
-# --- main ----------------------------------------------------------------------------------------------
+# --- main -----------------------------------------------------------------------------------------
 
 
 def run(backend: str, sizes: Sizes, postgres_url: str) -> None:

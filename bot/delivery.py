@@ -18,8 +18,9 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,7 +54,7 @@ PERMANENT = {
 }
 DM_REFUSED = {"channel_not_found", "cannot_dm_bot", "user_not_found", "not_allowed_token_type"}
 CONTROL_KINDS = {"overdue", "escalate", "missed_summary"}
-MAX_ROUNDS = 50
+MAX_ROUNDS = 200
 
 
 @dataclass
@@ -76,27 +77,61 @@ class Sender:
             self.report.append(f"{self.now.isoformat()} {line}")
 
 
+class Pacer:
+    """Slack takes about one message per second per channel: messages to one lane (a channel,
+    or a person's DM) go one at a time, `seconds` apart, whichever thread sends them."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._last: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def turn(self, lane_name: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks[lane_name]
+        with lock:
+            wait = self._last.get(lane_name, float("-inf")) + self.seconds - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                yield
+            finally:
+                self._last[lane_name] = time.monotonic()
+
+
 def run_due(sender: Sender) -> int:
-    """Claim and run due jobs until none are left; returns how many were run."""
-    total = 0
-    for _ in range(MAX_ROUNDS):
-        claimed = jobs.claim(sender.db, owner=sender.owner, now=sender.now, limit=sender.batch)
-        if not claimed:
-            break
-        total += len(claimed)
-        control = [j for j in claimed if j.kind in CONTROL_KINDS]
-        messages = [j for j in claimed if j.kind not in CONTROL_KINDS]
-        for job in control:
-            _guard(sender, job, run_control)
-        by_lane: dict[str, list[jobs.ClaimedJob]] = defaultdict(list)
-        for job in messages:
-            by_lane[lane(job)].append(job)
-        if len(by_lane) <= 1 or sender.concurrency == 1:
-            for lane_jobs in by_lane.values():
-                _run_lane(sender, lane_jobs)
-        else:
-            with ThreadPoolExecutor(max_workers=min(sender.concurrency, len(by_lane))) as pool:
-                list(pool.map(lambda lj: _run_lane(sender, lj), by_lane.values()))
+    """Claim and run due jobs until none are left; returns how many were run.
+
+    Sending is pipelined: the next batch is claimed while the pool still sends the last one, so
+    the bounded concurrency stays busy; the pacer keeps each channel's messages apart.
+    """
+    total = rounds = 0
+    pacer = Pacer(sender.pace_seconds)
+    with ThreadPoolExecutor(max_workers=sender.concurrency) as pool:
+        in_flight: set[Future] = set()
+        while rounds < MAX_ROUNDS:
+            while len(in_flight) >= 2 * sender.concurrency:
+                _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            claimed = jobs.claim(sender.db, owner=sender.owner, now=sender.now, limit=sender.batch)
+            if not claimed:
+                if not in_flight:
+                    break
+                # What is still sending may plan more (a DM refused → a channel mention).
+                _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                continue
+            rounds += 1
+            total += len(claimed)
+            by_lane: dict[str, list[jobs.ClaimedJob]] = defaultdict(list)
+            for job in claimed:
+                if job.kind in CONTROL_KINDS:
+                    _guard(sender, job, run_control)
+                else:
+                    by_lane[lane(job)].append(job)
+            for lane_name, lane_jobs in by_lane.items():
+                in_flight.add(pool.submit(_run_lane, sender, pacer, lane_name, lane_jobs))
+        wait(in_flight)
     return total
 
 
@@ -106,11 +141,12 @@ def lane(job: jobs.ClaimedJob) -> str:
     return job.payload.get("channel") or job.user_id or f"checkin:{job.checkin_id}"
 
 
-def _run_lane(sender: Sender, lane_jobs: Sequence[jobs.ClaimedJob]) -> None:
-    for index, job in enumerate(lane_jobs):
-        if index and sender.pace_seconds:
-            time.sleep(sender.pace_seconds)
-        _guard(sender, job, run_message)
+def _run_lane(
+    sender: Sender, pacer: Pacer, lane_name: str, lane_jobs: Sequence[jobs.ClaimedJob]
+) -> None:
+    for job in lane_jobs:
+        with pacer.turn(lane_name):
+            _guard(sender, job, run_message)
 
 
 def _guard(sender: Sender, job: jobs.ClaimedJob, run: Callable) -> None:
@@ -173,16 +209,19 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     reminder = job.kind == "reminder"
     with sender.db.read_session() as session:
         checkin = session.get(CheckIn, job.checkin_id)
-        if checkin is None or checkin.status != checkins.OPEN:
-            finish(sender, job, jobs.CANCELLED, error="check-in no longer open")
-            return None
-        cadence = session.get(Cadence, checkin.cadence_id)
-        engagement = session.get(Engagement, checkin.engagement_id)
-        assert cadence is not None and engagement is not None
-        recipients = session.exec(
-            select(CheckInRecipient).where(CheckInRecipient.checkin_id == checkin.id)
-        ).all()
-    pending = [r for r in recipients if r.status == PENDING]
+        if checkin is not None:
+            cadence = session.get(Cadence, checkin.cadence_id)
+            engagement = session.get(Engagement, checkin.engagement_id)
+            asked = select(CheckInRecipient).where(CheckInRecipient.checkin_id == checkin.id)
+            if job.user_id is None:  # channel delivery: everyone still pending
+                asked = asked.where(CheckInRecipient.status == PENDING)
+            else:  # a DM: only this person's row
+                asked = asked.where(CheckInRecipient.user_id == job.user_id)
+            recipients = session.exec(asked.order_by(col(CheckInRecipient.id))).all()
+    if checkin is None or checkin.status != checkins.OPEN:
+        finish(sender, job, jobs.CANCELLED, error="check-in no longer open")
+        return None
+    assert cadence is not None and engagement is not None
     common = {
         "checkin_id": checkin.id,
         "kind": cadence.kind,
@@ -192,17 +231,17 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
         "reminder": reminder,
     }
     label = f"{'reminder' if reminder else 'prompt'} {engagement.handle} {checkin.occurrence_key}"
-    if job.user_id is None:  # channel delivery: mention everyone still pending
-        if not pending:
+    if job.user_id is None:
+        if not recipients:
             finish(sender, job, jobs.CANCELLED, error="everyone answered")
             return None
-        users = [r.user_id for r in pending]
+        users = [r.user_id for r in recipients]
         return Message(
             engagement.channel_id,
             checkin_blocks.prompt(user_ids=users, **common),
             f"{label} in channel {engagement.channel_id} for {', '.join(users)}",
         )
-    recipient = next((r for r in recipients if r.user_id == job.user_id), None)
+    recipient = recipients[0] if recipients else None
     if recipient is None or recipient.status != PENDING:
         finish(sender, job, jobs.CANCELLED, error="answered or away")
         return None
@@ -462,7 +501,7 @@ def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: da
         cadences = session.exec(
             select(Cadence)
             .where(Cadence.status == "active")
-            .where(col(Cadence.recipient_local_time).is_(True))
+            .where(col(Cadence.recipient_local_time) == True)  # noqa: E712 (indexable, unlike IS)
             .where(col(Cadence.next_run_at) <= now + timedelta(days=2))
         ).all()
         from bot.planner import audience

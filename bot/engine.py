@@ -58,6 +58,7 @@ def tick(services: Services, now: datetime) -> TickReport:
         pace_seconds=settings.channel_pace_seconds,
         concurrency=settings.send_concurrency,
         away_emoji=settings.away_emoji,
+        batch=max(50, 4 * settings.send_concurrency),
         report=report.actions,
     )
     delivery.run_due(sender)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Table, and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -50,17 +51,19 @@ class ClaimedJob:
     user_id: str | None
 
 
+@cache
+def _insert_statement(table: Table, dialect: str, conflict: tuple[str, ...]):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per table (values come at
+    execution, so SQLAlchemy's compiled cache is used instead of rebuilding every time)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
+
+
 def insert_ignoring_conflict(session: Session, model, values: dict[str, Any], conflict: list[str]):
     """INSERT … ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(model.__table__)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(model.__table__.c.id)
-    )
-    return session.execute(statement).scalar()
+    statement = _insert_statement(model.__table__, dialect, tuple(conflict))
+    return session.execute(statement, values).scalar()
 
 
 def plan(

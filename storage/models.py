@@ -135,7 +135,10 @@ class ConcernSla(SQLModel, table=True):
 class Cadence(SQLModel, table=True):
     """A recurring check-in of one kind on a rule, at a local time in an IANA zone."""
 
-    __table_args__ = (Index("ix_cadence_status_next_run", "status", "next_run_at"),)
+    __table_args__ = (
+        Index("ix_cadence_status_next_run", "status", "next_run_at"),
+        Index("ix_cadence_status_local_next_run", "status", "recipient_local_time", "next_run_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()

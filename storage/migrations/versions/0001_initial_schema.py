@@ -152,6 +152,11 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_cadence_engagement_id"), ["engagement_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_cadence_status_local_next_run",
+            ["status", "recipient_local_time", "next_run_at"],
+            unique=False,
+        )
         batch_op.create_index("ix_cadence_status_next_run", ["status", "next_run_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_cadence_team_id"), ["team_id"], unique=False)
 
@@ -603,6 +608,7 @@ def downgrade() -> None:
     with op.batch_alter_table("cadence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cadence_team_id"))
         batch_op.drop_index("ix_cadence_status_next_run")
+        batch_op.drop_index("ix_cadence_status_local_next_run")
         batch_op.drop_index(batch_op.f("ix_cadence_engagement_id"))
 
     op.drop_table("cadence")
