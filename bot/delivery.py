@@ -72,9 +72,39 @@ class Sender:
     report: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    _checkins: dict[int, tuple[CheckIn, Cadence, Engagement] | None] = field(default_factory=dict)
+    _rendered: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+
     def say(self, line: str) -> None:
         with self._lock:
             self.report.append(f"{self.now.isoformat()} {line}")
+
+    def checkin_context(self, checkin_id: int | None) -> tuple[CheckIn, Cadence, Engagement] | None:
+        """A check-in with its cadence and engagement, read once per pass."""
+        if checkin_id is None:
+            return None
+        if checkin_id not in self._checkins:
+            with self.db.read_session() as session:
+                checkin = session.get(CheckIn, checkin_id)
+                found = None
+                if checkin is not None:
+                    cadence = session.get(Cadence, checkin.cadence_id)
+                    engagement = session.get(Engagement, checkin.engagement_id)
+                    if cadence is not None and engagement is not None:
+                        found = (checkin, cadence, engagement)
+            self._checkins[checkin_id] = found
+        return self._checkins[checkin_id]
+
+    def is_open(self, checkin_id: int | None) -> bool:
+        with self.db.read_session() as session:
+            checkin = session.get(CheckIn, checkin_id)
+            return checkin is not None and checkin.status == checkins.OPEN
+
+    def rendered(self, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Block Kit built once per pass for messages that are the same for everyone."""
+        if key not in self._rendered:
+            self._rendered[key] = build()
+        return self._rendered[key]
 
 
 class Pacer:
@@ -205,23 +235,30 @@ def build_message(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
 
 
 def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
-    """A prompt or reminder, from the check-in as it stands now (answers since count)."""
+    """A prompt or reminder, from the check-in as it stands now (answers since count).
+
+    What does not change within a pass (the check-in's cadence and engagement, the rendered
+    blocks) is read and built once per check-in; the check-in's status and the recipients are
+    read for every job.
+    """
     reminder = job.kind == "reminder"
+    context = sender.checkin_context(job.checkin_id)
     with sender.db.read_session() as session:
-        checkin = session.get(CheckIn, job.checkin_id)
-        if checkin is not None:
-            cadence = session.get(Cadence, checkin.cadence_id)
-            engagement = session.get(Engagement, checkin.engagement_id)
-            asked = select(CheckInRecipient).where(CheckInRecipient.checkin_id == checkin.id)
-            if job.user_id is None:  # channel delivery: everyone still pending
-                asked = asked.where(CheckInRecipient.status == PENDING)
-            else:  # a DM: only this person's row
-                asked = asked.where(CheckInRecipient.user_id == job.user_id)
-            recipients = session.exec(asked.order_by(col(CheckInRecipient.id))).all()
-    if checkin is None or checkin.status != checkins.OPEN:
+        asked = (
+            select(CheckInRecipient)
+            .join(CheckIn, col(CheckIn.id) == col(CheckInRecipient.checkin_id))
+            .where(CheckInRecipient.checkin_id == job.checkin_id)
+            .where(CheckIn.status == checkins.OPEN)
+        )
+        if job.user_id is None:  # channel delivery: everyone still pending
+            asked = asked.where(CheckInRecipient.status == PENDING)
+        else:  # a DM: only this person's row
+            asked = asked.where(CheckInRecipient.user_id == job.user_id)
+        recipients = session.exec(asked.order_by(col(CheckInRecipient.id))).all()
+    if context is None or (not recipients and not sender.is_open(job.checkin_id)):
         finish(sender, job, jobs.CANCELLED, error="check-in no longer open")
         return None
-    assert cadence is not None and engagement is not None
+    checkin, cadence, engagement = context
     common = {
         "checkin_id": checkin.id,
         "kind": cadence.kind,
@@ -238,7 +275,10 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
         users = [r.user_id for r in recipients]
         return Message(
             engagement.channel_id,
-            checkin_blocks.prompt(user_ids=users, **common),
+            sender.rendered(
+                ("prompt", checkin.id, reminder, tuple(users)),
+                lambda: checkin_blocks.prompt(user_ids=users, **common),
+            ),
             f"{label} in channel {engagement.channel_id} for {', '.join(users)}",
         )
     recipient = recipients[0] if recipients else None
@@ -280,7 +320,9 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
 
     return Message(
         job.user_id,
-        checkin_blocks.prompt(**common),
+        sender.rendered(
+            ("prompt", checkin.id, reminder, ()), lambda: checkin_blocks.prompt(**common)
+        ),
         f"{label} to {job.user_id}",
         on_dm_refused=fall_back_to_channel,
     )

@@ -108,18 +108,17 @@ def claim(db: Database, *, owner: str, now: datetime, limit: int) -> list[Claime
         and_(col(ScheduledJob.status) == CLAIMED, col(ScheduledJob.lease_expires_at) <= now),
     )
     with db.session() as session:
-        ids = session.exec(
+        chosen = (
             select(ScheduledJob.id)
             .where(due)
             .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
             .limit(limit)
             .with_for_update(skip_locked=True)
-        ).all()
-        if not ids:
-            return []
-        session.execute(
+            .scalar_subquery()
+        )
+        rows = session.execute(
             update(ScheduledJob)
-            .where(col(ScheduledJob.id).in_(ids))
+            .where(col(ScheduledJob.id).in_(chosen))
             .values(
                 status=CLAIMED,
                 lease_owner=owner,
@@ -127,26 +126,24 @@ def claim(db: Database, *, owner: str, now: datetime, limit: int) -> list[Claime
                 attempts=ScheduledJob.attempts + 1,
                 updated_at=now,
             )
-        )
-        rows = session.exec(
-            select(ScheduledJob).where(col(ScheduledJob.id).in_(ids)).order_by(ScheduledJob.due_at)
+            .returning(*ScheduledJob.__table__.c)
         ).all()
-        return [
-            ClaimedJob(
-                id=r.id,
-                team_id=r.team_id,
-                key=r.key,
-                kind=r.kind,
-                due_at=r.due_at,
-                payload=dict(r.payload),
-                attempts=r.attempts,
-                cadence_id=r.cadence_id,
-                checkin_id=r.checkin_id,
-                user_id=r.user_id,
-            )
-            for r in rows
-            if r.id is not None
-        ]
+    claimed = [
+        ClaimedJob(
+            id=r.id,
+            team_id=r.team_id,
+            key=r.key,
+            kind=r.kind,
+            due_at=r.due_at,
+            payload=dict(r.payload),
+            attempts=r.attempts,
+            cadence_id=r.cadence_id,
+            checkin_id=r.checkin_id,
+            user_id=r.user_id,
+        )
+        for r in rows
+    ]
+    return sorted(claimed, key=lambda j: (j.due_at, j.id))
 
 
 def finish(

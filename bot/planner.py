@@ -18,11 +18,20 @@ from sqlmodel import Session, col, select
 from bot import checkins, jobs, recurrence
 from bot.checkins import AWAY, PENDING
 from storage.db import Database
-from storage.models import AwayPeriod, Cadence, CheckIn, CheckInRecipient, Engagement, Person
+from storage.models import (
+    AwayPeriod,
+    Cadence,
+    CheckIn,
+    CheckInRecipient,
+    Engagement,
+    EngagementMember,
+    Person,
+)
 
 log = logging.getLogger(__name__)
 MAX_CATCH_UP = 500
-RETRY_BROKEN = timedelta(hours=1)  # occurrences planned for one cadence in one pass
+RETRY_BROKEN = timedelta(hours=1)
+PLAN_BATCH = 25  # occurrences planned for one cadence in one pass
 EARLIEST_ZONE = "Pacific/Kiritimati"  # UTC+14: where a local time happens first
 
 
@@ -46,20 +55,21 @@ def set_next(cadence: Cadence, after: datetime) -> recurrence.Occurrence | None:
     return occurrence
 
 
+AUDIENCE_ROLES = {"vendor": "vendor", "stakeholders": "stakeholder", "leads": "lead"}
+
+
 def audience(cadence: Cadence, session: Session) -> list[str]:
     """The people a cadence asks, by ID, in a stable order."""
     if cadence.audience == "chosen":
         return list(dict.fromkeys(cadence.audience_user_ids))
-    from bot.engagements import load_details
-
-    engagement = session.get(Engagement, cadence.engagement_id)
-    assert engagement is not None
-    details = load_details(session=session, engagement=engagement)
-    if cadence.audience == "stakeholders":
-        return list(details.stakeholders)
-    if cadence.audience == "leads":
-        return list(details.leads)
-    return list(details.vendor_contacts)
+    return list(
+        session.exec(
+            select(EngagementMember.user_id)
+            .where(EngagementMember.engagement_id == cadence.engagement_id)
+            .where(EngagementMember.role == AUDIENCE_ROLES.get(cadence.audience, "vendor"))
+            .order_by(col(EngagementMember.id))
+        ).all()
+    )
 
 
 def away_on(session: Session, team_id: str, user_ids: Sequence[str], day: date) -> set[str]:
@@ -89,35 +99,37 @@ def localize(slot: datetime, tz: str) -> datetime:
 
 
 def plan_due(db: Database, now: datetime, report: list[str]) -> int:
-    """Plan every cadence whose next occurrence is due; returns how many occurrences."""
+    """Plan every cadence whose next occurrence is due; returns how many occurrences.
+
+    Cadences are taken in small batches per transaction (PostgreSQL: FOR UPDATE SKIP LOCKED, so
+    other processes take other cadences). Each cadence is planned in a savepoint: one that
+    cannot be planned is put off for an hour without holding up the rest.
+    """
     planned = 0
     while True:
-        failed: int | None = None
-        try:
-            with db.session() as session:
-                cadence = session.exec(
-                    select(Cadence)
-                    .where(Cadence.status == "active")
-                    .where(col(Cadence.next_run_at) <= now)
-                    .order_by(col(Cadence.next_run_at), col(Cadence.id))
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                ).first()
-                if cadence is None:
-                    return planned
-                failed = cadence.id
-                planned += plan_cadence(session, cadence, now, report)
-                failed = None
-        except Exception:
-            if failed is None:
-                raise
-            log.exception("planning cadence %s failed; it is retried in an hour", failed)
-            report.append(f"{now.isoformat()} cadence {failed} could not be planned; retry in 1 h")
-            with db.session() as session:
-                broken = session.get(Cadence, failed)
-                if broken is not None and broken.next_run_at is not None:
-                    broken.next_run_at = now + RETRY_BROKEN
-                    session.add(broken)
+        with db.session() as session:
+            due = session.exec(
+                select(Cadence)
+                .where(Cadence.status == "active")
+                .where(col(Cadence.next_run_at) <= now)
+                .order_by(col(Cadence.next_run_at), col(Cadence.id))
+                .limit(PLAN_BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not due:
+                return planned
+            for cadence in due:
+                try:
+                    with session.begin_nested():
+                        planned += plan_cadence(session, cadence, now, report)
+                except Exception:
+                    log.exception("planning cadence %s failed; retried in an hour", cadence.id)
+                    report.append(
+                        f"{now.isoformat()} cadence {cadence.id} could not be planned; retry in 1 h"
+                    )
+                    session.refresh(cadence)
+                    cadence.next_run_at = now + RETRY_BROKEN
+                    session.add(cadence)
 
 
 def plan_cadence(session: Session, cadence: Cadence, now: datetime, report: list[str]) -> int:
