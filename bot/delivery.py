@@ -95,6 +95,31 @@ class Sender:
             self._checkins[checkin_id] = found
         return self._checkins[checkin_id]
 
+    def prefetch(self, checkin_ids: Sequence[int]) -> None:
+        """Read the contexts of a claimed batch's check-ins in three queries, not three each."""
+        wanted = sorted({i for i in checkin_ids if i not in self._checkins})
+        if not wanted:
+            return
+        with self.db.read_session() as session:
+            found = session.exec(select(CheckIn).where(col(CheckIn.id).in_(wanted))).all()
+            cadence_ids = {c.cadence_id for c in found}
+            engagement_ids = {c.engagement_id for c in found}
+            by_cadence = {
+                c.id: c
+                for c in session.exec(select(Cadence).where(col(Cadence.id).in_(cadence_ids)))
+            }
+            by_engagement = {
+                e.id: e
+                for e in session.exec(
+                    select(Engagement).where(col(Engagement.id).in_(engagement_ids))
+                )
+            }
+        for checkin in found:
+            cadence = by_cadence.get(checkin.cadence_id)
+            engagement = by_engagement.get(checkin.engagement_id)
+            if cadence is not None and engagement is not None and checkin.id is not None:
+                self._checkins[checkin.id] = (checkin, cadence, engagement)
+
     def is_open(self, checkin_id: int | None) -> bool:
         with self.db.read_session() as session:
             checkin = session.get(CheckIn, checkin_id)
@@ -131,11 +156,13 @@ class Pacer:
                 self._last[lane_name] = time.monotonic()
 
 
-def run_due(sender: Sender) -> int:
+def run_due(sender: Sender, planning: threading.Event | None = None) -> int:
     """Claim and run due jobs until none are left; returns how many were run.
 
     Sending is pipelined: the next batch is claimed while the pool still sends the last one, so
-    the bounded concurrency stays busy; the pacer keeps each channel's messages apart.
+    the bounded concurrency stays busy; the pacer keeps each channel's messages apart. With
+    `planning` (an Event set when planning is over), sending starts while occurrences are still
+    being planned and stops only once planning is done and nothing is left.
     """
     total = rounds = 0
     pacer = Pacer(sender.pace_seconds)
@@ -144,15 +171,20 @@ def run_due(sender: Sender) -> int:
         while rounds < MAX_ROUNDS:
             while len(in_flight) >= 2 * sender.concurrency:
                 _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            still_planning = planning is not None and not planning.is_set()
             claimed = jobs.claim(sender.db, owner=sender.owner, now=sender.now, limit=sender.batch)
             if not claimed:
-                if not in_flight:
+                if in_flight:
+                    # What is still sending may plan more (a DM refused → a channel mention).
+                    _, in_flight = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                elif still_planning:
+                    planning.wait(timeout=0.05)
+                else:
                     break
-                # What is still sending may plan more (a DM refused → a channel mention).
-                _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 continue
             rounds += 1
             total += len(claimed)
+            sender.prefetch([j.checkin_id for j in claimed if j.checkin_id is not None])
             by_lane: dict[str, list[jobs.ClaimedJob]] = defaultdict(list)
             for job in claimed:
                 if job.kind in CONTROL_KINDS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,7 +50,6 @@ def tick(services: Services, now: datetime) -> TickReport:
         return clients[team_id]
 
     delivery.refresh_people(services.db, client_for, now)
-    planner.plan_due(services.db, now, report.actions)
     sender = delivery.Sender(
         db=services.db,
         client_for=client_for,
@@ -61,7 +61,26 @@ def tick(services: Services, now: datetime) -> TickReport:
         batch=max(50, 4 * settings.send_concurrency),
         report=report.actions,
     )
-    delivery.run_due(sender)
+    # Sending starts while planning goes on, so the first prompts are not held back by the
+    # last occurrences to be planned.
+    planning = threading.Event()
+    failures: list[BaseException] = []
+
+    def send_all() -> None:
+        try:
+            delivery.run_due(sender, planning)
+        except BaseException as e:  # re-raised in the ticking thread below
+            failures.append(e)
+
+    sending = threading.Thread(target=send_all, name="cadence-sending")
+    sending.start()
+    try:
+        planner.plan_due(services.db, now, report.actions)
+    finally:
+        planning.set()
+        sending.join()
+    if failures:
+        raise failures[0]
     record_heartbeat(services.db, now)
     return report
 
