@@ -66,8 +66,7 @@ def insert_ignoring_conflict(session: Session, model, values: dict[str, Any], co
     return session.execute(statement, values).scalar()
 
 
-def plan(
-    session: Session,
+def job_row(
     *,
     team_id: str,
     key: str,
@@ -78,27 +77,41 @@ def plan(
     cadence_id: int | None = None,
     checkin_id: int | None = None,
     user_id: str | None = None,
-) -> int | None:
+) -> dict[str, Any]:
+    """The full row of a new job (every column, so rows can be inserted together)."""
+    return {
+        "team_id": team_id,
+        "key": key,
+        "kind": kind,
+        "due_at": due_at,
+        "payload": payload or {},
+        "status": PENDING,
+        "attempts": 0,
+        "cadence_id": cadence_id,
+        "checkin_id": checkin_id,
+        "user_id": user_id,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "result_channel": None,
+        "result_ts": None,
+        "error": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def plan(session: Session, **job: Any) -> int | None:
     """Create the job named `key` unless it exists; its id when created, else None."""
-    return insert_ignoring_conflict(
-        session,
-        ScheduledJob,
-        {
-            "team_id": team_id,
-            "key": key,
-            "kind": kind,
-            "due_at": due_at,
-            "payload": payload or {},
-            "status": PENDING,
-            "attempts": 0,
-            "cadence_id": cadence_id,
-            "checkin_id": checkin_id,
-            "user_id": user_id,
-            "created_at": now,
-            "updated_at": now,
-        },
-        ["key"],
-    )
+    return insert_ignoring_conflict(session, ScheduledJob, job_row(**job), ["key"])
+
+
+def plan_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Create several jobs in one statement; those whose key exists are left as they are."""
+    if rows:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(ScheduledJob.__table__).on_conflict_do_nothing(index_elements=["key"])
+        session.execute(statement, rows)
 
 
 def claim(db: Database, *, owner: str, now: datetime, limit: int) -> list[ClaimedJob]:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from bot import checkins, jobs, recurrence
@@ -72,17 +73,29 @@ def audience(cadence: Cadence, session: Session) -> list[str]:
     )
 
 
-def away_on(session: Session, team_id: str, user_ids: Sequence[str], day: date) -> set[str]:
-    if not user_ids:
-        return set()
-    rows = session.exec(
-        select(AwayPeriod.user_id)
-        .where(AwayPeriod.team_id == team_id)
-        .where(col(AwayPeriod.user_id).in_(list(user_ids)))
-        .where(AwayPeriod.starts_on <= day)
-        .where(AwayPeriod.ends_on >= day)
-    ).all()
-    return set(rows)
+class AwayBook:
+    """Who is away when, read once per planning batch (not once per occurrence)."""
+
+    def __init__(self, periods: Sequence[tuple[str, str, date, date]]):
+        self._by_person: dict[tuple[str, str], list[tuple[date, date]]] = {}
+        for team_id, user_id, starts, ends in periods:
+            self._by_person.setdefault((team_id, user_id), []).append((starts, ends))
+
+    @classmethod
+    def load(cls, session: Session, since: date) -> AwayBook:
+        rows = session.exec(
+            select(
+                AwayPeriod.team_id, AwayPeriod.user_id, AwayPeriod.starts_on, AwayPeriod.ends_on
+            ).where(AwayPeriod.ends_on >= since)
+        ).all()
+        return cls([tuple(r) for r in rows])
+
+    def away(self, team_id: str, user_ids: Sequence[str], day: date) -> set[str]:
+        return {
+            u
+            for u in user_ids
+            if any(s <= day <= e for s, e in self._by_person.get((team_id, u), ()))
+        }
 
 
 def person_zones(session: Session, team_id: str, user_ids: Sequence[str]) -> dict[str, str]:
@@ -118,10 +131,12 @@ def plan_due(db: Database, now: datetime, report: list[str]) -> int:
             ).all()
             if not due:
                 return planned
+            earliest = min(c.next_run_at for c in due if c.next_run_at is not None)
+            book = AwayBook.load(session, (earliest - timedelta(days=2)).date())
             for cadence in due:
                 try:
                     with session.begin_nested():
-                        planned += plan_cadence(session, cadence, now, report)
+                        planned += plan_cadence(session, cadence, now, report, book)
                 except Exception:
                     log.exception("planning cadence %s failed; retried in an hour", cadence.id)
                     report.append(
@@ -132,7 +147,9 @@ def plan_due(db: Database, now: datetime, report: list[str]) -> int:
                     session.add(cadence)
 
 
-def plan_cadence(session: Session, cadence: Cadence, now: datetime, report: list[str]) -> int:
+def plan_cadence(
+    session: Session, cadence: Cadence, now: datetime, report: list[str], book: AwayBook
+) -> int:
     engagement = session.get(Engagement, cadence.engagement_id)
     assert engagement is not None and cadence.id is not None
     if engagement.archived_at is not None:
@@ -149,7 +166,9 @@ def plan_cadence(session: Session, cadence: Cadence, now: datetime, report: list
         and cadence.next_run_at <= now
     ):
         slot = datetime.fromisoformat(cadence.next_slot)
-        outcome = plan_occurrence(session, cadence, engagement, slot, cadence.next_run_at, now)
+        outcome = plan_occurrence(
+            session, cadence, engagement, slot, cadence.next_run_at, now, book
+        )
         if outcome == checkins.MISSED:
             missed.append(cadence.next_slot)
         elif outcome:
@@ -185,12 +204,13 @@ def plan_occurrence(
     slot: datetime,
     at: datetime,
     now: datetime,
+    book: AwayBook,
 ) -> str | None:
     """Create the check-in for one slot and its jobs; the check-in's status, or None if another
     process had already planned it."""
     team_id = cadence.team_id
     people = audience(cadence, session)
-    away = away_on(session, team_id, people, slot.date())
+    away = book.away(team_id, people, slot.date())
     zones = person_zones(session, team_id, people) if cadence.recipient_local_time else {}
 
     def due_for(user_id: str) -> datetime:
@@ -228,37 +248,46 @@ def plan_occurrence(
         return None
     if status == checkins.HOLIDAY:
         return status
-    for user_id in people:
-        session.add(
-            CheckInRecipient(
-                team_id=team_id,
-                checkin_id=checkin_id,
-                user_id=user_id,
-                status=AWAY if user_id in away else PENDING,
-            )
+    if people:
+        session.execute(
+            insert(CheckInRecipient.__table__),
+            [
+                {
+                    "team_id": team_id,
+                    "checkin_id": checkin_id,
+                    "user_id": user_id,
+                    "status": AWAY if user_id in away else PENDING,
+                    "delivered_via": None,
+                    "answered_at": None,
+                }
+                for user_id in people
+            ],
         )
     if status != checkins.OPEN:
         return status
-    common = {"team_id": team_id, "now": now, "cadence_id": cadence.id, "checkin_id": checkin_id}
-    if cadence.delivery == "channel":
-        jobs.plan(
-            session,
-            key=f"prompt:checkin={checkin_id}:channel",
-            kind="prompt",
-            due_at=at,
-            payload={"channel": engagement.channel_id},
-            **common,
+    planned: list[dict] = []
+
+    def plan(key: str, kind: str, due_at: datetime, user_id: str | None = None, payload=None):
+        planned.append(
+            jobs.job_row(
+                team_id=team_id,
+                key=key,
+                kind=kind,
+                due_at=due_at,
+                now=now,
+                payload=payload,
+                cadence_id=cadence.id,
+                checkin_id=checkin_id,
+                user_id=user_id,
+            )
         )
+
+    if cadence.delivery == "channel":
+        plan(f"prompt:checkin={checkin_id}:channel", "prompt", at,
+             payload={"channel": engagement.channel_id})  # fmt: skip
     else:
         for user_id in asked:
-            jobs.plan(
-                session,
-                key=f"prompt:checkin={checkin_id}:user={user_id}",
-                kind="prompt",
-                due_at=due_for(user_id),
-                user_id=user_id,
-                **common,
-            )
+            plan(f"prompt:checkin={checkin_id}:user={user_id}", "prompt", due_for(user_id), user_id)
     if cadence.reminder_hours:
         remind = timedelta(hours=cadence.reminder_hours)
         targets = [None] if cadence.delivery == "channel" else asked
@@ -267,22 +296,14 @@ def plan_occurrence(
             due = start + window - remind
             if due > max(now, start):
                 suffix = "channel" if user_id is None else f"user={user_id}"
-                jobs.plan(
-                    session,
-                    key=f"reminder:checkin={checkin_id}:{suffix}",
-                    kind="reminder",
-                    due_at=due,
-                    user_id=user_id,
-                    payload={"channel": engagement.channel_id} if user_id is None else None,
-                    **common,
-                )
-    jobs.plan(session, key=f"overdue:checkin={checkin_id}", kind="overdue", due_at=closes, **common)
+                payload = {"channel": engagement.channel_id} if user_id is None else None
+                plan(f"reminder:checkin={checkin_id}:{suffix}", "reminder", due, user_id, payload)
+    plan(f"overdue:checkin={checkin_id}", "overdue", closes)
     if cadence.escalation_hours is not None:
-        jobs.plan(
-            session,
-            key=f"escalate:checkin={checkin_id}",
-            kind="escalate",
-            due_at=closes + timedelta(hours=cadence.escalation_hours),
-            **common,
+        plan(
+            f"escalate:checkin={checkin_id}",
+            "escalate",
+            closes + timedelta(hours=cadence.escalation_hours),
         )
+    jobs.plan_many(session, planned)
     return status
