@@ -221,11 +221,12 @@ def _guard(sender: Sender, job: jobs.ClaimedJob, run: Callable) -> None:
 
 
 def finish(sender: Sender, job: jobs.ClaimedJob, status: str, **outcome: Any) -> None:
-    with sender.db.session() as session:
-        if not jobs.finish(
-            session, job, owner=sender.owner, now=sender.now, status=status, **outcome
-        ):
-            log.warning("lost the lease on %s before recording %s", job.key, status)
+    with sender.db.begin() as connection:
+        recorded = jobs.finish(
+            connection, job, owner=sender.owner, now=sender.now, status=status, **outcome
+        )
+    if not recorded:
+        log.warning("lost the lease on %s before recording %s", job.key, status)
 
 
 def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
@@ -275,18 +276,20 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     """
     reminder = job.kind == "reminder"
     context = sender.checkin_context(job.checkin_id)
-    with sender.db.read_session() as session:
-        asked = (
-            select(CheckInRecipient)
-            .join(CheckIn, col(CheckIn.id) == col(CheckInRecipient.checkin_id))
-            .where(CheckInRecipient.checkin_id == job.checkin_id)
-            .where(CheckIn.status == checkins.OPEN)
-        )
-        if job.user_id is None:  # channel delivery: everyone still pending
-            asked = asked.where(CheckInRecipient.status == PENDING)
-        else:  # a DM: only this person's row
-            asked = asked.where(CheckInRecipient.user_id == job.user_id)
-        recipients = session.exec(asked.order_by(col(CheckInRecipient.id))).all()
+    recipient_table = CheckInRecipient.__table__.c
+    asked = (
+        select(recipient_table.user_id, recipient_table.status, recipient_table.delivered_via)
+        .join(CheckIn, col(CheckIn.id) == recipient_table.checkin_id)
+        .where(recipient_table.checkin_id == job.checkin_id)
+        .where(CheckIn.status == checkins.OPEN)
+        .order_by(recipient_table.id)
+    )
+    if job.user_id is None:  # channel delivery: everyone still pending
+        asked = asked.where(recipient_table.status == PENDING)
+    else:  # a DM: only this person's row
+        asked = asked.where(recipient_table.user_id == job.user_id)
+    with sender.db.read() as connection:
+        recipients = connection.execute(asked).all()
     if context is None or (not recipients and not sender.is_open(job.checkin_id)):
         finish(sender, job, jobs.CANCELLED, error="check-in no longer open")
         return None

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, or_, update
+from sqlalchemy import Connection, Table, and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -160,7 +160,7 @@ def claim(db: Database, *, owner: str, now: datetime, limit: int) -> list[Claime
 
 
 def finish(
-    session: Session,
+    connection: Connection,
     job: ClaimedJob,
     *,
     owner: str,
@@ -171,7 +171,9 @@ def finish(
     error: str | None = None,
     retry_at: datetime | None = None,
 ) -> bool:
-    """Record the outcome if `owner` still holds the lease; False when the lease was lost."""
+    """Record the outcome if `owner` still holds the lease; False when the lease was lost.
+
+    Takes a Connection or a Session (both execute Core statements)."""
     values: dict[str, Any] = {
         "status": status,
         "updated_at": now,
@@ -186,7 +188,7 @@ def finish(
         values["error"] = error[:500]
     if retry_at is not None:
         values["due_at"] = retry_at
-    result = session.execute(
+    result = connection.execute(
         update(ScheduledJob)
         .where(col(ScheduledJob.id) == job.id)
         .where(col(ScheduledJob.lease_owner) == owner)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -83,6 +83,18 @@ class Database:
         bind = self.engine.execution_options(**{READ_ONLY: True})
         with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction on a bare connection, for hot paths where the ORM is overhead."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction on a bare connection."""
+        with self.engine.execution_options(**{READ_ONLY: True}).begin() as connection:
+            yield connection
 
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
