@@ -90,6 +90,13 @@ class AwayBook:
         ).all()
         return cls([tuple(r) for r in rows])
 
+    @classmethod
+    def for_batch(cls, session: Session, due: Sequence[Cadence]) -> AwayBook:
+        moments = [c.next_run_at for c in due if c.next_run_at is not None]
+        if not moments:
+            return cls([])
+        return cls.load(session, (min(moments) - timedelta(days=2)).date())
+
     def away(self, team_id: str, user_ids: Sequence[str], day: date) -> set[str]:
         return {
             u
@@ -115,36 +122,58 @@ def plan_due(db: Database, now: datetime, report: list[str]) -> int:
     """Plan every cadence whose next occurrence is due; returns how many occurrences.
 
     Cadences are taken in small batches per transaction (PostgreSQL: FOR UPDATE SKIP LOCKED, so
-    other processes take other cadences). Each cadence is planned in a savepoint: one that
-    cannot be planned is put off for an hour without holding up the rest.
+    other processes take other cadences). Should one of a batch fail, the batch is rolled back
+    and planned again with a savepoint per cadence: the one that cannot be planned is put off
+    for an hour without holding up the rest.
     """
     planned = 0
     while True:
-        with db.session() as session:
-            due = session.exec(
-                select(Cadence)
-                .where(Cadence.status == "active")
-                .where(col(Cadence.next_run_at) <= now)
-                .order_by(col(Cadence.next_run_at), col(Cadence.id))
-                .limit(PLAN_BATCH)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not due:
-                return planned
-            earliest = min(c.next_run_at for c in due if c.next_run_at is not None)
-            book = AwayBook.load(session, (earliest - timedelta(days=2)).date())
-            for cadence in due:
-                try:
-                    with session.begin_nested():
-                        planned += plan_cadence(session, cadence, now, report, book)
-                except Exception:
-                    log.exception("planning cadence %s failed; retried in an hour", cadence.id)
-                    report.append(
-                        f"{now.isoformat()} cadence {cadence.id} could not be planned; retry in 1 h"
-                    )
-                    session.refresh(cadence)
-                    cadence.next_run_at = now + RETRY_BROKEN
-                    session.add(cadence)
+        lines: list[str] = []
+        try:
+            with db.session() as session:
+                due = _claim_due(session, now)
+                if not due:
+                    return planned
+                book = AwayBook.for_batch(session, due)
+                planned += sum(plan_cadence(session, c, now, lines, book) for c in due)
+        except Exception:
+            log.warning("a planning batch failed; planning it one cadence at a time")
+            lines = []
+            planned += _plan_carefully(db, now, lines)
+        report.extend(lines)
+
+
+def _claim_due(session: Session, now: datetime) -> list[Cadence]:
+    return list(
+        session.exec(
+            select(Cadence)
+            .where(Cadence.status == "active")
+            .where(col(Cadence.next_run_at) <= now)
+            .order_by(col(Cadence.next_run_at), col(Cadence.id))
+            .limit(PLAN_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+    )
+
+
+def _plan_carefully(db: Database, now: datetime, report: list[str]) -> int:
+    planned = 0
+    with db.session() as session:
+        due = _claim_due(session, now)
+        book = AwayBook.for_batch(session, due)
+        for cadence in due:
+            try:
+                with session.begin_nested():
+                    planned += plan_cadence(session, cadence, now, report, book)
+            except Exception:
+                log.exception("planning cadence %s failed; retried in an hour", cadence.id)
+                report.append(
+                    f"{now.isoformat()} cadence {cadence.id} could not be planned; retry in 1 h"
+                )
+                session.refresh(cadence)
+                cadence.next_run_at = now + RETRY_BROKEN
+                session.add(cadence)
+    return planned
 
 
 def plan_cadence(
