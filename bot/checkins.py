@@ -87,6 +87,23 @@ def pending_for(*, session: Session, team_id: str, engagement_id: int, user_id: 
     ).first()
 
 
+def pending_context(
+    *, session: Session, team_id: str, engagement_id: int, user_id: str, kinds: tuple[str, ...]
+) -> CheckInContext | None:
+    """The person's newest pending check-in of one of `kinds` on an engagement, loaded."""
+    for kind in kinds:
+        pending = pending_for(
+            session=session,
+            team_id=team_id,
+            engagement_id=engagement_id,
+            user_id=user_id,
+            kind=kind,
+        )
+        if pending is not None and pending.id is not None:
+            return load(session=session, team_id=team_id, checkin_id=pending.id, user_id=user_id)
+    return None
+
+
 def record_answer(
     *, session: Session, team_id: str, checkin_id: int, user_id: str, now: datetime
 ) -> bool:

@@ -128,17 +128,14 @@ def form_for_person(
 ) -> FeedbackForm:
     """`/cadence feedback <eng>`: answers the person's pending survey, else ad hoc feedback."""
     details = engagements.find(session=session, team_id=team_id, handle=handle)
-    pending = checkins.pending_for(
+    context = checkins.pending_context(
         session=session,
         team_id=team_id,
         engagement_id=details.id,
         user_id=user_id,
-        kind=FEEDBACK_SURVEY,
+        kinds=(FEEDBACK_SURVEY,),
     )
-    if pending is not None and pending.id is not None:
-        context = checkins.load(
-            session=session, team_id=team_id, checkin_id=pending.id, user_id=user_id
-        )
+    if context is not None:
         return form_for_checkin(context=context, user_id=user_id)
     if not may_give_ad_hoc(details, user_id, admins):
         raise _not_allowed(details)

@@ -290,19 +290,15 @@ def form_for_person(
 ) -> UpdateForm:
     """`/cadence update <eng>`: answers the person's pending check-in, else an ad hoc update."""
     details = engagements.find(session=session, team_id=team_id, handle=handle)
-    for kind in UPDATE_KINDS:
-        pending = checkins.pending_for(
-            session=session,
-            team_id=team_id,
-            engagement_id=details.id,
-            user_id=user_id,
-            kind=kind,
-        )
-        if pending is not None and pending.id is not None:
-            context = checkins.load(
-                session=session, team_id=team_id, checkin_id=pending.id, user_id=user_id
-            )
-            return form_for_checkin(session=session, context=context, user_id=user_id, now=now)
+    context = checkins.pending_context(
+        session=session,
+        team_id=team_id,
+        engagement_id=details.id,
+        user_id=user_id,
+        kinds=tuple(UPDATE_KINDS),
+    )
+    if context is not None:
+        return form_for_checkin(session=session, context=context, user_id=user_id, now=now)
     if not may_send_ad_hoc(details, user_id, admins):
         raise NotAllowed(
             f"Status updates for {details.engagement.name} come from its vendor contacts "

@@ -26,9 +26,9 @@ from bot.blocks.updates import EDIT_ACTION, UPDATE_MODAL, not_posted_notice, upd
 from bot.blocks.updates import update_summary as render_summary
 from bot.channels import direct_message
 from bot.command_reference import spec_for
-from bot.errors import FieldErrors, UserError
+from bot.errors import UserError
 from bot.services import Services
-from handlers.forms import errors_for_blocks, metadata_of, open_view, read_state
+from handlers.forms import metadata_of, open_view, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
 
@@ -84,7 +84,8 @@ def register(app: App, services: Services) -> None:
         user_id = body["user"]["id"]
         values, blocks = read_state(view["state"]["values"])
         metadata = metadata_of(view.get("private_metadata"))
-        try:
+
+        def save():
             with services.db.session() as session:
                 saved = updates.save(
                     session=session,
@@ -97,14 +98,12 @@ def register(app: App, services: Services) -> None:
                     admins=services.admins,
                     now=clock.now(),
                 )
-                summary = updates.load_summary(
+                return updates.load_summary(
                     session=session, team_id=team_id, update_id=saved.update_id
                 )
-        except FieldErrors as e:
-            ack(response_action="errors", errors=errors_for_blocks(e.errors, blocks))
-            return
-        except UserError as e:  # not allowed, answered already, archived, gone: say it on the form
-            ack(response_action="errors", errors=errors_for_blocks({"rag": e.message}, blocks))
+
+        summary = save_form(ack, blocks, "rag", save)
+        if summary is None:
             return
         ack()
         publish_summary(client, services, team_id=team_id, summary=summary, author=user_id)
@@ -116,9 +115,10 @@ def register(app: App, services: Services) -> None:
         user_id = body["user"]["id"]
         values, blocks = read_state(view["state"]["values"])
         metadata = metadata_of(view.get("private_metadata"))
-        try:
+
+        def save():
             with services.db.session() as session:
-                saved = feedback.save(
+                return feedback.save(
                     session=session,
                     team_id=team_id,
                     actor=user_id,
@@ -128,12 +128,9 @@ def register(app: App, services: Services) -> None:
                     admins=services.admins,
                     now=clock.now(),
                 )
-        except FieldErrors as e:
-            ack(response_action="errors", errors=errors_for_blocks(e.errors, blocks))
-            return
-        except UserError as e:
-            errors = errors_for_blocks({"communication": e.message}, blocks)
-            ack(response_action="errors", errors=errors)
+
+        saved = save_form(ack, blocks, "communication", save)
+        if saved is None:
             return
         ack()
         # Never in the engagement channel: the vendor reads it. The leads get it by DM.

@@ -26,7 +26,7 @@ from bot.blocks.help import usage_reply
 from bot.command_reference import spec_for
 from bot.errors import FieldErrors, UserError
 from bot.services import Services
-from handlers.forms import errors_for_blocks, metadata_of, open_view, read_state
+from handlers.forms import metadata_of, open_view, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
 
@@ -173,6 +173,14 @@ def change_lifecycle(services: Services, name: str, ref: str, *, team_id: str, u
         return f"Deleted cadence #{cadence.id}; its history is kept."
 
 
+def _id(metadata: dict[str, Any], key: str) -> int:
+    """An id from private_metadata (a hint only: the caller re-checks it in the database)."""
+    value = metadata.get(key)
+    if not isinstance(value, int):
+        raise UserError("This form is damaged; open it again.")
+    return value
+
+
 def _next(cadence) -> str:
     from bot.blocks.checkins import local
 
@@ -213,8 +221,9 @@ def register(app: App, services: Services) -> None:
         metadata = metadata_of(view.get("private_metadata"))
         values, blocks = form_values(view["state"]["values"])
         now = clock.now()
-        try:
-            engagement_id = int(metadata.get("engagement_id") or 0)
+
+        def save() -> str:
+            engagement_id = _id(metadata, "engagement_id")
             with services.db.session() as session:
                 details = engagements.get(
                     session=session, team_id=team_id, engagement_id=engagement_id
@@ -225,21 +234,18 @@ def register(app: App, services: Services) -> None:
                 common = {"session": session, "team_id": team_id, "actor": user_id,
                           "data": data, "now": now, "admins": services.admins}  # fmt: skip
                 if "cadence_id" in metadata:
-                    cadence = cadences.update(cadence_id=int(metadata["cadence_id"]), **common)
+                    cadence = cadences.update(cadence_id=_id(metadata, "cadence_id"), **common)
                     if cadence.engagement_id != engagement_id:
                         raise UserError("This form is damaged; open it again.")
                 else:
                     cadence = cadences.create(engagement_id=engagement_id, **common)
-                summary = (
+                return (
                     f"{'Saved' if 'cadence_id' in metadata else 'Added'} cadence #{cadence.id} "
                     f"for {details.engagement.name}: next run {_next(cadence)}."
                 )
-        except FieldErrors as e:
-            ack(response_action="errors", errors=errors_for_blocks(e.errors, blocks))
-            return
-        except (UserError, ValueError) as e:
-            message = getattr(e, "message", "This form is damaged; open it again.")
-            ack(response_action="errors", errors=errors_for_blocks({"kind": message}, blocks))
+
+        summary = save_form(ack, blocks, "kind", save)
+        if summary is None:
             return
         ack()
         client.chat_postMessage(channel=user_id, **plain_message(summary))

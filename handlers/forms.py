@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import UserError
+from bot.errors import FieldErrors, UserError
+
+T = TypeVar("T")
 
 VALUE_KEYS = {
     "plain_text_input": "value",
@@ -73,3 +76,16 @@ def metadata_of(raw: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def save_form(ack: Callable[..., Any], blocks: dict[str, str], general_field: str,
+              save: Callable[[], T]) -> T | None:  # fmt: skip
+    """Run `save` (validation and the write, in one transaction); on a problem the person can
+    fix, answer the submission with inline errors and return None. The caller acks success."""
+    try:
+        return save()
+    except FieldErrors as e:
+        ack(response_action="errors", errors=errors_for_blocks(e.errors, blocks))
+    except UserError as e:  # not allowed, archived, answered already, gone: say so on the form
+        ack(response_action="errors", errors=errors_for_blocks({general_field: e.message}, blocks))
+    return None

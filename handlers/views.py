@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 from bot import engagements
 from bot.blocks.engagements import ENGAGEMENT_MODAL, created_notice, saved_notice, welcome_message
 from bot.channels import direct_message, join_and_post
-from bot.errors import FieldErrors, UserError
+from bot.errors import UserError
 from bot.services import Services
-from handlers.forms import errors_for_blocks, metadata_of, read_state
+from handlers.forms import metadata_of, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
 
@@ -27,34 +27,30 @@ def register(app: App, services: Services) -> None:
         user_id = body["user"]["id"]
         values, blocks = read_state(view["state"]["values"])
         metadata = metadata_of(view.get("private_metadata"))
-        try:
+
+        def save() -> tuple[engagements.EngagementDetails | None, engagements.EngagementDetails]:
             data = engagements.validate(values)
             with services.db.session() as session:
-                if metadata.get("mode") == "edit":
-                    engagement_id = metadata.get("engagement_id")
-                    if not isinstance(engagement_id, int):
-                        raise UserError("This form is damaged; open it again.")
-                    before, after = engagements.update(
-                        session=session,
-                        team_id=team_id,
-                        actor=user_id,
-                        engagement_id=engagement_id,
-                        data=data,
-                        admins=services.admins,
+                if metadata.get("mode") != "edit":
+                    return None, engagements.create(
+                        session=session, team_id=team_id, actor=user_id, data=data
                     )
-                else:
-                    before, after = (
-                        None,
-                        engagements.create(
-                            session=session, team_id=team_id, actor=user_id, data=data
-                        ),
-                    )
-        except FieldErrors as e:
-            ack(response_action="errors", errors=errors_for_blocks(e.errors, blocks))
+                engagement_id = metadata.get("engagement_id")
+                if not isinstance(engagement_id, int):
+                    raise UserError("This form is damaged; open it again.")
+                return engagements.update(
+                    session=session,
+                    team_id=team_id,
+                    actor=user_id,
+                    engagement_id=engagement_id,
+                    data=data,
+                    admins=services.admins,
+                )
+
+        saved = save_form(ack, blocks, "name", save)
+        if saved is None:
             return
-        except UserError as e:  # not allowed, archived, gone: say so on the form
-            ack(response_action="errors", errors=errors_for_blocks({"name": e.message}, blocks))
-            return
+        before, after = saved
         ack()
         after_save(client, user_id, before, after)
 
