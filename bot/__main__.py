@@ -92,8 +92,11 @@ def run_tick(services, now_text: str | None) -> int:
             return EXIT_CONFIG
     else:
         moment = clock.now()
-    with clock.fixed_at(moment) as now:
-        report = engine.tick(services, now)
+    try:
+        with clock.fixed_at(moment) as now:
+            report = engine.tick(services, now)
+    finally:
+        services.db.dispose()
     for line in report.lines():
         print(line)
     return 0
