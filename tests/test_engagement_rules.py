@@ -132,3 +132,40 @@ def test_the_edit_form_with_everything_filled_is_a_valid_modal():
     full = details(1).as_input()
     view = engagement_modal(private_metadata={"mode": "edit", "engagement_id": 1}, initial=full)
     assert validate_view(view) == []
+
+
+def test_a_long_cadence_list_fits_in_one_message_within_slacks_limits():
+    from bot.blocks.cadences import cadence_list
+    from storage.models import Cadence
+
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    engagement = details(1).engagement
+    rows = [
+        (
+            Cadence(
+                id=n,
+                team_id="T1",
+                engagement_id=1,
+                kind="status_update",
+                rule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+                rule_kind="weekly",
+                local_time="09:00",
+                timezone="America/Argentina/ComodRivadavia",
+                reminder_hours=4,
+                escalation_hours=24,
+                escalation_user_ids=[f"U{i:09d}" for i in range(20)],
+                audience="chosen",
+                audience_user_ids=[f"U{i:09d}" for i in range(50)],
+                next_run_at=now,
+                created_by="U1",
+                created_at=now,
+                updated_at=now,
+            ),
+            engagement,
+        )
+        for n in range(60)
+    ]
+    payload = cadence_list(rows, now, scope="in this workspace")
+    assert len(payload["blocks"]) <= 50
+    assert validate_message_blocks(payload["blocks"]) == []
+    assert "Showing 24 of 60" in str(payload["blocks"][-1])

@@ -32,7 +32,7 @@ from bot.recurrence import Occurrence
 CADENCE_MODAL = "cadence_form"
 RULE_ACTION_PREFIX = "rule_"  # inputs whose change refreshes the preview
 CADENCE_BUTTON = "cadence_button"
-MAX_LISTED = 11  # 4 blocks each + header + footer stays under Slack's 50 blocks a message
+MAX_LISTED = 24  # a section and a row of buttons each, plus header and footer: 50 blocks
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 NTH = {"1": "1st", "2": "2nd", "3": "3rd", "4": "4th", "-1": "last"}
 
