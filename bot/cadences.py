@@ -9,7 +9,7 @@ own zone, so the engine only has to compare times.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -65,7 +65,6 @@ class CadenceInput:
     audience_user_ids: tuple[str, ...] = ()
     delivery: str = "dm"
     recipient_local_time: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _int(raw: Any) -> int | None:

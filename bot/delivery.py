@@ -32,9 +32,9 @@ from sqlmodel import Session, col, select
 from bot import checkins, jobs
 from bot.blocks import checkins as checkin_blocks
 from bot.checkins import ANSWERED, AWAY, PENDING
-from bot.engagements import load_details
+from bot.engagements import people_with_role
 from storage.db import Database
-from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement, Person
+from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +119,6 @@ class Sender:
             engagement = by_engagement.get(checkin.engagement_id)
             if cadence is not None and engagement is not None and checkin.id is not None:
                 self._checkins[checkin.id] = (checkin, cadence, engagement)
-
-    def is_open(self, checkin_id: int | None) -> bool:
-        with self.db.read_session() as session:
-            checkin = session.get(CheckIn, checkin_id)
-            return checkin is not None and checkin.status == checkins.OPEN
 
     def rendered(self, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Block Kit built once per pass for messages that are the same for everyone."""
@@ -290,8 +285,9 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
         asked = asked.where(recipient_table.user_id == job.user_id)
     with sender.db.read() as connection:
         recipients = connection.execute(asked).all()
-    if context is None or (not recipients and not sender.is_open(job.checkin_id)):
-        finish(sender, job, jobs.CANCELLED, error="check-in no longer open")
+    if context is None or not recipients:
+        # The check-in closed, or nobody it asked is still waiting: nothing to send.
+        finish(sender, job, jobs.CANCELLED, error="check-in closed or everyone answered")
         return None
     checkin, cadence, engagement = context
     common = {
@@ -304,9 +300,6 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     }
     label = f"{'reminder' if reminder else 'prompt'} {engagement.handle} {checkin.occurrence_key}"
     if job.user_id is None:
-        if not recipients:
-            finish(sender, job, jobs.CANCELLED, error="everyone answered")
-            return None
         users = [r.user_id for r in recipients]
         return Message(
             engagement.channel_id,
@@ -427,11 +420,10 @@ def tell_leads_once(
     engagement = engagement_of(session, job)
     if engagement is None or (job.kind == "message" and job.payload.get("notice")):
         return  # never a notice about a notice
-    details = load_details(session=session, engagement=engagement)
     notice = checkin_blocks.failure_notice(
         engagement_name=engagement.name, target=target, error=error
     )
-    for lead in details.leads:
+    for lead in leads_of(session, engagement):
         if lead != target:
             plan_message(
                 session,
@@ -469,6 +461,11 @@ def plan_message(
         cadence_id=job.cadence_id,
         user_id=to,
     )
+
+
+def leads_of(session: Session, engagement: Engagement) -> list[str]:
+    assert engagement.id is not None
+    return people_with_role(session=session, engagement_id=engagement.id, role="lead")
 
 
 def engagement_of(session: Session, job: jobs.ClaimedJob) -> Engagement | None:
@@ -518,8 +515,8 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
             session.add(checkin)
     if not missing:
         return f"{job.key}: everyone answered, no alert"
-    details = load_details(session=session, engagement=engagement)
-    targets = list(cadence.escalation_user_ids or details.leads) if escalation else details.leads
+    leads = leads_of(session, engagement)
+    targets = list(cadence.escalation_user_ids or leads) if escalation else leads
     alert = checkin_blocks.overdue_alert(
         engagement_name=engagement.name,
         handle=engagement.handle,
@@ -551,14 +548,14 @@ def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -
         return f"{job.key}: cadence gone"
     engagement = session.get(Engagement, cadence.engagement_id)
     assert engagement is not None
-    details = load_details(session=session, engagement=engagement)
+    leads = leads_of(session, engagement)
     summary = checkin_blocks.missed_summary(
         engagement_name=engagement.name,
         kind=cadence.kind,
         slots=[s.replace("T", " ") for s in job.payload.get("slots", [])],
         tz=cadence.timezone,
     )
-    for lead in details.leads:
+    for lead in leads:
         plan_message(
             session,
             job,
@@ -568,44 +565,4 @@ def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -
             describe=f"missed summary {engagement.handle} to {lead}",
             now=now,
         )
-    return f"{job.key}: summary planned for {', '.join(details.leads)}"
-
-
-def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: datetime) -> None:
-    """Learn the time zones of people asked at their own local time (outside transactions)."""
-    stale = now - timedelta(days=1)
-    with db.read_session() as session:
-        cadences = session.exec(
-            select(Cadence)
-            .where(Cadence.status == "active")
-            .where(col(Cadence.recipient_local_time) == True)  # noqa: E712 (indexable, unlike IS)
-            .where(col(Cadence.next_run_at) <= now + timedelta(days=2))
-        ).all()
-        from bot.planner import audience
-
-        wanted = {(c.team_id, u) for c in cadences for u in audience(c, session)}
-        if not wanted:
-            return
-        known = {
-            (p.team_id, p.user_id)
-            for p in session.exec(
-                select(Person)
-                .where(col(Person.user_id).in_(sorted({u for _, u in wanted})))
-                .where(col(Person.refreshed_at) >= stale)
-            ).all()
-        }
-    for team_id, user_id in sorted(wanted - known):
-        try:
-            user = client_for(team_id).users_info(user=user_id)["user"]
-        except SlackApiError as e:
-            log.info("users.info %s: %s", user_id, e.response.get("error"))
-            continue
-        with db.session() as session:
-            row = session.exec(
-                select(Person).where(Person.team_id == team_id).where(Person.user_id == user_id)
-            ).first() or Person(team_id=team_id, user_id=user_id, refreshed_at=now)
-            row.tz = user.get("tz")
-            row.status_emoji = (user.get("profile") or {}).get("status_emoji", "")
-            row.external = bool(user.get("team_id") and user.get("team_id") != team_id)
-            row.refreshed_at = now
-            session.add(row)
+    return f"{job.key}: summary planned for {', '.join(leads)}"

@@ -355,6 +355,18 @@ def require_manager(details: EngagementDetails, user_id: str, admins: Iterable[s
 # --- reads -------------------------------------------------------------------------------------
 
 
+def people_with_role(*, session: Session, engagement_id: int, role: str) -> list[str]:
+    """The people holding `role` on an engagement, by ID, in the order they were added."""
+    return list(
+        session.exec(
+            select(EngagementMember.user_id)
+            .where(EngagementMember.engagement_id == engagement_id)
+            .where(EngagementMember.role == role)
+            .order_by(col(EngagementMember.id))
+        ).all()
+    )
+
+
 def load_details(*, session: Session, engagement: Engagement) -> EngagementDetails:
     members = session.exec(
         select(EngagementMember)

@@ -49,7 +49,7 @@ def tick(services: Services, now: datetime) -> TickReport:
             clients[team_id] = web_client(settings, team_id=team_id)
         return clients[team_id]
 
-    delivery.refresh_people(services.db, client_for, now)
+    planner.refresh_people(services.db, client_for, now)
     sender = delivery.Sender(
         db=services.db,
         client_for=client_for,

@@ -52,17 +52,18 @@ class ClaimedJob:
 
 
 @cache
-def _insert_statement(table: Table, dialect: str, conflict: tuple[str, ...]):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per table (values come at
+def _insert_statement(table: Table, dialect: str, conflict: tuple[str, ...], returning: bool):
+    """INSERT … ON CONFLICT DO NOTHING [RETURNING id], built once per table (values come at
     execution, so SQLAlchemy's compiled cache is used instead of rebuilding every time)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id)
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    return statement.returning(table.c.id) if returning else statement
 
 
 def insert_ignoring_conflict(session: Session, model, values: dict[str, Any], conflict: list[str]):
     """INSERT … ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
     dialect = session.get_bind().dialect.name
-    statement = _insert_statement(model.__table__, dialect, tuple(conflict))
+    statement = _insert_statement(model.__table__, dialect, tuple(conflict), True)
     return session.execute(statement, values).scalar()
 
 
@@ -109,9 +110,7 @@ def plan_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Create several jobs in one statement; those whose key exists are left as they are."""
     if rows:
         dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(ScheduledJob.__table__).on_conflict_do_nothing(index_elements=["key"])
-        session.execute(statement, rows)
+        session.execute(_insert_statement(ScheduledJob.__table__, dialect, ("key",), False), rows)
 
 
 def claim(db: Database, *, owner: str, now: datetime, limit: int) -> list[ClaimedJob]:

@@ -10,14 +10,17 @@ leads get one summary; occurrences still inside their window are prompted at onc
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from bot import checkins, jobs, recurrence
 from bot.checkins import AWAY, PENDING
+from bot.engagements import people_with_role
 from storage.db import Database
 from storage.models import (
     AwayPeriod,
@@ -25,7 +28,6 @@ from storage.models import (
     CheckIn,
     CheckInRecipient,
     Engagement,
-    EngagementMember,
     Person,
 )
 
@@ -63,14 +65,8 @@ def audience(cadence: Cadence, session: Session) -> list[str]:
     """The people a cadence asks, by ID, in a stable order."""
     if cadence.audience == "chosen":
         return list(dict.fromkeys(cadence.audience_user_ids))
-    return list(
-        session.exec(
-            select(EngagementMember.user_id)
-            .where(EngagementMember.engagement_id == cadence.engagement_id)
-            .where(EngagementMember.role == AUDIENCE_ROLES.get(cadence.audience, "vendor"))
-            .order_by(col(EngagementMember.id))
-        ).all()
-    )
+    role = AUDIENCE_ROLES.get(cadence.audience, "vendor")
+    return people_with_role(session=session, engagement_id=cadence.engagement_id, role=role)
 
 
 class AwayBook:
@@ -112,10 +108,6 @@ def person_zones(session: Session, team_id: str, user_ids: Sequence[str]) -> dic
         select(Person).where(Person.team_id == team_id).where(col(Person.user_id).in_(user_ids))
     ).all()
     return {p.user_id: p.tz for p in rows if p.tz}
-
-
-def localize(slot: datetime, tz: str) -> datetime:
-    return recurrence.localize(slot, tz)
 
 
 def plan_due(db: Database, now: datetime, report: list[str]) -> int:
@@ -244,7 +236,7 @@ def plan_occurrence(
 
     def due_for(user_id: str) -> datetime:
         if cadence.recipient_local_time:
-            return localize(slot, zones.get(user_id) or cadence.timezone)
+            return recurrence.localize(slot, zones.get(user_id) or cadence.timezone)
         return at
 
     asked = [u for u in people if u not in away]
@@ -336,3 +328,42 @@ def plan_occurrence(
         )
     jobs.plan_many(session, planned)
     return status
+
+
+def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: datetime) -> None:
+    """Learn the time zones of people asked at their own local time, before planning needs
+    them (Slack is called outside any transaction)."""
+    stale = now - timedelta(days=1)
+    with db.read_session() as session:
+        cadences = session.exec(
+            select(Cadence)
+            .where(Cadence.status == "active")
+            .where(col(Cadence.recipient_local_time) == True)  # noqa: E712 (indexable, unlike IS)
+            .where(col(Cadence.next_run_at) <= now + timedelta(days=2))
+        ).all()
+        wanted = {(c.team_id, u) for c in cadences for u in audience(c, session)}
+        if not wanted:
+            return
+        known = {
+            (p.team_id, p.user_id)
+            for p in session.exec(
+                select(Person)
+                .where(col(Person.user_id).in_(sorted({u for _, u in wanted})))
+                .where(col(Person.refreshed_at) >= stale)
+            ).all()
+        }
+    for team_id, user_id in sorted(wanted - known):
+        try:
+            user = client_for(team_id).users_info(user=user_id)["user"]
+        except SlackApiError as e:
+            log.info("users.info %s: %s", user_id, e.response.get("error"))
+            continue
+        with db.session() as session:
+            row = session.exec(
+                select(Person).where(Person.team_id == team_id).where(Person.user_id == user_id)
+            ).first() or Person(team_id=team_id, user_id=user_id, refreshed_at=now)
+            row.tz = user.get("tz")
+            row.status_emoji = (user.get("profile") or {}).get("status_emoji", "")
+            row.external = bool(user.get("team_id") and user.get("team_id") != team_id)
+            row.refreshed_at = now
+            session.add(row)

@@ -28,7 +28,7 @@ from bot.channels import direct_message
 from bot.command_reference import spec_for
 from bot.errors import UserError
 from bot.services import Services
-from handlers.forms import metadata_of, open_view, read_state, save_form
+from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
 
@@ -92,9 +92,9 @@ def register(app: App, services: Services) -> None:
                     team_id=team_id,
                     actor=user_id,
                     raw=values,
-                    engagement_id=_id(metadata, "engagement_id"),
-                    checkin_id=_id(metadata, "checkin_id"),
-                    update_id=_id(metadata, "update_id"),
+                    engagement_id=metadata_id(metadata, "engagement_id"),
+                    checkin_id=metadata_id(metadata, "checkin_id"),
+                    update_id=metadata_id(metadata, "update_id"),
                     admins=services.admins,
                     now=clock.now(),
                 )
@@ -123,8 +123,8 @@ def register(app: App, services: Services) -> None:
                     team_id=team_id,
                     actor=user_id,
                     raw=values,
-                    engagement_id=_id(metadata, "engagement_id"),
-                    checkin_id=_id(metadata, "checkin_id"),
+                    engagement_id=metadata_id(metadata, "engagement_id"),
+                    checkin_id=metadata_id(metadata, "checkin_id"),
                     admins=services.admins,
                     now=clock.now(),
                 )
@@ -274,8 +274,3 @@ def _button_id(body: dict[str, Any], problem: str) -> int:
         return int(body["actions"][0]["value"])
     except (KeyError, IndexError, TypeError, ValueError) as e:
         raise UserError(f"{problem} Run the command again.") from e
-
-
-def _id(metadata: dict[str, Any], key: str) -> int | None:
-    value = metadata.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -26,7 +26,7 @@ from bot.blocks.help import usage_reply
 from bot.command_reference import spec_for
 from bot.errors import FieldErrors, UserError
 from bot.services import Services
-from handlers.forms import metadata_of, open_view, read_state, save_form
+from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
 
@@ -174,9 +174,9 @@ def change_lifecycle(services: Services, name: str, ref: str, *, team_id: str, u
 
 
 def _id(metadata: dict[str, Any], key: str) -> int:
-    """An id from private_metadata (a hint only: the caller re-checks it in the database)."""
-    value = metadata.get(key)
-    if not isinstance(value, int):
+    """An id the form must carry (re-checked in the database by the caller)."""
+    value = metadata_id(metadata, key)
+    if value is None:
         raise UserError("This form is damaged; open it again.")
     return value
 

@@ -78,6 +78,12 @@ def metadata_of(raw: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def metadata_id(metadata: dict[str, Any], key: str) -> int | None:
+    """An id from private_metadata, or None; a hint only, the caller re-checks it."""
+    value = metadata.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def save_form(ack: Callable[..., Any], blocks: dict[str, str], general_field: str,
               save: Callable[[], T]) -> T | None:  # fmt: skip
     """Run `save` (validation and the write, in one transaction); on a problem the person can

@@ -7,12 +7,12 @@ import logging
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import engagements
+from bot import audit, engagements
 from bot.blocks.engagements import ENGAGEMENT_MODAL, created_notice, saved_notice, welcome_message
 from bot.channels import direct_message, join_and_post
 from bot.errors import UserError
 from bot.services import Services
-from handlers.forms import metadata_of, read_state, save_form
+from handlers.forms import metadata_id, metadata_of, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
 
@@ -35,8 +35,8 @@ def register(app: App, services: Services) -> None:
                     return None, engagements.create(
                         session=session, team_id=team_id, actor=user_id, data=data
                     )
-                engagement_id = metadata.get("engagement_id")
-                if not isinstance(engagement_id, int):
+                engagement_id = metadata_id(metadata, "engagement_id")
+                if engagement_id is None:
                     raise UserError("This form is damaged; open it again.")
                 return engagements.update(
                     session=session,
@@ -67,10 +67,5 @@ def after_save(
         note = join_and_post(client, channel_id, welcome_message(after))
         direct_message(client, user_id, created_notice(after, note))
     else:
-        changed = [
-            key.replace("_", " ")
-            for key in engagements.snapshot(after.as_input())
-            if engagements.snapshot(before.as_input())[key]
-            != engagements.snapshot(after.as_input())[key]
-        ]
-        direct_message(client, user_id, saved_notice(after, changed))
+        _, changed = audit.changes(before.snapshot(), after.snapshot())
+        direct_message(client, user_id, saved_notice(after, [k.replace("_", " ") for k in changed]))

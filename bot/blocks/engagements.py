@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ConversationFilter,
     ConversationSelectElement,
-    DividerBlock,
     HeaderBlock,
     InputBlock,
     NumberInputElement,
@@ -333,7 +332,3 @@ def archived_notice(details: EngagementDetails, actor: str) -> dict[str, Any]:
         "its history is kept."
     )
     return message(text, [section(text)])
-
-
-def divider() -> dict[str, Any]:
-    return DividerBlock().to_dict()
