@@ -39,11 +39,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from sqlalchemy import create_engine, insert, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bot import engine, planner, recurrence  # noqa: E402
 from bot.blocks import checkins as checkin_blocks  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.services import Services  # noqa: E402
-from bot.slack import web_client  # noqa: E402
+from bot.domain import recurrence  # noqa: E402
+from bot.engine import planner  # noqa: E402
+from bot.engine import tick as engine  # noqa: E402
+from bot.platform.config import load_settings  # noqa: E402
+from bot.platform.services import Services  # noqa: E402
+from bot.platform.slack import web_client  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Cadence, Engagement, EngagementMember, ScheduledJob  # noqa: E402

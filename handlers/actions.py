@@ -8,11 +8,11 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import engagements
 from bot.blocks.common import plain_message
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, archived_notice
-from bot.errors import UserError
-from bot.services import Services
+from bot.domain import engagements
+from bot.domain.errors import UserError
+from bot.platform.services import Services
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
 

@@ -17,17 +17,18 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import checkins, clock, feedback, updates
 from bot.blocks.checkins import ANSWER_ACTION
 from bot.blocks.common import plain_message
 from bot.blocks.feedback import FEEDBACK_MODAL, feedback_modal, leads_summary, thanks_message
 from bot.blocks.help import usage_reply
 from bot.blocks.updates import EDIT_ACTION, UPDATE_MODAL, not_posted_notice, update_modal
 from bot.blocks.updates import update_summary as render_summary
-from bot.channels import direct_message
-from bot.command_reference import spec_for
-from bot.errors import UserError
-from bot.services import Services
+from bot.domain import checkins, feedback, updates
+from bot.domain.command_reference import spec_for
+from bot.domain.errors import UserError
+from bot.engine.channels import direct_message
+from bot.platform import clock
+from bot.platform.services import Services
 from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id

@@ -11,7 +11,6 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import cadences, clock, engagements
 from bot.blocks.cadences import (
     CADENCE_BUTTON,
     CADENCE_MODAL,
@@ -23,9 +22,11 @@ from bot.blocks.cadences import (
 )
 from bot.blocks.common import plain_message
 from bot.blocks.help import usage_reply
-from bot.command_reference import spec_for
-from bot.errors import FieldErrors, UserError
-from bot.services import Services
+from bot.domain import cadences, engagements
+from bot.domain.command_reference import spec_for
+from bot.domain.errors import FieldErrors, UserError
+from bot.platform import clock
+from bot.platform.services import Services
 from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id

@@ -9,14 +9,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import away, clock, engagements
 from bot.blocks.common import plain_message
 from bot.blocks.engagements import archive_confirmation, engagement_list, engagement_modal
 from bot.blocks.help import help_message, usage_reply
-from bot.channels import user_timezone
-from bot.command_reference import REFERENCE, Invocation, parse, spec_for
-from bot.errors import UserError
-from bot.services import Services
+from bot.domain import away, engagements
+from bot.domain.command_reference import REFERENCE, Invocation, parse, spec_for
+from bot.domain.errors import UserError
+from bot.engine.channels import user_timezone
+from bot.platform import clock
+from bot.platform.services import Services
 from handlers import answers
 from handlers import cadences as cadence_handlers
 from handlers.forms import open_view

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import checkins, engagements
 from bot.blocks.home import home_view
-from bot.services import Services
+from bot.domain import checkins, engagements
+from bot.platform.services import Services
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
 

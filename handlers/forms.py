@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import FieldErrors, UserError
+from bot.domain.errors import FieldErrors, UserError
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bot.errors import UserError
+from bot.domain.errors import UserError
 
 log = logging.getLogger("cadence.handlers")
 

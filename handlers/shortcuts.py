@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.services import Services
+from bot.platform.services import Services
 from handlers.guard import guarded, tell
 
 RAISE_CONCERN = "raise_concern_from_message"

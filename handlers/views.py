@@ -7,11 +7,11 @@ import logging
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import audit, engagements
 from bot.blocks.engagements import ENGAGEMENT_MODAL, created_notice, saved_notice, welcome_message
-from bot.channels import direct_message, join_and_post
-from bot.errors import UserError
-from bot.services import Services
+from bot.domain import audit, engagements
+from bot.domain.errors import UserError
+from bot.engine.channels import direct_message, join_and_post
+from bot.platform.services import Services
 from handlers.forms import metadata_id, metadata_of, read_state, save_form
 from handlers.guard import guarded
 from handlers.workspace import workspace_id

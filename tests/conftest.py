@@ -26,9 +26,9 @@ from slack_requests import SlackSim
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings, load_settings
-from bot.services import Services
-from bot.wsgi import CadenceWSGI
+from bot.entry.wsgi import CadenceWSGI
+from bot.platform.config import Settings, load_settings
+from bot.platform.services import Services
 from storage import migrate
 from storage.db import Database
 

@@ -11,8 +11,8 @@ from conftest import ADMIN, BOT_TOKEN, LEAD, SIGNING_SECRET, Cadence
 from flows import open_form, submit
 from sqlmodel import select
 
-from bot import clock
-from bot.__main__ import main
+from bot.entry.cli import main
+from bot.platform import clock
 from storage.models import Cadence as CadenceRow
 from storage.models import CheckIn, CheckInRecipient, ScheduledJob
 

@@ -16,8 +16,9 @@ from conftest import ACME, EXTERNAL, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR
 from flows import create_engagement, ephemeral_replies, text_of
 from sqlmodel import select
 
-from bot import clock, jobs
-from bot.updates import kpi_met
+from bot.domain.updates import kpi_met
+from bot.platform import clock
+from storage import jobs
 from storage.models import Cadence as CadenceRow
 from storage.models import (
     CheckIn,

@@ -24,9 +24,9 @@ from conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, TEAM, _QuietHandler, make
 from flows import text_of
 from slack_requests import SlackSim
 
-from bot.config import ConfigError, load_settings
-from bot.services import Services
-from bot.wsgi import CadenceWSGI
+from bot.entry.wsgi import CadenceWSGI
+from bot.platform.config import ConfigError, load_settings
+from bot.platform.services import Services
 from storage.db import Database
 from storage.models import TickerHeartbeat
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.blocks.engagements import engagement_list, engagement_modal
 from bot.blocks.help import help_message
 from bot.blocks.home import home_view
-from bot.engagements import (
+from bot.domain.engagements import (
     EngagementDetails,
     KpiSpec,
     normalize_timezone,
@@ -20,7 +20,7 @@ from bot.engagements import (
     slugify,
     validate,
 )
-from bot.errors import UserError
+from bot.domain.errors import UserError
 from storage.models import Engagement
 
 

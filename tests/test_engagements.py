@@ -23,7 +23,7 @@ from conftest import (
 from flows import GOOD_FORM, create_engagement, open_form, submit, text_of, wait_reply
 from sqlmodel import select
 
-from bot import engagements
+from bot.domain import engagements
 from storage.models import AuditEvent, ConcernSla, Engagement, EngagementMember, KpiDefinition
 
 

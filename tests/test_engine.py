@@ -19,7 +19,7 @@ from engine_flows import (
 from flows import create_engagement, text_of, wait_reply
 from sqlmodel import select
 
-from bot import clock
+from bot.platform import clock
 from storage.models import AuditEvent, CheckIn
 
 CREATED = utc(2026, 11, 25, 10, 0)  # a Wednesday

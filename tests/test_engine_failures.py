@@ -9,7 +9,7 @@ from conftest import ACME, LEAD, VENDOR
 from engine_flows import dms_to, jobs_of, posted_in, schedule, tick, utc
 from flows import create_engagement, text_of
 
-from bot import clock
+from bot.platform import clock
 
 CREATED = utc(2026, 11, 25, 10, 0)
 MON = utc(2026, 11, 30, 8, 0)
@@ -77,7 +77,7 @@ def test_messages_to_one_channel_are_paced(cadence, monkeypatch):
         cadence.fake.add_channel(other, name=other.lower(), bot_is_member=True)
     # Three messages for one channel, planned to go at once.
     with cadence.db.session() as session:
-        from bot import jobs
+        from storage import jobs
 
         for n in range(3):
             jobs.plan(

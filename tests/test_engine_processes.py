@@ -14,7 +14,7 @@ from engine_flows import jobs_of, schedule, utc
 from flows import create_engagement
 from test_cli_and_serving import ROOT, clean_env
 
-from bot import clock
+from bot.platform import clock
 
 CREATED = utc(2026, 11, 25, 10, 0)
 MON = utc(2026, 11, 30, 8, 0)

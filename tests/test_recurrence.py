@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import UserError
-from bot.recurrence import (
+from bot.domain.errors import UserError
+from bot.domain.recurrence import (
     Occurrence,
     Rule,
     RuleError,

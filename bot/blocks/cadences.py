@@ -26,8 +26,8 @@ from slack_sdk.models.views import View
 
 from bot.blocks.checkins import local
 from bot.blocks.common import channel_link, context, escape, mentions, message, section
-from bot.cadences import AUDIENCES, DELIVERIES, KINDS, RULE_KINDS
-from bot.recurrence import Occurrence
+from bot.domain.cadences import AUDIENCES, DELIVERIES, KINDS, RULE_KINDS
+from bot.domain.recurrence import Occurrence
 
 CADENCE_MODAL = "cadence_form"
 RULE_ACTION_PREFIX = "rule_"  # inputs whose change refreshes the preview
@@ -282,7 +282,7 @@ def cadence_modal(
 
 
 def cadence_line(cadence, engagement, now: datetime) -> str:
-    from bot.cadences import rule_of
+    from bot.domain.cadences import rule_of
 
     status = "" if cadence.status == "active" else f" _({cadence.status})_"
     when = (

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.blocks.common import channel_link, context, escape, mentions, message, section
-from bot.checkins import KIND_LABELS
+from bot.domain.checkins import KIND_LABELS
 
 ANSWER_ACTION = "checkin_answer"
 BUTTON_LABELS = {

@@ -29,7 +29,7 @@ from bot.blocks.common import (
     pack_sections,
     section,
 )
-from bot.engagements import (
+from bot.domain.engagements import (
     DEFAULT_SLA_HOURS,
     KPI_EXAMPLE,
     MAX_NAME,

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.common import context, escape, message, pack_sections, section
-from bot.feedback import (
+from bot.domain.feedback import (
     ANONYMOUS,
     MAX_COMMENT,
     RATING_LABELS,

@@ -7,7 +7,7 @@ from typing import Any
 from slack_sdk.models.blocks import DividerBlock, HeaderBlock
 
 from bot.blocks.common import context, message, section
-from bot.command_reference import REFERENCE, CommandSpec
+from bot.domain.command_reference import REFERENCE, CommandSpec
 
 
 def _line(spec: CommandSpec) -> str:

@@ -17,8 +17,8 @@ from slack_sdk.models.views import View
 from bot.blocks.checkins import ANSWER_ACTION, BUTTON_LABELS, local
 from bot.blocks.common import context, escape, pack_sections, section
 from bot.blocks.engagements import engagement_lines
-from bot.checkins import KIND_LABELS
-from bot.engagements import EngagementDetails
+from bot.domain.checkins import KIND_LABELS
+from bot.domain.engagements import EngagementDetails
 from storage.models import Cadence, CheckIn, Engagement
 
 MAX_HOME_BLOCKS = 100

@@ -19,8 +19,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.common import context, escape, mentions, message, pack_sections, section
-from bot.engagements import format_number
-from bot.updates import (
+from bot.domain.engagements import format_number
+from bot.domain.updates import (
     MAX_TEXT,
     RAG_EMOJI,
     RISK_REVIEW,

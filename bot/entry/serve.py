@@ -10,8 +10,8 @@ import logging
 
 from gunicorn.app.base import BaseApplication
 
-from bot import scheduler
-from bot.services import Services
+from bot.engine import ticker
+from bot.platform.services import Services
 
 log = logging.getLogger(__name__)
 HTTP_THREADS = 8
@@ -39,11 +39,11 @@ class CadenceServer(BaseApplication):
             self.cfg.set("post_worker_init", self._start_scheduler)
 
     def _start_scheduler(self, _worker) -> None:
-        scheduler.start_background(self.services)
+        ticker.start_background(self.services)
         log.info("scheduler started beside the HTTP listener")
 
     def load(self):
-        from bot.wsgi import CadenceWSGI
+        from bot.entry.wsgi import CadenceWSGI
 
         return CadenceWSGI(self.services)
 
@@ -53,11 +53,11 @@ def serve(services: Services, *, with_scheduler: bool = True) -> None:
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        from bot.app import build_app
+        from bot.entry.app import build_app
 
         app = build_app(services)
         if with_scheduler:
-            scheduler.start_background(services)
+            ticker.start_background(services)
         log.info("Cadence is connecting to Slack in Socket Mode")
         SocketModeHandler(app, settings.slack_app_token).start()
         return

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot import clock
+from bot.platform import clock
 from storage.models import AuditEvent
 
 

@@ -12,6 +12,7 @@ No Slack call ever happens inside these transactions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -25,14 +26,31 @@ from storage.models import ScheduledJob
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
-PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = (
-    "pending",
-    "claimed",
-    "sent",
-    "done",
-    "failed",
-    "cancelled",
-)
+
+
+class JobKind(StrEnum):
+    """What a job does. Each kind has exactly one handler in `bot/engine/job_kinds.py`."""
+
+    PROMPT = "prompt"  # ask a check-in's recipients (DM, or the channel)
+    REMINDER = "reminder"  # ask again those who have not answered
+    OVERDUE = "overdue"  # the window closed: mark the check-in, alert the leads
+    ESCALATE = "escalate"  # still missing after the escalation delay: alert upwards
+    MISSED_SUMMARY = "missed_summary"  # occurrences missed while the engine was down
+    MESSAGE = "message"  # a message prepared when it was planned (notices, alerts, DMs)
+    WELCOME = "welcome"  # join an engagement's channel, greet it, tell the lead how it went
+    UPDATE_SUMMARY = "update_summary"  # post an update's summary, or edit it in place
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"  # a Slack message went out (its channel and ts are recorded)
+    DONE = "done"  # a job that sends nothing itself did its work
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = tuple(JobStatus)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from bot import checkins, jobs, recurrence
-from bot.checkins import AWAY, PENDING
-from bot.engagements import people_with_role
+from bot.domain import cadences, checkins, recurrence
+from bot.domain.checkins import AWAY, PENDING
+from bot.domain.engagements import people_with_role
+from storage import jobs
 from storage.db import Database
 from storage.models import (
     AwayPeriod,
@@ -35,29 +36,6 @@ log = logging.getLogger(__name__)
 MAX_CATCH_UP = 500
 RETRY_BROKEN = timedelta(hours=1)
 PLAN_BATCH = 25  # occurrences planned for one cadence in one pass
-EARLIEST_ZONE = "Pacific/Kiritimati"  # UTC+14: where a local time happens first
-
-
-def plan_zone(cadence: Cadence) -> str:
-    """Cadences at each recipient's local time are planned when the slot first happens on
-    Earth; each person's prompt is then due at the slot in their own zone."""
-    return EARLIEST_ZONE if cadence.recipient_local_time else cadence.timezone
-
-
-def compute_next(cadence: Cadence, after: datetime) -> recurrence.Occurrence | None:
-    rule = recurrence.rule_from_storage(cadence.rule_kind, cadence.rule, cadence.start_date)
-    return recurrence.next_occurrence(
-        rule, recurrence.parse_local_time(cadence.local_time), plan_zone(cadence), after
-    )
-
-
-def set_next(cadence: Cadence, after: datetime) -> recurrence.Occurrence | None:
-    occurrence = compute_next(cadence, after)
-    cadence.next_run_at = occurrence.at if occurrence else None
-    cadence.next_slot = occurrence.key if occurrence else None
-    return occurrence
-
-
 AUDIENCE_ROLES = {"vendor": "vendor", "stakeholders": "stakeholder", "leads": "lead"}
 
 
@@ -197,7 +175,7 @@ def plan_cadence(
                 f"{now.isoformat()} check-in {engagement.handle} {cadence.kind} "
                 f"{cadence.next_slot}: {outcome}"
             )
-        set_next(cadence, cadence.next_run_at)
+        cadences.set_next(cadence, cadence.next_run_at)
         count += 1
     session.add(cadence)
     if missed:

@@ -17,9 +17,9 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from bot import delivery, planner
-from bot.services import Services
-from bot.slack import web_client
+from bot.engine import planner, runner
+from bot.platform.services import Services
+from bot.platform.slack import web_client
 from storage.db import Database
 from storage.models import TickerHeartbeat
 
@@ -50,7 +50,7 @@ def tick(services: Services, now: datetime) -> TickReport:
         return clients[team_id]
 
     planner.refresh_people(services.db, client_for, now)
-    sender = delivery.Sender(
+    sender = runner.Sender(
         db=services.db,
         client_for=client_for,
         owner=f"{process_name()}:{uuid.uuid4().hex[:8]}"[:64],
@@ -68,7 +68,7 @@ def tick(services: Services, now: datetime) -> TickReport:
 
     def send_all() -> None:
         try:
-            delivery.run_due(sender, planning)
+            runner.run_due(sender, planning)
         except BaseException as e:  # re-raised in the ticking thread below
             failures.append(e)
 

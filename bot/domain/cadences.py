@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import audit, checkins, jobs, planner, recurrence
-from bot.engagements import EngagementDetails, normalize_timezone, require_manager
-from bot.engagements import get as get_engagement
-from bot.errors import FieldErrors, NotFound, UserError
+from bot.domain import audit, checkins, recurrence
+from bot.domain.engagements import EngagementDetails, normalize_timezone, require_manager
+from bot.domain.engagements import get as get_engagement
+from bot.domain.errors import FieldErrors, NotFound, UserError
+from storage import jobs
 from storage.models import Cadence, CheckIn, Engagement
 
 KINDS = {
@@ -47,6 +48,28 @@ DEFAULT_KIND_AUDIENCE = {
 }
 MAX_WINDOW_HOURS = 24 * 30
 ACTIVE, PAUSED, DELETED, ENDED = "active", "paused", "deleted", "ended"
+
+EARLIEST_ZONE = "Pacific/Kiritimati"  # UTC+14: where a local time happens first
+
+
+def plan_zone(cadence: Cadence) -> str:
+    """Cadences at each recipient's local time are planned when the slot first happens on
+    Earth; each person's prompt is then due at the slot in their own zone."""
+    return EARLIEST_ZONE if cadence.recipient_local_time else cadence.timezone
+
+
+def compute_next(cadence: Cadence, after: datetime) -> recurrence.Occurrence | None:
+    rule = recurrence.rule_from_storage(cadence.rule_kind, cadence.rule, cadence.start_date)
+    return recurrence.next_occurrence(
+        rule, recurrence.parse_local_time(cadence.local_time), plan_zone(cadence), after
+    )
+
+
+def set_next(cadence: Cadence, after: datetime) -> recurrence.Occurrence | None:
+    occurrence = compute_next(cadence, after)
+    cadence.next_run_at = occurrence.at if occurrence else None
+    cadence.next_slot = occurrence.key if occurrence else None
+    return occurrence
 
 
 @dataclass(frozen=True)
@@ -292,7 +315,7 @@ def create(
         updated_at=now,
     )
     _apply(cadence, data)
-    planner.set_next(cadence, now)
+    set_next(cadence, now)
     session.add(cadence)
     session.flush()
     assert cadence.id is not None
@@ -364,7 +387,7 @@ def update(
     before = _change(session, cadence, actor=actor, admins=admins)
     _apply(cadence, data)
     if cadence.status == ACTIVE:
-        planner.set_next(cadence, now)
+        set_next(cadence, now)
     _record(session, cadence, actor, "update", before, now)
     return cadence
 
@@ -391,7 +414,7 @@ def resume(
     if cadence.status == ACTIVE:
         raise UserError(f"Cadence #{cadence.id} is not paused.")
     cadence.status = ACTIVE
-    planner.set_next(cadence, now)
+    set_next(cadence, now)
     _record(session, cadence, actor, "resume", before, now)
     return cadence
 
@@ -420,7 +443,7 @@ def skip_next(
         },
         ["cadence_id", "occurrence_key"],
     )
-    planner.set_next(cadence, cadence.next_run_at)
+    set_next(cadence, cadence.next_run_at)
     cadence.updated_at = now
     session.add(cadence)
     audit.record(

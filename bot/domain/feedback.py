@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot import checkins, engagements
-from bot.errors import FieldErrors, NotAllowed, UserError
+from bot.domain import checkins, engagements
+from bot.domain.errors import FieldErrors, NotAllowed, UserError
 from storage.models import CheckInRecipient, Feedback
 
 FEEDBACK_SURVEY = "feedback_survey"

@@ -12,8 +12,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot import clock, engine
-from bot.services import Services
+from bot.engine import tick as engine
+from bot.platform import clock
+from bot.platform.services import Services
 
 log = logging.getLogger(__name__)
 

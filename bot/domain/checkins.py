@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot import jobs
-from bot.errors import NotAllowed, NotFound
+from bot.domain.errors import NotAllowed, NotFound
+from storage import jobs
 from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
 
 OPEN, OVERDUE, CLOSED, MISSED, SKIPPED, HOLIDAY, EXCUSED = (

@@ -7,9 +7,9 @@ import logging
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
-from bot.config import ConfigError, Settings
-from bot.services import Services
-from bot.slack import web_client
+from bot.platform.config import ConfigError, Settings
+from bot.platform.services import Services
+from bot.platform.slack import web_client
 from handlers import register_listeners
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
-from bot.config import Settings
+from bot.platform.config import Settings
 
 SLACK_TIMEOUT_SECONDS = 15
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot import checkins, engagements
-from bot.engagements import format_number
-from bot.errors import FieldErrors, NotAllowed, NotFound, UserError
+from bot.domain import checkins, engagements
+from bot.domain.engagements import format_number
+from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage.models import (
     Cadence,
     CheckIn,

@@ -1,6 +1,6 @@
 """The WSGI application: `POST /slack/events` (Bolt) and `GET /healthz`.
 
-`web` processes run it under gunicorn (`gunicorn 'bot.wsgi:create_app()'`); the single-process
+`web` processes run it under gunicorn (`gunicorn 'bot.entry.wsgi:create_app()'`); the single-process
 `python -m bot` serves the same application under gunicorn with the scheduler beside it.
 """
 
@@ -13,10 +13,11 @@ from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import clock, engine
-from bot.app import build_app
-from bot.config import ConfigError, configure_logging, load_settings
-from bot.services import Services
+from bot.engine import tick as engine
+from bot.entry.app import build_app
+from bot.platform import clock
+from bot.platform.config import ConfigError, configure_logging, load_settings
+from bot.platform.services import Services
 from storage.db import Database
 
 log = logging.getLogger(__name__)

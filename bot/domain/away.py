@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.errors import UserError
+from bot.domain.errors import UserError
 from storage.models import AwayPeriod
 
 MAX_AWAY_DAYS = 366

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from dateutil.rrule import rrule, rrulestr
 
-from bot.errors import UserError
+from bot.domain.errors import UserError
 
 __all__ = [
     "KINDS",

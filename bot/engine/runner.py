@@ -29,10 +29,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, col, select
 
-from bot import checkins, jobs
 from bot.blocks import checkins as checkin_blocks
-from bot.checkins import ANSWERED, AWAY, PENDING
-from bot.engagements import people_with_role
+from bot.domain import checkins
+from bot.domain.checkins import ANSWERED, AWAY, PENDING
+from bot.domain.engagements import people_with_role
+from storage import jobs
 from storage.db import Database
 from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
 

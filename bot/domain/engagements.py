@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import audit, clock
-from bot.errors import FieldErrors, NotAllowed, NotFound, UserError
+from bot.domain import audit
+from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
+from bot.platform import clock
 from storage.models import ConcernSla, Engagement, EngagementMember, KpiDefinition
 
 SEVERITIES = ("critical", "high", "medium", "low")

@@ -1,0 +1,107 @@
+"""Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+
+from bot.platform.config import ConfigError, configure_logging, load_settings
+
+EXIT_CONFIG = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Cadence: check-ins, updates and concerns in Slack."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve Slack (Socket Mode or HTTP) with the scheduler (default)")
+    sub.add_parser("worker", help="run the scheduler alone")
+    tick = sub.add_parser("tick", help="run one scheduler pass and exit")
+    tick.add_argument("--now", help="the moment to run at, ISO-8601 with an offset")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("demo", help="run the whole flow without Slack (not in this version yet)")
+    args = parser.parse_args(argv)
+    command = args.command or "serve"
+
+    if command == "demo":
+        print("python -m bot demo arrives with the scheduling engine; it is not in this version.")
+        return 1
+    try:
+        settings = load_settings(need_slack=command != "migrate")
+    except ConfigError as e:
+        print("Cadence cannot start. Set these (in .env or the environment):", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  • {problem}", file=sys.stderr)
+        print("See .env.example and the README's configuration table.", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level)
+
+    from bot.platform.services import Services
+    from storage import migrate
+    from storage.db import Database
+
+    if command == "migrate":
+        migrate.upgrade(settings.database_url)
+        print("database schema is up to date")
+        return 0
+    db = Database.from_url(settings.database_url)
+    services = Services(settings=settings, db=db)
+    if command in ("tick", "worker") and migrate.pending(db.engine, settings.database_url):
+        print(
+            "The database schema is not up to date: run `python -m bot migrate` first "
+            "(the release step does this in a Procfile deployment).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if command == "tick":
+        return run_tick(services, args.now)
+    if command == "worker":
+        from bot.engine import ticker
+
+        ticker.run_blocking(services)
+        return 0
+    migrate.upgrade(settings.database_url)  # the single process keeps its own schema current
+    from bot.entry.serve import serve
+
+    try:
+        serve(services)
+    except ConfigError as e:
+        print("Cadence cannot start:", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  • {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0
+
+
+def run_tick(services, now_text: str | None) -> int:
+    from bot.engine import tick as engine
+    from bot.platform import clock
+
+    if now_text:
+        try:
+            moment = datetime.fromisoformat(now_text)
+        except ValueError:
+            print(
+                f"--now {now_text!r} is not ISO-8601, e.g. 2026-11-30T09:00:00+01:00",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        if moment.tzinfo is None:
+            print("--now needs an offset, e.g. 2026-11-30T09:00:00+01:00 or ...Z", file=sys.stderr)
+            return EXIT_CONFIG
+    else:
+        moment = clock.now()
+    try:
+        with clock.fixed_at(moment) as now:
+            report = engine.tick(services, now)
+    finally:
+        services.db.dispose()
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
