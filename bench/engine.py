@@ -445,7 +445,7 @@ def tick_in_two(svc: Services, at: datetime) -> tuple[dict[str, float], dict[str
     """One tick, its planning phase measured apart: `planner.plan_due` (what `tick` calls
     first), then `tick` itself, which finds nothing left to plan and delivers."""
     with measured() as plan:
-        planner.plan_due(svc.db, at, [])
+        planner.plan_due(svc.db, at)
     with measured() as deliver:
         engine.tick(svc, at)
     return plan, deliver

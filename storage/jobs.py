@@ -11,9 +11,10 @@ No Slack call ever happens inside these transactions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -119,9 +120,24 @@ def job_row(
     }
 
 
+PLANNED_KEYS = "cadence_planned_job_keys"
+
+
 def plan(session: Session, **job: Any) -> int | None:
-    """Create the job named `key` unless it exists; its id when created, else None."""
-    return insert_ignoring_conflict(session, ScheduledJob, job_row(**job), ["key"])
+    """Create the job named `key` unless it exists; its id when created, else None.
+
+    The session remembers the keys it planned (`planned_keys`), so that whoever commits it can
+    ask for them to be sent at once instead of at the next tick.
+    """
+    job_id = insert_ignoring_conflict(session, ScheduledJob, job_row(**job), ["key"])
+    if job_id is not None:
+        session.info.setdefault(PLANNED_KEYS, []).append(job["key"])
+    return job_id
+
+
+def planned_keys(session: Session) -> list[str]:
+    """The keys of the jobs `plan` created in this session (after commit: to send now)."""
+    return list(session.info.get(PLANNED_KEYS, ()))
 
 
 def plan_many(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -131,12 +147,25 @@ def plan_many(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(_insert_statement(ScheduledJob.__table__, dialect, ("key",), False), rows)
 
 
-def claim(db: Database, *, owner: str, now: datetime, limit: int) -> list[ClaimedJob]:
-    """Lease up to `limit` due jobs to `owner`, oldest first, and commit before returning."""
-    due = or_(
-        and_(col(ScheduledJob.status) == PENDING, col(ScheduledJob.due_at) <= now),
-        and_(col(ScheduledJob.status) == CLAIMED, col(ScheduledJob.lease_expires_at) <= now),
-    )
+def claim(
+    db: Database, *, owner: str, now: datetime, limit: int, keys: Sequence[str] | None = None
+) -> list[ClaimedJob]:
+    """Lease up to `limit` due jobs to `owner`, oldest first, and commit before returning.
+
+    With `keys`, only those jobs, and only while pending (the outbox sending what a request
+    just planned; whatever another process already holds is left to it).
+    """
+    if keys is not None:
+        due = and_(
+            col(ScheduledJob.key).in_(list(keys)),
+            col(ScheduledJob.status) == PENDING,
+            col(ScheduledJob.due_at) <= now,
+        )
+    else:
+        due = or_(
+            and_(col(ScheduledJob.status) == PENDING, col(ScheduledJob.due_at) <= now),
+            and_(col(ScheduledJob.status) == CLAIMED, col(ScheduledJob.lease_expires_at) <= now),
+        )
     with db.session() as session:
         chosen = (
             select(ScheduledJob.id)
@@ -222,7 +251,7 @@ def cancel(
     cadence_id: int | None = None,
     checkin_id: int | None = None,
     user_id: str | None = None,
-    kinds: tuple[str, ...] = (),
+    kinds: Sequence[str] = (),
 ) -> int:
     """Cancel pending jobs matching all the given filters; how many were cancelled."""
     statement = update(ScheduledJob).where(col(ScheduledJob.status) == PENDING)
@@ -233,5 +262,5 @@ def cancel(
     if user_id is not None:
         statement = statement.where(col(ScheduledJob.user_id) == user_id)
     if kinds:
-        statement = statement.where(col(ScheduledJob.kind).in_(kinds))
+        statement = statement.where(col(ScheduledJob.kind).in_(list(kinds)))
     return session.execute(statement.values(status=CANCELLED, updated_at=now)).rowcount

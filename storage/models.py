@@ -385,3 +385,16 @@ class TickerHeartbeat(SQLModel, table=True):
 
     process: str = Field(primary_key=True, max_length=64)
     last_tick_at: datetime = moment()
+
+
+class SlackRequest(SQLModel, table=True):
+    """A Slack request that changed something, by the key naming its delivery (a modal's view
+    id, or a request's timestamp and signature). Written in the transaction of the change, so a
+    request Slack retries (`X-Slack-Retry-Num`) finds it and acts once."""
+
+    __table_args__ = (UniqueConstraint("key", name="uq_slackrequest_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    key: str = Field(max_length=200)
+    at: datetime = moment(index=True)

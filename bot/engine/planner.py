@@ -88,28 +88,29 @@ def person_zones(session: Session, team_id: str, user_ids: Sequence[str]) -> dic
     return {p.user_id: p.tz for p in rows if p.tz}
 
 
-def plan_due(db: Database, now: datetime, report: list[str]) -> int:
-    """Plan every cadence whose next occurrence is due; returns how many occurrences.
+def plan_due(db: Database, now: datetime) -> list[str]:
+    """Plan every cadence whose next occurrence is due; returns one line per thing done.
 
     Cadences are taken in small batches per transaction (PostgreSQL: FOR UPDATE SKIP LOCKED, so
     other processes take other cadences). Should one of a batch fail, the batch is rolled back
     and planned again with a savepoint per cadence: the one that cannot be planned is put off
     for an hour without holding up the rest.
     """
-    planned = 0
+    report: list[str] = []
     while True:
         lines: list[str] = []
         try:
             with db.session() as session:
                 due = _claim_due(session, now)
                 if not due:
-                    return planned
+                    return report
                 book = AwayBook.for_batch(session, due)
-                planned += sum(plan_cadence(session, c, now, lines, book) for c in due)
+                for cadence in due:
+                    plan_cadence(session, cadence, now, lines, book)
         except Exception:
             log.warning("a planning batch failed; planning it one cadence at a time")
             lines = []
-            planned += _plan_carefully(db, now, lines)
+            _plan_carefully(db, now, lines)
         report.extend(lines)
 
 

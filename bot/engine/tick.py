@@ -11,15 +11,13 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import select
 
-from bot.engine import planner, runner
+from bot.engine import delivery, planner, runner
 from bot.platform.services import Services
-from bot.platform.slack import web_client
 from storage.db import Database
 from storage.models import TickerHeartbeat
 
@@ -30,37 +28,24 @@ def process_name() -> str:
 
 @dataclass
 class TickReport:
-    """What a pass did, one line per action (`python -m bot tick` prints these)."""
+    """What a pass did (`python -m bot tick` prints it): occurrences planned, then what each
+    job it ran came to."""
 
     at: datetime
-    actions: list[str] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
+
+    @property
+    def actions(self) -> list[str]:
+        return [*self.planned, *self.outcomes]
 
     def lines(self) -> list[str]:
         return self.actions or [f"{self.at.isoformat()} nothing due"]
 
 
 def tick(services: Services, now: datetime) -> TickReport:
-    report = TickReport(at=now)
-    settings = services.settings
-    clients: dict[str, object] = {}
-
-    def client_for(team_id: str):
-        if team_id not in clients:
-            clients[team_id] = web_client(settings, team_id=team_id)
-        return clients[team_id]
-
-    planner.refresh_people(services.db, client_for, now)
-    sender = runner.Sender(
-        db=services.db,
-        client_for=client_for,
-        owner=f"{process_name()}:{uuid.uuid4().hex[:8]}"[:64],
-        now=now,
-        pace_seconds=settings.channel_pace_seconds,
-        concurrency=settings.send_concurrency,
-        away_emoji=settings.away_emoji,
-        batch=max(50, 4 * settings.send_concurrency),
-        report=report.actions,
-    )
+    sender = delivery.Sender.for_services(services, now, owner=f"{process_name()}:tick")
+    planner.refresh_people(services.db, sender.client_for, now)
     # Sending starts while planning goes on, so the first prompts are not held back by the
     # last occurrences to be planned.
     planning = threading.Event()
@@ -75,14 +60,14 @@ def tick(services: Services, now: datetime) -> TickReport:
     sending = threading.Thread(target=send_all, name="cadence-sending")
     sending.start()
     try:
-        planner.plan_due(services.db, now, report.actions)
+        planned = planner.plan_due(services.db, now)
     finally:
         planning.set()
         sending.join()
     if failures:
         raise failures[0]
     record_heartbeat(services.db, now)
-    return report
+    return TickReport(at=now, planned=planned, outcomes=list(sender.outcomes))
 
 
 def record_heartbeat(db: Database, now: datetime) -> None:

@@ -1,0 +1,98 @@
+"""Alerts the engine plans when time passes: a check-in's window closed (overdue), the
+escalation delay passed, occurrences were missed while the engine was down.
+
+These kinds work in the database only: in one transaction they read the state, change it and
+plan the message jobs that carry the news, each under its own key, so each alert goes out once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.blocks import checkins as checkin_blocks
+from bot.domain import checkins
+from bot.domain.checkins import ANSWERED, AWAY, PENDING
+from bot.engine.delivery import leads_of, plan_message
+from storage import jobs
+from storage.jobs import JobKind
+from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
+
+
+def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
+    """At window close: mark the check-in overdue and alert the leads once, naming who is
+    missing and who is away. After the escalation delay: the escalation target, once."""
+    escalation = job.kind == JobKind.ESCALATE
+    checkin = session.get(CheckIn, job.checkin_id)
+    if checkin is None:
+        return f"{job.key}: check-in gone"
+    cadence = session.get(Cadence, checkin.cadence_id)
+    engagement = session.get(Engagement, checkin.engagement_id)
+    assert cadence is not None and engagement is not None
+    recipients = session.exec(
+        select(CheckInRecipient)
+        .where(CheckInRecipient.checkin_id == checkin.id)
+        .order_by(col(CheckInRecipient.id))
+    ).all()
+    missing = [r.user_id for r in recipients if r.status == PENDING]
+    if not escalation:
+        jobs.cancel(
+            session, now=now, checkin_id=checkin.id, kinds=(JobKind.PROMPT, JobKind.REMINDER)
+        )
+        if checkin.status == checkins.OPEN:
+            checkin.status = checkins.OVERDUE if missing else checkins.CLOSED
+            session.add(checkin)
+    if not missing:
+        return f"{job.key}: everyone answered, no alert"
+    leads = leads_of(session, engagement)
+    targets = list(cadence.escalation_user_ids or leads) if escalation else leads
+    alert = checkin_blocks.overdue_alert(
+        engagement_name=engagement.name,
+        handle=engagement.handle,
+        kind=cadence.kind,
+        slot=checkin.occurrence_key.replace("T", " "),
+        missing=missing,
+        away=[r.user_id for r in recipients if r.status == AWAY],
+        answered=[r.user_id for r in recipients if r.status == ANSWERED],
+        via_channel=[r.user_id for r in recipients if r.delivered_via == "channel"],
+        escalation=escalation,
+    )
+    label = "escalation" if escalation else "overdue alert"
+    for target in targets:
+        plan_message(
+            session,
+            job,
+            key=f"{job.kind}-alert:checkin={checkin.id}:user={target}",
+            to=target,
+            message=alert,
+            describe=f"{label} {engagement.handle} {checkin.occurrence_key} to {target}",
+            now=now,
+        )
+    return f"{job.key}: {label} planned for {', '.join(targets)} (missing {', '.join(missing)})"
+
+
+def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
+    cadence = session.get(Cadence, job.cadence_id)
+    if cadence is None:
+        return f"{job.key}: cadence gone"
+    engagement = session.get(Engagement, cadence.engagement_id)
+    assert engagement is not None
+    leads = leads_of(session, engagement)
+    summary = checkin_blocks.missed_summary(
+        engagement_name=engagement.name,
+        kind=cadence.kind,
+        slots=[s.replace("T", " ") for s in job.payload.get("slots", [])],
+        tz=cadence.timezone,
+    )
+    for lead in leads:
+        plan_message(
+            session,
+            job,
+            key=f"{job.key}:lead={lead}",
+            to=lead,
+            message=summary,
+            describe=f"missed summary {engagement.handle} to {lead}",
+            now=now,
+        )
+    return f"{job.key}: summary planned for {', '.join(leads)}"

@@ -1,0 +1,344 @@
+"""Delivering one job: build nothing here, send one Slack call outside any transaction, then
+record what Slack said (fenced by the lease), and apply the failure policy of `slack_errors`.
+
+Every message carries metadata naming its job, so a message in Slack can be traced to its row.
+The kinds of job and how each builds its message live in `job_kinds`; claiming and pacing in
+`runner`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, col, select
+
+from bot.blocks import checkins as checkin_blocks
+from bot.domain.engagements import people_with_role
+from bot.engine.slack_errors import Verdict, classify, error_code
+from bot.platform.services import Services
+from bot.platform.slack import web_client
+from storage import jobs
+from storage.db import Database
+from storage.jobs import JobKind, JobStatus
+from storage.models import Cadence, CheckIn, Engagement
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Sender:
+    """Everything a pass needs to deliver: database, Slack, pacing, who holds the leases."""
+
+    db: Database
+    client_for: Callable[[str], WebClient]
+    owner: str
+    now: datetime
+    pace_seconds: float = 1.0
+    concurrency: int = 8
+    away_emoji: frozenset[str] = frozenset()
+    batch: int = 50
+    outcomes: list[str] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)  # keys of jobs the jobs run here planned
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    _checkins: dict[int, tuple[CheckIn, Cadence, Engagement] | None] = field(default_factory=dict)
+    _rendered: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def for_services(cls, services: Services, now: datetime, *, owner: str) -> Sender:
+        """A sender for one pass (or one request's outbox) with the deployment's settings;
+        `owner` names the process holding the leases (made unique per sender)."""
+        settings = services.settings
+        clients: dict[str, WebClient] = {}
+
+        def client_for(team_id: str) -> WebClient:
+            if team_id not in clients:
+                clients[team_id] = web_client(settings, team_id=team_id)
+            return clients[team_id]
+
+        return cls(
+            db=services.db,
+            client_for=client_for,
+            owner=f"{owner}:{uuid.uuid4().hex[:8]}"[-64:],
+            now=now,
+            pace_seconds=settings.channel_pace_seconds,
+            concurrency=settings.send_concurrency,
+            away_emoji=settings.away_emoji,
+            batch=max(50, 4 * settings.send_concurrency),
+        )
+
+    def say(self, line: str) -> None:
+        with self._lock:
+            self.outcomes.append(f"{self.now.isoformat()} {line}")
+
+    def checkin_context(self, checkin_id: int | None) -> tuple[CheckIn, Cadence, Engagement] | None:
+        """A check-in with its cadence and engagement, read once per pass."""
+        if checkin_id is None:
+            return None
+        if checkin_id not in self._checkins:
+            with self.db.read_session() as session:
+                checkin = session.get(CheckIn, checkin_id)
+                found = None
+                if checkin is not None:
+                    cadence = session.get(Cadence, checkin.cadence_id)
+                    engagement = session.get(Engagement, checkin.engagement_id)
+                    if cadence is not None and engagement is not None:
+                        found = (checkin, cadence, engagement)
+            self._checkins[checkin_id] = found
+        return self._checkins[checkin_id]
+
+    def prefetch(self, checkin_ids: Sequence[int]) -> None:
+        """Read the contexts of a claimed batch's check-ins in three queries, not three each."""
+        wanted = sorted({i for i in checkin_ids if i not in self._checkins})
+        if not wanted:
+            return
+        with self.db.read_session() as session:
+            found = session.exec(select(CheckIn).where(col(CheckIn.id).in_(wanted))).all()
+            cadence_ids = {c.cadence_id for c in found}
+            engagement_ids = {c.engagement_id for c in found}
+            by_cadence = {
+                c.id: c
+                for c in session.exec(select(Cadence).where(col(Cadence.id).in_(cadence_ids)))
+            }
+            by_engagement = {
+                e.id: e
+                for e in session.exec(
+                    select(Engagement).where(col(Engagement.id).in_(engagement_ids))
+                )
+            }
+        for checkin in found:
+            cadence = by_cadence.get(checkin.cadence_id)
+            engagement = by_engagement.get(checkin.engagement_id)
+            if cadence is not None and engagement is not None and checkin.id is not None:
+                self._checkins[checkin.id] = (checkin, cadence, engagement)
+
+    def rendered(self, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Block Kit built once per pass for messages that are the same for everyone."""
+        if key not in self._rendered:
+            self._rendered[key] = build()
+        return self._rendered[key]
+
+
+@dataclass
+class Message:
+    """One Slack call a job makes, and what to do with each outcome.
+
+    `ts` set: edit that message (chat.update) instead of posting. The callbacks run in the
+    transaction that records the outcome, so what they write lands with it or not at all.
+    """
+
+    channel: str
+    payload: dict[str, Any]
+    describe: str
+    ts: str | None = None
+    may_rejoin: bool = False  # not_in_channel: join the (public) channel once and try again
+    on_sent: Callable[[Session, dict[str, Any]], None] | None = None
+    on_dm_refused: Callable[[Session], None] | None = None  # a DM that can fall back
+    on_failed: Callable[[Session, str], None] | None = None  # instead of telling the leads
+    fallback: Message | None = None  # a refused edit: post this instead
+    quiet: bool = False  # never tell the leads about this one failing (notices about notices)
+
+
+class Pacer:
+    """Slack takes about one message per second per channel: messages to one lane (a channel,
+    or a person's DM) go one at a time, `seconds` apart, whichever thread sends them."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._last: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def turn(self, lane_name: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks[lane_name]
+        with lock:
+            wait = self._last.get(lane_name, float("-inf")) + self.seconds - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                yield
+            finally:
+                self._last[lane_name] = time.monotonic()
+
+
+def finish(sender: Sender, job: jobs.ClaimedJob, status: JobStatus, **outcome: Any) -> None:
+    with sender.db.begin() as connection:
+        recorded = jobs.finish(
+            connection, job, owner=sender.owner, now=sender.now, status=status, **outcome
+        )
+    if not recorded:
+        log.warning("lost the lease on %s before recording %s", job.key, status)
+
+
+def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
+    if job.attempts >= jobs.MAX_ATTEMPTS:
+        finish(
+            sender, job, JobStatus.FAILED, error=f"gave up after {job.attempts} attempts: {error}"
+        )
+        sender.say(f"{job.key} failed for good: {error}")
+        return
+    backoff = timedelta(seconds=min(3600, 30 * 2 ** (job.attempts - 1)))
+    finish(sender, job, JobStatus.PENDING, error=error, retry_at=sender.now + backoff)
+    sender.say(f"{job.key} will be retried in {int(backoff.total_seconds())} s: {error}")
+
+
+def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
+    """One Slack call, outside any transaction; then record what Slack said."""
+    client = sender.client_for(job.team_id)
+    try:
+        response = _call(client, job, message)
+    except SlackApiError as e:
+        verdict = classify(
+            e, to_person=message.on_dm_refused is not None, may_rejoin=message.may_rejoin
+        )
+        if verdict is Verdict.REJOIN:
+            try:
+                client.conversations_join(channel=message.channel)
+                response = _call(client, job, message)
+            except SlackApiError as again:
+                _failed(sender, job, message, again)
+                return
+            except OSError as again:
+                retry(sender, job, f"connection: {again}")
+                return
+        elif message.fallback is not None and verdict is not Verdict.RETRY:
+            log.info("%s refused (%s); posting it anew", message.describe, error_code(e))
+            send(sender, job, message.fallback)
+            return
+        else:
+            _failed(sender, job, message, e)
+            return
+    except OSError as e:  # connection trouble that outlasted the retry handler
+        retry(sender, job, f"connection: {e}")
+        return
+    with sender.db.session() as session:
+        recorded = jobs.finish(
+            session,
+            job,
+            owner=sender.owner,
+            now=sender.now,
+            status=JobStatus.SENT,
+            channel=response.get("channel"),
+            ts=response.get("ts"),
+        )
+        if recorded and message.on_sent is not None:
+            message.on_sent(session, dict(response.data))
+        sender.planned.extend(jobs.planned_keys(session))
+    if not recorded:
+        log.warning("lost the lease on %s before recording it sent", job.key)
+    sender.say(f"{message.describe} sent (ts {response.get('ts')})")
+
+
+def _call(client: WebClient, job: jobs.ClaimedJob, message: Message):
+    metadata = {"event_type": "cadence_job", "event_payload": {"job": job.key}}
+    if message.ts is not None:
+        return client.chat_update(
+            channel=message.channel, ts=message.ts, metadata=metadata, **message.payload
+        )
+    return client.chat_postMessage(channel=message.channel, metadata=metadata, **message.payload)
+
+
+def _failed(sender: Sender, job: jobs.ClaimedJob, message: Message, e: SlackApiError) -> None:
+    """Apply the verdict on a refused call: retry later, fall back, or stop and tell."""
+    verdict = classify(e, to_person=message.on_dm_refused is not None)
+    error = error_code(e)
+    if verdict is Verdict.RETRY:
+        retry(
+            sender, job, f"HTTP {e.response.status_code if e.response is not None else 0} {error}"
+        )
+        return
+    refused_dm = verdict is Verdict.DM_REFUSED and message.on_dm_refused is not None
+    with sender.db.session() as session:
+        recorded = jobs.finish(
+            session, job, owner=sender.owner, now=sender.now, status=JobStatus.FAILED, error=error
+        )
+        if recorded and refused_dm:
+            message.on_dm_refused(session)
+        elif recorded and message.on_failed is not None:
+            message.on_failed(session, error)
+        elif recorded and verdict is Verdict.PERMANENT and not message.quiet:
+            tell_leads_once(session, job, target=message.channel, error=error, now=sender.now)
+        sender.planned.extend(jobs.planned_keys(session))
+    if refused_dm:
+        sender.say(f"{message.describe}: DM refused ({error}); mentioning them in the channel")
+    else:
+        sender.say(f"{message.describe} failed: {error}")
+
+
+def tell_leads_once(
+    session: Session, job: jobs.ClaimedJob, *, target: str, error: str, now: datetime
+) -> None:
+    """Tell the engagement's leads about a permanent failure, once per (target, cause)."""
+    engagement = engagement_of(session, job)
+    if engagement is None:
+        return
+    notice = checkin_blocks.failure_notice(
+        engagement_name=engagement.name, target=target, error=error
+    )
+    for lead in leads_of(session, engagement):
+        if lead != target:
+            plan_message(
+                session,
+                job,
+                key=f"notice:engagement={engagement.id}:target={target}:cause={error}:lead={lead}",
+                to=lead,
+                message=notice,
+                describe=f"failure notice to {lead} ({error} at {target})",
+                now=now,
+                quiet=True,
+            )
+
+
+def plan_message(
+    session: Session,
+    job: jobs.ClaimedJob,
+    *,
+    key: str,
+    to: str,
+    message: dict[str, Any],
+    describe: str,
+    now: datetime,
+    quiet: bool = False,
+) -> None:
+    """A message job planned by another job (its own key makes it happen once)."""
+    jobs.plan(
+        session,
+        team_id=job.team_id,
+        key=key,
+        kind=JobKind.MESSAGE,
+        due_at=now,
+        now=now,
+        payload={"channel": to, "message": message, "describe": describe, "quiet": quiet},
+        checkin_id=job.checkin_id,
+        cadence_id=job.cadence_id,
+        user_id=to,
+    )
+
+
+def leads_of(session: Session, engagement: Engagement) -> list[str]:
+    assert engagement.id is not None
+    return people_with_role(session=session, engagement_id=engagement.id, role="lead")
+
+
+def engagement_of(session: Session, job: jobs.ClaimedJob) -> Engagement | None:
+    if job.checkin_id is not None:
+        checkin = session.get(CheckIn, job.checkin_id)
+        return session.get(Engagement, checkin.engagement_id) if checkin else None
+    if job.cadence_id is not None:
+        cadence = session.get(Cadence, job.cadence_id)
+        return session.get(Engagement, cadence.engagement_id) if cadence else None
+    engagement_id = job.payload.get("engagement_id")
+    return session.get(Engagement, engagement_id) if engagement_id else None

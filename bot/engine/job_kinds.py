@@ -1,0 +1,52 @@
+"""The registry of job kinds: what each kind of job does when its time comes.
+
+Two sorts of handler:
+- a *message* handler builds the Slack call from current state and returns it (or None when
+  there is nothing to send any more, having recorded why); the runner makes the call, paced per
+  channel, and records the outcome;
+- a *database* handler reads and changes state and plans the message jobs that carry the news,
+  in one transaction with finishing its own job (overdue, escalation, missed occurrences).
+
+Adding a kind: a member of `storage.jobs.JobKind`, its handler, and its line here. A test
+checks that every kind has exactly one handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.engine import alerts, messages, prompts
+from bot.engine.delivery import Message, Sender
+from storage.jobs import ClaimedJob, JobKind
+
+MessageHandler = Callable[[Sender, ClaimedJob], Message | None]
+DatabaseHandler = Callable[[Session, ClaimedJob, datetime], str]
+
+
+@dataclass(frozen=True)
+class KindHandler:
+    builds_message: MessageHandler | None = None
+    works_in_database: DatabaseHandler | None = None
+
+
+KINDS: dict[JobKind, KindHandler] = {
+    JobKind.PROMPT: KindHandler(builds_message=prompts.build_prompt),
+    JobKind.REMINDER: KindHandler(builds_message=prompts.build_prompt),
+    JobKind.MESSAGE: KindHandler(builds_message=messages.prepared),
+    JobKind.WELCOME: KindHandler(builds_message=messages.welcome),
+    JobKind.UPDATE_SUMMARY: KindHandler(builds_message=messages.update_summary),
+    JobKind.OVERDUE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
+    JobKind.ESCALATE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
+    JobKind.MISSED_SUMMARY: KindHandler(works_in_database=alerts.plan_missed_summary),
+}
+
+
+def handler_for(kind: str) -> KindHandler | None:
+    try:
+        return KINDS.get(JobKind(kind))
+    except ValueError:
+        return None

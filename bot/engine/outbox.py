@@ -1,0 +1,205 @@
+"""The outbox: every message a request causes is a job, written in the request's transaction.
+
+A listener answers its own request (ack, respond, views.*) and nothing more. What else the
+change means (the welcome in a new engagement's channel, an update's summary, the leads'
+notices, the feedback DMs, confirmations) is planned here as jobs under unique keys, in the
+same transaction as the change. After the commit `Outbox.send_soon` runs those jobs on a
+background thread through the engine's own runner; if that fails or the process dies, the next
+pass sends them. So a saved change never loses its message, and a retried request (same key)
+never sends it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.blocks.common import plain_message
+from bot.blocks.engagements import archived_notice, saved_notice
+from bot.blocks.feedback import leads_summary, thanks_message
+from bot.domain import audit
+from bot.domain.engagements import EngagementDetails
+from bot.domain.feedback import SavedFeedback
+from bot.domain.updates import Saved
+from bot.engine import runner
+from bot.engine.delivery import Pacer, Sender
+from bot.engine.tick import process_name
+from bot.platform.services import Services
+from storage import jobs
+from storage.jobs import JobKind
+
+log = logging.getLogger(__name__)
+
+
+# --- what a change plans (called inside the request's transaction) ----------------------------
+
+
+def message(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    to: str,
+    payload: dict[str, Any],
+    describe: str,
+    now: datetime,
+    quiet: bool = False,
+) -> None:
+    """A prepared message to a channel or a person, once per key."""
+    jobs.plan(
+        session,
+        team_id=team_id,
+        key=key,
+        kind=JobKind.MESSAGE,
+        due_at=now,
+        now=now,
+        payload={"channel": to, "message": payload, "describe": describe, "quiet": quiet},
+        user_id=to if to[:1] in "UW" else None,
+    )
+
+
+def engagement_saved(
+    session: Session,
+    *,
+    before: EngagementDetails | None,
+    after: EngagementDetails,
+    actor: str,
+    request: str,
+    now: datetime,
+) -> None:
+    """A new engagement (or a new channel): get in and greet it, then tell the lead how it
+    went. Another edit: tell the lead what changed."""
+    channel_id = after.engagement.channel_id
+    if before is None or before.engagement.channel_id != channel_id:
+        jobs.plan(
+            session,
+            team_id=after.engagement.team_id,
+            key=f"welcome:engagement={after.id}:request={request}",
+            kind=JobKind.WELCOME,
+            due_at=now,
+            now=now,
+            payload={"engagement_id": after.id, "actor": actor, "channel": channel_id},
+        )
+        return
+    _, changed = audit.changes(before.snapshot(), after.snapshot())
+    message(
+        session,
+        team_id=after.engagement.team_id,
+        key=f"saved:engagement={after.id}:request={request}",
+        to=actor,
+        payload=saved_notice(after, [k.replace("_", " ") for k in changed]),
+        describe=f"saved notice {after.engagement.handle} to {actor}",
+        now=now,
+        quiet=True,
+    )
+
+
+def engagement_archived(
+    session: Session, *, details: EngagementDetails, actor: str, now: datetime
+) -> None:
+    """Say in the channel that Cadence stops here (the archive stands whatever Slack says)."""
+    message(
+        session,
+        team_id=details.engagement.team_id,
+        key=f"archived:engagement={details.id}",
+        to=details.engagement.channel_id,
+        payload=archived_notice(details, actor),
+        describe=f"archive notice {details.engagement.handle}",
+        now=now,
+        quiet=True,
+    )
+
+
+def update_saved(
+    session: Session, *, team_id: str, saved: Saved, channel_id: str, now: datetime
+) -> None:
+    """Post the update's summary, or edit it in place for a new revision."""
+    jobs.plan(
+        session,
+        team_id=team_id,
+        key=f"summary:update={saved.update_id}:revision={saved.revision}",
+        kind=JobKind.UPDATE_SUMMARY,
+        due_at=now,
+        now=now,
+        payload={"update_id": saved.update_id, "channel": channel_id},
+    )
+
+
+def feedback_saved(session: Session, *, team_id: str, saved: SavedFeedback, now: datetime) -> None:
+    """Thank the author; tell each lead by DM. Never in the channel the vendor reads."""
+    message(
+        session,
+        team_id=team_id,
+        key=f"feedback:{saved.feedback_id}:thanks",
+        to=saved.author,
+        payload=thanks_message(saved),
+        describe=f"feedback {saved.feedback_id} thanks to {saved.author}",
+        now=now,
+        quiet=True,
+    )
+    for lead in saved.leads:
+        message(
+            session,
+            team_id=team_id,
+            key=f"feedback:{saved.feedback_id}:lead={lead}",
+            to=lead,
+            payload=leads_summary(saved),
+            describe=f"feedback {saved.feedback_id} to lead {lead}",
+            now=now,
+        )
+
+
+def confirmation(
+    session: Session, *, team_id: str, to: str, text: str, request: str, now: datetime
+) -> None:
+    """A short DM confirming what a submitted form did (one per submission)."""
+    message(
+        session,
+        team_id=team_id,
+        key=f"confirm:request={request}",
+        to=to,
+        payload=plain_message(text),
+        describe=f"confirmation to {to}",
+        now=now,
+        quiet=True,
+    )
+
+
+# --- sending what was planned, after the commit -------------------------------------------------
+
+
+class Outbox:
+    """Sends the jobs a request planned, at once and off the request thread.
+
+    One per process. Messages to one channel are paced across requests (one pacer), and a
+    handful of threads is enough: each job is one Slack call, and a failure only means the next
+    pass sends it.
+    """
+
+    def __init__(self, services: Services, *, threads: int = 2):
+        self.services = services
+        self.pacer = Pacer(services.settings.channel_pace_seconds)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cadence-outbox")
+
+    def send_soon(self, keys: Sequence[str]) -> None:
+        if keys:
+            self._pool.submit(self._send, list(keys))
+
+    def _send(self, keys: list[str]) -> None:
+        try:
+            sender = Sender.for_services(
+                self.services, self.services.clock(), owner=f"{process_name()}:outbox"
+            )
+            runner.run_keys(sender, keys, self.pacer)
+            for line in sender.outcomes:
+                log.debug("%s", line)
+        except Exception:
+            log.exception("sending %s at once failed; the next pass sends it", ", ".join(keys))
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
