@@ -2,22 +2,28 @@
 
 Every problem is reported as one line that names the variable and says what to put there, so
 a person setting Cadence up for the first time can fix all of them in one go.
+
+`Settings` is a pydantic-settings model: each field is read from the variable named by its
+alias, from the process environment over `.env` (the process wins). An empty value means the
+default. The validators raise `_problem(...)` lines in Cadence's own wording, and `load_settings`
+turns pydantic's `ValidationError` into those lines; pydantic's wording never reaches the person.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from dotenv import dotenv_values
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_FILE = "cadence.db"
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_DATABASE_FILE}"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_TICK_SECONDS = 30
@@ -26,6 +32,7 @@ DEFAULT_SEND_CONCURRENCY = 8
 EMOJI = re.compile(r"^:[a-z0-9_+'-]+:$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PROBLEM = "cadence_config"  # the pydantic error type of a problem worded by Cadence
 
 WHERE_TO_FIND = {
     "SLACK_BOT_TOKEN": (
@@ -46,181 +53,292 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-@dataclass(frozen=True)
-class Settings:
+def _problem(line: str) -> PydanticCustomError:
+    """A problem with one variable, worded for the person who sets it (the whole line)."""
+    return PydanticCustomError(PROBLEM, "{line}", {"line": line})
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _whole_number(name: str, low: int, high: int, what: str, default: int):
+    """A before-validator for an integer variable within [low, high]."""
+
+    def check(value: Any) -> int:
+        raw = _text(value)
+        if not raw:
+            return default
+        try:
+            number = int(raw)
+        except ValueError:  # not a number, or too many digits for int()
+            number = None
+        if number is None or not low <= number <= high:
+            raise _problem(
+                f"{name} must be a whole number from {low} to {high} ({what}), not {_shown(raw)}"
+            )
+        return number
+
+    return check
+
+
+def _shown(raw: str, limit: int = 60) -> str:
+    """A value echoed in a problem line, shortened so the line stays one line."""
+    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
+
+
+def _comma_list(value: Any) -> list[str]:
+    if isinstance(value, frozenset | set | list | tuple):
+        return [_text(v) for v in value if _text(v)]
+    return [part.strip() for part in _text(value).split(",") if part.strip()]
+
+
+class Settings(BaseSettings):
     """Validated configuration; build it with `load_settings`."""
 
-    slack_bot_token: str = field(repr=False)
-    slack_signing_secret: str = field(repr=False)
-    slack_app_token: str | None = field(default=None, repr=False)
-    database_url: str = f"sqlite:///{DEFAULT_DATABASE_FILE}"
-    slack_api_url: str = DEFAULT_SLACK_API_URL
-    port: int = DEFAULT_PORT
-    log_level: str = "INFO"
-    admins: frozenset[str] = frozenset()
-    tick_seconds: int = DEFAULT_TICK_SECONDS
-    channel_pace_seconds: float = DEFAULT_CHANNEL_PACE_SECONDS
-    send_concurrency: int = DEFAULT_SEND_CONCURRENCY
-    away_emoji: frozenset[str] = frozenset()
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=True,
+        enable_decoding=False,  # lists are comma-separated text, not JSON
+        extra="ignore",  # .env may hold other programs' variables
+        frozen=True,
+        validate_default=True,  # an unset required variable is reported like an empty one
+    )
+
+    slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN", repr=False)
+    slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET", repr=False)
+    slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN", repr=False)
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
+    port: int = Field(DEFAULT_PORT, validation_alias="PORT")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    admins: frozenset[str] = Field(frozenset(), validation_alias="CADENCE_ADMINS")
+    tick_seconds: int = Field(DEFAULT_TICK_SECONDS, validation_alias="CADENCE_TICK_SECONDS")
+    channel_pace_seconds: float = Field(
+        DEFAULT_CHANNEL_PACE_SECONDS, validation_alias="CADENCE_CHANNEL_PACE_SECONDS"
+    )
+    send_concurrency: int = Field(
+        DEFAULT_SEND_CONCURRENCY, validation_alias="CADENCE_SEND_CONCURRENCY"
+    )
+    away_emoji: frozenset[str] = Field(frozenset(), validation_alias="CADENCE_AWAY_EMOJI")
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """The tokens are left out (repr=False); a password in the database URL is hidden."""
+        for name, value in super().__repr_args__():
+            if name == "database_url":
+                value = _hide_password(value)
+            yield name, value
 
-def read_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
-    """The process environment over the values in `.env` (the process wins, as dotenv does)."""
-    values: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(os.environ)
-    return values
+    # --- validators, in the order the problems are listed ------------------------------------
 
-
-def load_settings(env: Mapping[str, str] | None = None, *, need_slack: bool = True) -> Settings:
-    """Validate the environment once; raise ConfigError listing every problem found.
-
-    `need_slack=False` is for commands that only touch the database (`migrate`).
-    """
-    env = read_environment() if env is None else env
-    problems: list[str] = []
-
-    def get(name: str) -> str:
-        return (env.get(name) or "").strip()
-
-    bot_token = get("SLACK_BOT_TOKEN")
-    signing_secret = get("SLACK_SIGNING_SECRET")
-    if need_slack:
-        if not bot_token:
-            problems.append(f"SLACK_BOT_TOKEN is not set: {WHERE_TO_FIND['SLACK_BOT_TOKEN']}")
-        elif not bot_token.startswith("xoxb-"):
-            problems.append(
+    @field_validator("slack_bot_token", mode="before")
+    @classmethod
+    def _bot_token(cls, value: Any) -> str:
+        token = _text(value)
+        if not token:
+            raise _problem(f"SLACK_BOT_TOKEN is not set: {WHERE_TO_FIND['SLACK_BOT_TOKEN']}")
+        if not token.startswith("xoxb-"):
+            raise _problem(
                 "SLACK_BOT_TOKEN must be a bot token starting with xoxb-: "
                 + WHERE_TO_FIND["SLACK_BOT_TOKEN"]
             )
-        if not signing_secret:
-            problems.append(
+        return token
+
+    @field_validator("slack_signing_secret", mode="before")
+    @classmethod
+    def _signing_secret(cls, value: Any) -> str:
+        secret = _text(value)
+        if not secret:
+            raise _problem(
                 f"SLACK_SIGNING_SECRET is not set: {WHERE_TO_FIND['SLACK_SIGNING_SECRET']}"
             )
+        return secret
 
-    app_token = get("SLACK_APP_TOKEN") or None
-    if app_token and not app_token.startswith("xapp-"):
-        problems.append(
-            "SLACK_APP_TOKEN must be an app-level token starting with xapp-: create one with the "
-            "connections:write scope under Basic Information → App-Level Tokens, or leave it "
-            "empty to serve HTTP"
-        )
-
-    database_url = get("DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_FILE}"
-    try:
-        url = make_url(database_url)
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            problems.append(
-                "DATABASE_URL must be sqlite:///path.db or postgresql+psycopg://user@host/db, "
-                f"not {url.get_backend_name()}"
+    @field_validator("slack_app_token", mode="before")
+    @classmethod
+    def _app_token(cls, value: Any) -> str | None:
+        token = _text(value) or None
+        if token and not token.startswith("xapp-"):
+            raise _problem(
+                "SLACK_APP_TOKEN must be an app-level token starting with xapp-: create one with "
+                "the connections:write scope under Basic Information → App-Level Tokens, or "
+                "leave it empty to serve HTTP"
             )
-        elif url.get_backend_name() == "postgresql" and url.drivername != "postgresql+psycopg":
-            database_url = url.set(drivername="postgresql+psycopg").render_as_string(
-                hide_password=False
-            )
-    except ArgumentError:
-        problems.append(
-            "DATABASE_URL is not a database URL: use sqlite:///cadence.db or "
-            "postgresql+psycopg://user:password@host:5432/dbname"
-        )
+        return token
 
-    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
-    if not re.match(r"^https?://[^/\s]+", api_url):
-        problems.append(
-            "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ (leave it unset "
-            "to talk to Slack)"
-        )
-    elif not api_url.endswith("/"):
-        api_url += "/"
-
-    port = _integer(get("PORT"), "PORT", DEFAULT_PORT, 1, 65535, problems, "a TCP port")
-    tick_seconds = _integer(
-        get("CADENCE_TICK_SECONDS"),
-        "CADENCE_TICK_SECONDS",
-        DEFAULT_TICK_SECONDS,
-        1,
-        3600,
-        problems,
-        "seconds between scheduler passes",
-    )
-
-    concurrency = _integer(
-        get("CADENCE_SEND_CONCURRENCY"),
-        "CADENCE_SEND_CONCURRENCY",
-        DEFAULT_SEND_CONCURRENCY,
-        1,
-        64,
-        problems,
-        "messages sent to different channels at once",
-    )
-    pace = DEFAULT_CHANNEL_PACE_SECONDS
-    if get("CADENCE_CHANNEL_PACE_SECONDS"):
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> str:
+        database_url = _text(value) or DEFAULT_DATABASE_URL
         try:
-            pace = float(get("CADENCE_CHANNEL_PACE_SECONDS"))
-            if not 0 <= pace <= 60:
-                raise ValueError
-        except ValueError:
-            problems.append(
-                "CADENCE_CHANNEL_PACE_SECONDS must be seconds from 0 to 60 between two messages "
-                f"to one channel (Slack allows about 1 per second), not "
-                f"{get('CADENCE_CHANNEL_PACE_SECONDS')}"
+            url = make_url(database_url)
+            backend = url.get_backend_name()
+        except (ArgumentError, ValueError):
+            raise _problem(
+                "DATABASE_URL is not a database URL: use sqlite:///cadence.db or "
+                "postgresql+psycopg://user:password@host:5432/dbname"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise _problem(
+                "DATABASE_URL must be sqlite:///path.db or postgresql+psycopg://user@host/db, "
+                f"not {backend}"
             )
-    away_emoji = [e.strip() for e in get("CADENCE_AWAY_EMOJI").split(",") if e.strip()]
-    bad_emoji = [e for e in away_emoji if not EMOJI.match(e)]
-    if bad_emoji:
-        problems.append(
-            "CADENCE_AWAY_EMOJI must be Slack emoji codes separated by commas, like "
-            ":palm_tree:,:face_with_thermometer:, not " + ", ".join(bad_emoji)
-        )
+        if backend == "postgresql" and url.drivername != "postgresql+psycopg":
+            return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return database_url
 
-    log_level = (get("LOG_LEVEL") or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level}")
+    @field_validator("slack_api_url", mode="before")
+    @classmethod
+    def _slack_api_url(cls, value: Any) -> str:
+        api_url = _text(value) or DEFAULT_SLACK_API_URL
+        if not re.match(r"^https?://[^/\s]+", api_url):
+            raise _problem(
+                "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ (leave it "
+                "unset to talk to Slack)"
+            )
+        return api_url if api_url.endswith("/") else api_url + "/"
 
-    admins = [a.strip() for a in get("CADENCE_ADMINS").split(",") if a.strip()]
-    bad_admins = [a for a in admins if not USER_ID.match(a)]
-    if bad_admins:
-        problems.append(
-            "CADENCE_ADMINS must be Slack member IDs separated by commas (like U012ABCDEF; "
-            "Profile → ⋮ → Copy member ID), not " + ", ".join(bad_admins)
-        )
-
-    if problems:
-        raise ConfigError(problems)
-    return Settings(
-        slack_bot_token=bot_token,
-        slack_signing_secret=signing_secret,
-        slack_app_token=app_token,
-        database_url=database_url,
-        slack_api_url=api_url,
-        port=port,
-        log_level=log_level,
-        admins=frozenset(admins),
-        tick_seconds=tick_seconds,
-        channel_pace_seconds=pace,
-        send_concurrency=concurrency,
-        away_emoji=frozenset(away_emoji),
+    _port = field_validator("port", mode="before")(
+        _whole_number("PORT", 1, 65535, "a TCP port", DEFAULT_PORT)
     )
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> str:
+        level = (_text(value) or "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise _problem(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {_shown(level)}")
+        return level
 
-def _integer(
-    raw: str, name: str, default: int, low: int, high: int, problems: list[str], what: str
-) -> int:
-    if not raw:
-        return default
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _admins(cls, value: Any) -> frozenset[str]:
+        admins = _comma_list(value)
+        bad = [a for a in admins if not USER_ID.match(a)]
+        if bad:
+            raise _problem(
+                "CADENCE_ADMINS must be Slack member IDs separated by commas (like U012ABCDEF; "
+                "Profile → ⋮ → Copy member ID), not " + _shown(", ".join(bad))
+            )
+        return frozenset(admins)
+
+    _tick_seconds = field_validator("tick_seconds", mode="before")(
+        _whole_number(
+            "CADENCE_TICK_SECONDS",
+            1,
+            3600,
+            "seconds between scheduler passes",
+            DEFAULT_TICK_SECONDS,
+        )
+    )
+
+    @field_validator("channel_pace_seconds", mode="before")
+    @classmethod
+    def _channel_pace_seconds(cls, value: Any) -> float:
+        raw = _text(value)
+        if not raw:
+            return DEFAULT_CHANNEL_PACE_SECONDS
+        try:
+            pace = float(raw)
+        except ValueError:
+            pace = None
+        if pace is None or not 0 <= pace <= 60:  # NaN fails the comparison too
+            raise _problem(
+                "CADENCE_CHANNEL_PACE_SECONDS must be seconds from 0 to 60 between two messages "
+                f"to one channel (Slack allows about 1 per second), not {_shown(raw)}"
+            )
+        return pace
+
+    _send_concurrency = field_validator("send_concurrency", mode="before")(
+        _whole_number(
+            "CADENCE_SEND_CONCURRENCY",
+            1,
+            64,
+            "messages sent to different channels at once",
+            DEFAULT_SEND_CONCURRENCY,
+        )
+    )
+
+    @field_validator("away_emoji", mode="before")
+    @classmethod
+    def _away_emoji(cls, value: Any) -> frozenset[str]:
+        emoji = _comma_list(value)
+        bad = [e for e in emoji if not EMOJI.match(e)]
+        if bad:
+            raise _problem(
+                "CADENCE_AWAY_EMOJI must be Slack emoji codes separated by commas, like "
+                ":palm_tree:,:face_with_thermometer:, not " + _shown(", ".join(bad))
+            )
+        return frozenset(emoji)
+
+
+class _SettingsWithoutSlack(Settings):
+    """For commands that only touch the database (`migrate`): the Slack credentials may be
+    missing or malformed. (A validator of the same name replaces the inherited one.)"""
+
+    @field_validator("slack_bot_token", mode="before")
+    @classmethod
+    def _bot_token(cls, value: Any) -> str:
+        return _text(value)
+
+    @field_validator("slack_signing_secret", mode="before")
+    @classmethod
+    def _signing_secret(cls, value: Any) -> str:
+        return _text(value)
+
+    def __repr_name__(self) -> str:
+        return "Settings"
+
+
+VARIABLES: dict[str, str] = {
+    name: str(field.validation_alias) for name, field in Settings.model_fields.items()
+}
+"""Field name → the environment variable it is read from."""
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, need_slack: bool = True) -> Settings:
+    """Validate the configuration once; raise ConfigError listing every problem found.
+
+    With `env=None` the process environment is read over `.env`; a mapping replaces both
+    entirely (tests pass their own). `need_slack=False` is for commands that only touch the
+    database (`migrate`).
+    """
+    model = Settings if need_slack else _SettingsWithoutSlack
     try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        problems.append(f"{name} must be a whole number from {low} to {high} ({what}), not {raw}")
-        return default
-    return value
+        if env is None:
+            return model()
+        # Every variable is given, so nothing falls through to the environment or `.env`.
+        return model(_env_file=None, **{var: env.get(var) or "" for var in VARIABLES.values()})
+    except ValidationError as e:
+        raise ConfigError(_problems(e)) from None
+
+
+def _problems(error: ValidationError) -> list[str]:
+    """One line per variable, in Cadence's words."""
+    aliases = {alias: alias for alias in VARIABLES.values()}
+    problems: list[str] = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = str(item["loc"][0]) if item["loc"] else ""
+        variable = VARIABLES.get(where) or aliases.get(where) or "the configuration"
+        if item["type"] == PROBLEM:
+            line = item["ctx"]["line"]
+        else:  # a check Cadence did not word itself: still name the variable and the fix
+            line = f"{variable} has a value Cadence cannot use: see .env.example for its form"
+        if line not in problems:
+            problems.append(line)
+    return problems
+
+
+def _hide_password(database_url: str) -> str:
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unreadable URL>"
 
 
 def configure_logging(level: str) -> None:
