@@ -134,6 +134,24 @@ def test_a_plain_postgresql_url_gets_the_psycopg_driver():
     ]
 
 
+def test_an_explicit_mapping_replaces_the_environment_and_migrate_needs_no_slack(monkeypatch):
+    monkeypatch.setenv("PORT", "5000")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-not-a-bot-token")
+    url = "postgresql://cadence:hunter2@db.internal/cadence"
+    settings = load_settings({"DATABASE_URL": url}, need_slack=False)
+    assert settings.port == 3000 and settings.slack_bot_token == ""
+    assert settings.database_url == "postgresql+psycopg://cadence:hunter2@db.internal/cadence"
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "CADENCE_TICK_SECONDS": "9" * 5000})
+    assert raised.value.problems == [
+        "SLACK_SIGNING_SECRET is not set: copy it from Basic Information → App Credentials in "
+        "your Slack app settings into .env",
+        "CADENCE_TICK_SECONDS must be a whole number from 1 to 3600 (seconds between scheduler "
+        "passes), not " + "9" * 59 + "…",
+    ]
+
+
 # --- migrate and tick ------------------------------------------------------------------------
 
 
