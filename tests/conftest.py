@@ -7,24 +7,32 @@ faked, at its HTTP boundary (`fake_slack.py`).
 PostgreSQL: `TEST_DATABASE_URL` names a server database the tests may create databases from
 (default postgresql+psycopg://postgres@127.0.0.1:5432/test). Without a reachable server the
 PostgreSQL variants skip, saying why; with CI=true they fail instead.
+
+Databases: the migrations run once per test run, into a template (a SQLite file, a PostgreSQL
+database); each test that uses `db` gets its own copy of it. `sqlite_url`, `postgres_url` and
+`database_url` without `db` give empty databases, for the tests of `migrate` itself.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socketserver
+import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from fake_slack import FakeSlack
 from slack_requests import SlackSim
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from waiting import wait_until
 
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform.config import Settings, load_settings
@@ -98,36 +106,101 @@ def postgres_server_url() -> str:
     return url
 
 
-@pytest.fixture
-def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"cadence_t_{uuid.uuid4().hex[:12]}"
+@pytest.fixture(scope="session")
+def postgres_admin(postgres_server_url: str) -> Iterator[Engine]:
+    """One autocommit connection pool to the server, to create and drop the test databases."""
     admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    yield admin
+    admin.dispose()
+
+
+@contextmanager
+def _postgres_database(
+    admin: Engine, server_url: str, prefix: str, template: str | None = None
+) -> Iterator[str]:
+    """A new database on the server (a copy of `template` if given), dropped afterwards even
+    if something still holds a connection to it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
     try:
-        yield url
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin: Engine, postgres_server_url: str) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated once for this test run; each test's migrated
+    database is a copy of it. Built afresh every run, so a changed schema is always picked up,
+    and dropped at the end. Nothing stays connected to it (migrate disposes its engine), as
+    CREATE DATABASE … TEMPLATE requires."""
+    with _postgres_database(postgres_admin, postgres_server_url, "cadence_template") as url:
+        migrate.upgrade(url)
+        yield make_url(url).database
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once for this test run; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "cadence.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    # Fold the write-ahead log into the file and leave WAL mode, so the file alone is the
+    # whole database (each copy turns WAL on again when the app connects).
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    return path
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:
+def postgres_url(postgres_admin: Engine, postgres_server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    with _postgres_database(postgres_admin, postgres_server_url, "cadence_t") as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite database for one test: empty (no file yet), unless the test also uses `db`."""
+    return f"sqlite:///{tmp_path / 'cadence.db'}"
+
+
+@pytest.fixture
+def postgres_migrated_url(
+    postgres_admin: Engine, postgres_server_url: str, postgres_template: str
+) -> Iterator[str]:
+    """A new PostgreSQL database with the current schema (a copy of the template)."""
+    with _postgres_database(
+        postgres_admin, postgres_server_url, "cadence_t", template=postgres_template
+    ) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_migrated_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A SQLite database with the current schema (a copy of the template), where `sqlite_url`
+    points."""
+    shutil.copy(sqlite_template, tmp_path / "cadence.db")
     return f"sqlite:///{tmp_path / 'cadence.db'}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request) -> str:
-    """Each test using it runs twice: on SQLite and on PostgreSQL."""
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs twice: on SQLite and on PostgreSQL.
+
+    A test that uses `db` (or `cadence`) gets the URL of that database, already migrated;
+    any other test gets an empty database, e.g. to run `python -m bot migrate` on."""
+    migrated = "_migrated_url" if "db" in request.fixturenames else "_url"
+    kind = "sqlite" if request.param == "sqlite" else "postgres"
+    return request.getfixturevalue(kind + migrated)
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    migrate.upgrade(database_url)
+    """The test's database with the current schema (copied from the run's template: the
+    migrations ran once, when the template was built)."""
     database = Database.from_url(database_url)
     yield database
     database.dispose()
@@ -160,13 +233,7 @@ class Cadence:
 
     def wait_until(self, predicate, timeout: float = 5.0, what: str = "condition"):
         """Poll for an effect of work done after ack (never sleep a fixed time)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = predicate()
-            if result:
-                return result
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what}")
+        return wait_until(predicate, timeout, what)
 
 
 def make_settings(database_url: str, fake: FakeSlack, **overrides: str) -> Settings:
@@ -189,7 +256,10 @@ def cadence(fake_slack: FakeSlack, db: Database, database_url: str) -> Iterator[
     server = make_server(
         "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for the serving loop to notice it.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     try:
@@ -202,3 +272,4 @@ def cadence(fake_slack: FakeSlack, db: Database, database_url: str) -> Iterator[
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(timeout=5)

@@ -37,6 +37,7 @@ from typing import Any
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block, BlockElement
 from slack_sdk.models.views import View
+from waiting import wait_until
 
 __all__ = [
     "Call",
@@ -429,32 +430,28 @@ class FakeSlack:
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until ``method`` was called at least ``count`` times; return those calls."""
-        deadline = time.monotonic() + timeout
-        while True:
-            calls = self.calls_to(method)
-            if len(calls) >= count:
-                return calls
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"expected {count} call(s) to {method} within {timeout}s, got {len(calls)}; "
-                    f"called: {self._called_summary()}"
-                )
-            time.sleep(0.01)
+        wait_until(
+            lambda: len(self.calls_to(method)) >= count,
+            timeout,
+            lambda: (
+                f"{count} call(s) to {method}, got {len(self.calls_to(method))}; "
+                f"called: {self._called_summary()}"
+            ),
+        )
+        return self.calls_to(method)
 
     def wait_for_response(self, count: int = 1, timeout: float = 5.0) -> list[ResponsePost]:
         """Wait until at least ``count`` response_url posts were received; return them."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                posts = list(self.responses)
-            if len(posts) >= count:
-                return posts
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"expected {count} response_url post(s) within {timeout}s, got {len(posts)}; "
-                    f"called: {self._called_summary()}"
-                )
-            time.sleep(0.01)
+        wait_until(
+            lambda: len(self.responses) >= count,
+            timeout,
+            lambda: (
+                f"{count} response_url post(s), got {len(self.responses)}; "
+                f"called: {self._called_summary()}"
+            ),
+        )
+        with self._lock:
+            return list(self.responses)
 
     # ---------------------------------------------------------------- fault injection
 
