@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import pytest
 from conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, TEAM, _QuietHandler, make_settings
 from flows import text_of
 from slack_requests import SlackSim
+from waiting import wait_until
 
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform.config import ConfigError, load_settings
@@ -193,20 +193,18 @@ def serving(command: list[str], *, cwd: Path, env: dict[str, str], port: int) ->
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"server exited: {process.stdout.read()}")
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("server did not come up")
-            time.sleep(0.1)
+        wait_until(up, 30, "the server to come up", interval=0.05)
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
@@ -237,6 +235,12 @@ def health(url: str) -> dict:
         return json.loads(response.read())
 
 
+def ticked(url: str) -> dict | None:
+    """The scheduler's part of /healthz, once it has ticked (None before its first heartbeat)."""
+    scheduler = health(url)["scheduler"]
+    return scheduler if scheduler["age_s"] is not None else None
+
+
 def slack_env(fake_slack, database_url: str, port: int, **extra: str) -> dict[str, str]:
     return clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -255,12 +259,8 @@ def test_the_single_process_serves_slack_and_runs_the_scheduler(tmp_path, fake_s
     env = slack_env(fake_slack, sqlite_url, port, CADENCE_TICK_SECONDS="1")
     with serving([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, port=port) as url:
         # It migrated its own database, and the scheduler beside it is ticking.
-        beat = None
-        deadline = time.monotonic() + 15
-        while beat is None and time.monotonic() < deadline:
-            beat = health(url)["scheduler"]["age_s"]
-            time.sleep(0.2)
-        assert beat is not None and beat < 10
+        scheduler = wait_until(lambda: ticked(url), 15, "the scheduler's heartbeat", interval=0.05)
+        assert scheduler["age_s"] < 10
         assert health(url)["database"] == "ok"
 
         sim = SlackSim(url, fake_slack, SIGNING_SECRET, team_id=TEAM)
@@ -298,10 +298,7 @@ def test_the_procfile_web_and_worker_share_one_postgresql_database(
     )
     try:
         with serving(web, cwd=tmp_path, env=env, port=port) as url:
-            deadline = time.monotonic() + 20
-            while health(url)["scheduler"]["age_s"] is None and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert health(url)["scheduler"]["age_s"] is not None  # the worker's heartbeat
+            wait_until(lambda: ticked(url), 20, "the worker's heartbeat", interval=0.05)
             sim = SlackSim(url, fake_slack, SIGNING_SECRET, team_id=TEAM)
             assert "/cadence help" in text_of(sim.command("help").json)
     finally:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 
 from conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET
 from engine_flows import jobs_of, schedule, utc
 from flows import create_engagement
 from test_cli_and_serving import ROOT, clean_env
+from waiting import wait_until
 
 from bot.platform import clock
 
@@ -75,11 +75,16 @@ def test_a_pass_killed_after_claiming_loses_nothing(cadence):
     many_vendors(cadence)
     cadence.fake.delay("chat.postMessage", 1.5)
     process = tick_process(cadence, MON, CADENCE_SEND_CONCURRENCY="2")
-    deadline = time.monotonic() + 60
-    while not any(j.status == "claimed" for j in jobs_of(cadence, "prompt")):
-        assert time.monotonic() < deadline, process.stderr.read() if process.poll() else "no claim"
-        time.sleep(0.05)
-    time.sleep(0.2)
+
+    def mid_pass() -> bool:
+        """Prompts claimed and the first ones delivered: the pass is busy sending the rest."""
+        if process.poll() is not None:
+            raise AssertionError(f"the pass ended before it was killed: {process.stderr.read()}")
+        return bool(prompts_received(cadence)) and any(
+            j.status == "claimed" for j in jobs_of(cadence, "prompt")
+        )
+
+    wait_until(mid_pass, 60, "the pass to claim prompts and start sending them", interval=0.05)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     cadence.fake.delay("chat.postMessage", 0)
