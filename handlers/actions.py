@@ -12,6 +12,7 @@ from bot.blocks.common import plain_message
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, archived_notice
 from bot.domain import engagements
 from bot.domain.errors import UserError
+from bot.platform import clock
 from bot.platform.services import Services
 from handlers.guard import guarded
 from handlers.workspace import workspace_id
@@ -37,6 +38,7 @@ def register(app: App, services: Services) -> None:
                 team_id=team_id,
                 actor=user_id,
                 engagement_id=_engagement_id(body),
+                now=clock.now(),
                 admins=services.admins,
             )
         respond(

@@ -11,6 +11,7 @@ from bot.blocks.engagements import ENGAGEMENT_MODAL, created_notice, saved_notic
 from bot.domain import audit, engagements
 from bot.domain.errors import UserError
 from bot.engine.channels import direct_message, join_and_post
+from bot.platform import clock
 from bot.platform.services import Services
 from handlers.forms import metadata_id, metadata_of, read_state, save_form
 from handlers.guard import guarded
@@ -33,7 +34,7 @@ def register(app: App, services: Services) -> None:
             with services.db.session() as session:
                 if metadata.get("mode") != "edit":
                     return None, engagements.create(
-                        session=session, team_id=team_id, actor=user_id, data=data
+                        session=session, team_id=team_id, actor=user_id, data=data, now=clock.now()
                     )
                 engagement_id = metadata_id(metadata, "engagement_id")
                 if engagement_id is None:
@@ -44,6 +45,7 @@ def register(app: App, services: Services) -> None:
                     actor=user_id,
                     engagement_id=engagement_id,
                     data=data,
+                    now=clock.now(),
                     admins=services.admins,
                 )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.platform import clock
 from storage.models import AuditEvent
 
 
@@ -18,6 +18,7 @@ def record(
     entity_type: str,
     entity_id: int,
     action: str,
+    now: datetime,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -30,7 +31,7 @@ def record(
         action=action,
         before=before,
         after=after,
-        at=clock.now(),
+        at=now,
     )
     session.add(event)
     return event

@@ -326,6 +326,7 @@ def create(
         entity_type="cadence",
         entity_id=cadence.id,
         action="create",
+        now=now,
         after=snapshot(cadence),
     )
     return cadence
@@ -368,6 +369,7 @@ def _record(session: Session, cadence: Cadence, actor: str, action: str, before,
         entity_type="cadence",
         entity_id=cadence.id,
         action=action,
+        now=now,
         before=changed_before or None,
         after=changed_after or None,
     )
@@ -453,6 +455,7 @@ def skip_next(
         entity_type="cadence",
         entity_id=cadence.id or 0,
         action="skip",
+        now=now,
         before={"next_slot": skipped, "status": before["status"]},
         after={"next_slot": cadence.next_slot, "skipped": skipped},
     )

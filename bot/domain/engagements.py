@@ -14,7 +14,7 @@ import unicodedata
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -24,7 +24,6 @@ from sqlmodel import Session, col, select
 
 from bot.domain import audit
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
-from bot.platform import clock
 from storage.models import ConcernSla, Engagement, EngagementMember, KpiDefinition
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -512,11 +511,10 @@ def _write_children(*, session: Session, engagement: Engagement, data: Engagemen
 
 
 def create(
-    *, session: Session, team_id: str, actor: str, data: EngagementInput
+    *, session: Session, team_id: str, actor: str, data: EngagementInput, now: datetime
 ) -> EngagementDetails:
     """Create an engagement with everything it holds, and its audit event, in one transaction."""
     _ensure_handle_free(session=session, team_id=team_id, data=data)
-    now = clock.now()
     engagement = Engagement(
         team_id=team_id,
         handle=data.handle,
@@ -544,6 +542,7 @@ def create(
         entity_type="engagement",
         entity_id=engagement.id,
         action="create",
+        now=now,
         after=snapshot(data),
     )
     session.flush()
@@ -557,6 +556,7 @@ def update(
     actor: str,
     engagement_id: int,
     data: EngagementInput,
+    now: datetime,
     admins: Iterable[str],
 ) -> tuple[EngagementDetails, EngagementDetails]:
     """Apply an edit (only by a lead or admin); returns (before, after)."""
@@ -569,7 +569,7 @@ def update(
     engagement = before.engagement
     engagement.handle, engagement.name, engagement.vendor = data.handle, data.name, data.vendor
     engagement.channel_id, engagement.digest_channel_id = data.channel_id, data.digest_channel_id
-    engagement.timezone, engagement.updated_at = data.timezone, clock.now()
+    engagement.timezone, engagement.updated_at = data.timezone, now
     engagement.holidays = list(data.holidays)
     session.add(engagement)
     try:
@@ -588,6 +588,7 @@ def update(
             entity_type="engagement",
             entity_id=engagement_id,
             action="update",
+            now=now,
             before=changed_before,
             after=changed_after,
         )
@@ -595,7 +596,13 @@ def update(
 
 
 def archive(
-    *, session: Session, team_id: str, actor: str, engagement_id: int, admins: Iterable[str]
+    *,
+    session: Session,
+    team_id: str,
+    actor: str,
+    engagement_id: int,
+    now: datetime,
+    admins: Iterable[str],
 ) -> EngagementDetails:
     """Archive (only by a lead or admin). Archiving twice is refused with a clear message."""
     details = get(session=session, team_id=team_id, engagement_id=engagement_id)
@@ -603,8 +610,7 @@ def archive(
     engagement = details.engagement
     if engagement.archived_at is not None:
         raise UserError(f"{engagement.name} is already archived.")
-    engagement.archived_at = clock.now()
-    engagement.updated_at = engagement.archived_at
+    engagement.archived_at = engagement.updated_at = now
     session.add(engagement)
     audit.record(
         session=session,
@@ -613,6 +619,7 @@ def archive(
         entity_type="engagement",
         entity_id=engagement_id,
         action="archive",
+        now=now,
         before={"archived": False},
         after={"archived": True},
     )

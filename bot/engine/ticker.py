@@ -13,7 +13,6 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.engine import tick as engine
-from bot.platform import clock
 from bot.platform.services import Services
 
 log = logging.getLogger(__name__)
@@ -21,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def run_tick(services: Services) -> None:
     try:
-        report = engine.tick(services, clock.now())
+        report = engine.tick(services, services.clock())
         for line in report.actions:
             log.info("%s", line)
     except Exception:
@@ -37,7 +36,7 @@ def _configure(scheduler: BaseScheduler, services: Services) -> BaseScheduler:
         id="cadence-tick",
         coalesce=True,
         max_instances=1,
-        next_run_time=clock.now(),
+        next_run_time=services.clock(),
     )
     return scheduler
 

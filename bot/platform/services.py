@@ -1,9 +1,13 @@
-"""What listeners and the engine share: settings and the database (built once per process)."""
+"""What listeners and the engine share: settings, the database and the clock (built once per
+process)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from bot.platform import clock as _clock
 from bot.platform.config import Settings
 from storage.db import Database
 
@@ -12,6 +16,8 @@ from storage.db import Database
 class Services:
     settings: Settings
     db: Database
+    clock: Callable[[], datetime] = _clock.now
+    """Where the engine's "now" comes from (`clock.now`, which `tick --now` and tests can fix)."""
 
     @property
     def admins(self) -> frozenset[str]:
