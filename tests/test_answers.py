@@ -1,8 +1,8 @@
 """Vendors answer check-ins with a structured status update; stakeholders answer feedback surveys.
 
-The check-in itself (normally planned by the engine) is seeded in the database; everything a
-person does goes through signed HTTP requests to the running app and the fake Slack. Each test
-runs on SQLite and on PostgreSQL.
+The check-in itself is planned by the engine (a cadence scheduled with the real form, then
+`python -m bot tick`); everything a person does goes through signed HTTP requests to the running
+app and the fake Slack. Each test runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 from conftest import ACME, EXTERNAL, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR
+from engine_flows import checkins_of, recipients_of, schedule, tick
 from flows import create_engagement, ephemeral_replies, text_of
 from sqlmodel import select
 
 from bot.domain.updates import kpi_met
 from bot.platform import clock
-from storage import jobs
-from storage.models import Cadence as CadenceRow
 from storage.models import (
     CheckIn,
     CheckInRecipient,
@@ -56,52 +55,46 @@ def seed_checkin(
     recipients: tuple[str, ...] = (VENDOR,),
     closes_in: timedelta = timedelta(hours=47),
 ) -> int:
-    """What the engine would have made: a cadence, an open check-in, its recipients (pending)
-    and a pending reminder for each."""
-    now = clock.now()
-    with cadence.db.session() as session:
-        row = CadenceRow(
-            team_id=TEAM,
-            engagement_id=engagement.id,
-            kind=kind,
-            rule="FREQ=WEEKLY;BYDAY=MO",
-            rule_kind="weekly",
-            local_time="09:00",
-            timezone="Europe/Berlin",
-            created_by=LEAD,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        session.flush()
-        checkin = CheckIn(
-            team_id=TEAM,
-            cadence_id=row.id,
-            engagement_id=engagement.id,
-            occurrence_key=now.strftime("%Y-%m-%dT%H:%M"),
-            scheduled_for=now - timedelta(hours=1),
-            window_closes_at=now + closes_in,
-            created_at=now,
-        )
-        session.add(checkin)
-        session.flush()
-        for user in recipients:
-            session.add(
-                CheckInRecipient(
-                    team_id=TEAM, checkin_id=checkin.id, user_id=user, delivered_via="dm"
-                )
-            )
-            jobs.plan(
-                session,
-                team_id=TEAM,
-                key=f"reminder:checkin={checkin.id}:user={user}",
-                kind="reminder",
-                due_at=now + timedelta(hours=24),
-                now=now,
-                checkin_id=checkin.id,
-                user_id=user,
-            )
-        return checkin.id
+    """A check-in made by the engine, open to `recipients`, whose window closes `closes_in`
+    from now (negative: it has closed, so an answer is late). The lead schedules a cadence of
+    `kind` asking exactly them with the real form, at a slot picked so, and `python -m bot tick`
+    at that slot plans the check-in (a reminder for each, due a day before the window closes)
+    and sends the prompts.
+
+    This is the background of the story, not the story: its Slack traffic (the form, the lead's
+    confirmation, the prompts) is dropped from the fake's records, so what a test counts is what
+    the test itself did."""
+    calls, responses = len(cadence.fake.calls), len(cadence.fake.responses)
+    window = timedelta(hours=48)
+    slot = (clock.now() + closes_in - window).replace(second=0, microsecond=0)
+    row = schedule(
+        cadence,
+        slot - timedelta(minutes=1),
+        engagement.handle,
+        kind=kind,
+        rule_weekdays=[str(slot.weekday())],
+        rule_local_time=slot.strftime("%H:%M"),
+        rule_timezone="UTC",
+        window_hours=str(window // timedelta(hours=1)),
+        reminder_hours="24",
+        audience="chosen",
+        audience_users=list(recipients),
+    )
+    assert row.next_run_at == slot, (row.next_run_at, slot)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        tick(cadence, monkeypatch, slot)
+    (checkin,) = [c for c in checkins_of(cadence) if c.cadence_id == row.id]
+    assert (checkin.status, checkin.window_closes_at) == ("open", slot + window)
+    assert set(recipients_of(cadence, checkin.id)) == set(recipients)
+    prompted = {
+        c.args["channel"]
+        for c in cadence.fake.calls[calls:]
+        if c.method == "chat.postMessage" and c.ok and "checkin_answer" in json.dumps(c.args)
+    }
+    assert prompted == set(recipients)
+    del cadence.fake.calls[calls:]
+    del cadence.fake.responses[responses:]
+    return checkin.id
 
 
 def prompt(cadence, checkin_id: int, user: str = VENDOR) -> dict[str, Any]:
