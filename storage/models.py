@@ -69,20 +69,26 @@ class Workspace(SQLModel, table=True):
     created_at: datetime = moment()
 
 
-class Engagement(SQLModel, table=True):
+class EngagementBase(SQLModel):
+    """What a lead defines on the engagement form: the columns an edit may change (the domain
+    builds one from its input, then `Engagement.model_validate` / `sqlmodel_update`)."""
+
+    name: str = Field(max_length=80)
+    handle: str = Field(max_length=80)
+    vendor: str = Field(max_length=120)
+    channel_id: str = Field(max_length=SLACK_ID_LENGTH)
+    digest_channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    timezone: str = Field(max_length=64)
+    holidays: list[str] = json_field()
+
+
+class Engagement(EngagementBase, table=True):
     """A client–vendor relationship: who is involved, where they talk, what success means."""
 
     __table_args__ = (UniqueConstraint("team_id", "handle", name="uq_engagement_team_handle"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()
-    handle: str = Field(max_length=80)
-    name: str = Field(max_length=80)
-    vendor: str = Field(max_length=120)
-    channel_id: str = Field(max_length=SLACK_ID_LENGTH)
-    digest_channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
-    timezone: str = Field(max_length=64)
-    holidays: list[str] = json_field()
     created_by: str = Field(max_length=SLACK_ID_LENGTH)
     created_at: datetime = moment()
     updated_at: datetime = moment()
@@ -132,7 +138,27 @@ class ConcernSla(SQLModel, table=True):
     response_hours: int
 
 
-class Cadence(SQLModel, table=True):
+class CadenceBase(SQLModel):
+    """What a lead defines on the schedule form: the columns an edit may change (the domain
+    builds one from its input, then `Cadence.model_validate` / `sqlmodel_update`)."""
+
+    kind: str = Field(max_length=24)
+    rule: str = Field(max_length=500)
+    rule_kind: str = Field(max_length=16)
+    start_date: date | None = None
+    local_time: str = Field(max_length=5)
+    timezone: str = Field(max_length=64)
+    window_hours: int = 48
+    reminder_hours: int | None = None
+    escalation_hours: int | None = None
+    escalation_user_ids: list[str] = json_field()
+    audience: str = Field(default="vendor", max_length=16)
+    audience_user_ids: list[str] = json_field()
+    delivery: str = Field(default="dm", max_length=16)
+    recipient_local_time: bool = False
+
+
+class Cadence(CadenceBase, table=True):
     """A recurring check-in of one kind on a rule, at a local time in an IANA zone."""
 
     __table_args__ = (
@@ -143,20 +169,6 @@ class Cadence(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()
     engagement_id: int = parent("engagement")
-    kind: str = Field(max_length=24)
-    rule: str = Field(max_length=500)
-    rule_kind: str = Field(max_length=16)
-    local_time: str = Field(max_length=5)
-    timezone: str = Field(max_length=64)
-    start_date: date | None = None
-    window_hours: int = 48
-    reminder_hours: int | None = None
-    escalation_hours: int | None = None
-    escalation_user_ids: list[str] = json_field()
-    audience: str = Field(default="vendor", max_length=16)
-    audience_user_ids: list[str] = json_field()
-    delivery: str = Field(default="dm", max_length=16)
-    recipient_local_time: bool = False
     status: str = Field(default="active", max_length=16)
     next_run_at: datetime | None = moment(nullable=True)
     next_slot: str | None = Field(default=None, max_length=40)

@@ -20,7 +20,7 @@ from bot.domain.engagements import EngagementDetails, normalize_timezone, requir
 from bot.domain.engagements import get as get_engagement
 from bot.domain.errors import FieldErrors, NotFound, UserError
 from storage import jobs
-from storage.models import Cadence, CheckIn, Engagement
+from storage.models import Cadence, CadenceBase, CheckIn, Engagement
 
 KINDS = {
     "status_update": "Status update",
@@ -223,24 +223,12 @@ def preview(data: CadenceInput, now: datetime, count: int = 5) -> list[recurrenc
     )
 
 
+SNAPSHOT_FIELDS = frozenset(CadenceBase.model_fields) | {"status"}
+
+
 def snapshot(cadence: Cadence) -> dict[str, Any]:
-    return {
-        "kind": cadence.kind,
-        "rule": cadence.rule,
-        "rule_kind": cadence.rule_kind,
-        "start_date": cadence.start_date.isoformat() if cadence.start_date else None,
-        "local_time": cadence.local_time,
-        "timezone": cadence.timezone,
-        "window_hours": cadence.window_hours,
-        "reminder_hours": cadence.reminder_hours,
-        "escalation_hours": cadence.escalation_hours,
-        "escalation_user_ids": list(cadence.escalation_user_ids),
-        "audience": cadence.audience,
-        "audience_user_ids": list(cadence.audience_user_ids),
-        "delivery": cadence.delivery,
-        "recipient_local_time": cadence.recipient_local_time,
-        "status": cadence.status,
-    }
+    """What the audit trail records for before → after: the definition and the status."""
+    return cadence.model_dump(mode="json", include=SNAPSHOT_FIELDS)
 
 
 def rule_of(cadence: Cadence) -> recurrence.Rule:
@@ -264,21 +252,21 @@ def as_input(cadence: Cadence) -> CadenceInput:
     )
 
 
+def columns(data: CadenceInput) -> CadenceBase:
+    """The definition as the columns it sets: the rule is stored as its text, kind and start."""
+    rule = data.rule
+    return CadenceBase.model_validate(
+        {
+            **vars(data),
+            "rule": rule.to_rrule(),
+            "rule_kind": rule.kind,
+            "start_date": rule.start_date,
+        }
+    )
+
+
 def _apply(cadence: Cadence, data: CadenceInput) -> None:
-    cadence.kind = data.kind
-    cadence.rule_kind = data.rule.kind
-    cadence.rule = data.rule.to_rrule()
-    cadence.start_date = data.rule.start_date
-    cadence.local_time = data.local_time
-    cadence.timezone = data.timezone
-    cadence.window_hours = data.window_hours
-    cadence.reminder_hours = data.reminder_hours
-    cadence.escalation_hours = data.escalation_hours
-    cadence.escalation_user_ids = list(data.escalation_user_ids)
-    cadence.audience = data.audience
-    cadence.audience_user_ids = list(data.audience_user_ids)
-    cadence.delivery = data.delivery
-    cadence.recipient_local_time = data.recipient_local_time
+    cadence.sqlmodel_update(columns(data))
 
 
 def _manageable_engagement(
@@ -302,19 +290,16 @@ def create(
     admins: Iterable[str],
 ) -> Cadence:
     _manageable_engagement(session, team_id, engagement_id, actor, admins)
-    cadence = Cadence(
-        team_id=team_id,
-        engagement_id=engagement_id,
-        kind=data.kind,
-        rule="",
-        rule_kind=data.rule.kind,
-        local_time=data.local_time,
-        timezone=data.timezone,
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
+    cadence = Cadence.model_validate(
+        columns(data),
+        update={
+            "team_id": team_id,
+            "engagement_id": engagement_id,
+            "created_by": actor,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    _apply(cadence, data)
     set_next(cadence, now)
     session.add(cadence)
     session.flush()

@@ -24,7 +24,13 @@ from sqlmodel import Session, col, select
 
 from bot.domain import audit
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
-from storage.models import ConcernSla, Engagement, EngagementMember, KpiDefinition
+from storage.models import (
+    ConcernSla,
+    Engagement,
+    EngagementBase,
+    EngagementMember,
+    KpiDefinition,
+)
 
 SEVERITIES = ("critical", "high", "medium", "low")
 DEFAULT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
@@ -119,20 +125,19 @@ class EngagementDetails:
         return snapshot(self.as_input())
 
 
+def columns(data: EngagementInput) -> EngagementBase:
+    """The definition as the engagement's own columns (people, KPIs and SLAs are child rows)."""
+    return EngagementBase.model_validate({**vars(data), "handle": data.handle})
+
+
 def snapshot(data: EngagementInput) -> dict[str, Any]:
     return {
-        "name": data.name,
-        "handle": data.handle,
-        "vendor": data.vendor,
-        "channel_id": data.channel_id,
-        "digest_channel_id": data.digest_channel_id,
-        "timezone": data.timezone,
+        **columns(data).model_dump(mode="json"),
         "leads": list(data.leads),
         "vendor_contacts": list(data.vendor_contacts),
         "stakeholders": list(data.stakeholders),
         "kpis": [k.render() for k in data.kpis],
         "sla_hours": dict(data.sla_hours),
-        "holidays": list(data.holidays),
     }
 
 
@@ -515,18 +520,9 @@ def create(
 ) -> EngagementDetails:
     """Create an engagement with everything it holds, and its audit event, in one transaction."""
     _ensure_handle_free(session=session, team_id=team_id, data=data)
-    engagement = Engagement(
-        team_id=team_id,
-        handle=data.handle,
-        name=data.name,
-        vendor=data.vendor,
-        channel_id=data.channel_id,
-        digest_channel_id=data.digest_channel_id,
-        timezone=data.timezone,
-        holidays=list(data.holidays),
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
+    engagement = Engagement.model_validate(
+        columns(data),
+        update={"team_id": team_id, "created_by": actor, "created_at": now, "updated_at": now},
     )
     session.add(engagement)
     try:
@@ -566,11 +562,7 @@ def update(
         raise UserError(f"{before.engagement.name} is archived; it can no longer be edited.")
     _ensure_handle_free(session=session, team_id=team_id, data=data, except_id=engagement_id)
     old = before.snapshot()
-    engagement = before.engagement
-    engagement.handle, engagement.name, engagement.vendor = data.handle, data.name, data.vendor
-    engagement.channel_id, engagement.digest_channel_id = data.channel_id, data.digest_channel_id
-    engagement.timezone, engagement.updated_at = data.timezone, now
-    engagement.holidays = list(data.holidays)
+    engagement = before.engagement.sqlmodel_update(columns(data), update={"updated_at": now})
     session.add(engagement)
     try:
         session.flush()
