@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.domain.command_reference import ECHO_LIMIT, shorten
+
 MAX_MESSAGE_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_FALLBACK_TEXT = 4000
+QUOTED = re.compile(r"(`)([^`]*)(`)|(“)([^”]*)(”)")
+"""Where a reply quotes what someone typed: an inline code span, or “curly quotes”."""
 
 
 def mentions(user_ids: Iterable[str]) -> str:
@@ -26,6 +31,26 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def shorten_quotes(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` with every quoted span (`code` or “quotes”) longer than `limit` shortened between
+    words: a reply that echoes thousands of typed characters keeps its own words whole."""
+
+    def fit(match: re.Match[str]) -> str:
+        opening, inside, closing = (g for g in match.groups() if g is not None)
+        return opening + shorten(inside, limit) + closing
+
+    return QUOTED.sub(fit, text)
+
+
+def fit_text(text: str, limit: int = MAX_SECTION_TEXT) -> str:
+    """`text` within `limit` characters, cut between words; an inline code span left open by
+    the cut is closed, so the rest of a message does not turn into code."""
+    if len(text) <= limit:
+        return text
+    fitted = shorten(text, limit - 1)
+    return fitted + "`" if fitted.count("`") % 2 else fitted
+
+
 def section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=text))
 
@@ -39,7 +64,7 @@ def pack_sections(lines: Sequence[str], *, separator: str = "\n") -> list[Sectio
     blocks: list[SectionBlock] = []
     current = ""
     for line in lines:
-        line = line[:MAX_SECTION_TEXT]
+        line = fit_text(line)
         candidate = f"{current}{separator}{line}" if current else line
         if len(candidate) > MAX_SECTION_TEXT:
             blocks.append(section(current))
@@ -62,7 +87,7 @@ def message(text: str, blocks: Sequence[Block | dict[str, Any]] = ()) -> dict[st
         raise ValueError(
             f"a message holds at most {MAX_MESSAGE_BLOCKS} blocks, not {len(rendered)}"
         )
-    payload: dict[str, Any] = {"text": text[:MAX_FALLBACK_TEXT]}
+    payload: dict[str, Any] = {"text": shorten(text, MAX_FALLBACK_TEXT)}
     if rendered:
         payload["blocks"] = rendered
     return payload

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import DividerBlock, HeaderBlock
 
-from bot.blocks.common import context, message, section
+from bot.blocks.common import MAX_SECTION_TEXT, context, fit_text, message, section, shorten_quotes
 from bot.domain.command_reference import REFERENCE, CommandSpec
 
 
@@ -36,9 +36,15 @@ def help_message() -> dict[str, Any]:
 
 
 def usage_reply(problem: str, spec: CommandSpec | None = None) -> dict[str, Any]:
-    """One ephemeral reply: what was wrong, and the right form to type."""
-    text = problem
+    """One ephemeral reply: what was wrong, and the right form to type.
+
+    `problem` may quote what someone typed, however long: quoted spans are shortened between
+    words, then the problem is fitted so that the fix below it always shows, within Slack's
+    3,000 characters for a section.
+    """
+    fix = ""
     if spec is not None:
-        text += f"\nThe form is `/cadence {spec.usage}`, e.g. `{spec.example}`."
-    text += "\n`/cadence help` lists every command."
+        fix += f"\nThe form is `/cadence {spec.usage}`, e.g. `{spec.example}`."
+    fix += "\n`/cadence help` lists every command."
+    text = fit_text(shorten_quotes(problem), MAX_SECTION_TEXT - len(fix)) + fix
     return message(text, [section(text)])

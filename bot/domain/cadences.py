@@ -318,17 +318,24 @@ def create(
 
 
 def find(*, session: Session, team_id: str, ref: str) -> Cadence:
-    """By the number shown in lists (`12` or `#12`), only within the workspace."""
-    text = ref.strip().lstrip("#")
-    if not text.isdigit():
+    """By the number shown in lists (`12` or `#12`, in any script's digits: `١٢`, `１２`), only
+    within the workspace. A number beyond the id column's range names no cadence: it is not
+    looked up (PostgreSQL would refuse it as out of range for `integer`)."""
+    from bot.domain.command_reference import echo, read_number
+
+    number = read_number(ref)
+    if number is None:
         raise NotFound(
-            f"“{ref}” is not a cadence number. `/cadence cadences` lists them with their numbers."
+            f"“{echo(ref)}” is not a cadence number. `/cadence cadences` lists them with their "
+            "numbers."
         )
-    cadence = session.exec(
-        select(Cadence).where(Cadence.team_id == team_id).where(Cadence.id == int(text))
-    ).first()
+    cadence = None
+    if len(number) <= 10 and int(number) <= 2**31 - 1:  # the largest id an integer column holds
+        cadence = session.exec(
+            select(Cadence).where(Cadence.team_id == team_id).where(Cadence.id == int(number))
+        ).first()
     if cadence is None or cadence.status == DELETED:
-        raise NotFound(f"There is no cadence #{text}. `/cadence cadences` lists them.")
+        raise NotFound(f"There is no cadence #{echo(number)}. `/cadence cadences` lists them.")
     return cadence
 
 

@@ -2,12 +2,21 @@
 
 `/cadence help` prints it, and malformed input points at the matching line. `available` marks
 what this version can already do; the rest is listed as on its way rather than hidden.
+
+Also how the text someone typed is read (`parse`, `read_number`) and quoted back in a reply
+(`echo`, `shorten`): any text, however odd, is read without an exception, and what is echoed is
+short and cut only between words.
 """
 
 from __future__ import annotations
 
 import shlex
+import unicodedata
 from dataclasses import dataclass
+
+ECHO_LIMIT = 80
+"""The most characters of what someone typed that a reply quotes back."""
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -105,17 +114,60 @@ class Invocation:
 
 
 def parse(text: str) -> Invocation:
-    """Split the command text; quotes group words (`"Acme Payments"`) when they balance."""
+    """Split the command text; quotes group words (`"Acme Payments"`) when they balance.
+
+    Any Unicode space separates words (shlex alone knows only ASCII ones), and the subcommand
+    is compared in its compatibility form, so full-width `ｓｋｉｐ` is `skip`.
+    """
     text = (text or "").strip()
+    spaced = "".join(" " if c.isspace() else c for c in text)
     try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
+        words = shlex.split(spaced)
+    except ValueError:  # unbalanced quotes or a trailing backslash: plain words
+        words = spaced.split()
     if not words:
         return Invocation("help", (), "")
-    name = words[0].lower()
-    rest = text[len(text.split(maxsplit=1)[0]) :].strip()
-    return Invocation(name, tuple(words[1:]), rest)
+    name = unicodedata.normalize("NFKC", words[0]).lower()
+    first, _, rest = spaced.partition(" ")
+    return Invocation(name, tuple(words[1:]), text[len(first) :].strip() if rest else "")
+
+
+def read_number(text: str) -> str | None:
+    """The whole number someone typed (`12`, `#12`, `１２`, `١٢`, `¹²`) as ASCII digits without
+    leading zeros, or None when it is not one. Digits of any script count as the same number
+    (after NFKC, which also turns full-width, superscript and circled digits into digits).
+
+    The digits are returned as text: a number may be too long for `int()` (4,300 digits) or for
+    a database column, and the caller decides what that means.
+    """
+    digits = unicodedata.normalize("NFKC", text or "").strip().removeprefix("#").strip()
+    if not digits or not digits.isdecimal():
+        return None
+    ascii_digits = "".join(str(unicodedata.decimal(c)) for c in digits)
+    return ascii_digits.lstrip("0") or "0"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters, cut between words and ended with an ellipsis.
+
+    A word is only cut when it alone does not fit beside the ellipsis; then as much of it as
+    fits is kept (a reply that shows something beats one that shows nothing).
+    """
+    if len(text) <= limit:
+        return text
+    room = max(limit - len(ELLIPSIS), 0)
+    head = text[:room]
+    if not text[room].isspace():  # the cut falls inside a word: go back to its start
+        start = max((i for i, c in enumerate(head) if c.isspace()), default=-1) + 1
+        end = next((i for i in range(room, len(text)) if text[i].isspace()), len(text))
+        if end - start <= room:
+            head = head[:start]
+    return head.rstrip() + ELLIPSIS if room else ELLIPSIS[:limit]
+
+
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """What someone typed, to quote back in a reply: one line, at most `limit` characters."""
+    return shorten(" ".join((text or "").split()), limit)
 
 
 def spec_for(prefix: str) -> CommandSpec | None:

@@ -416,8 +416,17 @@ def get(*, session: Session, team_id: str, engagement_id: int) -> EngagementDeta
 def find(
     *, session: Session, team_id: str, handle: str, include_archived: bool = False
 ) -> EngagementDetails:
-    """By handle; NotFound suggests the closest handle and how to list them."""
-    wanted = slugify(handle) or handle.strip().lower()
+    """By handle (or by name: the handle is made from it); NotFound suggests the closest handle
+    and how to list them. Text that makes no handle (no letter or digit a handle keeps) is
+    refused without a query, whatever it holds (thousands of characters, NUL, any script)."""
+    from bot.domain.command_reference import echo
+
+    wanted = slugify(handle)
+    if not wanted:
+        raise NotFound(
+            f"“{echo(handle)}” is not an engagement handle: a handle is lowercase letters, digits "
+            "and dashes, like `acme-payments`. `/cadence engagement list` shows the handles."
+        )
     engagement = session.exec(
         select(Engagement).where(Engagement.team_id == team_id).where(Engagement.handle == wanted)
     ).first()
