@@ -1,18 +1,59 @@
-"""Slack listeners, thin: parse → call bot/ → render with bot/blocks. Every binding is here."""
+"""Slack listeners, thin: parse → call bot/ → render with bot/blocks.
+
+This is the one table of bindings: every Slack ID this app answers, and the listener that
+answers it. Each listener is wrapped in the error guard here, and every request first passes
+the request-context middleware (workspace, actor, now, services, outbox).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from typing import Any
+
 from slack_bolt import App
 
+from bot.blocks.cadences import CADENCE_BUTTON, CADENCE_MODAL, RULE_ACTION_PREFIX
+from bot.blocks.checkins import ANSWER_ACTION
+from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, ENGAGEMENT_MODAL
+from bot.blocks.feedback import FEEDBACK_MODAL
+from bot.blocks.updates import EDIT_ACTION, UPDATE_MODAL
+from bot.engine.outbox import Outbox
 from bot.platform.services import Services
-from handlers import actions, answers, cadences, commands, events, shortcuts, views
+from handlers import answers, cadences, commands, engagements, home, shortcuts
+from handlers.context import request_context
+from handlers.guard import guarded
+
+Listener = Callable[..., Any]
+
+COMMANDS: dict[str, Listener] = {"/cadence": commands.cadence}
+ACTIONS: dict[str | re.Pattern, Listener] = {
+    ARCHIVE_CONFIRM: engagements.archive_confirm,
+    ARCHIVE_CANCEL: engagements.archive_cancel,
+    re.compile(f"^{RULE_ACTION_PREFIX}"): cadences.rule_changed,
+    re.compile(f"^{CADENCE_BUTTON}:"): cadences.cadence_button,
+    ANSWER_ACTION: answers.checkin_answer,
+    EDIT_ACTION: answers.status_update_edit,
+}
+VIEWS: dict[str, Listener] = {
+    ENGAGEMENT_MODAL: engagements.engagement_form,
+    CADENCE_MODAL: cadences.cadence_form,
+    UPDATE_MODAL: answers.status_update_form,
+    FEEDBACK_MODAL: answers.feedback_form,
+}
+EVENTS: dict[str, Listener] = {"app_home_opened": home.app_home_opened}
+SHORTCUTS: dict[str, Listener] = {shortcuts.RAISE_CONCERN: shortcuts.raise_concern}
 
 
-def register_listeners(app: App, services: Services) -> None:
-    commands.register(app, services)
-    cadences.register(app, services)
-    actions.register(app, services)
-    views.register(app, services)
-    events.register(app, services)
-    shortcuts.register(app, services)
-    answers.register(app, services)
+def register_listeners(app: App, services: Services, outbox: Outbox) -> None:
+    app.middleware(request_context(services, outbox))
+    for name, listener in COMMANDS.items():
+        app.command(name)(guarded(listener))
+    for action_id, listener in ACTIONS.items():
+        app.action(action_id)(guarded(listener))
+    for callback_id, listener in VIEWS.items():
+        app.view(callback_id)(guarded(listener))
+    for event, listener in EVENTS.items():
+        app.event(event)(guarded(listener))
+    for callback_id, listener in SHORTCUTS.items():
+        app.shortcut(callback_id)(guarded(listener))

@@ -4,32 +4,31 @@
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.cadences import (
-    CADENCE_BUTTON,
-    CADENCE_MODAL,
     RULE_ACTION_PREFIX,
     cadence_list,
     cadence_modal,
     delete_confirmation,
     preview_text,
 )
+from bot.blocks.checkins import local
 from bot.blocks.common import plain_message
 from bot.blocks.help import usage_reply
 from bot.domain import cadences, engagements
-from bot.domain.command_reference import spec_for
 from bot.domain.errors import FieldErrors, UserError
-from bot.platform import clock
-from bot.platform.services import Services
+from bot.engine import outbox
+from handlers.context import Request
 from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form
-from handlers.guard import guarded
-from handlers.workspace import workspace_id
+
+if TYPE_CHECKING:
+    from handlers.commands import Command
 
 log = logging.getLogger(__name__)
 LIFECYCLE = ("pause", "resume", "skip", "delete")
@@ -80,7 +79,9 @@ def values_of(cadence) -> dict[str, Any]:
     }
 
 
-def render_form(values: dict[str, Any], metadata: dict[str, Any], name: str) -> dict[str, Any]:
+def render_form(
+    values: dict[str, Any], metadata: dict[str, Any], name: str, now: datetime
+) -> dict[str, Any]:
     """The form with a preview of the next five runs (or what is wrong with the rule)."""
     tz = values.get("timezone") or metadata.get("timezone") or "UTC"
     values = {**values, "timezone": tz}
@@ -89,9 +90,9 @@ def render_form(values: dict[str, Any], metadata: dict[str, Any], name: str) -> 
         data = cadences.validate(
             {**values, "kind": values.get("kind") or "status_update", "window_hours": 1},
             default_timezone=tz,
-            now=clock.now(),
+            now=now,
         )
-        upcoming = cadences.preview(data, clock.now())
+        upcoming = cadences.preview(data, now)
         tz = data.timezone
     except FieldErrors as e:
         rule_fields = {"weekdays", "interval", "start_date", "month_day", "nth", "weekday", "cron",
@@ -107,57 +108,59 @@ def render_form(values: dict[str, Any], metadata: dict[str, Any], name: str) -> 
     )
 
 
-def schedule_command(args, *, ack, body, client, respond, team_id, user_id, services) -> None:
-    handle = " ".join(args)
-    if not handle:
-        ack(**usage_reply("Say which engagement to schedule.", spec_for("schedule")))
+def schedule_command(cmd: Command) -> None:
+    if not cmd.rest:
+        cmd.ack(**usage_reply("Say which engagement to schedule.", cmd.spec))
         return
-    ack()
-    with services.db.read_session() as session:
-        details = engagements.find(session=session, team_id=team_id, handle=handle)
-    engagements.require_manager(details, user_id, services.admins)
+    cmd.ack()
+    req = cmd.req
+    with req.read() as session:
+        details = engagements.find(session=session, team_id=req.team_id, handle=cmd.rest)
+    engagements.require_manager(details, req.user_id, req.admins)
     metadata = {"engagement_id": details.id, "timezone": details.engagement.timezone}
-    open_view(client, body, render_form({}, metadata, details.engagement.name))
+    open_view(cmd.client, cmd.body, render_form({}, metadata, details.engagement.name, req.now))
 
 
-def cadences_command(args, *, ack, body, client, respond, team_id, user_id, services) -> None:
-    ack()
-    handle = " ".join(args)
-    with services.db.read_session() as session:
+def cadences_command(cmd: Command) -> None:
+    cmd.ack()
+    req = cmd.req
+    with req.read() as session:
         scope = "in this workspace"
         engagement_id = None
-        if handle:
-            details = engagements.find(session=session, team_id=team_id, handle=handle)
+        if cmd.rest:
+            details = engagements.find(session=session, team_id=req.team_id, handle=cmd.rest)
             engagement_id, scope = details.id, f"for {details.engagement.name}"
-        rows = cadences.list_all(session=session, team_id=team_id, engagement_id=engagement_id)
-        payload = cadence_list(rows, clock.now(), scope=scope)
-    respond(**payload, response_type="ephemeral")
+        rows = cadences.list_all(session=session, team_id=req.team_id, engagement_id=engagement_id)
+        payload = cadence_list(rows, req.now, scope=scope)
+    cmd.respond(**payload, response_type="ephemeral")
 
 
-def lifecycle_command(name, args, *, ack, body, client, respond, team_id, user_id, services):
-    if not args:
-        ack(**usage_reply(f"Say which cadence to {name}, by its number.", spec_for("pause")))
+def lifecycle_command(cmd: Command) -> None:
+    """`/cadence pause|resume|skip|delete <cadence>`; deleting asks first, as the button does."""
+    name = cmd.words[0]
+    if not cmd.args:
+        cmd.ack(**usage_reply(f"Say which cadence to {name}, by its number.", cmd.spec))
         return
-    ack()
-    if name == "delete":  # deleting asks first, as the list's button does
-        with services.db.read_session() as session:
-            cadence = cadences.find(session=session, team_id=team_id, ref=args[0])
+    cmd.ack()
+    req = cmd.req
+    if name == "delete":
+        with req.read() as session:
+            cadence = cadences.find(session=session, team_id=req.team_id, ref=cmd.args[0])
             details = engagements.get(
-                session=session, team_id=team_id, engagement_id=cadence.engagement_id
+                session=session, team_id=req.team_id, engagement_id=cadence.engagement_id
             )
-            engagements.require_manager(details, user_id, services.admins)
-            payload = delete_confirmation(cadence, details.engagement, clock.now())
-        respond(**payload, response_type="ephemeral")
+            engagements.require_manager(details, req.user_id, req.admins)
+            payload = delete_confirmation(cadence, details.engagement, req.now)
+        cmd.respond(**payload, response_type="ephemeral")
         return
-    text = change_lifecycle(services, name, args[0], team_id=team_id, user_id=user_id)
-    respond(**plain_message(text), response_type="ephemeral")
+    text = change_lifecycle(req, name, cmd.args[0])
+    cmd.respond(**plain_message(text), response_type="ephemeral")
 
 
-def change_lifecycle(services: Services, name: str, ref: str, *, team_id: str, user_id: str) -> str:
-    now = clock.now()
-    common = {"team_id": team_id, "actor": user_id, "ref": ref, "now": now,
-              "admins": services.admins}  # fmt: skip
-    with services.db.session() as session:
+def change_lifecycle(req: Request, name: str, ref: str) -> str:
+    common = {"team_id": req.team_id, "actor": req.user_id, "ref": ref, "now": req.now,
+              "admins": req.admins}  # fmt: skip
+    with req.change() as session:
         if name == "pause":
             cadence = cadences.pause(session=session, **common)
             return f"Paused cadence #{cadence.id}; its pending messages are cancelled."
@@ -183,98 +186,99 @@ def _id(metadata: dict[str, Any], key: str) -> int:
 
 
 def _next(cadence) -> str:
-    from bot.blocks.checkins import local
-
     return local(cadence.next_run_at, cadence.timezone) if cadence.next_run_at else "none"
 
 
-def register(app: App, services: Services) -> None:
-    @app.action(re.compile(f"^{RULE_ACTION_PREFIX}"))
-    @guarded
-    def rule_changed(ack: Ack, body: dict, client: WebClient, context) -> None:
-        """Refresh the preview when the rule changes (`views.update` with the view's hash, so
-        a stale refresh is refused rather than overwriting newer input)."""
-        ack()
-        view = body["view"]
-        metadata = metadata_of(view.get("private_metadata"))
-        values, _ = form_values(view["state"]["values"])
-        values.update(form_values(action_state(body["actions"][0]))[0])
-        with services.db.read_session() as session:
+# --- the schedule form -------------------------------------------------------------------------
+
+
+def rule_changed(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    """Refresh the preview when the rule changes (`views.update` with the view's hash, so a
+    stale refresh is refused rather than overwriting newer input)."""
+    ack()
+    req = Request.of(context)
+    view = body["view"]
+    metadata = metadata_of(view.get("private_metadata"))
+    values, _ = form_values(view["state"]["values"])
+    values.update(form_values(action_state(body["actions"][0]))[0])
+    with req.read() as session:
+        details = engagements.get(
+            session=session, team_id=req.team_id, engagement_id=_id(metadata, "engagement_id")
+        )
+    try:
+        client.views_update(
+            view_id=view["id"],
+            hash=view["hash"],
+            view=render_form(values, metadata, details.engagement.name, req.now),
+        )
+    except SlackApiError as e:
+        log.info("preview refresh skipped: %s", e.response.get("error"))
+
+
+def cadence_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    req = Request.of(context)
+    metadata = metadata_of(view.get("private_metadata"))
+    values, blocks = form_values(view["state"]["values"])
+
+    def save() -> bool:
+        engagement_id = _id(metadata, "engagement_id")
+        with req.change() as session:
             details = engagements.get(
-                session=session,
-                team_id=workspace_id(context, body),
-                engagement_id=int(metadata.get("engagement_id") or 0),
+                session=session, team_id=req.team_id, engagement_id=engagement_id
             )
-        try:
-            client.views_update(
-                view_id=view["id"],
-                hash=view["hash"],
-                view=render_form(values, metadata, details.engagement.name),
+            data = cadences.validate(
+                values, default_timezone=details.engagement.timezone, now=req.now
             )
-        except SlackApiError as e:
-            log.info("preview refresh skipped: %s", e.response.get("error"))
-
-    @app.view(CADENCE_MODAL)
-    @guarded
-    def cadence_form(ack: Ack, body: dict, view: dict, client: WebClient, context) -> None:
-        team_id = workspace_id(context, body)
-        user_id = body["user"]["id"]
-        metadata = metadata_of(view.get("private_metadata"))
-        values, blocks = form_values(view["state"]["values"])
-        now = clock.now()
-
-        def save() -> str:
-            engagement_id = _id(metadata, "engagement_id")
-            with services.db.session() as session:
-                details = engagements.get(
-                    session=session, team_id=team_id, engagement_id=engagement_id
-                )
-                data = cadences.validate(
-                    values, default_timezone=details.engagement.timezone, now=now
-                )
-                common = {"session": session, "team_id": team_id, "actor": user_id,
-                          "data": data, "now": now, "admins": services.admins}  # fmt: skip
-                if "cadence_id" in metadata:
-                    cadence = cadences.update(cadence_id=_id(metadata, "cadence_id"), **common)
-                    if cadence.engagement_id != engagement_id:
-                        raise UserError("This form is damaged; open it again.")
-                else:
-                    cadence = cadences.create(engagement_id=engagement_id, **common)
-                return (
+            common = {"session": session, "team_id": req.team_id, "actor": req.user_id,
+                      "data": data, "now": req.now, "admins": req.admins}  # fmt: skip
+            if "cadence_id" in metadata:
+                cadence = cadences.update(cadence_id=_id(metadata, "cadence_id"), **common)
+                if cadence.engagement_id != engagement_id:
+                    raise UserError("This form is damaged; open it again.")
+            else:
+                cadence = cadences.create(engagement_id=engagement_id, **common)
+            outbox.confirmation(
+                session,
+                team_id=req.team_id,
+                to=req.user_id,
+                text=(
                     f"{'Saved' if 'cadence_id' in metadata else 'Added'} cadence #{cadence.id} "
                     f"for {details.engagement.name}: next run {_next(cadence)}."
-                )
+                ),
+                request=req.delivery,
+                now=req.now,
+            )
+        return True
 
-        summary = save_form(ack, blocks, "kind", save)
-        if summary is None:
-            return
+    if save_form(ack, blocks, "kind", save):
         ack()
-        client.chat_postMessage(channel=user_id, **plain_message(summary))
 
-    @app.action(re.compile(f"^{CADENCE_BUTTON}:"))
-    @guarded
-    def cadence_button(ack: Ack, body: dict, client: WebClient, respond: Respond, context) -> None:
-        ack()
-        action = body["actions"][0]
-        name = action["action_id"].split(":", 1)[1]
-        team_id, user_id = workspace_id(context, body), body["user"]["id"]
-        ref = str(action.get("value") or "")
-        if name == "edit":
-            with services.db.read_session() as session:
-                cadence = cadences.find(session=session, team_id=team_id, ref=ref)
-                details = engagements.get(
-                    session=session, team_id=team_id, engagement_id=cadence.engagement_id
-                )
-                engagements.require_manager(details, user_id, services.admins)
-                values = values_of(cadence)
-            metadata = {"engagement_id": details.id, "cadence_id": cadence.id,
-                        "timezone": details.engagement.timezone}  # fmt: skip
-            open_view(client, body, render_form(values, metadata, details.engagement.name))
-            return
-        if name == "cancel":
-            respond(delete_original=True)
-            return
-        if name not in LIFECYCLE:
-            raise UserError("That button is out of date; run `/cadence cadences` again.")
-        text = change_lifecycle(services, name, ref, team_id=team_id, user_id=user_id)
-        respond(**plain_message(text), response_type="ephemeral", replace_original=False)
+
+# --- the list's buttons ------------------------------------------------------------------------
+
+
+def cadence_button(ack: Ack, body: dict, client: WebClient, respond: Respond, context) -> None:
+    ack()
+    req = Request.of(context)
+    action = body["actions"][0]
+    name = action["action_id"].split(":", 1)[1]
+    ref = str(action.get("value") or "")
+    if name == "edit":
+        with req.read() as session:
+            cadence = cadences.find(session=session, team_id=req.team_id, ref=ref)
+            details = engagements.get(
+                session=session, team_id=req.team_id, engagement_id=cadence.engagement_id
+            )
+            engagements.require_manager(details, req.user_id, req.admins)
+            values = values_of(cadence)
+        metadata = {"engagement_id": details.id, "cadence_id": cadence.id,
+                    "timezone": details.engagement.timezone}  # fmt: skip
+        open_view(client, body, render_form(values, metadata, details.engagement.name, req.now))
+        return
+    if name == "cancel":
+        respond(delete_original=True)
+        return
+    if name not in LIFECYCLE:
+        raise UserError("That button is out of date; run `/cadence cadences` again.")
+    text = change_lifecycle(req, name, ref)
+    respond(**plain_message(text), response_type="ephemeral", replace_original=False)

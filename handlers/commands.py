@@ -1,93 +1,96 @@
-"""The `/cadence` router: parse the text, call the core in bot/, reply with a builder."""
+"""The `/cadence` router: routed from the command reference, so help and routing cannot drift.
+
+Every form of every command in `bot/domain/command_reference.py` that is available names its
+handler here (`ROUTES`); a check at import refuses a reference line without a handler or a
+handler without a line. A handler gets a `Command`: the words after the route, the reference
+line, Slack's callables and the request context.
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import plain_message
-from bot.blocks.engagements import archive_confirmation, engagement_list, engagement_modal
 from bot.blocks.help import help_message, usage_reply
-from bot.domain import away, engagements
-from bot.domain.command_reference import REFERENCE, Invocation, parse, spec_for
+from bot.domain import away
+from bot.domain.command_reference import REFERENCE, CommandSpec, parse, spec_for
 from bot.domain.errors import UserError
-from bot.engine.channels import user_timezone
-from bot.platform import clock
-from bot.platform.services import Services
-from handlers import answers
-from handlers import cadences as cadence_handlers
-from handlers.forms import open_view
-from handlers.guard import guarded
-from handlers.workspace import workspace_id
-
-log = logging.getLogger(__name__)
-COMING = {spec.usage.split()[0].split("|")[0] for spec in REFERENCE if not spec.available}
+from handlers import answers, cadences, engagements
+from handlers.context import Request
 
 
-def register(app: App, services: Services) -> None:
-    @app.command("/cadence")
-    @guarded
-    def cadence(ack: Ack, body: dict, client: WebClient, respond: Respond, context) -> None:
-        invocation = parse(body.get("text", ""))
-        team_id = workspace_id(context, body)
-        user_id = body["user_id"]
-        if invocation.name == "help":
-            ack(**help_message())
-        elif invocation.name == "engagement":
-            engagement_command(
-                invocation, ack=ack, body=body, client=client, respond=respond, team_id=team_id,
-                user_id=user_id, services=services,
-            )  # fmt: skip
-        elif invocation.name in ROUTES:
-            ROUTES[invocation.name](
-                invocation.args, ack=ack, body=body, client=client, respond=respond,
-                team_id=team_id, user_id=user_id, services=services,
-            )  # fmt: skip
-        elif invocation.name in cadence_handlers.LIFECYCLE:
-            cadence_handlers.lifecycle_command(
-                invocation.name, invocation.args, ack=ack, body=body, client=client,
-                respond=respond, team_id=team_id, user_id=user_id, services=services,
-            )  # fmt: skip
-        elif invocation.name in COMING:
-            ack(
-                **usage_reply(
-                    f"`/cadence {invocation.name}` is not available in this version of Cadence "
-                    "yet; it is on its way."
-                )
-            )
-        else:
-            ack(**usage_reply(f"Cadence has no command `{invocation.name}`."))
+@dataclass(frozen=True)
+class Command:
+    """One `/cadence …` request, routed: `words` matched a reference form, `args` follow."""
+
+    words: tuple[str, ...]
+    args: tuple[str, ...]
+    spec: CommandSpec
+    ack: Ack
+    respond: Respond
+    client: WebClient
+    body: dict[str, Any]
+    req: Request
+
+    @property
+    def rest(self) -> str:
+        return " ".join(self.args).strip()
 
 
-def away_command(args, *, ack, body, client, respond, team_id, user_id, services) -> None:
+Handler = Callable[[Command], None]
+
+
+def literal_forms(spec: CommandSpec) -> list[tuple[str, ...]]:
+    """The literal words of each form of a reference line: `pause|resume <cadence>` gives
+    ("pause",) and ("resume",); `away <from> <to> · away off` gives ("away",), ("away", "off")."""
+    forms: list[tuple[str, ...]] = []
+    for form in spec.usage.split(" · "):
+        words: list[str] = []
+        for word in form.split():
+            if word.startswith(("<", "[")):
+                break
+            words.append(word)
+        forms.extend((first, *words[1:]) for first in words[0].split("|"))
+    return forms
+
+
+def show_help(cmd: Command) -> None:
+    cmd.ack(**help_message())
+
+
+def away_command(cmd: Command) -> None:
     """`/cadence away <from> <to>` or `/cadence away off`: short, so it acts at once."""
-    spec = spec_for("away")
-    if args[:1] == ("off",) and len(args) == 1:
-        with services.db.session() as session:
+    req = cmd.req
+    if cmd.words == ("away", "off"):
+        if cmd.args:
+            cmd.ack(**usage_reply("`away off` takes nothing after it.", cmd.spec))
+            return
+        with req.change() as session:
             changed = away.clear_away(
-                session=session, team_id=team_id, user_id=user_id, today=clock.now().date()
+                session=session, team_id=req.team_id, user_id=req.user_id, today=req.now.date()
             )
-        ack(**plain_message("Welcome back: you will get check-ins again." if changed
-                            else "You were not marked away."))  # fmt: skip
+        cmd.ack(**plain_message("Welcome back: you will get check-ins again." if changed
+                                else "You were not marked away."))  # fmt: skip
         return
-    if len(args) != 2:
-        ack(**usage_reply("Give the first and last day away, or `off`.", spec))
+    if len(cmd.args) != 2:
+        cmd.ack(**usage_reply("Give the first and last day away, or `off`.", cmd.spec))
         return
     try:
-        starts, ends = away.parse_day(args[0]), away.parse_day(args[1])
-        with services.db.session() as session:
+        starts, ends = away.parse_day(cmd.args[0]), away.parse_day(cmd.args[1])
+        with req.change() as session:
             away.set_away(
-                session=session, team_id=team_id, user_id=user_id, starts=starts, ends=ends,
-                now=clock.now(),
+                session=session, team_id=req.team_id, user_id=req.user_id, starts=starts,
+                ends=ends, now=req.now,
             )  # fmt: skip
     except UserError as e:
-        ack(**usage_reply(e.message, spec))
+        cmd.ack(**usage_reply(e.message, cmd.spec))
         return
-    ack(
+    cmd.ack(
         **plain_message(
             f"You are away from {starts:%a %d %b %Y} to {ends:%a %d %b %Y}: no check-ins, and "
             "reports show you as away, not missing. `/cadence away off` ends it early."
@@ -95,84 +98,76 @@ def away_command(args, *, ack, body, client, respond, team_id, user_id, services
     )
 
 
-def engagement_command(
-    invocation: Invocation,
-    *,
-    ack: Ack,
-    body: dict[str, Any],
-    client: WebClient,
-    respond: Respond,
-    team_id: str,
-    user_id: str,
-    services: Services,
-) -> None:
-    action = invocation.args[0].lower() if invocation.args else ""
-    handle = " ".join(invocation.args[1:])
-    if action == "new":
-        ack()
-        open_new_engagement(client, body, user_id)
-    elif action == "list":
-        ack()
-        with services.db.read_session() as session:
-            payload = engagement_list(engagements.list_all(session=session, team_id=team_id))
-        respond(**payload, response_type="ephemeral")
-    elif action in ("edit", "archive"):
-        if not handle:
-            ack(
-                **usage_reply(
-                    f"Say which engagement to {action}.", spec_for(f"engagement {action}")
-                )
-            )
-            return
-        ack()
-        with services.db.read_session() as session:
-            details = engagements.find(session=session, team_id=team_id, handle=handle)
-        engagements.require_manager(details, user_id, services.admins)
-        if action == "edit":
-            open_view(
-                client,
-                body,
-                engagement_modal(
-                    private_metadata={"mode": "edit", "engagement_id": details.id},
-                    initial=details.as_input(),
-                ),
-            )
-        else:
-            respond(**archive_confirmation(details), response_type="ephemeral")
-    else:
-        problem = (
-            f"`/cadence engagement {action}` is not a command."
-            if action
-            else "Say what to do with engagements: new, list, edit or archive."
-        )
-        ack(**usage_reply(problem, spec_for("engagement new")))
-
-
-ROUTES = {
-    "schedule": cadence_handlers.schedule_command,
-    "cadences": cadence_handlers.cadences_command,
-    "away": away_command,
-    "update": answers.update_command,
-    "feedback": answers.feedback_command,
+ROUTES: dict[tuple[str, ...], Handler] = {
+    ("help",): show_help,
+    ("engagement", "new"): engagements.new_command,
+    ("engagement", "list"): engagements.list_command,
+    ("engagement", "edit"): engagements.edit_command,
+    ("engagement", "archive"): engagements.archive_command,
+    ("schedule",): cadences.schedule_command,
+    ("cadences",): cadences.cadences_command,
+    ("pause",): cadences.lifecycle_command,
+    ("resume",): cadences.lifecycle_command,
+    ("skip",): cadences.lifecycle_command,
+    ("delete",): cadences.lifecycle_command,
+    ("update",): answers.update_command,
+    ("feedback",): answers.feedback_command,
+    ("away",): away_command,
+    ("away", "off"): away_command,
+}
+SPECS: dict[tuple[str, ...], CommandSpec] = {
+    form: spec for spec in REFERENCE for form in literal_forms(spec)
 }
 
 
-def open_new_engagement(client: WebClient, body: dict[str, Any], user_id: str) -> None:
-    """Open the form at once, then fill in the person's time zone from their Slack profile."""
-
-    def form(timezone: str) -> dict[str, Any]:
-        return engagement_modal(
-            private_metadata={"mode": "create"},
-            creator=user_id,
-            current_channel=body.get("channel_id"),
-            timezone=timezone,
+def _check_routes() -> None:
+    ready = {form for form, spec in SPECS.items() if spec.available}
+    if ready != set(ROUTES):
+        raise RuntimeError(
+            f"/cadence reference and routes disagree: without a handler {ready - set(ROUTES)}, "
+            f"without a reference line {set(ROUTES) - ready}"
         )
 
-    opened = open_view(client, body, form(""))
-    if opened is None:
+
+_check_routes()
+
+
+def route(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The longest reference form that `words` start with, and what follows it."""
+    lowered = tuple(w.lower() for w in words)
+    for length in range(len(lowered), 0, -1):
+        if lowered[:length] in SPECS:
+            return lowered[:length], words[length:]
+    return None
+
+
+def cadence(ack: Ack, body: dict, client: WebClient, respond: Respond, context: BoltContext):
+    """`/cadence …`: route to the handler named for the form typed, or say what is wrong."""
+    invocation = parse(body.get("text", ""))
+    words = (invocation.name, *invocation.args)
+    found = route(words)
+    if found is None:
+        ack(**_unknown(invocation.name, invocation.args))
         return
-    timezone = user_timezone(client, user_id) or "UTC"
-    try:
-        client.views_update(view_id=opened["id"], hash=opened["hash"], view=form(timezone))
-    except SlackApiError as e:  # the person already changed the form: leave it alone
-        log.info("could not fill in the time zone: %s", e.response.get("error"))
+    form, args = found
+    spec = SPECS[form]
+    handler = ROUTES.get(form)
+    if handler is None:
+        ack(**usage_reply(f"`/cadence {' '.join(form)}` is not available in this version of "
+                          "Cadence yet; it is on its way."))  # fmt: skip
+        return
+    handler(Command(form, args, spec, ack, respond, client, body, Request.of(context)))
+
+
+def _unknown(name: str, args: tuple[str, ...]) -> dict[str, Any]:
+    """A first word that names a group (`engagement`) but no form of it, or nothing at all."""
+    group = list(dict.fromkeys(f[1] for f in SPECS if len(f) > 1 and f[0] == name))
+    if group:
+        typed = args[0] if args else ""
+        problem = (
+            f"`/cadence {name} {typed}` is not a command."
+            if typed
+            else f"Say what to do with {name}s: {', '.join(group[:-1])} or {group[-1]}."
+        )
+        return usage_reply(problem, spec_for(f"{name} {group[0]}"))
+    return usage_reply(f"Cadence has no command `{name}`.")

@@ -95,3 +95,11 @@ def save_form(ack: Callable[..., Any], blocks: dict[str, str], general_field: st
     except UserError as e:  # not allowed, archived, answered already, gone: say so on the form
         ack(response_action="errors", errors=errors_for_blocks({general_field: e.message}, blocks))
     return None
+
+
+def button_id(body: dict[str, Any], problem: str) -> int:
+    """The id a button carries (a hint only: the caller re-checks it in the database)."""
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        raise UserError(f"{problem} Run the command again.") from e

@@ -8,13 +8,14 @@ a reference, and the person gets a short apology with that reference, never a st
 
 from __future__ import annotations
 
-import functools
+import inspect
 import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from bot.domain.errors import UserError
+from handlers.context import AlreadyDone
 
 log = logging.getLogger("cadence.handlers")
 
@@ -42,10 +43,22 @@ def _ensure_acked(kwargs: dict[str, Any]) -> None:
 
 
 def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(listener)
-    def wrapper(**kwargs: Any) -> Any:
+    """Wrap a listener so no exception escapes it.
+
+    Bolt passes a listener the arguments its signature names. The guard asks for every one a
+    Cadence listener may use (it needs ack, body, client and respond itself, to answer the
+    person) and hands the listener those it names.
+    """
+    wanted = inspect.signature(listener).parameters
+
+    def wrapper(ack, body, client, respond, context, view, event, payload) -> Any:
+        kwargs = {"ack": ack, "body": body, "client": client, "respond": respond,
+                  "context": context, "view": view, "event": event, "payload": payload}  # fmt: skip
         try:
-            return listener(**kwargs)
+            return listener(**{k: v for k, v in kwargs.items() if k in wanted})
+        except AlreadyDone:  # Slack retried a request that already acted: say nothing more
+            log.info("%s: a retried delivery was acted on before; acknowledged", listener.__name__)
+            _ensure_acked(kwargs)
         except UserError as e:
             _ensure_acked(kwargs)
             tell(kwargs, e.message)
@@ -68,4 +81,6 @@ def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
             )
         return None
 
+    wrapper.__name__ = wrapper.__qualname__ = listener.__name__
+    wrapper.__doc__ = listener.__doc__
     return wrapper

@@ -244,6 +244,9 @@ def make_settings(database_url: str, fake: FakeSlack, **overrides: str) -> Setti
         "SLACK_API_URL": fake.base_url,
         "CADENCE_ADMINS": ADMIN,
         "LOG_LEVEL": "INFO",
+        # No pause between messages to one channel, as in `tick` (engine_flows); the pacing
+        # itself is tested where a test sets it.
+        "CADENCE_CHANNEL_PACE_SECONDS": "0",
         **overrides,
     }
     return load_settings(env)
@@ -273,3 +276,4 @@ def cadence(fake_slack: FakeSlack, db: Database, database_url: str) -> Iterator[
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        application.close()

@@ -339,6 +339,8 @@ class FakeSlack:
         # fault injection
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
+        self._holds: dict[str, threading.Event] = {}
+        self.held: list[Call] = []  # calls that were held and then lost (see `hold`)
         # state
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
@@ -480,6 +482,19 @@ class FakeSlack:
                 self._delays[method] = seconds
             else:
                 self._delays.pop(method, None)
+
+    def hold(self, method: str) -> None:
+        """Calls to ``method`` never reach Slack: they wait until ``release`` and are then lost
+        (recorded in ``held``, not performed), like a request cut off before Slack took it —
+        what a client sees whose process dies while the call is in flight."""
+        with self._lock:
+            self._holds[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        with self._lock:
+            event = self._holds.pop(method, None)
+        if event is not None:
+            event.set()
 
     # ---------------------------------------------------------------- state setup
 
@@ -660,6 +675,13 @@ class FakeSlack:
         """Answer one Web API call: (status, json body, extra headers). Records it."""
         with self._lock:
             delay = self._delays.get(method, 0)
+            hold = self._holds.get(method)
+        if hold is not None:
+            call = Call(method, args, dict(headers), time.time(), 503, {"ok": False})
+            with self._lock:
+                self.held.append(call)
+            hold.wait(timeout=60)
+            return 503, {"ok": False, "error": "service_unavailable"}, {}
         if delay:
             time.sleep(delay)
         status, body, extra_headers = 200, {}, {}

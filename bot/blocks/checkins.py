@@ -10,14 +10,10 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.blocks.common import channel_link, context, escape, mentions, message, section
-from bot.domain.checkins import KIND_LABELS
+from bot.domain.checkin_kinds import label as kind_label
+from bot.domain.checkin_kinds import spec_of
 
 ANSWER_ACTION = "checkin_answer"
-BUTTON_LABELS = {
-    "status_update": "Give update",
-    "feedback_survey": "Give feedback",
-    "risk_review": "Review risks",
-}
 
 
 def local(moment: datetime, tz: str) -> str:
@@ -25,12 +21,17 @@ def local(moment: datetime, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M %Z")
 
 
+def button_label(kind: str) -> str:
+    spec = spec_of(kind)
+    return spec.button if spec else "Answer"
+
+
 def _answer_button(checkin_id: int, kind: str) -> ActionsBlock:
     return ActionsBlock(
         block_id="answer",
         elements=[
             ButtonElement(
-                text=BUTTON_LABELS.get(kind, "Answer"),
+                text=button_label(kind),
                 action_id=ANSWER_ACTION,
                 value=str(checkin_id),
                 style="primary",
@@ -50,7 +51,7 @@ def prompt(
     reminder: bool = False,
 ) -> dict[str, Any]:
     """The check-in prompt (or its reminder). In a channel it mentions the people asked."""
-    label = KIND_LABELS.get(kind, kind)
+    label = kind_label(kind)
     who = f"{mentions(user_ids)}: " if user_ids else ""
     if reminder:
         text = (
@@ -81,7 +82,7 @@ def overdue_alert(
     escalation: bool = False,
 ) -> dict[str, Any]:
     """What a lead (or the escalation target) reads when answers did not arrive in time."""
-    label = KIND_LABELS.get(kind, kind)
+    label = kind_label(kind)
     head = "Escalation" if escalation else "Overdue"
     text = (
         f"{head}: the {label} for *{escape(engagement_name)}* ({slot}) is missing from "
@@ -105,7 +106,7 @@ def missed_summary(
     *, engagement_name: str, kind: str, slots: Sequence[str], tz: str
 ) -> dict[str, Any]:
     """After downtime: one summary of the occurrences whose window closed unprompted."""
-    label = KIND_LABELS.get(kind, kind)
+    label = kind_label(kind)
     shown = ", ".join(slots[:20]) + (f" and {len(slots) - 20} more" if len(slots) > 20 else "")
     text = (
         f"Cadence was not running when {len(slots)} {label} check-in"

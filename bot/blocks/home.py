@@ -14,10 +14,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.checkins import ANSWER_ACTION, BUTTON_LABELS, local
+from bot.blocks.checkins import ANSWER_ACTION, button_label, local
 from bot.blocks.common import context, escape, pack_sections, section
 from bot.blocks.engagements import engagement_lines
-from bot.domain.checkins import KIND_LABELS
+from bot.domain.checkin_kinds import title as kind_title
 from bot.domain.engagements import EngagementDetails
 from storage.models import Cadence, CheckIn, Engagement
 
@@ -30,7 +30,7 @@ def waiting_blocks(waiting: Sequence[tuple[CheckIn, Cadence, Engagement]]) -> li
     for checkin, cadence, engagement in waiting:
         late = " _(overdue)_" if checkin.status == "overdue" else ""
         text = (
-            f"{KIND_LABELS.get(cadence.kind, cadence.kind).capitalize()} for "
+            f"{kind_title(cadence.kind)} for "
             f"*{escape(engagement.name)}*{late} · due {local(checkin.window_closes_at, cadence.timezone)}"
         )
         blocks.append(
@@ -38,7 +38,7 @@ def waiting_blocks(waiting: Sequence[tuple[CheckIn, Cadence, Engagement]]) -> li
                 block_id=f"waiting-{checkin.id}",
                 text=MarkdownTextObject(text=text),
                 accessory=ButtonElement(
-                    text=BUTTON_LABELS.get(cadence.kind, "Answer"),
+                    text=button_label(cadence.kind),
                     action_id=ANSWER_ACTION,
                     value=str(checkin.id),
                 ),

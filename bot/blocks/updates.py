@@ -19,11 +19,11 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.common import context, escape, mentions, message, pack_sections, section
+from bot.domain import checkin_kinds
 from bot.domain.engagements import format_number
 from bot.domain.updates import (
     MAX_TEXT,
     RAG_EMOJI,
-    RISK_REVIEW,
     UpdateForm,
     UpdateSummary,
 )
@@ -45,11 +45,17 @@ CONFIDENCE_OPTIONS = {
 
 
 def _kind_title(kind: str) -> str:
-    return "Risk review" if kind == RISK_REVIEW else "Status update"
+    return checkin_kinds.title(kind)
 
 
 def _summary_label(kind: str) -> str:
-    return "Risks and mitigations" if kind == RISK_REVIEW else "Progress summary"
+    spec = checkin_kinds.spec_of(kind)
+    return spec.summary_label if spec else "Progress summary"
+
+
+def _summary_placeholder(kind: str) -> str:
+    spec = checkin_kinds.spec_of(kind)
+    return spec.summary_placeholder if spec else "Where things stand, in a few sentences"
 
 
 def _text_input(
@@ -111,9 +117,7 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
             _summary_label(form.kind),
             initial.summary if initial else None,
             optional=False,
-            placeholder="Where things stand, in a few sentences"
-            if form.kind != RISK_REVIEW
-            else "The main risks, and what is being done about each",
+            placeholder=_summary_placeholder(form.kind),
         ),
         _text_input(
             "accomplishments",

@@ -16,17 +16,19 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, checkins, recurrence
-from bot.domain.engagements import EngagementDetails, normalize_timezone, require_manager
+from bot.domain.checkin_kinds import CHECKIN_KINDS, spec_of
+from bot.domain.engagements import (
+    EngagementDetails,
+    normalize_timezone,
+    people_with_role,
+    require_manager,
+)
 from bot.domain.engagements import get as get_engagement
 from bot.domain.errors import FieldErrors, NotFound, UserError
 from storage import jobs
-from storage.models import Cadence, CadenceBase, CheckIn, Engagement
+from storage.models import Cadence, CadenceBase, Engagement
 
-KINDS = {
-    "status_update": "Status update",
-    "feedback_survey": "Feedback survey",
-    "risk_review": "Risk review",
-}
+KINDS = {kind.value: spec.title for kind, spec in CHECKIN_KINDS.items()}
 RULE_KINDS = {
     "weekly": "Weekly on chosen days",
     "every_n_weeks": "Every N weeks on chosen days",
@@ -41,11 +43,6 @@ AUDIENCES = {
     "chosen": "Chosen people",
 }
 DELIVERIES = {"dm": "A DM to each person", "channel": "The engagement channel, mentioning them"}
-DEFAULT_KIND_AUDIENCE = {
-    "status_update": "vendor",
-    "feedback_survey": "stakeholders",
-    "risk_review": "vendor",
-}
 MAX_WINDOW_HOURS = 24 * 30
 ACTIVE, PAUSED, DELETED, ENDED = "active", "paused", "deleted", "ended"
 
@@ -63,6 +60,17 @@ def compute_next(cadence: Cadence, after: datetime) -> recurrence.Occurrence | N
     return recurrence.next_occurrence(
         rule, recurrence.parse_local_time(cadence.local_time), plan_zone(cadence), after
     )
+
+
+AUDIENCE_ROLES = {"vendor": "vendor", "stakeholders": "stakeholder", "leads": "lead"}
+
+
+def audience(cadence: Cadence, session: Session) -> list[str]:
+    """The people a cadence asks, by ID, in a stable order."""
+    if cadence.audience == "chosen":
+        return list(dict.fromkeys(cadence.audience_user_ids))
+    role = AUDIENCE_ROLES.get(cadence.audience, "vendor")
+    return people_with_role(session=session, engagement_id=cadence.engagement_id, role=role)
 
 
 def set_next(cadence: Cadence, after: datetime) -> recurrence.Occurrence | None:
@@ -188,7 +196,8 @@ def validate(raw: Mapping[str, Any], *, default_timezone: str, now: datetime) ->
         errors["escalation_hours"] = (
             "Give whole hours after the check-in is overdue, or leave it empty."
         )
-    audience = raw.get("audience") or DEFAULT_KIND_AUDIENCE.get(kind, "vendor")
+    spec = spec_of(kind)
+    audience = raw.get("audience") or (spec.default_audience if spec else "vendor")
     if audience not in AUDIENCES:
         errors["audience"] = "Choose who is asked."
     chosen = tuple(dict.fromkeys(raw.get("audience_users") or []))
@@ -421,22 +430,7 @@ def skip_next(
     before = _change(session, cadence, actor=actor, admins=admins)
     if cadence.status != ACTIVE or cadence.next_run_at is None or not cadence.next_slot:
         raise UserError(f"Cadence #{cadence.id} has no next occurrence to skip.")
-    skipped = cadence.next_slot
-    jobs.insert_ignoring_conflict(
-        session,
-        CheckIn,
-        {
-            "team_id": team_id,
-            "cadence_id": cadence.id,
-            "engagement_id": cadence.engagement_id,
-            "occurrence_key": skipped,
-            "scheduled_for": cadence.next_run_at,
-            "window_closes_at": cadence.next_run_at,
-            "status": checkins.SKIPPED,
-            "created_at": now,
-        },
-        ["cadence_id", "occurrence_key"],
-    )
+    skipped = checkins.skip_occurrence(session, cadence=cadence, now=now)
     set_next(cadence, cadence.next_run_at)
     cadence.updated_at = now
     session.add(cadence)

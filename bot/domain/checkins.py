@@ -1,18 +1,25 @@
-"""Check-ins: one row per occurrence of a cadence, and who was asked and who answered.
+"""Check-ins: one row per occurrence of a cadence, and the one owner of a check-in's life.
 
-Answering is what the engine watches: an answer marks the person answered (late when after the
-window), cancels their pending reminder, and leaves them out of overdue alerts.
+Opened with its recipients and its job plan (`open_occurrence`), or recorded as skipped
+(`skip_occurrence`); asked in the channel when a DM is refused (`ask_in_channel`); answered
+(`record_answer`: marked answered, late when after the window, their pending prompt and reminder
+cancelled, closed once everyone answered); its window closed (`close_window`: overdue while
+someone is missing). The engine decides when; this module decides what each step changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from bot.domain import recurrence
 from bot.domain.errors import NotAllowed, NotFound
 from storage import jobs
+from storage.jobs import JobKind, insert_ignoring_conflict
 from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
 
 OPEN, OVERDUE, CLOSED, MISSED, SKIPPED, HOLIDAY, EXCUSED = (
@@ -25,11 +32,6 @@ OPEN, OVERDUE, CLOSED, MISSED, SKIPPED, HOLIDAY, EXCUSED = (
     "excused",
 )
 PENDING, ANSWERED, AWAY = "pending", "answered", "away"
-KIND_LABELS = {
-    "status_update": "status update",
-    "feedback_survey": "feedback survey",
-    "risk_review": "risk review",
-}
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def record_answer(
         now=now,
         checkin_id=checkin_id,
         user_id=user_id,
-        kinds=("reminder", "prompt"),
+        kinds=(JobKind.REMINDER, JobKind.PROMPT),
     )
     session.flush()
     still_pending = session.exec(
@@ -158,3 +160,215 @@ def waiting_on(
         .limit(limit)
     ).all()
     return [tuple(r) for r in rows]
+
+
+# --- a check-in's life -------------------------------------------------------------------------
+
+
+def open_occurrence(
+    session: Session,
+    *,
+    cadence: Cadence,
+    engagement: Engagement,
+    slot: datetime,
+    at: datetime,
+    now: datetime,
+    people: Sequence[str],
+    away: set[str],
+    zones: Mapping[str, str],
+) -> str | None:
+    """Open the check-in for one occurrence: the row (unique per cadence and local slot), who is
+    asked (people away are recorded as away), and its job plan (prompts at each person's time,
+    reminders, the overdue alert when the window closes, the escalation after it).
+
+    Returns the check-in's status (open, or holiday, missed, excused when nothing is sent), or
+    None when another process had already opened it.
+    """
+    team_id = cadence.team_id
+
+    def due_for(user_id: str) -> datetime:
+        if cadence.recipient_local_time:
+            return recurrence.localize(slot, zones.get(user_id) or cadence.timezone)
+        return at
+
+    asked = [u for u in people if u not in away]
+    window = timedelta(hours=cadence.window_hours)
+    closes = max((due_for(u) for u in asked), default=at) + window
+    if slot.date().isoformat() in (engagement.holidays or []):
+        status = HOLIDAY
+    elif closes <= now:
+        status = MISSED
+    elif not asked:
+        status = EXCUSED
+    else:
+        status = OPEN
+    checkin_id = insert_ignoring_conflict(
+        session,
+        CheckIn,
+        {
+            "team_id": team_id,
+            "cadence_id": cadence.id,
+            "engagement_id": engagement.id,
+            "occurrence_key": slot.isoformat(timespec="minutes"),
+            "scheduled_for": at,
+            "window_closes_at": closes,
+            "status": status,
+            "created_at": now,
+        },
+        ["cadence_id", "occurrence_key"],
+    )
+    if checkin_id is None:
+        return None
+    if status == HOLIDAY:
+        return status
+    if people:
+        session.execute(
+            insert(CheckInRecipient.__table__),
+            [
+                {
+                    "team_id": team_id,
+                    "checkin_id": checkin_id,
+                    "user_id": user_id,
+                    "status": AWAY if user_id in away else PENDING,
+                    "delivered_via": None,
+                    "answered_at": None,
+                }
+                for user_id in people
+            ],
+        )
+    if status != OPEN:
+        return status
+    planned: list[dict] = []
+
+    def plan(key: str, kind: JobKind, due_at: datetime, user_id: str | None = None, payload=None):
+        planned.append(
+            jobs.job_row(
+                team_id=team_id,
+                key=key,
+                kind=kind,
+                due_at=due_at,
+                now=now,
+                payload=payload,
+                cadence_id=cadence.id,
+                checkin_id=checkin_id,
+                user_id=user_id,
+            )
+        )
+
+    if cadence.delivery == "channel":
+        plan(f"prompt:checkin={checkin_id}:channel", JobKind.PROMPT, at,
+             payload={"channel": engagement.channel_id})  # fmt: skip
+    else:
+        for user_id in asked:
+            plan(
+                f"prompt:checkin={checkin_id}:user={user_id}",
+                JobKind.PROMPT,
+                due_for(user_id),
+                user_id,
+            )
+    if cadence.reminder_hours:
+        remind = timedelta(hours=cadence.reminder_hours)
+        targets = [None] if cadence.delivery == "channel" else asked
+        for user_id in targets:
+            start = at if user_id is None else due_for(user_id)
+            due = start + window - remind
+            if due > max(now, start):
+                suffix = "channel" if user_id is None else f"user={user_id}"
+                payload = {"channel": engagement.channel_id} if user_id is None else None
+                plan(
+                    f"reminder:checkin={checkin_id}:{suffix}",
+                    JobKind.REMINDER,
+                    due,
+                    user_id,
+                    payload,
+                )
+    plan(f"overdue:checkin={checkin_id}", JobKind.OVERDUE, closes)
+    if cadence.escalation_hours is not None:
+        plan(
+            f"escalate:checkin={checkin_id}",
+            JobKind.ESCALATE,
+            closes + timedelta(hours=cadence.escalation_hours),
+        )
+    jobs.plan_many(session, planned)
+    return status
+
+
+def skip_occurrence(session: Session, *, cadence: Cadence, now: datetime) -> str:
+    """Record the cadence's next occurrence as skipped, so it can never be sent; its slot."""
+    assert cadence.next_run_at is not None and cadence.next_slot
+    insert_ignoring_conflict(
+        session,
+        CheckIn,
+        {
+            "team_id": cadence.team_id,
+            "cadence_id": cadence.id,
+            "engagement_id": cadence.engagement_id,
+            "occurrence_key": cadence.next_slot,
+            "scheduled_for": cadence.next_run_at,
+            "window_closes_at": cadence.next_run_at,
+            "status": SKIPPED,
+            "created_at": now,
+        },
+        ["cadence_id", "occurrence_key"],
+    )
+    return cadence.next_slot
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who a check-in asked and what became of each, in the order they were asked."""
+
+    missing: tuple[str, ...]
+    away: tuple[str, ...]
+    answered: tuple[str, ...]
+    via_channel: tuple[str, ...]
+
+
+def roster(session: Session, checkin_id: int) -> Roster:
+    rows = session.exec(
+        select(CheckInRecipient)
+        .where(CheckInRecipient.checkin_id == checkin_id)
+        .order_by(col(CheckInRecipient.id))
+    ).all()
+    return Roster(
+        missing=tuple(r.user_id for r in rows if r.status == PENDING),
+        away=tuple(r.user_id for r in rows if r.status == AWAY),
+        answered=tuple(r.user_id for r in rows if r.status == ANSWERED),
+        via_channel=tuple(r.user_id for r in rows if r.delivered_via == "channel"),
+    )
+
+
+def close_window(session: Session, *, checkin: CheckIn, now: datetime) -> Roster:
+    """The window closed: no more prompts or reminders; the check-in is overdue while someone
+    has not answered, else closed. Returns who answered, who is missing, who is away."""
+    assert checkin.id is not None
+    jobs.cancel(session, now=now, checkin_id=checkin.id, kinds=(JobKind.PROMPT, JobKind.REMINDER))
+    found = roster(session, checkin.id)
+    if checkin.status == OPEN:
+        checkin.status = OVERDUE if found.missing else CLOSED
+        session.add(checkin)
+    return found
+
+
+def mark_away(session: Session, *, checkin_id: int, user_id: str) -> None:
+    """The person turned out to be away (their Slack status) when their prompt was due."""
+    row = _recipient(session, checkin_id, user_id)
+    if row is not None and row.status == PENDING:
+        row.status = AWAY
+        session.add(row)
+
+
+def ask_in_channel(session: Session, *, checkin_id: int, user_id: str) -> None:
+    """Slack refused the person's DM: from now on they are asked in the engagement channel."""
+    row = _recipient(session, checkin_id, user_id)
+    if row is not None:
+        row.delivered_via = "channel"
+        session.add(row)
+
+
+def _recipient(session: Session, checkin_id: int, user_id: str) -> CheckInRecipient | None:
+    return session.exec(
+        select(CheckInRecipient)
+        .where(CheckInRecipient.checkin_id == checkin_id)
+        .where(CheckInRecipient.user_id == user_id)
+    ).first()

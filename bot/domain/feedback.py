@@ -16,10 +16,11 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.domain import checkins, engagements
+from bot.domain.checkin_kinds import FormFamily, kinds_answered_with
 from bot.domain.errors import FieldErrors, NotAllowed, UserError
 from storage.models import CheckInRecipient, Feedback
 
-FEEDBACK_SURVEY = "feedback_survey"
+FEEDBACK_KINDS = kinds_answered_with(FormFamily.FEEDBACK)
 RATINGS = ("communication", "quality", "timeliness", "overall")
 RATING_LABELS = {
     "communication": "Communication",
@@ -104,7 +105,7 @@ def _not_allowed(details: engagements.EngagementDetails) -> NotAllowed:
 def form_for_checkin(*, context: checkins.CheckInContext, user_id: str) -> FeedbackForm:
     """The survey a recipient opens from a check-in prompt; refused when not asked or answered."""
     engagement = context.engagement
-    if context.kind != FEEDBACK_SURVEY:
+    if context.kind not in FEEDBACK_KINDS:
         raise UserError("That check-in does not ask for feedback.")
     if context.recipient is None:
         raise NotAllowed(
@@ -133,7 +134,7 @@ def form_for_person(
         team_id=team_id,
         engagement_id=details.id,
         user_id=user_id,
-        kinds=(FEEDBACK_SURVEY,),
+        kinds=FEEDBACK_KINDS,
     )
     if context is not None:
         return form_for_checkin(context=context, user_id=user_id)

@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.domain import checkins, engagements
+from bot.domain import checkin_kinds, checkins, engagements
+from bot.domain.checkin_kinds import CheckInKind, FormFamily, kinds_answered_with
 from bot.domain.engagements import format_number
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage.models import (
@@ -30,8 +31,8 @@ from storage.models import (
     UpdateRevision,
 )
 
-STATUS_UPDATE, RISK_REVIEW = "status_update", "risk_review"
-UPDATE_KINDS = (STATUS_UPDATE, RISK_REVIEW)
+STATUS_UPDATE, RISK_REVIEW = CheckInKind.STATUS_UPDATE, CheckInKind.RISK_REVIEW
+UPDATE_KINDS = kinds_answered_with(FormFamily.UPDATE)
 RAGS = ("green", "amber", "red")
 RAG_EMOJI = {"green": "🟢", "amber": "🟠", "red": "🔴"}
 CONFIDENCE_LEVELS = (1, 2, 3, 4, 5)
@@ -235,7 +236,7 @@ def _answered_message(
         .where(StatusUpdate.author_user_id == user_id)
         .order_by(col(StatusUpdate.id).desc())
     ).first()
-    label = checkins.KIND_LABELS.get(context.kind, "update")
+    label = checkin_kinds.label(context.kind)
     where = (
         f" under it in <#{existing.channel_id}>"
         if existing is not None and existing.channel_id
@@ -555,6 +556,16 @@ def _save_edit(
     _write_kpis(session, team_id=team_id, update_id=update_id, kpis=kpis, data=data)
     session.flush()
     return Saved(update_id=update_id, created=False, revision=update.revision)
+
+
+def channel_of(*, session: Session, update_id: int) -> str:
+    """Where an update's summary goes: where it was posted, else its engagement's channel."""
+    row = session.exec(
+        select(StatusUpdate.channel_id, Engagement.channel_id)
+        .join(Engagement, col(Engagement.id) == col(StatusUpdate.engagement_id))
+        .where(StatusUpdate.id == update_id)
+    ).one()
+    return row[0] or row[1]
 
 
 def set_message(

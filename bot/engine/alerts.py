@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins
-from bot.domain.checkins import ANSWERED, AWAY, PENDING
 from bot.engine.delivery import leads_of, plan_message
 from storage import jobs
 from storage.jobs import JobKind
-from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
+from storage.models import Cadence, CheckIn, Engagement
 
 
 def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
@@ -30,19 +29,11 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
     cadence = session.get(Cadence, checkin.cadence_id)
     engagement = session.get(Engagement, checkin.engagement_id)
     assert cadence is not None and engagement is not None
-    recipients = session.exec(
-        select(CheckInRecipient)
-        .where(CheckInRecipient.checkin_id == checkin.id)
-        .order_by(col(CheckInRecipient.id))
-    ).all()
-    missing = [r.user_id for r in recipients if r.status == PENDING]
-    if not escalation:
-        jobs.cancel(
-            session, now=now, checkin_id=checkin.id, kinds=(JobKind.PROMPT, JobKind.REMINDER)
-        )
-        if checkin.status == checkins.OPEN:
-            checkin.status = checkins.OVERDUE if missing else checkins.CLOSED
-            session.add(checkin)
+    if escalation:
+        found = checkins.roster(session, checkin.id)
+    else:
+        found = checkins.close_window(session, checkin=checkin, now=now)
+    missing = list(found.missing)
     if not missing:
         return f"{job.key}: everyone answered, no alert"
     leads = leads_of(session, engagement)
@@ -53,9 +44,9 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
         kind=cadence.kind,
         slot=checkin.occurrence_key.replace("T", " "),
         missing=missing,
-        away=[r.user_id for r in recipients if r.status == AWAY],
-        answered=[r.user_id for r in recipients if r.status == ANSWERED],
-        via_channel=[r.user_id for r in recipients if r.delivered_via == "channel"],
+        away=list(found.away),
+        answered=list(found.answered),
+        via_channel=list(found.via_channel),
         escalation=escalation,
     )
     label = "escalation" if escalation else "overdue alert"

@@ -186,15 +186,14 @@ class Outbox:
         self.pacer = Pacer(services.settings.channel_pace_seconds)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cadence-outbox")
 
-    def send_soon(self, keys: Sequence[str]) -> None:
+    def send_soon(self, keys: Sequence[str], now: datetime) -> None:
+        """Send the jobs named `keys` (planned by a change committed at `now`)."""
         if keys:
-            self._pool.submit(self._send, list(keys))
+            self._pool.submit(self._send, list(keys), now)
 
-    def _send(self, keys: list[str]) -> None:
+    def _send(self, keys: list[str], now: datetime) -> None:
         try:
-            sender = Sender.for_services(
-                self.services, self.services.clock(), owner=f"{process_name()}:outbox"
-            )
+            sender = Sender.for_services(self.services, now, owner=f"{process_name()}:outbox")
             runner.run_keys(sender, keys, self.pacer)
             for line in sender.outcomes:
                 log.debug("%s", line)

@@ -15,19 +15,14 @@ from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from bot.domain import cadences, checkins, recurrence
-from bot.domain.checkins import AWAY, PENDING
-from bot.domain.engagements import people_with_role
+from bot.domain import cadences, checkins
 from storage import jobs
 from storage.db import Database
 from storage.models import (
     AwayPeriod,
     Cadence,
-    CheckIn,
-    CheckInRecipient,
     Engagement,
     Person,
 )
@@ -36,15 +31,6 @@ log = logging.getLogger(__name__)
 MAX_CATCH_UP = 500
 RETRY_BROKEN = timedelta(hours=1)
 PLAN_BATCH = 25  # occurrences planned for one cadence in one pass
-AUDIENCE_ROLES = {"vendor": "vendor", "stakeholders": "stakeholder", "leads": "lead"}
-
-
-def audience(cadence: Cadence, session: Session) -> list[str]:
-    """The people a cadence asks, by ID, in a stable order."""
-    if cadence.audience == "chosen":
-        return list(dict.fromkeys(cadence.audience_user_ids))
-    role = AUDIENCE_ROLES.get(cadence.audience, "vendor")
-    return people_with_role(session=session, engagement_id=cadence.engagement_id, role=role)
 
 
 class AwayBook:
@@ -206,107 +192,21 @@ def plan_occurrence(
     now: datetime,
     book: AwayBook,
 ) -> str | None:
-    """Create the check-in for one slot and its jobs; the check-in's status, or None if another
-    process had already planned it."""
-    team_id = cadence.team_id
-    people = audience(cadence, session)
-    away = book.away(team_id, people, slot.date())
-    zones = person_zones(session, team_id, people) if cadence.recipient_local_time else {}
-
-    def due_for(user_id: str) -> datetime:
-        if cadence.recipient_local_time:
-            return recurrence.localize(slot, zones.get(user_id) or cadence.timezone)
-        return at
-
-    asked = [u for u in people if u not in away]
-    window = timedelta(hours=cadence.window_hours)
-    closes = max((due_for(u) for u in asked), default=at) + window
-    if slot.date().isoformat() in (engagement.holidays or []):
-        status = checkins.HOLIDAY
-    elif closes <= now:
-        status = checkins.MISSED
-    elif not asked:
-        status = checkins.EXCUSED
-    else:
-        status = checkins.OPEN
-    checkin_id = jobs.insert_ignoring_conflict(
+    """Open the check-in for one slot (who is away and each person's zone read here, once per
+    batch); its status, or None if another process had already planned it."""
+    people = cadences.audience(cadence, session)
+    zones = person_zones(session, cadence.team_id, people) if cadence.recipient_local_time else {}
+    return checkins.open_occurrence(
         session,
-        CheckIn,
-        {
-            "team_id": team_id,
-            "cadence_id": cadence.id,
-            "engagement_id": engagement.id,
-            "occurrence_key": slot.isoformat(timespec="minutes"),
-            "scheduled_for": at,
-            "window_closes_at": closes,
-            "status": status,
-            "created_at": now,
-        },
-        ["cadence_id", "occurrence_key"],
+        cadence=cadence,
+        engagement=engagement,
+        slot=slot,
+        at=at,
+        now=now,
+        people=people,
+        away=book.away(cadence.team_id, people, slot.date()),
+        zones=zones,
     )
-    if checkin_id is None:
-        return None
-    if status == checkins.HOLIDAY:
-        return status
-    if people:
-        session.execute(
-            insert(CheckInRecipient.__table__),
-            [
-                {
-                    "team_id": team_id,
-                    "checkin_id": checkin_id,
-                    "user_id": user_id,
-                    "status": AWAY if user_id in away else PENDING,
-                    "delivered_via": None,
-                    "answered_at": None,
-                }
-                for user_id in people
-            ],
-        )
-    if status != checkins.OPEN:
-        return status
-    planned: list[dict] = []
-
-    def plan(key: str, kind: str, due_at: datetime, user_id: str | None = None, payload=None):
-        planned.append(
-            jobs.job_row(
-                team_id=team_id,
-                key=key,
-                kind=kind,
-                due_at=due_at,
-                now=now,
-                payload=payload,
-                cadence_id=cadence.id,
-                checkin_id=checkin_id,
-                user_id=user_id,
-            )
-        )
-
-    if cadence.delivery == "channel":
-        plan(f"prompt:checkin={checkin_id}:channel", "prompt", at,
-             payload={"channel": engagement.channel_id})  # fmt: skip
-    else:
-        for user_id in asked:
-            plan(f"prompt:checkin={checkin_id}:user={user_id}", "prompt", due_for(user_id), user_id)
-    if cadence.reminder_hours:
-        remind = timedelta(hours=cadence.reminder_hours)
-        targets = [None] if cadence.delivery == "channel" else asked
-        for user_id in targets:
-            start = at if user_id is None else due_for(user_id)
-            due = start + window - remind
-            if due > max(now, start):
-                suffix = "channel" if user_id is None else f"user={user_id}"
-                payload = {"channel": engagement.channel_id} if user_id is None else None
-                plan(f"reminder:checkin={checkin_id}:{suffix}", "reminder", due, user_id, payload)
-    plan(f"overdue:checkin={checkin_id}", "overdue", closes)
-    if cadence.escalation_hours is not None:
-        plan(
-            f"escalate:checkin={checkin_id}",
-            "escalate",
-            closes + timedelta(hours=cadence.escalation_hours),
-        )
-    jobs.plan_many(session, planned)
-    return status
 
 
 def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: datetime) -> None:
@@ -314,13 +214,15 @@ def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: da
     them (Slack is called outside any transaction)."""
     stale = now - timedelta(days=1)
     with db.read_session() as session:
-        cadences = session.exec(
+        local_time_cadences = session.exec(
             select(Cadence)
             .where(Cadence.status == "active")
             .where(col(Cadence.recipient_local_time) == True)  # noqa: E712 (indexable, unlike IS)
             .where(col(Cadence.next_run_at) <= now + timedelta(days=2))
         ).all()
-        wanted = {(c.team_id, u) for c in cadences for u in audience(c, session)}
+        wanted = {
+            (c.team_id, u) for c in local_time_cadences for u in cadences.audience(c, session)
+        }
         if not wanted:
             return
         known = {

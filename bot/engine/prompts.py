@@ -11,10 +11,9 @@ from sqlmodel import Session, col, select
 
 from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins
-from bot.domain.checkins import AWAY, PENDING
+from bot.domain.checkins import PENDING
 from bot.engine.delivery import Message, Sender, finish
 from storage import jobs
-from storage.db import Database
 from storage.jobs import JobKind, JobStatus
 from storage.models import CheckIn, CheckInRecipient
 
@@ -71,7 +70,8 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
         finish(sender, job, JobStatus.CANCELLED, error="answered or away")
         return None
     if sender.away_emoji and is_away_by_status(sender, job.team_id, job.user_id):
-        mark_recipient(sender.db, checkin.id, job.user_id, status=AWAY)
+        with sender.db.session() as session:
+            checkins.mark_away(session, checkin_id=checkin.id, user_id=job.user_id)
         finish(sender, job, JobStatus.CANCELLED, error="away (Slack status)")
         sender.say(f"{label} not sent: {job.user_id} is away (Slack status)")
         return None
@@ -95,13 +95,7 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             checkin_id=checkin.id,
             user_id=job.user_id,
         )
-        recipient_row = session.exec(
-            select(CheckInRecipient)
-            .where(CheckInRecipient.checkin_id == checkin.id)
-            .where(CheckInRecipient.user_id == job.user_id)
-        ).one()
-        recipient_row.delivered_via = "channel"
-        session.add(recipient_row)
+        checkins.ask_in_channel(session, checkin_id=checkin.id, user_id=job.user_id)
 
     return Message(
         job.user_id,
@@ -119,15 +113,3 @@ def is_away_by_status(sender: Sender, team_id: str, user_id: str) -> bool:
     except SlackApiError:
         return False
     return profile.get("status_emoji", "") in sender.away_emoji
-
-
-def mark_recipient(db: Database, checkin_id: int, user_id: str, *, status: str) -> None:
-    with db.session() as session:
-        row = session.exec(
-            select(CheckInRecipient)
-            .where(CheckInRecipient.checkin_id == checkin_id)
-            .where(CheckInRecipient.user_id == user_id)
-        ).first()
-        if row is not None and row.status == PENDING:
-            row.status = status
-            session.add(row)

@@ -7,6 +7,7 @@ import logging
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
+from bot.engine.outbox import Outbox
 from bot.platform.config import ConfigError, Settings
 from bot.platform.services import Services
 from bot.platform.slack import web_client
@@ -15,8 +16,10 @@ from handlers import register_listeners
 log = logging.getLogger(__name__)
 
 
-def build_app(services: Services) -> App:
-    """The Bolt app. Building it calls `auth.test`, so a wrong token fails here, clearly."""
+def build_app(services: Services, outbox: Outbox | None = None) -> App:
+    """The Bolt app. Building it calls `auth.test`, so a wrong token fails here, clearly.
+
+    `outbox` sends what requests cause (one per process; a new one when not given)."""
     settings: Settings = services.settings
     try:
         app = App(
@@ -33,7 +36,7 @@ def build_app(services: Services) -> App:
                 "the app is installed in the workspace"
             ]
         ) from e
-    register_listeners(app, services)
+    register_listeners(app, services, outbox or Outbox(services))
 
     @app.error
     def on_error(error: Exception, body: dict) -> None:

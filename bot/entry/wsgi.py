@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.engine import tick as engine
+from bot.engine.outbox import Outbox
 from bot.entry.app import build_app
 from bot.platform import clock
 from bot.platform.config import ConfigError, configure_logging, load_settings
@@ -30,7 +31,12 @@ class CadenceWSGI:
 
     def __init__(self, services: Services):
         self.services = services
-        self.slack = SlackRequestHandler(build_app(services), path=SLACK_PATH)
+        self.outbox = Outbox(services)
+        self.slack = SlackRequestHandler(build_app(services, self.outbox), path=SLACK_PATH)
+
+    def close(self) -> None:
+        """Let the messages being sent at once finish (what is left, the next pass sends)."""
+        self.outbox.shutdown()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

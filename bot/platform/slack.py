@@ -7,13 +7,17 @@ of the client given to `App` into every per-request client, so this is configure
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.platform.config import Settings
 
 SLACK_TIMEOUT_SECONDS = 15
+log = logging.getLogger(__name__)
 
 
 def retry_handlers() -> list:
@@ -36,3 +40,12 @@ def web_client(settings: Settings, *, team_id: str | None = None) -> WebClient:
         timeout=SLACK_TIMEOUT_SECONDS,
         retry_handlers=retry_handlers(),
     )
+
+
+def user_timezone(client: WebClient, user_id: str) -> str | None:
+    """A person's time zone from their Slack profile, or None if Slack will not say."""
+    try:
+        return client.users_info(user=user_id)["user"].get("tz") or None
+    except SlackApiError as e:
+        log.info("users.info for %s failed: %s", user_id, e.response.get("error"))
+        return None

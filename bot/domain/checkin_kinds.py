@@ -1,0 +1,91 @@
+"""The registry of check-in kinds: what each kind is called, who it asks by default, how its
+prompt reads and which form answers it.
+
+One entry per kind. The form families (`ANSWERED_WITH`) are the structured status-update form
+(`bot/domain/updates.py`, `bot/blocks/updates.py`) and the feedback survey
+(`bot/domain/feedback.py`, `bot/blocks/feedback.py`); `handlers/answers.py` maps each family
+to its form builder, validation and save. A new kind that one of them answers is one entry here;
+a kind with a form of its own is one entry plus that form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class CheckInKind(StrEnum):
+    STATUS_UPDATE = "status_update"
+    FEEDBACK_SURVEY = "feedback_survey"
+    RISK_REVIEW = "risk_review"
+
+
+class FormFamily(StrEnum):
+    """Which form answers a kind of check-in."""
+
+    UPDATE = "update"  # RAG, summary, accomplishments, next steps, blockers, KPIs, confidence
+    FEEDBACK = "feedback"  # ratings and a comment, optionally anonymous to the vendor
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: CheckInKind
+    title: str  # "Status update": lists, modal titles (at most 24 characters)
+    label: str  # "status update": in sentences
+    default_audience: str  # who the schedule form proposes: vendor, stakeholders or leads
+    answered_with: FormFamily
+    button: str  # the prompt's button
+    summary_label: str = "Progress summary"  # the form's main text field
+    summary_placeholder: str = "Where things stand, in a few sentences"
+
+
+CHECKIN_KINDS: dict[CheckInKind, KindSpec] = {
+    CheckInKind.STATUS_UPDATE: KindSpec(
+        CheckInKind.STATUS_UPDATE,
+        title="Status update",
+        label="status update",
+        default_audience="vendor",
+        answered_with=FormFamily.UPDATE,
+        button="Give update",
+    ),
+    CheckInKind.FEEDBACK_SURVEY: KindSpec(
+        CheckInKind.FEEDBACK_SURVEY,
+        title="Feedback survey",
+        label="feedback survey",
+        default_audience="stakeholders",
+        answered_with=FormFamily.FEEDBACK,
+        button="Give feedback",
+    ),
+    CheckInKind.RISK_REVIEW: KindSpec(
+        CheckInKind.RISK_REVIEW,
+        title="Risk review",
+        label="risk review",
+        default_audience="vendor",
+        answered_with=FormFamily.UPDATE,
+        button="Review risks",
+        summary_label="Risks and mitigations",
+        summary_placeholder="The main risks, and what is being done about each",
+    ),
+}
+
+
+def spec_of(kind: str) -> KindSpec | None:
+    """The entry for a stored kind, or None for a kind this version does not know."""
+    try:
+        return CHECKIN_KINDS[CheckInKind(kind)]
+    except ValueError:
+        return None
+
+
+def kinds_answered_with(family: FormFamily) -> tuple[CheckInKind, ...]:
+    return tuple(k for k, spec in CHECKIN_KINDS.items() if spec.answered_with == family)
+
+
+def label(kind: str) -> str:
+    spec = spec_of(kind)
+    return spec.label if spec else kind.replace("_", " ")
+
+
+def title(kind: str) -> str:
+    spec = spec_of(kind)
+    return spec.title if spec else kind.replace("_", " ").capitalize()

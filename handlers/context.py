@@ -1,0 +1,148 @@
+"""The request context: one Bolt middleware tells every listener who and where, once.
+
+Listeners read `Request.of(context)` instead of recomputing the workspace and the actor and
+threading settings, database and clock through every call. Its `change()` is the one way a
+listener writes: it records the delivery (a retried request acts once), and after the commit it
+hands the messages the change planned to the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from sqlmodel import Session
+
+from bot.engine.outbox import Outbox
+from bot.platform.services import Services
+from storage import jobs
+from storage.db import Database
+from storage.requests import first_time
+
+CONTEXT_KEY = "cadence_request"
+
+
+class AlreadyDone(Exception):
+    """This delivery was acted on before (Slack retried it): acknowledge, do nothing more."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who asks, in which workspace, at what moment; and the services to answer with."""
+
+    team_id: str
+    user_id: str
+    now: datetime
+    services: Services
+    outbox: Outbox
+    delivery: str  # names this delivery: a modal's view id, else a hash of timestamp+signature
+    retried: bool  # Slack says it is a retry (X-Slack-Retry-Num)
+
+    @staticmethod
+    def of(context: BoltContext) -> Request:
+        return context[CONTEXT_KEY]
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return self.services.admins
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user_id in self.services.admins
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.services.db.read_session() as session:
+            yield session
+
+    @contextmanager
+    def change(self) -> Iterator[Session]:
+        """A write transaction that acts once per delivery.
+
+        The delivery is recorded in the same transaction as the change, so a retry of it
+        (X-Slack-Retry-Num, the same view or the same signed request) raises AlreadyDone instead
+        of acting twice; a change that fails records nothing. After the commit, the jobs the
+        change planned (its messages) are sent at once, off the request thread.
+        """
+        with self.services.db.session() as session:
+            if not first_time(session, team_id=self.team_id, key=self.delivery, now=self.now):
+                raise AlreadyDone(self.delivery)
+            yield session
+            planned = jobs.planned_keys(session)
+        self.outbox.send_soon(planned, self.now)
+
+
+def delivery_key(body: dict[str, Any], headers: dict[str, Any]) -> str:
+    """What names one delivery: a modal's view id names one submission; otherwise the signed
+    request's timestamp and signature name one delivery (Slack's retries repeat both)."""
+    view = body.get("view") or {}
+    if body.get("type") == "view_submission" and view.get("id"):
+        return f"view:{view['id']}"
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    stamp = _header(headers, "x-slack-request-timestamp")
+    signature = _header(headers, "x-slack-signature")
+    digest = hashlib.sha256(f"{stamp}:{signature}".encode()).hexdigest()[:40]
+    return f"request:{digest}"
+
+
+def actor_of(body: dict[str, Any]) -> str:
+    return (
+        (body.get("user") or {}).get("id")
+        or body.get("user_id")
+        or (body.get("event") or {}).get("user")
+        or ""
+    )
+
+
+def workspace_of(context: BoltContext, body: dict[str, Any]) -> str:
+    """The workspace Cadence is installed in (from the bot token), not the payload's team.
+
+    In a Slack Connect channel, a person from another organisation sends payloads whose team_id
+    is their own workspace; Cadence's rows belong to the installed workspace.
+    """
+    authorized = context.authorize_result
+    if authorized is not None and authorized.team_id:
+        return authorized.team_id
+    return (
+        context.team_id
+        or (body.get("view") or {}).get("app_installed_team_id")
+        or (body.get("team") or {}).get("id")
+        or body.get("team_id")
+        or ""
+    )
+
+
+def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
+    """The global middleware that builds the Request for every listener."""
+
+    def middleware(
+        context: BoltContext, body: dict[str, Any], request: BoltRequest, next: Callable
+    ) -> BoltResponse | None:
+        headers = request.headers or {}
+        context[CONTEXT_KEY] = Request(
+            team_id=workspace_of(context, body),
+            user_id=actor_of(body),
+            now=services.clock(),
+            services=services,
+            outbox=outbox,
+            delivery=delivery_key(body, headers),
+            retried=bool(_header(headers, "x-slack-retry-num")),
+        )
+        return next()
+
+    return middleware
+
+
+def _header(headers: dict[str, Any], name: str) -> str:
+    value = headers.get(name) or headers.get(name.title()) or ""
+    return value[0] if isinstance(value, list | tuple) and value else str(value or "")

@@ -1,0 +1,163 @@
+"""Engagement listeners: `/cadence engagement new|list|edit|archive`, the engagement form and
+the archive confirmation's buttons.
+
+What a change causes in Slack (the welcome in the channel, the lead's notice, the archive
+notice) goes through the outbox, planned in the change's own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.common import plain_message
+from bot.blocks.engagements import archive_confirmation, engagement_list, engagement_modal
+from bot.blocks.help import usage_reply
+from bot.domain import engagements
+from bot.domain.errors import UserError
+from bot.engine import outbox
+from bot.platform.slack import user_timezone
+from handlers.context import Request
+from handlers.forms import button_id, metadata_id, metadata_of, open_view, read_state, save_form
+
+if TYPE_CHECKING:
+    from handlers.commands import Command
+
+log = logging.getLogger(__name__)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def new_command(cmd: Command) -> None:
+    """Open the form at once, then fill in the person's time zone from their Slack profile."""
+    cmd.ack()
+    body, client, user_id = cmd.body, cmd.client, cmd.req.user_id
+
+    def form(timezone: str) -> dict[str, Any]:
+        return engagement_modal(
+            private_metadata={"mode": "create"},
+            creator=user_id,
+            current_channel=body.get("channel_id"),
+            timezone=timezone,
+        )
+
+    opened = open_view(client, body, form(""))
+    if opened is None:
+        return
+    timezone = user_timezone(client, user_id) or "UTC"
+    try:
+        client.views_update(view_id=opened["id"], hash=opened["hash"], view=form(timezone))
+    except SlackApiError as e:  # the person already changed the form: leave it alone
+        log.info("could not fill in the time zone: %s", e.response.get("error"))
+
+
+def list_command(cmd: Command) -> None:
+    cmd.ack()
+    with cmd.req.read() as session:
+        payload = engagement_list(engagements.list_all(session=session, team_id=cmd.req.team_id))
+    cmd.respond(**payload, response_type="ephemeral")
+
+
+def edit_command(cmd: Command) -> None:
+    details = _named(cmd, "edit")
+    if details is None:
+        return
+    open_view(
+        cmd.client,
+        cmd.body,
+        engagement_modal(
+            private_metadata={"mode": "edit", "engagement_id": details.id},
+            initial=details.as_input(),
+        ),
+    )
+
+
+def archive_command(cmd: Command) -> None:
+    details = _named(cmd, "archive")
+    if details is not None:
+        cmd.respond(**archive_confirmation(details), response_type="ephemeral")
+
+
+def _named(cmd: Command, action: str) -> engagements.EngagementDetails | None:
+    """The engagement the command names, which the person may manage; None when answered."""
+    if not cmd.rest:
+        cmd.ack(**usage_reply(f"Say which engagement to {action}.", cmd.spec))
+        return None
+    cmd.ack()
+    req = cmd.req
+    with req.read() as session:
+        details = engagements.find(session=session, team_id=req.team_id, handle=cmd.rest)
+    engagements.require_manager(details, req.user_id, req.admins)
+    return details
+
+
+# --- the form ----------------------------------------------------------------------------------
+
+
+def engagement_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    req = Request.of(context)
+    values, blocks = read_state(view["state"]["values"])
+    metadata = metadata_of(view.get("private_metadata"))
+
+    def save() -> bool:
+        data = engagements.validate(values)
+        with req.change() as session:
+            if metadata.get("mode") != "edit":
+                before = None
+                after = engagements.create(
+                    session=session, team_id=req.team_id, actor=req.user_id, data=data,
+                    now=req.now,
+                )  # fmt: skip
+            else:
+                engagement_id = metadata_id(metadata, "engagement_id")
+                if engagement_id is None:
+                    raise UserError("This form is damaged; open it again.")
+                before, after = engagements.update(
+                    session=session,
+                    team_id=req.team_id,
+                    actor=req.user_id,
+                    engagement_id=engagement_id,
+                    data=data,
+                    now=req.now,
+                    admins=req.admins,
+                )
+            outbox.engagement_saved(
+                session, before=before, after=after, actor=req.user_id, request=req.delivery,
+                now=req.now,
+            )  # fmt: skip
+        return True
+
+    if save_form(ack, blocks, "name", save):
+        ack()
+
+
+# --- the archive confirmation --------------------------------------------------------------------
+
+
+def archive_confirm(ack: Ack, body: dict, respond: Respond, context: BoltContext) -> None:
+    ack()
+    req = Request.of(context)
+    engagement_id = button_id(body, "That button is out of date; run the command again.")
+    with req.change() as session:
+        details = engagements.archive(
+            session=session,
+            team_id=req.team_id,
+            actor=req.user_id,
+            engagement_id=engagement_id,
+            now=req.now,
+            admins=req.admins,
+        )
+        outbox.engagement_archived(session, details=details, actor=req.user_id, now=req.now)
+    respond(
+        **plain_message(f"Archived {details.engagement.name} (`{details.engagement.handle}`)."),
+        replace_original=True,
+    )
+
+
+def archive_cancel(ack: Ack, respond: Respond) -> None:
+    ack()
+    respond(delete_original=True)
