@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, or_, update
+from sqlalchemy import Connection, Table, and_, case, func, literal, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -52,6 +52,9 @@ class JobStatus(StrEnum):
 
 
 PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = tuple(JobStatus)
+# What a job's error starts with when its last attempt may or may not have reached Slack (its
+# process died holding the lease, or the call timed out): look before sending again.
+OUTCOME_UNKNOWN = "outcome unknown"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,12 @@ class ClaimedJob:
     cadence_id: int | None
     checkin_id: int | None
     user_id: str | None
+    error: str | None = None
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Its last attempt may have reached Slack without the outcome being recorded."""
+        return (self.error or "").startswith(OUTCOME_UNKNOWN)
 
 
 @cache
@@ -184,6 +193,15 @@ def claim(
                 lease_expires_at=now + LEASE,
                 attempts=ScheduledJob.attempts + 1,
                 updated_at=now,
+                # A lease taken over: the process that held it died mid-job.
+                error=case(
+                    (
+                        col(ScheduledJob.status) == CLAIMED,
+                        literal(f"{OUTCOME_UNKNOWN}: taken over from ")
+                        + func.coalesce(col(ScheduledJob.lease_owner), ""),
+                    ),
+                    else_=col(ScheduledJob.error),
+                ),
             )
             .returning(*ScheduledJob.__table__.c)
         ).all()
@@ -199,6 +217,7 @@ def claim(
             cadence_id=r.cadence_id,
             checkin_id=r.checkin_id,
             user_id=r.user_id,
+            error=r.error,
         )
         for r in rows
     ]

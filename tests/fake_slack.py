@@ -339,7 +339,7 @@ class FakeSlack:
         # fault injection
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
-        self._holds: dict[str, threading.Event] = {}
+        self._holds: dict[str, tuple[threading.Event, bool]] = {}
         self.held: list[Call] = []  # calls that were held and then lost (see `hold`)
         # state
         self._users: dict[str, dict[str, Any]] = {}
@@ -483,18 +483,19 @@ class FakeSlack:
             else:
                 self._delays.pop(method, None)
 
-    def hold(self, method: str) -> None:
-        """Calls to ``method`` never reach Slack: they wait until ``release`` and are then lost
-        (recorded in ``held``, not performed), like a request cut off before Slack took it —
-        what a client sees whose process dies while the call is in flight."""
+    def hold(self, method: str, *, reaches_slack: bool = False) -> None:
+        """Calls to ``method`` wait until ``release`` — what a client sees whose process dies
+        while the call is in flight. Then they are lost before Slack took them (recorded in
+        ``held``, not performed), or with ``reaches_slack`` performed after all, the answer
+        going nowhere (Slack took the message; the client never heard)."""
         with self._lock:
-            self._holds[method] = threading.Event()
+            self._holds[method] = (threading.Event(), reaches_slack)
 
     def release(self, method: str) -> None:
         with self._lock:
-            event = self._holds.pop(method, None)
-        if event is not None:
-            event.set()
+            held = self._holds.pop(method, None)
+        if held is not None:
+            held[0].set()
 
     # ---------------------------------------------------------------- state setup
 
@@ -677,11 +678,12 @@ class FakeSlack:
             delay = self._delays.get(method, 0)
             hold = self._holds.get(method)
         if hold is not None:
-            call = Call(method, args, dict(headers), time.time(), 503, {"ok": False})
+            released, reaches_slack = hold
             with self._lock:
-                self.held.append(call)
-            hold.wait(timeout=60)
-            return 503, {"ok": False, "error": "service_unavailable"}, {}
+                self.held.append(Call(method, args, dict(headers), time.time(), 0, {}))
+            released.wait(timeout=60)
+            if not reaches_slack:
+                return 503, {"ok": False, "error": "service_unavailable"}, {}
         if delay:
             time.sleep(delay)
         status, body, extra_headers = 200, {}, {}
@@ -972,6 +974,33 @@ class FakeSlack:
             out["warning"] = "already_in_channel"
             out["response_metadata"] = {"warnings": ["already_in_channel"]}
         return out
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first; metadata only with include_all_metadata, as Slack does."""
+        self._require(args, "channel")
+        channel = str(args["channel"])
+        if channel[:1] != "D":
+            ch = self._channels.get(channel)
+            if ch is None or (ch["is_private"] and not ch["bot_member"]):
+                raise _ApiError("channel_not_found")
+            if not ch["bot_member"]:
+                raise _ApiError("not_in_channel")
+        elif channel not in self._dms.values():
+            raise _ApiError("channel_not_found")
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        limit = int(args.get("limit") or 100)
+        found = sorted(
+            (m for (c, _), m in self._messages.items() if c == channel and not m["_deleted"]),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        messages = []
+        for m in found[:limit]:
+            public = self._public(m)
+            if not with_metadata:
+                public.pop("metadata", None)
+            messages.append(public)
+        return {"messages": messages, "has_more": len(found) > limit}
 
     def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):

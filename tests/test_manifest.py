@@ -24,6 +24,7 @@ def test_the_command_shortcut_and_events_are_those_the_app_handles():
 
 def test_the_scopes_cover_every_web_api_method_the_app_calls():
     needed = {"chat:write", "channels:join", "channels:read", "groups:read", "users:read",
-              "im:write", "commands"}  # fmt: skip
+              "im:write", "commands", "channels:history", "groups:history",
+              "im:history"}  # fmt: skip
     scopes = set(re.findall(r"^\s+- ([a-z.:]+)$", MANIFEST, flags=re.MULTILINE))
     assert needed <= scopes

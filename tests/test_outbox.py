@@ -84,14 +84,16 @@ def create_engagement_without_waiting(cadence: Cadence) -> None:
     assert reply.status == 200 and reply.body == "", reply.body
 
 
+@pytest.mark.parametrize("reaches_slack", [False, True], ids=["lost", "taken"])
 def test_a_crash_between_the_save_and_its_slack_call_loses_no_message(
-    tmp_path, fake_slack, sqlite_url
+    tmp_path, fake_slack, sqlite_url, reaches_slack
 ):
-    """The process that saved the engagement dies while its welcome is on the wire (Slack
-    never got it); once the lease has expired, a pass delivers it, once."""
+    """The process that saved the engagement dies while its welcome is on the wire. Slack never
+    got it: once the lease has expired, a pass delivers it, once. Slack took it but the answer
+    was lost: the pass finds it by its metadata and does not post it again."""
     port = free_port()
     env = slack_env(fake_slack, sqlite_url, port, CADENCE_TICK_SECONDS="3600")
-    fake_slack.hold("chat.postMessage")
+    fake_slack.hold("chat.postMessage", reaches_slack=reaches_slack)
     server = subprocess.Popen(
         [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -107,7 +109,10 @@ def test_a_crash_between_the_save_and_its_slack_call_loses_no_message(
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
     fake_slack.release("chat.postMessage")
-    assert not fake_slack.messages(ACME)  # the welcome never reached Slack
+    if reaches_slack:
+        wait_until(lambda: fake_slack.messages(ACME), 10, "Slack to take the welcome")
+    else:
+        assert not fake_slack.messages(ACME)  # the welcome never reached Slack
 
     database = Database.from_url(sqlite_url)
     with database.read_session() as session:
@@ -115,10 +120,10 @@ def test_a_crash_between_the_save_and_its_slack_call_loses_no_message(
         (welcome,) = session.query(ScheduledJob).filter_by(kind="welcome").all()
     assert engagement.name == "Acme Payments" and welcome.status == "claimed"
 
-    # A pass within the lease leaves it alone (the dead process might still have sent it) …
+    # A pass within the lease leaves it alone (the dead process might still be sending) …
     now = clock.now()
     run_tick(tmp_path, env, now + timedelta(minutes=1))
-    assert not fake_slack.messages(ACME)
+    assert len(fake_slack.messages(ACME)) == int(reaches_slack)
     # … and after it, delivers it and the lead's notice, once each.
     run_tick(tmp_path, env, now + timedelta(minutes=6))
     run_tick(tmp_path, env, now + timedelta(minutes=7))
@@ -129,6 +134,9 @@ def test_a_crash_between_the_save_and_its_slack_call_loses_no_message(
         if c.ok and c.args.get("channel") == LEAD and "is set up" in text_of(c.args)
     ]  # fmt: skip
     assert len(notices) == 1
+    with database.read_session() as session:
+        (welcome,) = session.query(ScheduledJob).filter_by(kind="welcome").all()
+    assert (welcome.status, welcome.result_ts) == ("sent", welcomes[0]["ts"])
     database.dispose()
 
 

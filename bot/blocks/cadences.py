@@ -26,7 +26,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks.checkins import local
 from bot.blocks.common import channel_link, context, escape, mentions, message, section
-from bot.domain.cadences import AUDIENCES, DELIVERIES, KINDS, RULE_KINDS
+from bot.domain.cadences import AUDIENCES, DELIVERIES, KINDS, RULE_KINDS, CadenceStatus
 from bot.domain.recurrence import Occurrence
 
 CADENCE_MODAL = "cadence_form"
@@ -284,7 +284,7 @@ def cadence_modal(
 def cadence_line(cadence, engagement, now: datetime) -> str:
     from bot.domain.cadences import rule_of
 
-    status = "" if cadence.status == "active" else f" _({cadence.status})_"
+    status = "" if cadence.status == CadenceStatus.ACTIVE else f" _({cadence.status})_"
     when = (
         f"cron `{cadence.rule}`"
         if cadence.rule_kind == "cron"
@@ -292,7 +292,7 @@ def cadence_line(cadence, engagement, now: datetime) -> str:
     )
     nxt = (
         f"next {local(cadence.next_run_at, cadence.timezone)}"
-        if cadence.next_run_at and cadence.status == "active"
+        if cadence.next_run_at and cadence.status == CadenceStatus.ACTIVE
         else "no next run"
     )
     reminder = (
@@ -321,7 +321,7 @@ def cadence_buttons(cadence) -> ActionsBlock:
     value = str(cadence.id)
     pause_or_resume = (
         ButtonElement(text="Resume", action_id=f"{CADENCE_BUTTON}:resume", value=value)
-        if cadence.status == "paused"
+        if cadence.status == CadenceStatus.PAUSED
         else ButtonElement(text="Pause", action_id=f"{CADENCE_BUTTON}:pause", value=value)
     )
     return ActionsBlock(

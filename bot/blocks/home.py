@@ -18,6 +18,7 @@ from bot.blocks.checkins import ANSWER_ACTION, button_label, local
 from bot.blocks.common import context, escape, pack_sections, section
 from bot.blocks.engagements import engagement_lines
 from bot.domain.checkin_kinds import title as kind_title
+from bot.domain.checkins import CheckInStatus
 from bot.domain.engagements import EngagementDetails
 from storage.models import Cadence, CheckIn, Engagement
 
@@ -28,7 +29,7 @@ def waiting_blocks(waiting: Sequence[tuple[CheckIn, Cadence, Engagement]]) -> li
     """Each check-in waiting for the person, with the button that opens its form."""
     blocks: list = [section(f"*Waiting for your answer* ({len(waiting)})")]
     for checkin, cadence, engagement in waiting:
-        late = " _(overdue)_" if checkin.status == "overdue" else ""
+        late = " _(overdue)_" if checkin.status == CheckInStatus.OVERDUE else ""
         text = (
             f"{kind_title(cadence.kind)} for "
             f"*{escape(engagement.name)}*{late} · due {local(checkin.window_closes_at, cadence.timezone)}"

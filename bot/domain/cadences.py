@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -44,7 +45,16 @@ AUDIENCES = {
 }
 DELIVERIES = {"dm": "A DM to each person", "channel": "The engagement channel, mentioning them"}
 MAX_WINDOW_HOURS = 24 * 30
-ACTIVE, PAUSED, DELETED, ENDED = "active", "paused", "deleted", "ended"
+
+
+class CadenceStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DELETED = "deleted"  # kept for its history
+    ENDED = "ended"  # its engagement was archived
+
+
+ACTIVE, PAUSED, DELETED, ENDED = tuple(CadenceStatus)
 
 EARLIEST_ZONE = "Pacific/Kiritimati"  # UTC+14: where a local time happens first
 

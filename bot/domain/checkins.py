@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -22,16 +23,25 @@ from storage import jobs
 from storage.jobs import JobKind, insert_ignoring_conflict
 from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
 
-OPEN, OVERDUE, CLOSED, MISSED, SKIPPED, HOLIDAY, EXCUSED = (
-    "open",
-    "overdue",
-    "closed",
-    "missed",
-    "skipped",
-    "holiday",
-    "excused",
-)
-PENDING, ANSWERED, AWAY = "pending", "answered", "away"
+
+class CheckInStatus(StrEnum):
+    OPEN = "open"  # prompts and reminders go out; answers are on time
+    OVERDUE = "overdue"  # the window closed with someone missing; late answers are accepted
+    CLOSED = "closed"  # everyone answered (or was away)
+    MISSED = "missed"  # its window closed while the engine was down: never prompted
+    SKIPPED = "skipped"  # a lead skipped it
+    HOLIDAY = "holiday"  # an engagement holiday
+    EXCUSED = "excused"  # everyone asked was away
+
+
+class RecipientStatus(StrEnum):
+    PENDING = "pending"
+    ANSWERED = "answered"
+    AWAY = "away"
+
+
+OPEN, OVERDUE, CLOSED, MISSED, SKIPPED, HOLIDAY, EXCUSED = tuple(CheckInStatus)
+PENDING, ANSWERED, AWAY = tuple(RecipientStatus)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ from storage.jobs import JobKind, JobStatus
 from storage.models import Cadence, CheckIn, Engagement
 
 log = logging.getLogger(__name__)
+JOB_EVENT = "cadence_job"  # the metadata event type naming the job that sent a message
+HISTORY_LOOKBACK = 200  # latest messages of a channel searched for one whose outcome is unknown
 
 
 @dataclass
@@ -196,8 +198,20 @@ def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
 
 
 def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
-    """One Slack call, outside any transaction; then record what Slack said."""
+    """One Slack call, outside any transaction; then record what Slack said.
+
+    When an earlier attempt's outcome is unknown, Slack is asked first whether it already has
+    the message (by the job named in its metadata), so it is not posted twice.
+    """
     client = sender.client_for(job.team_id)
+    if job.outcome_unknown and message.ts is None:
+        found = find_sent(client, job.key, message.channel)
+        if found is not None:
+            record_sent(sender, job, message, found)
+            sender.say(
+                f"{message.describe} was already in Slack (ts {found['ts']}): not sent again"
+            )
+            return
     try:
         response = _call(client, job, message)
     except SlackApiError as e:
@@ -212,7 +226,7 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
                 _failed(sender, job, message, again)
                 return
             except OSError as again:
-                retry(sender, job, f"connection: {again}")
+                retry(sender, job, f"{jobs.OUTCOME_UNKNOWN}: connection: {again}")
                 return
         elif message.fallback is not None and verdict is not Verdict.RETRY:
             log.info("%s refused (%s); posting it anew", message.describe, error_code(e))
@@ -222,8 +236,16 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
             _failed(sender, job, message, e)
             return
     except OSError as e:  # connection trouble that outlasted the retry handler
-        retry(sender, job, f"connection: {e}")
+        # A timeout may come after Slack took the message: the next attempt looks first.
+        retry(sender, job, f"{jobs.OUTCOME_UNKNOWN}: connection: {e}")
         return
+    record_sent(sender, job, message, response.data)
+
+
+def record_sent(
+    sender: Sender, job: jobs.ClaimedJob, message: Message, response: dict[str, Any]
+) -> None:
+    """Record the message as sent (if this process still holds the lease), with its callback."""
     with sender.db.session() as session:
         recorded = jobs.finish(
             session,
@@ -235,15 +257,41 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
             ts=response.get("ts"),
         )
         if recorded and message.on_sent is not None:
-            message.on_sent(session, dict(response.data))
+            message.on_sent(session, dict(response))
         sender.planned.extend(jobs.planned_keys(session))
     if not recorded:
         log.warning("lost the lease on %s before recording it sent", job.key)
     sender.say(f"{message.describe} sent (ts {response.get('ts')})")
 
 
+def find_sent(client: WebClient, key: str, channel: str) -> dict[str, Any] | None:
+    """The message the job `key` posted in `channel` (a person's DM for a user id), looked up
+    by its metadata among the channel's latest messages; None when Slack has none (or will not
+    say: then sending again is the lesser harm)."""
+    try:
+        if channel[:1] in "UW":
+            channel = client.conversations_open(users=channel)["channel"]["id"]
+        history = client.conversations_history(
+            channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
+        )
+    except SlackApiError as e:
+        log.info("could not look for %s in %s: %s", key, channel, error_code(e))
+        return None
+    except OSError as e:
+        log.info("could not look for %s in %s: %s", key, channel, e)
+        return None
+    for found in history.get("messages") or []:
+        metadata = found.get("metadata") or {}
+        if (
+            metadata.get("event_type") == JOB_EVENT
+            and (metadata.get("event_payload") or {}).get("job") == key
+        ):
+            return {"channel": channel, "ts": found["ts"]}
+    return None
+
+
 def _call(client: WebClient, job: jobs.ClaimedJob, message: Message):
-    metadata = {"event_type": "cadence_job", "event_payload": {"job": job.key}}
+    metadata = {"event_type": JOB_EVENT, "event_payload": {"job": job.key}}
     if message.ts is not None:
         return client.chat_update(
             channel=message.channel, ts=message.ts, metadata=metadata, **message.payload

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, col, select
 
 from bot.domain import cadences, checkins
+from bot.domain.cadences import CadenceStatus
 from storage import jobs
 from storage.db import Database
 from storage.models import (
@@ -104,7 +105,7 @@ def _claim_due(session: Session, now: datetime) -> list[Cadence]:
     return list(
         session.exec(
             select(Cadence)
-            .where(Cadence.status == "active")
+            .where(Cadence.status == CadenceStatus.ACTIVE)
             .where(col(Cadence.next_run_at) <= now)
             .order_by(col(Cadence.next_run_at), col(Cadence.id))
             .limit(PLAN_BATCH)
@@ -139,7 +140,7 @@ def plan_cadence(
     engagement = session.get(Engagement, cadence.engagement_id)
     assert engagement is not None and cadence.id is not None
     if engagement.archived_at is not None:
-        cadence.status, cadence.next_run_at, cadence.next_slot = "ended", None, None
+        cadence.status, cadence.next_run_at, cadence.next_slot = CadenceStatus.ENDED, None, None
         session.add(cadence)
         report.append(f"cadence {cadence.id} ended: {engagement.handle} is archived")
         return 0
@@ -216,7 +217,7 @@ def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: da
     with db.read_session() as session:
         local_time_cadences = session.exec(
             select(Cadence)
-            .where(Cadence.status == "active")
+            .where(Cadence.status == CadenceStatus.ACTIVE)
             .where(col(Cadence.recipient_local_time) == True)  # noqa: E712 (indexable, unlike IS)
             .where(col(Cadence.next_run_at) <= now + timedelta(days=2))
         ).all()
