@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import audit, checkins, recurrence
 from bot.domain.checkin_kinds import CHECKIN_KINDS, spec_of
+from bot.domain.command_reference import echo, read_number
 from bot.domain.engagements import (
     EngagementDetails,
     normalize_timezone,
@@ -340,8 +341,6 @@ def find(*, session: Session, team_id: str, ref: str) -> Cadence:
     """By the number shown in lists (`12` or `#12`, in any script's digits: `١٢`, `１２`), only
     within the workspace. A number beyond the id column's range names no cadence: it is not
     looked up (PostgreSQL would refuse it as out of range for `integer`)."""
-    from bot.domain.command_reference import echo, read_number
-
     number = read_number(ref)
     if number is None:
         raise NotFound(

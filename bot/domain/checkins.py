@@ -83,6 +83,21 @@ def load(
     return CheckInContext(checkin, cadence, engagement, recipient)
 
 
+def load_for_answer(
+    *, session: Session, team_id: str, checkin_id: int, user_id: str
+) -> CheckInContext:
+    """A check-in about to be answered, with the person's recipient row locked (PostgreSQL),
+    so two submissions of theirs cannot both count as the answer."""
+    context = load(session=session, team_id=team_id, checkin_id=checkin_id)
+    recipient = session.exec(
+        select(CheckInRecipient)
+        .where(CheckInRecipient.checkin_id == checkin_id)
+        .where(CheckInRecipient.user_id == user_id)
+        .with_for_update()
+    ).first()
+    return CheckInContext(context.checkin, context.cadence, context.engagement, recipient)
+
+
 def pending_for(*, session: Session, team_id: str, engagement_id: int, user_id: str, kind: str):
     """The person's newest open or overdue check-in of `kind` on an engagement, if any."""
     return session.exec(

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.domain import audit
+from bot.domain.command_reference import echo
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage.models import (
     ConcernSla,
@@ -419,8 +420,6 @@ def find(
     """By handle (or by name: the handle is made from it); NotFound suggests the closest handle
     and how to list them. Text that makes no handle (no letter or digit a handle keeps) is
     refused without a query, whatever it holds (thousands of characters, NUL, any script)."""
-    from bot.domain.command_reference import echo
-
     wanted = slugify(handle)
     if not wanted:
         raise NotFound(

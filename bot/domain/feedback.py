@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.domain import checkins, engagements
 from bot.domain.checkin_kinds import FormFamily, kinds_answered_with
 from bot.domain.errors import FieldErrors, NotAllowed, UserError
-from storage.models import CheckInRecipient, Feedback
+from storage.models import Feedback
 
 FEEDBACK_KINDS = kinds_answered_with(FormFamily.FEEDBACK)
 RATINGS = ("communication", "quality", "timeliness", "overall")
@@ -174,17 +174,8 @@ def save(
 ) -> SavedFeedback:
     """Store one survey answer, re-checking everything the form's hint claims."""
     if checkin_id is not None:
-        context = checkins.load(
+        context = checkins.load_for_answer(
             session=session, team_id=team_id, checkin_id=checkin_id, user_id=actor
-        )
-        recipient = session.exec(
-            select(CheckInRecipient)
-            .where(CheckInRecipient.checkin_id == checkin_id)
-            .where(CheckInRecipient.user_id == actor)
-            .with_for_update()
-        ).first()
-        context = checkins.CheckInContext(
-            context.checkin, context.cadence, context.engagement, recipient
         )
         form = form_for_checkin(context=context, user_id=actor)
         details = engagements.load_details(session=session, engagement=context.engagement)

@@ -23,7 +23,6 @@ from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage.models import (
     Cadence,
     CheckIn,
-    CheckInRecipient,
     Engagement,
     KpiDefinition,
     KpiValue,
@@ -396,16 +395,6 @@ class Saved:
     revision: int
 
 
-def _locked_recipient(session: Session, checkin_id: int, user_id: str) -> CheckInRecipient | None:
-    """The recipient row, locked on PostgreSQL so two submissions cannot both answer."""
-    return session.exec(
-        select(CheckInRecipient)
-        .where(CheckInRecipient.checkin_id == checkin_id)
-        .where(CheckInRecipient.user_id == user_id)
-        .with_for_update()
-    ).first()
-
-
 def _write_kpis(
     session: Session, *, team_id: str, update_id: int, kpis: Sequence[KpiField], data: UpdateInput
 ) -> None:
@@ -457,12 +446,8 @@ def save(
         )  # fmt: skip
     late = False
     if checkin_id is not None:
-        context = checkins.load(
+        context = checkins.load_for_answer(
             session=session, team_id=team_id, checkin_id=checkin_id, user_id=actor
-        )
-        recipient = _locked_recipient(session, checkin_id, actor)
-        context = checkins.CheckInContext(
-            context.checkin, context.cadence, context.engagement, recipient
         )
         form = form_for_checkin(session=session, context=context, user_id=actor, now=now)
     else:

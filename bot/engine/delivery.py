@@ -362,17 +362,47 @@ def plan_message(
     quiet: bool = False,
 ) -> None:
     """A message job planned by another job (its own key makes it happen once)."""
-    jobs.plan(
+    plan_prepared(
         session,
         team_id=job.team_id,
+        key=key,
+        to=to,
+        payload=message,
+        describe=describe,
+        now=now,
+        quiet=quiet,
+        checkin_id=job.checkin_id,
+        cadence_id=job.cadence_id,
+    )
+
+
+def plan_prepared(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    to: str,
+    payload: dict[str, Any],
+    describe: str,
+    now: datetime,
+    quiet: bool = False,
+    checkin_id: int | None = None,
+    cadence_id: int | None = None,
+) -> None:
+    """A message built now and sent by the MESSAGE kind (`messages.prepared`), once per key:
+    to a channel, or to a person's DM (`to` a user id). `quiet`: its failure is not reported
+    to the leads (notices about notices, confirmations)."""
+    jobs.plan(
+        session,
+        team_id=team_id,
         key=key,
         kind=JobKind.MESSAGE,
         due_at=now,
         now=now,
-        payload={"channel": to, "message": message, "describe": describe, "quiet": quiet},
-        checkin_id=job.checkin_id,
-        cadence_id=job.cadence_id,
-        user_id=to,
+        payload={"channel": to, "message": payload, "describe": describe, "quiet": quiet},
+        checkin_id=checkin_id,
+        cadence_id=cadence_id,
+        user_id=to if to[:1] in "UW" else None,
     )
 
 

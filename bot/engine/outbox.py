@@ -15,7 +15,6 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session
 
@@ -27,7 +26,7 @@ from bot.domain.engagements import EngagementDetails
 from bot.domain.feedback import SavedFeedback
 from bot.domain.updates import Saved
 from bot.engine import runner
-from bot.engine.delivery import Pacer, Sender
+from bot.engine.delivery import Pacer, Sender, plan_prepared
 from bot.engine.tick import process_name
 from bot.platform.services import Services
 from storage import jobs
@@ -39,28 +38,7 @@ log = logging.getLogger(__name__)
 # --- what a change plans (called inside the request's transaction) ----------------------------
 
 
-def message(
-    session: Session,
-    *,
-    team_id: str,
-    key: str,
-    to: str,
-    payload: dict[str, Any],
-    describe: str,
-    now: datetime,
-    quiet: bool = False,
-) -> None:
-    """A prepared message to a channel or a person, once per key."""
-    jobs.plan(
-        session,
-        team_id=team_id,
-        key=key,
-        kind=JobKind.MESSAGE,
-        due_at=now,
-        now=now,
-        payload={"channel": to, "message": payload, "describe": describe, "quiet": quiet},
-        user_id=to if to[:1] in "UW" else None,
-    )
+message = plan_prepared  # a prepared message to a channel or a person, once per key
 
 
 def engagement_saved(
