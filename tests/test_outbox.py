@@ -19,6 +19,7 @@ from conftest import ACME, LEAD, SIGNING_SECRET, TEAM, VENDOR, Cadence
 from engine_flows import WEEKLY_MONDAY, checkins_of, jobs_of, posted_in, schedule, tick, utc
 from flows import GOOD_FORM, count, create_engagement, open_form, text_of
 from slack_requests import SlackSim, build_view_submission, sign
+from sqlmodel import select
 from test_cli_and_serving import free_port, slack_env
 from waiting import wait_until
 
@@ -116,8 +117,8 @@ def test_a_crash_between_the_save_and_its_slack_call_loses_no_message(
 
     database = Database.from_url(sqlite_url)
     with database.read_session() as session:
-        engagement = session.query(Engagement).one()
-        (welcome,) = session.query(ScheduledJob).filter_by(kind="welcome").all()
+        engagement = session.exec(select(Engagement)).one()
+        (welcome,) = session.exec(select(ScheduledJob).where(ScheduledJob.kind == "welcome"))
     assert engagement.name == "Acme Payments" and welcome.status == "claimed"
 
     # A pass within the lease leaves it alone (the dead process might still be sending) …
@@ -135,7 +136,7 @@ def test_a_crash_between_the_save_and_its_slack_call_loses_no_message(
     ]  # fmt: skip
     assert len(notices) == 1
     with database.read_session() as session:
-        (welcome,) = session.query(ScheduledJob).filter_by(kind="welcome").all()
+        (welcome,) = session.exec(select(ScheduledJob).where(ScheduledJob.kind == "welcome"))
     assert (welcome.status, welcome.result_ts) == ("sent", welcomes[0]["ts"])
     database.dispose()
 
