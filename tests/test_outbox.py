@@ -28,7 +28,7 @@ from bot.platform import clock
 from storage.db import Database
 from storage.jobs import JobKind
 from storage.models import Cadence as CadenceRow
-from storage.models import Engagement, ScheduledJob, StatusUpdate
+from storage.models import Engagement, ScheduledJob, SlackRequest, StatusUpdate
 
 RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
 
@@ -282,3 +282,13 @@ def dms(cadence: Cadence, user_id: str) -> list[str]:
         for c in cadence.fake.calls_to("chat.postMessage")
         if c.ok and c.args.get("channel") == user_id
     ]
+
+
+def test_deliveries_are_remembered_for_a_day_then_let_go(cadence: Cadence, monkeypatch):
+    with clock.fixed_at(utc(2026, 11, 27, 10, 0)):
+        create_engagement(cadence)
+    assert count(cadence, SlackRequest) == 1  # the engagement form's submission
+    tick(cadence, monkeypatch, utc(2026, 11, 27, 12, 0))
+    assert count(cadence, SlackRequest) == 1
+    tick(cadence, monkeypatch, utc(2026, 11, 28, 10, 1))
+    assert count(cadence, SlackRequest) == 0

@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from bot.engine import delivery, planner, runner
 from bot.platform.services import Services
+from storage import requests
 from storage.db import Database
 from storage.models import TickerHeartbeat
 
@@ -71,8 +72,10 @@ def tick(services: Services, now: datetime) -> TickReport:
 
 
 def record_heartbeat(db: Database, now: datetime) -> None:
+    """This process finished a pass (for /healthz); old request receipts are let go."""
     name = process_name()
     with db.session() as session:
+        requests.forget_old(session, now=now)
         row = session.get(TickerHeartbeat, name) or TickerHeartbeat(process=name, last_tick_at=now)
         row.last_tick_at = now
         session.add(row)
