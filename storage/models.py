@@ -122,6 +122,9 @@ class KpiDefinition(SQLModel, table=True):
     target: float
     higher_is_better: bool = True
     position: int = 0
+    # Removing a KPI from an engagement retires it: new forms stop asking for it,
+    # but the values already reported against it stay (a delete would cascade them away).
+    retired_at: datetime | None = moment(nullable=True)
 
 
 class ConcernSla(SQLModel, table=True):
