@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -10,11 +13,21 @@ from slack_sdk.models.blocks import (
     InputBlock,
     Option,
     PlainTextInputElement,
+    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.common import context, escape, message, pack_sections, section
+from bot.blocks.common import (
+    MAX_MESSAGE_BLOCKS,
+    MAX_SECTION_TEXT,
+    context,
+    escape,
+    message,
+    pack_sections,
+    section,
+)
+from bot.domain.command_reference import shorten
 from bot.domain.feedback import (
     ANONYMOUS,
     MAX_COMMENT,
@@ -24,6 +37,7 @@ from bot.domain.feedback import (
     FeedbackForm,
     SavedFeedback,
 )
+from bot.domain.feedback_results import MIN_ANSWERS, Comment, SurveyResults
 
 FEEDBACK_MODAL = "feedback_form"
 
@@ -116,4 +130,123 @@ def leads_summary(saved: SavedFeedback) -> dict[str, Any]:
     if saved.data.anonymous:
         blocks.append(context("The author asked to keep their name from the vendor."))
     text = f"New feedback on {saved.vendor} for {saved.engagement_name} from {author}"
+    return message(text, blocks)
+
+
+# --- a survey's results ------------------------------------------------------------------------
+
+COMMENT_LIMIT = 1000  # one comment in the results: longer ones are cut between words
+
+
+def one_decimal(value: Fraction) -> str:
+    """An exact average to one decimal, halves rounded away from zero (9/4 is 2.3, not 2.2)."""
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def change_words(change: Fraction) -> str:
+    """`up 0.7`, `down 0.3`, or `no change` when it rounds to nothing."""
+    shown = one_decimal(abs(change))
+    if shown == "0.0":
+        return "no change"
+    return f"{'up' if change > 0 else 'down'} {shown}"
+
+
+def _quote(text: str, limit: int = COMMENT_LIMIT) -> str:
+    """A comment as a Slack quote, escaped, in at most `limit` characters: cut between words
+    (escaping and the quote marks make it longer, so the cut moves back until it fits)."""
+    room = limit
+    while True:
+        lines = escape(shorten(text, room)).splitlines() or [""]
+        quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
+        if len(quoted) <= limit or room <= 1:
+            return quoted[:limit]
+        room -= len(quoted) - limit
+
+
+def _comment_text(comment: Comment) -> str:
+    author = "_anonymous_" if comment.author is None else f"<@{comment.author}>"
+    return f"{_quote(comment.text)}\n— {author}"
+
+
+def _comment_sections(comments: Sequence[Comment], budget: int) -> tuple[list[SectionBlock], int]:
+    """Comments packed into at most `budget` sections of Slack's 3,000 characters, whole (each
+    already cut to `COMMENT_LIMIT`); how many did not fit."""
+    texts: list[str] = []
+    current = ""
+    shown = 0
+    for comment in comments:
+        item = _comment_text(comment)
+        candidate = f"{current}\n\n{item}" if current else item
+        if len(candidate) > MAX_SECTION_TEXT:
+            if len(texts) + 2 > budget:
+                break
+            texts.append(current)
+            candidate = item
+        current = candidate
+        shown += 1
+    if current:
+        texts.append(current)
+    return [section(t) for t in texts], len(comments) - shown
+
+
+def survey_results(
+    *,
+    engagement_name: str,
+    vendor: str,
+    slot: str,
+    asked: int,
+    results: SurveyResults,
+    previous_slot: str | None = None,
+) -> dict[str, Any]:
+    """The DM to each lead when a survey's window closes: one aggregate, never who answered.
+
+    Anonymous comments carry no name; named ones their author. Below `MIN_ANSWERS` answers
+    only their number is shown (the domain withholds averages, comments and change; see
+    `bot.domain.feedback_results`). The change is against the survey of `previous_slot`.
+    Comments that would take the message past Slack's 50 blocks are counted, not shown.
+    """
+    n = results.answers
+    answered = f"{n} of {asked} asked answered" if asked else f"{n} answered"
+    headline = (
+        f"*Feedback survey results* for *{escape(vendor)}* on *{escape(engagement_name)}* "
+        f"(survey of {slot}): {answered}."
+    )
+    blocks: list[Any] = [section(headline)]
+    text = f"Feedback survey results for {engagement_name} ({slot}): {answered}"
+    if results.withheld:
+        if n == 0:
+            said = "Nobody answered this survey, so there is nothing to show."
+        else:
+            said = (
+                f"Only {n} answered: averages and comments are shown from {MIN_ANSWERS} answers "
+                "up, so that no one's answer can be recognised."
+            )
+        blocks.append(section(said))
+        return message(f"{text}. {said}", blocks)
+    lines = []
+    for key, average in results.averages.items():
+        change = results.changes.get(key)
+        moved = f" ({change_words(change)})" if change is not None else ""
+        lines.append(f"{RATING_LABELS[key]}: *{one_decimal(average)}* / 5{moved}")
+    blocks.append(section("\n".join(lines)))
+    if previous_slot is not None and results.previous_answers is not None:
+        compared = (
+            f"Changes against the survey of {previous_slot} ({results.previous_answers} answers)."
+        )
+    else:
+        compared = (
+            f"No earlier survey of this cadence with {MIN_ANSWERS} answers or more to compare with."
+        )
+    blocks.append(context(compared))
+    if results.comments:
+        blocks.append(section(f"*Comments* ({len(results.comments)})"))
+        room = MAX_MESSAGE_BLOCKS - len(blocks) - 1  # one left for the count of what did not fit
+        comment_blocks, left_out = _comment_sections(results.comments, room)
+        blocks += comment_blocks
+        if left_out:
+            more = "comment" if left_out == 1 else "comments"
+            blocks.append(context(f"{left_out} more {more} did not fit in this message."))
+    else:
+        blocks.append(context("No comments."))
     return message(text, blocks)

@@ -1,0 +1,144 @@
+"""A feedback survey's results: what the leads learn when its window closes.
+
+`summarise` is pure: the answers of one survey (and of the survey to compare with) in, the
+aggregate out: the average of each rating, how many answered, the comments, and how each
+average moved since the earlier survey. `answers_of` and `previous_survey` read those answers.
+
+Anonymity rules, stated once here and applied by `summarise` (so no caller can forget them):
+- An anonymous answer's author is dropped: its comment is kept without any name, and no list
+  of who answered is part of the results at all (it would name anonymous answerers).
+- Below `MIN_ANSWERS` answers nothing that could identify someone is given: no averages, no
+  comments, no change (with one or two answers an average is close to being someone's own
+  rating, and a comment's wording or the survey's size says who wrote it). Only the number of
+  answers is reported.
+- A change is only given against an earlier survey that had `MIN_ANSWERS` answers or more:
+  a change against a smaller one would give its withheld averages away.
+
+Averages are exact fractions, so the figures are checkable by hand; rounding is for display.
+Only answers given within the window count (`submitted_at` up to its close): the results are
+the same whenever the engine gets to them, and a late answer reaches the leads on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.domain.feedback import RATINGS
+from storage.models import CheckIn, Feedback
+
+MIN_ANSWERS = 3
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One survey answer as the results need it."""
+
+    ratings: Mapping[str, int]  # each of RATINGS, 1–5
+    author: str
+    comment: str = ""
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    author: str | None  # None: the author asked to stay anonymous
+
+
+@dataclass(frozen=True)
+class SurveyResults:
+    """The aggregate of one survey; empty averages, comments and changes when withheld."""
+
+    answers: int
+    averages: dict[str, Fraction] = field(default_factory=dict)
+    comments: tuple[Comment, ...] = ()
+    changes: dict[str, Fraction] = field(default_factory=dict)  # this average minus the earlier
+    previous_answers: int | None = None  # the earlier survey compared with, when there is one
+
+    @property
+    def withheld(self) -> bool:
+        """Too few answers to show anything but their number."""
+        return self.answers < MIN_ANSWERS
+
+
+def averages(answers: Sequence[Answer]) -> dict[str, Fraction]:
+    """The exact mean of each rating (empty for no answers)."""
+    if not answers:
+        return {}
+    return {key: Fraction(sum(a.ratings[key] for a in answers), len(answers)) for key in RATINGS}
+
+
+def summarise(current: Sequence[Answer], previous: Sequence[Answer] = ()) -> SurveyResults:
+    """The results of a survey, with the change against `previous` (the earlier survey's
+    answers; empty when there is none). The anonymity rules are in the module's docstring."""
+    if len(current) < MIN_ANSWERS:
+        return SurveyResults(answers=len(current))
+    now = averages(current)
+    comments = tuple(
+        Comment(a.comment.strip(), None if a.anonymous else a.author)
+        for a in current
+        if a.comment.strip()
+    )
+    if len(previous) < MIN_ANSWERS:
+        return SurveyResults(answers=len(current), averages=now, comments=comments)
+    before = averages(previous)
+    return SurveyResults(
+        answers=len(current),
+        averages=now,
+        comments=comments,
+        changes={key: now[key] - before[key] for key in RATINGS},
+        previous_answers=len(previous),
+    )
+
+
+# --- reading the answers -----------------------------------------------------------------------
+
+
+def answers_of(session: Session, checkin: CheckIn) -> list[Answer]:
+    """The answers given to a survey within its window, in the order they came."""
+    rows = session.exec(
+        select(Feedback)
+        .where(Feedback.checkin_id == checkin.id)
+        .where(col(Feedback.submitted_at) <= checkin.window_closes_at)
+        .order_by(col(Feedback.submitted_at), col(Feedback.id))
+    ).all()
+    return [
+        Answer(
+            ratings={key: getattr(row, key) for key in RATINGS},
+            author=row.author_user_id,
+            comment=row.comment,
+            anonymous=row.anonymous,
+        )
+        for row in rows
+    ]
+
+
+def previous_survey(session: Session, checkin: CheckIn) -> CheckIn | None:
+    """The latest earlier survey of the same cadence with at least `MIN_ANSWERS` answers within
+    its window: the one whose averages the leads were last shown, so the one to compare with."""
+    counted = (
+        select(CheckIn.id)
+        .join(Feedback, col(Feedback.checkin_id) == col(CheckIn.id))
+        .where(CheckIn.cadence_id == checkin.cadence_id)
+        .where(col(CheckIn.scheduled_for) < checkin.scheduled_for)
+        .where(col(Feedback.submitted_at) <= col(CheckIn.window_closes_at))
+        .group_by(col(CheckIn.id), col(CheckIn.scheduled_for))
+        .having(func.count(col(Feedback.id)) >= MIN_ANSWERS)
+        .order_by(col(CheckIn.scheduled_for).desc())
+        .limit(1)
+    )
+    found = session.exec(counted).first()
+    return session.get(CheckIn, found) if found is not None else None
+
+
+def results_of(session: Session, checkin: CheckIn) -> tuple[SurveyResults, CheckIn | None]:
+    """A survey's results, and the earlier survey they were compared with (None when none)."""
+    previous = previous_survey(session, checkin)
+    earlier = answers_of(session, previous) if previous is not None else []
+    results = summarise(answers_of(session, checkin), earlier)
+    return results, previous if results.changes else None
