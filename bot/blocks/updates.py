@@ -189,13 +189,15 @@ def _titled(title: str, body: str) -> list:
 
 
 def kpi_line(result) -> str:
-    """`✅ Uptime: 99.95% (target ≥ 99.9%)` or `⚠️ …` when the target is missed."""
+    """`✅ Uptime: 99.95% (target ≥ 99.9%)` or `⚠️ …` when the target is missed; a KPI retired
+    since the update was sent says so, so nobody looks for it on the next form."""
     kpi = result.kpi
     mark = "✅" if result.met else "⚠️"
     unit = kpi.unit if kpi.unit == "%" else (f" {kpi.unit}" if kpi.unit else "")
+    retired = " · _retired_" if kpi.retired else ""
     return (
         f"{mark} {escape(kpi.name)}: *{format_number(result.value)}{escape(unit)}* "
-        f"(target {escape(kpi.target_text())})"
+        f"(target {escape(kpi.target_text())}){retired}"
     )
 
 

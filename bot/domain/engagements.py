@@ -382,6 +382,7 @@ def load_details(*, session: Session, engagement: Engagement) -> EngagementDetai
     kpis = session.exec(
         select(KpiDefinition)
         .where(KpiDefinition.engagement_id == engagement.id)
+        .where(col(KpiDefinition.retired_at).is_(None))  # retired ones only keep history
         .order_by(KpiDefinition.position, KpiDefinition.id)
     ).all()
     slas = session.exec(select(ConcernSla).where(ConcernSla.engagement_id == engagement.id)).all()
@@ -477,8 +478,12 @@ def _ensure_handle_free(
         )
 
 
-def _write_children(*, session: Session, engagement: Engagement, data: EngagementInput) -> None:
-    """Replace the engagement's people, KPIs and SLAs with those in `data`."""
+def _write_children(
+    *, session: Session, engagement: Engagement, data: EngagementInput, now: datetime
+) -> None:
+    """Replace the engagement's people and SLAs with those in `data`, and make its active KPIs
+    those in `data`: a KPI no longer listed is retired at `now`, not deleted, because deleting
+    it would cascade away every figure reported against it."""
     assert engagement.id is not None
     for model in (EngagementMember, ConcernSla):
         for row in session.exec(select(model).where(model.engagement_id == engagement.id)):
@@ -502,16 +507,20 @@ def _write_children(*, session: Session, engagement: Engagement, data: Engagemen
                     team_id=team_id, engagement_id=engagement.id, user_id=user_id, role=role
                 )
             )
-    # KPIs keep their ids when kept (reported values refer to them); removed ones go.
+    # A KPI is matched by name (case-insensitive), retired ones included: kept or re-added, it
+    # keeps its id, so the figures reported against it join up (and the name stays unique).
     for position, spec in enumerate(data.kpis):
         row = existing_kpis.pop(spec.name.lower(), None) or KpiDefinition(
             team_id=team_id, engagement_id=engagement.id, name=spec.name, target=spec.target
         )
         row.name, row.unit, row.target = spec.name, spec.unit, spec.target
         row.higher_is_better, row.position = spec.higher_is_better, position
+        row.retired_at = None
         session.add(row)
     for row in existing_kpis.values():
-        session.delete(row)
+        if row.retired_at is None:  # retired earlier: keep the moment it first went
+            row.retired_at = now
+            session.add(row)
     for severity, hours in data.sla_hours.items():
         session.add(
             ConcernSla(
@@ -537,7 +546,7 @@ def create(
         session.flush()
     except IntegrityError as e:  # another request took the handle between check and insert
         raise FieldErrors({"name": f"`{data.handle}` was just taken: choose another name."}) from e
-    _write_children(session=session, engagement=engagement, data=data)
+    _write_children(session=session, engagement=engagement, data=data, now=now)
     assert engagement.id is not None
     audit.record(
         session=session,
@@ -576,7 +585,7 @@ def update(
         session.flush()
     except IntegrityError as e:
         raise FieldErrors({"name": f"`{data.handle}` was just taken: choose another name."}) from e
-    _write_children(session=session, engagement=engagement, data=data)
+    _write_children(session=session, engagement=engagement, data=data, now=now)
     session.flush()
     after = load_details(session=session, engagement=engagement)
     changed_before, changed_after = audit.changes(old, after.snapshot())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,13 +46,15 @@ def kpi_met(value: float, target: float, higher_is_better: bool) -> bool:
 
 @dataclass(frozen=True)
 class KpiField:
-    """A KPI of the engagement as the form asks for it (by its row id)."""
+    """A KPI of the engagement as the form asks for it (by its row id); a retired one is only
+    read back, for the figures reported against it before it was retired."""
 
     id: int
     name: str
     unit: str
     target: float
     higher_is_better: bool
+    retired: bool = False
 
     @property
     def action_id(self) -> str:
@@ -197,17 +199,21 @@ class UpdateForm:
         }
 
 
-def kpis_of(*, session: Session, engagement_id: int) -> tuple[KpiField, ...]:
-    rows = session.exec(
-        select(KpiDefinition)
-        .where(KpiDefinition.engagement_id == engagement_id)
-        .order_by(col(KpiDefinition.position), col(KpiDefinition.id))
-    ).all()
-    return tuple(
-        KpiField(k.id, k.name, k.unit, k.target, k.higher_is_better)
+def kpis_of(
+    *, session: Session, engagement_id: int, include_retired: bool = False
+) -> tuple[KpiField, ...]:
+    """The KPIs a form asks for, in the lead's order; with `include_retired`, the retired ones
+    after them (to read back figures reported before a KPI was retired)."""
+    query = select(KpiDefinition).where(KpiDefinition.engagement_id == engagement_id)
+    if not include_retired:
+        query = query.where(col(KpiDefinition.retired_at).is_(None))
+    rows = session.exec(query.order_by(col(KpiDefinition.position), col(KpiDefinition.id))).all()
+    fields = (
+        KpiField(k.id, k.name, k.unit, k.target, k.higher_is_better, k.retired_at is not None)
         for k in rows
         if k.id is not None
     )
+    return tuple(sorted(fields, key=lambda k: k.retired))  # stable: order kept within each
 
 
 def _require_active(engagement: Engagement) -> None:
@@ -524,6 +530,19 @@ def _save_edit(
     _require_active(details.engagement)
     kpis = kpis_of(session=session, engagement_id=details.id)
     data = validate(raw, kpis)
+    # A KPI retired since the update was sent is not on the form, yet its figure is part of the
+    # update: carry it over unchanged, so the edit neither loses it nor leaves it out of the
+    # revision.
+    stored = _stored_values(session, update_id)
+    retired = tuple(
+        k
+        for k in kpis_of(session=session, engagement_id=details.id, include_retired=True)
+        if k.retired and k.id in stored
+    )
+    if retired:
+        kept = {k.id: stored[k.id] for k in retired}
+        data = replace(data, kpi_values={**data.kpi_values, **kept})
+        kpis = (*kpis, *retired)
     update.revision += 1
     update.updated_at = now
     _apply(update, data)
@@ -600,7 +619,11 @@ def load_summary(*, session: Session, team_id: str, update_id: int) -> UpdateSum
     update = _get_update(session, team_id, update_id)
     engagement = session.get(Engagement, update.engagement_id)
     assert engagement is not None
-    definitions = {k.id: k for k in kpis_of(session=session, engagement_id=engagement.id or 0)}
+    # Retired KPIs too: an update shows what it reported, whatever became of the KPI since.
+    definitions = {
+        k.id: k
+        for k in kpis_of(session=session, engagement_id=engagement.id or 0, include_retired=True)
+    }
     values = session.exec(select(KpiValue).where(KpiValue.update_id == update_id)).all()
     results = [
         KpiResult(definitions[v.kpi_id], v.value, v.met_target)
