@@ -36,6 +36,7 @@ class JobKind(StrEnum):
     REMINDER = "reminder"  # ask again those who have not answered
     OVERDUE = "overdue"  # the window closed: mark the check-in, alert the leads
     ESCALATE = "escalate"  # still missing after the escalation delay: alert upwards
+    SURVEY_RESULTS = "survey_results"  # a survey's window closed: its aggregate to the leads
     MISSED_SUMMARY = "missed_summary"  # occurrences missed while the engine was down
     MESSAGE = "message"  # a message prepared when it was planned (notices, alerts, DMs)
     WELCOME = "welcome"  # join an engagement's channel, greet it, tell the lead how it went

@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from bot.domain import recurrence
+from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.domain.errors import NotAllowed, NotFound
 from storage import jobs
 from storage.jobs import JobKind, insert_ignoring_conflict
@@ -204,7 +205,8 @@ def open_occurrence(
 ) -> str | None:
     """Open the check-in for one occurrence: the row (unique per cadence and local slot), who is
     asked (people away are recorded as away), and its job plan (prompts at each person's time,
-    reminders, the overdue alert when the window closes, the escalation after it).
+    reminders, the overdue alert when the window closes, the escalation after it; for a
+    feedback survey, its results to the leads when the window closes).
 
     Returns the check-in's status (open, or holiday, missed, excused when nothing is sent), or
     None when another process had already opened it.
@@ -308,6 +310,10 @@ def open_occurrence(
                     payload,
                 )
     plan(f"overdue:checkin={checkin_id}", JobKind.OVERDUE, closes)
+    spec = spec_of(cadence.kind)
+    if spec is not None and spec.answered_with == FormFamily.FEEDBACK:
+        # The survey's aggregate to the leads once its window closes (never who answered).
+        plan(f"survey-results:checkin={checkin_id}", JobKind.SURVEY_RESULTS, closes)
     if cadence.escalation_hours is not None:
         plan(
             f"escalate:checkin={checkin_id}",

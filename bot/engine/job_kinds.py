@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.engine import alerts, messages, prompts
+from bot.engine import alerts, messages, prompts, survey_results
 from bot.engine.delivery import Message, Sender
 from storage.jobs import ClaimedJob, JobKind
 
@@ -42,6 +42,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.OVERDUE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.ESCALATE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.MISSED_SUMMARY: KindHandler(works_in_database=alerts.plan_missed_summary),
+    JobKind.SURVEY_RESULTS: KindHandler(works_in_database=survey_results.plan_survey_results),
 }
 
 
