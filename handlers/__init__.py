@@ -15,12 +15,20 @@ from slack_bolt import App
 
 from bot.blocks.cadences import CADENCE_BUTTON, CADENCE_MODAL, RULE_ACTION_PREFIX
 from bot.blocks.checkins import ANSWER_ACTION
+from bot.blocks.concerns import (
+    CONCERN_BUTTON,
+    CONCERN_MODAL,
+    LIST_MENU,
+    RAISE_SHORTCUT,
+    REASSIGN_MODAL,
+    RESOLVE_MODAL,
+)
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, ENGAGEMENT_MODAL
 from bot.blocks.feedback import FEEDBACK_MODAL
-from bot.blocks.updates import EDIT_ACTION, UPDATE_MODAL
+from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION, UPDATE_MODAL
 from bot.engine.outbox import Outbox
 from bot.platform.services import Services
-from handlers import answers, cadences, commands, engagements, home, shortcuts
+from handlers import answers, cadences, commands, concerns, engagements, home
 from handlers.context import request_context
 from handlers.guard import guarded
 
@@ -34,15 +42,21 @@ ACTIONS: dict[str | re.Pattern, Listener] = {
     re.compile(f"^{CADENCE_BUTTON}:"): cadences.cadence_button,
     ANSWER_ACTION: answers.checkin_answer,
     EDIT_ACTION: answers.status_update_edit,
+    re.compile(f"^{CONCERN_BUTTON}:"): concerns.concern_button,
+    LIST_MENU: concerns.concern_menu,
+    BLOCKER_CONCERN_ACTION: concerns.raise_from_blocker,
 }
 VIEWS: dict[str, Listener] = {
     ENGAGEMENT_MODAL: engagements.engagement_form,
     CADENCE_MODAL: cadences.cadence_form,
     UPDATE_MODAL: answers.status_update_form,
     FEEDBACK_MODAL: answers.feedback_form,
+    CONCERN_MODAL: concerns.concern_form,
+    RESOLVE_MODAL: concerns.resolve_form,
+    REASSIGN_MODAL: concerns.reassign_form,
 }
 EVENTS: dict[str, Listener] = {"app_home_opened": home.app_home_opened}
-SHORTCUTS: dict[str, Listener] = {shortcuts.RAISE_CONCERN: shortcuts.raise_concern}
+SHORTCUTS: dict[str, Listener] = {RAISE_SHORTCUT: concerns.raise_from_message}
 
 
 def register_listeners(app: App, services: Services, outbox: Outbox) -> None:

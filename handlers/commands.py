@@ -20,7 +20,7 @@ from bot.blocks.help import help_message, usage_reply
 from bot.domain import away
 from bot.domain.command_reference import REFERENCE, CommandSpec, parse, spec_for
 from bot.domain.errors import UserError
-from handlers import answers, cadences, engagements
+from handlers import answers, cadences, concerns, engagements
 from handlers.context import Request
 
 
@@ -110,6 +110,8 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("resume",): cadences.lifecycle_command,
     ("skip",): cadences.lifecycle_command,
     ("delete",): cadences.lifecycle_command,
+    ("concern",): concerns.concern_command,
+    ("concerns",): concerns.concerns_command,
     ("update",): answers.update_command,
     ("feedback",): answers.feedback_command,
     ("away",): away_command,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.blocks.home import home_view
-from bot.domain import checkins, engagements
+from bot.blocks.home import MAX_HOME_CONCERNS, home_view
+from bot.domain import checkins, concerns, engagements
 from handlers.context import Request
 
 
@@ -18,4 +18,9 @@ def app_home_opened(event: dict, client: WebClient, context: BoltContext) -> Non
     with req.read() as session:
         mine = engagements.list_for_person(session=session, team_id=req.team_id, user_id=user_id)
         waiting = checkins.waiting_on(session=session, team_id=req.team_id, user_id=user_id)
-    client.views_publish(user_id=user_id, view=home_view(user_id, mine, waiting))
+        open_concerns = concerns.list_open(
+            session=session, team_id=req.team_id, person=user_id, limit=MAX_HOME_CONCERNS
+        )
+    client.views_publish(
+        user_id=user_id, view=home_view(user_id, mine, waiting, open_concerns, req.now)
+    )

@@ -41,6 +41,10 @@ class JobKind(StrEnum):
     MESSAGE = "message"  # a message prepared when it was planned (notices, alerts, DMs)
     WELCOME = "welcome"  # join an engagement's channel, greet it, tell the lead how it went
     UPDATE_SUMMARY = "update_summary"  # post an update's summary, or edit it in place
+    CONCERN_CARD = "concern_card"  # post a concern's card in its channel, or edit it in place
+    CONCERN_LINE = "concern_line"  # a line in the card's thread: who changed what, when
+    CONCERN_NOTICE = "concern_notice"  # a DM about a concern (its new owner; a security alert)
+    CONCERN_DUE = "concern_due"  # a concern's deadline: alert once if it is still not met
 
 
 class JobStatus(StrEnum):
@@ -272,6 +276,7 @@ def cancel(
     checkin_id: int | None = None,
     user_id: str | None = None,
     kinds: Sequence[str] = (),
+    keys: Sequence[str] = (),
 ) -> int:
     """Cancel pending jobs matching all the given filters; how many were cancelled."""
     statement = update(ScheduledJob).where(col(ScheduledJob.status) == PENDING)
@@ -283,4 +288,6 @@ def cancel(
         statement = statement.where(col(ScheduledJob.user_id) == user_id)
     if kinds:
         statement = statement.where(col(ScheduledJob.kind).in_(list(kinds)))
+    if keys:
+        statement = statement.where(col(ScheduledJob.key).in_(list(keys)))
     return session.execute(statement.values(status=CANCELLED, updated_at=now)).rowcount

@@ -138,7 +138,8 @@ class ConcernSla(SQLModel, table=True):
     team_id: str = team_field()
     engagement_id: int = parent("engagement")
     severity: str = Field(max_length=16)
-    response_hours: int
+    response_hours: int  # acknowledge within
+    resolve_hours: int | None = None  # resolve within (None: the default for the severity)
 
 
 class CadenceBase(SQLModel):
@@ -281,7 +282,11 @@ class Feedback(SQLModel, table=True):
 
 
 class Concern(SQLModel, table=True):
-    """An entry of the risk/issue register, with its response SLA."""
+    """An entry of the risk/issue register, with its response SLA.
+
+    `sla_due_at` is the next deadline (to acknowledge while unacknowledged, then to resolve), so
+    one index finds what is late; `round` counts reopenings (each starts the clocks again).
+    """
 
     __table_args__ = (Index("ix_concern_status_sla", "status", "sla_due_at"),)
 
@@ -294,22 +299,33 @@ class Concern(SQLModel, table=True):
     category: str = Field(max_length=16)
     owner_user_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
     raised_by: str = Field(max_length=SLACK_ID_LENGTH)
+    raised_side: str = Field(default="", max_length=16)
     source: str = Field(default="command", max_length=16)
     source_ref: str | None = Field(default=None, max_length=500)
+    quote: str = Field(default="", max_length=3000)
+    due_on: date | None = None
     status: str = Field(default="open", max_length=16)
+    round: int = 0
     raised_at: datetime = moment()
     acknowledged_at: datetime | None = moment(nullable=True)
     resolved_at: datetime | None = moment(nullable=True)
+    resolution_note: str = Field(default="", max_length=3000)
     sla_due_at: datetime | None = moment(nullable=True)
+    acknowledge_due_at: datetime | None = moment(nullable=True)
+    resolve_due_at: datetime | None = moment(nullable=True)
+    channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    message_ts: str | None = Field(default=None, max_length=32)
 
 
 class ConcernEvent(SQLModel, table=True):
-    """A change of a concern's state: who, when, from what to what."""
+    """A change of a concern: who, when, what (raised, acknowledged, resolved, reopened,
+    reassigned), from which state to which, and the note that came with it."""
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()
     concern_id: int = parent("concern")
     actor_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    action: str = Field(default="", max_length=16)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str = Field(max_length=16)
     note: str = Field(default="", max_length=3000)

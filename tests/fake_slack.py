@@ -613,6 +613,15 @@ class FakeSlack:
 
     # ---------------------------------------------------------------- inspection
 
+    def say(self, channel: str, user: str, text: str) -> dict[str, Any]:
+        """A message a person posts in a channel (not the bot): what a shortcut acts on."""
+        with self._lock:
+            ts = self._new_ts()
+            msg = {"type": "message", "text": text, "user": user, "team": self.team_id,
+                   "ts": ts, "channel": channel, "_deleted": False}  # fmt: skip
+            self._messages[(channel, ts)] = msg
+        return self._public(msg) | {"channel": channel}
+
     def messages(self, channel: str | None = None, *, include_deleted: bool = False) -> list[dict]:
         """Posted messages (copies, each with "channel"), oldest first."""
         with self._lock:

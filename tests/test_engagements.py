@@ -124,11 +124,15 @@ def test_the_lead_edits_and_the_audit_trail_says_before_and_after(cadence):
     with cadence.db.read_session() as session:
         details = engagements.get(session=session, team_id=TEAM, engagement_id=engagement.id)
         audit = session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()
-        kpis = session.exec(select(KpiDefinition)).all()
+        kpis = session.exec(select(KpiDefinition).order_by(KpiDefinition.id)).all()
     assert details.engagement.vendor == "Globex Consulting GmbH"
     assert details.leads == (LEAD, LEAD2)
     assert details.sla_hours["critical"] == 2
-    assert [(k.name, k.target) for k in kpis] == [("Uptime", 99.95)]
+    # A KPI taken off is retired, not deleted: the values reported against it stay.
+    assert [(k.name, k.target, k.retired_at is not None) for k in kpis] == [
+        ("Uptime", 99.95, False),
+        ("Mean time to resolve", 8.0, True),
+    ]
     update = audit[-1]
     assert update.action == "update" and update.actor_user_id == LEAD
     assert update.before == {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from handlers.shortcuts import RAISE_CONCERN
+from bot.blocks.concerns import RAISE_SHORTCUT as RAISE_CONCERN
 
 MANIFEST = (Path(__file__).resolve().parents[1] / "manifest.yml").read_text()
 

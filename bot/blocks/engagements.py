@@ -30,6 +30,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.domain.engagements import (
+    DEFAULT_RESOLVE_HOURS,
     DEFAULT_SLA_HOURS,
     KPI_EXAMPLE,
     MAX_NAME,
@@ -69,6 +70,7 @@ def engagement_modal(
         channel = None
     zone = initial.timezone if initial else timezone
     sla = dict(initial.sla_hours) if initial else dict(DEFAULT_SLA_HOURS)
+    resolve = dict(initial.resolve_hours) if initial else dict(DEFAULT_RESOLVE_HOURS)
 
     def people(action_id: str, label: str, users: Sequence[str], hint: str, optional=True):
         return InputBlock(
@@ -193,19 +195,23 @@ def engagement_modal(
         HeaderBlock(text="Concern response SLA (hours)"),
     ]
     for severity in SEVERITIES:
-        blocks.append(
-            InputBlock(
-                block_id=f"sla_{severity}",
-                label=f"{severity.capitalize()} concerns: respond within (hours)",
-                element=NumberInputElement(
-                    action_id=f"sla_{severity}",
-                    is_decimal_allowed=False,
-                    min_value=1,
-                    max_value=MAX_SLA_HOURS,
-                    initial_value=sla.get(severity, DEFAULT_SLA_HOURS[severity]),
-                ),
+        for prefix, verb, hours, defaults in (
+            ("sla_", "acknowledge", sla, DEFAULT_SLA_HOURS),
+            ("sla_resolve_", "resolve", resolve, DEFAULT_RESOLVE_HOURS),
+        ):
+            blocks.append(
+                InputBlock(
+                    block_id=f"{prefix}{severity}",
+                    label=f"{severity.capitalize()} concerns: {verb} within (hours)",
+                    element=NumberInputElement(
+                        action_id=f"{prefix}{severity}",
+                        is_decimal_allowed=False,
+                        min_value=1,
+                        max_value=MAX_SLA_HOURS,
+                        initial_value=hours.get(severity, defaults[severity]),
+                    ),
+                )
             )
-        )
     view = View(
         type="modal",
         callback_id=ENGAGEMENT_MODAL,

@@ -30,6 +30,7 @@ from bot.domain.updates import (
 
 UPDATE_MODAL = "status_update_form"
 EDIT_ACTION = "status_update_edit"
+BLOCKER_CONCERN_ACTION = "status_update_blocker_concern"  # raise the blockers as a concern
 RAG_OPTIONS = {
     "green": f"{RAG_EMOJI['green']} Green — on track",
     "amber": f"{RAG_EMOJI['amber']} Amber — at risk",
@@ -237,7 +238,18 @@ def update_summary(summary: UpdateSummary) -> dict[str, Any]:
         ActionsBlock(
             block_id="update_actions",
             elements=[
-                ButtonElement(text="Edit", action_id=EDIT_ACTION, value=str(summary.update_id))
+                ButtonElement(text="Edit", action_id=EDIT_ACTION, value=str(summary.update_id)),
+                *(
+                    [
+                        ButtonElement(
+                            text="Raise blocker as a concern",
+                            action_id=BLOCKER_CONCERN_ACTION,
+                            value=str(summary.update_id),
+                        )
+                    ]
+                    if summary.blockers.strip()
+                    else []
+                ),
             ],
         )
     )

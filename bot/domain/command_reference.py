@@ -76,13 +76,15 @@ REFERENCE: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "concern <eng> [title]",
-        "raise a concern",
+        "raise a concern (also: the “Raise a concern” shortcut on any message)",
         "/cadence concern acme-payments VPN keys shared by email",
+        True,
     ),
     CommandSpec(
-        "concerns [<eng>]",
-        "open concerns, oldest first, with acknowledge / resolve buttons",
-        "/cadence concerns",
+        "concerns [<eng>] [severity] [category] [mine]",
+        "open concerns, most severe and oldest first, with their SLA and actions",
+        "/cadence concerns acme-payments security",
+        True,
     ),
     CommandSpec(
         "away <from> <to> · away off",

@@ -34,7 +34,8 @@ from storage.models import (
 )
 
 SEVERITIES = ("critical", "high", "medium", "low")
-DEFAULT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
+DEFAULT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}  # acknowledge within
+DEFAULT_RESOLVE_HOURS = {"critical": 24, "high": 72, "medium": 168, "low": 336}
 MAX_SLA_HOURS = 24 * 365
 ROLES = ("lead", "vendor", "stakeholder")
 MAX_NAME = 80
@@ -82,6 +83,7 @@ class EngagementInput:
     digest_channel_id: str | None = None
     kpis: tuple[KpiSpec, ...] = ()
     sla_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
+    resolve_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RESOLVE_HOURS))
     holidays: tuple[str, ...] = ()
 
     @property
@@ -99,6 +101,7 @@ class EngagementDetails:
     stakeholders: tuple[str, ...]
     kpis: tuple[KpiSpec, ...]
     sla_hours: Mapping[str, int]
+    resolve_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RESOLVE_HOURS))
 
     @property
     def id(self) -> int:
@@ -118,6 +121,7 @@ class EngagementDetails:
             digest_channel_id=e.digest_channel_id,
             kpis=self.kpis,
             sla_hours=dict(self.sla_hours),
+            resolve_hours=dict(self.resolve_hours),
             holidays=tuple(e.holidays or ()),
         )
 
@@ -139,6 +143,7 @@ def snapshot(data: EngagementInput) -> dict[str, Any]:
         "stakeholders": list(data.stakeholders),
         "kpis": [k.render() for k in data.kpis],
         "sla_hours": dict(data.sla_hours),
+        "resolve_hours": dict(data.resolve_hours),
     }
 
 
@@ -300,28 +305,14 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
     except UserError as e:
         errors["holidays"] = e.message
 
-    sla_hours: dict[str, int] = {}
-    for severity in SEVERITIES:
-        key = f"sla_{severity}"
-        value = raw.get(key)
-        text = str(value).strip() if value is not None else ""
-        if not text:
-            sla_hours[severity] = DEFAULT_SLA_HOURS[severity]
-            continue
-        try:
-            hours = int(text)
-        except ValueError:
-            hours = -1
-        if not 1 <= hours <= MAX_SLA_HOURS:
-            errors[key] = f"Give whole hours from 1 to {MAX_SLA_HOURS}."
-        else:
-            sla_hours[severity] = hours
-    if len(sla_hours) == len(SEVERITIES):
-        for higher, lower in itertools.pairwise(SEVERITIES):
-            if sla_hours[higher] > sla_hours[lower]:
-                errors[f"sla_{higher}"] = (
-                    f"A {higher} concern should not wait longer than a {lower} one "
-                    f"({sla_hours[lower]} h)."
+    sla_hours = _sla_hours(raw, "sla_", DEFAULT_SLA_HOURS, errors)
+    resolve_hours = _sla_hours(raw, "sla_resolve_", DEFAULT_RESOLVE_HOURS, errors)
+    if len(sla_hours) == len(resolve_hours) == len(SEVERITIES):
+        for severity in SEVERITIES:
+            if resolve_hours[severity] < sla_hours[severity]:
+                errors.setdefault(
+                    f"sla_resolve_{severity}",
+                    f"Resolving cannot come before acknowledging ({sla_hours[severity]} h).",
                 )
 
     if errors:
@@ -337,8 +328,40 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
         digest_channel_id=digest_channel,
         kpis=kpis,
         sla_hours=sla_hours,
+        resolve_hours=resolve_hours,
         holidays=holidays,
     )
+
+
+def _sla_hours(
+    raw: Mapping[str, Any], prefix: str, defaults: Mapping[str, int], errors: dict[str, str]
+) -> dict[str, int]:
+    """Hours per severity from the fields `<prefix><severity>` (empty: the default); a more
+    severe concern may not wait longer than a less severe one."""
+    hours_by: dict[str, int] = {}
+    for severity in SEVERITIES:
+        key = f"{prefix}{severity}"
+        value = raw.get(key)
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            hours_by[severity] = defaults[severity]
+            continue
+        try:
+            hours = int(text)
+        except ValueError:
+            hours = -1
+        if not 1 <= hours <= MAX_SLA_HOURS:
+            errors[key] = f"Give whole hours from 1 to {MAX_SLA_HOURS}."
+        else:
+            hours_by[severity] = hours
+    if len(hours_by) == len(SEVERITIES):
+        for higher, lower in itertools.pairwise(SEVERITIES):
+            if hours_by[higher] > hours_by[lower]:
+                errors[f"{prefix}{higher}"] = (
+                    f"A {higher} concern should not wait longer than a {lower} one "
+                    f"({hours_by[lower]} h)."
+                )
+    return hours_by
 
 
 # --- permissions -------------------------------------------------------------------------------
@@ -400,6 +423,10 @@ def load_details(*, session: Session, engagement: Engagement) -> EngagementDetai
             for k in kpis  # stored order
         ),
         sla_hours={s.severity: s.response_hours for s in slas},
+        resolve_hours={
+            s.severity: s.resolve_hours or DEFAULT_RESOLVE_HOURS.get(s.severity, s.response_hours)
+            for s in slas
+        },
     )
 
 
@@ -528,6 +555,7 @@ def _write_children(
                 engagement_id=engagement.id,
                 severity=severity,
                 response_hours=hours,
+                resolve_hours=data.resolve_hours.get(severity),
             )
         )
 

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.engine import alerts, messages, prompts, survey_results
+from bot.engine import alerts, concern_jobs, messages, prompts, survey_results
 from bot.engine.delivery import Message, Sender
 from storage.jobs import ClaimedJob, JobKind
 
@@ -39,6 +39,10 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.MESSAGE: KindHandler(builds_message=messages.prepared),
     JobKind.WELCOME: KindHandler(builds_message=messages.welcome),
     JobKind.UPDATE_SUMMARY: KindHandler(builds_message=messages.update_summary),
+    JobKind.CONCERN_CARD: KindHandler(builds_message=concern_jobs.card),
+    JobKind.CONCERN_LINE: KindHandler(builds_message=concern_jobs.line),
+    JobKind.CONCERN_NOTICE: KindHandler(builds_message=concern_jobs.dm),
+    JobKind.CONCERN_DUE: KindHandler(works_in_database=concern_jobs.due),
     JobKind.OVERDUE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.ESCALATE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.MISSED_SUMMARY: KindHandler(works_in_database=alerts.plan_missed_summary),

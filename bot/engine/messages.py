@@ -27,12 +27,15 @@ log = logging.getLogger(__name__)
 
 
 def prepared(sender: Sender, job: jobs.ClaimedJob) -> Message:
-    """A message built when it was planned (alerts, notices, confirmations)."""
+    """A message built when it was planned (alerts, notices, confirmations). To a public
+    channel Cadence is not in (an executive digest channel, say), it joins first."""
+    channel = job.payload["channel"]
     return Message(
-        job.payload["channel"],
+        channel,
         dict(job.payload["message"]),
         job.payload.get("describe", job.key),
         quiet=bool(job.payload.get("quiet") or job.payload.get("notice")),
+        may_rejoin=channel[:1] == "C",
     )
 
 

@@ -1,0 +1,329 @@
+"""Concern listeners: `/cadence concern <eng> [title]`, `/cadence concerns [<eng>] [severity]
+[category] [mine]`, the "Raise a concern" message shortcut, the form, and the card's buttons
+(acknowledge, resolve with a note, reassign, reopen), also reachable from the list's menu.
+
+Who may do what is checked by bot/domain/concerns.py at click and again at submit; ids in
+buttons and private_metadata are hints, re-checked there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+from sqlmodel import col, select
+
+from bot.blocks.concerns import (
+    MAX_LISTED,
+    MAX_QUOTE,
+    concern_list,
+    concern_modal,
+    reassign_modal,
+    resolve_modal,
+)
+from bot.blocks.help import usage_reply
+from bot.domain import concerns, engagements, updates
+from bot.domain.concerns import CATEGORIES
+from bot.domain.engagements import SEVERITIES
+from bot.domain.errors import FieldErrors, NotFound, UserError
+from handlers.context import Request
+from handlers.forms import (
+    button_id,
+    metadata_id,
+    metadata_of,
+    open_view,
+    read_state,
+    save_form,
+)
+from storage.models import Engagement
+
+if TYPE_CHECKING:
+    from handlers.commands import Command
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def concern_command(cmd: Command) -> None:
+    """`/cadence concern <eng> [title]`: the form, for that engagement, with the title typed."""
+    if not cmd.args:
+        cmd.ack(**usage_reply("Say which engagement the concern is about.", cmd.spec))
+        return
+    req = cmd.req
+    try:
+        with req.read() as session:
+            details = engagements.find(session=session, team_id=req.team_id, handle=cmd.args[0])
+            concerns.require_member(details, req.user_id, req.admins)
+    except UserError as e:
+        cmd.ack(**usage_reply(e.message, cmd.spec))
+        return
+    cmd.ack()
+    open_view(
+        cmd.client,
+        cmd.body,
+        concern_modal(
+            private_metadata={"engagement_id": details.id, "source": "command"},
+            engagement_name=details.engagement.name,
+            title=" ".join(cmd.args[1:]),
+            owner=_default_owner(details),
+        ),
+    )
+
+
+def concerns_command(cmd: Command) -> None:
+    """`/cadence concerns [<eng>] [severity] [category] [mine]`, in any order."""
+    req = cmd.req
+    severity = category = handle = None
+    mine = False
+    for word in cmd.args:
+        lowered = word.lower()
+        if lowered in SEVERITIES and severity is None:
+            severity = lowered
+        elif lowered in CATEGORIES and category is None:
+            category = lowered
+        elif lowered == "mine":
+            mine = True
+        elif handle is None:
+            handle = word
+        else:
+            cmd.ack(**usage_reply(f"“{word}” is not an engagement, severity, category or "
+                                  "`mine`.", cmd.spec))  # fmt: skip
+            return
+    cmd.ack()
+    with req.read() as session:
+        engagement_id, scope = None, "in this workspace"
+        if handle is not None:
+            details = engagements.find(session=session, team_id=req.team_id, handle=handle)
+            engagement_id, scope = details.id, f"on {details.engagement.name}"
+        page = concerns.list_open(
+            session=session,
+            team_id=req.team_id,
+            engagement_id=engagement_id,
+            severity=severity,
+            category=category,
+            person=req.user_id if mine else None,
+            limit=MAX_LISTED,
+        )
+    filters = [f for f in (severity, category, "yours" if mine else None) if f]
+    if filters:
+        scope += f" ({', '.join(filters)})"
+    cmd.respond(**concern_list(page, req.now, scope=scope), response_type="ephemeral")
+
+
+def _default_owner(details: engagements.EngagementDetails) -> str | None:
+    return details.vendor_contacts[0] if details.vendor_contacts else None
+
+
+# --- the message shortcut ----------------------------------------------------------------------
+
+
+def raise_from_message(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    """ "Raise a concern" on any message: the form quotes it; in a channel of one engagement it
+    is about that one, otherwise the form asks which."""
+    ack()
+    req = Request.of(context)
+    channel = (body.get("channel") or {}).get("id") or ""
+    found = body.get("message") or {}
+    text = str(found.get("text") or "")
+    with req.read() as session:
+        here = session.exec(
+            select(Engagement)
+            .where(Engagement.team_id == req.team_id)
+            .where(Engagement.channel_id == channel)
+            .where(col(Engagement.archived_at).is_(None))
+            .order_by(Engagement.name)
+        ).all()
+        if len(here) == 1 and here[0].id is not None:
+            details = engagements.get(
+                session=session, team_id=req.team_id, engagement_id=here[0].id
+            )
+            concerns.require_member(details, req.user_id, req.admins)
+            choices: list[tuple[int, str]] = []
+        else:
+            details = None
+            mine = engagements.list_for_person(
+                session=session, team_id=req.team_id, user_id=req.user_id
+            )
+            choices = [(d.id, d.engagement.name) for d, _ in mine]
+            if req.is_admin and not choices:
+                choices = [
+                    (d.id, d.engagement.name)
+                    for d in engagements.list_all(session=session, team_id=req.team_id)
+                ]
+            if not choices:
+                raise UserError(
+                    "You are not on any engagement yet, so there is nowhere to raise this. "
+                    "Ask a lead to add you."
+                )
+    metadata = {
+        "engagement_id": details.id if details else None,
+        "source": "message",
+        "source_ref": f"slack:{channel}:{found.get('ts', '')}",
+        "quote": text[:MAX_QUOTE],
+    }
+    open_view(
+        client,
+        body,
+        concern_modal(
+            private_metadata=metadata,
+            engagement_name=details.engagement.name if details else None,
+            choices=choices,
+            title=(text.strip().splitlines() or [""])[0][:80],
+            owner=_default_owner(details) if details else None,
+            quote=text[:MAX_QUOTE],
+        ),
+    )
+
+
+# --- from an update's blockers ---------------------------------------------------------------
+
+
+def raise_from_blocker(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    """One click under an update's summary: the concern form, filled with its blockers."""
+    ack()
+    req = Request.of(context)
+    update_id = button_id(body, "That button is out of date.")
+    with req.read() as session:
+        summary = updates.load_summary(session=session, team_id=req.team_id, update_id=update_id)
+        details = engagements.find(
+            session=session, team_id=req.team_id, handle=summary.engagement_handle
+        )
+        concerns.require_member(details, req.user_id, req.admins)
+    blockers = summary.blockers.strip()
+    open_view(
+        client,
+        body,
+        concern_modal(
+            private_metadata={
+                "engagement_id": details.id,
+                "source": "update",
+                "source_ref": f"update:{update_id}",
+            },
+            engagement_name=details.engagement.name,
+            title=(blockers.splitlines() or [""])[0],
+            description=blockers,
+            owner=_default_owner(details),
+            category="delivery",
+        ),
+    )
+
+
+# --- the forms ---------------------------------------------------------------------------------
+
+
+def concern_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    req = Request.of(context)
+    values, blocks = read_state(view["state"]["values"])
+    metadata = metadata_of(view.get("private_metadata"))
+
+    def save() -> bool:
+        engagement_id = metadata_id(metadata, "engagement_id")
+        if engagement_id is None:
+            try:
+                engagement_id = int(values.get("engagement") or "")
+            except ValueError:
+                raise FieldErrors({"engagement": "Choose the engagement."}) from None
+        data = concerns.validate(values, today=req.now.date())
+        source = str(metadata.get("source") or "command")
+        if source not in ("command", "message", "update"):
+            source = "command"
+        with req.change() as session:
+            concerns.raise_concern(
+                session=session,
+                team_id=req.team_id,
+                actor=req.user_id,
+                engagement_id=engagement_id,
+                data=data,
+                now=req.now,
+                admins=req.admins,
+                source=source,
+                source_ref=str(metadata.get("source_ref") or "") if source != "command" else None,
+                quote=str(metadata.get("quote") or "")[:MAX_QUOTE] if source == "message" else "",
+            )
+        return True
+
+    if save_form(ack, blocks, "title", save):
+        ack()
+
+
+def resolve_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    req = Request.of(context)
+    values, blocks = read_state(view["state"]["values"])
+    concern_id = metadata_id(metadata_of(view.get("private_metadata")), "concern_id")
+
+    def save() -> bool:
+        with req.change() as session:
+            concerns.resolve(
+                session=session, team_id=req.team_id, actor=req.user_id,
+                concern_id=_required(concern_id), note=str(values.get("note") or ""),
+                now=req.now, admins=req.admins,
+            )  # fmt: skip
+        return True
+
+    if save_form(ack, blocks, "note", save):
+        ack()
+
+
+def reassign_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    req = Request.of(context)
+    values, blocks = read_state(view["state"]["values"])
+    concern_id = metadata_id(metadata_of(view.get("private_metadata")), "concern_id")
+
+    def save() -> bool:
+        with req.change() as session:
+            concerns.reassign(
+                session=session, team_id=req.team_id, actor=req.user_id,
+                concern_id=_required(concern_id), owner=str(values.get("owner") or ""),
+                now=req.now, admins=req.admins,
+            )  # fmt: skip
+        return True
+
+    if save_form(ack, blocks, "owner", save):
+        ack()
+
+
+def _required(concern_id: int | None) -> int:
+    if concern_id is None:
+        raise UserError("This form is damaged; open it again from the concern.")
+    return concern_id
+
+
+# --- the card's buttons and the list's menu ----------------------------------------------------
+
+
+def concern_button(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    ack()
+    action = body["actions"][0]
+    what = str(action.get("action_id", "")).split(":", 1)[-1]
+    act(Request.of(context), client, body, what, str(action.get("value") or ""))
+
+
+def concern_menu(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    ack()
+    chosen = (body["actions"][0].get("selected_option") or {}).get("value") or ""
+    what, _, ref = chosen.partition(":")
+    act(Request.of(context), client, body, what, ref)
+
+
+def act(req: Request, client: WebClient, body: dict[str, Any], what: str, ref: str) -> None:
+    """One action on a concern; who may take it is checked in the domain, at click."""
+    if not ref.isdigit():
+        raise UserError("That button is out of date; run `/cadence concerns` again.")
+    concern_id = int(ref)
+    common = {"team_id": req.team_id, "actor": req.user_id, "concern_id": concern_id,
+              "now": req.now, "admins": req.admins}  # fmt: skip
+    if what in ("resolve", "reassign"):
+        with req.read() as session:
+            found = concerns.get(session=session, team_id=req.team_id, concern_id=concern_id)
+            concerns.require_handler(found.concern, found.details, req.user_id, req.admins)
+        build = resolve_modal if what == "resolve" else reassign_modal
+        open_view(client, body, build(found.concern))
+        return
+    with req.change() as session:
+        if what == "acknowledge":
+            concerns.acknowledge(session=session, **common)
+        elif what == "reopen":
+            concerns.reopen(session=session, **common)
+        else:
+            raise NotFound("That button is out of date; run `/cadence concerns` again.")
