@@ -16,6 +16,7 @@ from slack_bolt import App
 from bot.blocks.cadences import CADENCE_BUTTON, CADENCE_MODAL, RULE_ACTION_PREFIX
 from bot.blocks.checkins import ANSWER_ACTION
 from bot.blocks.concerns import (
+    COMMENT_MODAL,
     CONCERN_BUTTON,
     CONCERN_MODAL,
     LIST_MENU,
@@ -52,6 +53,7 @@ VIEWS: dict[str, Listener] = {
     UPDATE_MODAL: answers.status_update_form,
     FEEDBACK_MODAL: answers.feedback_form,
     CONCERN_MODAL: concerns.concern_form,
+    COMMENT_MODAL: concerns.comment_form,
     RESOLVE_MODAL: concerns.resolve_form,
     REASSIGN_MODAL: concerns.reassign_form,
 }

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from bot.blocks.concerns import (
     MAX_LISTED,
     MAX_QUOTE,
+    comment_modal,
     concern_list,
     concern_modal,
     reassign_modal,
@@ -283,6 +284,24 @@ def reassign_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> Non
         ack()
 
 
+def comment_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    req = Request.of(context)
+    values, blocks = read_state(view["state"]["values"])
+    concern_id = metadata_id(metadata_of(view.get("private_metadata")), "concern_id")
+
+    def save() -> bool:
+        with req.change() as session:
+            concerns.comment(
+                session=session, team_id=req.team_id, actor=req.user_id,
+                concern_id=_required(concern_id), note=str(values.get("note") or ""),
+                now=req.now, admins=req.admins,
+            )  # fmt: skip
+        return True
+
+    if save_form(ack, blocks, "note", save):
+        ack()
+
+
 def _required(concern_id: int | None) -> int:
     if concern_id is None:
         raise UserError("This form is damaged; open it again from the concern.")
@@ -290,6 +309,8 @@ def _required(concern_id: int | None) -> int:
 
 
 # --- the card's buttons and the list's menu ----------------------------------------------------
+
+FORMS = {"resolve": resolve_modal, "reassign": reassign_modal, "comment": comment_modal}
 
 
 def concern_button(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -313,12 +334,14 @@ def act(req: Request, client: WebClient, body: dict[str, Any], what: str, ref: s
     concern_id = int(ref)
     common = {"team_id": req.team_id, "actor": req.user_id, "concern_id": concern_id,
               "now": req.now, "admins": req.admins}  # fmt: skip
-    if what in ("resolve", "reassign"):
+    if what in FORMS:
         with req.read() as session:
             found = concerns.get(session=session, team_id=req.team_id, concern_id=concern_id)
-            concerns.require_handler(found.concern, found.details, req.user_id, req.admins)
-        build = resolve_modal if what == "resolve" else reassign_modal
-        open_view(client, body, build(found.concern))
+            if what == "comment":
+                concerns.require_member(found.details, req.user_id, req.admins)
+            else:
+                concerns.require_handler(found.concern, found.details, req.user_id, req.admins)
+        open_view(client, body, FORMS[what](found.concern))
         return
     with req.change() as session:
         if what == "acknowledge":

@@ -99,7 +99,9 @@ def test_a_stakeholder_raises_a_security_concern_and_the_right_people_hear_at_on
     buttons = [
         e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert buttons == ["concern:acknowledge", "concern:resolve", "concern:reassign"]
+    assert buttons == [
+        "concern:acknowledge", "concern:resolve", "concern:reassign", "concern:comment",
+    ]  # fmt: skip
 
     owner_dm = cadence.wait_until(lambda: dms_to(cadence, VENDOR), what="the owner's DM")
     assert "You own concern #1" in text_of(owner_dm[0])
@@ -165,7 +167,7 @@ def test_each_change_edits_the_card_and_adds_a_line_to_its_thread(cadence):
     buttons = [
         e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert buttons == ["concern:reopen"]
+    assert buttons == ["concern:reopen", "concern:comment"]
     cadence.wait_until(lambda: len(thread_of(cadence, concern)) == 2, what="the second line")
 
     # Whoever raised it may reopen it; the clocks start again.
@@ -441,3 +443,32 @@ def test_a_blocker_in_an_update_becomes_a_concern_in_one_click(cadence):
     assert (concern.source, concern.category) == ("update", "delivery")
     assert concern.description == "Firewall change NET-311 pending\nNo test data"
     assert "blockers of a status update" in text_of(card_of(cadence))
+
+
+def test_anyone_on_the_engagement_may_comment_and_others_may_not(cadence):
+    set_up(cadence)
+    concern = raise_security_concern(cadence)
+    card = card_of(cadence)
+    reply = cadence.sim.click(card, "concern:comment", user=OUTSIDER, channel=ACME)
+    said = cadence.wait_until(
+        lambda: [r.body for r in cadence.fake.responses if reply.response_url.endswith(r.name)],
+        what="the refusal",
+    )
+    assert "raised by the people on it" in text_of(said[-1])
+
+    before = len(cadence.fake.calls_to("views.open"))
+    cadence.sim.click(card, "concern:comment", user=STAKEHOLDER, channel=ACME)
+    view = cadence.fake.view(
+        cadence.fake.wait_for("views.open", before + 1)[-1].response["view"]["id"]
+    )
+    empty = cadence.sim.submit_view(view, {"note": " "}, user=STAKEHOLDER, check_required=False)
+    assert "Write the comment" in empty.body
+    assert (
+        cadence.sim.submit_view(
+            view, {"note": "Same keys are in the CI logs."}, user=STAKEHOLDER
+        ).body
+        == ""
+    )
+    line = cadence.wait_until(lambda: thread_of(cadence, concern), what="the comment's line")
+    assert f"<@{STAKEHOLDER}> commented: Same keys are in the CI logs." in line[0]
+    assert the_concern(cadence).status == ConcernStatus.OPEN  # a comment changes nothing else

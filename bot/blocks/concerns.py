@@ -42,6 +42,7 @@ RAISE_SHORTCUT = "raise_concern_from_message"  # the message shortcut in manifes
 CONCERN_MODAL = "concern_form"
 RESOLVE_MODAL = "concern_resolve_form"
 REASSIGN_MODAL = "concern_reassign_form"
+COMMENT_MODAL = "concern_comment_form"
 CONCERN_BUTTON = "concern"  # action ids `concern:<what>`, the concern id as value
 LIST_MENU = "concern_menu"  # the list's overflow menu: values `<what>:<concern id>`
 SEVERITY_EMOJI = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "⬜"}
@@ -57,6 +58,7 @@ ACTION_WORDS = {
     "resolved": "resolved it",
     "reopened": "reopened it",
     "reassigned": "gave it to",
+    "commented": "commented",
 }
 MAX_QUOTE = 1500  # of the message a concern was raised from, kept in the form's metadata
 MAX_LISTED = 40  # a list message: a header, this many concerns, a line counting the rest
@@ -235,12 +237,12 @@ def card_buttons(concern: Concern) -> list[ButtonElement]:
 
     status = ConcernStatus(concern.status)
     if status == ConcernStatus.RESOLVED:
-        return [button("reopen", "Reopen")]
+        return [button("reopen", "Reopen"), button("comment", "Comment")]
     buttons = []
     if status in (ConcernStatus.OPEN, ConcernStatus.REOPENED):
         buttons.append(button("acknowledge", "Acknowledge", "primary"))
     buttons += [button("resolve", "Resolve"), button("reassign", "Reassign")]
-    return buttons
+    return [*buttons, button("comment", "Comment")]
 
 
 def thread_line(event: ConcernEvent, tz: str) -> dict[str, Any]:
@@ -305,6 +307,28 @@ def resolve_modal(concern: Concern) -> dict[str, Any]:
             InputBlock(
                 block_id="note",
                 label="How was it resolved?",
+                element=PlainTextInputElement(
+                    action_id="note", multiline=True, max_length=MAX_TEXT
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def comment_modal(concern: Concern) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=COMMENT_MODAL,
+        title="Comment on concern",
+        submit="Comment",
+        close="Cancel",
+        private_metadata=json.dumps({"concern_id": concern.id}),
+        blocks=[
+            section(headline(concern)),
+            InputBlock(
+                block_id="note",
+                label="Comment",
                 element=PlainTextInputElement(
                     action_id="note", multiline=True, max_length=MAX_TEXT
                 ),

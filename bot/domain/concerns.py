@@ -368,6 +368,24 @@ def reassign(
     return changed
 
 
+def comment(
+    *, session: Session, team_id: str, actor: str, concern_id: int, note: str, now: datetime,
+    admins,
+) -> Concern:  # fmt: skip
+    """Anyone on the engagement may comment: a line in the card's thread, kept in its history."""
+    note = (note or "").strip()
+    if not note:
+        raise FieldErrors({"note": "Write the comment."})
+    if len(note) > MAX_TEXT:
+        raise FieldErrors({"note": f"At most {MAX_TEXT} characters here (this has {len(note)})."})
+    found = get(session=session, team_id=team_id, concern_id=concern_id)
+    require_member(found.details, actor, admins)
+    concern = found.concern
+    event = _event(session, concern, actor, "commented", concern.status, now, note)
+    _plan_line(session, concern, found.details, event, now)
+    return concern
+
+
 def _changed(
     session: Session,
     found: ConcernDetails,
@@ -475,15 +493,29 @@ def _plan_card(
         payload={"concern_id": concern.id, "channel": channel},
     )
     if thread_line:
-        jobs.plan(
-            session,
-            team_id=concern.team_id,
-            key=f"concern-line:event={event.id}",
-            kind=JobKind.CONCERN_LINE,
-            due_at=now,
-            now=now,
-            payload={"concern_id": concern.id, "event_id": event.id, "channel": channel},
-        )
+        _plan_line(session, concern, details, event, now)
+
+
+def _plan_line(
+    session: Session,
+    concern: Concern,
+    details: EngagementDetails,
+    event: ConcernEvent,
+    now: datetime,
+) -> None:
+    jobs.plan(
+        session,
+        team_id=concern.team_id,
+        key=f"concern-line:event={event.id}",
+        kind=JobKind.CONCERN_LINE,
+        due_at=now,
+        now=now,
+        payload={
+            "concern_id": concern.id,
+            "event_id": event.id,
+            "channel": concern.channel_id or details.engagement.channel_id,
+        },
+    )
 
 
 def _plan_notice(session: Session, concern: Concern, to: str, reason: str, now: datetime) -> None:
