@@ -121,6 +121,9 @@ class KpiDefinition(SQLModel, table=True):
     unit: str = Field(default="", max_length=20)
     target: float
     higher_is_better: bool = True
+    # The amber band: a figure short of the target but no worse than this is "within
+    # tolerance" (🟡), not missed. None: any figure short of the target is missed.
+    tolerance: float | None = None
     position: int = 0
     # Removing a KPI from an engagement retires it: new forms stop asking for it,
     # but the values already reported against it stay (a delete would cascade them away).
@@ -226,6 +229,12 @@ class StatusUpdate(SQLModel, table=True):
     accomplishments: str = Field(default="", max_length=3000)
     next_steps: str = Field(default="", max_length=3000)
     blockers: str = Field(default="", max_length=3000)
+    # Why an amber or red is not green ("What would make it green?"); empty for green.
+    reason: str = Field(default="", max_length=3000)
+    # The blockers one per line, each `{"text", "since", "carried"}`: the date it was first
+    # reported and how many updates since carried it over ("still blocks"), so a blocker
+    # that stays open is visible as such.
+    blocker_lines: list[dict[str, Any]] = json_field()
     confidence: int | None = None
     late: bool = False
     revision: int = 1
