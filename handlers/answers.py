@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
@@ -26,11 +26,8 @@ from bot.domain import checkin_kinds, checkins, feedback, updates
 from bot.domain.checkin_kinds import FormFamily
 from bot.domain.errors import UserError
 from bot.engine import outbox
-from handlers.context import Request
+from handlers.context import Command, Request
 from handlers.forms import button_id, metadata_id, metadata_of, open_view, read_state, save_form
-
-if TYPE_CHECKING:
-    from handlers.commands import Command
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
@@ -24,11 +24,8 @@ from bot.blocks.help import usage_reply
 from bot.domain import cadences, engagements
 from bot.domain.errors import FieldErrors, UserError
 from bot.engine import outbox
-from handlers.context import Request
+from handlers.context import Command, Request
 from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form
-
-if TYPE_CHECKING:
-    from handlers.commands import Command
 
 log = logging.getLogger(__name__)
 LIFECYCLE = ("pause", "resume", "skip", "delete")

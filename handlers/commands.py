@@ -9,7 +9,6 @@ line, Slack's callables and the request context.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -21,26 +20,7 @@ from bot.domain import away
 from bot.domain.command_reference import REFERENCE, CommandSpec, parse, spec_for
 from bot.domain.errors import UserError
 from handlers import answers, cadences, concerns, engagements
-from handlers.context import Request
-
-
-@dataclass(frozen=True)
-class Command:
-    """One `/cadence …` request, routed: `words` matched a reference form, `args` follow."""
-
-    words: tuple[str, ...]
-    args: tuple[str, ...]
-    spec: CommandSpec
-    ack: Ack
-    respond: Respond
-    client: WebClient
-    body: dict[str, Any]
-    req: Request
-
-    @property
-    def rest(self) -> str:
-        return " ".join(self.args).strip()
-
+from handlers.context import Command, Request
 
 Handler = Callable[[Command], None]
 

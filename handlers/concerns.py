@@ -8,7 +8,7 @@ buttons and private_metadata are hints, re-checked there.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
@@ -28,7 +28,7 @@ from bot.domain import concerns, engagements, updates
 from bot.domain.concerns import CATEGORIES
 from bot.domain.engagements import SEVERITIES
 from bot.domain.errors import FieldErrors, NotFound, UserError
-from handlers.context import Request
+from handlers.context import Command, Request
 from handlers.forms import (
     button_id,
     metadata_id,
@@ -38,10 +38,6 @@ from handlers.forms import (
     save_form,
 )
 from storage.models import Engagement
-
-if TYPE_CHECKING:
-    from handlers.commands import Command
-
 
 # --- commands ----------------------------------------------------------------------------------
 

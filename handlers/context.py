@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.domain.command_reference import CommandSpec
 from bot.engine.outbox import Outbox
 from bot.platform.services import Services
 from storage import jobs
@@ -79,6 +81,24 @@ class Request:
             yield session
             planned = jobs.planned_keys(session)
         self.outbox.send_soon(planned, self.now)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One `/cadence …` request, routed: `words` matched a reference form, `args` follow."""
+
+    words: tuple[str, ...]
+    args: tuple[str, ...]
+    spec: CommandSpec
+    ack: Ack
+    respond: Respond
+    client: WebClient
+    body: dict[str, Any]
+    req: Request
+
+    @property
+    def rest(self) -> str:
+        return " ".join(self.args).strip()
 
 
 def delivery_key(body: dict[str, Any], headers: dict[str, Any]) -> str:

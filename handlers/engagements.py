@@ -8,7 +8,7 @@ notice) goes through the outbox, planned in the change's own transaction.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
@@ -20,11 +20,8 @@ from bot.domain import engagements
 from bot.domain.errors import UserError
 from bot.engine import outbox
 from bot.platform.slack import user_timezone
-from handlers.context import Request
+from handlers.context import Command, Request
 from handlers.forms import button_id, metadata_id, metadata_of, open_view, read_state, save_form
-
-if TYPE_CHECKING:
-    from handlers.commands import Command
 
 log = logging.getLogger(__name__)
 
