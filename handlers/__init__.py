@@ -26,10 +26,11 @@ from bot.blocks.concerns import (
 )
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, ENGAGEMENT_MODAL
 from bot.blocks.feedback import FEEDBACK_MODAL
+from bot.blocks.risk_reviews import RISK_REVIEW_MODAL
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION, UPDATE_MODAL
 from bot.engine.outbox import Outbox
 from bot.platform.services import Services
-from handlers import answers, cadences, commands, concerns, engagements, home
+from handlers import answers, cadences, commands, concerns, engagements, home, risk_reviews
 from handlers.context import request_context
 from handlers.guard import guarded
 
@@ -52,6 +53,7 @@ VIEWS: dict[str, Listener] = {
     CADENCE_MODAL: cadences.cadence_form,
     UPDATE_MODAL: answers.status_update_form,
     FEEDBACK_MODAL: answers.feedback_form,
+    RISK_REVIEW_MODAL: risk_reviews.risk_review_submitted,
     CONCERN_MODAL: concerns.concern_form,
     COMMENT_MODAL: concerns.comment_form,
     RESOLVE_MODAL: concerns.resolve_form,

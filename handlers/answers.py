@@ -28,6 +28,7 @@ from bot.domain.errors import UserError
 from bot.engine import outbox
 from handlers.context import Command, Request
 from handlers.forms import button_id, metadata_id, metadata_of, open_view, read_state, save_form
+from handlers.risk_reviews import review_form
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def _feedback_form(session: Session, found: checkins.CheckInContext, req: Reques
 FORMS: dict[FormFamily, Callable[[Session, checkins.CheckInContext, Request], dict]] = {
     FormFamily.UPDATE: _update_form,
     FormFamily.FEEDBACK: _feedback_form,
+    FormFamily.RISK_REVIEW: review_form,
 }
 
 

@@ -438,3 +438,18 @@ class SlackRequest(SQLModel, table=True):
     team_id: str = team_field()
     key: str = Field(max_length=200)
     at: datetime = moment(index=True)
+
+
+class RiskReview(SQLModel, table=True):
+    """A risk review's answer: what its author said of each open concern (still open,
+    mitigated, resolved, with the note) and the concern they raised, if any. The concerns
+    themselves carry the changes (their events and audit); this keeps the review as given."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    checkin_id: int | None = parent("checkin", nullable=True, ondelete="SET NULL")
+    author: str = Field(max_length=SLACK_ID_LENGTH)
+    answers: dict[str, Any] = json_field(dict)
+    late: bool = False
+    submitted_at: datetime = moment(index=True)

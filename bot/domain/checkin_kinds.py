@@ -1,11 +1,13 @@
 """The registry of check-in kinds: what each kind is called, who it asks by default, how its
 prompt reads and which form answers it.
 
-One entry per kind. The form families (`ANSWERED_WITH`) are the structured status-update form
-(`bot/domain/updates.py`, `bot/blocks/updates.py`) and the feedback survey
-(`bot/domain/feedback.py`, `bot/blocks/feedback.py`); `handlers/answers.py` maps each family
-to its form builder, validation and save. A new kind that one of them answers is one entry here;
-a kind with a form of its own is one entry plus that form.
+One entry per kind. The form families (`answered_with`) are the structured status-update form
+(`bot/domain/updates.py`, `bot/blocks/updates.py`), the feedback survey
+(`bot/domain/feedback.py`, `bot/blocks/feedback.py`) and the risk review of the engagement's
+open concerns (`bot/domain/risk_reviews.py`, `bot/blocks/risk_reviews.py`);
+`handlers/answers.py` maps each family to its form builder, validation and save. A new kind
+that one of them answers is one entry here; a kind with a form of its own is one entry plus
+that form.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class FormFamily(StrEnum):
 
     UPDATE = "update"  # RAG, summary, accomplishments, next steps, blockers, KPIs, confidence
     FEEDBACK = "feedback"  # ratings and a comment, optionally anonymous to the vendor
+    RISK_REVIEW = "risk_review"  # each open concern: still open, mitigated or resolved; a new one
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,8 @@ CHECKIN_KINDS: dict[CheckInKind, KindSpec] = {
         title="Risk review",
         label="risk review",
         default_audience="vendor",
-        answered_with=FormFamily.UPDATE,
+        answered_with=FormFamily.RISK_REVIEW,
         button="Review risks",
-        summary_label="Risks and mitigations",
-        summary_placeholder="The main risks, and what is being done about each",
     ),
 }
 

@@ -386,6 +386,43 @@ def comment(
     return concern
 
 
+def mitigate(
+    *, session: Session, team_id: str, actor: str, concern_id: int, note: str, now: datetime,
+    admins,
+) -> Concern:  # fmt: skip
+    """Mitigated (a risk review's answer): the risk is reduced but not gone, so the concern
+    stays open and its resolve clock keeps running; only a resolution with a note closes it.
+    One still waiting for acknowledgement becomes acknowledged: whoever mitigated it has
+    plainly taken it on, and an alert that nobody has would be wrong. The owner and the leads
+    only, as for resolving; the note is kept in its event, its thread line and its audit."""
+    note = (note or "").strip()
+    if not note:
+        raise FieldErrors({"note": "Say what was done to reduce it."})
+    if len(note) > MAX_TEXT:
+        raise FieldErrors({"note": f"At most {MAX_TEXT} characters here (this has {len(note)})."})
+    found = get(session=session, team_id=team_id, concern_id=concern_id, for_update=True)
+    concern = found.concern
+    require_handler(concern, found.details, actor, admins)
+    if concern.status == ConcernStatus.RESOLVED:
+        raise UserError(f"Concern #{concern.id} is resolved already.")
+    assert concern.id is not None
+    before = snapshot(concern)
+    if concern.status in WAITING_FOR_ACK:
+        concern.status, concern.acknowledged_at = ConcernStatus.ACKNOWLEDGED, now
+        concern.sla_due_at = concern.resolve_due_at
+        _cancel_clocks(session, concern, now, (Stage.ACKNOWLEDGE,))
+    session.add(concern)
+    event = _event(session, concern, actor, "mitigated", before.get("status"), now, note)
+    changed_before, changed_after = audit.changes(before, snapshot(concern))
+    audit.record(
+        session=session, team_id=team_id, actor=actor, entity_type="concern",
+        entity_id=concern.id, action="mitigated", before=changed_before or None,
+        after={**changed_after, "mitigation": note}, now=now,
+    )  # fmt: skip
+    _plan_card(session, concern, found.details, event, now, thread_line=True)
+    return concern
+
+
 def _changed(
     session: Session,
     found: ConcernDetails,
