@@ -110,7 +110,7 @@ def _concern_blocks(item: ReviewItem) -> list[Any]:
         section(fit_text(f"{headline(concern)}\nOwner {owner} · {status}")),
         InputBlock(
             block_id=choice_id(item.id),
-            label=shorten(f"#{item.id} now", 2000),
+            label=f"Concern #{item.id} is",
             hint=None
             if item.may_change
             else "Only its owner or a lead can mark it mitigated or resolved.",
@@ -120,7 +120,7 @@ def _concern_blocks(item: ReviewItem) -> list[Any]:
         ),
         InputBlock(
             block_id=note_id(item.id),
-            label="Note",
+            label=f"Note on #{item.id}",
             optional=True,
             element=PlainTextInputElement(
                 action_id=note_id(item.id),
