@@ -106,6 +106,8 @@ def status_update_form(ack: Ack, body: dict, view: dict, context: BoltContext) -
                 channel_id=updates.channel_of(session=session, update_id=saved.update_id),
                 now=req.now,
             )
+            if saved.alert is not None:  # red, turned red, or a KPI missed: the leads hear
+                outbox.update_alerted(session, team_id=req.team_id, alert=saved.alert, now=req.now)
         return True
 
     if save_form(ack, blocks, "rag", save):

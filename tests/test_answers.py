@@ -17,7 +17,7 @@ from engine_flows import checkins_of, recipients_of, schedule, tick
 from flows import create_engagement, ephemeral_replies, text_of
 from sqlmodel import select
 
-from bot.domain.updates import kpi_met
+from bot.domain.updates import KpiOutcome, kpi_outcome
 from bot.platform import clock
 from storage.models import (
     CheckIn,
@@ -164,6 +164,7 @@ def good_update(cadence, **overrides: Any) -> dict[str, Any]:
     ids = kpi_ids(cadence)
     return {
         "rag": "amber",
+        "reason": "The PSP certification passing on Thursday.",
         "summary": "Card tokenisation is live in staging; the PSP certification slipped a week.",
         "accomplishments": "Tokenisation service deployed\nLoad test at 2x peak passed",
         "next_steps": "PSP certification on Thursday",
@@ -235,7 +236,7 @@ def dms_to(cadence, user: str) -> list[str]:
     ],
 )
 def test_a_kpi_meets_its_target_in_its_own_direction(value, target, higher, met):
-    assert kpi_met(value, target, higher) is met
+    assert (kpi_outcome(value, target, higher) is KpiOutcome.MET) is met
 
 
 # --- status updates ----------------------------------------------------------------------------

@@ -422,6 +422,7 @@ def test_a_blocker_in_an_update_becomes_a_concern_in_one_click(cadence):
     )
     values = {
         "rag": "amber",
+        "reason": "The firewall change.",
         "summary": "Slipping.",
         "blockers": "Firewall change NET-311 pending\nNo test data",
     }

@@ -344,7 +344,9 @@ def test_the_home_tab_shows_what_is_waiting_for_my_answer(cadence, monkeypatch):
         opened = cadence.fake.wait_for("views.open", count=before + 1)[-1]
         view = cadence.fake.view(opened.response["view"]["id"])
         cadence.sim.submit_view(
-            view, {"rag": "amber", "summary": "Slipping a little."}, user=VENDOR
+            view,
+            {"rag": "amber", "summary": "Slipping a little.", "reason": "The PSP's sign-off."},
+            user=VENDOR,
         )
     (checkin,) = checkins_of(cadence)
     cadence.wait_until(lambda: recipients_of(cadence, checkin.id)[VENDOR].status == "answered")

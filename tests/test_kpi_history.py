@@ -65,6 +65,7 @@ def send_update(cadence) -> StatusUpdate:
         update_form(cadence),
         {
             "rag": "amber",
+            "reason": "Certification passing next week.",
             "summary": "Tokenisation is live in staging; certification slipped a week.",
             f"kpi_{ids[UPTIME]}": "99.95",
             f"kpi_{ids[MTTR]}": "10",

@@ -33,6 +33,7 @@ from bot.domain.engagements import (
     DEFAULT_RESOLVE_HOURS,
     DEFAULT_SLA_HOURS,
     KPI_EXAMPLE,
+    KPI_TOLERANCE_EXAMPLE,
     MAX_NAME,
     MAX_SLA_HOURS,
     MAX_VENDOR,
@@ -168,7 +169,8 @@ def engagement_modal(
             label="KPIs and targets",
             optional=True,
             hint="One per line: Name (unit) >= target when higher is better, <= target when "
-            "lower is better.",
+            "lower is better. Add (amber N) when a figure short of the target is still "
+            f"tolerable: {KPI_TOLERANCE_EXAMPLE}.",
             element=PlainTextInputElement(
                 action_id="kpis",
                 multiline=True,

@@ -1,14 +1,16 @@
-"""Block Kit for status updates: the form (new, for a check-in, or an edit) and the summary
-posted in the engagement channel."""
+"""Block Kit for status updates: the form (new, for a check-in, or an edit), the summary
+posted in the engagement channel, and the leads' DM when an update is red or misses a KPI."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    CheckboxesElement,
     HeaderBlock,
     InputBlock,
     NumberInputElement,
@@ -24,6 +26,10 @@ from bot.domain.engagements import format_number
 from bot.domain.updates import (
     MAX_TEXT,
     RAG_EMOJI,
+    Blocker,
+    KpiOutcome,
+    KpiResult,
+    LeadsAlert,
     UpdateForm,
     UpdateSummary,
 )
@@ -36,6 +42,8 @@ RAG_OPTIONS = {
     "amber": f"{RAG_EMOJI['amber']} Amber — at risk",
     "red": f"{RAG_EMOJI['red']} Red — off track",
 }
+OUTCOME_MARKS = {KpiOutcome.MET: "✅", KpiOutcome.WITHIN: "🟡", KpiOutcome.MISSED: "⚠️"}
+MAX_OPTION_TEXT = 75  # Slack's limit for an option's text and description
 CONFIDENCE_OPTIONS = {
     1: "1 — very low",
     2: "2 — low",
@@ -77,8 +85,45 @@ def _text_input(
     )
 
 
+def day(when: date) -> str:
+    """`3 Nov 2026`."""
+    return f"{when.day} {when:%b %Y}"
+
+
+def _fit(text: str, limit: int = MAX_OPTION_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _blocker_option(index: int, blocker: Blocker) -> Option:
+    carried = f" · carried over {blocker.carried}×" if blocker.carried else ""
+    return Option(
+        value=str(index),
+        text=_fit(blocker.text),
+        description=_fit(f"reported {day(blocker.since)}{carried}"),
+    )
+
+
+def _still_blocking(form: UpdateForm) -> InputBlock | None:
+    """Last time's blockers, each to tick if it still blocks (ticked as it stands, for an
+    edit; unticked on a new form, so a blocker stays open only when someone says so)."""
+    if not form.previous_blockers:
+        return None
+    options = [_blocker_option(i, b) for i, b in enumerate(form.previous_blockers)]
+    ticked = set(form.initial.still_blocking) if form.initial else set()
+    initial = [o for o, b in zip(options, form.previous_blockers, strict=True) if b.text in ticked]
+    return InputBlock(
+        block_id="still_blocking",
+        label="Last time's blockers: tick those that still block",
+        optional=True,
+        element=CheckboxesElement(
+            action_id="still_blocking", options=options, initial_options=initial or None
+        ),
+    )
+
+
 def update_modal(form: UpdateForm) -> dict[str, Any]:
-    """The status-update (or risk-review) form; filled in when `form.initial` is an edit."""
+    """The status-update (or risk-review) form; filled in when `form.initial` is an edit, or
+    from the author's previous update on a new form (all but the status)."""
     initial = form.initial
     editing = form.update_id is not None
     title = _kind_title(form.kind)
@@ -91,6 +136,12 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
             intro += " Its window has closed: it is still welcome, and will be marked late."
     else:
         intro = f"A {title.lower()} for *{escape(form.engagement_name)}*, posted in its channel."
+    if form.prefilled_on is not None and not editing:
+        intro += (
+            f"\nFilled in from your update of {day(form.prefilled_on)}: change what changed, "
+            "and choose the status afresh."
+        )
+    still_blocking = _still_blocking(form)
     rag_initial = (
         Option(value=initial.rag, label=RAG_OPTIONS[initial.rag])
         if initial and initial.rag in RAG_OPTIONS
@@ -114,6 +165,14 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
             ),
         ),
         _text_input(
+            "reason",
+            "What would make it green?",
+            initial.reason if initial else None,
+            optional=True,
+            placeholder="What has to happen, and who can make it happen",
+            hint="Needed for amber or red.",
+        ),
+        _text_input(
             "summary",
             _summary_label(form.kind),
             initial.summary if initial else None,
@@ -134,12 +193,13 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
             optional=True,
             placeholder="What comes next, and when",
         ),
+        *([still_blocking] if still_blocking else []),
         _text_input(
             "blockers",
-            "Blockers",
+            "New blockers" if still_blocking else "Blockers",
             initial.blockers if initial else None,
             optional=True,
-            placeholder="What is in the way, and who can unblock it",
+            placeholder="One per line: what is in the way, and who can unblock it",
         ),
         InputBlock(
             block_id="confidence",
@@ -189,11 +249,12 @@ def _titled(title: str, body: str) -> list:
     return pack_sections([f"*{title}*", *lines])
 
 
-def kpi_line(result) -> str:
-    """`✅ Uptime: 99.95% (target ≥ 99.9%)` or `⚠️ …` when the target is missed; a KPI retired
-    since the update was sent says so, so nobody looks for it on the next form."""
+def kpi_line(result: KpiResult) -> str:
+    """`✅ Uptime: 99.95% (target ≥ 99.9%)`, `🟡 …` when short of the target but within its
+    amber tolerance, `⚠️ …` when missed; a KPI retired since the update was sent says so, so
+    nobody looks for it on the next form."""
     kpi = result.kpi
-    mark = "✅" if result.met else "⚠️"
+    mark = OUTCOME_MARKS[result.outcome]
     unit = kpi.unit if kpi.unit == "%" else (f" {kpi.unit}" if kpi.unit else "")
     retired = " · _retired_" if kpi.retired else ""
     return (
@@ -213,14 +274,16 @@ def update_summary(summary: UpdateSummary) -> dict[str, Any]:
         f"*{summary.rag.upper()}*{late}{edited}"
     )
     blocks: list[Any] = [section(headline)]
+    if summary.reason.strip():
+        blocks += _titled("What would make it green", summary.reason)
     blocks += _titled(_summary_label(summary.kind), summary.summary)
     for title, body in (
         ("Accomplishments", summary.accomplishments),
         ("Next steps", summary.next_steps),
-        ("Blockers", summary.blockers),
     ):
         if body.strip():
             blocks += _titled(title, body)
+    blocks += _blockers(summary)
     if summary.kpis:
         blocks += pack_sections(["*KPIs*", *[kpi_line(r) for r in summary.kpis]])
     facts = []
@@ -259,6 +322,52 @@ def update_summary(summary: UpdateSummary) -> dict[str, Any]:
         f"{' (edited)' if summary.revision > 1 else ''}"
     )
     return message(text, blocks)
+
+
+def _blocker_line(blocker: Blocker) -> str:
+    if blocker.long_open:
+        return f"• {escape(blocker.text)} — ⏳ *open since {day(blocker.since)}*"
+    if blocker.carried:
+        return f"• {escape(blocker.text)} _(since {day(blocker.since)})_"
+    return f"• {escape(blocker.text)}"
+
+
+def _blockers(summary: UpdateSummary) -> list:
+    """The blockers line by line; those carried over at least twice are marked "open since"
+    and pointed out to the leads."""
+    if not summary.blocker_lines:
+        return _titled("Blockers", summary.blockers) if summary.blockers.strip() else []
+    lines = ["*Blockers*", *(_blocker_line(b) for b in summary.blocker_lines)]
+    long_open = summary.long_open
+    if long_open and summary.leads:
+        count = "1 blocker is" if len(long_open) == 1 else f"{len(long_open)} blockers are"
+        lines.append(f"{mentions(summary.leads)}: {count} still open after two updates.")
+    return pack_sections(lines)
+
+
+def leads_alert(alert: LeadsAlert) -> dict[str, Any]:
+    """The leads' DM when an update is red, turned red, or misses a KPI (what is new in it)."""
+    name = escape(alert.engagement_name)
+    kind = _kind_title(alert.kind).lower()
+    if alert.red and alert.was:
+        was = f", from {alert.was} on {day(alert.was_on)}" if alert.was_on else ""
+        headline = f"🔴 *{name}* turned *red*{was}: {kind} from <@{alert.author}>."
+    elif alert.red:
+        headline = f"🔴 *{name}* is *red*: {kind} from <@{alert.author}>."
+    else:
+        count = "a KPI" if len(alert.missed) == 1 else f"{len(alert.missed)} KPIs"
+        headline = (
+            f"⚠️ *{name}* missed {count}: {kind} from <@{alert.author}> "
+            f"({RAG_EMOJI.get(alert.rag, '')} {alert.rag})."
+        )
+    lines = [headline]
+    if alert.reason.strip():
+        lines.append(f"*What would make it green:* {escape(alert.reason)}")
+    if alert.missed:
+        lines += ["*Missed*", *(kpi_line(r) for r in alert.missed)]
+    lines.append(f"The summary is in <#{alert.channel_id}>.")
+    fallback = headline.replace("*", "")
+    return message(fallback, pack_sections(lines))
 
 
 def not_posted_notice(summary: UpdateSummary, error: str | None) -> dict[str, Any]:

@@ -47,26 +47,38 @@ MAX_KPI_NAME = 60
 MAX_KPI_UNIT = 20
 MAX_HOLIDAYS = 200
 
+_NUMBER = r"[-+]?\d+(?:[.,]\d+)?"
 KPI_LINE = re.compile(
     r"^(?P<name>.+?)\s*(?:\((?P<unit>[^()]*)\))?\s*(?P<op>>=|<=|≥|≤|=>|=<)\s*"
-    r"(?P<target>[-+]?\d+(?:[.,]\d+)?)\s*(?P<suffix>%|[^\W\d]+)?$"
+    rf"(?P<target>{_NUMBER})\s*(?P<suffix>%|[^\W\d]+)?"
+    # An optional amber tolerance: `(amber 99.5)`, the unit may be repeated (`(amber 99.5%)`).
+    rf"(?:\s*\(\s*(?i:amber)\s*:?\s*(?P<tolerance>{_NUMBER})\s*(?:%|[^\W\d]+)?\s*\))?$"
 )
 KPI_EXAMPLE = "Uptime (%) >= 99.9"
+KPI_TOLERANCE_EXAMPLE = "Uptime (%) >= 99.9 (amber 99.5)"
+KPI_SYNTAX = (
+    "Write one per line as Name (unit) >= target, or <= target when lower is better, "
+    f"e.g. {KPI_EXAMPLE}; add (amber N) for a figure short of the target that is still "
+    f"tolerable, e.g. {KPI_TOLERANCE_EXAMPLE}."
+)
 
 
 @dataclass(frozen=True)
 class KpiSpec:
-    """A KPI as a lead states it: `Uptime (%) >= 99.9` means higher is better, target 99.9."""
+    """A KPI as a lead states it: `Uptime (%) >= 99.9` means higher is better, target 99.9;
+    `… (amber 99.5)` adds a tolerance: a figure from 99.5 up to the target is amber, not missed."""
 
     name: str
     unit: str
     target: float
     higher_is_better: bool
+    tolerance: float | None = None
 
     def render(self) -> str:
         unit = f" ({self.unit})" if self.unit else ""
         op = ">=" if self.higher_is_better else "<="
-        return f"{self.name}{unit} {op} {format_number(self.target)}"
+        amber = f" (amber {format_number(self.tolerance)})" if self.tolerance is not None else ""
+        return f"{self.name}{unit} {op} {format_number(self.target)}{amber}"
 
 
 @dataclass(frozen=True)
@@ -183,7 +195,8 @@ def normalize_timezone(value: str) -> str:
 
 
 def parse_kpis(text: str | None) -> tuple[KpiSpec, ...]:
-    """One KPI per line, `Name (unit) >= target` (higher is better) or `<= target` (lower)."""
+    """One KPI per line, `Name (unit) >= target` (higher is better) or `<= target` (lower),
+    optionally followed by `(amber N)`: a tolerance on the losing side of the target."""
     specs: list[KpiSpec] = []
     seen: set[str] = set()
     for number, raw in enumerate((text or "").splitlines(), start=1):
@@ -192,11 +205,7 @@ def parse_kpis(text: str | None) -> tuple[KpiSpec, ...]:
             continue
         match = KPI_LINE.match(line)
         if not match:
-            raise UserError(
-                f"Line {number} “{line[:60]}” is not a KPI. Write one per line as "
-                f"Name (unit) >= target, e.g. {KPI_EXAMPLE}; use >= when higher is better "
-                "and <= when lower is better."
-            )
+            raise UserError(f"Line {number} “{line[:60]}” is not a KPI. {KPI_SYNTAX}")
         name = match["name"].strip()
         unit = (match["unit"] or match["suffix"] or "").strip()
         if len(name) > MAX_KPI_NAME:
@@ -206,14 +215,19 @@ def parse_kpis(text: str | None) -> tuple[KpiSpec, ...]:
         if name.lower() in seen:
             raise UserError(f"Line {number}: the KPI “{name}” is listed twice.")
         seen.add(name.lower())
-        specs.append(
-            KpiSpec(
-                name=name,
-                unit=unit,
-                target=float(match["target"].replace(",", ".")),
-                higher_is_better=match["op"] in (">=", "≥", "=>"),
-            )
-        )
+        target = float(match["target"].replace(",", "."))
+        higher_is_better = match["op"] in (">=", "≥", "=>")
+        tolerance = None
+        if match["tolerance"] is not None:
+            tolerance = float(match["tolerance"].replace(",", "."))
+            if (tolerance >= target) if higher_is_better else (tolerance <= target):
+                side = "below" if higher_is_better else "above"
+                raise UserError(
+                    f"Line {number}: the amber tolerance of “{name}” must be {side} its target "
+                    f"{format_number(target)} (a figure between the two is amber), e.g. "
+                    f"{KPI_TOLERANCE_EXAMPLE}."
+                )
+        specs.append(KpiSpec(name, unit, target, higher_is_better, tolerance))
     if len(specs) > MAX_KPIS:
         raise UserError(f"At most {MAX_KPIS} KPIs per engagement; you listed {len(specs)}.")
     return tuple(specs)
@@ -419,7 +433,7 @@ def load_details(*, session: Session, engagement: Engagement) -> EngagementDetai
         vendor_contacts=role("vendor"),
         stakeholders=role("stakeholder"),
         kpis=tuple(
-            KpiSpec(k.name, k.unit, k.target, k.higher_is_better)
+            KpiSpec(k.name, k.unit, k.target, k.higher_is_better, k.tolerance)
             for k in kpis  # stored order
         ),
         sla_hours={s.severity: s.response_hours for s in slas},
@@ -542,6 +556,7 @@ def _write_children(
         )
         row.name, row.unit, row.target = spec.name, spec.unit, spec.target
         row.higher_is_better, row.position = spec.higher_is_better, position
+        row.tolerance = spec.tolerance
         row.retired_at = None
         session.add(row)
     for row in existing_kpis.values():

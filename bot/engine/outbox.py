@@ -21,10 +21,11 @@ from sqlmodel import Session
 from bot.blocks.common import plain_message
 from bot.blocks.engagements import archived_notice, saved_notice
 from bot.blocks.feedback import leads_summary, thanks_message
+from bot.blocks.updates import leads_alert
 from bot.domain import audit
 from bot.domain.engagements import EngagementDetails
 from bot.domain.feedback import SavedFeedback
-from bot.domain.updates import Saved
+from bot.domain.updates import LeadsAlert, Saved
 from bot.engine import runner
 from bot.engine.delivery import Pacer, Sender, plan_prepared
 from bot.engine.tick import process_name
@@ -106,6 +107,22 @@ def update_saved(
         now=now,
         payload={"update_id": saved.update_id, "channel": channel_id},
     )
+
+
+def update_alerted(session: Session, *, team_id: str, alert: LeadsAlert, now: datetime) -> None:
+    """Tell each lead by DM that an update is red or missed a KPI. The key names the update
+    and its revision, and only a revision with something new to tell has an alert, so neither
+    a retried request nor an edit tells the same thing twice."""
+    for lead in alert.leads:
+        message(
+            session,
+            team_id=team_id,
+            key=f"update-alert:update={alert.update_id}:revision={alert.revision}:lead={lead}",
+            to=lead,
+            payload=leads_alert(alert),
+            describe=f"alert on update {alert.update_id} (revision {alert.revision}) to {lead}",
+            now=now,
+        )
 
 
 def feedback_saved(session: Session, *, team_id: str, saved: SavedFeedback, now: datetime) -> None:
