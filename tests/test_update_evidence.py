@@ -117,6 +117,12 @@ def block_ids(view: dict[str, Any]) -> list[str]:
     return [b.get("block_id", "") for b in view["blocks"]]
 
 
+def still_blocks(view: dict[str, Any], *texts: str) -> list[str]:
+    """The "still blocks" choices to tick for last time's blockers `texts`."""
+    options = block(view, "still_blocking")["element"]["options"]
+    return [o["value"] for o in options if o["text"]["text"] in texts]
+
+
 # --- KPI evaluation (pure) ---------------------------------------------------------------------
 
 numbers = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
@@ -257,6 +263,35 @@ def test_a_kpi_with_an_amber_tolerance_shows_met_within_tolerance_or_missed(cade
     assert "⚠️ Uptime: *99.4%*" in summary_of(cadence, missed)
 
 
+def test_a_tolerance_is_shown_back_on_the_engagement_form_and_may_be_changed(cadence):
+    set_up(cadence)
+    before = kpi_ids(cadence)
+    view = open_form(cadence, "engagement edit acme-payments")
+    assert block(view, "kpis")["element"]["initial_value"] == KPIS
+
+    reply = cadence.sim.submit_view(
+        view,
+        {"kpis": "Uptime (%) >= 99.9 (amber 99)\nMean time to resolve (hours) <= 8 (amber 12)"},
+        user=LEAD,
+    )
+    assert reply.json is None or "errors" not in reply.json, reply.json
+    with cadence.db.read_session() as session:
+        stored = {k.name: k for k in session.exec(select(KpiDefinition))}
+    assert {n: (k.id, k.tolerance) for n, k in stored.items()} == {
+        UPTIME: (before[UPTIME], 99),
+        MTTR: (before[MTTR], 12),
+    }
+    reply = send(cadence, {"rag": "green", "summary": "Steady.", **figures(cadence, "99", "12")})
+    (update,) = wait_summaries(cadence, 1)
+    text = summary_of(cadence, update)
+    assert "🟡 Uptime: *99%* (target ≥ 99.9%, amber ≥ 99%)" in text
+    assert "🟡 Mean time to resolve: *12 hours* (target ≤ 8 hours, amber ≤ 12 hours)" in text
+    # Within tolerance is not missed: the leads are not alerted.
+    with cadence.db.read_session() as session:
+        keys = [j.key for j in session.exec(select(ScheduledJob))]
+    assert not [k for k in keys if k.startswith("update-alert:")]
+
+
 def test_a_tolerance_on_the_wrong_side_of_its_target_is_named_inline(cadence):
     view = open_form(cadence)
     reply = cadence.sim.submit_view(
@@ -382,7 +417,11 @@ def test_last_times_blockers_are_asked_about_and_one_open_after_two_updates_is_p
         view = update_form(cadence)
         reply = cadence.sim.submit_view(
             view,
-            {"rag": "green", "still_blocking": ["0"], "blockers": "Staging DB quota"},
+            {
+                "rag": "green",
+                "still_blocking": still_blocks(view, "Firewall change NET-311"),
+                "blockers": "Staging DB quota",
+            },
             user=VENDOR,
         )
     assert reply.body == "", reply.body
@@ -400,8 +439,9 @@ def test_last_times_blockers_are_asked_about_and_one_open_after_two_updates_is_p
         view = update_form(cadence)
         options = block(view, "still_blocking")["element"]["options"]
         assert options[0]["description"]["text"] == "reported 23 Nov 2026 · carried over 1×"
+        ticked = still_blocks(view, "Firewall change NET-311")
         reply = cadence.sim.submit_view(
-            view, {"rag": "green", "still_blocking": ["0"]}, user=VENDOR
+            view, {"rag": "green", "still_blocking": ticked}, user=VENDOR
         )
     assert reply.body == "", reply.body
     *_, third = wait_summaries(cadence, 3)
@@ -420,8 +460,27 @@ def test_last_times_blockers_are_asked_about_and_one_open_after_two_updates_is_p
         cadence.fake.wait_for("views.open", count=before + 1)[-1].response["view"]["id"]
     )
     ticked = block(view, "still_blocking")["element"]["initial_options"]
-    assert [o["value"] for o in ticked] == ["0"]
+    assert [o["text"]["text"] for o in ticked] == ["Firewall change NET-311"]
     assert block(view, "blockers")["element"]["initial_value"] == "Staging DB quota"
+
+
+def test_a_form_opened_before_the_authors_latest_update_carries_over_nothing_stale(cadence):
+    set_up(cadence)
+    send(cadence, {"rag": "green", "summary": "On plan.", "blockers": "Firewall change NET-311"})
+    wait_summaries(cadence, 1)
+    with clock.fixed_at(MONDAY + timedelta(days=1)):
+        stale, fresh = update_form(cadence), update_form(cadence)
+        # Sent from one form: the firewall is done, the quota is new.
+        reply = cadence.sim.submit_view(fresh, {"rag": "green", "blockers": "Staging DB quota"},
+                                        user=VENDOR)  # fmt: skip
+        assert reply.body == "", reply.body
+        # The other, opened before it, still offers the firewall: ticking it carries nothing.
+        ticked = still_blocks(stale, "Firewall change NET-311")
+        reply = cadence.sim.submit_view(stale, {"rag": "green", "still_blocking": ticked},
+                                        user=VENDOR)  # fmt: skip
+        assert reply.body == "", reply.body
+    *_, last = wait_summaries(cadence, 3)
+    assert last.blockers == "" and last.blocker_lines == []
 
 
 # --- 5. the form is filled in from last time, all but the status ------------------------------

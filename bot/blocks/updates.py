@@ -94,10 +94,10 @@ def _fit(text: str, limit: int = MAX_OPTION_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _blocker_option(index: int, blocker: Blocker) -> Option:
+def _blocker_option(blocker: Blocker) -> Option:
     carried = f" · carried over {blocker.carried}×" if blocker.carried else ""
     return Option(
-        value=str(index),
+        value=blocker.choice,
         text=_fit(blocker.text),
         description=_fit(f"reported {day(blocker.since)}{carried}"),
     )
@@ -108,7 +108,7 @@ def _still_blocking(form: UpdateForm) -> InputBlock | None:
     edit; unticked on a new form, so a blocker stays open only when someone says so)."""
     if not form.previous_blockers:
         return None
-    options = [_blocker_option(i, b) for i, b in enumerate(form.previous_blockers)]
+    options = [_blocker_option(b) for b in form.previous_blockers]
     ticked = set(form.initial.still_blocking) if form.initial else set()
     initial = [o for o, b in zip(options, form.previous_blockers, strict=True) if b.text in ticked]
     return InputBlock(

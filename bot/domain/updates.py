@@ -15,6 +15,7 @@ form and says what the blockers were last time.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -93,6 +94,12 @@ class Blocker:
     @property
     def long_open(self) -> bool:
         return self.carried >= LONG_OPEN_AFTER
+
+    @property
+    def choice(self) -> str:
+        """The value of its "still blocks" checkbox: names the line itself, not its position,
+        so a form opened before the author's latest update cannot carry over the wrong one."""
+        return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "since": self.since.isoformat(), "carried": self.carried}
@@ -252,10 +259,9 @@ def parse_number(value: Any) -> float | None:
 
 
 def _ticked(raw: Any, previous: Sequence[Blocker]) -> tuple[str, ...]:
-    """The texts of last time's blockers ticked "still blocks" (options are their positions)."""
-    chosen = raw if isinstance(raw, list) else []
-    offered = previous[:MAX_CARRIED_CHOICES]
-    return tuple(b.text for i, b in enumerate(offered) if str(i) in {str(c) for c in chosen if c})
+    """The texts of last time's blockers ticked "still blocks" (one no longer offered: none)."""
+    chosen = {str(c) for c in raw if c} if isinstance(raw, list) else set()
+    return tuple(b.text for b in previous[:MAX_CARRIED_CHOICES] if b.choice in chosen)
 
 
 def validate(
