@@ -80,6 +80,8 @@ class EngagementBase(SQLModel):
     digest_channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
     timezone: str = Field(max_length=64)
     holidays: list[str] = json_field()
+    concern_clock_pauses: bool = False  # concern SLA clocks pause on weekends and holidays
+    summaries_in_channel: bool = False  # update summaries in the channel, not the check-in thread
 
 
 class Engagement(EngagementBase, table=True):
@@ -200,6 +202,7 @@ class CheckIn(SQLModel, table=True):
     window_closes_at: datetime = moment()
     status: str = Field(default="open", max_length=16)
     created_at: datetime = moment()
+    thread_ts: str | None = Field(default=None, max_length=32)  # its message in the channel
 
 
 class CheckInRecipient(SQLModel, table=True):

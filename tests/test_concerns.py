@@ -16,7 +16,7 @@ from test_engine_processes import tick_process
 
 from bot.domain.concerns import ConcernStatus
 from bot.platform import clock
-from storage.models import AuditEvent, Concern, ConcernEvent, ScheduledJob
+from storage.models import AuditEvent, Concern, ConcernEvent, Engagement, ScheduledJob
 
 RAISED_AT = utc(2026, 11, 30, 9, 0)
 
@@ -473,3 +473,26 @@ def test_anyone_on_the_engagement_may_comment_and_others_may_not(cadence):
     line = cadence.wait_until(lambda: thread_of(cadence, concern), what="the comment's line")
     assert f"<@{STAKEHOLDER}> commented: Same keys are in the CI logs." in line[0]
     assert the_concern(cadence).status == ConcernStatus.OPEN  # a comment changes nothing else
+
+
+def test_an_engagement_may_pause_concern_clocks_on_weekends_and_holidays(cadence):
+    friday = utc(2026, 12, 4, 16, 0)  # 17:00 in Berlin, the engagement's zone
+    with clock.fixed_at(friday - timedelta(days=1)):
+        create_engagement(
+            cadence,
+            timezone="Europe/Berlin",
+            holidays="2026-12-07",
+            concern_clock=["pause_concern_clock"],
+        )
+    with clock.fixed_at(friday):
+        raise_by_command(
+            cadence, "concern acme-payments Backups untested", {"severity": "high",
+                                                                "category": "delivery"},
+        )  # fmt: skip
+    concern = the_concern(cadence)
+    # 24 h to acknowledge: 7 h left on Friday, weekend and Monday's holiday skipped, 17 h on
+    # Tuesday: due Tuesday 17:00 Berlin (16:00 UTC).
+    assert concern.acknowledge_due_at == utc(2026, 12, 8, 16, 0)
+    with cadence.db.read_session() as session:
+        view_engagement = session.exec(select(Engagement)).one()
+    assert view_engagement.concern_clock_pauses is True

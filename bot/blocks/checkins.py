@@ -133,3 +133,13 @@ def failure_notice(*, engagement_name: str, target: str, error: str) -> dict[str
         f"(Slack said `{error}`). To fix: {fix}. You will not be told again for this cause."
     )
     return message(text, [section(text)])
+
+
+def thread_starter(*, kind: str, engagement_name: str, slot: str) -> dict[str, Any]:
+    """A check-in asked by DM, as its channel shows it: one message whose thread holds the
+    answers' summaries."""
+    text = (
+        f"📋 *{escape(engagement_name)}*: {kind_label(kind)}s for {slot.replace('T', ' ')}. "
+        "The answers are in this thread."
+    )
+    return message(text, [section(text)])

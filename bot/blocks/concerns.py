@@ -59,6 +59,7 @@ ACTION_WORDS = {
     "reopened": "reopened it",
     "reassigned": "gave it to",
     "commented": "commented",
+    "mitigated": "mitigated it",
 }
 MAX_QUOTE = 1500  # of the message a concern was raised from, kept in the form's metadata
 MAX_LISTED = 40  # a list message: a header, this many concerns, a line counting the rest

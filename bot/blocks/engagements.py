@@ -9,12 +9,14 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    CheckboxesElement,
     ConfirmObject,
     ConversationFilter,
     ConversationSelectElement,
     HeaderBlock,
     InputBlock,
     NumberInputElement,
+    Option,
     PlainTextInputElement,
     UserMultiSelectElement,
 )
@@ -37,7 +39,9 @@ from bot.domain.engagements import (
     MAX_NAME,
     MAX_SLA_HOURS,
     MAX_VENDOR,
+    PAUSE_CONCERN_CLOCK,
     SEVERITIES,
+    SUMMARIES_IN_CHANNEL,
     EngagementDetails,
     EngagementInput,
 )
@@ -214,6 +218,40 @@ def engagement_modal(
                     ),
                 )
             )
+    pause = Option(
+        value=PAUSE_CONCERN_CLOCK,
+        label="Pause concern clocks on weekends and the holidays above",
+        description="Otherwise a deadline counts every hour: a security hole does not wait.",
+    )
+    blocks.append(
+        InputBlock(
+            block_id="concern_clock",
+            label="Concern clocks",
+            optional=True,
+            element=CheckboxesElement(
+                action_id="concern_clock",
+                options=[pause],
+                initial_options=[pause] if initial and initial.concern_clock_pauses else None,
+            ),
+        )
+    )
+    in_channel = Option(
+        value=SUMMARIES_IN_CHANNEL,
+        label="Post update summaries in the channel itself",
+        description="Otherwise they go in the thread of their check-in's message: a quiet channel.",
+    )
+    blocks.append(
+        InputBlock(
+            block_id="summaries",
+            label="Status update summaries",
+            optional=True,
+            element=CheckboxesElement(
+                action_id="summaries",
+                options=[in_channel],
+                initial_options=[in_channel] if initial and initial.summaries_in_channel else None,
+            ),
+        )
+    )
     view = View(
         type="modal",
         callback_id=ENGAGEMENT_MODAL,

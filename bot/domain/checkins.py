@@ -22,7 +22,7 @@ from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.domain.errors import NotAllowed, NotFound
 from storage import jobs
 from storage.jobs import JobKind, insert_ignoring_conflict
-from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement
+from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement, StatusUpdate
 
 
 class CheckInStatus(StrEnum):
@@ -403,3 +403,30 @@ def _recipient(session: Session, checkin_id: int, user_id: str) -> CheckInRecipi
         .where(CheckInRecipient.checkin_id == checkin_id)
         .where(CheckInRecipient.user_id == user_id)
     ).first()
+
+
+# --- where the answers' summaries go -------------------------------------------------------------
+
+
+def set_thread(session: Session, *, checkin_id: int, ts: str) -> None:
+    """The check-in's own message in the engagement channel: its answers' summaries go in its
+    thread (kept the first one: a reminder in the channel does not move the thread)."""
+    checkin = session.get(CheckIn, checkin_id)
+    if checkin is not None and checkin.thread_ts is None:
+        checkin.thread_ts = ts
+        session.add(checkin)
+
+
+def summary_thread(session: Session, *, update_id: int) -> tuple[int | None, str | None]:
+    """Where an update's summary is posted: (the check-in whose thread it goes in, that
+    thread's ts). (None, None) when it goes in the channel: an ad hoc update, or an engagement
+    that wants its summaries in the channel."""
+    row = session.exec(
+        select(CheckIn.id, CheckIn.thread_ts, Engagement.summaries_in_channel)
+        .join(StatusUpdate, col(StatusUpdate.checkin_id) == col(CheckIn.id))
+        .join(Engagement, col(Engagement.id) == col(CheckIn.engagement_id))
+        .where(StatusUpdate.id == update_id)
+    ).first()
+    if row is None or row[2]:
+        return None, None
+    return row[0], row[1]

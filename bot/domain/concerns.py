@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, engagements
+from bot.domain import audit, concern_clock, engagements
 from bot.domain.engagements import DEFAULT_RESOLVE_HOURS, SEVERITIES, EngagementDetails
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage import jobs
@@ -470,15 +470,26 @@ def _event(
 # --- the jobs a change causes ------------------------------------------------------------------
 
 
-def deadlines(concern: Concern, acknowledge_hours: int, resolve_hours: int, start: datetime):
-    """When each clock of a concern runs out, counted from `start` (raised or reopened).
-    The clock never stops for nights, weekends or holidays."""
-    acknowledge_by = start + timedelta(hours=acknowledge_hours)
-    resolve_by = start + timedelta(hours=resolve_hours)
+def deadlines(
+    engagement: Engagement, acknowledge_hours: int, resolve_hours: int, start: datetime
+) -> dict[Stage, datetime]:
+    """When each clock of a concern runs out, counted from `start` (raised or reopened): every
+    hour counts, unless the engagement pauses its clocks on weekends and holidays."""
+
+    def after(hours: float, since: datetime) -> datetime:
+        return concern_clock.deadline(
+            since,
+            hours,
+            tz=engagement.timezone,
+            pauses=engagement.concern_clock_pauses,
+            holidays=engagement.holidays or (),
+        )
+
+    resolve_by = after(resolve_hours, start)
     return {
-        Stage.ACKNOWLEDGE: acknowledge_by,
+        Stage.ACKNOWLEDGE: after(acknowledge_hours, start),
         Stage.RESOLVE: resolve_by,
-        Stage.ESCALATE: resolve_by + ESCALATION_DELAY,
+        Stage.ESCALATE: after(ESCALATION_DELAY.total_seconds() / 3600, resolve_by),
     }
 
 
@@ -488,7 +499,9 @@ def clock_key(concern: Concern, stage: Stage) -> str:
 
 def _start_clocks(session: Session, concern: Concern, now: datetime) -> None:
     acknowledge_hours, resolve_hours = hours_for(session, concern.engagement_id, concern.severity)
-    due = deadlines(concern, acknowledge_hours, resolve_hours, now)
+    engagement = session.get(Engagement, concern.engagement_id)
+    assert engagement is not None
+    due = deadlines(engagement, acknowledge_hours, resolve_hours, now)
     concern.acknowledge_due_at, concern.resolve_due_at = due[Stage.ACKNOWLEDGE], due[Stage.RESOLVE]
     concern.sla_due_at = concern.acknowledge_due_at
     session.add(concern)

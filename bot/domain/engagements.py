@@ -36,6 +36,8 @@ from storage.models import (
 SEVERITIES = ("critical", "high", "medium", "low")
 DEFAULT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}  # acknowledge within
 DEFAULT_RESOLVE_HOURS = {"critical": 24, "high": 72, "medium": 168, "low": 336}
+PAUSE_CONCERN_CLOCK = "pause_concern_clock"  # the engagement form's checkboxes
+SUMMARIES_IN_CHANNEL = "summaries_in_channel"
 MAX_SLA_HOURS = 24 * 365
 ROLES = ("lead", "vendor", "stakeholder")
 MAX_NAME = 80
@@ -97,6 +99,8 @@ class EngagementInput:
     sla_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
     resolve_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RESOLVE_HOURS))
     holidays: tuple[str, ...] = ()
+    concern_clock_pauses: bool = False
+    summaries_in_channel: bool = False
 
     @property
     def handle(self) -> str:
@@ -135,6 +139,8 @@ class EngagementDetails:
             sla_hours=dict(self.sla_hours),
             resolve_hours=dict(self.resolve_hours),
             holidays=tuple(e.holidays or ()),
+            concern_clock_pauses=e.concern_clock_pauses,
+            summaries_in_channel=e.summaries_in_channel,
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -344,6 +350,8 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
         sla_hours=sla_hours,
         resolve_hours=resolve_hours,
         holidays=holidays,
+        concern_clock_pauses=PAUSE_CONCERN_CLOCK in (raw.get("concern_clock") or ()),
+        summaries_in_channel=SUMMARIES_IN_CHANNEL in (raw.get("summaries") or ()),
     )
 
 

@@ -1,4 +1,4 @@
-"""Structured status updates (and risk reviews): who may send one, what a valid one is, saving
+"""Structured status updates: who may send one, what a valid one is, saving
 it with its revision history and KPI figures, and reading it back for the channel summary.
 
 Independent of Slack payload shapes: the handlers hand in the form's values keyed by action_id
@@ -40,7 +40,7 @@ from storage.models import (
     UpdateRevision,
 )
 
-STATUS_UPDATE, RISK_REVIEW = CheckInKind.STATUS_UPDATE, CheckInKind.RISK_REVIEW
+STATUS_UPDATE = CheckInKind.STATUS_UPDATE
 UPDATE_KINDS = kinds_answered_with(FormFamily.UPDATE)
 RAGS = ("green", "amber", "red")
 RAG_EMOJI = {"green": "🟢", "amber": "🟠", "red": "🔴"}
@@ -390,7 +390,7 @@ def previous_update(
     before_id: int | None = None,
 ) -> StatusUpdate | None:
     """The author's latest update of `kind` on the engagement (before `before_id`, for an
-    edit): a risk review follows risk reviews, a status update status updates."""
+    edit), of the same kind: each kind the update form answers follows its own."""
     query = (
         select(StatusUpdate, Cadence.kind)
         .outerjoin(CheckIn, col(CheckIn.id) == col(StatusUpdate.checkin_id))

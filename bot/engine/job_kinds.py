@@ -39,6 +39,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.MESSAGE: KindHandler(builds_message=messages.prepared),
     JobKind.WELCOME: KindHandler(builds_message=messages.welcome),
     JobKind.UPDATE_SUMMARY: KindHandler(builds_message=messages.update_summary),
+    JobKind.CHECKIN_THREAD: KindHandler(builds_message=messages.checkin_thread),
     JobKind.CONCERN_CARD: KindHandler(builds_message=concern_jobs.card),
     JobKind.CONCERN_LINE: KindHandler(builds_message=concern_jobs.line),
     JobKind.CONCERN_NOTICE: KindHandler(builds_message=concern_jobs.dm),

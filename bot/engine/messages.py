@@ -14,10 +14,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot.blocks import checkins as checkin_blocks
 from bot.blocks.engagements import created_notice, welcome_message
 from bot.blocks.updates import not_posted_notice
 from bot.blocks.updates import update_summary as render_summary
-from bot.domain import engagements, updates
+from bot.domain import checkins, engagements, updates
 from bot.domain.errors import NotFound
 from bot.engine.delivery import Message, Sender, finish, plan_message
 from storage import jobs
@@ -126,6 +127,35 @@ def channel_access(client: WebClient, channel_id: str) -> str | None:
     return None
 
 
+# --- a check-in's thread ----------------------------------------------------------------------
+
+
+def checkin_thread(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
+    """The check-in's own message in the engagement channel (for a check-in asked by DM): its
+    answers' summaries go in its thread, so the channel stays quiet."""
+    context = sender.checkin_context(job.checkin_id)
+    if context is None:
+        finish(sender, job, JobStatus.CANCELLED, error="check-in gone")
+        return None
+    checkin, cadence, engagement = context
+    if checkin.thread_ts:
+        finish(sender, job, JobStatus.CANCELLED, error="the check-in has its message already")
+        return None
+    checkin_id = checkin.id
+    assert checkin_id is not None
+    return Message(
+        engagement.channel_id,
+        checkin_blocks.thread_starter(
+            kind=cadence.kind, engagement_name=engagement.name, slot=checkin.occurrence_key
+        ),
+        f"thread of check-in {checkin_id} in {engagement.channel_id}",
+        may_rejoin=True,
+        on_sent=lambda session, response: checkins.set_thread(
+            session, checkin_id=checkin_id, ts=response["ts"]
+        ),
+    )
+
+
 # --- an update's summary -----------------------------------------------------------------------
 
 
@@ -170,9 +200,11 @@ def update_summary(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             quiet=True,
         )
 
+    with sender.db.read_session() as session:
+        _, thread_ts = checkins.summary_thread(session, update_id=update_id)
     post = Message(
         summary.engagement_channel_id,
-        payload,
+        {**payload, "thread_ts": thread_ts} if thread_ts else payload,
         describe,
         may_rejoin=True,
         on_sent=remember_where,

@@ -22,7 +22,7 @@ from bot.blocks.common import plain_message
 from bot.blocks.engagements import archived_notice, saved_notice
 from bot.blocks.feedback import leads_summary, thanks_message
 from bot.blocks.updates import leads_alert
-from bot.domain import audit
+from bot.domain import audit, checkins
 from bot.domain.engagements import EngagementDetails
 from bot.domain.feedback import SavedFeedback
 from bot.domain.updates import LeadsAlert, Saved
@@ -97,7 +97,21 @@ def engagement_archived(
 def update_saved(
     session: Session, *, team_id: str, saved: Saved, channel_id: str, now: datetime
 ) -> None:
-    """Post the update's summary, or edit it in place for a new revision."""
+    """Post the update's summary, or edit it in place for a new revision. A summary that goes
+    in its check-in's thread and finds none yet (a check-in asked by DM) is preceded by the
+    check-in's own message in the channel, planned once per check-in and run first."""
+    checkin_id, thread_ts = checkins.summary_thread(session, update_id=saved.update_id)
+    if saved.created and checkin_id is not None and thread_ts is None:
+        jobs.plan(
+            session,
+            team_id=team_id,
+            key=f"checkin-thread:checkin={checkin_id}",
+            kind=JobKind.CHECKIN_THREAD,
+            due_at=now,
+            now=now,
+            payload={"checkin_id": checkin_id, "channel": channel_id},
+            checkin_id=checkin_id,
+        )
     jobs.plan(
         session,
         team_id=team_id,
