@@ -78,6 +78,7 @@ class EngagementBase(SQLModel):
     vendor: str = Field(max_length=120)
     channel_id: str = Field(max_length=SLACK_ID_LENGTH)
     digest_channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    escalation_user_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
     timezone: str = Field(max_length=64)
     holidays: list[str] = json_field()
     concern_clock_pauses: bool = False  # concern SLA clocks pause on weekends and holidays

@@ -496,3 +496,30 @@ def test_an_engagement_may_pause_concern_clocks_on_weekends_and_holidays(cadence
     with cadence.db.read_session() as session:
         view_engagement = session.exec(select(Engagement)).one()
     assert view_engagement.concern_clock_pauses is True
+
+
+def test_the_escalation_contact_hears_first_when_there_is_one(cadence, monkeypatch):
+    with clock.fixed_at(RAISED_AT - timedelta(days=1)):
+        create_engagement(cadence, digest_channel=DIGEST, escalation_contact=LEAD2)
+    raise_security_concern(cadence, severity="critical")
+    for hours in (5, 25, 49, 50):
+        tick(cadence, monkeypatch, RAISED_AT + timedelta(hours=hours))
+    assert len(alerts_to(cadence, LEAD2, "escalated")) == 1
+    assert not [m for m in cadence.fake.messages(DIGEST) if "escalated" in text_of(m)]
+
+
+def test_an_owner_who_left_slack_is_reported_to_the_leads_once(cadence):
+    cadence.fake.add_user("U0GONE", name="gone.person", deleted=True)
+    set_up(cadence)
+    with clock.fixed_at(RAISED_AT):
+        raise_by_command(
+            cadence, "concern acme-payments Nobody patches the VPN",
+            {"severity": "medium", "category": "security", "owner": "U0GONE"},
+        )  # fmt: skip
+    concern = the_concern(cadence)
+    assert concern.owner_user_id == "U0GONE"  # the concern stands, on its card, for the leads
+    notices = cadence.wait_until(
+        lambda: [m for m in dms_to(cadence, LEAD) if "deactivated" in text_of(m)],
+        what="the leads to hear the owner cannot be reached",
+    )
+    assert len(notices) == 1 and "update the engagement's people" in text_of(notices[0])

@@ -262,7 +262,7 @@ def test_the_vendor_reviews_the_open_concerns_and_the_register_changes(cadence, 
     card(cadence, 3, "Load tests skipped before releases")
     cadence.wait_until(lambda: thread(cadence, 2) and thread(cadence, 1), what="thread lines")
     assert f"<@{VENDOR}> resolved it: Keys rotated" in thread(cadence, 2)[0]
-    assert f"<@{VENDOR}> mitigated: Nightly restart added" in thread(cadence, 1)[0]
+    assert f"<@{VENDOR}> mitigated it: Nightly restart added" in thread(cadence, 1)[0]
 
     # The channel's summary lists what changed.
     summary = cadence.wait_until(

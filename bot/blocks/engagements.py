@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     UserMultiSelectElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -154,6 +155,18 @@ def engagement_modal(
                 placeholder="Choose a channel",
                 initial_conversation=initial.digest_channel_id if initial else None,
                 filter=CHANNEL_FILTER,
+            ),
+        ),
+        InputBlock(
+            block_id="escalation_contact",
+            label="Escalation contact",
+            optional=True,
+            hint="Who hears of a concern still unresolved a day past its deadline. Empty: the "
+            "executive digest channel, else the leads.",
+            element=UserSelectElement(
+                action_id="escalation_contact",
+                placeholder="Choose a person",
+                initial_user=initial.escalation_user_id if initial else None,
             ),
         ),
         InputBlock(

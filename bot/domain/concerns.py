@@ -513,7 +513,12 @@ def _start_clocks(session: Session, concern: Concern, now: datetime) -> None:
             kind=JobKind.CONCERN_DUE,
             due_at=at,
             now=now,
-            payload={"concern_id": concern.id, "round": concern.round, "stage": stage.value},
+            payload={
+                "concern_id": concern.id,
+                "engagement_id": concern.engagement_id,
+                "round": concern.round,
+                "stage": stage.value,
+            },
         )
 
 
@@ -540,7 +545,11 @@ def _plan_card(
         kind=JobKind.CONCERN_CARD,
         due_at=now,
         now=now,
-        payload={"concern_id": concern.id, "channel": channel},
+        payload={
+            "concern_id": concern.id,
+            "engagement_id": concern.engagement_id,
+            "channel": channel,
+        },
     )
     if thread_line:
         _plan_line(session, concern, details, event, now)
@@ -562,6 +571,7 @@ def _plan_line(
         now=now,
         payload={
             "concern_id": concern.id,
+            "engagement_id": concern.engagement_id,
             "event_id": event.id,
             "channel": concern.channel_id or details.engagement.channel_id,
         },
@@ -576,7 +586,11 @@ def _plan_notice(session: Session, concern: Concern, to: str, reason: str, now: 
         kind=JobKind.CONCERN_NOTICE,
         due_at=now,
         now=now,
-        payload={"concern_id": concern.id, "reason": reason.split(":")[0]},
+        payload={
+            "concern_id": concern.id,
+            "engagement_id": concern.engagement_id,
+            "reason": reason.split(":")[0],
+        },
         user_id=to,
     )
 

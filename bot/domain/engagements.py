@@ -95,6 +95,7 @@ class EngagementInput:
     vendor_contacts: tuple[str, ...] = ()
     stakeholders: tuple[str, ...] = ()
     digest_channel_id: str | None = None
+    escalation_user_id: str | None = None
     kpis: tuple[KpiSpec, ...] = ()
     sla_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SLA_HOURS))
     resolve_hours: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RESOLVE_HOURS))
@@ -135,6 +136,7 @@ class EngagementDetails:
             vendor_contacts=self.vendor_contacts,
             stakeholders=self.stakeholders,
             digest_channel_id=e.digest_channel_id,
+            escalation_user_id=e.escalation_user_id,
             kpis=self.kpis,
             sla_hours=dict(self.sla_hours),
             resolve_hours=dict(self.resolve_hours),
@@ -346,6 +348,7 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
         vendor_contacts=vendor_contacts,
         stakeholders=stakeholders,
         digest_channel_id=digest_channel,
+        escalation_user_id=(raw.get("escalation_contact") or None),
         kpis=kpis,
         sla_hours=sla_hours,
         resolve_hours=resolve_hours,

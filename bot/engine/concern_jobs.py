@@ -125,8 +125,8 @@ def dm(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
 
 def due(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
     """A concern's deadline passed: if it is still unmet, alert once — the owner and the leads
-    (acknowledge, resolve), or upwards (escalate: the executive digest channel, else the leads).
-    """
+    (acknowledge, resolve), or upwards (escalate: the engagement's escalation contact, else its
+    executive digest channel, else the leads)."""
     concern = session.get(Concern, job.payload["concern_id"])
     if concern is None:
         return f"{job.key}: concern gone"
@@ -141,7 +141,9 @@ def due(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
     assert engagement is not None
     leads = leads_of(session, engagement)
     if stage == Stage.ESCALATE:
-        targets = [engagement.digest_channel_id] if engagement.digest_channel_id else leads
+        # The escalation contact, else the executive digest channel, else the leads.
+        upwards = engagement.escalation_user_id or engagement.digest_channel_id
+        targets = [upwards] if upwards else leads
     else:
         targets = list(dict.fromkeys([concern.owner_user_id, *leads]))
     alert = due_alert(concern, engagement, stage)
