@@ -55,9 +55,9 @@ VIEWS: dict[str, Listener] = {
     FEEDBACK_MODAL: answers.feedback_form,
     RISK_REVIEW_MODAL: risk_reviews.risk_review_submitted,
     CONCERN_MODAL: concerns.concern_form,
-    COMMENT_MODAL: concerns.comment_form,
-    RESOLVE_MODAL: concerns.resolve_form,
-    REASSIGN_MODAL: concerns.reassign_form,
+    COMMENT_MODAL: concerns.concern_action_form,
+    RESOLVE_MODAL: concerns.concern_action_form,
+    REASSIGN_MODAL: concerns.concern_action_form,
 }
 EVENTS: dict[str, Listener] = {"app_home_opened": home.app_home_opened}
 SHORTCUTS: dict[str, Listener] = {RAISE_SHORTCUT: concerns.raise_from_message}

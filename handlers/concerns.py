@@ -15,8 +15,11 @@ from slack_sdk import WebClient
 from sqlmodel import col, select
 
 from bot.blocks.concerns import (
+    COMMENT_MODAL,
     MAX_LISTED,
     MAX_QUOTE,
+    REASSIGN_MODAL,
+    RESOLVE_MODAL,
     comment_modal,
     concern_list,
     concern_modal,
@@ -244,57 +247,31 @@ def concern_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None
         ack()
 
 
-def resolve_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+# The small forms about one concern: the field each reads, and the change it makes.
+ACTION_FORMS = {
+    RESOLVE_MODAL: ("note", concerns.resolve),
+    COMMENT_MODAL: ("note", concerns.comment),
+    REASSIGN_MODAL: ("owner", concerns.reassign),
+}
+
+
+def concern_action_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """Resolve (with its note), comment, or reassign: one submission, one change."""
     req = Request.of(context)
     values, blocks = read_state(view["state"]["values"])
     concern_id = metadata_id(metadata_of(view.get("private_metadata")), "concern_id")
+    field, change = ACTION_FORMS[view["callback_id"]]
 
     def save() -> bool:
         with req.change() as session:
-            concerns.resolve(
+            change(
                 session=session, team_id=req.team_id, actor=req.user_id,
-                concern_id=_required(concern_id), note=str(values.get("note") or ""),
-                now=req.now, admins=req.admins,
+                concern_id=_required(concern_id), now=req.now, admins=req.admins,
+                **{field: str(values.get(field) or "")},
             )  # fmt: skip
         return True
 
-    if save_form(ack, blocks, "note", save):
-        ack()
-
-
-def reassign_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
-    req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
-    concern_id = metadata_id(metadata_of(view.get("private_metadata")), "concern_id")
-
-    def save() -> bool:
-        with req.change() as session:
-            concerns.reassign(
-                session=session, team_id=req.team_id, actor=req.user_id,
-                concern_id=_required(concern_id), owner=str(values.get("owner") or ""),
-                now=req.now, admins=req.admins,
-            )  # fmt: skip
-        return True
-
-    if save_form(ack, blocks, "owner", save):
-        ack()
-
-
-def comment_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
-    req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
-    concern_id = metadata_id(metadata_of(view.get("private_metadata")), "concern_id")
-
-    def save() -> bool:
-        with req.change() as session:
-            concerns.comment(
-                session=session, team_id=req.team_id, actor=req.user_id,
-                concern_id=_required(concern_id), note=str(values.get("note") or ""),
-                now=req.now, admins=req.admins,
-            )  # fmt: skip
-        return True
-
-    if save_form(ack, blocks, "note", save):
+    if save_form(ack, blocks, field, save):
         ack()
 
 

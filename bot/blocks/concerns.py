@@ -295,68 +295,52 @@ def due_alert(concern: Concern, engagement: Engagement, stage: Stage) -> dict[st
     return message(fit_text(body, 2900), [section(fit_text(body))])
 
 
-def resolve_modal(concern: Concern) -> dict[str, Any]:
+def _concern_form(
+    concern: Concern, *, callback_id: str, title: str, submit: str, intro: str, field: InputBlock
+) -> dict[str, Any]:
+    """A small form about one concern (resolve, comment, reassign): what it is, one field."""
     view = View(
         type="modal",
-        callback_id=RESOLVE_MODAL,
-        title="Resolve concern",
-        submit="Resolve",
+        callback_id=callback_id,
+        title=title,
+        submit=submit,
         close="Cancel",
         private_metadata=json.dumps({"concern_id": concern.id}),
-        blocks=[
-            section(headline(concern)),
-            InputBlock(
-                block_id="note",
-                label="How was it resolved?",
-                element=PlainTextInputElement(
-                    action_id="note", multiline=True, max_length=MAX_TEXT
-                ),
-            ),
-        ],
+        blocks=[section(intro), field],
     )
     return view.to_dict()
+
+
+def _note(label: str) -> InputBlock:
+    return InputBlock(
+        block_id="note",
+        label=label,
+        element=PlainTextInputElement(action_id="note", multiline=True, max_length=MAX_TEXT),
+    )
+
+
+def resolve_modal(concern: Concern) -> dict[str, Any]:
+    return _concern_form(
+        concern, callback_id=RESOLVE_MODAL, title="Resolve concern", submit="Resolve",
+        intro=headline(concern), field=_note("How was it resolved?"),
+    )  # fmt: skip
 
 
 def comment_modal(concern: Concern) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=COMMENT_MODAL,
-        title="Comment on concern",
-        submit="Comment",
-        close="Cancel",
-        private_metadata=json.dumps({"concern_id": concern.id}),
-        blocks=[
-            section(headline(concern)),
-            InputBlock(
-                block_id="note",
-                label="Comment",
-                element=PlainTextInputElement(
-                    action_id="note", multiline=True, max_length=MAX_TEXT
-                ),
-            ),
-        ],
-    )
-    return view.to_dict()
+    return _concern_form(
+        concern, callback_id=COMMENT_MODAL, title="Comment on concern", submit="Comment",
+        intro=headline(concern), field=_note("Comment"),
+    )  # fmt: skip
 
 
 def reassign_modal(concern: Concern) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=REASSIGN_MODAL,
-        title="Reassign concern",
-        submit="Reassign",
-        close="Cancel",
-        private_metadata=json.dumps({"concern_id": concern.id}),
-        blocks=[
-            section(f"{headline(concern)}\nOwned by <@{concern.owner_user_id}> now."),
-            InputBlock(
-                block_id="owner",
-                label="New owner",
-                element=UserSelectElement(action_id="owner"),
-            ),
-        ],
+    owner = InputBlock(
+        block_id="owner", label="New owner", element=UserSelectElement(action_id="owner")
     )
-    return view.to_dict()
+    return _concern_form(
+        concern, callback_id=REASSIGN_MODAL, title="Reassign concern", submit="Reassign",
+        intro=f"{headline(concern)}\nOwned by <@{concern.owner_user_id}> now.", field=owner,
+    )  # fmt: skip
 
 
 def concern_age(concern: Concern, now: datetime) -> str:
