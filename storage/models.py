@@ -81,7 +81,7 @@ class EngagementBase(SQLModel):
     escalation_user_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
     timezone: str = Field(max_length=64)
     holidays: list[str] = json_field()
-    concern_clock_pauses: bool = False  # concern SLA clocks pause on weekends and holidays
+    concern_clock_pauses: bool = False  # concern SLA clocks count working hours only
     summaries_in_channel: bool = False  # update summaries in the channel, not the check-in thread
 
 

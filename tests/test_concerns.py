@@ -475,7 +475,7 @@ def test_anyone_on_the_engagement_may_comment_and_others_may_not(cadence):
     assert the_concern(cadence).status == ConcernStatus.OPEN  # a comment changes nothing else
 
 
-def test_an_engagement_may_pause_concern_clocks_on_weekends_and_holidays(cadence):
+def test_an_engagement_may_run_concern_clocks_in_working_hours_only(cadence):
     friday = utc(2026, 12, 4, 16, 0)  # 17:00 in Berlin, the engagement's zone
     with clock.fixed_at(friday - timedelta(days=1)):
         create_engagement(
@@ -490,9 +490,10 @@ def test_an_engagement_may_pause_concern_clocks_on_weekends_and_holidays(cadence
                                                                 "category": "delivery"},
         )  # fmt: skip
     concern = the_concern(cadence)
-    # 24 h to acknowledge: 7 h left on Friday, weekend and Monday's holiday skipped, 17 h on
-    # Tuesday: due Tuesday 17:00 Berlin (16:00 UTC).
-    assert concern.acknowledge_due_at == utc(2026, 12, 8, 16, 0)
+    # 24 working hours to acknowledge, raised at Friday's close: the weekend and Monday's
+    # holiday do not count, then 8 h each on Tuesday, Wednesday and Thursday: Thursday 17:00
+    # in Berlin (16:00 UTC).
+    assert concern.acknowledge_due_at == utc(2026, 12, 10, 16, 0)
     with cadence.db.read_session() as session:
         view_engagement = session.exec(select(Engagement)).one()
     assert view_engagement.concern_clock_pauses is True

@@ -233,8 +233,9 @@ def engagement_modal(
             )
     pause = Option(
         value=PAUSE_CONCERN_CLOCK,
-        label="Pause concern clocks on weekends and the holidays above",
-        description="Otherwise a deadline counts every hour: a security hole does not wait.",
+        label="Concern clocks run in working hours only",
+        description="Mon–Fri 09:00–17:00 in its time zone, not the holidays above. Otherwise "
+        "every hour counts: a security hole does not wait.",
     )
     blocks.append(
         InputBlock(

@@ -1,9 +1,9 @@
 """When a concern's deadline falls: its SLA hours counted from when the clock started.
 
 By default the clock never stops (a security hole does not wait for Monday). An engagement may
-say its clocks pause on weekends and its holidays: then only time on working days counts, each
-day measured in the engagement's own time zone (so a DST change is just a shorter or longer
-day, and the hours counted stay exact).
+say its clocks run in working hours only: then only time from 09:00 to 17:00 on working days
+(Monday to Friday, not the engagement's holidays) counts, in the engagement's own time zone, so
+a DST change moves nothing (working hours are local) and the hours counted stay exact.
 """
 
 from __future__ import annotations
@@ -13,10 +13,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKEND = (5, 6)  # Saturday, Sunday
+WORKDAY_STARTS, WORKDAY_ENDS = time(9, 0), time(17, 0)
+MAX_DAYS = 3 * 366  # a deadline further out than this is not counted further
 
 
 def is_working_day(day: date, holidays: Collection[str]) -> bool:
     return day.weekday() not in WEEKEND and day.isoformat() not in holidays
+
+
+def working_hours(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A working day's hours as moments in UTC."""
+    starts = datetime.combine(day, WORKDAY_STARTS, tzinfo=zone).astimezone(UTC)
+    ends = datetime.combine(day, WORKDAY_ENDS, tzinfo=zone).astimezone(UTC)
+    return starts, ends
 
 
 def deadline(
@@ -27,19 +36,21 @@ def deadline(
     pauses: bool = False,
     holidays: Collection[str] = (),
 ) -> datetime:
-    """`start` plus `hours` of clock time; with `pauses`, only time on working days counts."""
+    """`start` plus `hours` of clock time; with `pauses`, only working hours count."""
     if not pauses:
         return start + timedelta(hours=hours)
     zone = ZoneInfo(tz)
     remaining = timedelta(hours=hours)
-    moment = start.astimezone(zone)
-    for _ in range(3 * 366):  # a year of holidays at most is skipped; then it stops counting
-        day = moment.date()
-        next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    moment = start.astimezone(UTC)
+    day = moment.astimezone(zone).date()
+    for _ in range(MAX_DAYS):
         if is_working_day(day, holidays):
-            left_today = next_midnight.astimezone(UTC) - moment.astimezone(UTC)
-            if remaining <= left_today:
-                return (moment.astimezone(UTC) + remaining).astimezone(start.tzinfo)
-            remaining -= left_today
-        moment = next_midnight
+            opens, closes = working_hours(day, zone)
+            counting_from = max(moment, opens)
+            if counting_from < closes:
+                if remaining <= closes - counting_from:
+                    return (counting_from + remaining).astimezone(start.tzinfo)
+                remaining -= closes - counting_from
+        day += timedelta(days=1)
+        moment = max(moment, datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC))
     return moment.astimezone(start.tzinfo)

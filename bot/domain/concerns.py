@@ -474,7 +474,7 @@ def deadlines(
     engagement: Engagement, acknowledge_hours: int, resolve_hours: int, start: datetime
 ) -> dict[Stage, datetime]:
     """When each clock of a concern runs out, counted from `start` (raised or reopened): every
-    hour counts, unless the engagement pauses its clocks on weekends and holidays."""
+    hour counts, unless the engagement runs its clocks in working hours only."""
 
     def after(hours: float, since: datetime) -> datetime:
         return concern_clock.deadline(
