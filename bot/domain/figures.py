@@ -1,0 +1,651 @@
+"""The figures every view shows (digest, health card, Home tab, export), computed once.
+
+Why one module: the same number must be the same everywhere it appears, so each figure is one
+pure function over plain rows, and one loader reads those rows for all engagements of a
+workspace together, in a fixed number of SELECTs (never a few per engagement), so a digest of
+1,000 engagements issues as many statements as a digest of one.
+
+Periods and weeks: a period is the `weeks` × 7 days ending at `now`. Weekly buckets are rolling
+7-day windows in UTC ending at `now`, each (end - 7 days, end] (bucket 0 is the oldest; the
+last ends at `now`; the period is (now - weeks × 7 days, now]), not
+calendar weeks in an engagement's zone: a digest compares like with like whatever the
+engagements' zones, and "the last four weeks" means the last 28 days to the minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from bot.domain.checkins import RecipientStatus
+from bot.domain.concerns import OPEN_STATUSES, WAITING_FOR_ACK
+from bot.domain.engagements import SEVERITIES
+from bot.domain.updates import UPDATE_KINDS, KpiOutcome, outcome_of_content
+from storage.models import (
+    Cadence,
+    CheckIn,
+    CheckInRecipient,
+    Concern,
+    Engagement,
+    Feedback,
+    KpiDefinition,
+    StatusUpdate,
+    UpdateRevision,
+)
+
+WEEK = timedelta(days=7)
+FEEDBACK_SCORES = ("communication", "quality", "timeliness", "overall")
+
+
+# --- inputs: rows as read ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One person asked by one status-update check-in, and what became of it."""
+
+    checkin_id: int
+    user_id: str
+    status: str  # RecipientStatus: pending, answered, away
+    scheduled_for: datetime
+    window_closes_at: datetime
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    """A KPI figure as an update's latest revision recorded it (with the target then)."""
+
+    kpi_id: int
+    value: float
+    outcome: KpiOutcome
+    target: float | None = None
+    tolerance: float | None = None
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Update:
+    """A status update as it stands now (its latest revision's KPI figures)."""
+
+    update_id: int
+    rag: str
+    submitted_at: datetime
+    kpis: tuple[KpiReport, ...] = ()
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """A KPI the engagement reports against now (retired ones are not loaded)."""
+
+    kpi_id: int
+    name: str
+    unit: str
+    target: float
+    tolerance: float | None
+    higher_is_better: bool
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class ConcernRow:
+    concern_id: int
+    severity: str
+    status: str  # ConcernStatus
+    raised_at: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    acknowledge_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One feedback answer's scores (1–5)."""
+
+    submitted_at: datetime
+    communication: int
+    quality: int
+    timeliness: int
+    overall: int
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the figures of one engagement need, as the loader read it."""
+
+    engagement_id: int
+    name: str = ""
+    handle: str = ""
+    asked: tuple[Asked, ...] = ()
+    updates: tuple[Update, ...] = ()  # oldest first; the last one before the period included
+    kpis: tuple[Kpi, ...] = ()
+    concerns: tuple[ConcernRow, ...] = ()
+    ratings: tuple[Rating, ...] = ()
+
+
+# --- outputs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`met` out of `counted`; `value` is None when nothing counted (not 0 %, not 100 %)."""
+
+    met: int
+    counted: int
+
+    @property
+    def value(self) -> float | None:
+        return self.met / self.counted if self.counted else None
+
+
+@dataclass(frozen=True)
+class KpiFigure:
+    kpi_id: int
+    name: str
+    unit: str
+    target: float
+    tolerance: float | None
+    value: float | None  # the latest reported figure (None: never reported)
+    outcome: KpiOutcome | None  # as recorded with that figure
+    previous: float | None  # the figure reported before it
+    direction: str | None  # "better", "worse", "same" (in the KPI's direction), None: no pair
+
+
+@dataclass(frozen=True)
+class ConcernFigures:
+    open_by_severity: Mapping[str, int]  # every severity, critical first, zeros included
+    open_total: int
+    oldest_open_age: timedelta | None
+    breaches: int  # open concerns past a deadline they have not met
+
+
+@dataclass(frozen=True)
+class SlaCompliance:
+    acknowledged: Rate  # acknowledged by the acknowledge deadline
+    resolved: Rate  # resolved by the resolve deadline
+
+
+@dataclass(frozen=True)
+class FeedbackFigures:
+    answers: int
+    means: Mapping[str, float | None]  # per score in FEEDBACK_SCORES, over the period
+    overall_by_week: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class Changes:
+    since: datetime
+    rag_before: str | None
+    rag_now: str | None
+    updates: int
+    concerns_raised: int
+    concerns_resolved: int
+
+    @property
+    def rag_changed(self) -> bool:
+        return self.rag_before != self.rag_now
+
+
+@dataclass(frozen=True)
+class Figures:
+    engagement_id: int
+    name: str
+    handle: str
+    on_time: Rate
+    on_time_by_week: tuple[Rate, ...]
+    rag_now: str | None
+    rag_as_of: datetime | None
+    rag_trend: tuple[str | None, ...]
+    kpis: tuple[KpiFigure, ...]
+    concerns: ConcernFigures
+    sla: SlaCompliance
+    feedback: FeedbackFigures
+    changes: Changes
+
+
+# --- pure figures ------------------------------------------------------------------------------
+
+
+def week_starts(now: datetime, weeks: int) -> list[datetime]:
+    """The starts of the `weeks` rolling 7-day buckets ending at `now`, oldest first."""
+    return [now - (weeks - i) * WEEK for i in range(weeks)]
+
+
+def _bucket(at: datetime, now: datetime, weeks: int) -> int | None:
+    """Which bucket a moment falls in: bucket i is (end - 7 days, end], the last ending at
+    `now`; None outside the period."""
+    if at > now:
+        return None
+    index = weeks - 1 - int((now - at) // WEEK)
+    return index if 0 <= index < weeks else None
+
+
+def on_time_rate(asked: Iterable[Asked], *, now: datetime, start: datetime) -> Rate:
+    """Answers given by the window's close, out of the people asked by check-ins scheduled in
+    (start, now]. Someone away is not counted at all (they were never really asked). A person
+    still inside an open window counts only once they answered (on time, necessarily): a
+    window that has not closed is not yet a miss."""
+    met = counted = 0
+    for row in asked:
+        if not start < row.scheduled_for <= now or row.status == RecipientStatus.AWAY:
+            continue
+        answered = row.answered_at is not None and row.answered_at <= now
+        if not answered and row.window_closes_at > now:
+            continue
+        counted += 1
+        if answered and row.answered_at <= row.window_closes_at:  # type: ignore[operator]
+            met += 1
+    return Rate(met, counted)
+
+
+def on_time_by_week(asked: Sequence[Asked], *, now: datetime, weeks: int) -> tuple[Rate, ...]:
+    """The on-time rate of each week's check-ins (by when they were scheduled), oldest first."""
+    buckets: list[list[Asked]] = [[] for _ in range(weeks)]
+    for row in asked:
+        i = _bucket(row.scheduled_for, now, weeks)
+        if i is not None:
+            buckets[i].append(row)
+    return tuple(on_time_rate(b, now=now, start=now - weeks * WEEK) for b in buckets)
+
+
+def rag_at(updates: Iterable[Update], at: datetime) -> Update | None:
+    """The update in force at `at`: the latest submitted at or before it."""
+    latest: Update | None = None
+    for u in updates:
+        if u.submitted_at <= at and (latest is None or u.submitted_at >= latest.submitted_at):
+            latest = u
+    return latest
+
+
+def rag_trend(updates: Sequence[Update], *, now: datetime, weeks: int) -> tuple[str | None, ...]:
+    """The RAG as it stood at the end of each week, oldest first: the latest update by then,
+    carried over weeks without one; None before the first update."""
+    ends = [start + WEEK for start in week_starts(now, weeks)]
+    return tuple((u.rag if (u := rag_at(updates, end)) else None) for end in ends)
+
+
+def _direction(previous: float, value: float, higher_is_better: bool) -> str:
+    if value == previous:
+        return "same"
+    return "better" if (value > previous) == higher_is_better else "worse"
+
+
+def kpi_figures(kpis: Sequence[Kpi], updates: Sequence[Update], *, now: datetime):
+    """Each current KPI's latest reported figure, its outcome as recorded then (against the
+    target and tolerance in force when it was reported), the figure before it and the
+    direction of change between the two in the KPI's own direction."""
+    ordered = sorted((u for u in updates if u.submitted_at <= now), key=lambda u: u.submitted_at)
+    out = []
+    for kpi in sorted(kpis, key=lambda k: (k.position, k.kpi_id)):
+        reports = [r for u in ordered for r in u.kpis if r.kpi_id == kpi.kpi_id]
+        last = reports[-1] if reports else None
+        prev = reports[-2] if len(reports) > 1 else None
+        out.append(
+            KpiFigure(
+                kpi_id=kpi.kpi_id,
+                name=kpi.name,
+                unit=kpi.unit,
+                target=kpi.target,
+                tolerance=kpi.tolerance,
+                value=last.value if last else None,
+                outcome=last.outcome if last else None,
+                previous=prev.value if prev else None,
+                direction=(
+                    _direction(prev.value, last.value, kpi.higher_is_better)
+                    if last and prev
+                    else None
+                ),
+            )
+        )
+    return tuple(out)
+
+
+def _is_open(c: ConcernRow) -> bool:
+    return c.status in OPEN_STATUSES
+
+
+def open_concerns(concerns: Iterable[ConcernRow], *, now: datetime) -> ConcernFigures:
+    """Open concerns (open, acknowledged, reopened) by severity; the age of the oldest (from
+    when it was raised); breaches: open concerns waiting for acknowledgement past their
+    acknowledge deadline, or not resolved past their resolve deadline (each counted once)."""
+    rows = [c for c in concerns if _is_open(c) and c.raised_at <= now]
+    by_severity = {s: 0 for s in SEVERITIES}
+    for c in rows:
+        by_severity[c.severity] = by_severity.get(c.severity, 0) + 1
+    breaches = sum(
+        1
+        for c in rows
+        if (
+            c.status in WAITING_FOR_ACK
+            and c.acknowledge_due_at is not None
+            and c.acknowledge_due_at < now
+        )
+        or (c.resolve_due_at is not None and c.resolve_due_at < now)
+    )
+    oldest = min((c.raised_at for c in rows), default=None)
+    return ConcernFigures(
+        open_by_severity=by_severity,
+        open_total=len(rows),
+        oldest_open_age=now - oldest if oldest else None,
+        breaches=breaches,
+    )
+
+
+def _stage(done: datetime | None, due: datetime | None, now: datetime) -> tuple[int, int]:
+    """(met, counted) for one deadline: counted once it was met or its deadline passed."""
+    if due is None:
+        return 0, 0
+    if done is not None and done <= now:
+        return (1 if done <= due else 0), 1
+    return (0, 1) if due <= now else (0, 0)
+
+
+def sla_compliance(
+    concerns: Iterable[ConcernRow], *, now: datetime, start: datetime
+) -> SlaCompliance:
+    """Of the concerns raised in (start, now]: acknowledged by their acknowledge deadline, and
+    resolved by their resolve deadline. A deadline counts once it has passed or was met, so a
+    concern still inside both clocks and untouched counts in neither; one met late counts as
+    counted but not met. A reopened concern is judged on its current clocks."""
+    ack = [0, 0]
+    res = [0, 0]
+    for c in concerns:
+        if not start < c.raised_at <= now:
+            continue
+        for total, (met, counted) in (
+            (ack, _stage(c.acknowledged_at, c.acknowledge_due_at, now)),
+            (res, _stage(c.resolved_at, c.resolve_due_at, now)),
+        ):
+            total[0] += met
+            total[1] += counted
+    return SlaCompliance(Rate(*ack), Rate(*res))
+
+
+def _mean(values: Sequence[int]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def feedback_figures(ratings: Sequence[Rating], *, now: datetime, weeks: int) -> FeedbackFigures:
+    """Mean of each score over the period, and the mean overall score of each week (None: no
+    answer that week)."""
+    start = now - weeks * WEEK
+    rows = [r for r in ratings if start < r.submitted_at <= now]
+    weekly: list[list[int]] = [[] for _ in range(weeks)]
+    for r in rows:
+        i = _bucket(r.submitted_at, now, weeks)
+        if i is not None:
+            weekly[i].append(r.overall)
+    return FeedbackFigures(
+        answers=len(rows),
+        means={s: _mean([getattr(r, s) for r in rows]) for s in FEEDBACK_SCORES},
+        overall_by_week=tuple(_mean(w) for w in weekly),
+    )
+
+
+def changes_since(
+    updates: Sequence[Update], concerns: Sequence[ConcernRow], *, since: datetime, now: datetime
+) -> Changes:
+    """What changed in (since, now]: the RAG then and now, updates submitted, concerns raised
+    and concerns resolved (a concern resolved, reopened and not resolved again is not)."""
+    before = rag_at(updates, since)
+    current = rag_at(updates, now)
+    return Changes(
+        since=since,
+        rag_before=before.rag if before else None,
+        rag_now=current.rag if current else None,
+        updates=sum(1 for u in updates if since < u.submitted_at <= now),
+        concerns_raised=sum(1 for c in concerns if since < c.raised_at <= now),
+        concerns_resolved=sum(
+            1 for c in concerns if c.resolved_at is not None and since < c.resolved_at <= now
+        ),
+    )
+
+
+def compute_one(
+    inputs: Inputs, *, now: datetime, weeks: int, since: datetime | None = None
+) -> Figures:
+    start = now - weeks * WEEK
+    since = since if since is not None else now - WEEK
+    if since < start:
+        raise ValueError("`since` must lie within the period the inputs were loaded for")
+    current = rag_at(inputs.updates, now)
+    return Figures(
+        engagement_id=inputs.engagement_id,
+        name=inputs.name,
+        handle=inputs.handle,
+        on_time=on_time_rate(inputs.asked, now=now, start=start),
+        on_time_by_week=on_time_by_week(inputs.asked, now=now, weeks=weeks),
+        rag_now=current.rag if current else None,
+        rag_as_of=current.submitted_at if current else None,
+        rag_trend=rag_trend(inputs.updates, now=now, weeks=weeks),
+        kpis=kpi_figures(inputs.kpis, inputs.updates, now=now),
+        concerns=open_concerns(inputs.concerns, now=now),
+        sla=sla_compliance(inputs.concerns, now=now, start=start),
+        feedback=feedback_figures(inputs.ratings, now=now, weeks=weeks),
+        changes=changes_since(inputs.updates, inputs.concerns, since=since, now=now),
+    )
+
+
+def compute(
+    inputs: Mapping[int, Inputs], *, now: datetime, weeks: int, since: datetime | None = None
+) -> dict[int, Figures]:
+    """The figures of each engagement (`since`: the last digest; default a week before now)."""
+    return {eid: compute_one(one, now=now, weeks=weeks, since=since) for eid, one in inputs.items()}
+
+
+# --- loading (set-based) -----------------------------------------------------------------------
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    """Stored moments come back naive on SQLite; they are UTC."""
+    if at is None or at.tzinfo is not None:
+        return at
+    return at.replace(tzinfo=UTC)
+
+
+def _reports(content: Mapping[str, Any]) -> tuple[KpiReport, ...]:
+    out = []
+    for k in content.get("kpis") or ():
+        if k.get("kpi_id") is None or k.get("value") is None:
+            continue
+        out.append(
+            KpiReport(
+                kpi_id=int(k["kpi_id"]),
+                value=float(k["value"]),
+                outcome=outcome_of_content(k),
+                target=k.get("target"),
+                tolerance=k.get("tolerance"),
+                higher_is_better=bool(k.get("higher_is_better", True)),
+            )
+        )
+    return tuple(out)
+
+
+@dataclass
+class _Acc:
+    asked: list[Asked] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+    kpis: list[Kpi] = field(default_factory=list)
+    concerns: list[ConcernRow] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=list)
+
+
+def load(
+    session: Session,
+    *,
+    team_id: str,
+    engagement_ids: Sequence[int] | None = None,
+    now: datetime,
+    weeks: int,
+) -> dict[int, Inputs]:
+    """The inputs of every (unarchived) engagement of a workspace, or of those named, for the
+    `weeks` ending at `now`: six SELECTs whatever the number of engagements."""
+    start = now - weeks * WEEK
+
+    # 1. The engagements.
+    query = select(Engagement.id, Engagement.name, Engagement.handle).where(
+        Engagement.team_id == team_id
+    )
+    if engagement_ids is None:
+        query = query.where(col(Engagement.archived_at).is_(None))
+    if engagement_ids is not None:
+        query = query.where(col(Engagement.id).in_(list(engagement_ids)))
+    engagements = {row[0]: row for row in session.exec(query.order_by(col(Engagement.id))).all()}
+    ids = list(engagements)
+    acc: dict[int, _Acc] = {eid: _Acc() for eid in ids}
+    if not ids:
+        return {}
+
+    # 2. Who status-update check-ins asked in the period.
+    rows = session.exec(
+        select(
+            CheckIn.engagement_id,
+            CheckInRecipient.checkin_id,
+            CheckInRecipient.user_id,
+            CheckInRecipient.status,
+            CheckIn.scheduled_for,
+            CheckIn.window_closes_at,
+            CheckInRecipient.answered_at,
+        )
+        .join(CheckIn, col(CheckIn.id) == col(CheckInRecipient.checkin_id))
+        .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
+        .where(CheckIn.team_id == team_id)
+        .where(col(CheckIn.engagement_id).in_(ids))
+        .where(col(Cadence.kind).in_(list(UPDATE_KINDS)))
+        .where(CheckIn.scheduled_for > start)
+        .where(CheckIn.scheduled_for <= now)
+        .order_by(col(CheckIn.scheduled_for), col(CheckInRecipient.id))
+    ).all()
+    for eid, checkin_id, user_id, status, scheduled, closes, answered in rows:
+        acc[eid].asked.append(
+            Asked(checkin_id, user_id, status, _utc(scheduled), _utc(closes), _utc(answered))  # type: ignore[arg-type]
+        )
+
+    # 3. Updates in the period, plus the last one before it (the RAG in force at its start),
+    #    each with its latest revision's KPI figures.
+    ranked = (
+        select(
+            StatusUpdate.id,
+            func.row_number()
+            .over(
+                partition_by=col(StatusUpdate.engagement_id),
+                order_by=(col(StatusUpdate.submitted_at).desc(), col(StatusUpdate.id).desc()),
+            )
+            .label("rank"),
+        )
+        .where(StatusUpdate.team_id == team_id)
+        .where(col(StatusUpdate.engagement_id).in_(ids))
+        .where(StatusUpdate.submitted_at <= start)
+        .subquery()
+    )
+    last_before = select(ranked.c.id).where(ranked.c.rank == 1)
+    rows = session.exec(
+        select(
+            StatusUpdate.engagement_id,
+            StatusUpdate.id,
+            StatusUpdate.rag,
+            StatusUpdate.submitted_at,
+            UpdateRevision.content,
+        )
+        .outerjoin(
+            UpdateRevision,
+            (col(UpdateRevision.update_id) == col(StatusUpdate.id))
+            & (col(UpdateRevision.revision) == col(StatusUpdate.revision)),
+        )
+        .where(StatusUpdate.team_id == team_id)
+        .where(col(StatusUpdate.engagement_id).in_(ids))
+        .where(StatusUpdate.submitted_at <= now)
+        .where(or_(StatusUpdate.submitted_at > start, col(StatusUpdate.id).in_(last_before)))
+        .order_by(col(StatusUpdate.submitted_at), col(StatusUpdate.id))
+    ).all()
+    for eid, update_id, rag, submitted, content in rows:
+        acc[eid].updates.append(Update(update_id, rag, _utc(submitted), _reports(content or {})))  # type: ignore[arg-type]
+
+    # 4. The KPIs the engagements report against now.
+    for kpi in session.exec(
+        select(KpiDefinition)
+        .where(KpiDefinition.team_id == team_id)
+        .where(col(KpiDefinition.engagement_id).in_(ids))
+        .where(or_(col(KpiDefinition.retired_at).is_(None), col(KpiDefinition.retired_at) > now))
+    ).all():
+        assert kpi.id is not None
+        acc[kpi.engagement_id].kpis.append(
+            Kpi(
+                kpi.id,
+                kpi.name,
+                kpi.unit,
+                kpi.target,
+                kpi.tolerance,
+                kpi.higher_is_better,
+                kpi.position,
+            )
+        )
+
+    # 5. Concerns open now, or raised or resolved in the period.
+    for c in session.exec(
+        select(Concern)
+        .where(Concern.team_id == team_id)
+        .where(col(Concern.engagement_id).in_(ids))
+        .where(Concern.raised_at <= now)
+        .where(
+            or_(
+                col(Concern.status).in_([str(s) for s in OPEN_STATUSES]),
+                Concern.raised_at > start,
+                Concern.resolved_at > start,
+            )
+        )
+        .order_by(col(Concern.id))
+    ).all():
+        assert c.id is not None
+        acc[c.engagement_id].concerns.append(
+            ConcernRow(
+                c.id,
+                c.severity,
+                c.status,
+                _utc(c.raised_at),  # type: ignore[arg-type]
+                _utc(c.acknowledged_at),
+                _utc(c.resolved_at),
+                _utc(c.acknowledge_due_at),
+                _utc(c.resolve_due_at),
+            )
+        )
+
+    # 6. Feedback answered in the period.
+    for eid, *rest in session.exec(
+        select(
+            Feedback.engagement_id,
+            Feedback.submitted_at,
+            Feedback.communication,
+            Feedback.quality,
+            Feedback.timeliness,
+            Feedback.overall,
+        )
+        .where(Feedback.team_id == team_id)
+        .where(col(Feedback.engagement_id).in_(ids))
+        .where(Feedback.submitted_at > start)
+        .where(Feedback.submitted_at <= now)
+        .order_by(col(Feedback.submitted_at))
+    ).all():
+        submitted, *scores = rest
+        acc[eid].ratings.append(Rating(_utc(submitted), *scores))  # type: ignore[arg-type]
+
+    grouped: dict[int, Inputs] = {}
+    for eid, row in engagements.items():
+        a = acc[eid]
+        grouped[eid] = Inputs(
+            engagement_id=eid,
+            name=row[1],
+            handle=row[2],
+            asked=tuple(a.asked),
+            updates=tuple(a.updates),
+            kpis=tuple(a.kpis),
+            concerns=tuple(a.concerns),
+            ratings=tuple(a.ratings),
+        )
+    return grouped
