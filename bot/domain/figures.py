@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -235,11 +235,11 @@ def on_time_rate(asked: Iterable[Asked], *, now: datetime, start: datetime) -> R
     for row in asked:
         if not start < row.scheduled_for <= now or row.status == RecipientStatus.AWAY:
             continue
-        answered = row.answered_at is not None and row.answered_at <= now
-        if not answered and row.window_closes_at > now:
+        answered_at = row.answered_at if row.answered_at and row.answered_at <= now else None
+        if answered_at is None and row.window_closes_at > now:
             continue
         counted += 1
-        if answered and row.answered_at <= row.window_closes_at:  # type: ignore[operator]
+        if answered_at is not None and answered_at <= row.window_closes_at:
             met += 1
     return Rate(met, counted)
 
@@ -276,12 +276,14 @@ def _direction(previous: float, value: float, higher_is_better: bool) -> str:
     return "better" if (value > previous) == higher_is_better else "worse"
 
 
-def kpi_figures(kpis: Sequence[Kpi], updates: Sequence[Update], *, now: datetime):
+def kpi_figures(
+    kpis: Sequence[Kpi], updates: Sequence[Update], *, now: datetime
+) -> tuple[KpiFigure, ...]:
     """Each current KPI's latest reported figure, its outcome as recorded then (against the
     target and tolerance in force when it was reported), the figure before it and the
     direction of change between the two in the KPI's own direction."""
     ordered = sorted((u for u in updates if u.submitted_at <= now), key=lambda u: u.submitted_at)
-    out = []
+    out: list[KpiFigure] = []
     for kpi in sorted(kpis, key=lambda k: (k.position, k.kpi_id)):
         reports = [r for u in ordered for r in u.kpis if r.kpi_id == kpi.kpi_id]
         last = reports[-1] if reports else None
@@ -442,13 +444,6 @@ def compute(
 # --- loading (set-based) -----------------------------------------------------------------------
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    """Stored moments come back naive on SQLite; they are UTC."""
-    if at is None or at.tzinfo is not None:
-        return at
-    return at.replace(tzinfo=UTC)
-
-
 def _reports(content: Mapping[str, Any]) -> tuple[KpiReport, ...]:
     out = []
     for k in content.get("kpis") or ():
@@ -523,9 +518,7 @@ def load(
         .order_by(col(CheckIn.scheduled_for), col(CheckInRecipient.id))
     ).all()
     for eid, checkin_id, user_id, status, scheduled, closes, answered in rows:
-        acc[eid].asked.append(
-            Asked(checkin_id, user_id, status, _utc(scheduled), _utc(closes), _utc(answered))  # type: ignore[arg-type]
-        )
+        acc[eid].asked.append(Asked(checkin_id, user_id, status, scheduled, closes, answered))
 
     # 3. Updates in the period, plus the last one before it (the RAG in force at its start),
     #    each with its latest revision's KPI figures.
@@ -565,7 +558,7 @@ def load(
         .order_by(col(StatusUpdate.submitted_at), col(StatusUpdate.id))
     ).all()
     for eid, update_id, rag, submitted, content in rows:
-        acc[eid].updates.append(Update(update_id, rag, _utc(submitted), _reports(content or {})))  # type: ignore[arg-type]
+        acc[eid].updates.append(Update(update_id, rag, submitted, _reports(content or {})))
 
     # 4. The KPIs the engagements report against now.
     for kpi in session.exec(
@@ -608,11 +601,11 @@ def load(
                 c.id,
                 c.severity,
                 c.status,
-                _utc(c.raised_at),  # type: ignore[arg-type]
-                _utc(c.acknowledged_at),
-                _utc(c.resolved_at),
-                _utc(c.acknowledge_due_at),
-                _utc(c.resolve_due_at),
+                c.raised_at,
+                c.acknowledged_at,
+                c.resolved_at,
+                c.acknowledge_due_at,
+                c.resolve_due_at,
             )
         )
 
@@ -633,7 +626,7 @@ def load(
         .order_by(col(Feedback.submitted_at))
     ).all():
         submitted, *scores = rest
-        acc[eid].ratings.append(Rating(_utc(submitted), *scores))  # type: ignore[arg-type]
+        acc[eid].ratings.append(Rating(submitted, *scores))
 
     grouped: dict[int, Inputs] = {}
     for eid, row in engagements.items():
