@@ -19,7 +19,7 @@ from bot.blocks.help import help_message, usage_reply
 from bot.domain import away
 from bot.domain.command_reference import REFERENCE, CommandSpec, parse, spec_for
 from bot.domain.errors import UserError
-from handlers import answers, cadences, concerns, engagements
+from handlers import answers, cadences, concerns, engagements, exports
 from handlers.context import Command, Request
 
 Handler = Callable[[Command], None]
@@ -94,6 +94,7 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("concerns",): concerns.concerns_command,
     ("update",): answers.update_command,
     ("feedback",): answers.feedback_command,
+    ("export",): exports.export_command,
     ("away",): away_command,
     ("away", "off"): away_command,
 }

@@ -100,8 +100,10 @@ REFERENCE: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "export <eng> [from] [to]",
-        "CSV of updates, KPIs, feedback and concerns, sent to you as a file",
+        "CSV files of updates, KPIs, feedback, concerns and the audit log, sent to you as a "
+        "zip (leads and admins)",
         "/cadence export acme-payments 2026-10-01 2026-12-31",
+        True,
     ),
 )
 

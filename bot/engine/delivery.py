@@ -150,6 +150,7 @@ class Message:
     on_failed: Callable[[Session, str], None] | None = None  # instead of telling the leads
     fallback: Message | None = None  # a refused edit: post this instead
     quiet: bool = False  # never tell the leads about this one failing (notices about notices)
+    upload: tuple[str, bytes] | None = None  # a file (name, content) sent with the text
 
 
 class Pacer:
@@ -291,6 +292,18 @@ def find_sent(client: WebClient, key: str, channel: str) -> dict[str, Any] | Non
 
 
 def _call(client: WebClient, job: jobs.ClaimedJob, message: Message):
+    if message.upload is not None:  # files_upload_v2: the upload URL, the bytes, completing it
+        channel = message.channel
+        if channel[:1] in "UW":
+            channel = client.conversations_open(users=channel)["channel"]["id"]
+        filename, content = message.upload
+        return client.files_upload_v2(
+            channel=channel,
+            file=content,
+            filename=filename,
+            title=filename,
+            initial_comment=message.payload.get("text", ""),
+        )
     metadata = {"event_type": JOB_EVENT, "event_payload": {"job": job.key}}
     if message.ts is not None:
         return client.chat_update(

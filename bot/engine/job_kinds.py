@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.engine import alerts, concern_jobs, messages, prompts, survey_results
+from bot.engine import alerts, concern_jobs, exports, messages, prompts, survey_results
 from bot.engine.delivery import Message, Sender
 from storage.jobs import ClaimedJob, JobKind
 
@@ -40,6 +40,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.WELCOME: KindHandler(builds_message=messages.welcome),
     JobKind.UPDATE_SUMMARY: KindHandler(builds_message=messages.update_summary),
     JobKind.CHECKIN_THREAD: KindHandler(builds_message=messages.checkin_thread),
+    JobKind.EXPORT: KindHandler(builds_message=exports.send_export),
     JobKind.CONCERN_CARD: KindHandler(builds_message=concern_jobs.card),
     JobKind.CONCERN_LINE: KindHandler(builds_message=concern_jobs.line),
     JobKind.CONCERN_NOTICE: KindHandler(builds_message=concern_jobs.dm),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -161,6 +161,34 @@ def feedback_saved(session: Session, *, team_id: str, saved: SavedFeedback, now:
             describe=f"feedback {saved.feedback_id} to lead {lead}",
             now=now,
         )
+
+
+def export_requested(
+    session: Session,
+    *,
+    team_id: str,
+    requester: str,
+    engagement_id: int,
+    start: date | None,
+    end: date | None,
+    request: str,
+    now: datetime,
+) -> None:
+    """An engagement's record as CSV files, built as a job and sent to whoever asked."""
+    jobs.plan(
+        session,
+        team_id=team_id,
+        key=f"export:request={request}",
+        kind=JobKind.EXPORT,
+        due_at=now,
+        now=now,
+        payload={
+            "engagement_id": engagement_id,
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+        },
+        user_id=requester,
+    )
 
 
 def confirmation(

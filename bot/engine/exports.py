@@ -1,0 +1,51 @@
+"""The export job: an engagement's record built as CSV files in a zip (as a job, never on the
+thread that acknowledges requests) and sent to whoever asked, as a file in their DM."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.blocks.common import plain_message
+from bot.domain import export as record
+from bot.engine.delivery import Message, Sender, finish
+from storage import jobs
+from storage.jobs import JobStatus
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def send_export(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
+    to = job.user_id
+    if to is None:
+        finish(sender, job, JobStatus.FAILED, error="nobody to send the export to")
+        return None
+    with sender.db.read_session() as session:
+        built = record.build(
+            session=session,
+            team_id=job.team_id,
+            engagement_id=job.payload["engagement_id"],
+            start=_day(job.payload.get("start")),
+            end=_day(job.payload.get("end")),
+        )
+    name = built.engagement.name
+    if built.empty:
+        return Message(
+            to,
+            plain_message(
+                f"Nothing to export for *{name}* for {built.period()}: no status updates, "
+                "feedback or concerns in that time. Try a wider range, or none for everything."
+            ),
+            f"empty export of {built.engagement.handle} to {to}",
+            quiet=True,
+        )
+    counts = ", ".join(f"{f.rows} {f.name.removesuffix('.csv').replace('_', ' ')}"
+                       for f in built.files)  # fmt: skip
+    return Message(
+        to,
+        {"text": f"The record of {name} for {built.period()}: {counts}."},
+        f"export of {built.engagement.handle} to {to}",
+        quiet=True,
+        upload=(built.filename(), built.zipped()),
+    )
