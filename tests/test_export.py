@@ -50,8 +50,10 @@ def export_files(cadence, text: str, *, user: str = LEAD) -> tuple[dict, dict[st
     uploaded = len(cadence.fake.uploaded_files())
     with clock.fixed_at(START + timedelta(days=1)):
         reply = cadence.sim.command(text, user=user)
+    # Done when the upload is completed into a channel (the bytes arrive a step before).
     files = cadence.wait_until(
-        lambda: cadence.fake.uploaded_files()[uploaded:], what="the export to arrive"
+        lambda: [f for f in cadence.fake.uploaded_files()[uploaded:] if f[3]],
+        what="the export to arrive",
     )
     (_, name, data, channel) = files[0]
     assert name.startswith("cadence-acme-payments") and name.endswith(".zip")
