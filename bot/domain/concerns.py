@@ -136,6 +136,16 @@ def require_handler(concern: Concern, details: EngagementDetails, user_id: str, 
         )
 
 
+def required_note(note: str | None, missing: str) -> str:
+    """A note the change needs (a resolution, a mitigation, a comment), within the limit."""
+    text = (note or "").strip()
+    if not text:
+        raise FieldErrors({"note": missing})
+    if len(text) > MAX_TEXT:
+        raise FieldErrors({"note": f"At most {MAX_TEXT} characters here (this has {len(text)})."})
+    return text
+
+
 # --- reads -------------------------------------------------------------------------------------
 
 
@@ -293,9 +303,8 @@ def raise_concern(
 def acknowledge(
     *, session: Session, team_id: str, actor: str, concern_id: int, now: datetime, admins
 ) -> Concern:
-    found = get(session=session, team_id=team_id, concern_id=concern_id, for_update=True)
+    found = _for_change(session, team_id, concern_id, actor, admins)
     concern = found.concern
-    require_handler(concern, found.details, actor, admins)
     if concern.status not in WAITING_FOR_ACK:
         raise UserError(
             f"Concern #{concern.id} is {concern.status} already; there is nothing to acknowledge."
@@ -312,14 +321,9 @@ def resolve(
     admins,
 ) -> Concern:  # fmt: skip
     """Resolve with a note saying how (required: the register is read months later)."""
-    note = (note or "").strip()
-    if not note:
-        raise FieldErrors({"note": "Say how it was resolved: the register is read months later."})
-    if len(note) > MAX_TEXT:
-        raise FieldErrors({"note": f"At most {MAX_TEXT} characters here (this has {len(note)})."})
-    found = get(session=session, team_id=team_id, concern_id=concern_id, for_update=True)
+    note = required_note(note, "Say how it was resolved: the register is read months later.")
+    found = _for_change(session, team_id, concern_id, actor, admins)
     concern = found.concern
-    require_handler(concern, found.details, actor, admins)
     if concern.status == ConcernStatus.RESOLVED:
         raise UserError(f"Concern #{concern.id} is resolved already.")
     before = snapshot(concern)
@@ -354,9 +358,8 @@ def reassign(
     *, session: Session, team_id: str, actor: str, concern_id: int, owner: str, now: datetime,
     admins,
 ) -> Concern:  # fmt: skip
-    found = get(session=session, team_id=team_id, concern_id=concern_id, for_update=True)
+    found = _for_change(session, team_id, concern_id, actor, admins)
     concern = found.concern
-    require_handler(concern, found.details, actor, admins)
     if not owner:
         raise FieldErrors({"owner": "Choose who owns it now."})
     if owner == concern.owner_user_id:
@@ -373,11 +376,7 @@ def comment(
     admins,
 ) -> Concern:  # fmt: skip
     """Anyone on the engagement may comment: a line in the card's thread, kept in its history."""
-    note = (note or "").strip()
-    if not note:
-        raise FieldErrors({"note": "Write the comment."})
-    if len(note) > MAX_TEXT:
-        raise FieldErrors({"note": f"At most {MAX_TEXT} characters here (this has {len(note)})."})
+    note = required_note(note, "Write the comment.")
     found = get(session=session, team_id=team_id, concern_id=concern_id)
     require_member(found.details, actor, admins)
     concern = found.concern
@@ -395,14 +394,9 @@ def mitigate(
     One still waiting for acknowledgement becomes acknowledged: whoever mitigated it has
     plainly taken it on, and an alert that nobody has would be wrong. The owner and the leads
     only, as for resolving; the note is kept in its event, its thread line and its audit."""
-    note = (note or "").strip()
-    if not note:
-        raise FieldErrors({"note": "Say what was done to reduce it."})
-    if len(note) > MAX_TEXT:
-        raise FieldErrors({"note": f"At most {MAX_TEXT} characters here (this has {len(note)})."})
-    found = get(session=session, team_id=team_id, concern_id=concern_id, for_update=True)
+    note = required_note(note, "Say what was done to reduce it.")
+    found = _for_change(session, team_id, concern_id, actor, admins)
     concern = found.concern
-    require_handler(concern, found.details, actor, admins)
     if concern.status == ConcernStatus.RESOLVED:
         raise UserError(f"Concern #{concern.id} is resolved already.")
     assert concern.id is not None
@@ -411,16 +405,18 @@ def mitigate(
         concern.status, concern.acknowledged_at = ConcernStatus.ACKNOWLEDGED, now
         concern.sla_due_at = concern.resolve_due_at
         _cancel_clocks(session, concern, now, (Stage.ACKNOWLEDGE,))
-    session.add(concern)
-    event = _event(session, concern, actor, "mitigated", before.get("status"), now, note)
-    changed_before, changed_after = audit.changes(before, snapshot(concern))
-    audit.record(
-        session=session, team_id=team_id, actor=actor, entity_type="concern",
-        entity_id=concern.id, action="mitigated", before=changed_before or None,
-        after={**changed_after, "mitigation": note}, now=now,
-    )  # fmt: skip
-    _plan_card(session, concern, found.details, event, now, thread_line=True)
-    return concern
+    return _changed(
+        session, found, actor, "mitigated", before, now, note=note, audit_extra={"mitigation": note}
+    )
+
+
+def _for_change(
+    session: Session, team_id: str, concern_id: int, actor: str, admins
+) -> ConcernDetails:
+    """The concern, locked for the change, once its owner, a lead or an admin asks."""
+    found = get(session=session, team_id=team_id, concern_id=concern_id, for_update=True)
+    require_handler(found.concern, found.details, actor, admins)
+    return found
 
 
 def _changed(
@@ -432,6 +428,7 @@ def _changed(
     now: datetime,
     *,
     note: str = "",
+    audit_extra: dict[str, Any] | None = None,
 ) -> Concern:
     """Record a change: its event and audit, the card edited, a line in its thread."""
     concern = found.concern
@@ -442,7 +439,7 @@ def _changed(
     audit.record(
         session=session, team_id=concern.team_id, actor=actor, entity_type="concern",
         entity_id=concern.id, action=action, before=changed_before or None,
-        after=changed_after or None, now=now,
+        after={**changed_after, **(audit_extra or {})} or None, now=now,
     )  # fmt: skip
     _plan_card(session, concern, found.details, event, now, thread_line=True)
     return concern

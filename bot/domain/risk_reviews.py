@@ -376,12 +376,3 @@ def _apply(
             concerns.comment(**common)
     except UserError as e:  # the whole review is rolled back; say so on that concern
         raise FieldErrors({note_id(answer.concern_id): e.message}) from e
-
-
-def status_word(answer: Answer) -> str:
-    """What became of a concern, for the summary."""
-    if answer.choice == Choice.RESOLVED:
-        return "resolved"
-    if answer.choice == Choice.MITIGATED:
-        return "mitigated"
-    return "still open"

@@ -173,6 +173,7 @@ def update_summary(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             )
         except NotFound:
             summary = None
+        _, thread_ts = checkins.summary_thread(session, update_id=update_id)
     if summary is None:
         finish(sender, job, JobStatus.CANCELLED, error="update gone")
         return None
@@ -200,8 +201,6 @@ def update_summary(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             quiet=True,
         )
 
-    with sender.db.read_session() as session:
-        _, thread_ts = checkins.summary_thread(session, update_id=update_id)
     post = Message(
         summary.engagement_channel_id,
         {**payload, "thread_ts": thread_ts} if thread_ts else payload,
