@@ -66,6 +66,7 @@ class Workspace(SQLModel, table=True):
     digest_local_time: str = Field(default="09:00", max_length=5)
     digest_timezone: str = Field(default="UTC", max_length=64)
     digest_next_run_at: datetime | None = moment(nullable=True, index=True)
+    digest_last_run_at: datetime | None = moment(nullable=True)  # "what changed since" starts here
     created_at: datetime = moment()
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.domain import audit
+from bot.domain import audit, workspaces
 from bot.domain.command_reference import echo
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage.models import (
@@ -589,7 +589,9 @@ def _write_children(
 def create(
     *, session: Session, team_id: str, actor: str, data: EngagementInput, now: datetime
 ) -> EngagementDetails:
-    """Create an engagement with everything it holds, and its audit event, in one transaction."""
+    """Create an engagement with everything it holds, and its audit event, in one transaction
+    (the workspace's row too, the first time: its digest schedule starts with it)."""
+    workspaces.ensure(session, team_id=team_id, now=now)
     _ensure_handle_free(session=session, team_id=team_id, data=data)
     engagement = Engagement.model_validate(
         columns(data),

@@ -15,7 +15,7 @@ engagements' zones, and "the last four weeks" means the last 28 days to the minu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,15 @@ from storage.models import (
 
 WEEK = timedelta(days=7)
 FEEDBACK_SCORES = ("communication", "quality", "timeliness", "overall")
+TREND_WEEKS = 8  # what the digest, the health card and the Home tab load and show as trends
+SCORE_WEEKS = 4  # the scorecard's period; the trend compares it with the 4 weeks before
+SCORE_WEIGHTS = {"on_time": 30, "kpis": 30, "sla": 25, "feedback": 15}
+SCORE_FORMULA = (
+    "Score (0–100) over the last 4 weeks: on-time updates × 30, KPIs on target × 30, concern "
+    "SLAs met × 25 and feedback × 15, each as a share from 0 to 1 (feedback: (mean overall "
+    "score − 1) ÷ 4), divided by the weights of the parts that had something to count. The "
+    "trend compares it with the 4 weeks before."
+)
 
 
 # --- inputs: rows as read ----------------------------------------------------------------------
@@ -193,6 +202,50 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class ScoreParts:
+    """The vendor scorecard's parts over one period, and the overall score (see SCORE_FORMULA)."""
+
+    period_end: datetime
+    on_time: Rate  # answers by the window's close, of people asked (away not counted)
+    kpis_met: Rate  # KPIs whose latest figure by the period's end met its target, of reported
+    sla: Rate  # concern deadlines met (acknowledge and resolve), of deadlines met or passed
+    feedback: float | None  # mean overall feedback score, 1–5
+    score: int | None  # 0–100; None when no part has anything to count
+
+    def parts(self) -> dict[str, float | None]:
+        """Each part as 0–100 (None: nothing to count), in SCORE_WEIGHTS order."""
+        feedback = None if self.feedback is None else (self.feedback - 1) / 4
+        values = (self.on_time.value, self.kpis_met.value, self.sla.value, feedback)
+        return {
+            name: None if v is None else 100 * v
+            for name, v in zip(SCORE_WEIGHTS, values, strict=True)
+        }
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """The vendor scorecard: the last SCORE_WEEKS weeks, and the SCORE_WEEKS before (the trend)."""
+
+    now: ScoreParts
+    before: ScoreParts | None
+
+    def change(self) -> int | None:
+        """The overall score's change in points from the period before (None: not comparable)."""
+        if self.before is None or self.now.score is None or self.before.score is None:
+            return None
+        return self.now.score - self.before.score
+
+    def part_changes(self) -> dict[str, float | None]:
+        """Each part's change in points from the period before."""
+        now = self.now.parts()
+        before = self.before.parts() if self.before else dict.fromkeys(now)
+        return {
+            k: None if now[k] is None or before[k] is None else now[k] - before[k]  # type: ignore[operator]
+            for k in now
+        }
+
+
+@dataclass(frozen=True)
 class Figures:
     engagement_id: int
     name: str
@@ -207,6 +260,7 @@ class Figures:
     sla: SlaCompliance
     feedback: FeedbackFigures
     changes: Changes
+    scorecard: Scorecard
 
 
 # --- pure figures ------------------------------------------------------------------------------
@@ -409,6 +463,48 @@ def changes_since(
     )
 
 
+def kpis_met(kpis: Sequence[Kpi], updates: Sequence[Update], *, at: datetime) -> Rate:
+    """Of the current KPIs with a figure reported by `at`, those whose latest figure met its
+    target (within the amber tolerance is not met)."""
+    figures = [k for k in kpi_figures(kpis, updates, now=at) if k.outcome is not None]
+    return Rate(sum(1 for k in figures if k.outcome == KpiOutcome.MET), len(figures))
+
+
+def overall_score(parts: Mapping[str, float | None]) -> int | None:
+    """The weighted mean of the parts that have a value (0–100), rounded; see SCORE_FORMULA."""
+    present = {k: v for k, v in parts.items() if v is not None}
+    if not present:
+        return None
+    weight = sum(SCORE_WEIGHTS[k] for k in present)
+    return round(sum(SCORE_WEIGHTS[k] * v for k, v in present.items()) / weight)
+
+
+def score_parts(inputs: Inputs, *, end: datetime) -> ScoreParts:
+    """The scorecard over (end − SCORE_WEEKS weeks, end], from the same pure figures."""
+    start = end - SCORE_WEEKS * WEEK
+    sla = sla_compliance(inputs.concerns, now=end, start=start)
+    provisional = ScoreParts(
+        period_end=end,
+        on_time=on_time_rate(inputs.asked, now=end, start=start),
+        kpis_met=kpis_met(inputs.kpis, inputs.updates, at=end),
+        sla=Rate(
+            sla.acknowledged.met + sla.resolved.met,
+            sla.acknowledged.counted + sla.resolved.counted,
+        ),
+        feedback=feedback_figures(inputs.ratings, now=end, weeks=SCORE_WEEKS).means["overall"],
+        score=None,
+    )
+    return replace(provisional, score=overall_score(provisional.parts()))
+
+
+def scorecard(inputs: Inputs, *, now: datetime, weeks: int) -> Scorecard:
+    """The last SCORE_WEEKS weeks, and the ones before when the inputs reach back that far."""
+    before = None
+    if weeks >= 2 * SCORE_WEEKS:
+        before = score_parts(inputs, end=now - SCORE_WEEKS * WEEK)
+    return Scorecard(now=score_parts(inputs, end=now), before=before)
+
+
 def compute_one(
     inputs: Inputs, *, now: datetime, weeks: int, since: datetime | None = None
 ) -> Figures:
@@ -431,6 +527,7 @@ def compute_one(
         sla=sla_compliance(inputs.concerns, now=now, start=start),
         feedback=feedback_figures(inputs.ratings, now=now, weeks=weeks),
         changes=changes_since(inputs.updates, inputs.concerns, since=since, now=now),
+        scorecard=scorecard(inputs, now=now, weeks=weeks),
     )
 
 
