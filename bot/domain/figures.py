@@ -40,6 +40,7 @@ from storage.models import (
 
 WEEK = timedelta(days=7)
 FEEDBACK_SCORES = ("communication", "quality", "timeliness", "overall")
+WORST_CONCERNS = 3  # open concerns named in a digest entry or a health card
 TREND_WEEKS = 8  # what the digest, the health card and the Home tab load and show as trends
 SCORE_WEEKS = 4  # the scorecard's period; the trend compares it with the 4 weeks before
 SCORE_WEIGHTS = {"on_time": 30, "kpis": 30, "sla": 25, "feedback": 15}
@@ -111,6 +112,18 @@ class ConcernRow:
     resolved_at: datetime | None = None
     acknowledge_due_at: datetime | None = None
     resolve_due_at: datetime | None = None
+    title: str = ""
+    category: str = ""
+
+    def breached(self, now: datetime) -> bool:
+        """Open and past a deadline it has not met (acknowledge while waiting, or resolve)."""
+        if self.status not in OPEN_STATUSES:
+            return False
+        return (
+            self.status in WAITING_FOR_ACK
+            and self.acknowledge_due_at is not None
+            and self.acknowledge_due_at < now
+        ) or (self.resolve_due_at is not None and self.resolve_due_at < now)
 
 
 @dataclass(frozen=True)
@@ -172,6 +185,7 @@ class ConcernFigures:
     open_total: int
     oldest_open_age: timedelta | None
     breaches: int  # open concerns past a deadline they have not met
+    worst: tuple[ConcernRow, ...] = ()  # the WORST_CONCERNS to name first (see worst_open)
 
 
 @dataclass(frozen=True)
@@ -374,23 +388,25 @@ def open_concerns(concerns: Iterable[ConcernRow], *, now: datetime) -> ConcernFi
     by_severity = {s: 0 for s in SEVERITIES}
     for c in rows:
         by_severity[c.severity] = by_severity.get(c.severity, 0) + 1
-    breaches = sum(
-        1
-        for c in rows
-        if (
-            c.status in WAITING_FOR_ACK
-            and c.acknowledge_due_at is not None
-            and c.acknowledge_due_at < now
-        )
-        or (c.resolve_due_at is not None and c.resolve_due_at < now)
-    )
+    breaches = sum(1 for c in rows if c.breached(now))
     oldest = min((c.raised_at for c in rows), default=None)
     return ConcernFigures(
         open_by_severity=by_severity,
         open_total=len(rows),
         oldest_open_age=now - oldest if oldest else None,
         breaches=breaches,
+        worst=tuple(worst_open(rows, now=now, limit=WORST_CONCERNS)),
     )
+
+
+def worst_open(concerns: Iterable[ConcernRow], *, now: datetime, limit: int) -> list[ConcernRow]:
+    """The open concerns to name first: past a deadline, then most severe, then oldest."""
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    rows = [c for c in concerns if _is_open(c) and c.raised_at <= now]
+    rows.sort(
+        key=lambda c: (not c.breached(now), rank.get(c.severity, 99), c.raised_at, c.concern_id)
+    )
+    return rows[:limit]
 
 
 def _stage(done: datetime | None, due: datetime | None, now: datetime) -> tuple[int, int]:
@@ -703,6 +719,8 @@ def load(
                 c.resolved_at,
                 c.acknowledge_due_at,
                 c.resolve_due_at,
+                c.title,
+                c.category,
             )
         )
 
