@@ -1,0 +1,189 @@
+"""The digest's chart: a real PNG of the right size whatever the number of engagements (wide for a
+phone, taller with rows, bounded at MAX_CHART_ROWS), every cell lettered as well as coloured, the
+on-time rate in the cell, an empty digest still an image, and alt text that counts every
+engagement, drawn or not. Figures are computed by `figures.compute_one` from hand-made inputs, so
+the chart reads what the digest will give it."""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.blocks import chart
+from bot.domain import figures
+from bot.domain.figures import Asked, Figures, Inputs, Update
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday; the last week is (Nov 17, Nov 24]
+WEEKS = figures.TREND_WEEKS
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def week_end(i: int) -> datetime:
+    """The end of week i (0: the oldest)."""
+    return NOW - (WEEKS - 1 - i) * figures.WEEK
+
+
+def engagement(
+    eid: int,
+    name: str,
+    rags: dict[int, str] | None = None,
+    answered: dict[int, tuple[int, int]] | None = None,
+) -> Figures:
+    """Figures of one engagement: `rags` maps a week to the RAG of an update a day before its end
+    (carried over quiet weeks); `answered` maps a week to (on time, asked) for a check-in a few
+    days before its end whose window has closed."""
+    updates = tuple(
+        Update(eid * 100 + w, rag, week_end(w) - figures.WEEK / 7)
+        for w, rag in sorted((rags or {}).items())
+    )
+    asked = []
+    for w, (met, counted) in (answered or {}).items():
+        scheduled = week_end(w) - 3 * figures.WEEK / 7
+        closes = scheduled + figures.WEEK / 7
+        for n in range(counted):
+            on_time = n < met
+            asked.append(
+                Asked(
+                    checkin_id=eid * 100 + w,
+                    user_id=f"U{n}",
+                    status="answered" if on_time else "pending",
+                    scheduled_for=scheduled,
+                    window_closes_at=closes,
+                    answered_at=scheduled + figures.WEEK / 14 if on_time else None,
+                )
+            )
+    inputs = Inputs(eid, name=name, handle=f"eng-{eid}", asked=tuple(asked), updates=updates)
+    return figures.compute_one(inputs, now=NOW, weeks=WEEKS)
+
+
+def size(png: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, which always follows the signature."""
+    assert png[:8] == PNG_SIGNATURE
+    assert png[12:16] == b"IHDR"
+    return struct.unpack(">II", png[16:24])
+
+
+def texts(fig, gid: str) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].texts if t.get_gid() == gid]
+
+
+def many(n: int) -> list[Figures]:
+    cycle = ("red", "amber", "green")
+    return [engagement(i, f"Engagement {i}", {i % WEEKS: cycle[i % 3]}) for i in range(1, n + 1)]
+
+
+SAMPLE = [
+    engagement(
+        1,
+        "Payments platform migration to the new ledger",
+        {0: "green", 3: "amber", 5: "red"},
+        {5: (1, 3), 6: (0, 2), 7: (1, 2)},
+    ),
+    engagement(2, "Data warehouse", {1: "amber", 6: "red"}, {6: (2, 2), 7: (1, 1)}),
+    engagement(3, "Mobile app $2M rollout", {2: "green", 4: "amber"}, {4: (3, 4)}),
+    engagement(4, "Brand new engagement", {7: "green"}, {7: (1, 1)}),
+    engagement(5, "No updates at all"),
+    engagement(
+        6,
+        "Support desk outsourcing",
+        dict.fromkeys(range(8), "green"),
+        {w: (1, 1) for w in range(8)},
+    ),
+]
+
+
+def test_a_png_1200_px_wide_with_a_row_per_engagement():
+    png = chart.digest_chart(SAMPLE, now=NOW, weeks=WEEKS)
+    assert size(png) == (chart.WIDTH_PX, chart.chart_height_px(len(SAMPLE)))
+    assert chart.WIDTH_PX == 1200
+
+
+def test_height_grows_with_rows_and_is_bounded_by_the_cap():
+    heights = [size(chart.digest_chart(many(n), now=NOW, weeks=WEEKS))[1] for n in (1, 2, 10)]
+    assert heights[0] < heights[1] < heights[2]
+    assert heights[2] - heights[1] == 8 * chart.ROW_PX
+    capped = size(chart.digest_chart(many(300), now=NOW, weeks=WEEKS))
+    assert capped == (1200, chart.chart_height_px(chart.MAX_CHART_ROWS))
+    assert capped[1] == size(chart.digest_chart(many(26), now=NOW, weeks=WEEKS))[1]
+    assert capped[1] <= 1500  # a phone-length image, not a scroll
+
+
+def test_every_cell_carries_its_letter_and_the_weeks_on_time_rate():
+    fig = chart._draw(SAMPLE, now=NOW, weeks=WEEKS)
+    letters = texts(fig, "cell-letter")
+    assert len(letters) == len(SAMPLE) * WEEKS
+    assert set(letters) == {"G", "A", "R", "–"}
+    # Row 1: green from week 0, amber from 3, red from 5 (carried to the end).
+    assert letters[:WEEKS] == ["G", "G", "G", "A", "A", "R", "R", "R"]
+    # Row 5 never had an update: no RAG in any week.
+    assert letters[4 * WEEKS : 5 * WEEKS] == ["–"] * WEEKS
+    rates = texts(fig, "cell-rate")
+    assert rates[:3] == ["33%", "0%", "50%"]  # row 1, weeks 5–7; nothing counted before: blank
+    assert "100%" in rates and "75%" in rates
+    assert len(rates) == 3 + 2 + 1 + 1 + 0 + 8
+
+
+def test_week_columns_are_labelled_by_the_day_they_end():
+    fig = chart._draw(SAMPLE, now=NOW, weeks=WEEKS)
+    labels = {t.get_text() for t in fig.axes[0].texts}
+    assert {"6 Oct", "13 Oct", "17 Nov", "24 Nov"} <= labels
+
+
+def test_long_names_are_shortened_and_dollars_are_not_maths():
+    fig = chart._draw(SAMPLE, now=NOW, weeks=WEEKS)
+    names = texts(fig, "row-name")
+    assert names[0] == "Payments platform migration…"
+    assert all(len(n) <= chart.NAME_CHARS for n in names)
+    assert "Mobile app $2M rollout" in names
+    chart.digest_chart(SAMPLE, now=NOW, weeks=WEEKS)  # "$" renders as text, no mathtext error
+
+
+def test_beyond_the_cap_the_last_row_says_how_many_more():
+    fig = chart._draw(many(300), now=NOW, weeks=WEEKS)
+    assert len(texts(fig, "row-name")) == chart.MAX_CHART_ROWS - 1
+    assert texts(fig, "more-rows") == ["+276 more engagements not shown"]
+    assert texts(chart._draw(many(25), now=NOW, weeks=WEEKS), "more-rows") == []
+
+
+def test_no_engagements_is_still_a_small_image_that_says_so():
+    png = chart.digest_chart([], now=NOW, weeks=WEEKS)
+    assert size(png) == (1200, chart.EMPTY_HEIGHT_PX)
+    fig = chart._draw([], now=NOW, weeks=WEEKS)
+    assert "No engagements to chart yet" in {t.get_text() for t in fig.axes[0].texts}
+
+
+def test_the_same_figures_give_the_same_bytes():
+    one = chart.digest_chart(SAMPLE, now=NOW, weeks=WEEKS)
+    assert one == chart.digest_chart(SAMPLE, now=NOW, weeks=WEEKS)
+
+
+def test_alt_text_counts_every_engagement_and_names_the_red_ones():
+    text = chart.chart_alt_text(SAMPLE, now=NOW, weeks=WEEKS)
+    assert text == (
+        "Heat strip of RAG status by week for 6 engagements over 8 weeks ending 24 Nov 2026: "
+        "now 2 green, 1 amber, 2 red, 1 with no update yet. "
+        "Red now: Payments platform migration to the new ledger, Data warehouse."
+    )
+
+
+def test_alt_text_counts_the_engagements_not_drawn_and_stays_short():
+    text = chart.chart_alt_text(many(300), now=NOW, weeks=WEEKS)
+    assert "for 300 engagements" in text and "now 100 green, 100 amber, 100 red." in text
+    assert "The first 24 are drawn" in text
+    assert len(text) <= chart.MAX_ALT_TEXT
+    assert text.endswith(" more.") and "Red now: Engagement 3, Engagement 6, " in text
+
+
+def test_alt_text_when_there_is_nothing():
+    text = chart.chart_alt_text([], now=NOW, weeks=WEEKS)
+    assert text == "No engagements to chart yet (8 weeks ending 24 Nov 2026)."
+
+
+@pytest.mark.parametrize("fill", [s.fill for s in chart.SWATCHES.values()])
+def test_letters_contrast_with_their_cell(fill):
+    lum = chart._luminance(fill)
+    ink = chart._luminance(chart.ink_for(fill))
+    hi, lo = max(lum, ink), min(lum, ink)
+    assert (hi + 0.05) / (lo + 0.05) >= 4.5  # WCAG AA for text
