@@ -24,13 +24,23 @@ from bot.blocks.concerns import (
     REASSIGN_MODAL,
     RESOLVE_MODAL,
 )
+from bot.blocks.digest_schedule import DIGEST_SCHEDULE_VIEW
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, ENGAGEMENT_MODAL
 from bot.blocks.feedback import FEEDBACK_MODAL
 from bot.blocks.risk_reviews import RISK_REVIEW_MODAL
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION, UPDATE_MODAL
 from bot.engine.outbox import Outbox
 from bot.platform.services import Services
-from handlers import answers, cadences, commands, concerns, engagements, home, risk_reviews
+from handlers import (
+    answers,
+    cadences,
+    commands,
+    concerns,
+    digest_schedule,
+    engagements,
+    home,
+    risk_reviews,
+)
 from handlers.context import request_context
 from handlers.guard import guarded
 
@@ -58,6 +68,7 @@ VIEWS: dict[str, Listener] = {
     COMMENT_MODAL: concerns.concern_action_form,
     RESOLVE_MODAL: concerns.concern_action_form,
     REASSIGN_MODAL: concerns.concern_action_form,
+    DIGEST_SCHEDULE_VIEW: digest_schedule.schedule_submitted,
 }
 EVENTS: dict[str, Listener] = {"app_home_opened": home.app_home_opened}
 SHORTCUTS: dict[str, Listener] = {RAISE_SHORTCUT: concerns.raise_from_message}

@@ -8,14 +8,19 @@ engagement with neither is in no scheduled digest (a preview still shows it to i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.domain import recurrence
+from bot.domain import audit, recurrence
+from bot.domain.errors import FieldErrors, NotAllowed
 from storage.jobs import insert_ignoring_conflict
-from storage.models import Engagement, EngagementMember, Workspace
+from storage.models import AuditEvent, Engagement, EngagementMember, Workspace
 
 DEFAULT_RULE = "FREQ=WEEKLY;BYDAY=MO"
 DEFAULT_LOCAL_TIME = "09:00"
@@ -64,6 +69,20 @@ def next_digest(workspace: Workspace, after: datetime) -> datetime | None:
         after,
     )
     return occurrence.at if occurrence else None
+
+
+def latest_slot(workspace: Workspace, now: datetime) -> datetime | None:
+    """The latest digest time at or before `now` (None: never scheduled yet). After a pause
+    of weeks this is the last slot missed, so the one digest sent is named after it."""
+    slot = workspace.digest_next_run_at
+    if slot is None or slot > now:
+        return None
+    for _ in range(1000):  # a weekly rule: a thousand steps is twenty years of downtime
+        following = next_digest(workspace, slot)
+        if following is None or following > now:
+            break
+        slot = following
+    return slot
 
 
 def due_for_digest(session: Session, now: datetime, limit: int = 100) -> list[Workspace]:
@@ -142,3 +161,192 @@ def since_last(workspace: Workspace | None, now: datetime) -> datetime:
     if last is None or last >= now:
         return week_ago
     return max(last, now - timedelta(weeks=8))
+
+
+# --- the digest schedule (`/cadence digest schedule`) ----------------------------------------
+
+SCHEDULE_ACTION = "digest_schedule"  # the audit event's action when the schedule is saved
+UPCOMING = 3  # how many send times the form shows
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When the digest goes out (weekdays 0 = Monday, local "HH:MM", an IANA zone) and the
+    workspace's default digest channel (None: only engagements' own digest channels)."""
+
+    weekdays: tuple[int, ...]
+    local_time: str
+    timezone: str
+    channel_id: str | None = None
+
+    @property
+    def rule(self) -> recurrence.Rule:
+        return recurrence.Rule(kind="weekly", weekdays=self.weekdays)
+
+    @staticmethod
+    def of(workspace: Workspace) -> DigestSchedule:
+        """What the workspace has stored, as the form shows it."""
+        return DigestSchedule(
+            weekdays=rule_of(workspace).weekdays,
+            local_time=workspace.digest_local_time,
+            timezone=workspace.digest_timezone,
+            channel_id=workspace.digest_channel_id,
+        )
+
+
+def validate_schedule(raw: Mapping[str, Any]) -> DigestSchedule:
+    """The schedule form's values (by action_id: weekdays, local_time, timezone, channel) as a
+    DigestSchedule, or FieldErrors naming every field to fix."""
+    errors: dict[str, str] = {}
+    days: list[int] = []
+    for value in raw.get("weekdays") or []:
+        text = str(value).strip()
+        if not text.isdigit() or not 0 <= int(text) <= 6:
+            errors["weekdays"] = "Days of the week must be Monday to Sunday."
+            break
+        days.append(int(text))
+    if not days and "weekdays" not in errors:
+        errors["weekdays"] = "Pick at least one day of the week."
+    local_time = ""
+    try:
+        parsed = recurrence.parse_local_time(str(raw.get("local_time") or ""))
+        local_time = parsed.strftime("%H:%M")
+    except recurrence.RuleError as e:
+        errors["local_time"] = e.message
+    timezone = canonical_timezone(str(raw.get("timezone") or ""))
+    if timezone is None:
+        typed = str(raw.get("timezone") or "").strip()
+        errors["timezone"] = (
+            f"“{typed[:64]}” is not a time zone Cadence knows. " if typed else "Give a time zone. "
+        ) + "Use an IANA name such as Europe/Berlin or America/New_York."
+    channel = str(raw.get("channel") or "").strip() or None
+    if channel is not None and not channel.startswith(("C", "G")):
+        errors["channel"] = "Choose a channel (public or private), not a direct message."
+    if errors:
+        raise FieldErrors(errors)
+    assert timezone is not None
+    return DigestSchedule(
+        weekdays=tuple(sorted(set(days))),
+        local_time=local_time,
+        timezone=timezone,
+        channel_id=channel,
+    )
+
+
+@cache
+def _zone_names() -> dict[str, str]:
+    return {z.lower(): z for z in zoneinfo.available_timezones()}
+
+
+def canonical_timezone(value: str) -> str | None:
+    """The IANA name for `value` as spelled in the tz database (case-insensitive), or None."""
+    return _zone_names().get(value.strip().lower()) if value.strip() else None
+
+
+def upcoming(schedule: DigestSchedule, after: datetime, count: int = UPCOMING) -> list[datetime]:
+    """The next `count` send times (UTC) of a schedule, strictly after `after`."""
+    found = recurrence.occurrences(
+        schedule.rule,
+        recurrence.parse_local_time(schedule.local_time),
+        schedule.timezone,
+        after,
+        count,
+    )
+    return [o.at for o in found]
+
+
+def may_schedule(session: Session, *, team_id: str, user_id: str, admins: Iterable[str]) -> bool:
+    """Who may choose when the digest goes out: an admin, or anyone who leads an engagement."""
+    return user_id in set(admins) or leads_anything(session, team_id=team_id, user_id=user_id)
+
+
+def require_scheduler(
+    session: Session, *, team_id: str, user_id: str, admins: Iterable[str]
+) -> None:
+    if not may_schedule(session, team_id=team_id, user_id=user_id, admins=admins):
+        raise NotAllowed(
+            "Only a Cadence admin or the lead of an engagement can choose when the digest "
+            "goes out. Ask one of them to run `/cadence digest schedule`."
+        )
+
+
+def stored_or_default(session: Session, *, team_id: str) -> Workspace:
+    """The workspace's row, or (for a team not served yet) an unsaved one with the defaults:
+    for reading, where `ensure` would write."""
+    found = session.exec(select(Workspace).where(Workspace.team_id == team_id)).first()
+    if found is not None:
+        return found
+    return Workspace(
+        team_id=team_id,
+        digest_rule=DEFAULT_RULE,
+        digest_local_time=DEFAULT_LOCAL_TIME,
+        digest_timezone=DEFAULT_TIMEZONE,
+    )
+
+
+def schedule_saved(session: Session, *, team_id: str) -> bool:
+    """Whether anyone has saved the digest schedule yet (else it is still the default)."""
+    return (
+        session.exec(
+            select(AuditEvent.id)
+            .where(AuditEvent.team_id == team_id)
+            .where(AuditEvent.entity_type == "workspace")
+            .where(AuditEvent.action == SCHEDULE_ACTION)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def save_schedule(
+    session: Session,
+    *,
+    team_id: str,
+    actor: str,
+    schedule: DigestSchedule,
+    admins: Iterable[str],
+    now: datetime,
+) -> Workspace:
+    """Store the schedule (who may: `may_schedule`), move the next send to the first one after
+    `now` under it, and record who changed what."""
+    require_scheduler(session, team_id=team_id, user_id=actor, admins=admins)
+    ensure(session, team_id=team_id, now=now)
+    workspace = session.exec(
+        select(Workspace)
+        .where(Workspace.team_id == team_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    before = _schedule_snapshot(workspace)
+    workspace.digest_rule = schedule.rule.to_rrule()
+    workspace.digest_local_time = schedule.local_time
+    workspace.digest_timezone = schedule.timezone
+    workspace.digest_channel_id = schedule.channel_id
+    workspace.digest_next_run_at = next_digest(workspace, now)
+    session.add(workspace)
+    session.flush()
+    old, new = audit.changes(before, _schedule_snapshot(workspace))
+    assert workspace.id is not None
+    audit.record(
+        session=session,
+        team_id=team_id,
+        actor=actor,
+        entity_type="workspace",
+        entity_id=workspace.id,
+        action=SCHEDULE_ACTION,
+        now=now,
+        before=old,
+        after=new,
+    )
+    return workspace
+
+
+def _schedule_snapshot(workspace: Workspace) -> dict[str, Any]:
+    nxt = workspace.digest_next_run_at
+    return {
+        "digest_rule": workspace.digest_rule,
+        "digest_local_time": workspace.digest_local_time,
+        "digest_timezone": workspace.digest_timezone,
+        "digest_channel_id": workspace.digest_channel_id,
+        "digest_next_run_at": nxt.isoformat() if nxt else None,
+    }
