@@ -27,6 +27,7 @@ from bot.blocks.concerns import (
 from bot.blocks.digest_schedule import DIGEST_SCHEDULE_VIEW
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, ENGAGEMENT_MODAL
 from bot.blocks.feedback import FEEDBACK_MODAL
+from bot.blocks.health import HEALTH_ACTION
 from bot.blocks.risk_reviews import RISK_REVIEW_MODAL
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION, UPDATE_MODAL
 from bot.engine.outbox import Outbox
@@ -40,6 +41,7 @@ from handlers import (
     engagements,
     home,
     risk_reviews,
+    status,
 )
 from handlers.context import request_context
 from handlers.guard import guarded
@@ -57,6 +59,7 @@ ACTIONS: dict[str | re.Pattern, Listener] = {
     re.compile(f"^{CONCERN_BUTTON}:"): concerns.concern_button,
     LIST_MENU: concerns.concern_menu,
     BLOCKER_CONCERN_ACTION: concerns.raise_from_blocker,
+    re.compile(f"^{HEALTH_ACTION}(:|$)"): status.health_card_action,
 }
 VIEWS: dict[str, Listener] = {
     ENGAGEMENT_MODAL: engagements.engagement_form,

@@ -19,7 +19,7 @@ from bot.blocks.help import help_message, usage_reply
 from bot.domain import away
 from bot.domain.command_reference import REFERENCE, CommandSpec, parse, spec_for
 from bot.domain.errors import UserError
-from handlers import answers, cadences, concerns, engagements, exports
+from handlers import answers, cadences, concerns, engagements, exports, status
 from handlers.context import Command, Request
 
 Handler = Callable[[Command], None]
@@ -95,6 +95,7 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("update",): answers.update_command,
     ("feedback",): answers.feedback_command,
     ("export",): exports.export_command,
+    ("status",): status.status_command,
     ("away",): away_command,
     ("away", "off"): away_command,
 }

@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import DividerBlock, HeaderBlock
 
 from bot.blocks.common import MAX_SECTION_TEXT, context, fit_text, message, section, shorten_quotes
 from bot.domain.command_reference import REFERENCE, CommandSpec
+from bot.domain.figures import SCORE_FORMULA
 
 
 def _line(spec: CommandSpec) -> str:
@@ -32,6 +33,7 @@ def help_message() -> dict[str, Any]:
     blocks.append(
         context("Anything that needs several fields opens a form; short forms act at once.")
     )
+    blocks.append(context(f"*Scorecard:* {SCORE_FORMULA}"))
     return message("Cadence commands: /cadence help", blocks)
 
 

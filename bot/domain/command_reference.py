@@ -92,7 +92,9 @@ REFERENCE: tuple[CommandSpec, ...] = (
         "/cadence away 2026-12-22 2027-01-02",
         True,
     ),
-    CommandSpec("status <eng>", "the engagement's health card", "/cadence status acme-payments"),
+    CommandSpec(
+        "status <eng>", "the engagement's health card", "/cadence status acme-payments", True
+    ),
     CommandSpec(
         "digest preview · digest send · digest schedule",
         "preview the executive digest to yourself; post it now; choose when it goes out",

@@ -1,0 +1,345 @@
+"""Block Kit for an engagement's health card (`/cadence status <eng>`, and the button the digest
+and other views show to open it): RAG now and its trend, the last update, the next check-in,
+KPIs against target, open concerns, feedback and the vendor scorecard, with buttons.
+
+Every number is read from `figures.Figures` as computed; nothing here recomputes one, so the
+card says what the digest, the Home tab and the export say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, DividerBlock, HeaderBlock
+
+from bot.blocks.checkins import local
+from bot.blocks.common import (
+    context,
+    escape,
+    fit_text,
+    mentions,
+    message,
+    pack_sections,
+    section,
+)
+from bot.blocks.concerns import SEVERITY_EMOJI
+from bot.domain import checkin_kinds
+from bot.domain.command_reference import shorten
+from bot.domain.concerns import WAITING_FOR_ACK
+from bot.domain.engagements import format_number
+from bot.domain.figures import (
+    FEEDBACK_SCORES,
+    SCORE_FORMULA,
+    SCORE_WEEKS,
+    ConcernRow,
+    Figures,
+    KpiFigure,
+    Rate,
+)
+from bot.domain.health import Health
+from bot.domain.updates import RAG_EMOJI, KpiOutcome
+
+HEALTH_ACTION = "health_card"  # opens an engagement's health card; the engagement id as value
+UPDATE_BUTTON = f"{HEALTH_ACTION}:update"  # the card's buttons, the engagement id as value
+CONCERN_BUTTON = f"{HEALTH_ACTION}:concern"
+CONCERNS_BUTTON = f"{HEALTH_ACTION}:concerns"
+RAG_LETTERS = {"green": "G", "amber": "A", "red": "R"}
+NO_RAG = "⚪"
+OUTCOME_MARKS = {KpiOutcome.MET: "✅", KpiOutcome.WITHIN: "🟡", KpiOutcome.MISSED: "❌"}
+OUTCOME_WORDS = {
+    KpiOutcome.MET: "met",
+    KpiOutcome.WITHIN: "within tolerance",
+    KpiOutcome.MISSED: "missed",
+}
+MAX_SUMMARY = 300  # of the last update's summary, quoted on the card
+PART_LABELS = {
+    "on_time": "On-time updates",
+    "kpis": "KPIs on target",
+    "sla": "Concern SLAs met",
+    "feedback": "Feedback",
+}
+
+
+def health_button(engagement_id: int, text: str = "Health card") -> ButtonElement:
+    """The button that opens an engagement's health card (the digest shows one per engagement)."""
+    return ButtonElement(text=text, action_id=HEALTH_ACTION, value=str(engagement_id))
+
+
+# --- small pieces (pure) -----------------------------------------------------------------------
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    """`3 d ago`, `5 h ago`, `just now`, `in 2 d`: how far a moment is from now."""
+    delta = now - moment
+    future = delta < timedelta(0)
+    seconds = abs(delta.total_seconds())
+    if seconds < 3600:
+        minutes = int(seconds // 60)
+        if minutes < 1:
+            return "now" if future else "just now"
+        amount = f"{minutes} min"
+    elif seconds < 48 * 3600:
+        amount = f"{int(seconds // 3600)} h"
+    else:
+        amount = f"{int(seconds // 86400)} d"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def age(span: timedelta) -> str:
+    hours = int(span.total_seconds() // 3600)
+    return f"{hours // 24} d" if hours >= 48 else f"{hours} h"
+
+
+def rag_word(rag: str | None) -> str:
+    if rag is None:
+        return f"{NO_RAG} no update yet"
+    return f"{RAG_EMOJI.get(rag, NO_RAG)} *{rag.capitalize()}*"
+
+
+def trend_line(trend: Sequence[str | None]) -> str:
+    """One mark per week, oldest first, as colours and letters (never colour alone)."""
+    marks = " ".join(RAG_EMOJI.get(r or "", NO_RAG) for r in trend)
+    letters = " ".join(RAG_LETTERS.get(r or "", "–") for r in trend)
+    return f"{marks}  `{letters}`"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value)} %"
+
+
+def rate_text(rate: Rate) -> str:
+    if rate.value is None:
+        return "nothing to count"
+    return f"{percent(100 * rate.value)} ({rate.met} of {rate.counted})"
+
+
+def points(change: float | None) -> str:
+    """A change in points with an arrow: `▲ +5 pts`, `▼ −12 pts`, `▬ 0 pts`."""
+    if change is None:
+        return ""
+    rounded = round(change)
+    if rounded > 0:
+        return f" ▲ +{rounded} pts"
+    if rounded < 0:
+        return f" ▼ −{-rounded} pts"
+    return " ▬ 0 pts"
+
+
+def _unit(unit: str) -> str:
+    return unit if unit == "%" else (f" {unit}" if unit else "")
+
+
+def kpi_line(kpi: KpiFigure, higher_is_better: bool | None) -> str:
+    """`✅ Uptime: *99.95%* (target ≥ 99.9%) · met · ↑ better than 99.9%`."""
+    unit = escape(_unit(kpi.unit))
+    op = "" if higher_is_better is None else ("≥ " if higher_is_better else "≤ ")
+    target = f"{op}{format_number(kpi.target)}{unit}"
+    if kpi.tolerance is not None:
+        target += f", amber {op}{format_number(kpi.tolerance)}{unit}"
+    if kpi.value is None or kpi.outcome is None:
+        return f"▫️ {escape(kpi.name)}: not reported yet (target {target})"
+    line = (
+        f"{OUTCOME_MARKS[kpi.outcome]} {escape(kpi.name)}: *{format_number(kpi.value)}{unit}* "
+        f"(target {target}) · {OUTCOME_WORDS[kpi.outcome]}"
+    )
+    if kpi.previous is None or kpi.direction is None:
+        return line
+    arrow = "↑" if kpi.value > kpi.previous else "↓" if kpi.value < kpi.previous else "→"
+    if kpi.direction == "same":
+        return f"{line} · {arrow} unchanged"
+    return f"{line} · {arrow} {kpi.direction} than {format_number(kpi.previous)}{unit}"
+
+
+def concern_line(row: ConcernRow, now: datetime) -> str:
+    """`🟧 *#4 Keys in email* · high · security · open 3 d, past its SLA` (or the time left)."""
+    title = escape(shorten(row.title, 150)) if row.title else "(untitled)"
+    line = (
+        f"{SEVERITY_EMOJI.get(row.severity, '⬜')} *#{row.concern_id} {title}* · {row.severity}"
+        f"{f' · {row.category}' if row.category else ''} · open {age(now - row.raised_at)}"
+    )
+    if row.breached(now):
+        return f"{line}, *past its SLA*"
+    due = row.acknowledge_due_at if row.status in WAITING_FOR_ACK else row.resolve_due_at
+    return f"{line}, {age(due - now)} left on its SLA" if due is not None else line
+
+
+# --- the card's parts --------------------------------------------------------------------------
+
+
+def _rag_section(f: Figures, h: Health, now: datetime) -> str:
+    weeks = len(f.rag_trend)
+    lines = [f"*RAG* {rag_word(f.rag_now)}"]
+    if f.rag_as_of is not None:
+        lines[0] += f" as of {local(f.rag_as_of, h.timezone)} ({relative(f.rag_as_of, now)})"
+    lines.append(f"Trend over {weeks} weeks, oldest first: {trend_line(f.rag_trend)}")
+    lines.append(f"On-time updates over {weeks} weeks: {rate_text(f.on_time)}")
+    changes = f.changes
+    moved = (
+        f"{rag_word(changes.rag_before)} → {rag_word(changes.rag_now)}"
+        if changes.rag_changed
+        else "RAG unchanged"
+    )
+    lines.append(
+        f"Since {local(changes.since, h.timezone)}: {moved} · {changes.updates} "
+        f"update{'s' if changes.updates != 1 else ''} · {changes.concerns_raised} concern"
+        f"{'s' if changes.concerns_raised != 1 else ''} raised, {changes.concerns_resolved} "
+        "resolved"
+    )
+    return "\n".join(lines)
+
+
+def _update_section(h: Health, now: datetime) -> str:
+    last = h.last_update
+    if last is None:
+        text = "*Last update* none yet"
+    else:
+        late = " _(late)_" if last.late else ""
+        text = (
+            f"*Last update* {RAG_EMOJI.get(last.rag, NO_RAG)} {last.rag} from "
+            f"{mentions([last.author_user_id])} · {relative(last.submitted_at, now)} "
+            f"({local(last.submitted_at, h.timezone)}){late}"
+        )
+        if last.summary.strip():
+            quoted = shorten(" ".join(last.summary.split()), MAX_SUMMARY)
+            text += f"\n> {escape(quoted)}"
+    nxt = h.next_checkin
+    if nxt is None:
+        text += "\n*Next check-in* none scheduled (`/cadence schedule` adds one)"
+    else:
+        kind = checkin_kinds.title(nxt.kind)
+        when = (
+            f"{nxt.local_time} in each person's own time zone, from {local(nxt.at, 'UTC')}"
+            if nxt.each_local_time
+            else local(nxt.at, nxt.timezone)
+        )
+        soon = "due now" if nxt.at <= now else relative(nxt.at, now)
+        text += f"\n*Next check-in* {kind} · {when} ({soon})"
+    return text
+
+
+def _kpi_lines(f: Figures, h: Health) -> list[str]:
+    if not f.kpis:
+        return ["*KPIs* none defined for this engagement"]
+    met = sum(1 for k in f.kpis if k.outcome == KpiOutcome.MET)
+    reported = sum(1 for k in f.kpis if k.outcome is not None)
+    header = f"*KPIs against target* ({met} of {reported} reported on target)"
+    return [header, *(kpi_line(k, h.higher_is_better.get(k.kpi_id)) for k in f.kpis)]
+
+
+def _concern_lines(f: Figures, h: Health, now: datetime) -> list[str]:
+    c = f.concerns
+    if c.open_total == 0:
+        return ["*Open concerns* none"]
+    counts = " · ".join(
+        f"{SEVERITY_EMOJI.get(s, '⬜')} {n} {s}" for s, n in c.open_by_severity.items()
+    )
+    oldest = f" · oldest {age(c.oldest_open_age)}" if c.oldest_open_age is not None else ""
+    breaches = f" · *{c.breaches} past their SLA*" if c.breaches else " · none past its SLA"
+    lines = [f"*Open concerns* {c.open_total}: {counts}{oldest}{breaches}"]
+    lines += [concern_line(row, now) for row in c.worst]
+    if c.open_total > len(c.worst):
+        lines.append(f"_…and {c.open_total - len(c.worst)} more_")
+    return lines
+
+
+def _feedback_section(f: Figures) -> str:
+    fb = f.feedback
+    weeks = len(fb.overall_by_week)
+    if fb.answers == 0:
+        return f"*Feedback* no answers in the last {weeks} weeks"
+    means = " · ".join(
+        f"{s} {fb.means[s]:.1f}" for s in FEEDBACK_SCORES if fb.means.get(s) is not None
+    )
+    return (
+        f"*Feedback* over the last {weeks} weeks ({fb.answers} answer"
+        f"{'s' if fb.answers != 1 else ''}, out of 5): {means}"
+    )
+
+
+def _scorecard_section(f: Figures) -> str:
+    card = f.scorecard
+    now = card.now
+    changes = card.part_changes()
+    parts = now.parts()
+    score = "—" if now.score is None else f"{now.score}/100"
+    change = card.change()
+    versus = (
+        f"{points(change).strip()} vs the {SCORE_WEEKS} weeks before"
+        if change is not None
+        else "no earlier score to compare"
+    )
+    lines = [f"*Scorecard* (last {SCORE_WEEKS} weeks): *{score}* · {versus}"]
+    feedback = (
+        "—" if now.feedback is None else f"{now.feedback:.1f}/5 ({percent(parts['feedback'])})"
+    )
+    shown = {
+        "on_time": rate_text(now.on_time),
+        "kpis": rate_text(now.kpis_met),
+        "sla": rate_text(now.sla),
+        "feedback": feedback,
+    }
+    for name, label in PART_LABELS.items():
+        lines.append(f"{label}: {shown[name]}{points(changes.get(name))}")
+    return "\n".join(lines)
+
+
+def _buttons(engagement_id: int) -> ActionsBlock:
+    value = str(engagement_id)
+    return ActionsBlock(
+        block_id="health_card_actions",
+        elements=[
+            ButtonElement(
+                text="Give an update", action_id=UPDATE_BUTTON, value=value, style="primary"
+            ),
+            ButtonElement(text="Raise a concern", action_id=CONCERN_BUTTON, value=value),
+            ButtonElement(text="See concerns", action_id=CONCERNS_BUTTON, value=value),
+        ],
+    )
+
+
+def health_card(f: Figures, h: Health, *, now: datetime, buttons: bool = True) -> dict[str, Any]:
+    """The health card as a message payload (fallback text and blocks, within Slack's limits).
+
+    `f`: the engagement's figures as `figures.compute` gave them; `h`: what else it shows
+    (`health.load`); `buttons`: the update / concern buttons, for its people."""
+    name = f.name or f.handle
+    score = f.scorecard.now.score
+    fallback = (
+        f"Health of {name}: {f.rag_now or 'no update yet'}, score "
+        f"{'—' if score is None else score}/100, {f.concerns.open_total} open concern"
+        f"{'s' if f.concerns.open_total != 1 else ''}"
+    )
+    archived = " · _archived_" if h.archived else ""
+    blocks: list[Any] = [
+        HeaderBlock(text=shorten(f"Health: {name}", 150)),
+        context(
+            fit_text(
+                f"`{escape(f.handle)}` · vendor {escape(h.vendor)} · <#{h.channel_id}>{archived}"
+            )
+        ),
+        section(fit_text(_rag_section(f, h, now))),
+        section(fit_text(_update_section(h, now))),
+        DividerBlock(),
+        *pack_sections(_kpi_lines(f, h)),
+        *pack_sections(_concern_lines(f, h, now)),
+        section(fit_text(_feedback_section(f))),
+        DividerBlock(),
+        section(fit_text(_scorecard_section(f))),
+        context(fit_text(SCORE_FORMULA)),
+    ]
+    if buttons:
+        blocks.append(_buttons(f.engagement_id))
+    blocks.append(context(f"As of {local(now, h.timezone)} · `/cadence status {escape(f.handle)}`"))
+    return message(fallback, blocks)
+
+
+def refusal() -> dict[str, Any]:
+    """Said to someone who may not see a card: nothing about the engagement, not even its name."""
+    text = (
+        "A health card is for the people on its engagement (its leads, vendor contacts and "
+        "stakeholders) and Cadence admins, or for a click in the engagement's digest channel. "
+        "Ask a lead to add you if you should see it."
+    )
+    return message(text, [section(text)])
