@@ -7,6 +7,10 @@ so the write lock is taken up front (SQLAlchemy's documented pysqlite recipe). S
 with ``read_only=True`` use a plain deferred ``BEGIN`` and never block writers.
 
 PostgreSQL (``postgresql+psycopg://``) is the multi-process path.
+
+Nothing waits forever: a connection that cannot be made gives up after a few seconds, a thread
+waiting for a pooled connection too, and on PostgreSQL a statement, a lock wait and a
+transaction left idle are all cut off by the server (SQLite's lock wait is its busy timeout).
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+CONNECT_TIMEOUT_S = 5  # reaching the server
+POOL_TIMEOUT_S = 5  # a thread waiting for a pooled connection
+STATEMENT_TIMEOUT_MS = 30_000  # one statement (the slowest, a digest of 1,000 engagements: < 5 s)
+LOCK_TIMEOUT_MS = 10_000  # waiting for a row or table lock
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000  # a transaction left open by a stuck process
 READ_ONLY = "cadence_read_only"
 
 
@@ -34,7 +43,21 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
         )
         _install_sqlite_rules(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": (
+                f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS} "
+                f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+            ),
+        },
+    )
 
 
 def _install_sqlite_rules(engine: Engine) -> None:

@@ -192,3 +192,23 @@ def test_read_sessions_do_not_block_a_writer_on_sqlite(sqlite_url: str):
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM engagement")).scalar() == 1
     db.dispose()
+
+
+def test_postgresql_sessions_carry_time_limits(db):
+    """Nothing waits forever: the server cuts off a statement, a lock wait and an idle
+    transaction (SQLite waits for its lock at most its busy timeout)."""
+    from sqlalchemy import text
+
+    from storage.db import LOCK_TIMEOUT_MS, SQLITE_BUSY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS
+
+    with db.read() as connection:
+        if db.is_sqlite:
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == (
+                SQLITE_BUSY_TIMEOUT_MS
+            )
+            return
+        statement = connection.execute(text("SHOW statement_timeout")).scalar()
+        lock = connection.execute(text("SHOW lock_timeout")).scalar()
+    assert statement == f"{STATEMENT_TIMEOUT_MS // 1000}s"
+    assert lock == f"{LOCK_TIMEOUT_MS // 1000}s"
+    assert db.engine.pool.timeout() == 5

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -33,6 +36,7 @@ class CadenceWSGI:
         self.services = services
         self.outbox = Outbox(services)
         self.slack = SlackRequestHandler(build_app(services, self.outbox), path=SLACK_PATH)
+        self.health_probe = HealthProbe(services)
 
     def close(self) -> None:
         """Let the messages being sent at once finish (what is left, the next pass sends)."""
@@ -46,17 +50,47 @@ class CadenceWSGI:
                 return _json(start_response, 405, {"error": "POST only"})
             return self.slack(environ, start_response)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            status, body = health(self.services)
+            status, body = health(self.services, self.health_probe)
             return _json(start_response, status, body)
         return _json(start_response, 404, {"error": "not found"})
 
 
-def health(services: Services) -> tuple[int, dict[str, Any]]:
-    """Database reachable (else 503) and the age of the scheduler's last pass."""
+HEALTH_TIMEOUT_S = 1.0
+
+
+class HealthProbe:
+    """Asks the database on a thread of its own and waits at most HEALTH_TIMEOUT_S: a database
+    that hangs rather than refusing must not hang the health check (nor pile up threads: while
+    one probe is stuck, later checks wait on that same probe)."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadence-health")
+        self._lock = threading.Lock()
+        self._probe: Future[datetime | None] | None = None
+
+    def last_heartbeat(self) -> datetime | None:
+        """The scheduler's last pass; raises when the database fails or does not answer."""
+        with self._lock:
+            if self._probe is None or self._probe.done():
+                self._probe = self._pool.submit(self._ask)
+            probe = self._probe
+        return probe.result(timeout=HEALTH_TIMEOUT_S)
+
+    def _ask(self) -> datetime | None:
+        self.services.db.ping()
+        return engine.last_heartbeat(self.services.db)
+
+
+def health(services: Services, probe: HealthProbe | None = None) -> tuple[int, dict[str, Any]]:
+    """Database reachable within a second (else 503) and the age of the scheduler's last pass."""
     body: dict[str, Any] = {"database": "ok", "scheduler": {"last_tick_at": None, "age_s": None}}
     try:
-        services.db.ping()
-        last = engine.last_heartbeat(services.db)
+        last = (probe or HealthProbe(services)).last_heartbeat()
+    except TimeoutError:
+        log.warning("health check: the database did not answer within %s s", HEALTH_TIMEOUT_S)
+        body["database"] = f"no answer within {HEALTH_TIMEOUT_S:g} s"
+        return 503, body
     except Exception as e:
         log.warning("health check: database unreachable: %s", type(e).__name__)
         body["database"] = f"unreachable: {type(e).__name__}"
