@@ -19,7 +19,16 @@ from bot.blocks.help import help_message, usage_reply
 from bot.domain import away
 from bot.domain.command_reference import REFERENCE, CommandSpec, parse, spec_for
 from bot.domain.errors import UserError
-from handlers import answers, cadences, concerns, engagements, exports, status
+from handlers import (
+    answers,
+    cadences,
+    concerns,
+    digest_schedule,
+    digests,
+    engagements,
+    exports,
+    status,
+)
 from handlers.context import Command, Request
 
 Handler = Callable[[Command], None]
@@ -96,6 +105,9 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("feedback",): answers.feedback_command,
     ("export",): exports.export_command,
     ("status",): status.status_command,
+    ("digest", "preview"): digests.preview_command,
+    ("digest", "send"): digests.send_command,
+    ("digest", "schedule"): digest_schedule.schedule_command,
     ("away",): away_command,
     ("away", "off"): away_command,
 }

@@ -97,8 +97,10 @@ REFERENCE: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "digest preview · digest send · digest schedule",
-        "preview the executive digest to yourself; post it now; choose when it goes out",
+        "preview the executive digest to yourself; post it now (leads and admins); choose "
+        "when and where it goes out",
         "/cadence digest preview",
+        True,
     ),
     CommandSpec(
         "export <eng> [from] [to]",

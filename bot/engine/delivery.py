@@ -303,6 +303,7 @@ def _call(client: WebClient, job: jobs.ClaimedJob, message: Message):
             filename=filename,
             title=filename,
             initial_comment=message.payload.get("text", ""),
+            alt_txt=message.payload.get("alt_txt"),
         )
     metadata = {"event_type": JOB_EVENT, "event_payload": {"job": job.key}}
     if message.ts is not None:

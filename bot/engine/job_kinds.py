@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.engine import alerts, concern_jobs, exports, messages, prompts, survey_results
+from bot.engine import alerts, concern_jobs, digests, exports, messages, prompts, survey_results
 from bot.engine.delivery import Message, Sender
 from storage.jobs import ClaimedJob, JobKind
 
@@ -49,6 +49,9 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.ESCALATE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.MISSED_SUMMARY: KindHandler(works_in_database=alerts.plan_missed_summary),
     JobKind.SURVEY_RESULTS: KindHandler(works_in_database=survey_results.plan_survey_results),
+    JobKind.DIGEST: KindHandler(works_in_database=digests.plan_posts),
+    JobKind.DIGEST_POST: KindHandler(builds_message=digests.build_post),
+    JobKind.DIGEST_CHART: KindHandler(builds_message=digests.build_chart),
 }
 
 

@@ -1,9 +1,9 @@
 """The engine: one pass over what is due. `tick(now)` is the only thing that decides.
 
 A pass (1) learns the time zones it needs from Slack, (2) plans due cadence occurrences into
-check-ins and jobs, (3) claims due jobs in batches and runs them, (4) records a heartbeat. It can
-run in any number of processes at once: planning and claiming are made safe by row locks and
-unique keys, never by there being one scheduler.
+check-ins and jobs, and due digests, (3) claims due jobs in batches and runs them, (4) records
+a heartbeat. It can run in any number of processes at once: planning and claiming are made
+safe by row locks and unique keys, never by there being one scheduler.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from bot.engine import delivery, planner, runner
+from bot.engine import delivery, digests, planner, runner
 from bot.platform.services import Services
 from storage import requests
 from storage.db import Database
@@ -62,6 +62,7 @@ def tick(services: Services, now: datetime) -> TickReport:
     sending.start()
     try:
         planned = planner.plan_due(services.db, now)
+        planned += digests.plan_due(services.db, now)
     finally:
         planning.set()
         sending.join()

@@ -1,0 +1,290 @@
+"""The executive digest: one message that says where to look, within Slack's limits.
+
+An executive reads it on a phone once a week. So: a headline (how many engagements are green,
+amber and red, and what changed), then the engagements that need attention, each with its RAG
+and trend, scorecard figures, worst open concerns and a button to its health card; the rest
+one line each; and past Slack's 50 blocks the remainder counted, never cut mid-sentence.
+Every number comes from `bot.domain.figures` (the same numbers as the health card and Home).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ButtonElement,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, message
+from bot.blocks.health import HEALTH_ACTION
+from bot.domain.command_reference import shorten
+from bot.domain.figures import SCORE_FORMULA, Figures, Rate
+from bot.domain.updates import RAG_EMOJI
+
+MAX_DETAILED = 12  # engagements given a section of their own; the rest get a line
+NO_UPDATE = "⚪"
+TREND_LETTERS = {"green": "G", "amber": "A", "red": "R", None: "·"}
+SEVERITY_WORDS = ("critical", "high", "medium", "low")
+MAX_TITLE = 90  # a concern's title in a digest entry (the health card has it whole)
+
+
+@dataclass(frozen=True)
+class DigestScope:
+    """What a digest covers and who reads it: the period's end, where "changed" starts, and
+    whether it is the scheduled post or a private preview."""
+
+    now: datetime
+    since: datetime
+    preview: bool = False
+
+
+def attention_rank(f: Figures) -> tuple:
+    """Red first, then whatever changed its RAG, then amber, no update, green; within a group
+    the most breaches, the most open critical concerns, the lowest score, then by name."""
+    if f.rag_now == "red":
+        group = 0
+    elif f.changes.rag_changed:
+        group = 1
+    else:
+        group = {"amber": 2, None: 3}.get(f.rag_now, 4)
+    score = f.scorecard.now.score
+    return (
+        group,
+        -f.concerns.breaches,
+        -f.concerns.open_by_severity.get("critical", 0),
+        score if score is not None else 101,
+        f.name.casefold(),
+        f.engagement_id,
+    )
+
+
+def ordered(figures: Sequence[Figures]) -> list[Figures]:
+    return sorted(figures, key=attention_rank)
+
+
+def percent(rate: Rate) -> str:
+    return "–" if rate.value is None else f"{round(100 * rate.value)}%"
+
+
+def points(change: float | None) -> str:
+    """A change in points: ▲5, ▼3, ＝ (nothing when not comparable)."""
+    if change is None:
+        return ""
+    change = round(change)
+    return " ▲" + str(change) if change > 0 else (" ▼" + str(-change) if change < 0 else " ＝")
+
+
+def rag_marker(rag: str | None) -> str:
+    """Emoji and word together: colour is never the only sign."""
+    return f"{RAG_EMOJI[rag]} {rag}" if rag in RAG_EMOJI else f"{NO_UPDATE} no update yet"
+
+
+def trend_letters(f: Figures) -> str:
+    return "".join(TREND_LETTERS.get(r, "·") for r in f.rag_trend)
+
+
+def age(delta: timedelta) -> str:
+    days = delta.days
+    if days >= 1:
+        return f"{days} d"
+    return f"{max(1, int(delta.total_seconds() // 3600))} h"
+
+
+def name_of(f: Figures) -> str:
+    """The engagement's name for bold mrkdwn (surrounding spaces would break the bold)."""
+    return escape(" ".join(f.name.split()))
+
+
+def change_phrase(f: Figures) -> str | None:
+    """What changed in a few words, or None."""
+    c = f.changes
+    if not c.rag_changed:
+        return None
+    before = c.rag_before or "no update"
+    return f"{before} → {c.rag_now or 'no update'}"
+
+
+def score_line(f: Figures) -> str:
+    card = f.scorecard
+    changes = card.part_changes()
+    now = card.now
+    feedback = "–" if now.feedback is None else f"{now.feedback:.1f}/5"
+    score = "–" if now.score is None else str(now.score)
+    return (
+        f"Score *{score}*{points(card.change())} · on time {percent(now.on_time)}"
+        f"{points(changes['on_time'])} · KPIs on target {now.kpis_met.met}/{now.kpis_met.counted}"
+        f"{points(changes['kpis'])} · SLAs met {percent(now.sla)}{points(changes['sla'])}"
+        f" · feedback {feedback}"
+    )
+
+
+def concern_line(f: Figures, now: datetime) -> str:
+    c = f.concerns
+    if not c.open_total:
+        return "No open concerns."
+    counts = ", ".join(
+        f"{c.open_by_severity[s]} {s}" for s in SEVERITY_WORDS if c.open_by_severity.get(s)
+    )
+    parts = [f"Open concerns: {counts}"]
+    if c.oldest_open_age is not None:
+        parts.append(f"oldest {age(c.oldest_open_age)}")
+    if c.breaches:
+        parts.append(f"*{c.breaches} past SLA*")
+    lines = [" · ".join(parts)]
+    for w in c.worst:
+        late = " ⏰" if w.breached(now) else ""
+        title = escape(shorten(" ".join(w.title.split()), MAX_TITLE))
+        lines.append(f"  • [{w.severity}] {title}{late} ({age(now - w.raised_at)})")
+    return "\n".join(lines)
+
+
+def detailed_section(f: Figures, now: datetime) -> SectionBlock:
+    changed = change_phrase(f)
+    head = f"{rag_marker(f.rag_now)} · *{name_of(f)}* `{f.handle}`"
+    if changed:
+        head += f" · _changed: {changed}_"
+    trend = f"Weeks (oldest first): `{trend_letters(f)}`"
+    text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now)])
+    if len(text) > MAX_SECTION_TEXT:  # long concern titles: drop them, keep whole sentences
+        text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now).split("\n")[0]])
+    return SectionBlock(
+        block_id=f"digest-{f.engagement_id}",
+        text=MarkdownTextObject(text=text),
+        accessory=ButtonElement(
+            text="Health card", action_id=HEALTH_ACTION, value=str(f.engagement_id)
+        ),
+    )
+
+
+def summary_line(f: Figures) -> str:
+    score = f.scorecard.now.score
+    extra = f" · {f.concerns.open_total} open" if f.concerns.open_total else ""
+    changed = change_phrase(f)
+    return (
+        f"{RAG_EMOJI.get(f.rag_now or '', NO_UPDATE)} *{name_of(f)}* `{f.handle}` · score "
+        f"{'–' if score is None else score} · on time {percent(f.scorecard.now.on_time)}{extra}"
+        + (f" · _{changed}_" if changed else "")
+    )
+
+
+def headline(figures: Sequence[Figures]) -> str:
+    counts = {k: 0 for k in (*RAG_EMOJI, None)}
+    for f in figures:
+        counts[f.rag_now if f.rag_now in RAG_EMOJI else None] += 1
+    parts = [f"{RAG_EMOJI[k]} {counts[k]} {k}" for k in ("red", "amber", "green")]
+    if counts[None]:
+        parts.append(f"{NO_UPDATE} {counts[None]} without an update")
+    n = len(figures)
+    return f"*{n} engagement{'s' if n != 1 else ''}*: " + " · ".join(parts)
+
+
+def changes_summary(figures: Sequence[Figures]) -> str:
+    moved = [f for f in figures if f.changes.rag_changed]
+    raised = sum(f.changes.concerns_raised for f in figures)
+    resolved = sum(f.changes.concerns_resolved for f in figures)
+    breaches = sum(f.concerns.breaches for f in figures)
+    updates = sum(f.changes.updates for f in figures)
+    worse = sum(1 for f in moved if _rank(f.changes.rag_now) < _rank(f.changes.rag_before))
+    parts = [f"{updates} status update{'s' if updates != 1 else ''}"]
+    if moved:
+        parts.append(f"{len(moved)} changed RAG ({worse} worse)")
+    parts.append(f"{raised} concern{'s' if raised != 1 else ''} raised, {resolved} resolved")
+    if breaches:
+        parts.append(f"*{breaches} past SLA now*")
+    return "Since the last digest: " + " · ".join(parts) + "."
+
+
+def _rank(rag: str | None) -> int:
+    return {"red": 0, "amber": 1, "green": 2}.get(rag or "", 3)
+
+
+def counted_line(rest: Sequence[Figures]) -> str:
+    """The engagements with no room left, counted by RAG."""
+    counts: dict[str, int] = {}
+    for f in rest:
+        key = f.rag_now if f.rag_now in RAG_EMOJI else "without an update"
+        counts[key] = counts.get(key, 0) + 1
+    parts = [f"{n} {k}" for k, n in counts.items()]
+    return (
+        f"…and {len(rest)} more ({', '.join(parts)}): `/cadence status <engagement>` shows any "
+        "of them."
+    )
+
+
+def _line_sections(lines: Sequence[str], room: int) -> tuple[list[SectionBlock], int]:
+    """Whole lines packed into at most `room` sections; how many lines fitted."""
+    blocks: list[SectionBlock] = []
+    current: list[str] = []
+    used = 0
+    for line in lines:
+        candidate = "\n".join([*current, line])
+        if len(candidate) <= MAX_SECTION_TEXT:
+            current.append(line)
+            used += 1
+            continue
+        if len(blocks) + 1 >= room:
+            break
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(current))))
+        current = [line]
+        used += 1
+    if current and len(blocks) < room:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(current))))
+    elif current:
+        used -= len(current)
+    return blocks, used
+
+
+def digest_message(figures: Sequence[Figures], scope: DigestScope) -> dict[str, Any]:
+    """The digest for the engagements given (in any order): a payload within Slack's limits."""
+    now = scope.now
+    rows = ordered(figures)
+    title = "Cadence digest preview" if scope.preview else "Cadence weekly digest"
+    period = f"Week to {now:%a %d %b %Y %H:%M} UTC · changes since {scope.since:%a %d %b %H:%M}"
+    top = headline(rows)
+    blocks: list = [HeaderBlock(text=title), context(period)]
+    if not rows:
+        blocks.append(
+            context("No engagements to report yet: `/cadence engagement new` starts one.")
+        )
+        return message(f"{title}: no engagements yet.", blocks)
+    blocks += [
+        SectionBlock(text=MarkdownTextObject(text=f"{top}\n{changes_summary(rows)}")),
+        DividerBlock(),
+    ]
+    footer = [
+        DividerBlock(),
+        context(f"{SCORE_FORMULA} Weeks: G green, A amber, R red, · no update."),
+    ]
+    needing = [f for f in rows if attention_rank(f)[0] < 4]  # everything but plain green
+    detailed = needing[:MAX_DETAILED] if needing else rows[: min(3, len(rows))]
+    room = MAX_MESSAGE_BLOCKS - len(blocks) - len(footer) - 1  # one kept for the count line
+    detailed = detailed[:room]
+    blocks += [detailed_section(f, now) for f in detailed]
+    rest = _without(rows, detailed)
+    if rest:
+        room = MAX_MESSAGE_BLOCKS - len(blocks) - len(footer) - 1
+        if room > 0:
+            blocks.append(context("*The others*"))
+            room -= 1
+        sections, fitted = _line_sections([summary_line(f) for f in rest], room)
+        blocks += sections
+        if fitted < len(rest):
+            blocks.append(context(counted_line(rest[fitted:])))
+    blocks += footer
+    return message(f"{title}: {_plain(top)}", blocks)
+
+
+def _without(rows: Sequence[Figures], taken: Sequence[Figures]) -> list[Figures]:
+    ids = {f.engagement_id for f in taken}
+    return [f for f in rows if f.engagement_id not in ids]
+
+
+def _plain(text: str) -> str:
+    return text.replace("*", "")

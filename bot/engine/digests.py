@@ -1,0 +1,191 @@
+"""The executive digest as engine jobs: planned when due, built when run, posted once.
+
+- The planner calls `plan_due` each pass: a workspace whose digest is due gets one `DIGEST`
+  job for that slot (unique key: a second process, or a pass run twice, plans nothing more),
+  and its next run moves on. A workspace down for weeks gets one digest, not one per week.
+- `DIGEST` (database kind) plans one `DIGEST_POST` per digest channel with the engagements it
+  covers, and records the run (the next digest's "what changed" starts there).
+  `/cadence digest send` plans the same job under its request's key.
+- `DIGEST_POST` (message kind) loads the figures of its engagements (a fixed number of
+  queries, whatever their number) as of the moment it was planned for, and builds the
+  message; once it is in Slack, it plans `DIGEST_CHART`, the chart uploaded just after it.
+  `/cadence digest preview` plans a `DIGEST_POST` to the requester's DM.
+Building happens here, on the engine's threads: never on a thread that acknowledges requests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.blocks import chart
+from bot.blocks.digest import DigestScope, digest_message, ordered
+from bot.domain import figures, workspaces
+from bot.engine.delivery import Message, Sender
+from storage import jobs
+from storage.db import Database
+from storage.jobs import JobKind
+
+log = logging.getLogger(__name__)
+
+
+def plan_due(db: Database, now: datetime) -> list[str]:
+    """Plan the digest of every workspace whose time has come (and schedule the first run of
+    those never scheduled); one line per digest planned."""
+    lines: list[str] = []
+    with db.session() as session:
+        for workspace in workspaces.due_for_digest(session, now):
+            slot = workspaces.latest_slot(workspace, now)
+            workspace.digest_next_run_at = workspaces.next_digest(workspace, now)
+            session.add(workspace)
+            if slot is None:
+                continue
+            key = f"digest:team={workspace.team_id}:at={slot.isoformat()}"
+            if plan_digest(session, team_id=workspace.team_id, key=key, now=now):
+                lines.append(f"{now.isoformat()} digest of {workspace.team_id} planned ({key})")
+    return lines
+
+
+def plan_digest(session: Session, *, team_id: str, key: str, now: datetime) -> bool:
+    """The workspace's digest, posted to every digest channel (scheduled, or `digest send`)."""
+    return (
+        jobs.plan(session, team_id=team_id, key=key, kind=JobKind.DIGEST, due_at=now, now=now)
+        is not None
+    )
+
+
+def plan_preview(
+    session: Session,
+    *,
+    team_id: str,
+    to: str,
+    engagement_ids: Sequence[int],
+    request: str,
+    now: datetime,
+) -> None:
+    """The digest of the engagements the person may see, to their DM only."""
+    workspace = workspaces.ensure(session, team_id=team_id, now=now)
+    _plan_post(
+        session,
+        team_id=team_id,
+        key=f"digest-preview:request={request}",
+        to=to,
+        engagement_ids=engagement_ids,
+        now=now,
+        since=workspaces.since_last(workspace, now),
+        preview=True,
+    )
+
+
+def plan_posts(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
+    """`DIGEST`: one post per digest channel, each with the engagements it covers."""
+    workspace = workspaces.ensure(session, team_id=job.team_id, now=now)
+    since = workspaces.since_last(workspace, now)
+    routes = workspaces.digest_routes(session, team_id=job.team_id)
+    for channel, engagement_ids in routes.items():
+        _plan_post(
+            session,
+            team_id=job.team_id,
+            key=f"digest-post:{job.key}:channel={channel}",
+            to=channel,
+            engagement_ids=engagement_ids,
+            now=now,
+            since=since,
+            preview=False,
+        )
+    workspace.digest_last_run_at = now
+    session.add(workspace)
+    if not routes:
+        return f"{job.key}: no engagement has a digest channel; nothing to post"
+    return f"{job.key}: posts planned for {', '.join(routes)}"
+
+
+def _plan_post(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    to: str,
+    engagement_ids: Sequence[int],
+    now: datetime,
+    since: datetime,
+    preview: bool,
+) -> None:
+    jobs.plan(
+        session,
+        team_id=team_id,
+        key=key,
+        kind=JobKind.DIGEST_POST,
+        due_at=now,
+        now=now,
+        payload={
+            "channel": to,
+            "engagement_ids": list(engagement_ids),
+            "as_of": now.isoformat(),
+            "since": since.isoformat(),
+            "preview": preview,
+        },
+        user_id=to if to[:1] in "UW" else None,
+    )
+
+
+def _figures(sender: Sender, job: jobs.ClaimedJob) -> tuple[list[figures.Figures], DigestScope]:
+    """The figures a digest job shows, as of the moment it was planned for (a retry shows the
+    same period), worst first."""
+    payload: dict[str, Any] = job.payload
+    as_of = datetime.fromisoformat(payload["as_of"])
+    since = datetime.fromisoformat(payload["since"])
+    ids = payload.get("engagement_ids") or []
+    with sender.db.read_session() as session:
+        inputs = figures.load(
+            session, team_id=job.team_id, engagement_ids=ids, now=as_of, weeks=figures.TREND_WEEKS
+        )
+    computed = figures.compute(inputs, now=as_of, weeks=figures.TREND_WEEKS, since=since)
+    scope = DigestScope(now=as_of, since=since, preview=bool(payload.get("preview")))
+    return ordered(list(computed.values())), scope
+
+
+def build_post(sender: Sender, job: jobs.ClaimedJob) -> Message:
+    """`DIGEST_POST`: the digest message; once sent, its chart follows."""
+    rows, scope = _figures(sender, job)
+    channel = job.payload["channel"]
+
+    def chart_next(session: Session, response: dict[str, Any]) -> None:
+        jobs.plan(
+            session,
+            team_id=job.team_id,
+            key=f"digest-chart:{job.key}",
+            kind=JobKind.DIGEST_CHART,
+            due_at=sender.now,
+            now=sender.now,
+            payload={**job.payload, "channel": response.get("channel") or channel},
+            user_id=job.user_id,
+        )
+
+    return Message(
+        channel,
+        digest_message(rows, scope),
+        f"digest of {len(rows)} engagements to {channel}",
+        may_rejoin=channel[:1] == "C",
+        on_sent=chart_next,
+        quiet=True,
+    )
+
+
+def build_chart(sender: Sender, job: jobs.ClaimedJob) -> Message:
+    """`DIGEST_CHART`: RAG per engagement per week, as a PNG in the digest's channel."""
+    rows, scope = _figures(sender, job)
+    weeks = figures.TREND_WEEKS
+    png = chart.digest_chart(rows, now=scope.now, weeks=weeks)
+    alt = chart.chart_alt_text(rows, now=scope.now, weeks=weeks)
+    return Message(
+        job.payload["channel"],
+        {"text": "RAG by week, with the on-time update rate in each cell.", "alt_txt": alt},
+        f"digest chart to {job.payload['channel']}",
+        quiet=True,
+        upload=(chart.CHART_FILENAME, png),
+    )
