@@ -1,19 +1,25 @@
 """`/cadence export`: a lead gets an engagement's whole record as CSV files in a zip, in their
-DM, built as a job; anonymity is kept; bad dates and other people are told what is wrong."""
+DM, built as a job; anonymity is kept; bad dates and other people are told what is wrong. The
+figures in it (KPI outcomes, each week's RAG and on-time rate, the scorecard) are the ones
+`figures` computes for every other view, checked against it on the same database."""
 
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from conftest import LEAD, OUTSIDER, STAKEHOLDER, VENDOR
-from engine_flows import utc
-from flows import create_engagement, text_of
-from test_concerns import raise_by_command
+from conftest import ACME, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR
+from engine_flows import answer_prompt, dms_to, schedule, tick, utc
+from flows import create_engagement, open_form, submit, text_of
+from sqlmodel import select
+from test_concerns import card_of, raise_by_command
 
+from bot.domain import figures
 from bot.platform import clock
+from storage.models import Engagement, KpiDefinition, StatusUpdate
 
 START = utc(2026, 11, 30, 9, 0)
 
@@ -45,10 +51,12 @@ def record(cadence) -> None:
                          {"severity": "high", "category": "security"}, user=LEAD)  # fmt: skip
 
 
-def export_files(cadence, text: str, *, user: str = LEAD) -> tuple[dict, dict[str, list[dict]]]:
-    """Run the command; its answer, and the CSVs of the zip that arrived (by file name)."""
+def export_files(
+    cadence, text: str, *, user: str = LEAD, at: datetime = START + timedelta(days=1)
+) -> tuple[dict, dict[str, list[dict]]]:
+    """Run the command at `at`; its answer, and the CSVs of the zip that arrived (by name)."""
     uploaded = len(cadence.fake.uploaded_files())
-    with clock.fixed_at(START + timedelta(days=1)):
+    with clock.fixed_at(at):
         reply = cadence.sim.command(text, user=user)
     # Done when the upload is completed into a channel (the bytes arrive a step before).
     files = cadence.wait_until(
@@ -71,12 +79,17 @@ def test_a_lead_exports_the_record_and_anonymity_is_kept(cadence):
     answer, tables = export_files(cadence, "export acme-payments")
     assert "the CSV files arrive in a zip" in text_of(answer)
     assert set(tables) == {"updates.csv", "kpi_values.csv", "feedback.csv", "concerns.csv",
-                           "concern_history.csv", "audit.csv"}  # fmt: skip
+                           "concern_history.csv", "audit.csv", "weekly.csv",
+                           "scorecard.csv"}  # fmt: skip
     (update,) = tables["updates.csv"]
     assert (update["author"], update["rag"], update["reason"]) == (VENDOR, "amber",
                                                                   "PSP certification")  # fmt: skip
     (kpi,) = tables["kpi_values.csv"]
-    assert (kpi["kpi"], kpi["value"], kpi["met_target"]) == ("Uptime", "99.95", "True")
+    assert kpi == {
+        "update_id": update["update_id"], "kpi": "Uptime", "unit": "%", "value": "99.95",
+        "target": "99.9", "tolerance": "", "higher_is_better": "True", "outcome": "met",
+        "met_target": "True",
+    }  # fmt: skip
     anonymous, named = tables["feedback.csv"]
     assert anonymous["answerer"] == "" and anonymous["anonymous"] == "True"
     assert anonymous["comment"] == "Nobody tells us anything."
@@ -89,6 +102,20 @@ def test_a_lead_exports_the_record_and_anonymity_is_kept(cadence):
     assert [e["action"] for e in tables["concern_history.csv"]] == ["raised"]
     actions = {(a["entity_type"], a["action"]) for a in tables["audit.csv"]}
     assert {("engagement", "create"), ("concern", "raise")} <= actions
+    # The whole history: the weeks since the engagement was created (two days: one week),
+    # ending at the export's moment; no check-in yet, so no on-time rate (not 0 %).
+    exported_at = START + timedelta(days=1)
+    assert tables["weekly.csv"] == [{
+        "week_start": (exported_at - timedelta(days=7)).isoformat(),
+        "week_end": exported_at.isoformat(), "rag_at_week_end": "amber", "asked": "0",
+        "answered_on_time": "0", "on_time_rate": "",
+    }]  # fmt: skip
+    now, before, formula = tables["scorecard.csv"]
+    assert (now["period"], now["period_end"]) == ("last 4 weeks", exported_at.isoformat())
+    assert (now["kpis_met"], now["kpis_reported"], now["feedback_mean"]) == ("1", "1", "3.0")
+    assert before["period"] == "4 weeks before" and before["score"] == ""
+    assert formula["period"] == f"# {figures.SCORE_FORMULA}"
+    assert STAKEHOLDER not in str(tables["weekly.csv"]) + str(tables["scorecard.csv"])
 
 
 def test_a_range_selects_by_day_and_an_empty_one_says_so(cadence):
@@ -118,3 +145,140 @@ def test_bad_dates_and_other_people_are_told_what_is_wrong(cadence):
     reply = cadence.sim.command("export acme-payments", user=OUTSIDER)
     assert "Only the leads of Acme Payments" in text_of(reply.json or {})
     assert cadence.fake.uploaded_files() == []
+
+
+# --- the figures are the figures every view shows -----------------------------------------------
+
+
+def kpi_ids(cadence) -> dict[str, int]:
+    with cadence.db.read_session() as session:
+        return {k.name: k.id for k in session.exec(select(KpiDefinition))}
+
+
+def edit_kpis(cadence, kpis_text: str, *, at: datetime) -> None:
+    """The lead edits the engagement, changing only its KPIs."""
+    with clock.fixed_at(at):
+        reply = submit(
+            cadence, open_form(cadence, "engagement edit acme-payments"), {"kpis": kpis_text}
+        )
+    assert reply.json is None or "errors" not in reply.json, reply.json
+
+
+def test_kpi_figures_keep_the_target_and_outcome_they_were_reported_against(cadence):
+    record(cadence)  # Uptime 99.95 against ≥ 99.9: met
+    edit_kpis(cadence, "Uptime (%) >= 99.9 (amber 99.5)\nMean time to resolve (hours) <= 8",
+              at=START + timedelta(hours=1))  # fmt: skip
+    ids = kpi_ids(cadence)
+    with clock.fixed_at(START + timedelta(hours=2)):
+        submit_form(cadence, "update acme-payments",
+                    {"rag": "green", "summary": "Certified.", f"kpi_{ids['Uptime']}": "99.7",
+                     f"kpi_{ids['Mean time to resolve']}": "10"}, user=VENDOR)  # fmt: skip
+    # Then the targets change: every figure above would read differently against these.
+    edit_kpis(cadence, "Uptime (%) >= 99.99\nMean time to resolve (hours) <= 12",
+              at=START + timedelta(hours=3))  # fmt: skip
+    with cadence.db.read_session() as session:
+        now = {k.name: k.target for k in session.exec(select(KpiDefinition))}
+    assert now == {"Uptime": 99.99, "Mean time to resolve": 12}
+
+    _, tables = export_files(cadence, "export acme-payments")
+
+    first, second = (u["update_id"] for u in tables["updates.csv"])
+    assert [
+        (k["update_id"], k["kpi"], k["value"], k["target"], k["tolerance"],
+         k["higher_is_better"], k["outcome"], k["met_target"])
+        for k in tables["kpi_values.csv"]
+    ] == [
+        (first, "Uptime", "99.95", "99.9", "", "True", "met", "True"),
+        (second, "Uptime", "99.7", "99.9", "99.5", "True", "within", "False"),
+        (second, "Mean time to resolve", "10.0", "8.0", "", "False", "missed", "False"),
+    ]  # fmt: skip
+    # The same outcome figures reads for the latest figure of each KPI.
+    with cadence.db.read_session() as session:
+        engagement = session.exec(select(Engagement)).one()
+        exported_at = START + timedelta(days=1)
+        loaded = figures.load(session, team_id=TEAM, engagement_ids=[engagement.id],
+                              now=exported_at, weeks=1)  # fmt: skip
+    found = figures.compute_one(loaded[engagement.id], now=exported_at, weeks=1)
+    assert {k.name: k.outcome.value for k in found.kpis} == {
+        "Uptime": "within", "Mean time to resolve": "missed",
+    }  # fmt: skip
+
+
+CREATED = utc(2026, 11, 25, 10, 0)  # a Wednesday
+MON = utc(2026, 11, 30, 8, 0)  # Monday 09:00 in Berlin; the window closes Wednesday 08:00 UTC
+
+
+def test_weekly_figures_and_the_scorecard_are_the_ones_figures_computes(cadence, monkeypatch):
+    with clock.fixed_at(CREATED):
+        create_engagement(cadence)
+    schedule(cadence, CREATED)
+    # First check-in: the vendor answers on time; the Slack Connect engineer never does.
+    tick(cadence, monkeypatch, MON)
+    (prompt,) = dms_to(cadence, VENDOR)
+    with clock.fixed_at(utc(2026, 11, 30, 10, 0)):
+        answer_prompt(cadence, prompt, VENDOR)
+    tick(cadence, monkeypatch, utc(2026, 12, 2, 8, 0))
+    with clock.fixed_at(utc(2026, 12, 1, 9, 0)):
+        raise_by_command(cadence, "concern acme-payments Release notes missing",
+                         {"severity": "high", "category": "delivery"})  # fmt: skip
+        submit_form(cadence, "feedback acme-payments",
+                    {"communication": "4", "quality": "3", "timeliness": "4", "overall": "4",
+                     "anonymous": ["anonymous"]}, user=STAKEHOLDER)  # fmt: skip
+    card = card_of(cadence)
+    with clock.fixed_at(utc(2026, 12, 1, 10, 0)):
+        cadence.sim.click(card, "concern:acknowledge", user=VENDOR, channel=ACME)
+    # Second check-in: nobody answers before its window closes.
+    tick(cadence, monkeypatch, utc(2026, 12, 7, 8, 0))
+    tick(cadence, monkeypatch, utc(2026, 12, 9, 8, 0))
+
+    # Exported later, for 25 Nov to 9 Dec (Berlin days): the figures as of the range's end.
+    _, tables = export_files(cadence, "export acme-payments 2026-11-25 2026-12-09",
+                             at=utc(2026, 12, 12, 9, 0))  # fmt: skip
+    berlin = ZoneInfo("Europe/Berlin")
+    end = datetime(2026, 12, 10, tzinfo=berlin).astimezone(UTC)  # 9 Dec 23:00 UTC
+    weeks = 3  # 25 Nov 00:00 to 10 Dec 00:00 Berlin: 15 days
+    with cadence.db.read_session() as session:
+        engagement = session.exec(select(Engagement)).one()
+        assert engagement.timezone == "Europe/Berlin"
+        loaded = figures.load(session, team_id=TEAM, engagement_ids=[engagement.id], now=end,
+                              weeks=8)[engagement.id]  # fmt: skip
+        assert len(session.exec(select(StatusUpdate)).all()) == 1
+    found = figures.compute_one(loaded, now=end, weeks=weeks)
+
+    assert tables["weekly.csv"] == [
+        {"week_start": start.isoformat(), "week_end": (start + figures.WEEK).isoformat(),
+         "rag_at_week_end": rag or "", "asked": str(rate.counted),
+         "answered_on_time": str(rate.met),
+         "on_time_rate": "" if rate.value is None else str(rate.value)}
+        for start, rag, rate in zip(figures.week_starts(end, weeks), found.rag_trend,
+                                    found.on_time_by_week, strict=True)
+    ]  # fmt: skip
+    # Worked by hand: weeks ending 25 Nov, 2 Dec and 9 Dec at 23:00 UTC; four people asked
+    # over the two check-ins, one answer on time; no update before the vendor's answer.
+    assert [(w["rag_at_week_end"], w["asked"], w["answered_on_time"], w["on_time_rate"])
+            for w in tables["weekly.csv"]] == [
+        ("", "0", "0", ""), ("green", "2", "1", "0.5"), ("green", "2", "0", "0.0"),
+    ]  # fmt: skip
+
+    card = figures.compute_one(loaded, now=end, weeks=8).scorecard
+    assert card.before is not None
+    rows = tables["scorecard.csv"]
+    assert [r["period"] for r in rows] == ["last 4 weeks", "4 weeks before",
+                                           f"# {figures.SCORE_FORMULA}"]  # fmt: skip
+    for row, parts in zip(rows, (card.now, card.before), strict=False):
+        assert row == {
+            "period": row["period"],
+            "period_start": (parts.period_end - 4 * figures.WEEK).isoformat(),
+            "period_end": parts.period_end.isoformat(),
+            "on_time_met": str(parts.on_time.met), "on_time_counted": str(parts.on_time.counted),
+            "kpis_met": str(parts.kpis_met.met), "kpis_reported": str(parts.kpis_met.counted),
+            "sla_met": str(parts.sla.met), "sla_counted": str(parts.sla.counted),
+            "feedback_mean": "" if parts.feedback is None else str(parts.feedback),
+            "score": "" if parts.score is None else str(parts.score),
+        }  # fmt: skip
+    assert (rows[0]["on_time_met"], rows[0]["on_time_counted"], rows[0]["feedback_mean"]) == (
+        "1", "4", "4.0",
+    )  # fmt: skip
+    assert rows[0]["score"] not in ("", None) and rows[1]["score"] == ""
+    (answer,) = tables["feedback.csv"]
+    assert answer["answerer"] == "" and STAKEHOLDER not in str(answer)  # still anonymous

@@ -427,3 +427,22 @@ def test_loading_issues_the_same_few_selects_for_one_engagement_and_for_thirty(d
     assert {f.on_time for f in found.values()} == {Rate(1, 1)}
     assert {f.rag_trend for f in found.values()} == {("amber", "amber", "amber", "green")}
     assert {f.concerns.breaches for f in found.values()} == {1}
+
+
+def test_kpi_reports_read_a_revision_as_the_loader_does():
+    # What the export reads for updates outside the loader's period: the target, tolerance and
+    # direction recorded then; a revision from before tolerances has only met_target.
+    content = {
+        "kpis": [
+            {"kpi_id": 10, "value": 99.7, "target": 99.9, "tolerance": 99.5,
+             "higher_is_better": True, "outcome": "within", "met_target": False},
+            {"kpi_id": 11, "value": 3, "target": 2, "higher_is_better": False,
+             "met_target": True},
+            {"kpi_id": 12, "value": None},
+        ]
+    }  # fmt: skip
+    assert figures.kpi_reports(content) == (
+        KpiReport(10, 99.7, KpiOutcome.WITHIN, 99.9, 99.5, True),
+        KpiReport(11, 3.0, KpiOutcome.MET, 2, None, False),
+    )
+    assert figures.kpi_reports({}) == ()

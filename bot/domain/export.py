@@ -1,9 +1,14 @@
 """An engagement's record as CSV files in one zip: status updates, their KPI figures, feedback
 (anonymity kept: no answerer for an anonymous answer), concerns with their history, and the
-audit log, within a date range.
+audit log, within a date range; and the figures the views show over that range, read from
+`figures` so a number is the same here as in the digest, the health card and the Home tab:
+each rolling week's RAG and on-time rate, and the vendor scorecard as of the range's end.
 
 Read with a fixed number of queries; written with the csv module. Dates are the engagement's
-own days: `start` and `end` are both included.
+own days: `start` and `end` are both included. KPI figures are as the update's latest revision
+recorded them, with the target, tolerance and direction in force then (not the KPI's current
+target). Weeks are the figures' rolling UTC weeks ending at the range's end (or at the export's
+moment, whichever is earlier).
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
 
+from bot.domain import figures
 from bot.domain.errors import UserError
+from bot.domain.updates import KpiOutcome
 from storage.models import (
     AuditEvent,
     Cadence,
@@ -29,9 +37,20 @@ from storage.models import (
     KpiDefinition,
     KpiValue,
     StatusUpdate,
+    UpdateRevision,
 )
 
 MAX_RANGE_DAYS = 366 * 5
+MAX_WEEKS = 260  # weekly.csv covers at most the last five years of the range
+# What the engagement did in the range; an export with none of it is empty (the audit log,
+# the weekly figures and the scorecard are context, always there).
+RECORD_FILES = (
+    "updates.csv",
+    "kpi_values.csv",
+    "feedback.csv",
+    "concerns.csv",
+    "concern_history.csv",
+)
 
 
 def parse_range(words: tuple[str, ...], *, today: date) -> tuple[date | None, date | None]:
@@ -73,7 +92,7 @@ class Export:
 
     @property
     def empty(self) -> bool:
-        return all(f.rows == 0 for f in self.files if f.name != "audit.csv")
+        return all(f.rows == 0 for f in self.files if f.name in RECORD_FILES)
 
     def period(self) -> str:
         if self.start is None:
@@ -104,10 +123,71 @@ def _when(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment else ""
 
 
+def _number(value: float | None) -> object:
+    return "" if value is None else value
+
+
+def _rate(rate: figures.Rate) -> object:
+    return "" if rate.value is None else rate.value
+
+
+def figures_span(
+    *, since: datetime | None, until: datetime | None, created_at: datetime, now: datetime
+) -> tuple[datetime, int]:
+    """The moment the range's figures are computed at (its end, or the export's moment when
+    open-ended or still running) and how many rolling weeks they cover (from the range's start,
+    or the engagement's creation; 1 to MAX_WEEKS)."""
+    end = min(until, now) if until is not None else now
+    first = since if since is not None else created_at
+    weeks = math.ceil((end - first) / figures.WEEK) if end > first else 1
+    return end.astimezone(UTC), max(1, min(MAX_WEEKS, weeks))
+
+
+def _weekly(found: figures.Figures, *, end: datetime, weeks: int) -> list[list[object]]:
+    return [
+        [_when(week_start), _when(week_start + figures.WEEK), rag or "", rate.counted, rate.met,
+         _rate(rate)]
+        for week_start, rag, rate in zip(
+            figures.week_starts(end, weeks), found.rag_trend, found.on_time_by_week, strict=True
+        )
+    ]  # fmt: skip
+
+
+def _scorecard(card: figures.Scorecard) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for label, parts in (
+        (f"last {figures.SCORE_WEEKS} weeks", card.now),
+        (f"{figures.SCORE_WEEKS} weeks before", card.before),
+    ):
+        if parts is None:
+            continue
+        rows.append(
+            [label, _when(parts.period_end - figures.SCORE_WEEKS * figures.WEEK),
+             _when(parts.period_end), parts.on_time.met, parts.on_time.counted,
+             parts.kpis_met.met, parts.kpis_met.counted, parts.sla.met, parts.sla.counted,
+             _number(parts.feedback),
+             _number(parts.score)]
+        )  # fmt: skip
+    return rows
+
+
+SCORECARD_HEADER = [
+    "period", "period_start", "period_end", "on_time_met", "on_time_counted", "kpis_met",
+    "kpis_reported", "sla_met", "sla_counted", "feedback_mean", "score",
+]  # fmt: skip
+
+
 def build(
-    *, session: Session, team_id: str, engagement_id: int, start: date | None, end: date | None
+    *,
+    session: Session,
+    team_id: str,
+    engagement_id: int,
+    start: date | None,
+    end: date | None,
+    now: datetime,
 ) -> Export:
-    """The engagement's record between `start` and `end` (its own days, both included)."""
+    """The engagement's record between `start` and `end` (its own days, both included), and
+    its figures over that range as of its end (`now`: the export's moment)."""
     engagement = session.exec(
         select(Engagement)
         .where(Engagement.team_id == team_id)
@@ -138,6 +218,22 @@ def build(
         .where(col(KpiValue.update_id).in_(update_ids or [-1]))
         .order_by(col(KpiValue.update_id), col(KpiDefinition.position))
     ).all()
+    # Each figure as its update's latest revision recorded it (what `figures` reads), with the
+    # target, tolerance and direction then, by update and KPI.
+    revisions = session.exec(
+        select(UpdateRevision.update_id, UpdateRevision.content)
+        .join(
+            StatusUpdate,
+            (col(StatusUpdate.id) == col(UpdateRevision.update_id))
+            & (col(StatusUpdate.revision) == col(UpdateRevision.revision)),
+        )
+        .where(col(UpdateRevision.update_id).in_(update_ids or [-1]))
+    ).all()
+    reports = {
+        (update_id, r.kpi_id): r
+        for update_id, content in revisions
+        for r in figures.kpi_reports(content or {})
+    }
     feedback = session.exec(
         select(Feedback)
         .where(Feedback.engagement_id == engagement_id)
@@ -174,7 +270,34 @@ def build(
         .where(*within(col(AuditEvent.at)))
         .order_by(col(AuditEvent.id))
     ).all()
+    # The figures over the range, as every view computes them (`figures.load` reads with a
+    # fixed number of SELECTs whatever the range): the weekly rows over the range's weeks, the
+    # scorecard over at least 8 so that its 4 weeks before are there.
+    figures_at, weeks = figures_span(
+        since=since, until=until, created_at=engagement.created_at, now=now
+    )
+    loaded = figures.load(
+        session,
+        team_id=team_id,
+        engagement_ids=[engagement_id],
+        now=figures_at,
+        weeks=max(weeks, 2 * figures.SCORE_WEEKS),
+    )[engagement_id]
+    weekly = figures.compute_one(loaded, now=figures_at, weeks=weeks)
+    card = figures.compute_one(
+        loaded, now=figures_at, weeks=max(weeks, 2 * figures.SCORE_WEEKS)
+    ).scorecard
 
+    def kpi_row(v: KpiValue, k: KpiDefinition) -> list[object]:
+        r = reports.get((v.update_id, v.kpi_id))
+        if r is None:  # no revision recorded it: only whether it met its target is known
+            outcome = KpiOutcome.MET if v.met_target else KpiOutcome.MISSED
+            return [v.update_id, k.name, k.unit, v.value, "", "", "", outcome.value,
+                    v.met_target]  # fmt: skip
+        return [v.update_id, k.name, k.unit, r.value, _number(r.target), _number(r.tolerance),
+                r.higher_is_better, r.outcome.value, r.outcome is KpiOutcome.MET]  # fmt: skip
+
+    scorecard_rows = _scorecard(card)
     files = (
         ExportFile(
             "updates.csv",
@@ -191,9 +314,9 @@ def build(
             "kpi_values.csv",
             len(kpi_rows),
             _csv(
-                ["update_id", "kpi", "unit", "value", "target", "higher_is_better", "met_target"],
-                [[v.update_id, k.name, k.unit, v.value, k.target, k.higher_is_better,
-                  v.met_target] for v, k in kpi_rows],
+                ["update_id", "kpi", "unit", "value", "target", "tolerance", "higher_is_better",
+                 "outcome", "met_target"],
+                [kpi_row(v, k) for v, k in kpi_rows],
             ),
         ),
         ExportFile(
@@ -237,6 +360,24 @@ def build(
                 [[_when(a.at), a.actor_user_id, a.entity_type, a.entity_id, a.action,
                   json.dumps(a.before, ensure_ascii=False) if a.before else "",
                   json.dumps(a.after, ensure_ascii=False) if a.after else ""] for a in audit],
+            ),
+        ),
+        ExportFile(
+            "weekly.csv",
+            weeks,
+            _csv(
+                ["week_start", "week_end", "rag_at_week_end", "asked", "answered_on_time",
+                 "on_time_rate"],
+                _weekly(weekly, end=figures_at, weeks=weeks),
+            ),
+        ),
+        ExportFile(
+            "scorecard.csv",
+            len(scorecard_rows),
+            _csv(
+                SCORECARD_HEADER,
+                [*scorecard_rows,
+                 [f"# {figures.SCORE_FORMULA}", *[""] * (len(SCORECARD_HEADER) - 1)]],
             ),
         ),
     )  # fmt: skip

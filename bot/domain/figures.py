@@ -757,3 +757,9 @@ def load(
             ratings=tuple(a.ratings),
         )
     return grouped
+
+
+def kpi_reports(content: Mapping[str, Any]) -> tuple[KpiReport, ...]:
+    """The KPI figures a revision's content records, read as the loader reads them (the export
+    reads revisions outside the loader's period)."""
+    return _reports(content)

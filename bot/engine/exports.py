@@ -28,6 +28,7 @@ def send_export(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             engagement_id=job.payload["engagement_id"],
             start=_day(job.payload.get("start")),
             end=_day(job.payload.get("end")),
+            now=sender.now,
         )
     name = built.engagement.name
     if built.empty:
@@ -40,8 +41,11 @@ def send_export(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             f"empty export of {built.engagement.handle} to {to}",
             quiet=True,
         )
-    counts = ", ".join(f"{f.rows} {f.name.removesuffix('.csv').replace('_', ' ')}"
-                       for f in built.files)  # fmt: skip
+    rows = {f.name: f.rows for f in built.files}
+    counts = ", ".join(f"{rows[n]} {n.removesuffix('.csv').replace('_', ' ')}"
+                       for n in (*record.RECORD_FILES, "audit.csv"))  # fmt: skip
+    weeks = rows["weekly.csv"]
+    counts += f"; the RAG and on-time rate of {weeks} week{'s' * (weeks != 1)}, and the scorecard"
     return Message(
         to,
         {"text": f"The record of {name} for {built.period()}: {counts}."},
