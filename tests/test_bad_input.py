@@ -91,7 +91,8 @@ def test_a_duplicate_name_is_refused_on_the_form(cadence):
         ("engagement archive", "Say which engagement to archive"),
         ("engagement edit acme-paymnts", "Did you mean `acme-payments`?"),
         ("engagement archive nothing-here", "There is no engagement `nothing-here`"),
-        ("status acme-payments", "not available in this version"),
+        ("status", "Say which engagement's health card to show"),
+        ("status nothing-here", "There is no engagement `nothing-here`"),
     ],
 )
 def test_malformed_commands_get_an_ephemeral_reply_naming_the_fix(cadence, text, says):
