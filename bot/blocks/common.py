@@ -6,7 +6,14 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
 
 from bot.domain.command_reference import ECHO_LIMIT, shorten
 
@@ -95,3 +102,26 @@ def message(text: str, blocks: Sequence[Block | dict[str, Any]] = ()) -> dict[st
 
 def plain_message(text: str) -> dict[str, Any]:
     return message(text, [section(text)] if len(text) <= MAX_SECTION_TEXT else [])
+
+
+def timezone_block_id(timezone: str) -> str:
+    """A time zone field's block_id carries its value: Slack keeps what a person typed in an
+    input across `views.update` when block_id and action_id stay the same, so a new default
+    (from `users.info`, after the modal opened) needs a new block_id to show."""
+    return f"timezone:{timezone}"
+
+
+def timezone_input(zone: str, *, hint: str) -> InputBlock:
+    """The time zone field of a form (the engagement's, the digest schedule's): an IANA name,
+    pre-filled with `zone`; its action id is `timezone` whatever its block id."""
+    return InputBlock(
+        block_id=timezone_block_id(zone),
+        label="Time zone",
+        hint=f"An IANA name such as Europe/Berlin or America/New_York.{hint}",
+        element=PlainTextInputElement(
+            action_id="timezone",
+            placeholder="Europe/Berlin",
+            max_length=64,
+            initial_value=zone or None,
+        ),
+    )

@@ -12,13 +12,12 @@ from slack_sdk.models.blocks import (
     ConversationSelectElement,
     InputBlock,
     Option,
-    PlainTextInputElement,
     TimePickerElement,
 )
 from slack_sdk.models.views import View
 
 from bot.blocks.checkins import local
-from bot.blocks.common import context, section
+from bot.blocks.common import context, section, timezone_input
 from bot.blocks.engagements import CHANNEL_FILTER
 from bot.domain.workspaces import DigestSchedule
 from storage.models import Workspace
@@ -26,13 +25,6 @@ from storage.models import Workspace
 DIGEST_SCHEDULE_VIEW = "digest_schedule"
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAYS = [Option(value=str(i), label=name) for i, name in enumerate(DAY_NAMES)]
-
-
-def timezone_block_id(timezone: str) -> str:
-    """The zone field's block_id carries its value: Slack keeps what was in an input across
-    `views.update` when block_id and action_id stay the same, so a zone filled in after the
-    form opened (from the person's Slack profile) needs a new block_id to show."""
-    return f"timezone:{timezone}"
 
 
 def schedule_modal(
@@ -63,17 +55,7 @@ def schedule_modal(
             label="At (local time)",
             element=TimePickerElement(action_id="local_time", initial_time=stored.local_time),
         ),
-        InputBlock(
-            block_id=timezone_block_id(zone),
-            label="Time zone",
-            hint="An IANA name such as Europe/Berlin or America/New_York.",
-            element=PlainTextInputElement(
-                action_id="timezone",
-                placeholder="Europe/Berlin",
-                max_length=64,
-                initial_value=zone or None,
-            ),
-        ),
+        timezone_input(zone, hint=""),
         InputBlock(
             block_id="channel",
             label="Default digest channel",

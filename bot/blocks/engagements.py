@@ -31,6 +31,7 @@ from bot.blocks.common import (
     message,
     pack_sections,
     section,
+    timezone_input,
 )
 from bot.domain.engagements import (
     DEFAULT_RESOLVE_HOURS,
@@ -51,13 +52,6 @@ ENGAGEMENT_MODAL = "engagement_form"
 ARCHIVE_CONFIRM = "engagement_archive_confirm"
 ARCHIVE_CANCEL = "engagement_archive_cancel"
 CHANNEL_FILTER = ConversationFilter(include=["public", "private"], exclude_bot_users=True)
-
-
-def timezone_block_id(timezone: str) -> str:
-    """The time zone field's block_id carries its value: Slack keeps what a person typed in an
-    input across `views.update` when block_id and action_id stay the same, so a new default
-    (from `users.info`, after the modal opened) needs a new block_id to show."""
-    return f"timezone:{timezone}"
 
 
 def engagement_modal(
@@ -169,17 +163,8 @@ def engagement_modal(
                 initial_user=initial.escalation_user_id if initial else None,
             ),
         ),
-        InputBlock(
-            block_id=timezone_block_id(zone),
-            label="Time zone",
-            hint="An IANA name such as Europe/Berlin or America/New_York. Check-ins are "
-            "scheduled in it unless a cadence says otherwise.",
-            element=PlainTextInputElement(
-                action_id="timezone",
-                placeholder="Europe/Berlin",
-                max_length=64,
-                initial_value=zone or None,
-            ),
+        timezone_input(
+            zone, hint=" Check-ins are scheduled in it unless a cadence says otherwise."
         ),
         InputBlock(
             block_id="kpis",
