@@ -1,12 +1,20 @@
-"""The App Home tab: the engagements a person is part of and the check-ins waiting for them."""
+"""The App Home tab: the engagements a person is part of and the check-ins waiting for them.
+
+Opening the tab publishes it directly (views.publish is the direct answer to that event, as
+views.open is to a click), not through the outbox: people open Home far more often than anything
+on it changes, and a job row per opening would grow the job table for nothing. The page is the
+same one the `HOME` job publishes after a change (`bot/engine/home_jobs.home_page`), read with a
+fixed number of queries. The first opening is recorded (in `req.change()`), so that from then on
+changes that show there republish it through the outbox; later openings only read.
+"""
 
 from __future__ import annotations
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.blocks.home import MAX_HOME_CONCERNS, home_view
-from bot.domain import checkins, concerns, engagements
+from bot.domain import home
+from bot.engine.home_jobs import home_page
 from handlers.context import Request
 
 
@@ -15,12 +23,12 @@ def app_home_opened(event: dict, client: WebClient, context: BoltContext) -> Non
         return
     req = Request.of(context)
     user_id = event["user"]
+    view = None
     with req.read() as session:
-        mine = engagements.list_for_person(session=session, team_id=req.team_id, user_id=user_id)
-        waiting = checkins.waiting_on(session=session, team_id=req.team_id, user_id=user_id)
-        open_concerns = concerns.list_open(
-            session=session, team_id=req.team_id, person=user_id, limit=MAX_HOME_CONCERNS
-        )
-    client.views_publish(
-        user_id=user_id, view=home_view(user_id, mine, waiting, open_concerns, req.now)
-    )
+        if home.has_opened(session, team_id=req.team_id, user_id=user_id):
+            view = home_page(session, team_id=req.team_id, user_id=user_id, now=req.now)
+    if view is None:  # the first time: recorded before the page is read, so no change is missed
+        with req.change() as session:
+            home.opened(session, team_id=req.team_id, user_id=user_id, now=req.now)
+            view = home_page(session, team_id=req.team_id, user_id=user_id, now=req.now)
+    client.views_publish(user_id=user_id, view=view)

@@ -43,6 +43,7 @@ class JobKind(StrEnum):
     UPDATE_SUMMARY = "update_summary"  # post an update's summary, or edit it in place
     CHECKIN_THREAD = "checkin_thread"  # a check-in's message in the channel, for its summaries
     EXPORT = "export"  # an engagement's record as CSV files in a zip, to whoever asked
+    HOME = "home"  # publish a person's Home tab again after a change that shows there
     CONCERN_CARD = "concern_card"  # post a concern's card in its channel, or edit it in place
     CONCERN_LINE = "concern_line"  # a line in the card's thread: who changed what, when
     CONCERN_NOTICE = "concern_notice"  # a DM about a concern (its new owner; a security alert)

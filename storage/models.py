@@ -420,6 +420,9 @@ class Person(SQLModel, table=True):
     status_emoji: str = Field(default="", max_length=100)
     external: bool = False
     refreshed_at: datetime = moment()
+    # When they first opened Cadence's Home tab: only those who did get it republished after a
+    # change (through the outbox), so a prompt to many people does not double the job table.
+    home_opened_at: datetime | None = moment(nullable=True)
 
 
 class TickerHeartbeat(SQLModel, table=True):

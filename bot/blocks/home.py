@@ -1,8 +1,12 @@
-"""The App Home tab: a person's engagements and what to do next."""
+"""The App Home tab: a person's engagements and what to do next.
+
+The engagements show the figures every view shares (`bot/domain/figures.py`: RAG now and its
+trend, the scorecard's score, the on-time rate), as computed there, never again here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +27,68 @@ from bot.domain.checkin_kinds import title as kind_title
 from bot.domain.checkins import CheckInStatus
 from bot.domain.concerns import ConcernPage
 from bot.domain.engagements import EngagementDetails
+from bot.domain.figures import TREND_WEEKS, Figures
+from bot.domain.updates import RAG_EMOJI
 from storage.models import Cadence, CheckIn, Engagement
 
 MAX_HOME_BLOCKS = 100
+RAG_WORDS = {"green": "Green", "amber": "Amber", "red": "Red"}
+RAG_ORDER = {"red": 0, "amber": 1, "green": 2}  # worst first; no update yet last
+NO_RAG = "⚪ _No update yet_"
+
+
+def rag_marker(rag: str | None) -> str:
+    """A RAG as emoji and word (never colour alone)."""
+    if rag is None or rag not in RAG_WORDS:
+        return NO_RAG
+    return f"{RAG_EMOJI[rag]} *{RAG_WORDS[rag]}*"
+
+
+def trend_letters(trend: Sequence[str | None]) -> str:
+    """A RAG trend as letters, oldest first (G, A, R; – for a week with no update yet)."""
+    return " ".join(RAG_WORDS.get(rag or "", "–")[0] for rag in trend)
+
+
+def figures_line(f: Figures) -> str:
+    """RAG trend, score (and its change) and on-time rate of one engagement."""
+    score = f.scorecard.now.score
+    change = f.scorecard.change()
+    score_text = "score —" if score is None else f"score {score}/100"
+    if score is not None and change is not None:
+        score_text += f" ({change:+d})"
+    on_time = f.on_time
+    on_time_text = (
+        "on time —"
+        if on_time.value is None
+        else f"on time {round(100 * on_time.value)} % ({on_time.met} of {on_time.counted})"
+    )
+    return (
+        f"{TREND_WEEKS}-week trend `{trend_letters(f.rag_trend)}` · {score_text} · {on_time_text}"
+    )
+
+
+def engagement_entry(
+    details: EngagementDetails, roles: Sequence[str], figures: Figures | None
+) -> str:
+    rag = rag_marker(figures.rag_now if figures else None)
+    line = f"{rag} · {engagement_lines(details)} · you: {', '.join(roles)}"
+    return f"{line}\n{figures_line(figures)}" if figures is not None else line
+
+
+def _fitted(lines: Sequence[str], budget: int) -> list:
+    """As many of `lines` as fit in `budget` section blocks, the rest counted in a line."""
+    packed = pack_sections(lines)
+    if len(packed) <= budget:
+        return packed
+    low, high = 0, len(lines)  # the most lines whose sections fit, with room for the count
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(pack_sections(lines[:middle])) <= budget - 1:
+            low = middle
+        else:
+            high = middle - 1
+    more = context(f"…and {len(lines) - low} more: `/cadence engagement list` lists them all.")
+    return [*pack_sections(lines[:low]), more]
 
 
 def waiting_blocks(waiting: Sequence[tuple[CheckIn, Cadence, Engagement]]) -> list:
@@ -78,7 +141,11 @@ def home_view(
     waiting: Sequence[tuple[CheckIn, Cadence, Engagement]] = (),
     concerns: ConcernPage | None = None,
     now: datetime | None = None,
+    figures: Mapping[int, Figures] | None = None,
 ) -> dict[str, Any]:
+    """The person's Home tab: what waits for their answer, their open concerns, their
+    engagements worst first (RAG, trend, score, on-time rate from `figures`), within 100 blocks."""
+    figures = figures or {}
     blocks: list = [HeaderBlock(text="Cadence")]
     if waiting:
         blocks.extend(waiting_blocks(waiting))
@@ -95,8 +162,16 @@ def home_view(
         )
     else:
         blocks.append(section(f"*Your engagements* ({len(mine)})"))
-        lines = [f"{engagement_lines(d)} · you: {', '.join(roles)}" for d, roles in mine]
-        blocks.extend(pack_sections(lines))
+
+        def worst_first(entry: tuple[EngagementDetails, tuple[str, ...]]) -> tuple[int, str]:
+            found = figures.get(entry[0].id)
+            return RAG_ORDER.get(found.rag_now if found else "", 3), entry[0].engagement.name
+
+        lines = [
+            engagement_entry(d, roles, figures.get(d.id))
+            for d, roles in sorted(mine, key=worst_first)
+        ]
+        blocks.extend(_fitted(lines, MAX_HOME_BLOCKS - len(blocks) - 2))
     blocks.append(DividerBlock())
     blocks.append(context("`/cadence help` lists every command."))
     return View(type="home", blocks=blocks[:MAX_HOME_BLOCKS]).to_dict()

@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from bot.domain import recurrence
+from bot.domain import home, recurrence
 from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.domain.errors import NotAllowed, NotFound
 from storage import jobs
@@ -165,6 +165,8 @@ def record_answer(
     if still_pending is None and context.checkin.status == OPEN:
         context.checkin.status = CLOSED
         session.add(context.checkin)
+    answered = f"checkin={checkin_id}:answered"  # their Home, without it
+    home.plan_refresh(session, team_id=team_id, user_ids=[user_id], cause=answered, now=now)
     return late
 
 
@@ -321,6 +323,9 @@ def open_occurrence(
             closes + timedelta(hours=cadence.escalation_hours),
         )
     jobs.plan_many(session, planned)
+    home.plan_refresh(
+        session, team_id=team_id, user_ids=asked, cause=f"checkin={checkin_id}:opened", now=now
+    )
     return status
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, concern_clock, engagements
+from bot.domain import audit, concern_clock, engagements, home
 from bot.domain.engagements import DEFAULT_RESOLVE_HOURS, SEVERITIES, EngagementDetails
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage import jobs
@@ -294,6 +294,8 @@ def raise_concern(
     )  # fmt: skip
     _plan_card(session, concern, details, event, now, thread_line=False)
     _plan_notice(session, concern, owner, "owner", now)
+    home.plan_refresh(session, team_id=team_id, user_ids=[owner, actor],
+                      cause=f"concern={concern.id}:event={event.id}", now=now)  # fmt: skip
     if concern.category == "security" and concern.severity in ALERT_AT_ONCE:
         for lead in details.leads:
             _plan_notice(session, concern, lead, "security", now)
@@ -442,6 +444,10 @@ def _changed(
         after={**changed_after, **(audit_extra or {})} or None, now=now,
     )  # fmt: skip
     _plan_card(session, concern, found.details, event, now, thread_line=True)
+    home.plan_refresh(
+        session, team_id=concern.team_id, cause=f"concern={concern.id}:event={event.id}", now=now,
+        user_ids=[concern.owner_user_id, concern.raised_by, before.get("owner_user_id") or ""],
+    )  # fmt: skip
     return concern
 
 

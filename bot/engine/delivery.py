@@ -151,6 +151,9 @@ class Message:
     fallback: Message | None = None  # a refused edit: post this instead
     quiet: bool = False  # never tell the leads about this one failing (notices about notices)
     upload: tuple[str, bytes] | None = None  # a file (name, content) sent with the text
+    # A Home tab to publish (views.publish) for `channel`, a user id: no ts comes back, and
+    # publishing again is harmless, so an unknown outcome is not looked for first.
+    home_view: dict[str, Any] | None = None
 
 
 class Pacer:
@@ -205,7 +208,7 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
     the message (by the job named in its metadata), so it is not posted twice.
     """
     client = sender.client_for(job.team_id)
-    if job.outcome_unknown and message.ts is None:
+    if job.outcome_unknown and message.ts is None and message.home_view is None:
         found = find_sent(client, job.key, message.channel)
         if found is not None:
             record_sent(sender, job, message, found)
@@ -292,6 +295,8 @@ def find_sent(client: WebClient, key: str, channel: str) -> dict[str, Any] | Non
 
 
 def _call(client: WebClient, job: jobs.ClaimedJob, message: Message):
+    if message.home_view is not None:
+        return client.views_publish(user_id=message.channel, view=message.home_view)
     if message.upload is not None:  # files_upload_v2: the upload URL, the bytes, completing it
         channel = message.channel
         if channel[:1] in "UW":

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from bot.engine import alerts, concern_jobs, digests, exports, messages, prompts, survey_results
 from bot.engine.delivery import Message, Sender
+from bot.engine.home_jobs import publish_home
 from storage.jobs import ClaimedJob, JobKind
 
 MessageHandler = Callable[[Sender, ClaimedJob], Message | None]
@@ -41,6 +42,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.UPDATE_SUMMARY: KindHandler(builds_message=messages.update_summary),
     JobKind.CHECKIN_THREAD: KindHandler(builds_message=messages.checkin_thread),
     JobKind.EXPORT: KindHandler(builds_message=exports.send_export),
+    JobKind.HOME: KindHandler(builds_message=publish_home),
     JobKind.CONCERN_CARD: KindHandler(builds_message=concern_jobs.card),
     JobKind.CONCERN_LINE: KindHandler(builds_message=concern_jobs.line),
     JobKind.CONCERN_NOTICE: KindHandler(builds_message=concern_jobs.dm),

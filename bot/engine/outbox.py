@@ -22,7 +22,7 @@ from bot.blocks.common import plain_message
 from bot.blocks.engagements import archived_notice, saved_notice
 from bot.blocks.feedback import leads_summary, thanks_message
 from bot.blocks.updates import leads_alert
-from bot.domain import audit, checkins
+from bot.domain import audit, checkins, home
 from bot.domain.engagements import EngagementDetails
 from bot.domain.feedback import SavedFeedback
 from bot.domain.updates import LeadsAlert, Saved
@@ -32,6 +32,7 @@ from bot.engine.tick import process_name
 from bot.platform.services import Services
 from storage import jobs
 from storage.jobs import JobKind
+from storage.models import StatusUpdate
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,15 @@ def engagement_saved(
 ) -> None:
     """A new engagement (or a new channel): get in and greet it, then tell the lead how it
     went. Another edit: tell the lead what changed."""
+    earlier = (*before.leads, *before.vendor_contacts, *before.stakeholders) if before else ()
+    home.plan_refresh(  # its members' Home tabs, and those of anyone the edit removed
+        session,
+        team_id=after.engagement.team_id,
+        cause=f"engagement={after.id}:request={request}",
+        now=now,
+        engagement_id=after.id,
+        user_ids=earlier,
+    )
     channel_id = after.engagement.channel_id
     if before is None or before.engagement.channel_id != channel_id:
         jobs.plan(
@@ -82,6 +92,9 @@ def engagement_archived(
     session: Session, *, details: EngagementDetails, actor: str, now: datetime
 ) -> None:
     """Say in the channel that Cadence stops here (the archive stands whatever Slack says)."""
+    archived = f"engagement={details.id}:archived"  # its members' Home tabs, without it
+    team_id = details.engagement.team_id
+    home.plan_refresh(session, team_id=team_id, engagement_id=details.id, cause=archived, now=now)
     message(
         session,
         team_id=details.engagement.team_id,
@@ -121,6 +134,13 @@ def update_saved(
         now=now,
         payload={"update_id": saved.update_id, "channel": channel_id},
     )
+    update = session.get(StatusUpdate, saved.update_id)
+    if update is not None:  # its RAG and the score on its members' Home tabs
+        revision = f"update={saved.update_id}:revision={saved.revision}"
+        engagement_id = update.engagement_id
+        home.plan_refresh(
+            session, team_id=team_id, engagement_id=engagement_id, cause=revision, now=now
+        )
 
 
 def update_alerted(session: Session, *, team_id: str, alert: LeadsAlert, now: datetime) -> None:

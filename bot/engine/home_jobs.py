@@ -1,0 +1,51 @@
+"""The Home tab as a job (`JobKind.HOME`): a person's Home built from current state when the job
+runs, and published with views.publish (no ts comes back; publishing again is harmless).
+
+Planned by `bot/domain/home.py` after a change that shows on someone's Home; the listener of
+`app_home_opened` builds the same page with `home_page`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.blocks.home import MAX_HOME_CONCERNS, home_view
+from bot.domain import checkins, concerns, engagements, figures
+from bot.engine.delivery import Message, Sender, finish
+from storage import jobs
+from storage.jobs import JobStatus
+
+
+def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
+    """The person's Home tab as it stands at `now`: what waits for their answer, the concerns
+    they own or raised, their engagements with the figures every view shares."""
+    mine = engagements.list_for_person(session=session, team_id=team_id, user_id=user_id)
+    waiting = checkins.waiting_on(session=session, team_id=team_id, user_id=user_id)
+    open_concerns = concerns.list_open(
+        session=session, team_id=team_id, person=user_id, limit=MAX_HOME_CONCERNS
+    )
+    numbers: dict[int, figures.Figures] = {}
+    if mine:
+        inputs = figures.load(
+            session,
+            team_id=team_id,
+            engagement_ids=[details.id for details, _ in mine],
+            now=now,
+            weeks=figures.TREND_WEEKS,
+        )
+        numbers = figures.compute(inputs, now=now, weeks=figures.TREND_WEEKS)
+    return home_view(user_id, mine, waiting, open_concerns, now, figures=numbers)
+
+
+def publish_home(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
+    """Publish the Home tab of `job.user_id` again, as it stands now."""
+    user_id = job.user_id
+    if user_id is None:
+        finish(sender, job, JobStatus.FAILED, error="no person to publish the Home tab for")
+        return None
+    with sender.db.read_session() as session:
+        view = home_page(session, team_id=job.team_id, user_id=user_id, now=sender.now)
+    return Message(user_id, {}, f"Home tab of {user_id}", quiet=True, home_view=view)
