@@ -193,6 +193,8 @@ class CheckIn(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("cadence_id", "occurrence_key", name="uq_checkin_cadence_occurrence"),
+        # The figures read an engagement's check-ins of a period (digest, health card, Home).
+        Index("ix_checkin_engagement_scheduled", "engagement_id", "scheduled_for"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -223,6 +225,11 @@ class CheckInRecipient(SQLModel, table=True):
 
 class StatusUpdate(SQLModel, table=True):
     """A structured status update; the fields hold the latest revision."""
+
+    # The figures read an engagement's updates of a period and the last one before it.
+    __table_args__ = (
+        Index("ix_statusupdate_engagement_submitted", "engagement_id", "submitted_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()
