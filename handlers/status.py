@@ -26,7 +26,7 @@ from bot.blocks.health import (
 )
 from bot.blocks.help import usage_reply
 from bot.blocks.updates import update_modal
-from bot.domain import concerns, engagements, figures, health, updates
+from bot.domain import concerns, engagements, figures, health, updates, workspaces
 from bot.domain.engagements import EngagementDetails
 from bot.domain.errors import NotAllowed, UserError
 from handlers.context import Command, Request
@@ -93,7 +93,9 @@ def health_card_action(
     view: dict[str, Any] | None = None
     with req.read() as session:
         details = engagements.get(session=session, team_id=req.team_id, engagement_id=engagement_id)
-        digest = health.digest_channel(session, team_id=req.team_id, engagement=details.engagement)
+        digest = workspaces.digest_channel(
+            session, team_id=req.team_id, engagement=details.engagement
+        )
         # Reading (the card, the concerns) is open to a digest channel's readers too; acting
         # (an update, a concern) only to the engagement's people and admins.
         reads = what in (HEALTH_ACTION, CONCERNS_BUTTON)

@@ -238,7 +238,6 @@ def test_the_card_stays_within_slacks_limits_with_20_kpis_and_many_concerns():
         engagement_id=1, vendor="V" * 120, timezone="Europe/Berlin", channel_id=ACME,
         archived=False,
         last_update=health.LastUpdate(11, VENDOR, "red", now, True, "word " * 600),
-        higher_is_better={k.kpi_id: True for k in kpis},
     )  # fmt: skip
     card = health_card(found, extra, now=now)
     blocks = card["blocks"]

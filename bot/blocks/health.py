@@ -131,10 +131,10 @@ def _unit(unit: str) -> str:
     return unit if unit == "%" else (f" {unit}" if unit else "")
 
 
-def kpi_line(kpi: KpiFigure, higher_is_better: bool | None) -> str:
+def kpi_line(kpi: KpiFigure) -> str:
     """`✅ Uptime: *99.95%* (target ≥ 99.9%) · met · ↑ better than 99.9%`."""
     unit = escape(_unit(kpi.unit))
-    op = "" if higher_is_better is None else ("≥ " if higher_is_better else "≤ ")
+    op = "≥ " if kpi.higher_is_better else "≤ "
     target = f"{op}{format_number(kpi.target)}{unit}"
     if kpi.tolerance is not None:
         target += f", amber {op}{format_number(kpi.tolerance)}{unit}"
@@ -225,7 +225,7 @@ def _kpi_lines(f: Figures, h: Health) -> list[str]:
     met = sum(1 for k in f.kpis if k.outcome == KpiOutcome.MET)
     reported = sum(1 for k in f.kpis if k.outcome is not None)
     header = f"*KPIs against target* ({met} of {reported} reported on target)"
-    return [header, *(kpi_line(k, h.higher_is_better.get(k.kpi_id)) for k in f.kpis)]
+    return [header, *(kpi_line(k) for k in f.kpis)]
 
 
 def _concern_lines(f: Figures, h: Health, now: datetime) -> list[str]:

@@ -173,6 +173,7 @@ class KpiFigure:
     unit: str
     target: float
     tolerance: float | None
+    higher_is_better: bool
     value: float | None  # the latest reported figure (None: never reported)
     outcome: KpiOutcome | None  # as recorded with that figure
     previous: float | None  # the figure reported before it
@@ -363,6 +364,7 @@ def kpi_figures(
                 unit=kpi.unit,
                 target=kpi.target,
                 tolerance=kpi.tolerance,
+                higher_is_better=kpi.higher_is_better,
                 value=last.value if last else None,
                 outcome=last.outcome if last else None,
                 previous=prev.value if prev else None,

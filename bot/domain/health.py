@@ -1,5 +1,5 @@
 """What an engagement's health card shows besides its figures: the next check-in, the last
-update and who sent it, which way its KPIs are better; and who may see the card.
+update and who sent it, and who may see the card.
 
 The numbers (RAG, KPIs, concern counts and the worst concerns, feedback, the scorecard) come
 from `figures.py` and only from there. This module reads the rest, set-based like the figures' loader: a fixed
@@ -8,8 +8,8 @@ number of SELECTs whatever the number of engagements, so the digest can reuse it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func
@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from bot.domain.cadences import ACTIVE
 from bot.domain.concerns import members
 from bot.domain.engagements import EngagementDetails
-from storage.models import Cadence, Engagement, KpiDefinition, StatusUpdate, Workspace
+from storage.models import Cadence, Engagement, StatusUpdate
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,6 @@ class Health:
     archived: bool
     next_checkin: NextCheckIn | None = None
     last_update: LastUpdate | None = None
-    higher_is_better: Mapping[int, bool] = field(default_factory=dict)  # by KPI id
 
 
 def load(
@@ -62,7 +61,7 @@ def load(
     engagement_ids: Sequence[int],
     now: datetime,
 ) -> dict[int, Health]:
-    """The card's other facts for each engagement named (archived ones included): four
+    """The card's other facts for each engagement named (archived ones included): three
     SELECTs whatever the number of engagements."""
     ids = list(engagement_ids)
     if not ids:
@@ -135,16 +134,6 @@ def load(
         ).all()
     }
 
-    # Which way each KPI is better (the figures carry its target, not its direction).
-    directions: dict[int, dict[int, bool]] = {}
-    for engagement_id, kpi_id, higher in session.exec(
-        select(KpiDefinition.engagement_id, KpiDefinition.id, KpiDefinition.higher_is_better)
-        .where(KpiDefinition.team_id == team_id)
-        .where(col(KpiDefinition.engagement_id).in_(ids))
-    ).all():
-        if kpi_id is not None:
-            directions.setdefault(engagement_id, {})[kpi_id] = higher
-
     return {
         eid: Health(
             engagement_id=eid,
@@ -154,7 +143,6 @@ def load(
             archived=archived_at is not None,
             next_checkin=nexts.get(eid),
             last_update=lasts.get(eid),
-            higher_is_better=directions.get(eid, {}),
         )
         for eid, vendor, tz, channel, archived_at in rows
         if eid is not None
@@ -162,16 +150,6 @@ def load(
 
 
 # --- who may see a card ------------------------------------------------------------------------
-
-
-def digest_channel(session: Session, *, team_id: str, engagement: Engagement) -> str | None:
-    """Where the engagement's digest goes: its own digest channel, else the workspace's (the
-    same rule as `workspaces.digest_routes`); None when neither is set."""
-    if engagement.digest_channel_id:
-        return engagement.digest_channel_id
-    return session.exec(
-        select(Workspace.digest_channel_id).where(Workspace.team_id == team_id)
-    ).first()
 
 
 def may_see(

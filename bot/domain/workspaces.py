@@ -102,6 +102,16 @@ def due_for_digest(session: Session, now: datetime, limit: int = 100) -> list[Wo
     )
 
 
+def digest_channel(session: Session, *, team_id: str, engagement: Engagement) -> str | None:
+    """The digest channel of one engagement, by the rule of `digest_routes` (None: it is in
+    no scheduled digest)."""
+    if engagement.digest_channel_id:
+        return engagement.digest_channel_id
+    return session.exec(
+        select(Workspace.digest_channel_id).where(Workspace.team_id == team_id)
+    ).first()
+
+
 def digest_routes(session: Session, *, team_id: str) -> dict[str, list[int]]:
     """Each digest channel and the engagements (unarchived) it covers, in engagement order:
     an engagement's own digest channel, else the workspace's."""
