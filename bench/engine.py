@@ -8,7 +8,7 @@
 (d) peak RSS of `python -m bot tick --now …` with 10,000 cadences seeded.
 
 The engine is the real one (`bot.engine.tick` with `Services`, or the CLI for (d)); Slack is
-tests/fake_slack.py, run in a child process so that its CPU is not counted. Every section gets
+bot/demo/fake_slack.py, run in a child process so that its CPU is not counted. Every section gets
 a scratch database of its own (PostgreSQL: created from --postgres-url, dropped at the end).
 """
 
@@ -85,7 +85,7 @@ QUICK = Sizes((1_000, 10_000, 30_000), 7, 300, 48, 10_000, 50, 100)
 
 def serve_fake() -> int:
     """Child-process mode: run FakeSlack and obey one JSON command per line on stdin."""
-    from fake_slack import FakeSlack
+    from bot.demo.fake_slack import FakeSlack
 
     fake = FakeSlack(team_id=TEAM).start()
     print(fake.base_url, flush=True)

@@ -28,12 +28,12 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from fake_slack import FakeSlack
 from slack_requests import SlackSim
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from waiting import wait_until
 
+from bot.demo.fake_slack import FakeSlack
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform.config import Settings, load_settings
 from bot.platform.services import Services

@@ -19,8 +19,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from fake_slack import FakeSlack
 from slack_sdk.signature import SignatureVerifier
+
+from bot.demo.fake_slack import FakeSlack
 
 __all__ = [
     "Reply",

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from conftest import ADMIN, DIGEST, LEAD, TEAM, VENDOR, Cadence
 from engine_flows import utc
-from fake_slack import validate_view
 from flows import create_engagement, open_form, text_of, wait_reply
 from slack_requests import find_element
 from sqlmodel import select
@@ -23,6 +22,7 @@ from bot.blocks.digest_schedule import (
     schedule_modal,
     schedule_summary,
 )
+from bot.demo.fake_slack import validate_view
 from bot.domain import workspaces
 from bot.domain.errors import FieldErrors
 from bot.platform import clock

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from fake_slack import validate_message_blocks, validate_view
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.blocks.engagements import engagement_list, engagement_modal
 from bot.blocks.help import help_message
 from bot.blocks.home import home_view
+from bot.demo.fake_slack import validate_message_blocks, validate_view
 from bot.domain.engagements import (
     EngagementDetails,
     KpiSpec,

@@ -21,7 +21,6 @@ from conftest import (
     VENDOR,
 )
 from engine_flows import utc
-from fake_slack import validate_message_blocks
 from flows import create_engagement, ephemeral_replies, text_of, wait_reply
 from slack_sdk.models.blocks import ActionsBlock
 from sqlmodel import select
@@ -37,6 +36,7 @@ from bot.blocks.health import (
     health_button,
     health_card,
 )
+from bot.demo.fake_slack import validate_message_blocks
 from bot.domain import figures, health
 from bot.domain.figures import ConcernRow, Inputs, Kpi, KpiReport, Rating, Update
 from bot.domain.updates import KpiOutcome

@@ -10,11 +10,11 @@ from typing import Any
 
 from conftest import EXTERNAL, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR, Cadence
 from engine_flows import answer_prompt, checkins_of, dms_to, jobs_of, schedule, tick, utc
-from fake_slack import validate_view
 from flows import create_engagement, text_of, wait_reply
 from test_concerns import raise_by_command, the_concern
 
 from bot.blocks.home import MAX_HOME_BLOCKS, home_view, trend_letters
+from bot.demo.fake_slack import validate_view
 from bot.domain import figures
 from bot.platform import clock
 from storage.jobs import JobKind, JobStatus

@@ -1,31 +1,5 @@
-"""The one way the tests wait: poll for the condition itself, never sleep a fixed time."""
+"""The one way the tests wait (kept in the package, beside the fake Slack that uses it too)."""
 
-from __future__ import annotations
+from bot.demo.waiting import wait_until
 
-import time
-from collections.abc import Callable
-from typing import TypeVar
-
-T = TypeVar("T")
-
-
-def wait_until(
-    predicate: Callable[[], T],
-    timeout: float = 5.0,
-    what: str | Callable[[], str] = "condition",
-    *,
-    interval: float = 0.01,
-) -> T:
-    """Call `predicate` until it returns something truthy and return that; after `timeout`
-    seconds fail, naming `what` was awaited (a callable is asked at that moment, so the message
-    can say what was seen instead). The predicate may raise to give up early (e.g. when the
-    process it waits for has exited)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            described = what() if callable(what) else what
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {described}")
-        time.sleep(interval)
+__all__ = ["wait_until"]

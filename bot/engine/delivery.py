@@ -27,7 +27,6 @@ from bot.blocks import checkins as checkin_blocks
 from bot.domain.engagements import people_with_role
 from bot.engine.slack_errors import Verdict, classify, error_code
 from bot.platform.services import Services
-from bot.platform.slack import web_client
 from storage import jobs
 from storage.db import Database
 from storage.jobs import JobKind, JobStatus
@@ -66,7 +65,7 @@ class Sender:
 
         def client_for(team_id: str) -> WebClient:
             if team_id not in clients:
-                clients[team_id] = web_client(settings, team_id=team_id)
+                clients[team_id] = services.slack_client(team_id)
             return clients[team_id]
 
         return cls(

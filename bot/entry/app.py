@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
 from bot.engine.outbox import Outbox
+from bot.entry.sizing import LISTENER_THREADS
 from bot.platform.config import ConfigError, Settings
 from bot.platform.services import Services
 from bot.platform.slack import web_client
@@ -27,6 +29,9 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
             signing_secret=settings.slack_signing_secret,
             # Ack first: Bolt answers Slack as soon as a listener acks and keeps working after.
             process_before_response=False,
+            listener_executor=ThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="cadence-listener"
+            ),
         )
     except BoltError as e:
         raise ConfigError(

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo]`."""
+"""Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo|forget-workspace]`."""
 
 from __future__ import annotations
 
@@ -21,13 +21,22 @@ def main(argv: list[str] | None = None) -> int:
     tick = sub.add_parser("tick", help="run one scheduler pass and exit")
     tick.add_argument("--now", help="the moment to run at, ISO-8601 with an offset")
     sub.add_parser("migrate", help="bring the database schema up to date")
-    sub.add_parser("demo", help="run the whole flow without Slack (not in this version yet)")
+    demo = sub.add_parser("demo", help="play several weeks of Cadence against a stand-in Slack")
+    demo.add_argument(
+        "--out", default="cadence-demo", help="where to write (default ./cadence-demo)"
+    )
+    forget = sub.add_parser(
+        "forget-workspace", help="delete everything Cadence keeps about a workspace"
+    )
+    forget.add_argument("team_id", help="the workspace's team id (T…)")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     args = parser.parse_args(argv)
     command = args.command or "serve"
 
     if command == "demo":
-        print("python -m bot demo arrives with the scheduling engine; it is not in this version.")
-        return 1
+        from bot.demo import run as run_demo
+
+        return run_demo(args)
     try:
         settings = load_settings(need_slack=command != "migrate")
     except ConfigError as e:
@@ -36,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  • {problem}", file=sys.stderr)
         print("See .env.example and the README's configuration table.", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(settings.log_level)
+    configure_logging(settings)
 
     from bot.platform.services import Services
     from storage import migrate
@@ -57,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if command == "tick":
         return run_tick(services, args.now)
+    if command == "forget-workspace":
+        from bot.entry.forget_workspace import forget_workspace
+
+        return forget_workspace(services, args.team_id, confirmed=args.yes)
     if command == "worker":
         from bot.engine import ticker
 

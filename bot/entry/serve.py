@@ -11,10 +11,10 @@ import logging
 from gunicorn.app.base import BaseApplication
 
 from bot.engine import ticker
+from bot.entry.sizing import HTTP_THREADS
 from bot.platform.services import Services
 
 log = logging.getLogger(__name__)
-HTTP_THREADS = 8
 
 
 class CadenceServer(BaseApplication):

@@ -119,5 +119,5 @@ def create_app() -> CadenceWSGI:
         settings = load_settings()
     except ConfigError as e:
         raise SystemExit("Cadence cannot start:\n" + str(e)) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings)
     return CadenceWSGI(Services(settings=settings, db=Database.from_url(settings.database_url)))

@@ -11,7 +11,6 @@ turns pydantic's `ValidationError` into those lines; pydantic's wording never re
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -32,6 +31,7 @@ DEFAULT_SEND_CONCURRENCY = 8
 EMOJI = re.compile(r"^:[a-z0-9_+'-]+:$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 PROBLEM = "cadence_config"  # the pydantic error type of a problem worded by Cadence
 
 WHERE_TO_FIND = {
@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
     port: int = Field(DEFAULT_PORT, validation_alias="PORT")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    log_format: str = Field("text", validation_alias="LOG_FORMAT")
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(
+        None, validation_alias="SLACK_CLIENT_SECRET", repr=False
+    )
+    slack_state_secret: str | None = Field(None, validation_alias="SLACK_STATE_SECRET", repr=False)
     admins: frozenset[str] = Field(frozenset(), validation_alias="CADENCE_ADMINS")
     tick_seconds: int = Field(DEFAULT_TICK_SECONDS, validation_alias="CADENCE_TICK_SECONDS")
     channel_pace_seconds: float = Field(
@@ -126,6 +132,11 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
+
+    @property
+    def oauth(self) -> bool:
+        """Several workspaces: Slack's OAuth install flow, a token per installing workspace."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_state_secret)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """The tokens are left out (repr=False); a password in the database URL is hidden."""
@@ -214,6 +225,14 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise _problem(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {_shown(level)}")
         return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> str:
+        fmt = (_text(value) or "text").lower()
+        if fmt not in LOG_FORMATS:
+            raise _problem(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {_shown(fmt)}")
+        return fmt
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -341,9 +360,8 @@ def _hide_password(database_url: str) -> str:
         return "<unreadable URL>"
 
 
-def configure_logging(level: str) -> None:
-    """One format for every process; slack_sdk's debug output never reaches INFO logs."""
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def configure_logging(settings: Settings) -> None:
+    """One format for every process (`bot/platform/logs.py`)."""
+    from bot.platform.logs import setup
+
+    setup(level=settings.log_level, fmt=settings.log_format)

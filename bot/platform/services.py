@@ -7,8 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_sdk import WebClient
+
 from bot.platform import clock as _clock
 from bot.platform.config import Settings
+from bot.platform.slack import web_client
 from storage.db import Database
 
 
@@ -18,6 +21,11 @@ class Services:
     db: Database
     clock: Callable[[], datetime] = _clock.now
     """Where the engine's "now" comes from (`clock.now`, which `tick --now` and tests can fix)."""
+
+    def slack_client(self, team_id: str) -> WebClient:
+        """The Web API client that speaks for Cadence in workspace `team_id` (the engine's one
+        way to Slack; with several workspaces, that workspace's installation's token)."""
+        return web_client(self.settings, team_id=team_id)
 
     @property
     def admins(self) -> frozenset[str]:

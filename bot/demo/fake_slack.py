@@ -37,7 +37,8 @@ from typing import Any
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block, BlockElement
 from slack_sdk.models.views import View
-from waiting import wait_until
+
+from bot.demo.waiting import wait_until
 
 __all__ = [
     "Call",
