@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.cadences import (
+    MAX_LISTED,
     RULE_ACTION_PREFIX,
     cadence_list,
     cadence_modal,
@@ -127,8 +128,10 @@ def cadences_command(cmd: Command) -> None:
         if cmd.rest:
             details = engagements.find(session=session, team_id=req.team_id, handle=cmd.rest)
             engagement_id, scope = details.id, f"for {details.engagement.name}"
-        rows = cadences.list_all(session=session, team_id=req.team_id, engagement_id=engagement_id)
-        payload = cadence_list(rows, req.now, scope=scope)
+        found = cadences.page(
+            session=session, team_id=req.team_id, limit=MAX_LISTED, engagement_id=engagement_id
+        )
+    payload = cadence_list(found.rows, req.now, scope=scope, total=found.total)
     cmd.respond(**payload, response_type="ephemeral")
 
 

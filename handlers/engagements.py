@@ -14,7 +14,12 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import plain_message
-from bot.blocks.engagements import archive_confirmation, engagement_list, engagement_modal
+from bot.blocks.engagements import (
+    MAX_LISTED,
+    archive_confirmation,
+    engagement_list,
+    engagement_modal,
+)
 from bot.blocks.help import usage_reply
 from bot.domain import engagements
 from bot.domain.errors import UserError
@@ -53,9 +58,14 @@ def new_command(cmd: Command) -> None:
 
 
 def list_command(cmd: Command) -> None:
+    """`/cadence engagement list [<word>]`: one page read with a fixed number of queries (the
+    rest counted), so the answer costs the same with ten engagements or ten thousand."""
     cmd.ack()
     with cmd.req.read() as session:
-        payload = engagement_list(engagements.list_all(session=session, team_id=cmd.req.team_id))
+        found = engagements.page(
+            session=session, team_id=cmd.req.team_id, limit=MAX_LISTED, matching=cmd.rest
+        )
+    payload = engagement_list(found.rows, total=found.total, matching=cmd.rest)
     cmd.respond(**payload, response_type="ephemeral")
 
 

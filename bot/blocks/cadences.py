@@ -356,20 +356,25 @@ def cadence_buttons(cadence) -> ActionsBlock:
     )
 
 
-def cadence_list(rows: Sequence[tuple], now: datetime, *, scope: str) -> dict[str, Any]:
+def cadence_list(
+    rows: Sequence[tuple], now: datetime, *, scope: str, total: int | None = None
+) -> dict[str, Any]:
+    """The first cadences of `total` (default: those given), each with its buttons; the rest
+    counted, with the way to narrow the list."""
+    total = len(rows) if total is None else total
     if not rows:
         text = f"No cadences {scope} yet. Add one with `/cadence schedule <engagement>`."
         return message(text, [section(text)])
     shown = rows[:MAX_LISTED]
-    header = f"*{len(rows)} cadence{'s' if len(rows) != 1 else ''} {scope}*"
+    header = f"*{total} cadence{'s' if total != 1 else ''} {scope}*"
     blocks: list = [section(header)]
     for cadence, engagement in shown:
         blocks.append(section(cadence_line(cadence, engagement, now)))
         blocks.append(cadence_buttons(cadence))
-    if len(rows) > len(shown):
+    if total > len(shown):
         blocks.append(
             context(
-                f"Showing {len(shown)} of {len(rows)}: `/cadence cadences <engagement>` narrows "
+                f"Showing {len(shown)} of {total}: `/cadence cadences <engagement>` narrows "
                 "the list."
             )
         )

@@ -18,21 +18,25 @@ from slack_sdk.models.blocks import (
     NumberInputElement,
     Option,
     PlainTextInputElement,
+    SectionBlock,
     UserMultiSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot.blocks.common import (
+    MAX_MESSAGE_BLOCKS,
+    MAX_SECTION_TEXT,
     channel_link,
     context,
     escape,
+    fit_text,
     mentions,
     message,
-    pack_sections,
     section,
     timezone_input,
 )
+from bot.domain.command_reference import echo
 from bot.domain.engagements import (
     DEFAULT_RESOLVE_HOURS,
     DEFAULT_SLA_HOURS,
@@ -52,6 +56,10 @@ ENGAGEMENT_MODAL = "engagement_form"
 ARCHIVE_CONFIRM = "engagement_archive_confirm"
 ARCHIVE_CANCEL = "engagement_archive_cancel"
 CHANNEL_FILTER = ConversationFilter(include=["public", "private"], exclude_bot_users=True)
+MAX_LISTED = 100
+"""The most engagements `/cadence engagement list` reads (by name): more than a person scans in
+one message, and at most what 48 sections hold (fewer when long names and many leads fill them
+first); the rest are counted, and a word narrows the list."""
 
 
 def engagement_modal(
@@ -272,16 +280,55 @@ def engagement_lines(details: EngagementDetails) -> str:
     )
 
 
-def engagement_list(engagements: Sequence[EngagementDetails]) -> dict[str, Any]:
+def fit_sections(lines: Sequence[str], budget: int) -> tuple[list[SectionBlock], int]:
+    """As many of `lines`, from the first, as pack into `budget` section blocks of at most
+    3,000 characters each; and how many that is."""
+    if budget < 1:
+        return [], 0
+    texts: list[str] = []
+    current = ""
+    shown = 0
+    for line in lines:
+        line = fit_text(line)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > MAX_SECTION_TEXT:
+            if len(texts) + 2 > budget:  # the sections so far, and one more for this line
+                break
+            texts.append(current)
+            candidate = line
+        current = candidate
+        shown += 1
+    if current:
+        texts.append(current)
+    return [section(t) for t in texts], shown
+
+
+def engagement_list(
+    engagements: Sequence[EngagementDetails], *, total: int | None = None, matching: str = ""
+) -> dict[str, Any]:
+    """A page of the workspace's engagements (`total` in all, default: those given): as many
+    as fit in one message, the rest counted with the way to narrow the list."""
+    total = len(engagements) if total is None else total
+    word = f" matching “{escape(echo(matching))}”" if matching else ""
     if not engagements:
         text = (
-            "No engagements yet. Create the first with `/cadence engagement new`: name, vendor, "
-            "channel and people; KPIs and SLAs can follow."
+            f"No engagement{word}. `/cadence engagement list` shows them all."
+            if matching
+            else "No engagements yet. Create the first with `/cadence engagement new`: name, "
+            "vendor, channel and people; KPIs and SLAs can follow."
         )
         return message(text, [section(text)])
-    header = f"{len(engagements)} engagement{'s' if len(engagements) != 1 else ''}"
-    blocks = [section(f"*{header}*"), *pack_sections([engagement_lines(d) for d in engagements])]
-    return message(header, [*blocks[:49], context("`/cadence engagement edit <handle>` to edit.")])
+    header = f"{total} engagement{'s' if total != 1 else ''}{word}"
+    lines = [engagement_lines(d) for d in engagements]
+    sections, shown = fit_sections(lines, MAX_MESSAGE_BLOCKS - 2)  # with the header and footer
+    more = total - shown
+    footer = (
+        f"Showing {shown} of {total} by name. `/cadence engagement list <word>` shows only "
+        "those whose name, handle or vendor holds the word."
+        if more > 0
+        else "`/cadence engagement edit <handle>` to edit."
+    )
+    return message(header, [section(f"*{header}*"), *sections, context(footer)])
 
 
 def archive_confirmation(details: EngagementDetails) -> dict[str, Any]:

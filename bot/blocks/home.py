@@ -20,9 +20,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.checkins import ANSWER_ACTION, button_label, local
-from bot.blocks.common import context, escape, fit_text, pack_sections, section
+from bot.blocks.common import context, escape, fit_text, section
 from bot.blocks.concerns import concern_age, headline
-from bot.blocks.engagements import engagement_lines
+from bot.blocks.engagements import engagement_lines, fit_sections
 from bot.domain.checkin_kinds import title as kind_title
 from bot.domain.checkins import CheckInStatus
 from bot.domain.concerns import ConcernPage
@@ -77,18 +77,15 @@ def engagement_entry(
 
 def _fitted(lines: Sequence[str], budget: int) -> list:
     """As many of `lines` as fit in `budget` section blocks, the rest counted in a line."""
-    packed = pack_sections(lines)
-    if len(packed) <= budget:
-        return packed
-    low, high = 0, len(lines)  # the most lines whose sections fit, with room for the count
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(pack_sections(lines[:middle])) <= budget - 1:
-            low = middle
-        else:
-            high = middle - 1
-    more = context(f"…and {len(lines) - low} more: `/cadence engagement list` lists them all.")
-    return [*pack_sections(lines[:low]), more]
+    sections, shown = fit_sections(lines, budget)
+    if shown == len(lines):
+        return sections
+    sections, shown = fit_sections(lines, budget - 1)  # room for the count
+    more = context(
+        f"…and {len(lines) - shown} more: `/cadence engagement list` followed by a word of a "
+        "name finds any of them."
+    )
+    return [*sections, more]
 
 
 def waiting_blocks(waiting: Sequence[tuple[CheckIn, Cadence, Engagement]]) -> list:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, checkins, recurrence
@@ -469,16 +470,35 @@ def delete(
     return cadence
 
 
-def list_all(
-    *, session: Session, team_id: str, engagement_id: int | None = None
-) -> list[tuple[Cadence, Engagement]]:
-    query = (
-        select(Cadence, Engagement)
-        .join(Engagement, col(Engagement.id) == col(Cadence.engagement_id))
-        .where(Cadence.team_id == team_id)
-        .where(col(Cadence.status).in_((ACTIVE, PAUSED)))
-        .where(col(Engagement.archived_at).is_(None))
-    )
+@dataclass(frozen=True)
+class CadencePage:
+    """One page of the cadence list, each with its engagement, and how many there are."""
+
+    rows: tuple[tuple[Cadence, Engagement], ...]
+    total: int
+
+
+def page(
+    *, session: Session, team_id: str, limit: int, engagement_id: int | None = None
+) -> CadencePage:
+    """The first `limit` active and paused cadences of unarchived engagements (by engagement
+    name, then number) and how many there are: two SELECTs whatever the number."""
+    conditions = [
+        col(Cadence.team_id) == team_id,
+        col(Cadence.status).in_((ACTIVE, PAUSED)),
+        col(Engagement.archived_at).is_(None),
+    ]
     if engagement_id is not None:
-        query = query.where(Cadence.engagement_id == engagement_id)
-    return list(session.exec(query.order_by(Engagement.name, Cadence.id)).all())
+        conditions.append(col(Cadence.engagement_id) == engagement_id)
+    joined = col(Engagement.id) == col(Cadence.engagement_id)
+    total = session.exec(
+        select(func.count()).select_from(Cadence).join(Engagement, joined).where(*conditions)
+    ).one()
+    rows = session.exec(
+        select(Cadence, Engagement)
+        .join(Engagement, joined)
+        .where(*conditions)
+        .order_by(col(Engagement.name), col(Cadence.id))
+        .limit(limit)
+    ).all()
+    return CadencePage(tuple((c, e) for c, e in rows), int(total))

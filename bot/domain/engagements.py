@@ -12,13 +12,15 @@ import itertools
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from sqlalchemy import ColumnElement, Select, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -422,19 +424,54 @@ def people_with_role(*, session: Session, engagement_id: int, role: str) -> list
 
 
 def load_details(*, session: Session, engagement: Engagement) -> EngagementDetails:
-    members = session.exec(
-        select(EngagementMember)
-        .where(EngagementMember.engagement_id == engagement.id)
-        .order_by(EngagementMember.id)
-    ).all()
-    kpis = session.exec(
-        select(KpiDefinition)
-        .where(KpiDefinition.engagement_id == engagement.id)
-        .where(col(KpiDefinition.retired_at).is_(None))  # retired ones only keep history
-        .order_by(KpiDefinition.position, KpiDefinition.id)
-    ).all()
-    slas = session.exec(select(ConcernSla).where(ConcernSla.engagement_id == engagement.id)).all()
+    (details,) = load_many(session=session, engagements=[engagement])
+    return details
 
+
+def load_many(
+    *,
+    session: Session,
+    engagements: Sequence[Engagement],
+    within: Select | None = None,
+) -> list[EngagementDetails]:
+    """The details of `engagements`, in their order: three SELECTs whatever their number (their
+    people, their active KPIs, their SLAs), joined here, never a query per engagement.
+
+    `within` (a SELECT of engagement ids) names them in the queries instead of a list of ids,
+    so an unbounded read (every engagement of a workspace) sends no list of thousands of ids."""
+    ids = [e.id for e in engagements if e.id is not None]
+    if not ids:
+        return []
+    named = within if within is not None else ids
+    members: dict[int, list[EngagementMember]] = defaultdict(list)
+    for m in session.exec(
+        select(EngagementMember)
+        .where(col(EngagementMember.engagement_id).in_(named))
+        .order_by(col(EngagementMember.id))
+    ):
+        members[m.engagement_id].append(m)
+    kpis: dict[int, list[KpiDefinition]] = defaultdict(list)
+    for k in session.exec(
+        select(KpiDefinition)
+        .where(col(KpiDefinition.engagement_id).in_(named))
+        .where(col(KpiDefinition.retired_at).is_(None))  # retired ones only keep history
+        .order_by(col(KpiDefinition.position), col(KpiDefinition.id))
+    ):
+        kpis[k.engagement_id].append(k)
+    slas: dict[int, list[ConcernSla]] = defaultdict(list)
+    for s in session.exec(select(ConcernSla).where(col(ConcernSla.engagement_id).in_(named))):
+        slas[s.engagement_id].append(s)
+    return [
+        _details(e, members[e.id], kpis[e.id], slas[e.id]) for e in engagements if e.id is not None
+    ]
+
+
+def _details(
+    engagement: Engagement,
+    members: Sequence[EngagementMember],
+    kpis: Sequence[KpiDefinition],
+    slas: Sequence[ConcernSla],
+) -> EngagementDetails:
     def role(name: str) -> tuple[str, ...]:
         return tuple(m.user_id for m in members if m.role == name)
 
@@ -499,14 +536,69 @@ def find(
     return load_details(session=session, engagement=engagement)
 
 
+@dataclass(frozen=True)
+class EngagementPage:
+    """One page of a list (as many as a message shows) and how many there are in all."""
+
+    rows: tuple[EngagementDetails, ...]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self.rows))
+
+
+def _listed(
+    team_id: str, *, include_archived: bool = False, matching: str = ""
+) -> list[ColumnElement[bool]]:
+    """The conditions of a workspace's list: unarchived unless asked, and with `matching`
+    only those whose name, handle or vendor holds it (case-insensitive)."""
+    conditions: list[ColumnElement[bool]] = [col(Engagement.team_id) == team_id]
+    if not include_archived:
+        conditions.append(col(Engagement.archived_at).is_(None))
+    needle = matching.strip().lower()[:MAX_VENDOR]
+    if needle:
+        conditions.append(
+            or_(
+                func.lower(col(Engagement.name)).contains(needle, autoescape=True),
+                func.lower(col(Engagement.vendor)).contains(needle, autoescape=True),
+                col(Engagement.handle).contains(slugify(needle) or needle, autoescape=True),
+            )
+        )
+    return conditions
+
+
 def list_all(
     *, session: Session, team_id: str, include_archived: bool = False
 ) -> list[EngagementDetails]:
-    query = select(Engagement).where(Engagement.team_id == team_id)
-    if not include_archived:
-        query = query.where(col(Engagement.archived_at).is_(None))
-    engagements = session.exec(query.order_by(Engagement.name)).all()
-    return [load_details(session=session, engagement=e) for e in engagements]
+    """Every engagement of the workspace, by name, with its details: four SELECTs in all."""
+    conditions = _listed(team_id, include_archived=include_archived)
+    engagements = session.exec(
+        select(Engagement).where(*conditions).order_by(col(Engagement.name), col(Engagement.id))
+    ).all()
+    within = select(Engagement.id).where(*conditions)
+    return load_many(session=session, engagements=engagements, within=within)
+
+
+def page(
+    *,
+    session: Session,
+    team_id: str,
+    limit: int,
+    matching: str = "",
+    include_archived: bool = False,
+) -> EngagementPage:
+    """The first `limit` engagements by name (those `matching` a word, if given) and how many
+    there are: a COUNT, the page, and the page's details (three more), whatever the total."""
+    conditions = _listed(team_id, include_archived=include_archived, matching=matching)
+    total = session.exec(select(func.count()).select_from(Engagement).where(*conditions)).one()
+    engagements = session.exec(
+        select(Engagement)
+        .where(*conditions)
+        .order_by(col(Engagement.name), col(Engagement.id))
+        .limit(limit)
+    ).all()
+    return EngagementPage(tuple(load_many(session=session, engagements=engagements)), int(total))
 
 
 # --- writes ------------------------------------------------------------------------------------
@@ -695,25 +787,20 @@ def archive(
 def list_for_person(
     *, session: Session, team_id: str, user_id: str
 ) -> list[tuple[EngagementDetails, tuple[str, ...]]]:
-    """The active engagements a person is part of, with their roles there."""
-    ids = session.exec(
+    """The active engagements a person is part of, by name, with their roles there: four
+    SELECTs whatever their number (the engagements, then their details)."""
+    theirs = (
         select(EngagementMember.engagement_id)
         .where(EngagementMember.team_id == team_id)
         .where(EngagementMember.user_id == user_id)
-        .distinct()
+    )
+    conditions = [*_listed(team_id), col(Engagement.id).in_(theirs)]
+    engagements = session.exec(
+        select(Engagement).where(*conditions).order_by(col(Engagement.name), col(Engagement.id))
     ).all()
-    if not ids:
-        return []
-    rows = session.exec(
-        select(Engagement)
-        .where(Engagement.team_id == team_id)
-        .where(col(Engagement.id).in_(ids))
-        .where(col(Engagement.archived_at).is_(None))
-        .order_by(Engagement.name)
-    ).all()
+    within = select(Engagement.id).where(*conditions)
     result = []
-    for engagement in rows:
-        details = load_details(session=session, engagement=engagement)
+    for details in load_many(session=session, engagements=engagements, within=within):
         roles = tuple(
             role
             for role, people in (
