@@ -4,6 +4,11 @@ Listeners read `Request.of(context)` instead of recomputing the workspace and th
 threading settings, database and clock through every call. Its `change()` is the one way a
 listener writes: it records the delivery (a retried request acts once), and after the commit it
 hands the messages the change planned to the outbox.
+
+Both `read()` and `change()` run within the request's deadline (`storage.db.Deadline`, set when
+the request arrives): Slack waits 3 s for an answer, so a database that is away or hangs makes
+them raise `DatabaseUnavailable` in time for the guard to apologise, or for a form to say
+"could not save" while it is still open, instead of waiting the engine's longer limits.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from bot.domain.command_reference import CommandSpec
 from bot.engine.outbox import Outbox
 from bot.platform.services import Services
 from storage import jobs
-from storage.db import Database
+from storage.db import REQUEST_SECONDS, Database, Deadline
 from storage.requests import first_time
 
 CONTEXT_KEY = "cadence_request"
@@ -44,6 +49,7 @@ class Request:
     outbox: Outbox
     delivery: str  # names this delivery: a modal's view id, else a hash of timestamp+signature
     retried: bool  # Slack says it is a retry (X-Slack-Retry-Num)
+    deadline: Deadline | None = None  # when this request's database work must be over
 
     @staticmethod
     def of(context: BoltContext) -> Request:
@@ -63,7 +69,7 @@ class Request:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self.services.db.read_session() as session:
+        with self.services.db.read_session(deadline=self.deadline) as session:
             yield session
 
     @contextmanager
@@ -75,7 +81,7 @@ class Request:
         of acting twice; a change that fails records nothing. After the commit, the jobs the
         change planned (its messages) are sent at once, off the request thread.
         """
-        with self.services.db.session() as session:
+        with self.services.db.session(deadline=self.deadline) as session:
             if not first_time(session, team_id=self.team_id, key=self.delivery, now=self.now):
                 raise AlreadyDone(self.delivery)
             yield session
@@ -157,6 +163,7 @@ def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
             outbox=outbox,
             delivery=delivery_key(body, headers),
             retried=bool(_header(headers, "x-slack-retry-num")),
+            deadline=Deadline.after(REQUEST_SECONDS),
         )
         return next()
 

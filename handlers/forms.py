@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,8 +11,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import FieldErrors, UserError
+from storage.db import DatabaseUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+DATABASE_AWAY_ON_FORM = (
+    "Could not save: Cadence's database did not answer in time. Please try again in a minute; "
+    "what you typed is still here."
+)
 
 VALUE_KEYS = {
     "plain_text_input": "value",
@@ -45,6 +52,12 @@ def read_state(state_values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
             else:
                 values[action_id] = state.get(VALUE_KEYS.get(kind, "value"))
     return values, blocks
+
+
+def first_block(body: dict[str, Any]) -> str | None:
+    """The first input block of a submitted form, to carry an error about the whole form."""
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    return next(iter(values), None)
 
 
 def errors_for_blocks(errors: dict[str, str], blocks: dict[str, str]) -> dict[str, str]:
@@ -87,9 +100,17 @@ def metadata_id(metadata: dict[str, Any], key: str) -> int | None:
 def save_form(ack: Callable[..., Any], blocks: dict[str, str], general_field: str,
               save: Callable[[], T]) -> T | None:  # fmt: skip
     """Run `save` (validation and the write, in one transaction); on a problem the person can
-    fix, answer the submission with inline errors and return None. The caller acks success."""
+    fix, answer the submission with inline errors and return None. The caller acks success.
+
+    A database that is away or hangs is answered the same way, before Slack's 3 s are up
+    (the request's deadline): the form stays open with what was typed, and the person can
+    submit it again (a save that did land is found by its view id and not made twice)."""
     try:
         return save()
+    except DatabaseUnavailable as e:
+        log.warning("a form could not be saved: the database is unavailable (%s)", e)
+        errors = errors_for_blocks({general_field: DATABASE_AWAY_ON_FORM}, blocks)
+        ack(response_action="errors", errors=errors)
     except FieldErrors as e:
         ack(response_action="errors", errors=errors_for_blocks(e.errors, blocks))
     except UserError as e:  # not allowed, archived, answered already, gone: say so on the form

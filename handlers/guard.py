@@ -4,6 +4,10 @@ An exception escaping a Bolt listener right after `ack()` can make Bolt answer S
 in its thread runner), and Slack then shows the person an error. So expected errors
 (`UserError`) become a message to the person, and unexpected ones are logged with context and
 a reference, and the person gets a short apology with that reference, never a stack trace.
+
+A database that is away or hangs (`DatabaseUnavailable`, raised within the request's deadline)
+is no bug of Cadence's: the person gets a short apology in time (Slack waits 3 s), and a form
+stays open with the message on it, keeping what was typed.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from typing import Any
 
 from bot.domain.errors import UserError
 from handlers.context import AlreadyDone
+from handlers.forms import DATABASE_AWAY_ON_FORM, first_block
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("cadence.handlers")
+DATABASE_AWAY = "Sorry, Cadence's database did not answer in time. Please try again in a minute."
 
 
 def tell(kwargs: dict[str, Any], text: str) -> None:
@@ -42,6 +49,22 @@ def _ensure_acked(kwargs: dict[str, Any]) -> None:
         ack()
 
 
+def _database_away(kwargs: dict[str, Any], listener: str, error: DatabaseUnavailable) -> None:
+    """Say so in time: on the form if it is still open, else ephemerally or by DM (an event,
+    which nobody waits for, is only logged)."""
+    body = kwargs.get("body") or {}
+    log.warning("%s: the database is unavailable (%s)", listener, error)
+    ack = kwargs.get("ack")
+    if ack is not None and getattr(ack, "response", None) is None:
+        block = first_block(body) if body.get("type") == "view_submission" else None
+        if block is not None:
+            ack(response_action="errors", errors={block: DATABASE_AWAY_ON_FORM})
+            return
+        ack()
+    if body.get("type") != "event_callback":
+        tell(kwargs, DATABASE_AWAY)
+
+
 def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a listener so no exception escapes it.
 
@@ -59,6 +82,8 @@ def guarded(listener: Callable[..., Any]) -> Callable[..., Any]:
         except AlreadyDone:  # Slack retried a request that already acted: say nothing more
             log.info("%s: a retried delivery was acted on before; acknowledged", listener.__name__)
             _ensure_acked(kwargs)
+        except DatabaseUnavailable as e:
+            _database_away(kwargs, listener.__name__, e)
         except UserError as e:
             _ensure_acked(kwargs)
             tell(kwargs, e.message)
