@@ -1,0 +1,174 @@
+"""A list costs the same however many engagements there are: `/cadence engagement list`,
+`/cadence cadences` and the Home tab, each driven end to end through signed requests, send as
+many SQL statements with thirty engagements as with one (no query per engagement); and a
+workspace with more engagements than a message holds gets the first ones, within Slack's
+limits, and is told how many more there are and how to narrow the list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from conftest import ACME, EXTERNAL, LEAD, STAKEHOLDER, TEAM, VENDOR, Cadence
+from flows import text_of, wait_reply
+from sqlalchemy import Engine, event
+
+from bot.blocks.cadences import MAX_LISTED as CADENCES_LISTED
+from bot.blocks.common import MAX_MESSAGE_BLOCKS
+from bot.blocks.engagements import MAX_LISTED as ENGAGEMENTS_LISTED
+from bot.demo.fake_slack import validate_message_blocks, validate_view
+from bot.domain import cadences, engagements
+from bot.domain.engagements import MAX_NAME, MAX_PEOPLE_PER_ROLE, MAX_VENDOR
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+ROW_STATEMENTS = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every statement that reads or writes rows, sent by the engine while the block runs,
+    from any thread (not BEGIN or a session setting such as a request's time limit)."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in ROW_STATEMENTS:
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def seed(
+    cadence: Cadence, numbers: range, *, name: Callable[[int], str] | None = None, **longer: Any
+) -> None:
+    """Engagements as the form makes them (a lead, two vendor contacts, a stakeholder, two KPIs,
+    the default SLAs; `longer` replaces any of these), each with a weekly status update
+    cadence, through the domain."""
+    kpis = engagements.parse_kpis("Uptime (%) >= 99.9\nMean time to resolve (hours) <= 8")
+    schedule = cadences.validate(
+        {"kind": "status_update", "rule_kind": "weekly", "weekdays": ["0"], "local_time": "09:00",
+         "timezone": "Europe/Berlin", "window_hours": "48", "audience": "vendor", "delivery": "dm"},
+        default_timezone="Europe/Berlin",
+        now=NOW,
+    )  # fmt: skip
+    with cadence.db.session() as session:
+        for n in numbers:
+            data = engagements.EngagementInput(
+                name=name(n) if name else f"Client {n:03d}",
+                vendor="Globex Consulting",
+                channel_id=ACME,
+                timezone="Europe/Berlin",
+                leads=(LEAD,),
+                vendor_contacts=(VENDOR, EXTERNAL),
+                stakeholders=(STAKEHOLDER,),
+                kpis=kpis,
+            )
+            created = engagements.create(
+                session=session, team_id=TEAM, actor=LEAD, data=replace(data, **longer), now=NOW
+            )
+            cadences.create(
+                session=session, team_id=TEAM, actor=LEAD, engagement_id=created.id,
+                data=schedule, now=NOW, admins=(),
+            )  # fmt: skip
+
+
+def command(cadence: Cadence, text: str) -> dict[str, Any]:
+    """The ephemeral answer to `/cadence <text>` (the listener is done once it is sent)."""
+    return wait_reply(cadence, cadence.sim.command(text))
+
+
+def open_home(cadence: Cadence) -> dict[str, Any]:
+    """The lead opens the Home tab; the view published (the listener's last step)."""
+    before = len(cadence.fake.calls_to("views.publish"))
+    cadence.sim.app_home_opened(LEAD)
+    cadence.fake.wait_for("views.publish", count=before + 1)
+    view = cadence.fake.home_view(LEAD)
+    assert view is not None and validate_view(view) == []
+    return view
+
+
+LISTS: dict[str, Callable[[Cadence], dict[str, Any]]] = {
+    "engagement list": lambda c: command(c, "engagement list"),
+    "cadences": lambda c: command(c, "cadences"),
+    "home": open_home,
+}
+
+
+def counted(cadence: Cadence, show: Callable[[Cadence], dict[str, Any]]) -> tuple[int, str]:
+    """How many statements showing the list sends once warmed up (the first request of a
+    workspace or a person records them), and what the person reads."""
+    show(cadence)
+    with statements(cadence.db.engine) as sent:
+        shown = show(cadence)
+        count = len(sent)
+    return count, text_of(shown)
+
+
+@pytest.mark.parametrize("shown", list(LISTS))
+def test_a_list_sends_as_many_statements_for_thirty_engagements_as_for_one(cadence, shown):
+    seed(cadence, range(1))
+    one, text = counted(cadence, LISTS[shown])
+    assert "Client 000" in text
+
+    seed(cadence, range(1, 30))
+    thirty, text = counted(cadence, LISTS[shown])
+    assert "30" in text and "Client 023" in text  # the cadence list shows 24 of them
+    if shown != "cadences":
+        assert "Client 029" in text  # all thirty were read, details and all
+        assert f"<@{LEAD}>" in text  # the leads come from the engagements' details
+    assert thirty == one, f"{shown}: {one} statements for 1 engagement, {thirty} for 30"
+
+
+def test_more_engagements_than_a_message_holds_are_counted_and_narrowed(cadence):
+    seed(cadence, range(ENGAGEMENTS_LISTED + 5))
+    total = ENGAGEMENTS_LISTED + 5
+
+    listing = command(cadence, "engagement list")
+    assert len(listing["blocks"]) <= MAX_MESSAGE_BLOCKS
+    assert validate_message_blocks(listing["blocks"]) == []
+    text = text_of(listing)
+    assert f"{total} engagements" in text
+    shown = sum(f"*Client {n:03d}*" in text for n in range(total))
+    assert 0 < shown <= ENGAGEMENTS_LISTED
+    assert f"Showing {shown} of {total} by name" in text
+    assert "`/cadence engagement list <word>`" in text
+    assert f"*Client {total - 1:03d}*" not in text  # by name: the last ones wait
+
+    # A word narrows it: only the engagements whose name holds it.
+    narrowed = text_of(command(cadence, "engagement list client 10"))
+    assert "5 engagements matching “client 10”" in narrowed  # 100 to 104
+    assert "*Client 104*" in narrowed and "*Client 010*" not in narrowed
+    assert "Showing" not in narrowed
+    assert "No engagement matching “nobody”" in text_of(command(cadence, "engagement list nobody"))
+
+    cadence_list = command(cadence, "cadences")
+    assert len(cadence_list["blocks"]) <= MAX_MESSAGE_BLOCKS
+    assert validate_message_blocks(cadence_list["blocks"]) == []
+    assert f"Showing {CADENCES_LISTED} of {total}" in text_of(cadence_list)
+
+
+def test_long_lines_fill_the_message_first_and_the_rest_is_still_counted(cadence):
+    """Everything at its longest and full of characters Slack escapes (a name, a vendor, fifty
+    leads): fewer fit than the page read, and the message still holds at most 50 blocks and
+    says how many it left out."""
+    seed(
+        cadence,
+        range(ENGAGEMENTS_LISTED),
+        name=lambda n: f"{n:03d}" + "&" * (MAX_NAME - 3),
+        vendor="<" * MAX_VENDOR,
+        leads=(LEAD, *(f"U{i:010d}" for i in range(MAX_PEOPLE_PER_ROLE - 1))),
+    )
+    listing = command(cadence, "engagement list")
+    assert len(listing["blocks"]) <= MAX_MESSAGE_BLOCKS
+    assert validate_message_blocks(listing["blocks"]) == []
+    text = text_of(listing)
+    shown = sum(f"*{n:03d}&amp;" in text for n in range(ENGAGEMENTS_LISTED))
+    assert 0 < shown < ENGAGEMENTS_LISTED
+    assert f"Showing {shown} of {ENGAGEMENTS_LISTED} by name" in text
