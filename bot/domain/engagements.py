@@ -443,53 +443,57 @@ def load_many(
     if not ids:
         return []
     named = within if within is not None else ids
-    members: dict[int, list[EngagementMember]] = defaultdict(list)
-    for m in session.exec(
-        select(EngagementMember)
+    # Plain columns, not ORM rows: a list of a thousand engagements reads ten thousand of these,
+    # and an ORM object each would cost more than the queries.
+    people: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for engagement_id, user_id, role in session.exec(
+        select(EngagementMember.engagement_id, EngagementMember.user_id, EngagementMember.role)
         .where(col(EngagementMember.engagement_id).in_(named))
         .order_by(col(EngagementMember.id))
     ):
-        members[m.engagement_id].append(m)
-    kpis: dict[int, list[KpiDefinition]] = defaultdict(list)
-    for k in session.exec(
-        select(KpiDefinition)
+        people[engagement_id][role].append(user_id)
+    kpis: dict[int, list[KpiSpec]] = defaultdict(list)
+    for engagement_id, name, unit, target, higher_is_better, tolerance in session.exec(
+        select(
+            KpiDefinition.engagement_id,
+            KpiDefinition.name,
+            KpiDefinition.unit,
+            KpiDefinition.target,
+            KpiDefinition.higher_is_better,
+            KpiDefinition.tolerance,
+        )
         .where(col(KpiDefinition.engagement_id).in_(named))
         .where(col(KpiDefinition.retired_at).is_(None))  # retired ones only keep history
-        .order_by(col(KpiDefinition.position), col(KpiDefinition.id))
+        .order_by(col(KpiDefinition.position), col(KpiDefinition.id))  # stored order
     ):
-        kpis[k.engagement_id].append(k)
-    slas: dict[int, list[ConcernSla]] = defaultdict(list)
-    for s in session.exec(select(ConcernSla).where(col(ConcernSla.engagement_id).in_(named))):
-        slas[s.engagement_id].append(s)
+        kpis[engagement_id].append(KpiSpec(name, unit, target, higher_is_better, tolerance))
+    sla_hours: dict[int, dict[str, int]] = defaultdict(dict)
+    resolve_hours: dict[int, dict[str, int]] = defaultdict(dict)
+    for engagement_id, severity, response, resolve in session.exec(
+        select(
+            ConcernSla.engagement_id,
+            ConcernSla.severity,
+            ConcernSla.response_hours,
+            ConcernSla.resolve_hours,
+        ).where(col(ConcernSla.engagement_id).in_(named))
+    ):
+        sla_hours[engagement_id][severity] = response
+        resolve_hours[engagement_id][severity] = resolve or DEFAULT_RESOLVE_HOURS.get(
+            severity, response
+        )
     return [
-        _details(e, members[e.id], kpis[e.id], slas[e.id]) for e in engagements if e.id is not None
+        EngagementDetails(
+            engagement=e,
+            leads=tuple(people[e.id]["lead"]),
+            vendor_contacts=tuple(people[e.id]["vendor"]),
+            stakeholders=tuple(people[e.id]["stakeholder"]),
+            kpis=tuple(kpis[e.id]),
+            sla_hours=sla_hours[e.id],
+            resolve_hours=resolve_hours[e.id],
+        )
+        for e in engagements
+        if e.id is not None
     ]
-
-
-def _details(
-    engagement: Engagement,
-    members: Sequence[EngagementMember],
-    kpis: Sequence[KpiDefinition],
-    slas: Sequence[ConcernSla],
-) -> EngagementDetails:
-    def role(name: str) -> tuple[str, ...]:
-        return tuple(m.user_id for m in members if m.role == name)
-
-    return EngagementDetails(
-        engagement=engagement,
-        leads=role("lead"),
-        vendor_contacts=role("vendor"),
-        stakeholders=role("stakeholder"),
-        kpis=tuple(
-            KpiSpec(k.name, k.unit, k.target, k.higher_is_better, k.tolerance)
-            for k in kpis  # stored order
-        ),
-        sla_hours={s.severity: s.response_hours for s in slas},
-        resolve_hours={
-            s.severity: s.resolve_hours or DEFAULT_RESOLVE_HOURS.get(s.severity, s.response_hours)
-            for s in slas
-        },
-    )
 
 
 def get(*, session: Session, team_id: str, engagement_id: int) -> EngagementDetails:
