@@ -284,14 +284,25 @@ def _install_postgres_rules(engine: Engine) -> None:
         )
 
 
+def _sqlite_busy_ms() -> int:
+    """How long SQLite may wait for another writer: a request what it has left."""
+    deadline = current_deadline()
+    if deadline is None:
+        return SQLITE_BUSY_TIMEOUT_MS
+    return max(1, min(SQLITE_BUSY_TIMEOUT_MS, int(deadline.remaining() * 1000)))
+
+
 def _install_sqlite_rules(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record) -> None:
+    def on_connect(dbapi_connection, record) -> None:
         # Stop pysqlite from issuing its own BEGIN; we issue ours in on_begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Setting WAL waits for another writer too: a request's connection waits its time only.
+        busy_ms = _sqlite_busy_ms()
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        record.info["busy_ms"] = busy_ms
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -299,10 +310,7 @@ def _install_sqlite_rules(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
         # A request waits for another writer only as long as it has left; the engine longer.
-        deadline = current_deadline()
-        busy_ms = SQLITE_BUSY_TIMEOUT_MS
-        if deadline is not None:
-            busy_ms = max(1, min(busy_ms, int(deadline.remaining() * 1000)))
+        busy_ms = _sqlite_busy_ms()
         info = connection.connection.info
         if info.get("busy_ms", SQLITE_BUSY_TIMEOUT_MS) != busy_ms:
             connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")

@@ -13,15 +13,23 @@ Usage::
         client = WebClient(token="xoxb-test", base_url=fake.base_url)
         client.chat_postMessage(channel="C0GENERAL", text="hi")
         fake.wait_for("chat.postMessage")
+
+Several workspaces: ``add_team`` another, ``authorize`` stands for a person approving the install
+on Slack's page (a one-time code for the app's redirect URL), ``oauth.v2.access`` trades the code
+for a bot token of that workspace, and every call then acts as the workspace of its token
+(``auth.test``, who may be sent a DM, the views' team); ``uninstall`` revokes its tokens. A token
+the fake did not issue acts for the default workspace.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import datetime as dt
 import itertools
 import json
+import random
 import secrets
 import threading
 import time
@@ -41,6 +49,7 @@ from slack_sdk.models.views import View
 from bot.demo.waiting import wait_until
 
 __all__ = [
+    "CHAOS_KINDS",
     "Call",
     "FakeSlack",
     "ResponsePost",
@@ -93,13 +102,32 @@ class ResponsePost:
     at: float = 0.0
 
 
+DROPPED = -1  # handle_api's status for "close the connection without an answer"
+CHAOS_KINDS = ("rate", "server", "drop", "drop_after", "timeout", "timeout_after")
+"""What `chaos` picks from: 429 with Retry-After, a 5xx, a connection dropped before Slack took
+the call, dropped after it did (performed, answer lost), an answer later than the client waits
+(not performed), and the same after Slack took the call."""
+_LOST_ANSWERS = frozenset({"drop", "drop_after", "timeout", "timeout_after"})
+
+
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "rate" | "server"
+    kind: str  # "fail" | "rate" | "server" | "drop" | "drop_after" | "timeout" | "timeout_after"
     error: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     retry_after: int = 1
     status: int = 500
+    seconds: float = 0.0  # how long a "timeout" waits before answering
+
+
+@dataclass
+class _Chaos:
+    rate: float
+    methods: frozenset[str] | None
+    kinds: tuple[str, ...]
+    rng: random.Random
+    timeout_seconds: float
+    retry_after: int
 
 
 class _ApiError(Exception):
@@ -342,6 +370,8 @@ class FakeSlack:
         self._delays: dict[str, float] = {}
         self._holds: dict[str, tuple[threading.Event, bool]] = {}
         self.held: list[Call] = []  # calls that were held and then lost (see `hold`)
+        self._chaos: _Chaos | None = None
+        self.injected: list[tuple[str, str]] = []  # (method, fault kind) for every fault served
         # state
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
@@ -354,6 +384,17 @@ class FakeSlack:
         self._stacks: dict[str, list[str]] = {}  # root view id -> stack of view ids
         self._home: dict[str, str] = {}  # user id -> view id
         self._files: dict[str, dict[str, Any]] = {}
+        # workspaces (OAuth): team id -> name and domain; issued codes and tokens -> team id
+        self._teams: dict[str, dict[str, str]] = {
+            team_id: {"name": team_name, "domain": team_domain}
+        }
+        self._codes: dict[str, dict[str, Any]] = {}
+        self._tokens: dict[str, str] = {}
+        self._revoked: set[str] = set()
+        self._caller = threading.local()  # the workspace of the call being answered
+        self.oauth_client: tuple[str, str] | None = (
+            None  # (client id, secret) oauth.v2.access wants
+        )
         self.add_user(bot_user_id, name="cadence", is_bot=True, tz="America/Los_Angeles")
 
     # ---------------------------------------------------------------- lifecycle
@@ -492,6 +533,54 @@ class FakeSlack:
         with self._lock:
             self._holds[method] = (threading.Event(), reaches_slack)
 
+    def drop(self, method: str, *, times: int = 1, reaches_slack: bool = False) -> None:
+        """Next ``times`` calls to ``method`` lose their connection without an answer: before
+        Slack took them, or with ``reaches_slack`` after (performed; the client never hears)."""
+        kind = "drop_after" if reaches_slack else "drop"
+        with self._lock:
+            self._faults.setdefault(method, deque()).extend(_Fault(kind) for _ in range(times))
+
+    def time_out(
+        self, method: str, seconds: float, *, times: int = 1, reaches_slack: bool = True
+    ) -> None:
+        """Next ``times`` calls to ``method`` are answered only after ``seconds`` (make it longer
+        than the client waits): performed first with ``reaches_slack``, else not at all."""
+        kind = "timeout_after" if reaches_slack else "timeout"
+        with self._lock:
+            q = self._faults.setdefault(method, deque())
+            q.extend(_Fault(kind, seconds=seconds) for _ in range(times))
+
+    def chaos(
+        self,
+        rate: float = 0.2,
+        *,
+        methods: Iterable[str] | None = None,
+        kinds: Iterable[str] = CHAOS_KINDS,
+        seed: int | None = None,
+        timeout_seconds: float = 3.0,
+        retry_after: int = 1,
+    ) -> None:
+        """From now on each call (to ``methods``; default every method but auth.test) meets a
+        fault with probability ``rate``, of a kind picked at random from ``kinds`` (see
+        CHAOS_KINDS). Faults queued with fail/rate_limit/drop/… come first. ``calm`` ends it."""
+        unknown = set(kinds) - set(CHAOS_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {CHAOS_KINDS}")
+        with self._lock:
+            self._chaos = _Chaos(
+                rate=rate,
+                methods=frozenset(methods) if methods is not None else None,
+                kinds=tuple(kinds),
+                rng=random.Random(seed),
+                timeout_seconds=timeout_seconds,
+                retry_after=retry_after,
+            )
+
+    def calm(self) -> None:
+        """End ``chaos``: calls are answered normally again (queued faults are kept)."""
+        with self._lock:
+            self._chaos = None
+
     def release(self, method: str) -> None:
         with self._lock:
             held = self._holds.pop(method, None)
@@ -599,6 +688,77 @@ class FakeSlack:
                 self._dms[user_id] = f"D0CAD{len(self._dms) + 1:05d}"
             return self._dms[user_id]
 
+    # ---------------------------------------------------------------- workspaces (OAuth)
+
+    def add_team(self, team_id: str, *, name: str, domain: str | None = None) -> None:
+        """Another workspace the app can be installed in (add its people with ``team_id``)."""
+        with self._lock:
+            self._teams[team_id] = {"name": name, "domain": domain or name.lower()}
+
+    def authorize(
+        self, team_id: str, *, installer: str, scopes: Iterable[str] = ("commands", "chat:write")
+    ) -> str:
+        """A person approved the install in workspace ``team_id``: the one-time code Slack
+        sends to the app's redirect URL."""
+        code = f"{next(self._ids)}.{secrets.token_hex(12)}"
+        with self._lock:
+            if team_id not in self._teams:
+                raise ValueError(f"unknown workspace {team_id}: add_team it first")
+            self._codes[code] = {"team_id": team_id, "installer": installer, "scopes": list(scopes)}
+        return code
+
+    def uninstall(self, team_id: str) -> None:
+        """The workspace uninstalled the app: every token issued for it is revoked."""
+        with self._lock:
+            self._revoked.update(t for t, team in self._tokens.items() if team == team_id)
+
+    def team_of(self, token: str | None) -> str:
+        """The workspace a token acts for (the default one for a token the fake did not issue)."""
+        with self._lock:
+            return self._tokens.get(str(token or ""), self.team_id)
+
+    def tokens_of(self, team_id: str) -> list[str]:
+        with self._lock:
+            return [t for t, team in self._tokens.items() if team == team_id]
+
+    def _call_team(self) -> str:
+        return getattr(self._caller, "team_id", None) or self.team_id
+
+    def _oauth_v2_access(self, args: dict[str, Any], auth: str) -> dict[str, Any]:
+        """oauth.v2.access: the app's credentials (HTTP Basic, or client_id/client_secret) and a
+        code from ``authorize``, for a bot token of the code's workspace."""
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        if auth.startswith("Basic "):
+            with contextlib.suppress(ValueError):
+                pair = base64.b64decode(auth[len("Basic ") :]).decode()
+                client_id, _, client_secret = pair.partition(":")
+        if not client_id:
+            return {"ok": False, "error": "invalid_client_id"}
+        if self.oauth_client is not None and client_id != self.oauth_client[0]:
+            return {"ok": False, "error": "invalid_client_id"}
+        if self.oauth_client is not None and client_secret != self.oauth_client[1]:
+            return {"ok": False, "error": "bad_client_secret"}
+        with self._lock:
+            grant = self._codes.pop(str(args.get("code") or ""), None)
+            if grant is None:
+                return {"ok": False, "error": "invalid_code"}
+            team_id = grant["team_id"]
+            token = f"xoxb-{team_id}-{next(self._ids)}-{secrets.token_hex(8)}"
+            self._tokens[token] = team_id
+            team = self._teams[team_id]
+        return {
+            "ok": True,
+            "app_id": self.app_id,
+            "authed_user": {"id": grant["installer"]},
+            "scope": ",".join(grant["scopes"]),
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": self.bot_user_id,
+            "team": {"id": team_id, "name": team["name"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
     # ---------------------------------------------------------------- triggers
 
     def new_trigger_id(self, view_id: str | None = None) -> str:
@@ -678,7 +838,49 @@ class FakeSlack:
     def _next_fault(self, method: str) -> _Fault | None:
         with self._lock:
             q = self._faults.get(method)
-            return q.popleft() if q else None
+            if q:
+                return q.popleft()
+            chaos = self._chaos
+            if chaos is None or method == "auth.test":
+                return None
+            if chaos.methods is not None and method not in chaos.methods:
+                return None
+            if chaos.rng.random() >= chaos.rate:
+                return None
+            kind = chaos.rng.choice(chaos.kinds)
+            return _Fault(
+                kind,
+                status=chaos.rng.choice((500, 502, 503)),
+                retry_after=chaos.retry_after,
+                seconds=chaos.timeout_seconds,
+            )
+
+    def _perform(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method", "req_method": method}
+        try:
+            with self._lock:
+                return {"ok": True, **handler(args)}
+        except _ApiError as e:
+            return {"ok": False, "error": e.error, **e.extra}
+
+    def _lost_answer(
+        self, fault: _Fault, method: str, args: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """A dropped connection or a late answer, performed first if Slack took the call."""
+        with self._lock:
+            self.injected.append((method, fault.kind))
+        taken = fault.kind.endswith("_after")
+        body = (
+            self._perform(method, args) if taken else {"ok": False, "error": f"lost_{fault.kind}"}
+        )
+        # Recorded as Slack saw it: a taken call with its answer; a lost one with status 0.
+        self._record(Call(method, args, dict(headers), time.time(), 200 if taken else 0, body))
+        if fault.kind.startswith("timeout"):
+            time.sleep(fault.seconds)
+            return (200 if taken else 503), body, {}
+        return DROPPED, body, {}
 
     def handle_api(
         self, method: str, args: dict[str, Any], headers: dict[str, str]
@@ -702,12 +904,22 @@ class FakeSlack:
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :].strip()
         token = token or args.get("token")
-        if not token:
+        self._caller.team_id = self.team_of(token)
+        if method == "oauth.v2.access":  # the app's credentials, not a token
+            body = self._oauth_v2_access(args, auth)
+        elif not token:
             body = {"ok": False, "error": "not_authed"}
+        elif token in self._revoked:
+            body = {"ok": False, "error": "token_revoked"}
         elif not str(token).startswith(("xoxb-", "xoxp-")):
             body = {"ok": False, "error": "invalid_auth"}
         else:
             fault = self._next_fault(method)
+            if fault is not None and fault.kind in _LOST_ANSWERS:
+                return self._lost_answer(fault, method, args, headers)
+            if fault is not None and fault.kind in ("rate", "server"):
+                with self._lock:
+                    self.injected.append((method, fault.kind))
             if fault is not None and fault.kind == "fail":
                 body = {"ok": False, "error": fault.error, **fault.extra}
             elif fault is not None and fault.kind == "rate":
@@ -718,15 +930,7 @@ class FakeSlack:
                 status = fault.status
                 body = {"ok": False, "error": "fatal_error"}
             else:
-                handler = getattr(self, "_m_" + method.replace(".", "_"), None)
-                if handler is None:
-                    body = {"ok": False, "error": "unknown_method", "req_method": method}
-                else:
-                    try:
-                        with self._lock:
-                            body = {"ok": True, **handler(args)}
-                    except _ApiError as e:
-                        body = {"ok": False, "error": e.error, **e.extra}
+                body = self._perform(method, args)
         self._record(Call(method, args, dict(headers), time.time(), status, body))
         return status, body, extra_headers
 
@@ -773,7 +977,7 @@ class FakeSlack:
             raise _ApiError("channel_not_found")
         if channel[0] in "UW":
             user = self._users.get(channel)
-            if user is None or user["team_id"] != self.team_id:
+            if user is None or user["team_id"] != self._call_team():
                 raise _ApiError("channel_not_found")
             if user["deleted"]:
                 raise _ApiError("account_inactive")
@@ -871,11 +1075,12 @@ class FakeSlack:
     # ---------------------------------------------------------------- Web API methods
 
     def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        team_id = self._call_team()
         return {
-            "url": f"https://{self.team_domain}.slack.com/",
-            "team": self.team_name,
+            "url": f"https://{self._teams[team_id]['domain']}.slack.com/",
+            "team": self._teams[team_id]["name"],
             "user": self._users[self.bot_user_id]["name"],
-            "team_id": self.team_id,
+            "team_id": team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
@@ -1029,7 +1234,7 @@ class FakeSlack:
                 raise _ApiError("user_not_found")
             if user["deleted"]:
                 raise _ApiError("user_disabled")
-            if user["team_id"] != self.team_id:
+            if user["team_id"] != self._call_team():
                 raise _ApiError("channel_not_found")
         if len(users) > 8:
             raise _ApiError("too_many_users")
@@ -1119,7 +1324,7 @@ class FakeSlack:
         prev = self._views.get(stored_vid, {})
         out = {
             "id": stored_vid,
-            "team_id": self.team_id,
+            "team_id": self._call_team(),
             "type": view["type"],
             "title": view.get("title"),
             "blocks": self._fill_ids(view.get("blocks")) or [],
@@ -1135,7 +1340,7 @@ class FakeSlack:
             "previous_view_id": prev.get("previous_view_id"),
             "app_id": self.app_id,
             "external_id": view.get("external_id") or "",
-            "app_installed_team_id": self.team_id,
+            "app_installed_team_id": self._call_team(),
             "bot_id": self.bot_id,
         }
         out.update(meta)
@@ -1336,6 +1541,9 @@ class _Handler(BaseHTTPRequestHandler):
             method = path[len("/api/") :]
             args = _decode_args(raw, self.headers.get("Content-Type") or "", parsed.query)
             status, payload, headers = self.fake.handle_api(method, args, dict(self.headers))
+            if status == DROPPED:  # close the connection without a word
+                self.close_connection = True
+                return
             self._send_json(status, payload, headers)
         elif path.startswith("/response/") and self.command == "POST":
             name = urllib.parse.unquote(path[len("/response/") :])
