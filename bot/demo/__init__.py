@@ -1,15 +1,93 @@
 """`python -m bot demo`: the whole product against a local stand-in for Slack (issue 11).
 
-`fake_slack.py` is that stand-in, shared with the test suite: a Slack Web API server on
-127.0.0.1 that records every call and answers like Slack.
+No Slack account and no configuration: a SQLite database in a temporary folder, a made-up
+token and signing secret, the real app and engine, and the stand-in Slack the tests use
+(`fake_slack.py`). The story (`script.py`) is played by `player.py`; what Slack would have
+shown is gathered by `transcript.py` and written as text and as a page (`render_*.py`,
+`outputs.py`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+DEFAULT_WEEKS = 4
 
 
 def run(args: argparse.Namespace) -> int:
     """Play the demo; returns the process exit status."""
-    print("python -m bot demo is being built; it is not in this version yet.")
-    return 1
+    from bot.demo import cast, outputs, render_html, render_markdown, script, summary, transcript
+    from bot.demo.player import DemoError, Player
+    from bot.demo.progress import Progress
+    from bot.demo.slack_text import Names
+    from bot.platform.logs import setup
+
+    weeks = getattr(args, "weeks", None) or DEFAULT_WEEKS
+    if not 1 <= weeks <= script.MAX_WEEKS:
+        print(f"--weeks must be from 1 to {script.MAX_WEEKS}", file=sys.stderr)
+        return 2
+    folder = Path(getattr(args, "out", None) or "cadence-demo")
+    setup(level="WARNING", fmt="text")
+    logging.getLogger().setLevel(logging.WARNING)
+    started = time.monotonic()
+    progress = Progress(weeks)
+    steps = script.story(weeks)
+    start, end = steps[0].at, script.end_of(weeks)
+
+    def moved(moment: datetime) -> None:
+        week = sum(1 for n in range(1, weeks + 1) if script.week_start(n) <= moment)
+        fraction = (moment - start) / (end - start)
+        progress.show(fraction, week, f"{moment.astimezone(script.ZONE):%a %d %b %H:%M}")
+
+    names = Names(
+        people={p.user_id: p.name for p in cast.PEOPLE},
+        channels={c.channel_id: c.name for c in cast.CHANNELS},
+    )
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="cadence-demo-") as workdir,
+            Player(Path(workdir), on_moment=moved) as player,
+        ):
+            player.play(steps, end)
+            files = outputs.uploaded_files(player.fake)
+            told = transcript.build(
+                player.fake.stamps,
+                workspace=cast.TEAM_NAME,
+                names=names,
+                dm_owners=player.fake.dm_owners(),
+                replies_to=player.replies_to,
+                files=files,
+                channel_order=[c.channel_id for c in cast.CHANNELS],
+            )
+            intro = summary.lines(player.services.db, told, cast.DIGEST.channel_id)
+    except DemoError as e:
+        progress.finish()
+        print(f"The demo stopped: {e}", file=sys.stderr)
+        return 1
+    progress.finish()
+    written = outputs.write(
+        folder,
+        told,
+        render_markdown.render(told, intro=intro),
+        render_html.render(told, intro=intro),
+        list(files.values()),
+    )
+    seconds = time.monotonic() - started
+    print(f"Cadence played {weeks} simulated weeks in {seconds:.1f} s against a stand-in Slack.")
+    for line in intro:
+        print(f"  {line}")
+    print(f"\nWritten to {folder}/:")
+    print(f"  {written.page.name:<22} the weeks as a Slack-like timeline: open it in a browser")
+    print(f"  {written.transcript.name:<22} the same, as text")
+    if written.chart is not None:
+        print(f"  {written.chart.name:<22} the last digest's chart ({len(written.charts)} dated)")
+    if written.export_zip is not None:
+        print(f"  {written.export_zip.name:<22} /cadence export, as Slack delivered it")
+        print(f"  {outputs.EXPORT_FOLDER + '/':<22} its CSV files: {', '.join(written.csv_files)}")
+    return 0

@@ -288,10 +288,15 @@ def build_view_submission(
     }
 
 
-def find_element(container: dict[str, Any], action_id: str) -> tuple[dict, dict]:
-    """(block, element) with ``action_id`` among ``container["blocks"]``; raises if absent."""
+def find_element(
+    container: dict[str, Any], action_id: str, block_id: str | None = None
+) -> tuple[dict, dict]:
+    """(block, element) with ``action_id`` among ``container["blocks"]`` (in the block
+    ``block_id`` when given: several blocks may carry the same button); raises if absent."""
     found: list[str] = []
     for block in container.get("blocks") or []:
+        if block_id is not None and block.get("block_id") != block_id:
+            continue
         candidates = []
         if isinstance(block.get("accessory"), dict):
             candidates.append(block["accessory"])
@@ -494,14 +499,16 @@ class SlackSim:
         value: Any = None,
         channel: str = "C0GENERAL",
         response_url: str | None = None,
+        block_id: str | None = None,
     ) -> Reply:
         """A block_actions payload for clicking / choosing ``action_id`` in what the app sent.
 
         ``message_or_view``: a stored message (``fake.messages()`` / chat.postMessage's
         ``message``; ephemeral when it has no ``ts``), a response_url post body, or a view.
         ``value``: for selects / overflow / pickers, the chosen value(s).
+        ``block_id``: the block whose element it is, when several carry the same action_id.
         """
-        block, element = find_element(message_or_view, action_id)
+        block, element = find_element(message_or_view, action_id, block_id)
         action = build_block_action(block, element, value)
         is_view = message_or_view.get("type") in ("modal", "home") and "id" in message_or_view
         payload: dict[str, Any] = {

@@ -1,0 +1,96 @@
+"""The demo's folder: the files the app uploaded (the digest charts, the CSV export), the
+transcript as text and as a page."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.demo.recorder import RecordingSlack
+from bot.demo.transcript import SavedFile, Transcript
+
+ZONE = ZoneInfo("Europe/Berlin")
+PNG = b"\x89PNG\r\n\x1a\n"
+CHART = "digest-chart.png"
+EXPORT_FOLDER = "export"
+TRANSCRIPT = "transcript.md"
+PAGE = "index.html"
+
+
+def uploaded_files(fake: RecordingSlack) -> dict[str, SavedFile]:
+    """Every file the app uploaded and shared, by file id, named for the folder: a chart by
+    the day it was posted (digest-chart-2026-12-04.png), anything else by its own name."""
+    saved: dict[str, SavedFile] = {}
+    taken: set[str] = set()
+    for stamp in fake.stamps:
+        call = stamp.call
+        if call is None or call.method != "files.completeUploadExternal" or not call.ok:
+            continue
+        for uploaded in call.response.get("files") or []:
+            found = fake.file_bytes(str(uploaded.get("id")))
+            if found is None:
+                continue
+            filename, data = found
+            is_image = data.startswith(PNG)
+            if is_image:
+                name = f"digest-chart-{stamp.at.astimezone(ZONE):%Y-%m-%d}.png"
+            else:
+                name = Path(filename).name
+            stem, dot, ext = name.rpartition(".")
+            n = 2
+            while name in taken:
+                name, n = f"{stem}-{n}{dot}{ext}", n + 1
+            taken.add(name)
+            title = str(uploaded.get("title") or filename)
+            saved[str(uploaded["id"])] = SavedFile(uploaded["id"], name, title, is_image, data)
+    return saved
+
+
+@dataclass(frozen=True)
+class Written:
+    folder: Path
+    transcript: Path
+    page: Path
+    chart: Path | None
+    charts: list[Path]
+    export_zip: Path | None
+    export_folder: Path | None
+    csv_files: list[str]
+
+
+def write(
+    folder: Path, transcript: Transcript, markdown: str, page: str, files: Sequence[SavedFile]
+) -> Written:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / TRANSCRIPT).write_text(markdown, encoding="utf-8")
+    (folder / PAGE).write_text(page, encoding="utf-8")
+    charts: list[Path] = []
+    export_zip: Path | None = None
+    for saved in files:
+        path = folder / saved.name
+        path.write_bytes(saved.data)
+        if saved.is_image:
+            charts.append(path)
+        elif zipfile.is_zipfile(io.BytesIO(saved.data)):
+            export_zip = path
+    chart = None
+    if charts:
+        chart = folder / CHART
+        shutil.copyfile(charts[-1], chart)
+    export_folder = None
+    csv_files: list[str] = []
+    if export_zip is not None:
+        export_folder = folder / EXPORT_FOLDER
+        shutil.rmtree(export_folder, ignore_errors=True)
+        with zipfile.ZipFile(export_zip) as archive:
+            archive.extractall(export_folder)
+            csv_files = sorted(n for n in archive.namelist() if n.endswith(".csv"))
+    return Written(
+        folder, folder / TRANSCRIPT, folder / PAGE, chart, charts, export_zip, export_folder,
+        csv_files,
+    )  # fmt: skip

@@ -1,0 +1,460 @@
+"""The demo's story: what the people of Northwind Bank and their vendors do, and when.
+
+Three engagements, set up on a Friday; then each simulated week: the status updates asked on
+Monday morning (Globex answers on time, Initech late or just in time, Umbrella not at all), a
+feedback survey on Payments on Wednesday, concerns raised, acknowledged, resolved and one left
+to run past its SLA, and the executive digest on Friday afternoon. Everything Cadence does in
+between (prompts, reminders, overdue alerts, escalations, summaries, alerts, the digest and its
+chart) is the engine's, at the moments it decides.
+
+The story only says what a person does; `Player` (bot/demo/player.py) does it through the app's
+real entry points, as Slack would. Times are Berlin time, where the leads work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.demo.cast import (
+    DANA,
+    DIGEST,
+    KAI,
+    LENA,
+    MIA,
+    MOBILE,
+    OMAR,
+    PAYMENTS,
+    PRIYA,
+    RAJ,
+    SAM,
+    VIC,
+    WAREHOUSE,
+    Person,
+)
+
+ZONE = ZoneInfo("Europe/Berlin")
+SET_UP_ON = datetime(2026, 11, 27, tzinfo=ZONE)  # a Friday afternoon; week 1 starts on the Monday
+MAX_WEEKS = 8
+
+PAYMENTS_NAME, PAYMENTS_HANDLE = "Payments Platform", "payments-platform"
+WAREHOUSE_NAME, WAREHOUSE_HANDLE = "Data Warehouse Migration", "data-warehouse-migration"
+MOBILE_NAME, MOBILE_HANDLE = "Mobile Banking App", "mobile-banking-app"
+
+FIREWALL = "Waiting for the client's firewall change (ticket NET-311)"
+LOAD_TEST = "Load-test environment shared with another team"
+CREDENTIALS = "Source-system credentials expire every day"
+
+
+class People(Protocol):
+    """What a person can do in the story (the player does it through Slack's requests)."""
+
+    def create_engagement(self, who: Person, channel: str, form: Mapping[str, Any]) -> None: ...
+
+    def schedule(self, who: Person, channel: str, handle: str, form: Mapping[str, Any]) -> None: ...
+
+    def schedule_digest(self, who: Person, channel: str, form: Mapping[str, Any]) -> None: ...
+
+    def answer_checkin(self, who: Person, engagement: str, form: Mapping[str, Any]) -> None: ...
+
+    def raise_concern(
+        self, who: Person, channel: str, handle: str, title: str, form: Mapping[str, Any]
+    ) -> None: ...
+
+    def raise_blockers_as_concern(
+        self, who: Person, channel: str, engagement: str, form: Mapping[str, Any]
+    ) -> None: ...
+
+    def acknowledge_concern(self, who: Person, channel: str, title: str) -> None: ...
+
+    def resolve_concern(self, who: Person, channel: str, title: str, note: str) -> None: ...
+
+    def open_health_card(self, who: Person, channel: str, engagement: str) -> None: ...
+
+    def export(self, who: Person, channel: str, handle: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a person does at a moment."""
+
+    at: datetime
+    what: str
+    do: Callable[[People], None]
+
+
+def at(day: datetime, clock_time: str, days: int = 0) -> datetime:
+    """`days` after `day`, at a Berlin wall-clock time like "09:30"."""
+    hours, minutes = (int(part) for part in clock_time.split(":"))
+    return datetime.combine((day + timedelta(days=days)).date(), time(hours, minutes), tzinfo=ZONE)
+
+
+def week_start(week: int) -> datetime:
+    """Monday 00:00 of week `week` (1-based)."""
+    return at(SET_UP_ON, "00:00", days=3 + 7 * (week - 1))
+
+
+def end_of(weeks: int) -> datetime:
+    """When the story stops: the last Friday evening, after its digest and the export."""
+    return at(week_start(weeks), "18:00", days=4)
+
+
+# --- the set-up (Friday before week 1) ---------------------------------------------------------
+
+WEEKLY_UPDATE = {
+    "kind": "status_update",
+    "rule_kind": "weekly",
+    "rule_weekdays": ["0"],
+    "rule_local_time": "09:00",
+    "rule_timezone": "Europe/Berlin",
+    "window_hours": "48",
+    "reminder_hours": "24",
+    "escalation_hours": "24",
+    "escalation_to": [DANA.user_id],
+    "audience": "vendor",
+    "delivery": "dm",
+}
+WEEKLY_SURVEY = {
+    "kind": "feedback_survey",
+    "rule_kind": "weekly",
+    "rule_weekdays": ["2"],
+    "rule_local_time": "10:00",
+    "rule_timezone": "Europe/Berlin",
+    "window_hours": "48",
+    "reminder_hours": "24",
+    "audience": "stakeholders",
+    "delivery": "dm",
+}
+
+
+def set_up() -> list[Step]:
+    day = SET_UP_ON
+    return [
+        Step(
+            at(day, "16:30"),
+            "Lena sets up Payments Platform",
+            lambda p: p.create_engagement(
+                LENA,
+                PAYMENTS.channel_id,
+                {
+                    "name": PAYMENTS_NAME,
+                    "vendor": "Globex Consulting",
+                    "channel": PAYMENTS.channel_id,
+                    "vendor_contacts": [VIC.user_id],
+                    "stakeholders": [SAM.user_id, PRIYA.user_id, KAI.user_id],
+                    "digest_channel": DIGEST.channel_id,
+                    "kpis": "Uptime (%) >= 99.9 (amber 99.5)\nMean time to resolve (hours) <= 8",
+                },
+            ),
+        ),
+        Step(
+            at(day, "16:40"),
+            "Lena sets up Data Warehouse Migration",
+            lambda p: p.create_engagement(
+                LENA,
+                WAREHOUSE.channel_id,
+                {
+                    "name": WAREHOUSE_NAME,
+                    "vendor": "Initech",
+                    "channel": WAREHOUSE.channel_id,
+                    "vendor_contacts": [RAJ.user_id],
+                    "stakeholders": [PRIYA.user_id],
+                    "digest_channel": DIGEST.channel_id,
+                    "kpis": "Data quality (%) >= 98",
+                },
+            ),
+        ),
+        Step(
+            at(day, "16:50"),
+            "Omar sets up Mobile Banking App",
+            lambda p: p.create_engagement(
+                OMAR,
+                MOBILE.channel_id,
+                {
+                    "name": MOBILE_NAME,
+                    "vendor": "Umbrella Apps",
+                    "channel": MOBILE.channel_id,
+                    "vendor_contacts": [MIA.user_id],
+                    "stakeholders": [KAI.user_id],
+                    "digest_channel": DIGEST.channel_id,
+                    "kpis": "Crash-free sessions (%) >= 99.5",
+                },
+            ),
+        ),
+        Step(
+            at(day, "17:00"),
+            "Lena schedules Payments' weekly update",
+            lambda p: p.schedule(LENA, PAYMENTS.channel_id, PAYMENTS_HANDLE, WEEKLY_UPDATE),
+        ),
+        Step(
+            at(day, "17:05"),
+            "Lena schedules Payments' weekly feedback survey",
+            lambda p: p.schedule(LENA, PAYMENTS.channel_id, PAYMENTS_HANDLE, WEEKLY_SURVEY),
+        ),
+        Step(
+            at(day, "17:10"),
+            "Lena schedules the warehouse's weekly update",
+            lambda p: p.schedule(LENA, WAREHOUSE.channel_id, WAREHOUSE_HANDLE, WEEKLY_UPDATE),
+        ),
+        Step(
+            at(day, "17:15"),
+            "Omar schedules the app's weekly update",
+            lambda p: p.schedule(OMAR, MOBILE.channel_id, MOBILE_HANDLE, WEEKLY_UPDATE),
+        ),
+        Step(
+            at(day, "17:20"),
+            "Lena sends the digest on Fridays at 16:00",
+            lambda p: p.schedule_digest(
+                LENA,
+                DIGEST.channel_id,
+                {
+                    "weekdays": ["4"],
+                    "local_time": "16:00",
+                    "timezone": "Europe/Berlin",
+                    "channel": DIGEST.channel_id,
+                },
+            ),
+        ),
+    ]
+
+
+# --- the weeks ---------------------------------------------------------------------------------
+
+
+def payments_update(week: int) -> dict[str, Any]:
+    """Globex's update: amber with a missed KPI, the firewall blocker carried over twice, then
+    green."""
+    shape = (week - 1) % 4
+    if shape == 0:
+        return {
+            "rag": "amber",
+            "reason": "The PSP certification passing on Thursday.",
+            "summary": "Card tokenisation is live in staging; the PSP certification slipped a week.",
+            "accomplishments": "Tokenisation service deployed\nLoad test at 2x peak passed",
+            "next_steps": "PSP certification on Thursday",
+            "blockers": FIREWALL,
+            "confidence": "3",
+            "kpi:Uptime": "99.95",
+            "kpi:Mean time to resolve": "10",
+        }
+    if shape == 1:
+        return {
+            "rag": "amber",
+            "reason": "The firewall change, then the certification.",
+            "summary": "Certification rehearsed; still waiting for the firewall change.",
+            "accomplishments": "PSP test cases green\nRunbook reviewed with operations",
+            "next_steps": "Certification as soon as NET-311 is done",
+            "still_blocking": [FIREWALL],
+            "blockers": LOAD_TEST,
+            "confidence": "3",
+            "kpi:Uptime": "99.7",
+            "kpi:Mean time to resolve": "7.5",
+        }
+    if shape == 2:
+        return {
+            "rag": "green",
+            "summary": "Certification passed; rollout plan agreed.",
+            "accomplishments": "PSP certification passed\nRollout plan signed off",
+            "next_steps": "Pilot with 5% of card traffic",
+            "still_blocking": [FIREWALL],
+            "confidence": "4",
+            "kpi:Uptime": "99.93",
+            "kpi:Mean time to resolve": "6",
+        }
+    return {
+        "rag": "green",
+        "summary": "Pilot running on 5% of card traffic without incident.",
+        "accomplishments": "Pilot live\nFirewall change done",
+        "next_steps": "25% of traffic next week",
+        "confidence": "5",
+        "kpi:Uptime": "99.96",
+        "kpi:Mean time to resolve": "5",
+    }
+
+
+def warehouse_update(week: int) -> dict[str, Any]:
+    """Initech's update: red with a missed KPI, then amber, then green."""
+    shape = (week - 1) % 4
+    if shape == 0:
+        return {
+            "rag": "red",
+            "reason": "A successful cutover rehearsal; it failed on Tuesday and was rolled back.",
+            "summary": "The cutover rehearsal failed on data checks; we rolled back.",
+            "accomplishments": "Rollback completed in 40 minutes",
+            "next_steps": "Fix the currency mapping, rehearse again next Tuesday",
+            "blockers": CREDENTIALS,
+            "confidence": "2",
+            "kpi:Data quality": "95.2",
+        }
+    if shape == 1:
+        return {
+            "rag": "amber",
+            "reason": "A second clean rehearsal.",
+            "summary": "Second rehearsal passed with two warnings.",
+            "accomplishments": "Currency mapping fixed",
+            "next_steps": "Final rehearsal",
+            "still_blocking": [CREDENTIALS],
+            "confidence": "3",
+            "kpi:Data quality": "97.1",
+        }
+    if shape == 2:
+        return {
+            "rag": "amber",
+            "reason": "Sign-off from finance.",
+            "summary": "Final rehearsal clean; waiting for finance to sign off.",
+            "accomplishments": "Final rehearsal clean",
+            "next_steps": "Cutover after sign-off",
+            "confidence": "4",
+            "kpi:Data quality": "98.4",
+        }
+    return {
+        "rag": "green",
+        "summary": "Cutover done; the old warehouse is read-only.",
+        "accomplishments": "Cutover on Tuesday night",
+        "next_steps": "Decommission plan",
+        "confidence": "4",
+        "kpi:Data quality": "99.1",
+    }
+
+
+SURVEY_ANSWERS = (
+    (SAM, "12:00", 0, (4, 3, 2, 3), "Releases keep slipping without notice.", True),
+    (PRIYA, "09:30", 1, (5, 4, 3, 4), "Great demos and clear notes.", False),
+    (KAI, "11:00", 1, (3, 3, 2, 2), "", True),
+)
+
+
+def survey(week: int) -> list[Step]:
+    """Wednesday's survey on Payments; all three stakeholders answer, happier each week."""
+    wednesday = at(week_start(week), "00:00", days=2)
+    steps = []
+    for person, clock_time, days, ratings, comment, anonymous in SURVEY_ANSWERS:
+        better = [min(5, r + week - 1) for r in ratings]
+        form: dict[str, Any] = dict(
+            zip(
+                ("communication", "quality", "timeliness", "overall"), map(str, better), strict=True
+            )
+        )
+        if comment and week == 1:
+            form["comment"] = comment
+        if anonymous:
+            form["anonymous"] = ["anonymous"]
+        steps.append(
+            Step(
+                at(wednesday, clock_time, days),
+                f"{person.name} answers the survey",
+                lambda p, who=person, form=form: p.answer_checkin(who, PAYMENTS_NAME, form),
+            )
+        )
+    return steps
+
+
+def concerns(week: int) -> list[Step]:
+    monday = week_start(week)
+    if week == 1:
+        return [
+            Step(
+                at(monday, "11:00", 1),
+                "Sam raises a security concern",
+                lambda p: p.raise_concern(
+                    SAM,
+                    PAYMENTS.channel_id,
+                    PAYMENTS_HANDLE,
+                    "VPN keys shared by email",
+                    {
+                        "severity": "high",
+                        "category": "security",
+                        "description": "Globex sent the VPN keys to six people in one email.",
+                    },
+                ),
+            ),
+            Step(
+                at(monday, "13:00", 1),
+                "Vic acknowledges it",
+                lambda p: p.acknowledge_concern(VIC, PAYMENTS.channel_id, "VPN keys"),
+            ),
+            Step(
+                at(monday, "11:00", 2),
+                "Omar raises a critical concern nobody answers",
+                lambda p: p.raise_concern(
+                    OMAR,
+                    MOBILE.channel_id,
+                    MOBILE_HANDLE,
+                    "Crash rate tripled after release 4.2",
+                    {
+                        "severity": "critical",
+                        "category": "quality",
+                        "description": "Android crash-free sessions fell to 97.8%.",
+                    },
+                ),
+            ),
+            Step(
+                at(monday, "15:00", 3),
+                "Lena resolves the security concern",
+                lambda p: p.resolve_concern(
+                    LENA, PAYMENTS.channel_id, "VPN keys", "Keys rotated; the email was purged."
+                ),
+            ),
+        ]
+    if week == 2:
+        return [
+            Step(
+                at(monday, "14:00"),
+                "Lena turns Globex's blockers into a concern",
+                lambda p: p.raise_blockers_as_concern(
+                    LENA, PAYMENTS.channel_id, PAYMENTS_NAME, {"severity": "medium"}
+                ),
+            ),
+            Step(
+                at(monday, "16:00"),
+                "Vic acknowledges it",
+                lambda p: p.acknowledge_concern(VIC, PAYMENTS.channel_id, "firewall change"),
+            ),
+        ]
+    return []
+
+
+def week(n: int, last: bool) -> list[Step]:
+    monday = week_start(n)
+    late = n % 2 == 1  # Initech answers after the window in odd weeks, just in time in even ones
+    steps = [
+        Step(
+            at(monday, "11:00"),
+            "Vic answers on time",
+            lambda p: p.answer_checkin(VIC, PAYMENTS_NAME, payments_update(n)),
+        ),
+        Step(
+            at(monday, "14:00", 2) if late else at(monday, "16:00", 1),
+            "Raj answers late" if late else "Raj answers just in time",
+            lambda p: p.answer_checkin(RAJ, WAREHOUSE_NAME, warehouse_update(n)),
+        ),
+        *survey(n),
+        *concerns(n),
+    ]
+    if last:
+        steps += [
+            Step(
+                at(monday, "16:30", 4),
+                "Dana opens a health card from the digest",
+                lambda p: p.open_health_card(DANA, DIGEST.channel_id, MOBILE_NAME),
+            ),
+            Step(
+                at(monday, "17:00", 4),
+                "Lena exports Payments' record",
+                lambda p: p.export(LENA, PAYMENTS.channel_id, PAYMENTS_HANDLE),
+            ),
+        ]
+    return steps
+
+
+def story(weeks: int) -> list[Step]:
+    """The whole story for `weeks` weeks (1 to MAX_WEEKS), in time order."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValueError(f"the demo plays 1 to {MAX_WEEKS} weeks, not {weeks}")
+    steps = set_up()
+    for n in range(1, weeks + 1):
+        steps += week(n, last=n == weeks)
+    return sorted(steps, key=lambda s: s.at)

@@ -1,0 +1,73 @@
+"""The demo's short summary: what the weeks came to, read from the app's own database (the
+same rows its digest reads) and from what Slack showed."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlmodel import select
+
+from bot.demo.transcript import Transcript
+from storage.db import Database
+from storage.models import (
+    Cadence,
+    CheckIn,
+    CheckInRecipient,
+    Concern,
+    Engagement,
+    Feedback,
+    KpiValue,
+    StatusUpdate,
+)
+
+
+def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str]:
+    with db.read_session() as session:
+        engagements = session.exec(select(Engagement).order_by(Engagement.id)).all()
+        kinds = {c.id: c.kind for c in session.exec(select(Cadence))}
+        checkins = {c.id: kinds[c.cadence_id] for c in session.exec(select(CheckIn))}
+        recipients = session.exec(select(CheckInRecipient)).all()
+        updates = session.exec(select(StatusUpdate)).all()
+        missed_kpis = len(session.exec(select(KpiValue).where(KpiValue.met_target == False)).all())  # noqa: E712
+        concerns = session.exec(select(Concern)).all()
+        feedback = session.exec(select(Feedback)).all()
+    surveys = {i for i, kind in checkins.items() if kind == "feedback_survey"}
+    asked = [r for r in recipients if checkins[r.checkin_id] == "status_update"]
+    late = sum(1 for u in updates if u.late)
+    answered = sum(1 for r in asked if r.status == "answered")
+    rags = Counter(u.rag for u in updates)
+    concern_states = Counter(c.status for c in concerns)
+    entries = transcript.entries()
+    digests = [e for e in entries if e.kind == "file" and e.file and e.file.is_image]
+    in_digest = transcript.conversation(digest_channel)
+    channel_messages = sum(
+        1
+        for c in transcript.conversations
+        if c.kind == "channel"
+        for e in c.entries
+        if e.kind == "message"
+    )
+    dms = sum(
+        1
+        for c in transcript.conversations
+        if c.kind == "dm"
+        for e in c.entries
+        if e.kind == "message"
+    )
+    forms = sum(1 for e in entries if e.kind == "form")
+    names = ", ".join(f"{e.name} ({e.vendor})" for e in engagements)
+    return [
+        f"{len(engagements)} engagements: {names}.",
+        f"{len(asked)} status updates asked: {answered - late} on time, {late} late, "
+        f"{len(asked) - answered} never sent (reminded, overdue, escalated).",
+        f"Updates: {rags['green']} green, {rags['amber']} amber, {rags['red']} red; "
+        f"{missed_kpis} KPI figures short of target.",
+        f"{len(concerns)} concerns: {concern_states['resolved']} resolved, "
+        f"{concern_states['acknowledged']} acknowledged, {concern_states['open']} never "
+        "acknowledged (alerted past its SLA, then escalated).",
+        f"{len(feedback)} survey answers in {len(surveys)} surveys, each summed up for the leads.",
+        f"{len(digests)} weekly digests in #{in_digest.title.lstrip('#') if in_digest else '?'}, "
+        "each with its chart.",
+        f"Slack showed {channel_messages} channel messages and {dms} DMs; people sent {forms} "
+        "forms.",
+    ]
