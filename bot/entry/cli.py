@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--out", default="cadence-demo", help="where to write (default ./cadence-demo)"
     )
+    demo.add_argument(
+        "--weeks", type=int, default=4, help="how many weeks to simulate (1 to 8, default 4)"
+    )
     forget = sub.add_parser(
         "forget-workspace", help="delete everything Cadence keeps about a workspace"
     )
