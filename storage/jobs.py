@@ -18,7 +18,18 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, func, literal, or_, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    Update,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -167,6 +178,62 @@ def plan_many(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(_insert_statement(ScheduledJob.__table__, dialect, ("key",), False), rows)
 
 
+def due_filter(now: datetime, keys: Sequence[str] | None = None):
+    """Which jobs a claim may take: pending and due, or claimed by a process whose lease ran
+    out. With `keys`, only those jobs, and only while pending."""
+    # The statuses are written into the SQL, not bound: a partial index's condition must be
+    # provable from the statement itself (SQLite never looks at bound values, and PostgreSQL's
+    # generic plan for a statement prepared by psycopg would not either).
+    pending = col(ScheduledJob.status) == literal_column(f"'{PENDING}'")
+    claimed = col(ScheduledJob.status) == literal_column(f"'{CLAIMED}'")
+    if keys is not None:
+        return and_(col(ScheduledJob.key).in_(list(keys)), pending, col(ScheduledJob.due_at) <= now)
+    return or_(
+        and_(pending, col(ScheduledJob.due_at) <= now),
+        and_(claimed, col(ScheduledJob.lease_expires_at) <= now),
+    )
+
+
+def claim_statement(
+    *, owner: str, now: datetime, limit: int, keys: Sequence[str] | None = None
+) -> Update:
+    """The claim, as one UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING.
+
+    Each branch of the due filter has a partial index of its own on PostgreSQL (migration
+    0012: pending jobs by due time, claimed jobs by lease expiry), so the claim reads only
+    the jobs it could take, whatever the number of future and finished jobs
+    (tests/test_engine_scale.py checks the plan with EXPLAIN)."""
+    chosen = (
+        select(ScheduledJob.id)
+        .where(due_filter(now, keys))
+        .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(ScheduledJob)
+        .where(col(ScheduledJob.id).in_(chosen))
+        .values(
+            status=CLAIMED,
+            lease_owner=owner,
+            lease_expires_at=now + LEASE,
+            attempts=ScheduledJob.attempts + 1,
+            updated_at=now,
+            # A lease taken over: the process that held it died mid-job.
+            error=case(
+                (
+                    col(ScheduledJob.status) == CLAIMED,
+                    literal(f"{OUTCOME_UNKNOWN}: taken over from ")
+                    + func.coalesce(col(ScheduledJob.lease_owner), ""),
+                ),
+                else_=col(ScheduledJob.error),
+            ),
+        )
+        .returning(*ScheduledJob.__table__.c)
+    )
+
+
 def claim(
     db: Database, *, owner: str, now: datetime, limit: int, keys: Sequence[str] | None = None
 ) -> list[ClaimedJob]:
@@ -175,47 +242,8 @@ def claim(
     With `keys`, only those jobs, and only while pending (the outbox sending what a request
     just planned; whatever another process already holds is left to it).
     """
-    if keys is not None:
-        due = and_(
-            col(ScheduledJob.key).in_(list(keys)),
-            col(ScheduledJob.status) == PENDING,
-            col(ScheduledJob.due_at) <= now,
-        )
-    else:
-        due = or_(
-            and_(col(ScheduledJob.status) == PENDING, col(ScheduledJob.due_at) <= now),
-            and_(col(ScheduledJob.status) == CLAIMED, col(ScheduledJob.lease_expires_at) <= now),
-        )
     with db.session() as session:
-        chosen = (
-            select(ScheduledJob.id)
-            .where(due)
-            .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        rows = session.execute(
-            update(ScheduledJob)
-            .where(col(ScheduledJob.id).in_(chosen))
-            .values(
-                status=CLAIMED,
-                lease_owner=owner,
-                lease_expires_at=now + LEASE,
-                attempts=ScheduledJob.attempts + 1,
-                updated_at=now,
-                # A lease taken over: the process that held it died mid-job.
-                error=case(
-                    (
-                        col(ScheduledJob.status) == CLAIMED,
-                        literal(f"{OUTCOME_UNKNOWN}: taken over from ")
-                        + func.coalesce(col(ScheduledJob.lease_owner), ""),
-                    ),
-                    else_=col(ScheduledJob.error),
-                ),
-            )
-            .returning(*ScheduledJob.__table__.c)
-        ).all()
+        rows = session.execute(claim_statement(owner=owner, now=now, limit=limit, keys=keys)).all()
     claimed = [
         ClaimedJob(
             id=r.id,
@@ -272,6 +300,43 @@ def finish(
         .values(**values)
     )
     return result.rowcount == 1
+
+
+def finish_sent(
+    connection: Connection,
+    sent: Sequence[tuple[int, str | None, str | None]],
+    *,
+    owner: str,
+    now: datetime,
+) -> set[int]:
+    """Record several jobs as sent, each with its (channel, ts), in one UPDATE fenced like
+    `finish` (only jobs `owner` still holds); the ids recorded."""
+    if not sent:
+        return set()
+    ids = [job_id for job_id, _, _ in sent]
+    channels = {job_id: channel for job_id, channel, _ in sent if channel is not None}
+    stamps = {job_id: ts for job_id, _, ts in sent if ts is not None}
+    job_id = col(ScheduledJob.id)
+    result = connection.execute(
+        update(ScheduledJob)
+        .where(job_id.in_(ids))
+        .where(col(ScheduledJob.lease_owner) == owner)
+        .where(col(ScheduledJob.status) == CLAIMED)
+        .values(
+            status=SENT,
+            updated_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+            result_channel=case(channels, value=job_id, else_=col(ScheduledJob.result_channel))
+            if channels
+            else col(ScheduledJob.result_channel),
+            result_ts=case(stamps, value=job_id, else_=col(ScheduledJob.result_ts))
+            if stamps
+            else col(ScheduledJob.result_ts),
+        )
+        .returning(job_id)
+    )
+    return set(result.scalars())
 
 
 def cancel(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -390,8 +390,21 @@ class ScheduledJob(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("key", name="uq_scheduledjob_key"),
-        Index("ix_scheduledjob_status_due", "status", "due_at"),
-        Index("ix_scheduledjob_status_lease", "status", "lease_expires_at"),
+        # One partial index per branch of the claim (storage/jobs.claim_statement): only the
+        # jobs it could take are indexed, not the finished ones that pile up (migration 0012).
+        Index(
+            "ix_scheduledjob_pending_due",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_scheduledjob_claimed_lease",
+            "lease_expires_at",
+            postgresql_where=text("status = 'claimed'"),
+            sqlite_where=text("status = 'claimed'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +33,8 @@ from storage.jobs import JobKind, JobStatus
 from storage.models import Cadence, CheckIn, Engagement
 
 log = logging.getLogger(__name__)
+CACHED = 500  # check-ins (and their rendered blocks) kept by a sender: 10 claimed batches
+RECORD_WITHIN = 1.0  # seconds a sent message's outcome may wait to be written with others
 JOB_EVENT = "cadence_job"  # the metadata event type naming the job that sent a message
 HISTORY_LOOKBACK = 200  # latest messages of a channel searched for one whose outcome is unknown
 
@@ -53,8 +55,14 @@ class Sender:
     planned: list[str] = field(default_factory=list)  # keys of jobs the jobs run here planned
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    _checkins: dict[int, tuple[CheckIn, Cadence, Engagement] | None] = field(default_factory=dict)
-    _rendered: dict[tuple, dict[str, Any]] = field(default_factory=dict)
+    # Read or built once per check-in, kept for the latest CACHED check-ins only: a pass that
+    # sends 10,000 prompts must not hold 10,000 check-ins and their blocks until it ends.
+    _checkins: Lru = field(default_factory=lambda: Lru(CACHED))
+    _rendered: Lru = field(default_factory=lambda: Lru(CACHED))
+    # Outcomes of sent messages, recorded together (one UPDATE) rather than one transaction each.
+    _unrecorded: list[Sent] = field(default_factory=list)
+    _unrecorded_since: float = 0.0
+    _recording: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def for_services(cls, services: Services, now: datetime, *, owner: str) -> Sender:
@@ -87,7 +95,8 @@ class Sender:
         """A check-in with its cadence and engagement, read once per pass."""
         if checkin_id is None:
             return None
-        if checkin_id not in self._checkins:
+        hit, found = self._checkins.get(checkin_id)
+        if not hit:
             with self.db.read_session() as session:
                 checkin = session.get(CheckIn, checkin_id)
                 found = None
@@ -96,12 +105,12 @@ class Sender:
                     engagement = session.get(Engagement, checkin.engagement_id)
                     if cadence is not None and engagement is not None:
                         found = (checkin, cadence, engagement)
-            self._checkins[checkin_id] = found
-        return self._checkins[checkin_id]
+            self._checkins.put(checkin_id, found)
+        return found
 
     def prefetch(self, checkin_ids: Sequence[int]) -> None:
         """Read the contexts of a claimed batch's check-ins in three queries, not three each."""
-        wanted = sorted({i for i in checkin_ids if i not in self._checkins})
+        wanted = sorted({i for i in set(checkin_ids) if i not in self._checkins})
         if not wanted:
             return
         with self.db.read_session() as session:
@@ -122,13 +131,93 @@ class Sender:
             cadence = by_cadence.get(checkin.cadence_id)
             engagement = by_engagement.get(checkin.engagement_id)
             if cadence is not None and engagement is not None and checkin.id is not None:
-                self._checkins[checkin.id] = (checkin, cadence, engagement)
+                self._checkins.put(checkin.id, (checkin, cadence, engagement))
 
     def rendered(self, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Block Kit built once per pass for messages that are the same for everyone."""
-        if key not in self._rendered:
-            self._rendered[key] = build()
-        return self._rendered[key]
+        hit, found = self._rendered.get(key)
+        if not hit:
+            found = build()
+            self._rendered.put(key, found)
+        return found
+
+    def record_sent_later(self, job: jobs.ClaimedJob, response: dict[str, Any]) -> None:
+        """Queue a sent message's outcome; written with others by `record_now` (at once when
+        `batch` are waiting, else by the runner within RECORD_WITHIN seconds, and at the end of
+        every run). Should this process die first, the lease runs out and the job's next
+        attempt finds the message in Slack by its metadata before sending again."""
+        with self._lock:
+            if not self._unrecorded:
+                self._unrecorded_since = time.monotonic()
+            self._unrecorded.append(Sent(job, response.get("channel"), response.get("ts")))
+            full = len(self._unrecorded) >= self.batch
+        if full:
+            self.record_now()
+
+    def record_due(self) -> bool:
+        """Outcomes have waited long enough to be written."""
+        with self._lock:
+            return bool(self._unrecorded) and (
+                time.monotonic() - self._unrecorded_since >= RECORD_WITHIN
+            )
+
+    def record_now(self) -> None:
+        """Write every queued outcome in one UPDATE, fenced by the lease as `jobs.finish`."""
+        with self._recording:
+            with self._lock:
+                waiting, self._unrecorded = self._unrecorded, []
+            if not waiting:
+                return
+            with self.db.begin() as connection:
+                recorded = jobs.finish_sent(
+                    connection,
+                    [(s.job.id, s.channel, s.ts) for s in waiting],
+                    owner=self.owner,
+                    now=self.now,
+                )
+            for lost in (s for s in waiting if s.job.id not in recorded):
+                log.warning("lost the lease on %s before recording it sent", lost.job.key)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message Slack took whose outcome is not written yet."""
+
+    job: jobs.ClaimedJob
+    channel: str | None
+    ts: str | None
+
+
+class Lru:
+    """A mapping that keeps its `size` most recently used entries (thread-safe)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> tuple[bool, Any]:
+        """(True, value) when present (and now the most recent), else (False, None)."""
+        with self._lock:
+            if key not in self._entries:
+                return False, None
+            self._entries.move_to_end(key)
+            return True, self._entries[key]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __contains__(self, key: Any) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
 
 
 @dataclass
@@ -248,7 +337,12 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
 def record_sent(
     sender: Sender, job: jobs.ClaimedJob, message: Message, response: dict[str, Any]
 ) -> None:
-    """Record the message as sent (if this process still holds the lease), with its callback."""
+    """Record the message as sent (if this process still holds the lease), with its callback
+    in the same transaction; without a callback, together with others (`record_sent_later`)."""
+    if message.on_sent is None:
+        sender.record_sent_later(job, response)
+        sender.say(f"{message.describe} sent (ts {response.get('ts')})")
+        return
     with sender.db.session() as session:
         recorded = jobs.finish(
             session,

@@ -15,22 +15,29 @@ from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import and_, case, literal
 from sqlmodel import Session, col, select
 
 from bot.domain import cadences, checkins
 from bot.domain.cadences import CadenceStatus
 from storage import jobs
 from storage.db import Database
+from storage.installations import installed
 from storage.models import (
     AwayPeriod,
     Cadence,
     Engagement,
+    EngagementMember,
     Person,
 )
 
 log = logging.getLogger(__name__)
 MAX_CATCH_UP = 500
 RETRY_BROKEN = timedelta(hours=1)
+# Zones are learned for cadences planned within the next hour (a pass every minute has sixty
+# chances to reach Slack before planning needs them); a zone learned in the last day is kept.
+REFRESH_AHEAD = timedelta(hours=1)
+PERSON_FRESH_FOR = timedelta(days=1)
 PLAN_BATCH = 25  # occurrences planned for one cadence in one pass
 
 
@@ -107,6 +114,7 @@ def _claim_due(session: Session, now: datetime) -> list[Cadence]:
             select(Cadence)
             .where(Cadence.status == CadenceStatus.ACTIVE)
             .where(col(Cadence.next_run_at) <= now)
+            .where(installed(col(Cadence.team_id)))  # not a workspace that uninstalled Cadence
             .order_by(col(Cadence.next_run_at), col(Cadence.id))
             .limit(PLAN_BATCH)
             .with_for_update(skip_locked=True)
@@ -212,29 +220,16 @@ def plan_occurrence(
 
 def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: datetime) -> None:
     """Learn the time zones of people asked at their own local time, before planning needs
-    them (Slack is called outside any transaction)."""
-    stale = now - timedelta(days=1)
+    them (Slack is called outside any transaction).
+
+    Who needs asking is read in two set-based queries whatever the number of cadences (the
+    role-based audiences joined to their members, fresh people left out in SQL; the chosen
+    audiences' lists), and only for cadences planned within `REFRESH_AHEAD`: an idle pass
+    reads a handful of rows, not every local-time cadence's audience.
+    """
     with db.read_session() as session:
-        local_time_cadences = session.exec(
-            select(Cadence)
-            .where(Cadence.status == CadenceStatus.ACTIVE)
-            .where(col(Cadence.recipient_local_time) == True)  # noqa: E712 (indexable, unlike IS)
-            .where(col(Cadence.next_run_at) <= now + timedelta(days=2))
-        ).all()
-        wanted = {
-            (c.team_id, u) for c in local_time_cadences for u in cadences.audience(c, session)
-        }
-        if not wanted:
-            return
-        known = {
-            (p.team_id, p.user_id)
-            for p in session.exec(
-                select(Person)
-                .where(col(Person.user_id).in_(sorted({u for _, u in wanted})))
-                .where(col(Person.refreshed_at) >= stale)
-            ).all()
-        }
-    for team_id, user_id in sorted(wanted - known):
+        wanted = stale_audience(session, now)
+    for team_id, user_id in sorted(wanted):
         try:
             user = client_for(team_id).users_info(user=user_id)["user"]
         except SlackApiError as e:
@@ -249,3 +244,60 @@ def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: da
             row.external = bool(user.get("team_id") and user.get("team_id") != team_id)
             row.refreshed_at = now
             session.add(row)
+
+
+def stale_audience(session: Session, now: datetime) -> set[tuple[str, str]]:
+    """(team, user) of everyone a local-time cadence planned by `now + REFRESH_AHEAD` asks
+    whose zone was not learned in the last day."""
+    stale = now - PERSON_FRESH_FOR
+    planned_soon = and_(
+        Cadence.status == CadenceStatus.ACTIVE,
+        col(Cadence.recipient_local_time) == True,  # noqa: E712 (indexable, unlike IS)
+        col(Cadence.next_run_at) <= now + REFRESH_AHEAD,
+    )
+    role = case(
+        *((Cadence.audience == name, literal(r)) for name, r in cadences.AUDIENCE_ROLES.items()),
+        else_=literal("vendor"),
+    )
+    fresh = (
+        select(Person.id)
+        .where(Person.team_id == Cadence.team_id)
+        .where(Person.user_id == EngagementMember.user_id)
+        .where(col(Person.refreshed_at) >= stale)
+        .exists()
+    )
+    by_role = session.exec(
+        select(Cadence.team_id, EngagementMember.user_id)
+        .distinct()
+        .join(
+            EngagementMember,
+            and_(
+                col(EngagementMember.engagement_id) == col(Cadence.engagement_id),
+                col(EngagementMember.role) == role,
+            ),
+        )
+        .where(planned_soon)
+        .where(Cadence.audience != "chosen")
+        .where(~fresh)
+    ).all()
+    wanted = {(team_id, user_id) for team_id, user_id in by_role}
+    chosen = {
+        (team_id, user_id)
+        for team_id, user_ids in session.exec(
+            select(Cadence.team_id, Cadence.audience_user_ids)
+            .where(planned_soon)
+            .where(Cadence.audience == "chosen")
+        ).all()
+        for user_id in user_ids or ()
+    }
+    if chosen:
+        known = {
+            (p.team_id, p.user_id)
+            for p in session.exec(
+                select(Person)
+                .where(col(Person.user_id).in_(sorted({u for _, u in chosen})))
+                .where(col(Person.refreshed_at) >= stale)
+            ).all()
+        }
+        wanted |= chosen - known
+    return wanted

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -21,40 +22,66 @@ from storage.jobs import JobStatus
 
 log = logging.getLogger(__name__)
 
-MAX_ROUNDS = 200
+# A pass runs until nothing due is left. Past this long it stops claiming (what it holds is
+# finished) and says so loudly, so a job that plans itself again and again cannot hold a
+# process forever; the next pass goes on with what is left.
+PASS_LIMIT_SECONDS = 30 * 60
 
 
-def run_due(sender: Sender, planning: threading.Event | None = None) -> int:
+def run_due(
+    sender: Sender,
+    planning: threading.Event | None = None,
+    *,
+    limit_seconds: float = PASS_LIMIT_SECONDS,
+) -> int:
     """Claim and run due jobs until none are left; returns how many were run.
 
     Sending is pipelined: the next batch is claimed while the pool still sends the last one, so
     the bounded concurrency stays busy; the pacer keeps each channel's messages apart. With
     `planning` (an Event set when planning is over), sending starts while occurrences are still
-    being planned and stops only once planning is done and nothing is left.
+    being planned and stops only once planning is done and nothing is left. Sent messages'
+    outcomes are written in batches (`Sender.record_now`), all of them before this returns.
     """
     total = rounds = 0
+    started = time.monotonic()
     pacer = Pacer(sender.pace_seconds)
-    with ThreadPoolExecutor(max_workers=sender.concurrency) as pool:
-        in_flight: set[Future] = set()
-        while rounds < MAX_ROUNDS:
-            while len(in_flight) >= 2 * sender.concurrency:
-                _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            still_planning = planning is not None and not planning.is_set()
-            claimed = jobs.claim(sender.db, owner=sender.owner, now=sender.now, limit=sender.batch)
-            if not claimed:
-                if in_flight:
-                    # What is still sending may plan more (a DM refused → a channel mention).
-                    _, in_flight = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
-                elif still_planning:
-                    planning.wait(timeout=0.05)
-                else:
+    try:
+        with ThreadPoolExecutor(max_workers=sender.concurrency) as pool:
+            in_flight: set[Future] = set()
+            while True:
+                if sender.record_due():
+                    sender.record_now()
+                while len(in_flight) >= 2 * sender.concurrency:
+                    _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                if time.monotonic() - started > limit_seconds:
+                    log.error(
+                        "PASS STOPPED EARLY: %d jobs run in %d claim rounds over %.0f s, the "
+                        "limit; jobs may still be due and wait for the next pass",
+                        total,
+                        rounds,
+                        time.monotonic() - started,
+                    )
                     break
-                continue
-            rounds += 1
-            total += len(claimed)
-            for lane_name, lane_jobs in _by_lane(sender, claimed).items():
-                in_flight.add(pool.submit(_run_lane, sender, pacer, lane_name, lane_jobs))
-        wait(in_flight)
+                still_planning = planning is not None and not planning.is_set()
+                claimed = jobs.claim(
+                    sender.db, owner=sender.owner, now=sender.now, limit=sender.batch
+                )
+                if not claimed:
+                    if in_flight:
+                        # What is still sending may plan more (a DM refused → a channel post).
+                        _, in_flight = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                    elif still_planning:
+                        planning.wait(timeout=0.05)
+                    else:
+                        break
+                    continue
+                rounds += 1
+                total += len(claimed)
+                for lane_name, lane_jobs in _by_lane(sender, claimed).items():
+                    in_flight.add(pool.submit(_run_lane, sender, pacer, lane_name, lane_jobs))
+            wait(in_flight)
+    finally:
+        sender.record_now()
     return total
 
 
@@ -74,6 +101,7 @@ def run_keys(sender: Sender, keys: Sequence[str], pacer: Pacer) -> int:
         before = len(sender.planned)
         for lane_name, lane_jobs in _by_lane(sender, claimed).items():
             _run_lane(sender, pacer, lane_name, lane_jobs)
+        sender.record_now()  # what was sent, before looking for what it planned
         wanted = sender.planned[before:]
     return total
 

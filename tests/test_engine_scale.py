@@ -1,0 +1,267 @@
+"""The engine stays flat as the job table grows (issue 10, item 2).
+
+- The claim reads only what it could take: each branch of its filter (a pending job that is
+  due; a claimed job whose lease ran out) goes through an index of its own, checked with
+  PostgreSQL's `EXPLAIN` on the exact statements `storage.jobs.claim` runs, over a table
+  holding many future and finished jobs.
+- A pass runs until nothing due is left (no cap on claim rounds), records what it sent in
+  batches, and says loudly when its time limit stops it early.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from conftest import TEAM, VENDOR, make_settings
+from sqlalchemy import Connection, event, text
+from sqlmodel import select
+
+from bot.demo.fake_slack import FakeSlack
+from bot.engine import delivery, runner
+from bot.platform.services import Services
+from storage import jobs
+from storage.db import Database
+from storage.models import ScheduledJob
+
+NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+FUTURE_JOBS = 20_000
+FINISHED_JOBS = 60_000
+
+
+def requires_postgresql(db: Database) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip(
+            "EXPLAIN plans are PostgreSQL's: the claim's index use is checked there, where "
+            "several processes claim at once; SQLite plans differently (one writer at a time)"
+        )
+
+
+def seed_a_large_job_table(db: Database) -> None:
+    """Many future and finished jobs, a few held by live leases, a few due, and ANALYZE, as
+    autovacuum would have left a busy database."""
+    with db.engine.begin() as conn:
+        common = "'T0CADENCE', 'prompt', '{}'::json, :now, :now"
+        conn.execute(
+            text(
+                "INSERT INTO scheduledjob (team_id, kind, payload, created_at, updated_at, key,"
+                " due_at, status, attempts) "
+                f"SELECT {common}, 'future:' || g, :now + g * interval '1 minute', 'pending', 0"
+                f" FROM generate_series(1, {FUTURE_JOBS}) g"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO scheduledjob (team_id, kind, payload, created_at, updated_at, key,"
+                " due_at, status, attempts, result_channel, result_ts) "
+                f"SELECT {common}, 'finished:' || g, :now - g * interval '1 minute',"
+                " (ARRAY['sent', 'done', 'cancelled', 'failed'])[1 + g % 4], 1, 'D0', '1.0'"
+                f" FROM generate_series(1, {FINISHED_JOBS}) g"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO scheduledjob (team_id, kind, payload, created_at, updated_at, key,"
+                " due_at, status, attempts, lease_owner, lease_expires_at) "
+                f"SELECT {common}, 'held:' || g, :now - interval '1 minute', 'claimed', 1,"
+                " 'another', :now + interval '3 minutes' FROM generate_series(1, 30) g"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO scheduledjob (team_id, kind, payload, created_at, updated_at, key,"
+                " due_at, status, attempts) "
+                f"SELECT {common}, 'due:' || g, :now - g * interval '1 second', 'pending', 0"
+                " FROM generate_series(1, 5) g"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO scheduledjob (team_id, kind, payload, created_at, updated_at, key,"
+                " due_at, status, attempts, lease_owner, lease_expires_at) "
+                f"SELECT {common}, 'abandoned:' || g, :now - interval '10 minutes', 'claimed',"
+                " 1, 'dead', :now - interval '5 minutes' FROM generate_series(1, 3) g"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE scheduledjob")
+        conn.commit()
+
+
+def explained(conn: Connection, statement: Any) -> dict[str, Any]:
+    """PostgreSQL's plan (EXPLAIN, FORMAT JSON) of `statement` exactly as SQLAlchemy sends it:
+    the SQL text and parameters are caught on their way to the driver."""
+
+    def explain(_conn, _cursor, sql, parameters, _context, _executemany):
+        return "EXPLAIN (FORMAT JSON) " + sql, parameters
+
+    event.listen(conn, "before_cursor_execute", explain, retval=True)
+    try:
+        result = conn.execute(statement)
+        [(plan,)] = result.cursor.fetchall()
+    finally:
+        event.remove(conn, "before_cursor_execute", explain)
+        conn.rollback()
+    return plan[0]["Plan"]
+
+
+def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from nodes(child)
+
+
+def reads_of_jobs(plan: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(node type, index) of every node of the plan that reads the job table."""
+    return [
+        (node["Node Type"], node.get("Index Name"))
+        for node in nodes(plan)
+        if node.get("Relation Name") == "scheduledjob" or "Index Name" in node
+    ]
+
+
+def test_each_branch_of_the_claim_reads_an_index_of_its_own(db: Database):
+    requires_postgresql(db)
+    seed_a_large_job_table(db)
+    with db.engine.connect() as conn:
+        plan = explained(conn, jobs.claim_statement(owner="me", now=NOW, limit=50))
+    reads = reads_of_jobs(plan)
+    assert ("Seq Scan", None) not in reads, reads
+    used = {index for _, index in reads}
+    assert {"ix_scheduledjob_pending_due", "ix_scheduledjob_claimed_lease"} <= used, reads
+
+    # And the claim takes exactly what is due: the due jobs and the abandoned leases (oldest
+    # first), not the future ones, the finished ones or those another process holds.
+    claimed = jobs.claim(db, owner="me", now=NOW, limit=50)
+    assert sorted(j.key.split(":")[0] for j in claimed) == ["abandoned"] * 3 + ["due"] * 5
+    assert all(j.outcome_unknown for j in claimed if j.key.startswith("abandoned"))
+
+
+def test_the_outbox_claim_by_keys_reads_the_unique_key_index(db: Database):
+    requires_postgresql(db)
+    seed_a_large_job_table(db)
+    keys = ["due:1", "due:2", "future:7"]
+    with db.engine.connect() as conn:
+        plan = explained(conn, jobs.claim_statement(owner="me", now=NOW, limit=3, keys=keys))
+    reads = reads_of_jobs(plan)
+    assert ("Seq Scan", None) not in reads, reads
+    assert "uq_scheduledjob_key" in {index for _, index in reads}, reads
+    claimed = jobs.claim(db, owner="me", now=NOW, limit=3, keys=keys)
+    assert sorted(j.key for j in claimed) == ["due:1", "due:2"]
+
+
+# --- a pass runs until nothing is due ------------------------------------------------------------
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack(team_id=TEAM) as fake:
+        fake.add_user(VENDOR, name="vic.vendor", tz="Asia/Kolkata")
+        yield fake
+
+
+def plan_messages(db: Database, count: int) -> None:
+    with db.session() as session:
+        for n in range(count):
+            delivery.plan_prepared(
+                session,
+                team_id=TEAM,
+                key=f"scale:message={n}",
+                to=VENDOR,
+                payload={"text": f"message {n}"},
+                describe=f"message {n}",
+                now=NOW,
+            )
+
+
+def sender_for(db: Database, database_url: str, slack: FakeSlack, batch: int) -> delivery.Sender:
+    services = Services(settings=make_settings(database_url, slack), db=db)
+    sender = delivery.Sender.for_services(services, NOW, owner="scale-test")
+    sender.batch = batch
+    return sender
+
+
+def statuses(db: Database) -> dict[str, int]:
+    with db.read_session() as session:
+        found = session.exec(select(ScheduledJob.status)).all()
+    return {status: found.count(status) for status in set(found)}
+
+
+def test_a_pass_runs_more_claim_rounds_than_the_old_cap_and_records_every_send(
+    db: Database, database_url: str, slack: FakeSlack
+):
+    """250 jobs claimed one a round: 250 rounds (the old cap stopped at 200, leaving 50 due);
+    every message sent once and recorded sent with its channel and ts (in batches)."""
+    plan_messages(db, 250)
+    sender = sender_for(db, database_url, slack, batch=1)
+    assert runner.run_due(sender) == 250
+    posted = [c for c in slack.calls_to("chat.postMessage") if c.ok]
+    assert len(posted) == 250
+    assert len({c.args["text"] for c in posted}) == 250
+    assert statuses(db) == {"sent": 250}
+    with db.read_session() as session:
+        rows = session.exec(select(ScheduledJob)).all()
+    assert {r.result_ts for r in rows} == {c.response["ts"] for c in posted}
+    assert all(r.lease_owner is None and r.result_channel for r in rows)
+
+
+def test_a_pass_stopped_by_its_time_limit_says_so_loudly(
+    db: Database, database_url: str, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+):
+    plan_messages(db, 5)
+    sender = sender_for(db, database_url, slack, batch=1)
+    with caplog.at_level(logging.ERROR, logger="bot.engine.runner"):
+        assert runner.run_due(sender, limit_seconds=0) == 0
+    assert any("PASS STOPPED EARLY" in r.getMessage() for r in caplog.records)
+    assert statuses(db) == {"pending": 5}  # left for the next pass, none held
+    assert runner.run_due(sender) == 5
+    assert statuses(db) == {"sent": 5}
+
+
+def test_a_lost_lease_is_not_recorded_as_sent_by_the_batch(
+    db: Database, database_url: str, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+):
+    """The batched record is fenced like a single one: a job another process took over is
+    left as that process has it."""
+    plan_messages(db, 2)
+    sender = sender_for(db, database_url, slack, batch=50)
+    first, second = jobs.claim(db, owner=sender.owner, now=NOW, limit=2)
+    with db.engine.begin() as conn:  # another process took the second one over
+        conn.execute(
+            ScheduledJob.__table__.update()
+            .where(ScheduledJob.__table__.c.id == second.id)
+            .values(lease_owner="another")
+        )
+    sender.record_sent_later(first, {"channel": "D1", "ts": "1.1"})
+    sender.record_sent_later(second, {"channel": "D1", "ts": "1.2"})
+    with caplog.at_level(logging.WARNING, logger="bot.engine.delivery"):
+        sender.record_now()
+    with db.read_session() as session:
+        rows = {r.id: r for r in session.exec(select(ScheduledJob)).all()}
+    assert (rows[first.id].status, rows[first.id].result_ts) == ("sent", "1.1")
+    assert (rows[second.id].status, rows[second.id].lease_owner) == ("claimed", "another")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"lost the lease on {second.key} before recording it sent"
+    ]
+
+
+def test_a_sender_keeps_a_bounded_number_of_check_ins(db: Database):
+    """Its per-pass caches keep the latest entries only, whatever the number of check-ins."""
+    cache = delivery.Lru(3)
+    for n in range(10):
+        cache.put(n, {"blocks": n})
+    assert len(cache) == 3 and cache.get(9) == (True, {"blocks": 9})
+    assert cache.get(0) == (False, None)
+    cache.get(7)  # now the most recent
+    cache.put(10, {})
+    assert 7 in cache and 8 not in cache
+    sender = delivery.Sender(db=db, client_for=lambda team: None, owner="o", now=NOW)  # type: ignore[arg-type]
+    assert sender._checkins.size == sender._rendered.size == delivery.CACHED
