@@ -42,6 +42,7 @@ from handlers import (
     home,
     risk_reviews,
     status,
+    workspace_events,
 )
 from handlers.context import request_context
 from handlers.guard import guarded
@@ -73,7 +74,11 @@ VIEWS: dict[str, Listener] = {
     REASSIGN_MODAL: concerns.concern_action_form,
     DIGEST_SCHEDULE_VIEW: digest_schedule.schedule_submitted,
 }
-EVENTS: dict[str, Listener] = {"app_home_opened": home.app_home_opened}
+EVENTS: dict[str, Listener] = {
+    "app_home_opened": home.app_home_opened,
+    "app_uninstalled": workspace_events.app_uninstalled,
+    "tokens_revoked": workspace_events.tokens_revoked,
+}
 SHORTCUTS: dict[str, Listener] = {RAISE_SHORTCUT: concerns.raise_from_message}
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -68,6 +70,9 @@ class Workspace(SQLModel, table=True):
     digest_next_run_at: datetime | None = moment(nullable=True, index=True)
     digest_last_run_at: datetime | None = moment(nullable=True)  # "what changed since" starts here
     created_at: datetime = moment()
+    # When the workspace uninstalled Cadence (or revoked its token): nothing is planned or sent
+    # for it until it installs Cadence again; its data stays until `forget-workspace`.
+    uninstalled_at: datetime | None = moment(nullable=True)
 
 
 class EngagementBase(SQLModel):
@@ -481,3 +486,18 @@ class RiskReview(SQLModel, table=True):
     answers: dict[str, Any] = json_field(dict)
     late: bool = False
     submitted_at: datetime = moment(index=True)
+
+
+# Slack's OAuth tables, as slack_sdk's SQLAlchemy installation and state stores define them (the
+# stores read and write them; `storage/installations.py`), on this metadata so that Alembic owns
+# them like every other table (migration 0013). Installations and bots carry `team_id`; the
+# state of an install in progress belongs to no workspace yet.
+SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
+    SQLModel.metadata, SQLAlchemyInstallationStore.default_installations_table_name
+)
+SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(
+    SQLModel.metadata, SQLAlchemyInstallationStore.default_bots_table_name
+)
+SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    SQLModel.metadata, SQLAlchemyOAuthStateStore.default_table_name
+)

@@ -95,6 +95,7 @@ def due_for_digest(session: Session, now: datetime, limit: int = 100) -> list[Wo
                 (col(Workspace.digest_next_run_at) <= now)
                 | col(Workspace.digest_next_run_at).is_(None)
             )
+            .where(col(Workspace.uninstalled_at).is_(None))  # none for a workspace that left
             .order_by(col(Workspace.id))
             .limit(limit)
             .with_for_update(skip_locked=True)

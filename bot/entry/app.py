@@ -1,46 +1,86 @@
-"""Assembly: build the Bolt app for a configuration and register every listener."""
+"""Assembly: build the Bolt app for a configuration and register every listener.
+
+One workspace (SLACK_BOT_TOKEN): Bolt checks the token with `auth.test` when the app is built.
+Several (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET): Bolt serves Slack's OAuth
+install (`GET /slack/install`, `GET /slack/oauth_redirect`), keeps each installation in slack_sdk's
+SQLAlchemy installation store in Cadence's database, and authorizes each request with the bot
+token of the workspace it comes from; a signed request from a workspace without an installation
+is refused.
+"""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.error import BoltError
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.engine.outbox import Outbox
 from bot.entry.sizing import LISTENER_THREADS
 from bot.platform.config import ConfigError, Settings
 from bot.platform.services import Services
-from bot.platform.slack import web_client
+from bot.platform.slack import SignedStates, web_client
 from handlers import register_listeners
+from storage import installations
 
 log = logging.getLogger(__name__)
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+# The bot scopes an install asks for: the same as manifest.yml's (tests/test_workspaces.py).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "channels:read",
+    "groups:read",
+    "channels:join",
+    "users:read",
+    "im:write",
+    "files:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
+)
 
 
 def build_app(services: Services, outbox: Outbox | None = None) -> App:
-    """The Bolt app. Building it calls `auth.test`, so a wrong token fails here, clearly.
+    """The Bolt app. With one token, building it calls `auth.test`, so a wrong token fails here,
+    clearly.
 
     `outbox` sends what requests cause (one per process; a new one when not given)."""
     settings: Settings = services.settings
-    try:
+    executor = ThreadPoolExecutor(
+        max_workers=LISTENER_THREADS, thread_name_prefix="cadence-listener"
+    )
+    if settings.oauth:
         app = App(
             client=web_client(settings),
             signing_secret=settings.slack_signing_secret,
-            # Ack first: Bolt answers Slack as soon as a listener acks and keeps working after.
+            oauth_settings=oauth_settings(services),
+            authorize=_authorize(services),
             process_before_response=False,
-            listener_executor=ThreadPoolExecutor(
-                max_workers=LISTENER_THREADS, thread_name_prefix="cadence-listener"
-            ),
+            listener_executor=executor,
         )
-    except BoltError as e:
-        raise ConfigError(
-            [
-                f"SLACK_BOT_TOKEN was refused by Slack ({e}): copy the Bot User OAuth Token "
-                "from OAuth & Permissions in your Slack app settings into .env, and check that "
-                "the app is installed in the workspace"
-            ]
-        ) from e
+    else:
+        try:
+            app = App(
+                client=web_client(settings),
+                signing_secret=settings.slack_signing_secret,
+                # Ack first: Bolt answers Slack as soon as a listener acks and keeps working after.
+                process_before_response=False,
+                listener_executor=executor,
+            )
+        except BoltError as e:
+            raise ConfigError(
+                [
+                    f"SLACK_BOT_TOKEN was refused by Slack ({e}): copy the Bot User OAuth Token "
+                    "from OAuth & Permissions in your Slack app settings into .env, and check "
+                    "that the app is installed in the workspace"
+                ]
+            ) from e
     register_listeners(app, services, outbox or Outbox(services))
 
     @app.error
@@ -52,3 +92,64 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
         )
 
     return app
+
+
+def oauth_settings(services: Services) -> OAuthSettings:
+    """Slack's install flow with its installations and states in Cadence's database."""
+    settings = services.settings
+    engine = services.db.engine
+    client_id = settings.slack_client_id or ""
+    return OAuthSettings(
+        client_id=client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=list(BOT_SCOPES),
+        user_scopes=[],
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        installation_store=installations.installation_store(engine, client_id),
+        installation_store_bot_only=True,
+        state_store=SignedStates(
+            installations.state_store(engine), settings.slack_state_secret or ""
+        ),
+        state_expiration_seconds=installations.STATE_EXPIRATION_SECONDS,
+        callback_options=CallbackOptions(
+            success=lambda args: _installed(services, args),
+            failure=_install_failed,
+        ),
+        logger=log,
+    )
+
+
+def _authorize(services: Services) -> InstallationStoreAuthorize:
+    """Each request's workspace token from its installation (bot tokens only); Bolt's
+    `auth.test` of a token is remembered per token, so a request costs one indexed read."""
+    settings = services.settings
+    client_id = settings.slack_client_id or ""
+    return InstallationStoreAuthorize(
+        logger=log,
+        installation_store=installations.installation_store(services.db.engine, client_id),
+        client_id=client_id,
+        client_secret=settings.slack_client_secret,
+        bot_only=True,
+        cache_enabled=True,
+    )
+
+
+def _installed(services: Services, args: SuccessArgs) -> BoltResponse:
+    """An install finished: a workspace that had uninstalled Cadence is taken up again."""
+    team_id = args.installation.team_id or ""
+    with services.db.session() as session:
+        again = installations.reinstalled(session, team_id=team_id)
+    services.tokens.forget(team_id)
+    log.info(
+        "Cadence was %s in workspace %s (%s)",
+        "installed again" if again else "installed",
+        team_id,
+        args.installation.team_name,
+    )
+    return args.default.success(args)
+
+
+def _install_failed(args: FailureArgs) -> BoltResponse:
+    log.warning("an install did not finish: %s", args.reason)
+    return args.default.failure(args)

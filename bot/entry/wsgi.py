@@ -1,4 +1,5 @@
-"""The WSGI application: `POST /slack/events` (Bolt) and `GET /healthz`.
+"""The WSGI application: `POST /slack/events` (Bolt) and `GET /healthz`; with several workspaces
+also Slack's install flow, `GET /slack/install` and `GET /slack/oauth_redirect` (Bolt's).
 
 `web` processes run it under gunicorn (`gunicorn 'bot.entry.wsgi:create_app()'`); the single-process
 `python -m bot` serves the same application under gunicorn with the scheduler beside it.
@@ -18,7 +19,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.engine import tick as engine
 from bot.engine.outbox import Outbox
-from bot.entry.app import build_app
+from bot.entry.app import INSTALL_PATH, REDIRECT_PATH, build_app
 from bot.platform import clock
 from bot.platform.config import ConfigError, configure_logging, load_settings
 from bot.platform.services import Services
@@ -49,6 +50,10 @@ class CadenceWSGI:
             if method != "POST":
                 return _json(start_response, 405, {"error": "POST only"})
             return self.slack(environ, start_response)
+        if path in (INSTALL_PATH, REDIRECT_PATH) and self.services.settings.oauth:
+            if method != "GET":
+                return _json(start_response, 405, {"error": "GET only"})
+            return self.slack(environ, start_response)  # Slack's install flow (several workspaces)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             status, body = health(self.services, self.health_probe)
             return _json(start_response, status, body)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -42,6 +42,16 @@ WHERE_TO_FIND = {
     "SLACK_SIGNING_SECRET": (
         "copy it from Basic Information → App Credentials in your Slack app settings into .env"
     ),
+    "OAUTH": (
+        "Cadence installs itself in several workspaces when SLACK_CLIENT_ID, SLACK_CLIENT_SECRET "
+        "(Basic Information → App Credentials) and SLACK_STATE_SECRET (any long random text) "
+        "are all set; set the rest, or none for one workspace with SLACK_BOT_TOKEN"
+    ),
+}
+OAUTH_VARIABLES = {
+    "slack_client_id": "SLACK_CLIENT_ID",
+    "slack_client_secret": "SLACK_CLIENT_SECRET",
+    "slack_state_secret": "SLACK_STATE_SECRET",
 }
 
 
@@ -106,6 +116,13 @@ class Settings(BaseSettings):
         validate_default=True,  # an unset required variable is reported like an empty one
     )
 
+    # Several workspaces (Slack's OAuth install) when all three are set; listed first so that
+    # the bot token's check knows whether it is needed.
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(
+        None, validation_alias="SLACK_CLIENT_SECRET", repr=False
+    )
+    slack_state_secret: str | None = Field(None, validation_alias="SLACK_STATE_SECRET", repr=False)
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN", repr=False)
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET", repr=False)
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN", repr=False)
@@ -114,11 +131,6 @@ class Settings(BaseSettings):
     port: int = Field(DEFAULT_PORT, validation_alias="PORT")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     log_format: str = Field("text", validation_alias="LOG_FORMAT")
-    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
-    slack_client_secret: str | None = Field(
-        None, validation_alias="SLACK_CLIENT_SECRET", repr=False
-    )
-    slack_state_secret: str | None = Field(None, validation_alias="SLACK_STATE_SECRET", repr=False)
     admins: frozenset[str] = Field(frozenset(), validation_alias="CADENCE_ADMINS")
     tick_seconds: int = Field(DEFAULT_TICK_SECONDS, validation_alias="CADENCE_TICK_SECONDS")
     channel_pace_seconds: float = Field(
@@ -147,10 +159,23 @@ class Settings(BaseSettings):
 
     # --- validators, in the order the problems are listed ------------------------------------
 
+    @field_validator("slack_client_id", "slack_client_secret", "slack_state_secret", mode="before")
+    @classmethod
+    def _oauth_part(cls, value: Any) -> str | None:
+        return _text(value) or None
+
     @field_validator("slack_bot_token", mode="before")
     @classmethod
-    def _bot_token(cls, value: Any) -> str:
+    def _bot_token(cls, value: Any, info: ValidationInfo) -> str:
         token = _text(value)
+        oauth_missing = [var for name, var in OAUTH_VARIABLES.items() if not info.data.get(name)]
+        if 0 < len(oauth_missing) < len(OAUTH_VARIABLES):
+            raise _problem(
+                f"{' and '.join(oauth_missing)} {'is' if len(oauth_missing) == 1 else 'are'} "
+                f"not set: {WHERE_TO_FIND['OAUTH']}"
+            )
+        if not token and not oauth_missing:
+            return ""  # several workspaces: each installation brings its own token
         if not token:
             raise _problem(f"SLACK_BOT_TOKEN is not set: {WHERE_TO_FIND['SLACK_BOT_TOKEN']}")
         if not token.startswith("xoxb-"):
@@ -172,13 +197,18 @@ class Settings(BaseSettings):
 
     @field_validator("slack_app_token", mode="before")
     @classmethod
-    def _app_token(cls, value: Any) -> str | None:
+    def _app_token(cls, value: Any, info: ValidationInfo) -> str | None:
         token = _text(value) or None
         if token and not token.startswith("xapp-"):
             raise _problem(
                 "SLACK_APP_TOKEN must be an app-level token starting with xapp-: create one with "
                 "the connections:write scope under Basic Information → App-Level Tokens, or "
                 "leave it empty to serve HTTP"
+            )
+        if token and all(info.data.get(name) for name in OAUTH_VARIABLES):
+            raise _problem(
+                "SLACK_APP_TOKEN cannot be used with SLACK_CLIENT_ID: installing Cadence in "
+                "several workspaces needs HTTP (/slack/install), so leave SLACK_APP_TOKEN empty"
             )
         return token
 

@@ -1,17 +1,19 @@
 """What listeners and the engine share: settings, the database and the clock (built once per
-process)."""
+process), and the way to Slack for each workspace."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from slack_sdk import WebClient
 
 from bot.platform import clock as _clock
 from bot.platform.config import Settings
-from bot.platform.slack import web_client
+from bot.platform.slack import BotTokens, web_client
+from storage import installations
 from storage.db import Database
 
 
@@ -22,10 +24,21 @@ class Services:
     clock: Callable[[], datetime] = _clock.now
     """Where the engine's "now" comes from (`clock.now`, which `tick --now` and tests can fix)."""
 
+    @cached_property
+    def tokens(self) -> BotTokens:
+        """Each workspace's bot token from its installation (OAuth mode), kept briefly."""
+        client_id = self.settings.slack_client_id or ""
+
+        def lookup(team_id: str) -> str | None:
+            return installations.bot_token(self.db.engine, client_id=client_id, team_id=team_id)
+
+        return BotTokens(lookup)
+
     def slack_client(self, team_id: str) -> WebClient:
         """The Web API client that speaks for Cadence in workspace `team_id` (the engine's one
-        way to Slack; with several workspaces, that workspace's installation's token)."""
-        return web_client(self.settings, team_id=team_id)
+        way to Slack): the deployment's token, or with several workspaces that workspace's
+        installation's token (a client that refuses every call when it has none)."""
+        return web_client(self.settings, team_id=team_id, tokens=self.tokens)
 
     @property
     def admins(self) -> frozenset[str]:

@@ -1,22 +1,38 @@
-"""The Slack Web API client, from one place, with retries.
+"""The Slack Web API client, from one place, with retries; and whose token it carries.
 
 slack_sdk's default client retries only connection errors, once. Cadence also retries rate
 limits (honouring Retry-After) and server errors. Bolt copies `base_url` and the retry handlers
 of the client given to `App` into every per-request client, so this is configured once, here.
+
+One workspace (SLACK_BOT_TOKEN): every client carries that token. Several (OAuth): a client for a
+workspace carries the bot token its installation stored (`BotTokens`, looked up by team id and
+kept a minute), and a workspace without an installation gets a client that refuses every call
+without reaching Slack, with the error Slack gives a call without a token (`not_authed`), so the
+engine's failure policy applies and nothing reaches a workspace that uninstalled Cadence.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import threading
+import time
+from collections.abc import Callable
+from logging import Logger
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.oauth.state_store import OAuthStateStore
+from slack_sdk.web import SlackResponse
 
 from bot.platform.config import Settings
 
 SLACK_TIMEOUT_SECONDS = 15
+TOKEN_TTL_SECONDS = 60.0  # how long a process trusts a workspace's token lookup
+NOT_INSTALLED = "not_authed"  # Slack's error for a call that carries no token
 log = logging.getLogger(__name__)
 
 
@@ -28,18 +44,117 @@ def retry_handlers() -> list:
     ]
 
 
-def web_client(settings: Settings, *, team_id: str | None = None) -> WebClient:
-    """The Web API client for a workspace.
+class BotTokens:
+    """Each workspace's bot token (OAuth mode), looked up by team id and kept TOKEN_TTL_SECONDS:
+    a pass or a burst of requests asks the database once per workspace, and a token deleted by
+    an uninstall in another process stops being used within the minute (at once in this one,
+    through `forget`)."""
 
-    Cadence is installed in one workspace per bot token today; `team_id` is where a per-workspace
-    installation store (slack_sdk's SQLAlchemyInstallationStore) plugs in for several.
+    def __init__(
+        self,
+        lookup: Callable[[str], str | None],
+        *,
+        ttl: float = TOKEN_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._lookup = lookup
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[float, str | None]] = {}
+
+    def __call__(self, team_id: str) -> str | None:
+        now = self._clock()
+        with self._lock:
+            found = self._known.get(team_id)
+        if found is not None and now - found[0] < self._ttl:
+            return found[1]
+        token = self._lookup(team_id)
+        with self._lock:
+            self._known[team_id] = (now, token)
+        return token
+
+    def forget(self, team_id: str) -> None:
+        """The workspace's installation changed (installed, uninstalled): look it up again."""
+        with self._lock:
+            self._known.pop(team_id, None)
+
+
+class NotInstalledClient(WebClient):
+    """The client of a workspace that has no installation: every call fails at once, as Slack
+    answers a call without a token, and nothing leaves the process."""
+
+    def __init__(self, team_id: str, **kwargs):
+        super().__init__(token=None, **kwargs)
+        self.team_id = team_id
+
+    def api_call(self, api_method: str, **_kwargs) -> SlackResponse:  # type: ignore[override]
+        log.debug("not calling %s: workspace %s has no installation", api_method, self.team_id)
+        response = SlackResponse(
+            client=self,
+            http_verb="POST",
+            api_url=f"{self.base_url}{api_method}",
+            req_args={},
+            data={"ok": False, "error": NOT_INSTALLED},
+            headers={},
+            status_code=200,
+        )
+        raise SlackApiError(f"workspace {self.team_id} has no installation", response)
+
+
+def web_client(
+    settings: Settings,
+    *,
+    team_id: str | None = None,
+    tokens: Callable[[str], str | None] | None = None,
+) -> WebClient:
+    """The Web API client for a workspace (for the Bolt app: `team_id=None`, no token in OAuth
+    mode, Bolt sets each request's).
+
+    One workspace: SLACK_BOT_TOKEN. Several (OAuth): the token `tokens` finds for `team_id`,
+    or a `NotInstalledClient` when it finds none.
     """
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=SLACK_TIMEOUT_SECONDS,
-        retry_handlers=retry_handlers(),
-    )
+    options = {
+        "base_url": settings.slack_api_url,
+        "timeout": SLACK_TIMEOUT_SECONDS,
+        "retry_handlers": retry_handlers(),
+    }
+    if not settings.oauth:
+        return WebClient(token=settings.slack_bot_token, **options)
+    if team_id is None:
+        return WebClient(token=None, **options)
+    token = tokens(team_id) if tokens is not None else None
+    if token is None:
+        return NotInstalledClient(team_id, **options)
+    return WebClient(token=token, **options)
+
+
+class SignedStates(OAuthStateStore):
+    """The install flow's `state`: kept by slack_sdk's SQLAlchemy state store (once only, ten
+    minutes) and signed with SLACK_STATE_SECRET, so a state Cadence did not issue is refused
+    without a database read."""
+
+    def __init__(self, store: OAuthStateStore, secret: str):
+        self._store = store
+        self._secret = secret.encode()
+
+    @property
+    def logger(self) -> Logger:
+        return log
+
+    def _signature(self, state: str) -> str:
+        return hmac.new(self._secret, state.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def issue(self, *args, **kwargs) -> str:
+        state = self._store.issue(*args, **kwargs)
+        return f"{state}.{self._signature(state)}"
+
+    def consume(self, state: str) -> bool:
+        value, _, signature = (state or "").rpartition(".")
+        if not value or not hmac.compare_digest(signature, self._signature(value)):
+            log.warning("an install came back with a state Cadence did not sign")
+            return False
+        return self._store.consume(value)
 
 
 def user_timezone(client: WebClient, user_id: str) -> str | None:

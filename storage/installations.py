@@ -1,0 +1,137 @@
+"""Which workspaces have Cadence installed, with which bot token; and what uninstalling,
+reinstalling and forgetting a workspace do to the stored rows.
+
+With several workspaces (OAuth), slack_sdk's SQLAlchemy installation store keeps each
+installation in `slack_installations` and `slack_bots` (tables in `storage/models.py`, created by
+migration 0013). The engine has no request to authorize, so it finds a workspace's token here by
+its team id. An uninstalled workspace keeps its data (engagements, history) but loses its tokens,
+its pending jobs and its place in planning (`workspace.uninstalled_at`) until it installs
+Cadence again; `forget` deletes every row it has, for an admin who asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import ColumnElement, Engine, delete, desc, exists, func, select, update
+from sqlmodel import Session, SQLModel, col
+
+from storage.jobs import JobStatus
+from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, ScheduledJob, Workspace
+
+STATE_EXPIRATION_SECONDS = 600  # an install started and not finished within ten minutes is void
+
+
+def installation_store(engine: Engine, client_id: str) -> SQLAlchemyInstallationStore:
+    """slack_sdk's store over Cadence's database (its tables are Alembic's, not created here)."""
+    return SQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+
+
+def state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
+    return SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine)
+
+
+def bot_token(engine: Engine, *, client_id: str, team_id: str) -> str | None:
+    """The latest bot token of the app `client_id` in workspace `team_id` (None: not installed).
+
+    Unlike the store's `find_bot`, whatever Enterprise Grid org the workspace belongs to: the
+    engine knows a workspace by its team id alone.
+    """
+    bots = SLACK_BOTS.c
+    query = (
+        select(bots.bot_token)
+        .where(bots.client_id == client_id)
+        .where(bots.team_id == team_id)
+        .where(bots.bot_token.is_not(None))
+        .order_by(desc(bots.installed_at), desc(bots.id))
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        return connection.execute(query).scalar_one_or_none()
+
+
+def installed(team_id_column: ColumnElement) -> ColumnElement[bool]:
+    """A filter for planning queries: rows of workspaces that have not uninstalled Cadence."""
+    return ~exists(
+        select(Workspace.id)
+        .where(col(Workspace.team_id) == team_id_column)
+        .where(col(Workspace.uninstalled_at).is_not(None))
+    )
+
+
+@dataclass(frozen=True)
+class Uninstalled:
+    """What uninstalling stopped: pending jobs cancelled and stored token rows deleted."""
+
+    jobs_cancelled: int
+    tokens_deleted: int
+
+
+def uninstall(session: Session, *, team_id: str, now: datetime) -> Uninstalled:
+    """The workspace uninstalled Cadence (or revoked its bot token): mark it so planning skips
+    it, cancel its pending jobs, delete its installation's tokens. Its data stays."""
+    session.execute(
+        update(Workspace)
+        .where(col(Workspace.team_id) == team_id)
+        .where(col(Workspace.uninstalled_at).is_(None))
+        .values(uninstalled_at=now)
+    )
+    cancelled = cancel_pending(session, team_id=team_id, now=now)
+    deleted = 0
+    for table in (SLACK_BOTS, SLACK_INSTALLATIONS):
+        deleted += session.execute(delete(table).where(table.c.team_id == team_id)).rowcount
+    return Uninstalled(jobs_cancelled=cancelled, tokens_deleted=deleted)
+
+
+def cancel_pending(session: Session, *, team_id: str, now: datetime) -> int:
+    """Cancel every pending job of workspace `team_id` (its retries too); how many."""
+    return session.execute(
+        update(ScheduledJob)
+        .where(col(ScheduledJob.team_id) == team_id)
+        .where(col(ScheduledJob.status) == JobStatus.PENDING)
+        .values(status=JobStatus.CANCELLED, updated_at=now, error="workspace uninstalled")
+    ).rowcount
+
+
+def reinstalled(session: Session, *, team_id: str) -> bool:
+    """The workspace installed Cadence again: planning takes it up again. True if it had been
+    uninstalled."""
+    return bool(
+        session.execute(
+            update(Workspace)
+            .where(col(Workspace.team_id) == team_id)
+            .where(col(Workspace.uninstalled_at).is_not(None))
+            .values(uninstalled_at=None)
+        ).rowcount
+    )
+
+
+def forget(session: Session, *, team_id: str) -> dict[str, int]:
+    """Delete every row that belongs to workspace `team_id`, children before parents (the
+    reverse of the tables' dependency order); how many rows each table lost, by table name.
+    Nothing of another workspace is touched: every statement is filtered by this team id."""
+    counts: dict[str, int] = {}
+    for table in reversed(SQLModel.metadata.sorted_tables):
+        if "team_id" not in table.c:
+            continue
+        deleted = session.execute(delete(table).where(table.c.team_id == team_id)).rowcount
+        if deleted:
+            counts[table.name] = deleted
+    return counts
+
+
+def rows_of(session: Session, *, team_id: str) -> dict[str, int]:
+    """How many rows each table holds for workspace `team_id` (for the confirmation)."""
+    counts: dict[str, int] = {}
+    for table in SQLModel.metadata.sorted_tables:
+        if "team_id" not in table.c:
+            continue
+        found = session.execute(
+            select(func.count()).select_from(table).where(table.c.team_id == team_id)
+        ).scalar_one()
+        if found:
+            counts[table.name] = found
+    return counts
