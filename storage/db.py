@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 CONNECT_TIMEOUT_S = 5  # reaching the server
 POOL_TIMEOUT_S = 5  # a thread waiting for a pooled connection
+POOL_SIZE = 10  # connections kept open; bot/entry/sizing.py says why these two numbers
+POOL_OVERFLOW = 30  # more, opened for a burst and closed after it
 STATEMENT_TIMEOUT_MS = 30_000  # one statement (the slowest, a digest of 1,000 engagements: < 5 s)
 LOCK_TIMEOUT_MS = 10_000  # waiting for a row or table lock
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000  # a transaction left open by a stuck process
@@ -193,6 +195,14 @@ def _cut(dbapi_connection: Any) -> None:
         log.debug("could not cut a database connection: %r", e)
 
 
+def _file_pool(database: str | None) -> dict[str, Any]:
+    """A SQLite file gets the same pool as PostgreSQL (in memory, SQLAlchemy keeps one
+    connection per thread and takes no pool sizes)."""
+    if database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_timeout": POOL_TIMEOUT_S}
+
+
 def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     """An engine for `database_url` with the pragmas and transaction rules above."""
     url = make_url(database_url)
@@ -200,6 +210,7 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
+            **_file_pool(url.database),
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _install_sqlite_rules(engine)
@@ -210,8 +221,8 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
         echo=echo,
         # No pool_pre_ping: the ping is made in the checkout hook below, where a request's
         # watchdog can already cut it (SQLAlchemy's own ping runs before any hook).
-        pool_size=10,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         pool_timeout=POOL_TIMEOUT_S,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,

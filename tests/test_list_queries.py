@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ACME, EXTERNAL, LEAD, STAKEHOLDER, TEAM, VENDOR, Cadence
 from flows import text_of, wait_reply
 from sqlalchemy import Engine, event
+from sqlalchemy.pool import QueuePool
 
 from bot.blocks.cadences import MAX_LISTED as CADENCES_LISTED
 from bot.blocks.common import MAX_MESSAGE_BLOCKS
@@ -23,8 +25,10 @@ from bot.blocks.engagements import MAX_LISTED as ENGAGEMENTS_LISTED
 from bot.demo.fake_slack import validate_message_blocks, validate_view
 from bot.domain import cadences, engagements
 from bot.domain.engagements import MAX_NAME, MAX_PEOPLE_PER_ROLE, MAX_VENDOR
+from bot.entry import sizing
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
 ROW_STATEMENTS = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}
 
 
@@ -172,3 +176,18 @@ def test_long_lines_fill_the_message_first_and_the_rest_is_still_counted(cadence
     shown = sum(f"*{n:03d}&amp;" in text for n in range(ENGAGEMENTS_LISTED))
     assert 0 < shown < ENGAGEMENTS_LISTED
     assert f"Showing {shown} of {ENGAGEMENTS_LISTED} by name" in text
+
+
+def test_the_threads_that_serve_lists_and_the_pool_are_sized_together(db):
+    """The Procfile runs as many gunicorn threads as `sizing` says; an ack never waits for a
+    listener thread held by another request's work after its own ack (twice as many listeners
+    as HTTP threads); and the pool (on SQLite as on PostgreSQL) can give every listener, the
+    outbox's two threads and the /healthz probe a connection at the same moment."""
+    web = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    assert f"--threads {sizing.HTTP_THREADS} " in web
+    assert sizing.LISTENER_THREADS >= 2 * sizing.HTTP_THREADS
+    pool = db.engine.pool
+    assert isinstance(pool, QueuePool)
+    assert pool.size() + pool._max_overflow >= sizing.LISTENER_THREADS + 2 + 1
