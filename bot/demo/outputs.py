@@ -27,8 +27,11 @@ def uploaded_files(fake: RecordingSlack) -> dict[str, SavedFile]:
     the day it was posted (digest-chart-2026-12-04.png), anything else by its own name."""
     saved: dict[str, SavedFile] = {}
     taken: set[str] = set()
+    alt: dict[str, str] = {}
     for stamp in fake.stamps:
         call = stamp.call
+        if call is not None and call.method == "files.getUploadURLExternal" and call.ok:
+            alt[str(call.response.get("file_id"))] = str(call.args.get("alt_txt") or "")
         if call is None or call.method != "files.completeUploadExternal" or not call.ok:
             continue
         for uploaded in call.response.get("files") or []:
@@ -47,7 +50,8 @@ def uploaded_files(fake: RecordingSlack) -> dict[str, SavedFile]:
                 name, n = f"{stem}-{n}{dot}{ext}", n + 1
             taken.add(name)
             title = str(uploaded.get("title") or filename)
-            saved[str(uploaded["id"])] = SavedFile(uploaded["id"], name, title, is_image, data)
+            file_id = str(uploaded["id"])
+            saved[file_id] = SavedFile(file_id, name, title, is_image, data, alt.get(file_id, ""))
     return saved
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.demo.slack_text import Line, Names, to_html, to_plain
-from bot.demo.transcript import BOT_NAME, Entry, Transcript
+from bot.demo.transcript import BOT_NAME, Entry, SavedFile, Transcript
 
 ZONE = ZoneInfo("Europe/Berlin")
 COLOURS = ("#e01e5a", "#2eb67d", "#36c5f0", "#ecb22e", "#4a154b", "#1264a3", "#e8912d", "#7c3085")
@@ -68,6 +68,7 @@ code { background: #f4f4f4; border: 1px solid #e0e0e0; border-radius: 3px; paddi
 .modal dt { color: #616061; font-size: 13px; }
 .modal dd { margin: 0; white-space: pre-wrap; }
 figure { margin: 6px 0; }
+figure.headline { margin: 14px 0 6px; max-width: 900px; }
 figure img { max-width: 100%; border: 1px solid #ddd; border-radius: 6px; }
 figcaption { color: #616061; font-size: 12px; }
 a.file { display: inline-block; border: 1px solid #ccc; border-radius: 6px; padding: 6px 12px;
@@ -116,6 +117,13 @@ def render(transcript: Transcript, *, intro: Sequence[str] = ()) -> str:
     ]
     if intro:
         body.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in intro) + "</ul>")
+    charts = [f for f in transcript.files if f.is_image]
+    if charts:
+        body.append(
+            f'<figure class="headline">{_image(charts[-1])}<figcaption>The last weekly '
+            f"digest's chart ({e(charts[-1].name)}); every digest is in its channel below."
+            "</figcaption></figure>"
+        )
     body.append("</header>")
     for conversation in transcript.conversations:
         body.append(f'<section class="conversation" id="c-{e(conversation.key)}">')
@@ -157,11 +165,7 @@ def _entry(entry: Entry, names: Names) -> str:
     elif entry.kind == "file" and entry.file is not None:
         content = _lines(entry.lines, names)
         if entry.file.is_image:
-            data = base64.b64encode(entry.file.data).decode()
-            content += (
-                f'<figure><img src="data:image/png;base64,{data}" alt="{e(entry.title)}">'
-                f"<figcaption>{e(entry.file.name)}</figcaption></figure>"
-            )
+            content += f"<figure>{_image(entry.file)}<figcaption>{e(entry.file.name)}</figcaption></figure>"
         else:
             content += f'<a class="file" href="{e(entry.file.name)}">📎 {e(entry.file.name)}</a>'
     else:
@@ -182,6 +186,12 @@ def _entry(entry: Entry, names: Names) -> str:
         f'<time datetime="{entry.at.isoformat()}">{when(entry.at)}</time></div>'
         f'{note}<div class="body">{content}</div></div></div>'
     )
+
+
+def _image(file: SavedFile) -> str:
+    """The image itself in the page (a data URI): the page needs no other file."""
+    data = base64.b64encode(file.data).decode()
+    return f'<img src="data:image/png;base64,{data}" alt="{e(file.alt or file.title)}">'
 
 
 def _lines(lines: Sequence[Line], names: Names) -> str:

@@ -63,7 +63,8 @@ def _entry(entry: Entry, names: Names) -> list[str]:
         body = [f"{head} shared the file **{entry.file.name}** ({entry.title})", ""]
         body += _quoted(entry.lines, names)
         if entry.file.is_image:
-            body += [f"![{entry.title}]({entry.file.name})", ""]
+            alt = " ".join((entry.file.alt or entry.title).split())
+            body += [f"![{alt}]({entry.file.name})", ""]
         return body
     if entry.kind == "ephemeral":
         note = f" _(only {entry.to} sees this)_" if entry.to else " _(only they see this)_"

@@ -28,6 +28,7 @@ class SavedFile:
     title: str
     is_image: bool
     data: bytes = field(repr=False, compare=False)
+    alt: str = ""  # the alt text the app gave it
 
 
 @dataclass
