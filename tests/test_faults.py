@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import json
+import random
+import signal
 import sqlite3
 import time
 import urllib.parse
@@ -34,7 +36,9 @@ from slack_requests import build_block_action, find_element
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
+from test_engine_processes import tick_process
 from test_outbox import post_twice, submission_body
+from waiting import wait_until
 
 from bot.engine.delivery import JOB_EVENT
 from bot.platform import clock
@@ -366,3 +370,88 @@ def slack_faults_run(cadence: Cadence, monkeypatch) -> Delivery:
     )
     print(f"\n{result.line()} in {time.monotonic() - started:.0f} s")
     return result
+
+
+# --- the worker SIGKILLed at random points ---------------------------------------------------------
+
+
+@dataclass
+class Kills:
+    delivery: Delivery
+    kills: int
+    points: list[str]  # where each kill landed: how many messages of its pass were out
+
+    def line(self) -> str:
+        extra = sum(n - 1 for n in self.delivery.duplicates.values())
+        return (
+            f"{self.kills} kills ({', '.join(self.points)}): {self.delivery.line()}; "
+            f"{extra} extra copies, {extra / max(1, self.kills):.2f} per kill"
+        )
+
+
+def month_of_kills(
+    cadence: Cadence,
+    tick: Callable[[datetime], object],
+    *,
+    weeks: int,
+    kills: int,
+    seed: int = 20,
+    step: timedelta = timedelta(hours=8),
+) -> Kills:
+    """Tick through `weeks` every `step`; on the passes that send (prompts on Monday,
+    reminders on Tuesday) run `python -m bot tick` as its own process and SIGKILL it at a
+    random moment while it sends, `kills` times in all; the other passes run in this process.
+    """
+    rng = random.Random(seed)
+    cadence.fake.delay("chat.postMessage", 0.05)  # a pass takes long enough to be caught in
+    at, end = MONDAY, MONDAY + timedelta(weeks=weeks)
+    sending = []
+    while at < end:
+        if at.weekday() in (0, 1) and at.hour == 14:
+            sending.append(at)
+        at += step
+    chosen = set(rng.sample(sending, min(kills, len(sending))))
+    points = []
+    at = MONDAY
+    while at < end:
+        if at in chosen:
+            points.append(kill_mid_pass(cadence, at, rng))
+        else:
+            tick(at)
+        at += step
+    cadence.fake.delay("chat.postMessage", 0)
+    return Kills(delivered(cadence, settle(cadence, tick, at)), len(points), points)
+
+
+def kill_mid_pass(cadence: Cadence, at: datetime, rng: random.Random) -> str:
+    """Start a pass at `at` in a process of its own and SIGKILL it after it has sent a random
+    number of messages (0 = while it claims); say where it was."""
+    before = len(cadence.fake.calls_to("chat.postMessage"))
+    target = rng.randint(0, 6)
+    process = tick_process(cadence, at, CADENCE_SEND_CONCURRENCY="4")
+    wait_until(
+        lambda: (
+            process.poll() is not None
+            or len(cadence.fake.calls_to("chat.postMessage")) - before >= target
+        ),
+        60,
+        "the pass to send its first messages",
+        interval=0.01,
+    )
+    time.sleep(rng.uniform(0, 0.05))
+    if process.poll() is not None:
+        return "after its end"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    return f"{len(cadence.fake.calls_to('chat.postMessage')) - before} out"
+
+
+def test_a_worker_killed_three_times_in_two_weeks_loses_nothing(cadence, monkeypatch):
+    set_up_weekly_checkins(cadence, people=12)
+    started = time.monotonic()
+    result = month_of_kills(cadence, lambda at: tick(cadence, monkeypatch, at), weeks=2, kills=3)
+    print(f"\n{result.line()} in {time.monotonic() - started:.0f} s")
+    assert result.kills == 3
+    assert result.delivery.lost == [], result.line()
+    assert all(n <= 2 for n in result.delivery.duplicates.values()), result.line()
+    assert len(result.delivery.duplicates) <= result.kills, result.line()  # at most one a kill
