@@ -254,6 +254,7 @@ def stale_audience(session: Session, now: datetime) -> set[tuple[str, str]]:
         Cadence.status == CadenceStatus.ACTIVE,
         col(Cadence.recipient_local_time) == True,  # noqa: E712 (indexable, unlike IS)
         col(Cadence.next_run_at) <= now + REFRESH_AHEAD,
+        installed(col(Cadence.team_id)),  # nobody of a workspace that uninstalled Cadence
     )
     role = case(
         *((Cadence.audience == name, literal(r)) for name, r in cadences.AUDIENCE_ROLES.items()),
