@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ACME, EXTERNAL, LEAD, STAKEHOLDER, TEAM, VENDOR, Cadence
+from conftest import ACME, EXTERNAL, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR, Cadence
 from flows import text_of, wait_reply
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import QueuePool
@@ -26,9 +26,12 @@ from bot.demo.fake_slack import validate_message_blocks, validate_view
 from bot.domain import cadences, engagements
 from bot.domain.engagements import MAX_NAME, MAX_PEOPLE_PER_ROLE, MAX_VENDOR
 from bot.entry import sizing
+from storage.db import Database
+from storage.models import StatusUpdate
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
+DAY = timedelta(days=1)
 ROW_STATEMENTS = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}
 
 
@@ -50,7 +53,7 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def seed(
-    cadence: Cadence, numbers: range, *, name: Callable[[int], str] | None = None, **longer: Any
+    db: Database, numbers: range, *, name: Callable[[int], str] | None = None, **longer: Any
 ) -> None:
     """Engagements as the form makes them (a lead, two vendor contacts, a stakeholder, two KPIs,
     the default SLAs; `longer` replaces any of these), each with a weekly status update
@@ -62,7 +65,7 @@ def seed(
         default_timezone="Europe/Berlin",
         now=NOW,
     )  # fmt: skip
-    with cadence.db.session() as session:
+    with db.session() as session:
         for n in numbers:
             data = engagements.EngagementInput(
                 name=name(n) if name else f"Client {n:03d}",
@@ -117,11 +120,11 @@ def counted(cadence: Cadence, show: Callable[[Cadence], dict[str, Any]]) -> tupl
 
 @pytest.mark.parametrize("shown", list(LISTS))
 def test_a_list_sends_as_many_statements_for_thirty_engagements_as_for_one(cadence, shown):
-    seed(cadence, range(1))
+    seed(cadence.db, range(1))
     one, text = counted(cadence, LISTS[shown])
     assert "Client 000" in text
 
-    seed(cadence, range(1, 30))
+    seed(cadence.db, range(1, 30))
     thirty, text = counted(cadence, LISTS[shown])
     assert "30" in text and "Client 023" in text  # the cadence list shows 24 of them
     if shown != "cadences":
@@ -131,7 +134,7 @@ def test_a_list_sends_as_many_statements_for_thirty_engagements_as_for_one(caden
 
 
 def test_more_engagements_than_a_message_holds_are_counted_and_narrowed(cadence):
-    seed(cadence, range(ENGAGEMENTS_LISTED + 5))
+    seed(cadence.db, range(ENGAGEMENTS_LISTED + 5))
     total = ENGAGEMENTS_LISTED + 5
 
     listing = command(cadence, "engagement list")
@@ -163,7 +166,7 @@ def test_long_lines_fill_the_message_first_and_the_rest_is_still_counted(cadence
     leads): fewer fit than the page read, and the message still holds at most 50 blocks and
     says how many it left out."""
     seed(
-        cadence,
+        cadence.db,
         range(ENGAGEMENTS_LISTED),
         name=lambda n: f"{n:03d}" + "&" * (MAX_NAME - 3),
         vendor="<" * MAX_VENDOR,
@@ -191,3 +194,47 @@ def test_the_threads_that_serve_lists_and_the_pool_are_sized_together(db):
     pool = db.engine.pool
     assert isinstance(pool, QueuePool)
     assert pool.size() + pool._max_overflow >= sizing.LISTENER_THREADS + 2 + 1
+
+
+def rag(db: Database, name: str, colour: str, at: datetime) -> None:
+    """A status update of `colour` for the engagement named `name`, submitted at `at`."""
+    with db.session() as session:
+        found = engagements.find(session=session, team_id=TEAM, handle=name)
+        session.add(
+            StatusUpdate(
+                team_id=TEAM, engagement_id=found.id, author_user_id=VENDOR, rag=colour,
+                submitted_at=at, updated_at=at,
+            )
+        )  # fmt: skip
+
+
+def test_a_persons_engagements_come_worst_first_one_page_at_a_time(db):
+    """What Home shows first is read first: the RAG in force decides (red, amber, green, no
+    update yet; then the name), the page is cut in the query and the rest is counted."""
+    seed(db, range(1))
+
+    def page(user: str = LEAD, limit: int = 5) -> engagements.PersonPage:
+        with db.read_session() as session:
+            return engagements.page_for_person(
+                session=session, team_id=TEAM, user_id=user, limit=limit, now=NOW + DAY
+            )
+
+    with statements(db.engine) as sent:
+        assert page().total == 1
+    one = len(sent)
+
+    seed(db, range(1, 30))
+    rag(db, "Client 001", "green", NOW)
+    rag(db, "Client 005", "red", NOW - DAY)
+    rag(db, "Client 005", "green", NOW)  # in force: the latest
+    rag(db, "Client 010", "amber", NOW)
+    rag(db, "Client 020", "red", NOW)
+    rag(db, "Client 007", "red", NOW + 2 * DAY)  # not yet submitted at `now`
+    with statements(db.engine) as sent:
+        first = page()
+    assert len(sent) == one  # the same five SELECTs for thirty as for one
+    names = [d.engagement.name for d, _ in first.rows]
+    assert names == ["Client 020", "Client 010", "Client 001", "Client 005", "Client 000"]
+    assert first.total == 30 and all(roles == ("lead",) for _, roles in first.rows)
+    assert page(VENDOR, limit=1).rows[0][1] == ("vendor contact",)
+    assert page(OUTSIDER) == engagements.PersonPage((), 0)

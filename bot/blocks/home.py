@@ -32,6 +32,9 @@ from bot.domain.updates import RAG_EMOJI
 from storage.models import Cadence, CheckIn, Engagement
 
 MAX_HOME_BLOCKS = 100
+MAX_HOME_ENGAGEMENTS = 100
+"""The most engagements a Home tab reads (`engagements.page_for_person`, worst first): a dozen
+sections at most, and figures for a hundred take milliseconds; the rest are counted."""
 RAG_WORDS = {"green": "Green", "amber": "Amber", "red": "Red"}
 RAG_ORDER = {"red": 0, "amber": 1, "green": 2}  # worst first; no update yet last
 NO_RAG = "⚪ _No update yet_"
@@ -75,14 +78,14 @@ def engagement_entry(
     return f"{line}\n{figures_line(figures)}" if figures is not None else line
 
 
-def _fitted(lines: Sequence[str], budget: int) -> list:
-    """As many of `lines` as fit in `budget` section blocks, the rest counted in a line."""
+def _fitted(lines: Sequence[str], budget: int, total: int) -> list:
+    """As many of `lines` as fit in `budget` section blocks; the rest of `total` counted."""
     sections, shown = fit_sections(lines, budget)
-    if shown == len(lines):
+    if shown == total:
         return sections
     sections, shown = fit_sections(lines, budget - 1)  # room for the count
     more = context(
-        f"…and {len(lines) - shown} more: `/cadence engagement list` followed by a word of a "
+        f"…and {total - shown} more: `/cadence engagement list` followed by a word of a "
         "name finds any of them."
     )
     return [*sections, more]
@@ -139,10 +142,13 @@ def home_view(
     concerns: ConcernPage | None = None,
     now: datetime | None = None,
     figures: Mapping[int, Figures] | None = None,
+    total: int | None = None,
 ) -> dict[str, Any]:
     """The person's Home tab: what waits for their answer, their open concerns, their
-    engagements worst first (RAG, trend, score, on-time rate from `figures`), within 100 blocks."""
+    engagements worst first (RAG, trend, score, on-time rate from `figures`), within 100 blocks.
+    `total`: how many engagements they have, when `mine` is only the first of them."""
     figures = figures or {}
+    total = len(mine) if total is None else total
     blocks: list = [HeaderBlock(text="Cadence")]
     if waiting:
         blocks.extend(waiting_blocks(waiting))
@@ -158,7 +164,7 @@ def home_view(
             )
         )
     else:
-        blocks.append(section(f"*Your engagements* ({len(mine)})"))
+        blocks.append(section(f"*Your engagements* ({total})"))
 
         def worst_first(entry: tuple[EngagementDetails, tuple[str, ...]]) -> tuple[int, str]:
             found = figures.get(entry[0].id)
@@ -168,7 +174,7 @@ def home_view(
             engagement_entry(d, roles, figures.get(d.id))
             for d, roles in sorted(mine, key=worst_first)
         ]
-        blocks.extend(_fitted(lines, MAX_HOME_BLOCKS - len(blocks) - 2))
+        blocks.extend(_fitted(lines, MAX_HOME_BLOCKS - len(blocks) - 2, total))
     blocks.append(DividerBlock())
     blocks.append(context("`/cadence help` lists every command."))
     return View(type="home", blocks=blocks[:MAX_HOME_BLOCKS]).to_dict()

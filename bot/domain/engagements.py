@@ -20,7 +20,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_
+from sqlalchemy import ColumnElement, Select, case, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -33,6 +33,7 @@ from storage.models import (
     EngagementBase,
     EngagementMember,
     KpiDefinition,
+    StatusUpdate,
 )
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -788,31 +789,83 @@ def archive(
     return details
 
 
+def _roles(details: EngagementDetails, user_id: str) -> tuple[str, ...]:
+    return tuple(
+        role
+        for role, people in (
+            ("lead", details.leads),
+            ("vendor contact", details.vendor_contacts),
+            ("stakeholder", details.stakeholders),
+        )
+        if user_id in people
+    )
+
+
+def _theirs(team_id: str, user_id: str) -> list[ColumnElement[bool]]:
+    """The conditions of a person's active engagements."""
+    members = (
+        select(EngagementMember.engagement_id)
+        .where(EngagementMember.team_id == team_id)
+        .where(EngagementMember.user_id == user_id)
+    )
+    return [*_listed(team_id), col(Engagement.id).in_(members)]
+
+
 def list_for_person(
     *, session: Session, team_id: str, user_id: str
 ) -> list[tuple[EngagementDetails, tuple[str, ...]]]:
     """The active engagements a person is part of, by name, with their roles there: four
     SELECTs whatever their number (the engagements, then their details)."""
-    theirs = (
-        select(EngagementMember.engagement_id)
-        .where(EngagementMember.team_id == team_id)
-        .where(EngagementMember.user_id == user_id)
-    )
-    conditions = [*_listed(team_id), col(Engagement.id).in_(theirs)]
+    conditions = _theirs(team_id, user_id)
     engagements = session.exec(
         select(Engagement).where(*conditions).order_by(col(Engagement.name), col(Engagement.id))
     ).all()
     within = select(Engagement.id).where(*conditions)
-    result = []
-    for details in load_many(session=session, engagements=engagements, within=within):
-        roles = tuple(
-            role
-            for role, people in (
-                ("lead", details.leads),
-                ("vendor contact", details.vendor_contacts),
-                ("stakeholder", details.stakeholders),
-            )
-            if user_id in people
-        )
-        result.append((details, roles))
-    return result
+    return [
+        (details, _roles(details, user_id))
+        for details in load_many(session=session, engagements=engagements, within=within)
+    ]
+
+
+@dataclass(frozen=True)
+class PersonPage:
+    """The first of a person's engagements, worst first, with their roles; how many in all."""
+
+    rows: tuple[tuple[EngagementDetails, tuple[str, ...]], ...]
+    total: int
+
+
+RAG_RANK = {"red": 0, "amber": 1, "green": 2}  # worst first; no update yet after green
+
+
+def page_for_person(
+    *, session: Session, team_id: str, user_id: str, limit: int, now: datetime
+) -> PersonPage:
+    """The first `limit` of a person's active engagements, worst first (the RAG of the update
+    in force at `now`: red, amber, green, none yet; then by name), and how many they have:
+    five SELECTs whatever the number, so a Home tab costs the same for someone on a thousand."""
+    conditions = _theirs(team_id, user_id)
+    in_force = (
+        select(StatusUpdate.rag)
+        .where(col(StatusUpdate.engagement_id) == col(Engagement.id))
+        .where(col(StatusUpdate.submitted_at) <= now)
+        .order_by(col(StatusUpdate.submitted_at).desc(), col(StatusUpdate.id).desc())
+        .limit(1)
+        .correlate(Engagement)
+        .scalar_subquery()
+    )
+    rank = case(RAG_RANK, value=in_force, else_=len(RAG_RANK))
+    total = session.exec(select(func.count()).select_from(Engagement).where(*conditions)).one()
+    engagements = session.exec(
+        select(Engagement)
+        .where(*conditions)
+        .order_by(rank, col(Engagement.name), col(Engagement.id))
+        .limit(limit)
+    ).all()
+    return PersonPage(
+        tuple(
+            (details, _roles(details, user_id))
+            for details in load_many(session=session, engagements=engagements)
+        ),
+        int(total),
+    )
