@@ -518,3 +518,23 @@ def test_an_install_asks_for_the_manifests_scopes():
     block = [line for line in lines[: next(i for i, x in enumerate(lines) if x[:6].strip())]]
     scopes = [x.split("#")[0].strip()[2:] for x in block if x.strip().startswith("- ")]
     assert scopes and sorted(BOT_SCOPES) == sorted(scopes)
+
+
+def test_with_one_token_an_uninstall_cancels_what_was_pending(cadence, monkeypatch):
+    """SLACK_BOT_TOKEN mode: the deployment's only token is gone; what was pending is
+    cancelled, and the workspace is not marked (no install flow would ever clear the mark:
+    a new token and a restart take it up again)."""
+    with clock.fixed_at(CREATED):
+        create_engagement_in(cadence, user=LEAD, team_id=TEAM)
+    schedule_in(cadence, "acme-payments", user=LEAD)
+    tick(cadence, monkeypatch, MON)
+    reply = cadence.sim.event({"type": "app_uninstalled", "event_ts": "1700000000.000100"})
+    assert reply.status == 200
+
+    def statuses() -> list[str]:
+        with cadence.db.read_session() as session:
+            return list(session.execute(select(ScheduledJob.status)).scalars())
+
+    cadence.wait_until(lambda: "pending" not in statuses(), what="pending jobs cancelled")
+    assert "cancelled" in statuses()
+    assert workspace_row(cadence.db, TEAM).uninstalled_at is None
