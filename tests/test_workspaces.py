@@ -471,7 +471,7 @@ def test_forget_workspace_deletes_only_that_workspaces_rows(deployment, monkeypa
     with redirect_stdout(out):
         status = forget_workspace(d.services, TEAM, confirmed=False, ask=lambda _: "yes")
     assert status == 1 and rows_by_table(d.db, TEAM) == acme_before
-    assert "engagement: 1" in out.getvalue()
+    assert "engagement: 1" in out.getvalue() and "still has Cadence installed" in out.getvalue()
 
     # The command, with --yes (the environment is the deployment's: `tick` above set it).
     # Every Acme row is gone, every Bravo row is still there.

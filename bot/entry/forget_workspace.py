@@ -33,6 +33,11 @@ def forget_workspace(
         return 0
     print(f"Cadence keeps {sum(held.values())} rows about workspace {team_id}:")
     _print_counts(held)
+    if held.get("slack_bots"):
+        print(
+            f"Workspace {team_id} still has Cadence installed: its installation goes too, and "
+            "its requests are refused until someone there installs Cadence again."
+        )
     if not confirmed:
         try:
             typed = ask(f"Type {team_id} to delete them all for good (anything else keeps them): ")
