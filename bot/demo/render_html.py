@@ -19,15 +19,15 @@ COLOURS = ("#e01e5a", "#2eb67d", "#36c5f0", "#ecb22e", "#4a154b", "#1264a3", "#e
 STYLE = """
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.46 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-  sans-serif; color: #1d1c1d; display: grid; grid-template-columns: 260px 1fr; }
-nav { background: #3f0e40; color: #cfc3cf; height: 100vh; position: sticky; top: 0;
-  overflow-y: auto; padding: 16px 0; }
+  sans-serif; color: #1d1c1d; }
+nav { background: #3f0e40; color: #cfc3cf; position: fixed; top: 0; bottom: 0; left: 0;
+  width: 260px; overflow-y: auto; padding: 16px 0; }
 nav h1 { color: #fff; font-size: 18px; margin: 0 16px 16px; }
 nav h2 { font-size: 13px; font-weight: 600; margin: 16px 16px 4px; color: #bcabbc; }
 nav a { display: block; color: #cfc3cf; text-decoration: none; padding: 2px 16px 2px 26px; }
 nav a:hover { background: #350d36; color: #fff; }
 nav .count { float: right; font-size: 12px; opacity: .7; }
-main { padding: 0 28px 60px; max-width: 1100px; }
+main { margin-left: 260px; padding: 0 28px 60px; max-width: 1360px; }
 header.intro { padding: 20px 0 8px; border-bottom: 1px solid #ddd; }
 header.intro h1 { font-size: 22px; margin: 0 0 6px; }
 header.intro p, header.intro li { color: #616061; margin: 4px 0; }

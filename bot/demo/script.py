@@ -256,6 +256,7 @@ def payments_update(week: int) -> dict[str, Any]:
     if shape == 2:
         return {
             "rag": "green",
+            "reason": None,  # filled in from last time; green needs none
             "summary": "Certification passed; rollout plan agreed.",
             "accomplishments": "PSP certification passed\nRollout plan signed off",
             "next_steps": "Pilot with 5% of card traffic",
@@ -266,6 +267,7 @@ def payments_update(week: int) -> dict[str, Any]:
         }
     return {
         "rag": "green",
+        "reason": None,
         "summary": "Pilot running on 5% of card traffic without incident.",
         "accomplishments": "Pilot live\nFirewall change done",
         "next_steps": "25% of traffic next week",
@@ -312,6 +314,7 @@ def warehouse_update(week: int) -> dict[str, Any]:
         }
     return {
         "rag": "green",
+        "reason": None,
         "summary": "Cutover done; the old warehouse is read-only.",
         "accomplishments": "Cutover on Tuesday night",
         "next_steps": "Decommission plan",
@@ -413,6 +416,19 @@ def concerns(week: int) -> list[Step]:
                 "Vic acknowledges it",
                 lambda p: p.acknowledge_concern(VIC, PAYMENTS.channel_id, "firewall change"),
             ),
+        ]
+    if week == 4:
+        return [
+            Step(
+                at(monday, "10:00"),
+                "Vic resolves the firewall concern",
+                lambda p: p.resolve_concern(
+                    VIC,
+                    PAYMENTS.channel_id,
+                    "firewall change",
+                    "NET-311 done; load tests moved to an environment of their own.",
+                ),
+            )
         ]
     return []
 

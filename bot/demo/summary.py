@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.demo.transcript import Transcript
 from storage.db import Database
@@ -21,6 +21,10 @@ from storage.models import (
 )
 
 
+def count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
+
+
 def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str]:
     with db.read_session() as session:
         engagements = session.exec(select(Engagement).order_by(Engagement.id)).all()
@@ -28,7 +32,8 @@ def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str
         checkins = {c.id: kinds[c.cadence_id] for c in session.exec(select(CheckIn))}
         recipients = session.exec(select(CheckInRecipient)).all()
         updates = session.exec(select(StatusUpdate)).all()
-        missed_kpis = len(session.exec(select(KpiValue).where(KpiValue.met_target == False)).all())  # noqa: E712
+        missed = select(KpiValue).where(col(KpiValue.met_target).is_(False))
+        missed_kpis = len(session.exec(missed).all())
         concerns = session.exec(select(Concern)).all()
         feedback = session.exec(select(Feedback)).all()
     surveys = {i for i, kind in checkins.items() if kind == "feedback_survey"}
@@ -56,18 +61,19 @@ def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str
     )
     forms = sum(1 for e in entries if e.kind == "form")
     names = ", ".join(f"{e.name} ({e.vendor})" for e in engagements)
+    in_channel = f"#{in_digest.title.lstrip('#')}" if in_digest else "the digest channel"
     return [
         f"{len(engagements)} engagements: {names}.",
         f"{len(asked)} status updates asked: {answered - late} on time, {late} late, "
         f"{len(asked) - answered} never sent (reminded, overdue, escalated).",
         f"Updates: {rags['green']} green, {rags['amber']} amber, {rags['red']} red; "
         f"{missed_kpis} KPI figures short of target.",
-        f"{len(concerns)} concerns: {concern_states['resolved']} resolved, "
+        f"{count(len(concerns), 'concern')}: {concern_states['resolved']} resolved, "
         f"{concern_states['acknowledged']} acknowledged, {concern_states['open']} never "
         "acknowledged (alerted past its SLA, then escalated).",
-        f"{len(feedback)} survey answers in {len(surveys)} surveys, each summed up for the leads.",
-        f"{len(digests)} weekly digests in #{in_digest.title.lstrip('#') if in_digest else '?'}, "
-        "each with its chart.",
+        f"{count(len(feedback), 'survey answer')} in {count(len(surveys), 'survey')}, each "
+        "summed up for the leads.",
+        f"{count(len(digests), 'weekly digest')} in {in_channel}, each with its chart.",
         f"Slack showed {channel_messages} channel messages and {dms} DMs; people sent {forms} "
         "forms.",
     ]
