@@ -99,7 +99,10 @@ class Player:
 
     def _start(self) -> None:
         self.fake = RecordingSlack(
-            team_id=cast.TEAM, team_name=cast.TEAM_NAME, team_domain=cast.TEAM_DOMAIN
+            moment=lambda: self.now,
+            team_id=cast.TEAM,
+            team_name=cast.TEAM_NAME,
+            team_domain=cast.TEAM_DOMAIN,
         ).start()
         self._stop.append(self.fake.stop)
         cast.populate(self.fake)

@@ -2,7 +2,8 @@
 
 The fake records calls at wall-clock time; the demo plays weeks in seconds, so the transcript
 needs the moment the story was at when Slack would have shown each thing. The demo moves time
-only when nothing is in flight (`Player.settle`), so the moment read here is the right one.
+only when nothing is in flight (`Player.settle`), so the moment read here is the right one
+(and between steps the story's clock stays where it was).
 People's own actions (a command typed, a form sent) are stamped the same way by the player.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,15 +47,17 @@ class RecordingSlack(FakeSlack):
     """FakeSlack that also keeps `stamps`: every call, response_url post and person's action,
     in order, each with the simulated moment."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, moment: Callable[[], datetime] = clock.now, **kwargs: Any) -> None:
+        """`moment`: where the story is (the player's simulated now)."""
         super().__init__(**kwargs)
+        self.moment = moment
         self.stamps: list[Stamp] = []
         self._seq = itertools.count()
         self._stamp_lock = threading.Lock()
 
     def stamp(self, **what: Any) -> None:
         with self._stamp_lock:
-            self.stamps.append(Stamp(at=clock.now(), seq=next(self._seq), **what))
+            self.stamps.append(Stamp(at=self.moment(), seq=next(self._seq), **what))
 
     def _record(self, call: Call) -> None:
         super()._record(call)
