@@ -40,6 +40,7 @@ from handlers import (
     digest_schedule,
     engagements,
     home,
+    messages,
     risk_reviews,
     status,
     workspace_events,
@@ -76,6 +77,7 @@ VIEWS: dict[str, Listener] = {
 }
 EVENTS: dict[str, Listener] = {
     "app_home_opened": home.app_home_opened,
+    "message": messages.direct_message,  # typed in the Messages tab (IM only)
     "app_uninstalled": workspace_events.app_uninstalled,
     "tokens_revoked": workspace_events.tokens_revoked,
 }

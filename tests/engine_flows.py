@@ -71,7 +71,8 @@ def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0", **env:
         monkeypatch.setenv(key, value)
     out = io.StringIO()
     with redirect_stdout(out):
-        assert main(["tick", "--now", at.isoformat()]) == 0
+        # 1: a send failed for good in this pass (tests/test_operations.py checks which).
+        assert main(["tick", "--now", at.isoformat()]) in (0, 1)
     return out.getvalue().splitlines()
 
 

@@ -1,13 +1,58 @@
-"""The manifest a lead pastes into Slack matches what the app listens for."""
+"""The manifest a lead pastes into Slack offers what the app does, and asks for no more.
+
+Checked against the code itself: the command and its usage hint against the `/cadence`
+reference, the shortcut and events against the listeners bound in `handlers/__init__.py`, and
+the scopes against every Web API method the app calls (a method not in `METHOD_SCOPES` fails
+here until its scopes are written down).
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from bot.blocks.concerns import RAISE_SHORTCUT as RAISE_CONCERN
+import handlers
+from bot.domain.command_reference import REFERENCE
 
-MANIFEST = (Path(__file__).resolve().parents[1] / "manifest.yml").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = (ROOT / "manifest.yml").read_text()
+
+# Web API method (as slack_sdk names it) → the bot scopes it needs.
+METHOD_SCOPES: dict[str, set[str]] = {
+    "chat_postMessage": {"chat:write"},
+    "chat_update": {"chat:write"},
+    "conversations_history": {"channels:history", "groups:history", "im:history"},
+    "conversations_info": {"channels:read", "groups:read"},
+    "conversations_join": {"channels:join"},
+    "conversations_open": {"im:write"},
+    "files_upload_v2": {"files:write"},
+    "users_info": {"users:read"},
+    "views_open": set(),
+    "views_push": set(),
+    "views_update": set(),
+    "views_publish": set(),
+    "auth_test": set(),
+}
+# The event a listener of handlers.EVENTS is subscribed under, and the scope that delivers it.
+EVENT_SUBSCRIPTIONS = {"message": "message.im"}
+EVENT_SCOPES = {"message.im": {"im:history"}}
+
+
+def listed(section: str) -> list[str]:
+    """The items of a YAML list under `section:` (without their comments)."""
+    block = re.search(rf"^(\s*){section}:\n((?:\1\s+- .*\n|\s*#.*\n)+)", MANIFEST, re.MULTILINE)
+    assert block, f"no list under {section} in manifest.yml"
+    return re.findall(r"^\s+- ([^\s#]+)", block.group(2), flags=re.MULTILINE)
+
+
+def methods_called() -> set[str]:
+    """Every Web API method the app's own code calls on a client (the demo's stand-in aside)."""
+    found: set[str] = set()
+    for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]:
+        if "demo" in path.relative_to(ROOT).parts:
+            continue
+        found |= set(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(", path.read_text()))
+    return found
 
 
 def test_every_request_url_is_the_one_path_the_app_serves():
@@ -15,16 +60,34 @@ def test_every_request_url_is_the_one_path_the_app_serves():
     assert len(urls) == 3 and all(u.endswith("/slack/events") for u in urls)
 
 
-def test_the_command_shortcut_and_events_are_those_the_app_handles():
-    assert "command: /cadence" in MANIFEST
-    assert f"callback_id: {RAISE_CONCERN}" in MANIFEST
-    assert "- app_home_opened" in MANIFEST
+def test_the_command_and_its_usage_hint_follow_the_reference():
+    assert re.findall(r"- command: (\S+)", MANIFEST) == list(handlers.COMMANDS)
+    hint = re.search(r'usage_hint: "([^"]+)"', MANIFEST).group(1)
+    items = [item.strip() for item in hint.split("·")]
+    assert len(items) >= 5 and len(hint) <= 1000
+    for item in items:  # each one a form the reference lists as available
+        assert any(s.available and s.usage.startswith(item) for s in REFERENCE), item
+    assert "help" in items
+
+
+def test_the_shortcuts_and_events_are_those_the_app_handles():
+    assert re.findall(r"callback_id: (\S+)", MANIFEST) == list(handlers.SHORTCUTS)
+    subscribed = {EVENT_SUBSCRIPTIONS.get(e, e) for e in handlers.EVENTS}
+    assert set(listed("bot_events")) == subscribed
     assert "home_tab_enabled: true" in MANIFEST
+    # People may type in the Messages tab, and what they type is answered (handlers/messages.py).
+    assert "messages_tab_enabled: true" in MANIFEST
+    assert "messages_tab_read_only_enabled: false" in MANIFEST
 
 
-def test_the_scopes_cover_every_web_api_method_the_app_calls():
-    needed = {"chat:write", "channels:join", "channels:read", "groups:read", "users:read",
-              "im:write", "commands", "channels:history", "groups:history",
-              "im:history"}  # fmt: skip
-    scopes = set(re.findall(r"^\s+- ([a-z.:]+)$", MANIFEST, flags=re.MULTILINE))
-    assert needed <= scopes
+def test_the_scopes_are_exactly_those_the_code_uses():
+    called = methods_called()
+    unknown = called - set(METHOD_SCOPES)
+    assert not unknown, f"write down the scopes of {sorted(unknown)} in METHOD_SCOPES"
+    needed = {"commands"} if handlers.COMMANDS or handlers.SHORTCUTS else set()
+    for method in called:
+        needed |= METHOD_SCOPES[method]
+    for event in listed("bot_events"):
+        needed |= EVENT_SCOPES.get(event, set())
+    assert set(listed("bot")) == needed
+    assert {"chat_postMessage", "users_info", "files_upload_v2"} <= called  # the scan works

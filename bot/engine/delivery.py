@@ -53,6 +53,7 @@ class Sender:
     batch: int = 50
     outcomes: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # keys of jobs the jobs run here planned
+    failed: list[str] = field(default_factory=list)  # keys of jobs that failed for good here
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # Read or built once per check-in, kept for the latest CACHED check-ins only: a pass that
@@ -283,6 +284,7 @@ def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
             sender, job, JobStatus.FAILED, error=f"gave up after {job.attempts} attempts: {error}"
         )
         sender.say(f"{job.key} failed for good: {error}")
+        sender.failed.append(job.key)
         return
     backoff = timedelta(seconds=min(3600, 30 * 2 ** (job.attempts - 1)))
     finish(sender, job, JobStatus.PENDING, error=error, retry_at=sender.now + backoff)
@@ -436,6 +438,7 @@ def _failed(sender: Sender, job: jobs.ClaimedJob, message: Message, e: SlackApiE
         sender.say(f"{message.describe}: DM refused ({error}); mentioning them in the channel")
     else:
         sender.say(f"{message.describe} failed: {error}")
+        sender.failed.append(job.key)
 
 
 def tell_leads_once(

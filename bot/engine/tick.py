@@ -4,6 +4,13 @@ A pass (1) learns the time zones it needs from Slack, (2) plans due cadence occu
 check-ins and jobs, and due digests, (3) claims due jobs in batches and runs them, (4) records
 a heartbeat. It can run in any number of processes at once: planning and claiming are made
 safe by row locks and unique keys, never by there being one scheduler.
+
+Two clocks meet here. `now` is the moment the pass acts at: the wall clock for the ticker, a
+simulated moment for `python -m bot tick --now`. The heartbeat says when a process last
+*finished* a pass, for `/healthz`, so it is always the wall clock: the caller passes it in
+(`wall_clock`), because the engine may not read the clock module (the import contract) and
+`services.clock` is the simulated one while `tick --now` runs. Without one, `services.clock`
+is used: in a running process it is never fixed, so it is the wall clock.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, delete, select
 
 from bot.engine import delivery, digests, planner, runner
 from bot.platform.services import Services
@@ -27,14 +35,20 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
+HEARTBEAT_KEPT = timedelta(days=1)  # a process silent this long is gone: its row is let go
+STALE_AFTER_MIN = timedelta(minutes=5)
+
+
 @dataclass
 class TickReport:
     """What a pass did (`python -m bot tick` prints it): occurrences planned, then what each
-    job it ran came to."""
+    job it ran came to. `failed` names the sends that failed for good in this pass (not those
+    left for a retry), so `tick` can exit non-zero for cron to alert."""
 
     at: datetime
     planned: list[str] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
     @property
     def actions(self) -> list[str]:
@@ -44,8 +58,41 @@ class TickReport:
         return self.actions or [f"{self.at.isoformat()} nothing due"]
 
 
-def tick(services: Services, now: datetime) -> TickReport:
+@dataclass
+class Watch:
+    """A running pass as its ticker sees it: which phase it is in and how many outcomes it has
+    had (unchanged for too long: the pass hangs), and the way to ask it to stop early."""
+
+    phase: str = "starting"
+    sender: delivery.Sender | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self) -> tuple[str, int]:
+        return self.phase, len(self.sender.outcomes) if self.sender is not None else 0
+
+    def stop(self) -> None:
+        """Claim nothing more; the jobs already claimed are sent and recorded, so the pass
+        ends holding no lease. (The runner claims `sender.batch` jobs a round: none now.)"""
+        self.stopping.set()
+        if self.sender is not None:
+            self.sender.batch = 0
+
+
+def tick(
+    services: Services,
+    now: datetime,
+    *,
+    wall_clock: Callable[[], datetime] | None = None,
+    watch: Watch | None = None,
+) -> TickReport:
+    """One pass at `now`; the heartbeat is stamped with `wall_clock()` (see the module's
+    docstring); `watch` lets a ticker see the pass's progress and stop it."""
+    watch = watch or Watch()
     sender = delivery.Sender.for_services(services, now, owner=f"{process_name()}:tick")
+    watch.sender = sender
+    if watch.stopping.is_set():
+        watch.stop()
+    watch.phase = "learning time zones from Slack"
     planner.refresh_people(services.db, sender.client_for, now)
     # Sending starts while planning goes on, so the first prompts are not held back by the
     # last occurrences to be planned.
@@ -59,6 +106,7 @@ def tick(services: Services, now: datetime) -> TickReport:
             failures.append(e)
 
     sending = threading.Thread(target=send_all, name="cadence-sending")
+    watch.phase = "planning and sending"
     sending.start()
     try:
         planned = planner.plan_due(services.db, now)
@@ -68,17 +116,24 @@ def tick(services: Services, now: datetime) -> TickReport:
         sending.join()
     if failures:
         raise failures[0]
-    record_heartbeat(services.db, now)
-    return TickReport(at=now, planned=planned, outcomes=list(sender.outcomes))
+    watch.phase = "recording the heartbeat"
+    record_heartbeat(services.db, now, at=(wall_clock or services.clock)())
+    return TickReport(
+        at=now, planned=planned, outcomes=list(sender.outcomes), failed=list(sender.failed)
+    )
 
 
-def record_heartbeat(db: Database, now: datetime) -> None:
-    """This process finished a pass (for /healthz); old request receipts are let go."""
+def record_heartbeat(db: Database, now: datetime, *, at: datetime) -> None:
+    """This process finished a pass at the wall-clock moment `at` (for /healthz); heartbeats
+    of processes silent for a day are let go, and request receipts old at `now`."""
     name = process_name()
     with db.session() as session:
         requests.forget_old(session, now=now)
-        row = session.get(TickerHeartbeat, name) or TickerHeartbeat(process=name, last_tick_at=now)
-        row.last_tick_at = now
+        session.execute(
+            delete(TickerHeartbeat).where(col(TickerHeartbeat.last_tick_at) < at - HEARTBEAT_KEPT)
+        )
+        row = session.get(TickerHeartbeat, name) or TickerHeartbeat(process=name, last_tick_at=at)
+        row.last_tick_at = at
         session.add(row)
 
 
@@ -86,3 +141,9 @@ def last_heartbeat(db: Database) -> datetime | None:
     with db.read_session() as session:
         rows = session.exec(select(TickerHeartbeat.last_tick_at)).all()
     return max(rows) if rows else None
+
+
+def stale_after(tick_seconds: int) -> timedelta:
+    """How long without a finished pass before `/healthz` calls the scheduler stale: three
+    missed passes, and never less than five minutes (a long pass is not a dead one)."""
+    return max(3 * timedelta(seconds=tick_seconds), STALE_AFTER_MIN)

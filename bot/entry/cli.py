@@ -1,14 +1,24 @@
-"""Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo|forget-workspace]`."""
+"""Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo|forget-workspace]`.
+
+Exit statuses, for cron and process managers: 0 done; 1 `tick` sent something that failed for
+good (retries still pending are not a failure); 2 the configuration cannot be used; 3 the
+database cannot be used. Problems are one line each on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
-from bot.platform.config import ConfigError, configure_logging, load_settings
+from sqlalchemy.exc import DBAPIError
 
+from bot.entry import db_problems
+from bot.platform.config import ConfigError, Settings, configure_logging, load_settings
+
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +59,22 @@ def main(argv: list[str] | None = None) -> int:
         print("See .env.example and the README's configuration table.", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings)
+    problem = db_problems.before_connecting(settings.database_url)
+    if problem is not None:
+        return database_problem(problem)
+    try:
+        return run(command, args, settings)
+    except DBAPIError as e:  # the database refused, or is not there, at start
+        return database_problem(db_problems.explain(e, settings.database_url))
 
+
+def database_problem(line: str) -> int:
+    print(f"Cadence cannot use its database. {line}", file=sys.stderr)
+    return EXIT_DATABASE
+
+
+def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    """Every command but `demo`, once the configuration is valid."""
     from bot.platform.services import Services
     from storage import migrate
     from storage.db import Database
@@ -60,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     db = Database.from_url(settings.database_url)
     services = Services(settings=settings, db=db)
-    if command in ("tick", "worker") and migrate.pending(db.engine, settings.database_url):
+    db.ping()  # a database that cannot be reached is told now, in one line
+    if command in ("tick", "worker", "forget-workspace") and migrate.pending(
+        db.engine, settings.database_url
+    ):
         print(
             "The database schema is not up to date: run `python -m bot migrate` first "
             "(the release step does this in a Procfile deployment).",
@@ -75,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         return forget_workspace(services, args.team_id, confirmed=args.yes)
     if command == "worker":
         from bot.engine import ticker
+        from bot.entry.stopping import stop_on_signals
 
-        ticker.run_blocking(services)
+        ticker.run_blocking(services, stop_on_signals())
         return 0
     migrate.upgrade(settings.database_url)  # the single process keeps its own schema current
     from bot.entry.serve import serve
@@ -91,7 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def wall_clock() -> datetime:
+    """The real time, even while `clock.fixed_at` simulates another (the heartbeat's clock)."""
+    return datetime.now(UTC)
+
+
 def run_tick(services, now_text: str | None) -> int:
+    """One pass at `--now` (or now); prints what it did. Exits 1 when a send failed for good in
+    this pass, so cron can alert; retries left for a later pass are not a failure."""
     from bot.engine import tick as engine
     from bot.platform import clock
 
@@ -111,11 +147,17 @@ def run_tick(services, now_text: str | None) -> int:
         moment = clock.now()
     try:
         with clock.fixed_at(moment) as now:
-            report = engine.tick(services, now)
+            report = engine.tick(services, now, wall_clock=wall_clock)
     finally:
         services.db.dispose()
     for line in report.lines():
         print(line)
+    if report.failed:
+        print(
+            f"{len(report.failed)} message(s) failed for good in this pass (listed above).",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return 0
 
 

@@ -88,7 +88,8 @@ class HealthProbe:
 
 
 def health(services: Services, probe: HealthProbe | None = None) -> tuple[int, dict[str, Any]]:
-    """Database reachable within a second (else 503) and the age of the scheduler's last pass."""
+    """Database reachable within a second (else 503) and the age of the scheduler's last pass
+    (503 when it is stale: no pass for three intervals, at least five minutes)."""
     body: dict[str, Any] = {"database": "ok", "scheduler": {"last_tick_at": None, "age_s": None}}
     try:
         last = (probe or HealthProbe(services)).last_heartbeat()
@@ -101,10 +102,18 @@ def health(services: Services, probe: HealthProbe | None = None) -> tuple[int, d
         body["database"] = f"unreachable: {type(e).__name__}"
         return 503, body
     if last is not None:
+        age = clock.now() - last  # heartbeats are wall-clock times; clock.now is never fixed here
         body["scheduler"] = {
             "last_tick_at": last.isoformat(),
-            "age_s": round((clock.now() - last).total_seconds(), 1),
+            "age_s": round(age.total_seconds(), 1),
         }
+        limit = engine.stale_after(services.settings.tick_seconds)
+        if age > limit:
+            body["scheduler"]["problem"] = (
+                f"no scheduler pass has finished for {age.total_seconds():.0f} s (more than "
+                f"{limit.total_seconds():.0f} s): check that the worker process runs and its log"
+            )
+            return 503, body
     return 200, body
 
 

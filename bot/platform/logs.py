@@ -1,13 +1,135 @@
-"""Logging for every process, set up in one place (`LOG_LEVEL`, `LOG_FORMAT`)."""
+"""Logging for every process, set up in one place (`LOG_LEVEL`, `LOG_FORMAT`).
+
+What an operator reads at INFO is Cadence's own account of what it did; the libraries' routine
+lines are kept out of it:
+- Alembic's plugin set-up and its "Context impl …" / "Will assume …" lines (its "Running
+  upgrade …" lines stay: they say what `migrate` changed);
+- APScheduler's per-pass "Running job …" / "… executed successfully" and its start lines;
+- Bolt's warnings that a `token` will be unused or ignored: Cadence always gives Bolt its own
+  client (and an installation store in OAuth mode), so SLACK_BOT_TOKEN in the environment is
+  expected, not a mistake;
+- slack_sdk's and urllib3's request lines (they carry request bodies) below WARNING, and
+  slack_sdk's ERROR line for a connection that failed (the caller handles it and says so);
+- APScheduler's warning that a pass is still running when the next interval comes.
+At DEBUG everything reaches the log, bodies included: that is for a person debugging, never
+for a running deployment.
+
+`LOG_FORMAT=json` writes one JSON object per line (time, level, logger, message, and the
+exception with its traceback when there is one), for log collectors.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
+from datetime import UTC, datetime
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Loggers whose INFO lines are routine (per pass, per request, per start): WARNING and above
+# still show.
+QUIET_AT_INFO = (
+    "alembic.runtime.plugins",
+    "apscheduler.executors",
+    "apscheduler.scheduler",
+    "slack_sdk",
+    "slack_bolt",
+    "urllib3",
+)
+# Single lines of chatter from loggers whose other lines matter, at any level: slack_sdk logs
+# every connection failure at ERROR although the caller handles it (the engine retries and
+# says so; a request's guard reports it), and APScheduler warns at every interval that a long
+# pass is still running (the ticker's own watch says when a pass hangs).
+CHATTER_PREFIXES = {
+    "alembic.runtime.migration": ("Context impl ", "Will assume "),
+    "slack_sdk.web.base_client": ("Failed to send a request to Slack API server",),
+    "apscheduler.scheduler": ("Execution of job ",),
+}
+
+
+def _bolt_token_warnings() -> frozenset[str]:
+    """Bolt's own wording of its "`token` will be unused / ignored" warnings."""
+    from slack_bolt.logger import messages
+
+    return frozenset(
+        {
+            messages.warning_client_prioritized_and_token_skipped(),
+            messages.warning_token_skipped(),
+        }
+    )
+
+
+class LibraryChatter(logging.Filter):
+    """Drops the library lines listed above unless the configured level is DEBUG."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+        self.bolt_warnings = _bolt_token_warnings()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.level <= logging.DEBUG:
+            return True
+        name = record.name
+        if record.levelno < logging.WARNING and name.startswith(QUIET_AT_INFO):
+            return False
+        prefixes = CHATTER_PREFIXES.get(name)
+        message = record.getMessage()
+        if prefixes and message.startswith(prefixes):
+            return False
+        return not (name.startswith("slack_bolt") and message in self.bolt_warnings)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO-8601), level, logger, message, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def formatter(fmt: str) -> logging.Formatter:
+    return JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
 
 
 def setup(*, level: str, fmt: str) -> None:
-    """One format for every process; slack_sdk's debug output never reaches INFO logs."""
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """One handler on the root logger, to stderr, for every process; called once at start
+    (again, it replaces the handler: a test or a second start never doubles the lines)."""
+    numeric = getattr(logging, level, logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(fmt))
+    handler.addFilter(LibraryChatter(numeric))
+    handler.set_name("cadence")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "cadence"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+
+
+def gunicorn_logger_class() -> type:
+    """A gunicorn logger whose lines go through the handler above (so `LOG_FORMAT=json` covers
+    them too) instead of gunicorn's own handlers and format."""
+    from gunicorn.glogging import Logger
+
+    class CadenceGunicornLogger(Logger):
+        def setup(self, cfg) -> None:
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in list(log.handlers):
+                    log.removeHandler(handler)
+                log.propagate = True
+
+    return CadenceGunicornLogger
