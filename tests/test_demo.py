@@ -21,7 +21,11 @@ from pathlib import Path
 import pytest
 from conftest import in_ci
 
+from bot.demo import script
+from bot.demo.cast import LENA, PAYMENTS
+from bot.demo.player import DemoError, Player
 from bot.demo.progress import Progress
+from bot.demo.script import Step
 from bot.demo.slack_text import Names, to_html, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +202,23 @@ def test_the_csv_export_is_written_as_slack_delivered_it(demo: Demo):
     assert "shared the file **cadence-payments-platform.zip**" in demo.section(
         "Lena Park · DM with Cadence"
     )
+
+
+def test_a_step_the_app_refuses_stops_the_story_saying_which(tmp_path: Path):
+    unreadable = Step(
+        script.at(script.SET_UP_ON, "16:30"),
+        "Lena sets up an engagement with a KPI Cadence cannot read",
+        lambda people: people.create_engagement(
+            LENA,
+            PAYMENTS.channel_id,
+            {"name": "Odd", "vendor": "Globex", "channel": PAYMENTS.channel_id, "kpis": "fast"},
+        ),
+    )
+    with Player(tmp_path) as player, pytest.raises(DemoError) as refused:
+        player.play([unreadable], unreadable.at)
+    said = str(refused.value)
+    assert said.startswith("Lena sets up an engagement with a KPI Cadence cannot read (Fri 27 Nov")
+    assert "the New engagement form was refused" in said and '"kpis"' in said
 
 
 # --- the page, in a real browser --------------------------------------------------------------

@@ -83,11 +83,11 @@ def run(args: argparse.Namespace) -> int:
     for line in intro:
         print(f"  {line}")
     print(f"\nWritten to {folder}/:")
-    print(f"  {written.page.name:<22} the weeks as a Slack-like timeline: open it in a browser")
-    print(f"  {written.transcript.name:<22} the same, as text")
+    print(f"  {written.page.name:<30} the weeks as a Slack-like timeline: open it in a browser")
+    print(f"  {written.transcript.name:<30} the same, as text")
     if written.chart is not None:
-        print(f"  {written.chart.name:<22} the last digest's chart ({len(written.charts)} dated)")
+        print(f"  {written.chart.name:<30} the last digest's chart ({len(written.charts)} dated)")
     if written.export_zip is not None:
-        print(f"  {written.export_zip.name:<22} /cadence export, as Slack delivered it")
-        print(f"  {outputs.EXPORT_FOLDER + '/':<22} its CSV files: {', '.join(written.csv_files)}")
+        print(f"  {written.export_zip.name:<30} /cadence export, as Slack delivered it")
+        print(f"  {outputs.EXPORT_FOLDER + '/':<30} its CSV files: {', '.join(written.csv_files)}")
     return 0

@@ -71,6 +71,8 @@ def write(
     folder: Path, transcript: Transcript, markdown: str, page: str, files: Sequence[SavedFile]
 ) -> Written:
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in (*folder.glob("digest-chart*.png"), *folder.glob("cadence-*.zip")):
+        stale.unlink()  # an earlier run's, so the folder holds this run's files only
     (folder / TRANSCRIPT).write_text(markdown, encoding="utf-8")
     (folder / PAGE).write_text(page, encoding="utf-8")
     charts: list[Path] = []
