@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         list(files.values()),
     )
     seconds = time.monotonic() - started
-    print(f"Cadence played {weeks} simulated weeks in {seconds:.1f} s against a stand-in Slack.")
+    played = f"{weeks} simulated week{'s' if weeks > 1 else ''}"
+    print(f"Cadence played {played} in {seconds:.1f} s against a stand-in Slack.")
     for line in intro:
         print(f"  {line}")
     print(f"\nWritten to {folder}/:")
