@@ -1,8 +1,9 @@
 """A list costs the same however many engagements there are: `/cadence engagement list`,
-`/cadence cadences` and the Home tab, each driven end to end through signed requests, send as
-many SQL statements with thirty engagements as with one (no query per engagement); and a
-workspace with more engagements than a message holds gets the first ones, within Slack's
-limits, and is told how many more there are and how to narrow the list."""
+`/cadence cadences`, the Home tab, `/cadence concerns` and an engagement's health card, each
+driven end to end through signed requests, send as many SQL statements with thirty engagements
+as with one (no query per engagement); a workspace with more engagements than a message holds
+gets the first ones, within Slack's limits, and is told how many more there are and how to
+narrow the list; and the threads that serve them and the database pool are sized together."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from bot.blocks.common import MAX_MESSAGE_BLOCKS
 from bot.blocks.engagements import MAX_LISTED as ENGAGEMENTS_LISTED
 from bot.demo.fake_slack import validate_message_blocks, validate_view
 from bot.domain import cadences, engagements
+from bot.domain.concerns import ConcernInput, raise_concern
 from bot.domain.engagements import MAX_NAME, MAX_PEOPLE_PER_ROLE, MAX_VENDOR
 from bot.entry import sizing
 from storage.db import Database
@@ -42,7 +44,8 @@ def statements(engine: Engine) -> Iterator[list[str]]:
     sent: list[str] = []
 
     def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        if statement.lstrip().split(None, 1)[0].upper() in ROW_STATEMENTS:
+        first = statement.lstrip().split(None, 1)[0].upper()
+        if first in ROW_STATEMENTS and "set_config(" not in statement:  # PostgreSQL's limits
             sent.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
@@ -53,11 +56,16 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def seed(
-    db: Database, numbers: range, *, name: Callable[[int], str] | None = None, **longer: Any
+    db: Database,
+    numbers: range,
+    *,
+    name: Callable[[int], str] | None = None,
+    concerns: bool = False,
+    **longer: Any,
 ) -> None:
     """Engagements as the form makes them (a lead, two vendor contacts, a stakeholder, two KPIs,
     the default SLAs; `longer` replaces any of these), each with a weekly status update
-    cadence, through the domain."""
+    cadence and, with `concerns`, an open concern (Problem <n>), through the domain."""
     kpis = engagements.parse_kpis("Uptime (%) >= 99.9\nMean time to resolve (hours) <= 8")
     schedule = cadences.validate(
         {"kind": "status_update", "rule_kind": "weekly", "weekdays": ["0"], "local_time": "09:00",
@@ -84,6 +92,12 @@ def seed(
                 session=session, team_id=TEAM, actor=LEAD, engagement_id=created.id,
                 data=schedule, now=NOW, admins=(),
             )  # fmt: skip
+            if concerns:
+                problem = ConcernInput(title=f"Problem {n}", severity="high", category="delivery")
+                raise_concern(
+                    session=session, team_id=TEAM, actor=STAKEHOLDER, engagement_id=created.id,
+                    data=problem, now=NOW, admins=(),
+                )  # fmt: skip
 
 
 def command(cadence: Cadence, text: str) -> dict[str, Any]:
@@ -101,10 +115,16 @@ def open_home(cadence: Cadence) -> dict[str, Any]:
     return view
 
 
-LISTS: dict[str, Callable[[Cadence], dict[str, Any]]] = {
-    "engagement list": lambda c: command(c, "engagement list"),
-    "cadences": lambda c: command(c, "cadences"),
-    "home": open_home,
+LISTS: dict[str, tuple[Callable[[Cadence], dict[str, Any]], tuple[str, ...]]] = {
+    # what to show, and what the person reads with thirty engagements
+    "engagement list": (
+        lambda c: command(c, "engagement list"),
+        ("30 engagements", "*Client 029*", f"leads <@{LEAD}>"),  # details read for all thirty
+    ),
+    "cadences": (lambda c: command(c, "cadences"), ("30 cadences", "Client 023")),  # 24 shown
+    "home": (open_home, ("Your engagements* (30)", "*Client 029*", f"leads <@{LEAD}>")),
+    "concerns": (lambda c: command(c, "concerns"), ("(30)", "Problem 29")),
+    "health card": (lambda c: command(c, "status client-000"), ("Health of Client 000",)),
 }
 
 
@@ -120,16 +140,15 @@ def counted(cadence: Cadence, show: Callable[[Cadence], dict[str, Any]]) -> tupl
 
 @pytest.mark.parametrize("shown", list(LISTS))
 def test_a_list_sends_as_many_statements_for_thirty_engagements_as_for_one(cadence, shown):
-    seed(cadence.db, range(1))
-    one, text = counted(cadence, LISTS[shown])
+    show, with_thirty = LISTS[shown]
+    seed(cadence.db, range(1), concerns=True)
+    one, text = counted(cadence, show)
     assert "Client 000" in text
 
-    seed(cadence.db, range(1, 30))
-    thirty, text = counted(cadence, LISTS[shown])
-    assert "30" in text and "Client 023" in text  # the cadence list shows 24 of them
-    if shown != "cadences":
-        assert "Client 029" in text  # all thirty were read, details and all
-        assert f"<@{LEAD}>" in text  # the leads come from the engagements' details
+    seed(cadence.db, range(1, 30), concerns=True)
+    thirty, text = counted(cadence, show)
+    for expected in with_thirty:
+        assert expected in text
     assert thirty == one, f"{shown}: {one} statements for 1 engagement, {thirty} for 30"
 
 
