@@ -175,7 +175,7 @@ def _entry(entry: Entry, names: Names) -> str:
             who = f"Only {entry.to} sees this" if entry.to else "Only they see this"
             note = f'<div class="only">{e(who)}</div>'
         elif entry.kind == "edit":
-            note = f'<div class="note">edited “{e(to_plain(entry.title, names))}” (edited)</div>'
+            note = f'<div class="note">edited its message “{e(to_plain(entry.title, names))}”</div>'
         elif entry.thread:
             classes.append("thread")
             note = f'<div class="note">replied in the thread of “{e(entry.thread)}”</div>'
