@@ -10,16 +10,22 @@ Messages tab gets one short answer.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import logging
+import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -428,3 +434,132 @@ def test_a_message_typed_to_the_bot_gets_one_short_answer(cadence):
             select(ScheduledJob.key).where(ScheduledJob.key.startswith("dm-answer:"))
         ).all()
     assert len(keys) == 2
+
+
+# --- Socket Mode --------------------------------------------------------------------------------
+
+
+class SocketModeSlack:
+    """Slack's side of Socket Mode, as little as a connection needs: `auth.test`,
+    `apps.connections.open` (a WebSocket URL), and that WebSocket saying hello and answering
+    pings. (The fake Slack speaks the Web API only.)"""
+
+    def __init__(self):
+        self.connections = 0
+        self._ws = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+        ws_url = f"ws://127.0.0.1:{self._ws.getsockname()[1]}/link/?ticket=t"
+
+        class Api(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                method = self.path.rsplit("/", 1)[-1]
+                body = {"ok": False, "error": "unknown_method"}
+                if method == "auth.test":
+                    body = {"ok": True, "team_id": TEAM, "user_id": "U0BOT", "bot_id": "B0BOT",
+                            "team": "Cadence", "user": "cadence", "url": "https://x.slack.com/"}  # fmt: skip
+                elif method == "apps.connections.open":
+                    body = {"ok": True, "url": ws_url}
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+        threading.Thread(target=self._api.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self._api.server_port}/api/"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._ws.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn) -> None:
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(4096)
+            key = re.search(rb"Sec-WebSocket-Key: (\S+)", request, re.IGNORECASE).group(1)
+            accept = base64.b64encode(
+                hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+            )
+            conn.sendall(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+            hello = json.dumps({"type": "hello", "num_connections": 1}).encode()
+            conn.sendall(bytes([0x81, len(hello)]) + hello)
+            self.connections += 1
+            while True:  # answer pings (opcode 9) with pongs; the client's frames are masked
+                try:
+                    head = conn.recv(2)
+                except OSError:
+                    return
+                if len(head) < 2:
+                    return
+                opcode, size = head[0] & 0x0F, head[1] & 0x7F
+                if size == 126:
+                    size = int.from_bytes(conn.recv(2), "big")
+                mask = conn.recv(4)
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(conn.recv(size)))
+                if opcode == 0x9:
+                    conn.sendall(bytes([0x8A, len(payload)]) + payload)
+                elif opcode == 0x8:
+                    return
+
+    def close(self) -> None:
+        self._api.shutdown()
+        self._ws.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_socket_mode_stops_on_a_signal_without_a_traceback(signum, tmp_path, sqlite_migrated_url):
+    slack = SocketModeSlack()
+    env = env_for(sqlite_migrated_url, CADENCE_TICK_SECONDS="1", SLACK_APP_TOKEN="xapp-1-test")
+    env["SLACK_API_URL"] = slack.base_url
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    db = Database.from_url(sqlite_migrated_url)
+    try:
+
+        def connected_and_ticking() -> bool:
+            assert process.poll() is None, process.stdout.read()
+            return slack.connections > 0 and last_heartbeat(db) is not None
+
+        wait_until(connected_and_ticking, 30, "a connection and a pass", interval=0.05)
+        process.send_signal(signum)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        db.dispose()
+        slack.close()
+    output = process.stdout.read()
+    assert code == 0, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+    assert "Cadence stopped" in output
+
+
+def test_a_slack_that_cannot_be_reached_is_one_line_before_serving(tmp_path, sqlite_url):
+    closed = f"http://127.0.0.1:{free_port()}/api/"
+    env = env_for(sqlite_url, SLACK_API_URL=closed)
+    env["LOG_LEVEL"] = "WARNING"  # the migration's INFO lines aside
+    result = run_bot("serve", cwd=tmp_path, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"Slack cannot be reached at {closed}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2  # "cannot start:" and the one problem
