@@ -73,6 +73,51 @@ class AwayBook:
         }
 
 
+class Batch:
+    """What planning a batch of due cadences reads, read once for the batch (a fixed number of
+    queries whatever its size): the engagements, who is away, each cadence's audience, the
+    zones of people asked at their local time."""
+
+    def __init__(self, session: Session, due: Sequence[Cadence]):
+        self.away = AwayBook.for_batch(session, due)
+        engagement_ids = sorted({c.engagement_id for c in due})
+        self.engagements = {
+            e.id: e
+            for e in session.exec(select(Engagement).where(col(Engagement.id).in_(engagement_ids)))
+        }
+        members: dict[tuple[int, str], list[str]] = {}
+        if any(c.audience != "chosen" for c in due):
+            rows = session.exec(
+                select(
+                    EngagementMember.engagement_id, EngagementMember.role, EngagementMember.user_id
+                )
+                .where(col(EngagementMember.engagement_id).in_(engagement_ids))
+                .order_by(col(EngagementMember.id))
+            ).all()
+            for engagement_id, role, user_id in rows:
+                members.setdefault((engagement_id, role), []).append(user_id)
+        self.people: dict[int | None, list[str]] = {}
+        for c in due:
+            if c.audience == "chosen":
+                self.people[c.id] = list(dict.fromkeys(c.audience_user_ids))
+            else:
+                role = cadences.AUDIENCE_ROLES.get(c.audience, "vendor")
+                self.people[c.id] = list(members.get((c.engagement_id, role), ()))
+        self.zones: dict[tuple[str, str], str] = {}
+        local = [c for c in due if c.recipient_local_time]
+        for team_id in sorted({c.team_id for c in local}):
+            asked = sorted({u for c in local if c.team_id == team_id for u in self.people[c.id]})
+            for user_id, tz in person_zones(session, team_id, asked).items():
+                self.zones[(team_id, user_id)] = tz
+
+    def audience(self, cadence: Cadence) -> list[str]:
+        return self.people[cadence.id]
+
+    def zones_of(self, cadence: Cadence, people: Sequence[str]) -> dict[str, str]:
+        found = (self.zones.get((cadence.team_id, u)) for u in people)
+        return {u: tz for u, tz in zip(people, found, strict=True) if tz}
+
+
 def person_zones(session: Session, team_id: str, user_ids: Sequence[str]) -> dict[str, str]:
     if not user_ids:
         return {}
@@ -98,9 +143,9 @@ def plan_due(db: Database, now: datetime) -> list[str]:
                 due = _claim_due(session, now)
                 if not due:
                     return report
-                book = AwayBook.for_batch(session, due)
+                batch = Batch(session, due)
                 for cadence in due:
-                    plan_cadence(session, cadence, now, lines, book)
+                    plan_cadence(session, cadence, now, lines, batch)
         except Exception:
             log.warning("a planning batch failed; planning it one cadence at a time")
             lines = []
@@ -126,11 +171,11 @@ def _plan_carefully(db: Database, now: datetime, report: list[str]) -> int:
     planned = 0
     with db.session() as session:
         due = _claim_due(session, now)
-        book = AwayBook.for_batch(session, due)
+        batch = Batch(session, due)
         for cadence in due:
             try:
                 with session.begin_nested():
-                    planned += plan_cadence(session, cadence, now, report, book)
+                    planned += plan_cadence(session, cadence, now, report, batch)
             except Exception:
                 log.exception("planning cadence %s failed; retried in an hour", cadence.id)
                 report.append(
@@ -143,9 +188,9 @@ def _plan_carefully(db: Database, now: datetime, report: list[str]) -> int:
 
 
 def plan_cadence(
-    session: Session, cadence: Cadence, now: datetime, report: list[str], book: AwayBook
+    session: Session, cadence: Cadence, now: datetime, report: list[str], batch: Batch
 ) -> int:
-    engagement = session.get(Engagement, cadence.engagement_id)
+    engagement = batch.engagements.get(cadence.engagement_id)
     assert engagement is not None and cadence.id is not None
     if engagement.archived_at is not None:
         cadence.status, cadence.next_run_at, cadence.next_slot = CadenceStatus.ENDED, None, None
@@ -162,7 +207,7 @@ def plan_cadence(
     ):
         slot = datetime.fromisoformat(cadence.next_slot)
         outcome = plan_occurrence(
-            session, cadence, engagement, slot, cadence.next_run_at, now, book
+            session, cadence, engagement, slot, cadence.next_run_at, now, batch
         )
         if outcome == checkins.MISSED:
             missed.append(cadence.next_slot)
@@ -199,12 +244,13 @@ def plan_occurrence(
     slot: datetime,
     at: datetime,
     now: datetime,
-    book: AwayBook,
+    batch: Batch,
 ) -> str | None:
-    """Open the check-in for one slot (who is away and each person's zone read here, once per
-    batch); its status, or None if another process had already planned it."""
-    people = cadences.audience(cadence, session)
-    zones = person_zones(session, cadence.team_id, people) if cadence.recipient_local_time else {}
+    """Open the check-in for one slot (who is asked, who is away and each person's zone come
+    from the batch, read once for it); its status, or None if another process had already
+    planned it."""
+    people = batch.audience(cadence)
+    zones = batch.zones_of(cadence, people) if cadence.recipient_local_time else {}
     return checkins.open_occurrence(
         session,
         cadence=cadence,
@@ -213,7 +259,7 @@ def plan_occurrence(
         at=at,
         now=now,
         people=people,
-        away=book.away(cadence.team_id, people, slot.date()),
+        away=batch.away.away(cadence.team_id, people, slot.date()),
         zones=zones,
     )
 
