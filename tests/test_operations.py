@@ -23,7 +23,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout, suppress
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -563,3 +563,71 @@ def test_a_slack_that_cannot_be_reached_is_one_line_before_serving(tmp_path, sql
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"Slack cannot be reached at {closed}" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 2  # "cannot start:" and the one problem
+
+
+class FreezingProxy:
+    """A TCP proxy in front of PostgreSQL that can stop passing bytes: a database that hangs
+    (a network gone quiet) rather than refusing, which no server-side timeout can cut."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                self.flowing.wait()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.flowing.set()
+        self._server.close()
+
+
+def test_a_pass_hanging_on_the_database_is_abandoned_and_the_ticker_recovers(
+    fake_slack, postgres_migrated_url, caplog
+):
+    url = make_url(postgres_migrated_url)
+    proxy = FreezingProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    db = Database.from_url(proxied)
+    settings = make_settings(proxied, fake_slack, CADENCE_TICK_SECONDS="1")
+    caplog.set_level(logging.INFO, logger="bot.engine.ticker")
+    running = ticker.start_background(Services(settings=settings, db=db), hang_after=1.0, poll=0.05)
+    try:
+        wait_until(lambda: last_heartbeat(db) is not None, 15, "a first pass")
+        proxy.flowing.clear()  # the database goes quiet mid-conversation
+        abandoned = wait_until(
+            lambda: [r for r in caplog.records if "ABANDONED" in r.getMessage()],
+            15,
+            "the hanging pass to be abandoned",
+        )
+        assert abandoned[0].levelno == logging.ERROR
+        assert "DATABASE_URL" in abandoned[0].getMessage()
+        frozen_at = datetime.now(UTC)
+        proxy.flowing.set()  # it answers again: passes finish again, without a restart
+        wait_until(lambda: last_heartbeat(db) > frozen_at, 20, "a pass after the database is back")
+    finally:
+        assert running.stop(grace=10)
+        proxy.close()
+        db.dispose()

@@ -92,7 +92,7 @@ def tick(
     watch.sender = sender
     if watch.stopping.is_set():
         watch.stop()
-    watch.phase = "learning time zones from Slack"
+    watch.phase = "refreshing people (time zones)"
     planner.refresh_people(services.db, sender.client_for, now)
     # Sending starts while planning goes on, so the first prompts are not held back by the
     # last occurrences to be planned.
