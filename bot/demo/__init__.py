@@ -10,7 +10,6 @@ shown is gathered by `transcript.py` and written as text and as a page (`render_
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 import time
@@ -33,8 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"--weeks must be from 1 to {script.MAX_WEEKS}", file=sys.stderr)
         return 2
     folder = Path(getattr(args, "out", None) or "cadence-demo")
-    setup(level="WARNING", fmt="text")
-    logging.getLogger().setLevel(logging.WARNING)
+    setup(level="WARNING", fmt="text")  # the story's own chatter would drown the progress
     started = time.monotonic()
     progress = Progress(weeks)
     steps = script.story(weeks)
