@@ -303,14 +303,14 @@ def vendors(n: int) -> list[str]:
     return [f"U0VF{i:04d}" for i in range(n)]
 
 
-def set_up_weekly_checkins(cadence: Cadence, people: int) -> None:
-    """An engagement with `people` vendor contacts and a weekly check-in (DMs, a reminder, an
-    overdue alert and an escalation each week nobody answers), made through Slack."""
+def set_up_weekly_checkins(cadence: Cadence, people: int, weekdays: tuple[int, ...] = (0,)) -> None:
+    """An engagement with `people` vendor contacts and a check-in on `weekdays` (DMs, a
+    reminder, an overdue alert and an escalation each time nobody answers), made through Slack."""
     for user in vendors(people):
         cadence.fake.add_user(user, name=user.lower(), tz="Asia/Kolkata")
     with clock.fixed_at(SET_UP):
         create_engagement(cadence, vendor_contacts=vendors(people))
-    schedule(cadence, SET_UP)
+    schedule(cadence, SET_UP, rule_weekdays=[str(d) for d in weekdays])
 
 
 def delivered(cadence: Cadence, until: datetime) -> Delivery:
@@ -429,17 +429,18 @@ def month_of_kills(
     kills: int,
     seed: int = 20,
     step: timedelta = timedelta(hours=8),
+    weekdays: tuple[int, ...] = (0,),
 ) -> Kills:
-    """Tick through `weeks` every `step`; on the passes that send (prompts on Monday,
-    reminders on Tuesday) run `python -m bot tick` as its own process and SIGKILL it at a
-    random moment while it sends, `kills` times in all; the other passes run in this process.
-    """
+    """Tick through `weeks` every `step`; on passes that send (prompts on the check-in's
+    `weekdays`, reminders the day after) run `python -m bot tick` as its own process and
+    SIGKILL it at a random moment while it sends, `kills` times in all; the other passes run
+    in this process."""
     rng = random.Random(seed)
     cadence.fake.delay("chat.postMessage", 0.05)  # a pass takes long enough to be caught in
     at, end = MONDAY, MONDAY + timedelta(weeks=weeks)
     sending = []
     while at < end:
-        if at.weekday() in (0, 1) and at.hour == 14:
+        if at.hour == 14 and {at.weekday(), (at.weekday() - 1) % 7} & set(weekdays):
             sending.append(at)
         at += step
     chosen = set(rng.sample(sending, min(kills, len(sending))))
