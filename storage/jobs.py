@@ -172,7 +172,15 @@ def planned_keys(session: Session) -> list[str]:
 
 
 def plan_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Create several jobs in one statement; those whose key exists are left as they are."""
+    """Create several jobs with one INSERT … ON CONFLICT DO NOTHING, executed for all the rows
+    in one call; those whose key exists are left as they are, so planning the same occurrence
+    twice, in one process or several, still makes each job once.
+
+    Sent as the driver's executemany (psycopg pipelines it: one round trip). A multi-row
+    VALUES statement (SQLAlchemy's insertmanyvalues, by adding RETURNING) measured slower:
+    4 rows 0.35 against 0.29 ms on SQLite, 0.75 against 0.59 ms on PostgreSQL; 100 rows 8.2
+    against 2.7 ms on PostgreSQL.
+    """
     if rows:
         dialect = session.get_bind().dialect.name
         session.execute(_insert_statement(ScheduledJob.__table__, dialect, ("key",), False), rows)
