@@ -6,7 +6,8 @@ for the listener's ack (Bolt polls every 10 ms), then writes the answer. The lis
 Bolt's listener executor (`LISTENER_THREADS`) and keeps that thread for the work it does after
 the ack, which is mostly waiting for Slack (`respond`, `views.open`, `views.publish`: 100–300 ms
 each on the real Slack) and a few milliseconds of reading (every list is a fixed number of
-queries, paged in the query: 5–30 ms with 1,000 engagements).
+queries: the engagement and cadence lists, paged in the query, take 5–30 ms with 1,000
+engagements).
 
 Sized by Little's law on two cores: one process does at most about 100 requests a second (CPU,
 under the GIL). An HTTP thread is held until the ack, 10–50 ms (a form's save comes before its
