@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.engine import tick as engine
 from bot.platform.services import Services
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class Ticker:
             # The ticker runs at the wall clock: services.clock is never fixed in a running
             # process, so it is also the heartbeat's clock.
             report = engine.tick(services, services.clock(), wall_clock=services.clock, watch=watch)
-        except DBAPIError as e:
+        except (DBAPIError, DatabaseUnavailable) as e:
             log.error(
                 "scheduler pass failed: the database did not answer (%s); the next pass will "
                 "try again",

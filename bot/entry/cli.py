@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.entry import db_problems
 from bot.platform.config import ConfigError, Settings, configure_logging, load_settings
+from storage.db import DatabaseUnavailable
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return database_problem(problem)
     try:
         return run(command, args, settings)
-    except DBAPIError as e:  # the database refused, or is not there, at start
+    except (DBAPIError, DatabaseUnavailable) as e:  # refused, not there, or too slow
         return database_problem(db_problems.explain(e, settings.database_url))
 
 
