@@ -153,7 +153,10 @@ class Sender:
             self._unrecorded.append(Sent(job, response.get("channel"), response.get("ts")))
             full = len(self._unrecorded) >= self.batch
         if full:
-            self.record_now()
+            try:
+                self.record_now()
+            except Exception:  # kept queued: the runner writes them later, or the pass fails
+                log.warning("could not record sent messages yet", exc_info=True)
 
     def record_due(self) -> bool:
         """Outcomes have waited long enough to be written."""
@@ -169,13 +172,18 @@ class Sender:
                 waiting, self._unrecorded = self._unrecorded, []
             if not waiting:
                 return
-            with self.db.begin() as connection:
-                recorded = jobs.finish_sent(
-                    connection,
-                    [(s.job.id, s.channel, s.ts) for s in waiting],
-                    owner=self.owner,
-                    now=self.now,
-                )
+            try:
+                with self.db.begin() as connection:
+                    recorded = jobs.finish_sent(
+                        connection,
+                        [(s.job.id, s.channel, s.ts) for s in waiting],
+                        owner=self.owner,
+                        now=self.now,
+                    )
+            except Exception:
+                with self._lock:  # not lost: written by the next try
+                    self._unrecorded[:0] = waiting
+                raise
             for lost in (s for s in waiting if s.job.id not in recorded):
                 log.warning("lost the lease on %s before recording it sent", lost.job.key)
 

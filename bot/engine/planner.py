@@ -144,8 +144,12 @@ def plan_due(db: Database, now: datetime) -> list[str]:
                 if not due:
                     return report
                 batch = Batch(session, due)
-                for cadence in due:
-                    plan_cadence(session, cadence, now, lines, batch)
+                # The cadences' next occurrences are written together at commit (one
+                # executemany), not flushed one by one before each occurrence's statements
+                # (which never read them).
+                with session.no_autoflush:
+                    for cadence in due:
+                        plan_cadence(session, cadence, now, lines, batch)
         except Exception:
             log.warning("a planning batch failed; planning it one cadence at a time")
             lines = []
