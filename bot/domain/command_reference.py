@@ -36,7 +36,11 @@ REFERENCE: tuple[CommandSpec, ...] = (
         True,
     ),
     CommandSpec(
-        "engagement list", "the engagements in this workspace", "/cadence engagement list", True
+        "engagement list [<word>]",
+        "the engagements in this workspace (with a word: those whose name, handle or vendor "
+        "holds it)",
+        "/cadence engagement list acme",
+        True,
     ),
     CommandSpec(
         "engagement edit <eng>",

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.blocks.home import MAX_HOME_CONCERNS, home_view
+from bot.blocks.home import MAX_HOME_CONCERNS, MAX_HOME_ENGAGEMENTS, home_view
 from bot.domain import checkins, concerns, engagements, figures
 from bot.engine.delivery import Message, Sender, finish
 from storage import jobs
@@ -22,7 +22,10 @@ from storage.jobs import JobStatus
 def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
     """The person's Home tab as it stands at `now`: what waits for their answer, the concerns
     they own or raised, their engagements with the figures every view shares."""
-    mine = engagements.list_for_person(session=session, team_id=team_id, user_id=user_id)
+    page = engagements.page_for_person(
+        session=session, team_id=team_id, user_id=user_id, limit=MAX_HOME_ENGAGEMENTS, now=now
+    )
+    mine = list(page.rows)
     waiting = checkins.waiting_on(session=session, team_id=team_id, user_id=user_id)
     open_concerns = concerns.list_open(
         session=session, team_id=team_id, person=user_id, limit=MAX_HOME_CONCERNS
@@ -37,7 +40,7 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
             weeks=figures.TREND_WEEKS,
         )
         numbers = figures.compute(inputs, now=now, weeks=figures.TREND_WEEKS)
-    return home_view(user_id, mine, waiting, open_concerns, now, figures=numbers)
+    return home_view(user_id, mine, waiting, open_concerns, now, figures=numbers, total=page.total)
 
 
 def publish_home(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
