@@ -543,10 +543,11 @@ def form_for_person(
     if context is not None:
         return form_for_checkin(session=session, context=context, user_id=user_id, now=now)
     if not may_send_ad_hoc(details, user_id, admins):
+        # Who its vendor contacts are is the engagement's business: only the leads (whom to
+        # ask) are named to someone who is not on it.
         raise NotAllowed(
             f"Status updates for {details.engagement.name} come from its vendor contacts "
-            f"({_people(details.vendor_contacts)}) and leads ({_people(details.leads)}). "
-            "Ask a lead to add you if you should send them."
+            f"and leads. Ask a lead ({_people(details.leads)}) to add you if you should send them."
         )
     return _new_form(
         session,
