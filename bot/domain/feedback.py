@@ -94,11 +94,12 @@ def may_give_ad_hoc(
 
 
 def _not_allowed(details: engagements.EngagementDetails) -> NotAllowed:
-    stakeholders = ", ".join(f"<@{u}>" for u in details.stakeholders) or "nobody yet"
+    """Said to someone who may not give feedback: not who the stakeholders are, nor the vendor
+    (the engagement's business); only the leads, whom to ask."""
+    leads = ", ".join(f"<@{u}>" for u in details.leads)
     return NotAllowed(
-        f"Feedback on {details.engagement.vendor} for {details.engagement.name} comes from its "
-        f"client stakeholders ({stakeholders}) and leads. Ask a lead to add you as a "
-        "stakeholder if you should give it."
+        f"Feedback for {details.engagement.name} comes from its client stakeholders and leads. "
+        f"Ask a lead ({leads}) to add you as a stakeholder if you should give it."
     )
 
 
