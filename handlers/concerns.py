@@ -2,6 +2,9 @@
 [category] [mine]`, the "Raise a concern" message shortcut, the form, and the card's buttons
 (acknowledge, resolve with a note, reassign, reopen), also reachable from the list's menu.
 
+The list shows a person the concerns of the engagements they are on (all of them to Cadence
+admins): a concern, a security one above all, is its engagement's business.
+
 Who may do what is checked by bot/domain/concerns.py at click and again at submit; ids in
 buttons and private_metadata are hints, re-checked there.
 """
@@ -92,10 +95,13 @@ def concerns_command(cmd: Command) -> None:
             return
     cmd.ack()
     with req.read() as session:
-        engagement_id, scope = None, "in this workspace"
+        engagement_id, scope = None, "on your engagements"
         if handle is not None:
             details = engagements.find(session=session, team_id=req.team_id, handle=handle)
+            concerns.require_reader(details, req.user_id, req.admins)
             engagement_id, scope = details.id, f"on {details.engagement.name}"
+        elif req.is_admin:
+            scope = "in this workspace"
         page = concerns.list_open(
             session=session,
             team_id=req.team_id,
@@ -104,6 +110,8 @@ def concerns_command(cmd: Command) -> None:
             category=category,
             person=req.user_id if mine else None,
             limit=MAX_LISTED,
+            reader=req.user_id,
+            admins=req.admins,
         )
     filters = [f for f in (severity, category, "yours" if mine else None) if f]
     if filters:

@@ -25,7 +25,7 @@ from bot.domain.engagements import DEFAULT_RESOLVE_HOURS, SEVERITIES, Engagement
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage import jobs
 from storage.jobs import JobKind
-from storage.models import Concern, ConcernEvent, ConcernSla, Engagement
+from storage.models import Concern, ConcernEvent, ConcernSla, Engagement, EngagementMember
 
 CATEGORIES = ("security", "delivery", "quality", "communication", "contractual", "other")
 ESCALATION_DELAY = timedelta(hours=24)  # after the resolve deadline, the escalation goes up
@@ -121,6 +121,17 @@ def require_member(details: EngagementDetails, user_id: str, admins: Iterable[st
         )
 
 
+def require_reader(details: EngagementDetails, user_id: str, admins: Iterable[str]) -> None:
+    """Who may read an engagement's concerns: the people on it and Cadence admins. Said to
+    anyone else without a word of the register."""
+    if user_id not in members(details) and user_id not in set(admins):
+        raise NotAllowed(
+            f"The concerns of {details.engagement.name} are for the people on it: its leads, "
+            "vendor contacts and stakeholders, and Cadence admins. Ask a lead to add you if "
+            "you should see them."
+        )
+
+
 def may_handle(concern: Concern, details: EngagementDetails, user_id: str, admins) -> bool:
     """The owner and the leads (and Cadence admins) acknowledge, resolve and reassign."""
     return user_id == concern.owner_user_id or engagements.may_manage(details, user_id, admins)
@@ -207,9 +218,13 @@ def list_open(
     category: str | None = None,
     person: str | None = None,
     limit: int = 20,
+    reader: str | None = None,
+    admins: Iterable[str] = (),
 ) -> ConcernPage:
     """Open concerns, most severe and oldest first, paged in the query (two queries whatever
-    the number of engagements). `person`: only those they own or raised."""
+    the number of engagements). `person`: only those they own or raised. `reader`: only those
+    of engagements the reader is on (a concern is its engagement's business; Cadence admins
+    read them all)."""
     rank = case({s: i for s, i in SEVERITY_RANK.items()}, value=col(Concern.severity), else_=9)
     query = (
         select(Concern, Engagement)
@@ -226,6 +241,9 @@ def list_open(
         query = query.where(Concern.category == category)
     if person is not None:
         query = query.where((Concern.owner_user_id == person) | (Concern.raised_by == person))
+    if reader is not None and reader not in set(admins):
+        theirs = select(EngagementMember.engagement_id).where(EngagementMember.user_id == reader)
+        query = query.where(col(Concern.engagement_id).in_(theirs))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
         query.order_by(rank, col(Concern.raised_at), col(Concern.id)).limit(limit)
