@@ -348,7 +348,9 @@ def save(
 def _concerns_of(
     session: Session, team_id: str, engagement_id: int, concern_ids: Sequence[int]
 ) -> list[Concern]:
-    """The concerns the form showed that are still this engagement's (one query), in its order."""
+    """The concerns the form showed, in its order (one query). A concern never leaves its
+    engagement, so an id that is not one of this engagement's in this workspace can only come
+    from a form that was tampered with: the whole review is refused, not half saved."""
     if not concern_ids:
         return []
     rows = session.exec(
@@ -358,7 +360,9 @@ def _concerns_of(
         .where(col(Concern.id).in_(list(concern_ids)))
     ).all()
     by_id = {c.id: c for c in rows}
-    return [by_id[i] for i in concern_ids if i in by_id]
+    if any(i not in by_id for i in concern_ids):
+        raise UserError("This form is damaged; open it again from the check-in's button.")
+    return [by_id[i] for i in concern_ids]
 
 
 def _apply(
