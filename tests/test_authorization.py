@@ -1,0 +1,1732 @@
+"""Who may do what: every `/cadence` command, every button and every form submission the app
+binds (handlers/__init__.py), sent through Slack's front door as every kind of person, against
+engagements set up through the real flows.
+
+The rules are written once, as data (`CASES`: which roles may do what), from PRODUCT.md and the
+listeners' docstrings. An allowed request must work (the form opens, the reply answers, the row
+changes); any other must change nothing (every table's rows are the same before and after),
+reveal nothing (the refusal names no detail of the engagement the person could not already see,
+and nothing reaches Slack but the refusal), and say it is a refusal.
+
+The set-up is shared by the module (one world per database): refusals change nothing, so they run
+first against the untouched world; allowed requests that use something up (archive, delete,
+acknowledge, reassign) get a fresh thing of their own. Also here: tampered private_metadata
+(another engagement, another workspace's row), trigger_ids used twice or late, button values that
+point at another engagement, and logs that never carry a token, a secret or a request body.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import itertools
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import make_server
+
+import pytest
+from conftest import (
+    ACME,
+    ADMIN,
+    BOT_TOKEN,
+    DIGEST,
+    EXTERNAL,
+    GENERAL,
+    LEAD,
+    LEAD2,
+    OUTSIDER,
+    SIGNING_SECRET,
+    STAKEHOLDER,
+    TEAM,
+    VENDOR,
+    Cadence,
+    _postgres_database,
+    _QuietHandler,
+    _ThreadingWSGIServer,
+    make_settings,
+)
+from flows import GOOD_FORM, text_of
+from slack_requests import Reply, SlackSim, sign
+from sqlmodel import SQLModel, select
+from waiting import wait_until
+
+from bot.demo.fake_slack import FakeSlack
+from bot.entry.cli import main as cli_main
+from bot.entry.wsgi import CadenceWSGI
+from bot.platform import clock
+from bot.platform.services import Services
+from storage.db import Database
+from storage.models import (
+    Cadence as CadenceRow,
+)
+from storage.models import (
+    CheckIn,
+    Concern,
+    Engagement,
+    ScheduledJob,
+    StatusUpdate,
+)
+
+# --- the people --------------------------------------------------------------------------------
+
+EXEC = "U0EXEC"  # reads the digest channel; on no engagement
+FOREIGN = "W0STRANGER"  # another organisation's person in a shared channel, on no engagement
+FOREIGN_TEAM = "T0STRANGERS"
+VENDOR_TEAM = "T0VENDORCO"  # EXTERNAL's own organisation (a vendor contact via Slack Connect)
+VENDOR_B, STAKE_B = "U0VENDORB", "U0STAKEB"
+INITECH = "C0INITECH"
+OTHER_TEAM, OTHER_LEAD = "T0OTHERWS", "U0HOOLI"
+
+PEOPLE: dict[str, str] = {
+    "lead": LEAD,
+    "vendor": VENDOR,
+    "external": EXTERNAL,
+    "stakeholder": STAKEHOLDER,
+    "executive": EXEC,
+    "outsider": OUTSIDER,
+    "admin": ADMIN,
+    "foreign": FOREIGN,
+}
+ROLES = tuple(PEOPLE)
+# The team Slack names in a payload: Slack Connect people send their own organisation's.
+PAYLOAD_TEAM = {"external": VENDOR_TEAM, "foreign": FOREIGN_TEAM}
+
+EVERYONE = frozenset(ROLES)
+MEMBERS = frozenset({"lead", "vendor", "external", "stakeholder", "admin"})  # on A, or admin
+MANAGERS = frozenset({"lead", "admin"})  # A's leads and Cadence admins
+UPDATERS = frozenset({"lead", "vendor", "external", "admin"})  # vendor contacts, leads, admins
+SURVEYED = frozenset({"lead", "stakeholder", "admin"})  # stakeholders, leads, admins
+HANDLERS = frozenset({"lead", "vendor", "admin"})  # a concern's owner (VENDOR), leads, admins
+
+# What a refusal may say: that it is one, whom to ask. What it may not: anything about the
+# engagement the person could not already see where they asked.
+REFUSAL_WORDS = (
+    "Only <@",
+    "Only the leads of",
+    "Only a project lead",
+    "Only a Cadence admin",
+    "not sent to you",
+    "are raised by the people on it",
+    "come from its",
+    "comes from its",
+    "is for the people on its engagement",
+    "Ask a lead",
+    "not part of any engagement",
+    "not on any engagement",
+    "not on this engagement",
+    "You are not on",
+)
+SUMMARY, BLOCKERS = "Migration at 60 percent", "Waiting on firewall rules"
+SECRET_WORDS = (
+    "Globex Consulting",  # A's vendor
+    "Uptime",  # A's KPIs
+    "Mean time to resolve",
+    "Shared admin password",  # A's open concern
+    SUMMARY,  # A's update
+    BLOCKERS,
+    STAKEHOLDER,
+    VENDOR,
+    EXTERNAL,
+    ACME,
+    DIGEST,
+    "Initech",  # engagement B, and its concern
+    "roadmap slip",
+    "Hooli",  # another workspace's engagement
+)
+
+SETUP_AT = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)  # a Sunday
+SLOT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # the Monday slot every cadence here uses
+NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # the module's moment, after the slot
+
+
+# --- the app, once per module and database ---------------------------------------------------------
+
+
+def our_slack() -> FakeSlack:
+    """The workspace's Slack: conftest's people and channels, and those this module adds."""
+    fake = FakeSlack(team_id=TEAM).start()
+    for user, name, tz, team in (
+        (LEAD, "lena.lead", "Europe/Berlin", TEAM),
+        (LEAD2, "lars.lead", "Europe/Berlin", TEAM),
+        (ADMIN, "ada.admin", "America/New_York", TEAM),
+        (VENDOR, "vic.vendor", "Asia/Kolkata", TEAM),
+        (EXTERNAL, "ext.engineer", "Asia/Kolkata", VENDOR_TEAM),
+        (STAKEHOLDER, "sam.stake", "America/New_York", TEAM),
+        (OUTSIDER, "otto.other", "UTC", TEAM),
+        (EXEC, "eve.exec", "UTC", TEAM),
+        (FOREIGN, "sly.stranger", "UTC", FOREIGN_TEAM),
+        (VENDOR_B, "ivan.initech", "UTC", TEAM),
+        (STAKE_B, "stan.initech", "UTC", TEAM),
+    ):
+        fake.add_user(user, name=name, tz=tz, team_id=team)
+    fake.add_channel(GENERAL, name="general", bot_is_member=True)
+    fake.add_channel(ACME, name="acme-payments")
+    fake.add_channel(DIGEST, name="exec-digest")
+    fake.add_channel(INITECH, name="initech-data")
+    return fake
+
+
+@contextmanager
+def serving(fake: FakeSlack, database_url: str) -> Iterator[Cadence]:
+    """The real WSGI app on 127.0.0.1 (as conftest's `cadence`, for a module's lifetime)."""
+    db = Database.from_url(database_url)
+    services = Services(settings=make_settings(database_url, fake), db=db)
+    application = CadenceWSGI(services)
+    server = make_server(
+        "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield Cadence(
+            url, services, fake, SlackSim(url, fake, SIGNING_SECRET, team_id=fake.team_id)
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        application.close()
+        db.dispose()
+
+
+@dataclass
+class World:
+    """The app, and what the set-up made: ids by name (`a`, `b`, `other`, `c1`, …)."""
+
+    app: Cadence
+    ids: dict[str, int] = field(default_factory=dict)
+    sims: dict[str, SlackSim] = field(default_factory=dict)
+
+    @property
+    def fake(self) -> FakeSlack:
+        return self.app.fake
+
+    def sim(self, role: str) -> SlackSim:
+        """Slack's side for `role`: their payloads name their own organisation's team."""
+        team = PAYLOAD_TEAM.get(role, TEAM)
+        if team not in self.sims:
+            self.sims[team] = SlackSim(self.app.url, self.fake, SIGNING_SECRET, team_id=team)
+        return self.sims[team]
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+) -> Iterator[World]:
+    with database(request, tmp_path_factory, sqlite_template, "authz") as url:
+        fake = our_slack()
+        try:
+            with clock.fixed_at(SETUP_AT), serving(fake, url) as app:
+                built = World(app)
+                other_workspace(built, url)
+                set_up(built)
+                with clock.fixed_at(NOW):
+                    after_the_slot(built)
+                    quiet(built)
+                    yield built
+        finally:
+            fake.stop()
+
+
+@contextmanager
+def database(
+    request: pytest.FixtureRequest, tmp: pytest.TempPathFactory, template: Path, prefix: str
+) -> Iterator[str]:
+    """A migrated database for the module: a copy of the run's template."""
+    if request.param == "sqlite":
+        path = tmp.mktemp(prefix) / "cadence.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    with _postgres_database(
+        request.getfixturevalue("postgres_admin"),
+        request.getfixturevalue("postgres_server_url"),
+        f"cadence_{prefix}",
+        template=request.getfixturevalue("postgres_template"),
+    ) as url:
+        yield url
+
+
+# --- the set-up, through the real flows ------------------------------------------------------------
+
+
+def opened_by(app: Cadence, reply: Reply, timeout: float = 5.0) -> dict[str, Any]:
+    """The modal a request opened (its trigger's views.open), as Slack holds it now."""
+
+    def found() -> dict[str, Any] | None:
+        for call in app.fake.calls_to("views.open"):
+            if call.args.get("trigger_id") == reply.trigger_id and call.ok:
+                return app.fake.view(call.response["view"]["id"])
+        return None
+
+    return app.wait_until(found, timeout, what=f"a modal opened by {reply.payload!r:.200}")
+
+
+def command_view(app: Cadence, text: str, user: str, sim: SlackSim | None = None) -> dict:
+    reply = (sim or app.sim).command(text, user=user)
+    assert reply.status == 200, reply.body
+    view = opened_by(app, reply)
+    if text == "engagement new":  # the time zone is filled in after opening
+        app.wait_until(
+            lambda: any(
+                c.args.get("view_id") == view["id"] for c in app.fake.calls_to("views.update")
+            ),
+            what="the time zone",
+        )
+    return app.fake.view(view["id"])
+
+
+def settled(app: Cadence, quiet_for: float = 0.15) -> None:
+    """Wait until Slack has heard nothing for a moment (work after an ack that says nothing)."""
+    seen = [len(app.fake.calls), time.monotonic()]
+
+    def still() -> bool:
+        if len(app.fake.calls) != seen[0]:
+            seen[:] = [len(app.fake.calls), time.monotonic()]
+        return time.monotonic() - seen[1] >= quiet_for
+
+    app.wait_until(still, what="Slack to hear nothing more")
+
+
+def accepted(reply: Reply) -> None:
+    assert reply.status == 200 and not (reply.json or {}).get("errors"), reply.body
+
+
+def new_engagement(app: Cadence, user: str, **values: Any) -> int:
+    view = command_view(app, "engagement new", user)
+    accepted(app.sim.submit_view(view, {**GOOD_FORM, **values}, user=user))
+    name = values.get("name", GOOD_FORM["name"])
+
+    def row() -> int | None:
+        with app.db.read_session() as session:
+            found = session.exec(select(Engagement).where(Engagement.name == name)).first()
+            return found.id if found else None
+
+    return app.wait_until(row, what=f"{name} to exist")
+
+
+def new_cadence(app: Cadence, user: str, handle: str, **values: Any) -> int:
+    view = command_view(app, f"schedule {handle}", user)
+    form = {
+        "kind": "status_update",
+        "rule_kind": "weekly",
+        "rule_weekdays": ["0"],
+        "rule_local_time": "09:00",
+        "rule_timezone": "UTC",
+        "window_hours": "48",
+        "reminder_hours": "24",
+        "audience": "vendor",
+        "delivery": "dm",
+        **values,
+    }
+    accepted(app.sim.submit_view(view, form, user=user))
+    return newest(app, CadenceRow)
+
+
+def new_concern(app: Cadence, user: str, handle: str, title: str, **values: Any) -> int:
+    view = command_view(app, f"concern {handle} {title}", user)
+    form = {"severity": "high", "category": "security", **values}
+    accepted(app.sim.submit_view(view, form, user=user))
+    return newest(app, Concern)
+
+
+def newest(app: Cadence, model: type[SQLModel]) -> int:
+    with app.db.read_session() as session:
+        return session.exec(select(model.id).order_by(model.id.desc())).first()  # type: ignore[attr-defined]
+
+
+def concern_card(app: Cadence, concern_id: int) -> dict[str, Any]:
+    def card() -> dict[str, Any] | None:
+        with app.db.read_session() as session:
+            row = session.get(Concern, concern_id)
+        if row is None or not row.message_ts:
+            return None
+        return app.fake.message(row.channel_id, row.message_ts)
+
+    return app.wait_until(card, what=f"concern #{concern_id}'s card")
+
+
+def resolve(app: Cadence, concern_id: int, user: str = LEAD) -> None:
+    reply = app.sim.click(concern_card(app, concern_id), "concern:resolve", user=user)
+    view = opened_by(app, reply)
+    accepted(app.sim.submit_view(view, {"note": "Fixed for good."}, user=user))
+    app.wait_until(lambda: status_of(app, concern_id) == "resolved", what=f"#{concern_id} resolved")
+
+
+def status_of(app: Cadence, concern_id: int) -> str:
+    with app.db.read_session() as session:
+        row = session.get(Concern, concern_id)
+        return row.status if row else ""
+
+
+def other_workspace(world: World, url: str) -> None:
+    """Another workspace served by the same deployment: its engagement, cadence and concern,
+    made through its own Slack (the rows a tampered id might point at)."""
+    with FakeSlack(team_id=OTHER_TEAM, team_name="Hooli", team_domain="hooli") as fake:
+        fake.add_user(OTHER_LEAD, name="gavin", tz="UTC")
+        fake.add_user("U0HOOLIVEN", name="ven.hooli", tz="UTC")
+        fake.add_channel("C0HOOLI", name="hooli")
+        # Slack's view ids are unique across workspaces; two fakes counting from 1 are not.
+        fake._ids = itertools.count(500_000)
+        with serving(fake, url) as other:
+            world.ids["other"] = new_engagement(
+                other, OTHER_LEAD, name="Hooli Cloud", vendor="Hooli", channel="C0HOOLI",
+                vendor_contacts=["U0HOOLIVEN"], stakeholders=[], kpis="",
+            )  # fmt: skip
+            world.ids["cad_other"] = new_cadence(other, OTHER_LEAD, "hooli-cloud")
+            # Paused: the pass below speaks for our workspace only.
+            reply = other.sim.command(f"pause {world.ids['cad_other']}", user=OTHER_LEAD)
+            assert reply.status == 200
+            other.wait_until(lambda: other.fake.responses, what="the pause")
+            world.ids["c_other"] = new_concern(other, OTHER_LEAD, "hooli-cloud", "Hooli leak")
+
+
+def set_up(world: World) -> None:
+    """Engagement A (Acme Payments: LEAD leads; VENDOR and EXTERNAL are its vendor contacts,
+    STAKEHOLDER its stakeholder; its digest goes to DIGEST) and engagement B (Initech Data, led
+    by LEAD2); their cadences, concerns; a pass at the Monday slot opens the check-ins."""
+    app, ids = world.app, world.ids
+    ids["a"] = new_engagement(app, LEAD, stakeholders=[STAKEHOLDER], digest_channel=DIGEST)
+    ids["b"] = new_engagement(
+        app, LEAD2, name="Initech Data", vendor="Initech", channel=INITECH,
+        vendor_contacts=[VENDOR_B], stakeholders=[STAKE_B], kpis="Latency (ms) <= 200",
+    )  # fmt: skip
+    ids["cad_a"] = new_cadence(app, LEAD, "acme-payments", audience="chosen",
+                               audience_users=[VENDOR])  # fmt: skip
+    ids["cad_feedback"] = new_cadence(app, LEAD, "acme-payments", kind="feedback_survey",
+                                      audience="stakeholders")  # fmt: skip
+    ids["cad_review"] = new_cadence(app, LEAD, "acme-payments", kind="risk_review",
+                                    audience="chosen", audience_users=[VENDOR])  # fmt: skip
+    ids["cad_b"] = new_cadence(app, LEAD2, "initech-data", audience="chosen",
+                               audience_users=[VENDOR_B])  # fmt: skip
+    ids["cad_paused"] = new_cadence(app, LEAD, "acme-payments", audience="leads")
+    assert "Paused" in ask(world, f"pause {ids['cad_paused']}").text
+    ids["c1"] = new_concern(app, STAKEHOLDER, "acme-payments", "Shared admin password")
+    ids["c2"] = new_concern(app, STAKEHOLDER, "acme-payments", "Staging down on Mondays",
+                            severity="medium", category="delivery")  # fmt: skip
+    ids["cb"] = new_concern(app, LEAD2, "initech-data", "Initech roadmap slip")
+    resolve(app, ids["c2"])
+    tick(world, SLOT)
+    with app.db.read_session() as session:
+        for name, cadence_id in (("chk_status", ids["cad_a"]), ("chk_feedback",
+                                 ids["cad_feedback"]), ("chk_review", ids["cad_review"]),
+                                 ("chk_b", ids["cad_b"])):  # fmt: skip
+            checkin = session.exec(select(CheckIn).where(CheckIn.cadence_id == cadence_id)).one()
+            ids[name] = checkin.id
+
+
+def after_the_slot(world: World) -> None:
+    """EXTERNAL (a vendor contact from another organisation) sends an ad hoc update on A with
+    a blocker; B's vendor answers B's check-in."""
+    app, ids = world.app, world.ids
+    view = command_view(app, "update acme-payments", EXTERNAL, world.sim("external"))
+    accepted(world.sim("external").submit_view(
+        view, {"rag": "green", "summary": SUMMARY, "blockers": BLOCKERS}, user=EXTERNAL
+    ))  # fmt: skip
+    ids["upd_a"] = newest(app, StatusUpdate)
+    view = command_view(app, "update initech-data", VENDOR_B)
+    accepted(app.sim.submit_view(view, {"rag": "green", "summary": "Initech fine."},
+                                 user=VENDOR_B))  # fmt: skip
+    ids["upd_b"] = newest(app, StatusUpdate)
+    summary_message(world, ids["upd_a"])
+    # The digest's schedule, saved once: the form no longer fills in a time zone after opening.
+    view = command_view(app, "digest schedule", LEAD)
+    app.wait_until(
+        lambda: any(c.args.get("view_id") == view["id"] for c in app.fake.calls_to("views.update")),
+        what="the lead's time zone in the schedule form",
+    )
+    accepted(app.sim.submit_view(app.fake.view(view["id"]), {}, user=LEAD))
+    assert "Posting the digest" in ask(world, "digest send").text
+    assert "Building the digest" in ask(world, "digest preview").text
+
+
+def tick(world: World, at: datetime) -> None:
+    """`python -m bot tick --now <at>`, its real entry point, in this process."""
+    settings = world.app.services.settings
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": settings.slack_api_url,
+        "DATABASE_URL": settings.database_url,
+        "CADENCE_ADMINS": ADMIN,
+        "CADENCE_CHANNEL_PACE_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = cli_main(["tick", "--now", at.isoformat()])
+        assert code == 0, out.getvalue()
+
+
+def quiet(world: World) -> None:
+    """Wait until nothing due is left for the outbox (what the last request caused is sent)."""
+
+    def idle() -> bool:
+        with world.app.db.read_session() as session:
+            busy = session.exec(
+                select(ScheduledJob.id)
+                .where(ScheduledJob.due_at <= clock.now())
+                .where(ScheduledJob.status.in_(("pending", "claimed")))  # type: ignore[attr-defined]
+            ).first()
+        return busy is None
+
+    world.app.wait_until(idle, 10, what="the outbox to finish")
+
+
+def summary_message(world: World, update_id: int) -> dict[str, Any]:
+    """The update's summary in its channel (with its Edit and blocker buttons)."""
+
+    def found() -> dict[str, Any] | None:
+        for message in world.fake.messages():
+            for block in message.get("blocks") or []:
+                for element in block.get("elements") or []:
+                    if (
+                        isinstance(element, dict)
+                        and element.get("value") == str(update_id)
+                        and (element.get("action_id") == "status_update_edit")
+                    ):
+                        return message
+        return None
+
+    return world.app.wait_until(found, what=f"update {update_id}'s summary")
+
+
+def prompt_message(world: World, checkin_id: int) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        for message in world.fake.messages():
+            if f'"value": "{checkin_id}"' in json.dumps(message.get("blocks")) and (
+                "checkin_answer" in json.dumps(message.get("blocks"))
+            ):
+                return message
+        return None
+
+    return world.app.wait_until(found, what=f"check-in {checkin_id}'s prompt")
+
+
+# --- seeing what a request did ----------------------------------------------------------------------
+
+READ_ONLY = frozenset({"auth.test", "users.info", "conversations.info", "conversations.open"})
+
+
+@dataclass
+class Sent:
+    """One request as `role` sent it, and where Slack's records stood just before it."""
+
+    role: str
+    user: str
+    reply: Reply
+    calls: int
+    responses: int
+    kind: str  # "command", "click", "submission", "shortcut", "event"
+    source: str = ""  # what the person could already read where they asked
+
+
+@dataclass
+class Seen:
+    """What the person saw: a modal ("view"), a reply ("inline" in the ack, "ephemeral" by
+    response_url, "dm"), inline form errors ("errors"), a form accepted ("accepted"), their Home
+    tab ("home"); `body` is the message or view itself."""
+
+    kind: str
+    text: str
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def sending(
+    world: World, role: str, user: str, kind: str, source: str, request: Callable[[], Reply]
+) -> Sent:
+    calls, responses = len(world.fake.calls), len(world.fake.responses)
+    reply = request()
+    assert reply.status == 200, f"{kind} as {role}: HTTP {reply.status} {reply.body[:300]}"
+    return Sent(role, user, reply, calls, responses, kind, source)
+
+
+def observe(world: World, sent: Sent, timeout: float = 5.0, *, dm: bool = True) -> Seen:
+    """Wait for what the person sees in answer (the listener's last act); `dm=False` when a DM
+    to them might be about something else (a confirmation of an earlier change)."""
+    body = sent.reply.json or {}
+    if body.get("response_action") == "errors":
+        return Seen("errors", "\n".join(map(str, body["errors"].values())), body)
+    if body.get("text") or body.get("blocks"):
+        return Seen("inline", text_of(body), body)
+    if sent.kind == "submission":
+        return Seen("accepted", "")
+    fake, user = world.fake, sent.user
+    dm_channel = fake.dm_channel_id(user) if dm and fake.user(user) else None
+
+    def look() -> Seen | None:
+        for call in list(fake.calls)[sent.calls :]:
+            if call.method == "views.open" and call.args.get("trigger_id") == sent.reply.trigger_id:
+                if not call.ok:
+                    return Seen("view-failed", str(call.response.get("error")))
+                return Seen("view", "", fake.view(call.response["view"]["id"]))
+            if (
+                dm
+                and call.method == "chat.postMessage"
+                and (call.args.get("channel") in (user, dm_channel))
+            ):
+                message = {**call.args, **(call.response.get("message") or {})}
+                message["channel"] = call.response.get("channel") or dm_channel
+                return Seen("dm", text_of(call.args), message)
+            if call.method == "views.publish" and call.args.get("user_id") == user:
+                view = call.args.get("view")
+                view = json.loads(view) if isinstance(view, str) else view
+                return Seen("home", json.dumps(view), view)
+        url = sent.reply.response_url or ""
+        for posted in list(fake.responses)[sent.responses :]:
+            if url.endswith("/" + posted.name):
+                return Seen(
+                    "ephemeral", text_of(posted.body) or json.dumps(posted.body), posted.body
+                )
+        return None
+
+    return world.app.wait_until(look, timeout, what=f"an answer to the {sent.kind} of {sent.role}")
+
+
+def snapshot(world: World) -> dict[str, list[str]]:
+    """Every table's rows (as text, sorted): what "changed nothing" compares."""
+    out: dict[str, list[str]] = {}
+    with world.app.db.read_session() as session:
+        for table in SQLModel.metadata.sorted_tables:
+            out[table.name] = sorted(repr(tuple(row)) for row in session.execute(table.select()))
+    return out
+
+
+def assert_refused(world: World, sent: Sent, seen: Seen, before: dict[str, list[str]]) -> None:
+    """A refusal: said as one, naming nothing the person could not already read, changing no
+    row, and the only thing that reached Slack."""
+    assert seen.kind in ("inline", "errors", "ephemeral", "dm"), (seen.kind, seen.text[:300])
+    assert any(w in seen.text for w in REFUSAL_WORDS), f"not a refusal: {seen.text!r}"
+    leaked = [w for w in SECRET_WORDS if w in seen.text and w not in sent.source and w != sent.user]
+    assert not leaked, f"the refusal to {sent.role} names {leaked}: {seen.text!r}"
+    after = snapshot(world)
+    changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
+    assert not changed, f"a refused request changed {list(changed)}: {changed}"
+    url = sent.reply.response_url or ""
+    others = [
+        f"{c.method} {json.dumps(c.args)[:200]}"
+        for c in list(world.fake.calls)[sent.calls :]
+        if c.method not in READ_ONLY and not (seen.kind == "dm" and c.method == "chat.postMessage")
+    ]
+    others += [
+        f"response {p.name}"
+        for p in list(world.fake.responses)[sent.responses :]
+        if not url.endswith("/" + p.name)
+    ]
+    assert not others, f"besides the refusal, Slack got: {others}"
+    if seen.kind == "dm":
+        dms = [c for c in list(world.fake.calls)[sent.calls :] if c.method == "chat.postMessage"]
+        assert len(dms) == 1, [c.args for c in dms]
+
+
+def ask(world: World, text: str, user: str = LEAD, channel: str = GENERAL) -> Seen:
+    """A command someone runs to get what another request clicks on (a list, a card)."""
+    sent = sending(world, "prep", user, "command", "",
+                   lambda: world.app.sim.command(text, user=user, channel=channel))  # fmt: skip
+    return observe(world, sent, dm=False)
+
+
+def candidates(block: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [block[k] for k in ("accessory", "element") if isinstance(block.get(k), dict)]
+    return found + [e for e in block.get("elements") or [] if isinstance(e, dict)]
+
+
+def narrowed(container: dict[str, Any], action_id: str, value: str | None) -> dict[str, Any]:
+    """`container` with only the block of the element `action_id` whose value (or one of whose
+    options) is `value`: so a click finds that element, not another row's."""
+    for block in container.get("blocks") or []:
+        for element in candidates(block):
+            values = [element.get("value")] + [o.get("value") for o in element.get("options", [])]
+            if element.get("action_id") == action_id and (value is None or value in values):
+                out = copy.deepcopy(container)
+                out["blocks"] = [block]
+                return out
+    raise AssertionError(f"no {action_id} with value {value} in {json.dumps(container)[:500]}")
+
+
+def retargeted(container: dict[str, Any], action_id: str, value: str) -> dict[str, Any]:
+    """The same message with the button's value pointing elsewhere (a tampered payload)."""
+    out = narrowed(container, action_id, None)
+    for element in candidates(out["blocks"][0]):
+        if element.get("action_id") == action_id:
+            element["value"] = value
+    return out
+
+
+# --- what a request acts on: the things the app really rendered ------------------------------------
+
+_fresh = iter(range(1, 10**6))
+
+
+def fresh_engagement(world: World, role: str) -> str:
+    """An engagement of LEAD's to use up (archive); its handle."""
+    name = f"Disposable {role} {next(_fresh)}"
+    new_engagement(world.app, LEAD, name=name, channel=GENERAL, vendor_contacts=[VENDOR],
+                   stakeholders=[], kpis="")  # fmt: skip
+    quiet(world)
+    return name.lower().replace(" ", "-")
+
+
+def fresh_cadence(world: World) -> int:
+    cadence_id = new_cadence(world.app, LEAD, "acme-payments", audience="leads")
+    quiet(world)
+    return cadence_id
+
+
+def paused_cadence(world: World) -> int:
+    cadence_id = fresh_cadence(world)
+    assert "Paused" in ask(world, f"pause {cadence_id}").text
+    return cadence_id
+
+
+def fresh_concern(world: World, *, resolved: bool = False) -> int:
+    """A concern on A raised by STAKEHOLDER and owned by VENDOR, as c1 (c2 when resolved)."""
+    concern_id = new_concern(world.app, STAKEHOLDER, "acme-payments",
+                             f"Spare concern {next(_fresh)}", severity="low",
+                             category="delivery")  # fmt: skip
+    if resolved:
+        resolve(world.app, concern_id)
+    quiet(world)
+    return concern_id
+
+
+Source = tuple[dict[str, Any], str]  # a message or view to click in, and its channel
+
+
+def archive_confirmation(world: World, fresh: str | None) -> Source:
+    handle = fresh_engagement(world, fresh) if fresh else "acme-payments"
+    return ask(world, f"engagement archive {handle}").body, GENERAL
+
+
+def cadence_row(button: str, *, use_up: bool = False, paused: bool = False):
+    """The button of one cadence in the list (`paused`: of a paused one)."""
+
+    def prepare(world: World, fresh: str | None) -> Source:
+        if fresh and (use_up or paused):
+            cadence_id = fresh_cadence(world)
+            if paused:
+                assert "Paused" in ask(world, f"pause {cadence_id}").text
+        else:
+            cadence_id = world.ids["cad_paused" if paused else "cad_a"]
+        listed = ask(world, "cadences acme-payments").body
+        return narrowed(listed, f"cadence_button:{button}", str(cadence_id)), GENERAL
+
+    return prepare
+
+
+def delete_confirmation(world: World, fresh: str | None) -> Source:
+    return ask(world, f"delete {world.ids['cad_a']}").body, GENERAL
+
+
+def prompt_of(checkin: str):
+    def prepare(world: World, fresh: str | None) -> Source:
+        message = prompt_message(world, world.ids[checkin])
+        return message, message["channel"]
+
+    return prepare
+
+
+def update_summary(world: World, fresh: str | None) -> Source:
+    message = summary_message(world, world.ids["upd_a"])
+    return message, message["channel"]
+
+
+def card_of(*, use_up: bool = False, resolved: bool = False):
+    def prepare(world: World, fresh: str | None) -> Source:
+        if fresh and use_up:
+            concern_id = fresh_concern(world, resolved=resolved)
+        else:
+            concern_id = world.ids["c2" if resolved else "c1"]
+        card = concern_card(world.app, concern_id)
+        return card, card["channel"]
+
+    return prepare
+
+
+def concern_menu(world: World, fresh: str | None) -> Source:
+    concern_id = fresh_concern(world) if fresh else world.ids["c1"]
+    listed = ask(world, "concerns acme-payments").body
+    return narrowed(listed, "concern_menu", f"acknowledge:{concern_id}"), GENERAL
+
+
+def digest_message(world: World, fresh: str | None) -> Source:
+    for message in world.fake.messages(DIGEST):
+        if '"health_card"' in json.dumps(message.get("blocks")):
+            return narrowed(message, "health_card", str(world.ids["a"])), DIGEST
+    raise AssertionError("no digest in the digest channel")
+
+
+def preview_message(world: World, fresh: str | None) -> Source:
+    channel = world.fake.dm_channel_id(LEAD)
+    for message in world.fake.messages(channel):
+        if '"health_card"' in json.dumps(message.get("blocks")):
+            return narrowed(message, "health_card", str(world.ids["a"])), channel
+    raise AssertionError("no digest preview in the lead's DM")
+
+
+def health_card(world: World, fresh: str | None) -> Source:
+    return ask(world, "status acme-payments").body, GENERAL
+
+
+def schedule_form(world: World, fresh: str | None) -> Source:
+    return command_view(world.app, "schedule acme-payments", LEAD), GENERAL
+
+
+def message_in_acme(world: World, fresh: str | None) -> Source:
+    return world.fake.say(ACME, STAKEHOLDER, "The VPN config sits in a public bucket"), ACME
+
+
+# --- forms, as opened for someone who may open them ------------------------------------------------
+
+Opener = Callable[[World, str | None], tuple[dict[str, Any], str]]  # the form, and what the
+# person could read where it was opened
+
+
+def by_command(text: str, user: str = LEAD, *, self_open: bool = False) -> Opener:
+    """The form a command opens (for the role itself when `self_open` and it is allowed)."""
+
+    def prepare(world: World, fresh: str | None) -> tuple[dict[str, Any], str]:
+        if self_open and fresh:
+            view = command_view(world.app, text, PEOPLE[fresh], world.sim(fresh))
+        else:
+            view = command_view(world.app, text, user)
+        return view, json.dumps(view)
+
+    return prepare
+
+
+def by_click(source: Callable[[World, str | None], Source], action_id: str, user: str) -> Opener:
+    def prepare(world: World, fresh: str | None) -> tuple[dict[str, Any], str]:
+        container, channel = source(world, fresh)
+        reply = world.app.sim.click(container, action_id, user=user, channel=channel)
+        view = opened_by(world.app, reply)
+        return view, json.dumps(container) + json.dumps(view)
+
+    return prepare
+
+
+# --- the matrix -------------------------------------------------------------------------------------
+
+Works = Callable[[World, Sent, Seen], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    allowed: frozenset[str]
+    send: Callable[[World, str, bool], Sent]
+    works: Works
+    answers: bool = True  # the person is answered (else only the change shows, elsewhere)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def command(
+    text: str,
+    allowed: frozenset[str],
+    works: Works,
+    *,
+    channel: str = GENERAL,
+    fresh_ids: Callable[[World], dict[str, int]] | None = None,
+) -> Case:
+    """`fresh_ids`: for an allowed run, ids of things of its own to use up."""
+
+    def send(world: World, role: str, fresh: bool) -> Sent:
+        ids = {**world.ids, **(fresh_ids(world) if fresh and fresh_ids else {})}
+        typed = text.format(**ids)
+        return sending(world, role, PEOPLE[role], "command", "", lambda: world.sim(role).command(
+            typed, user=PEOPLE[role], channel=channel))  # fmt: skip
+
+    return Case(f"/cadence {text}", allowed, send, works)
+
+
+def click(
+    name: str,
+    source: Callable[[World, str | None], Source],
+    action_id: str,
+    allowed: frozenset[str],
+    works: Works,
+    *,
+    option: str | None = None,
+    answers: bool = True,
+) -> Case:
+    def send(world: World, role: str, fresh: bool) -> Sent:
+        container, channel = source(world, role if fresh else None)
+        chosen = option
+        if action_id == "concern_menu":  # the row's own value
+            chosen = next(
+                o["value"] for b in container["blocks"] for e in candidates(b)
+                for o in e.get("options", []) if o["value"].startswith("acknowledge:")
+            )  # fmt: skip
+        return sending(world, role, PEOPLE[role], "click", json.dumps(container),
+                       lambda: world.sim(role).click(container, action_id, user=PEOPLE[role],
+                                                     value=chosen, channel=channel))  # fmt: skip
+
+    return Case(name, allowed, send, works, answers)
+
+
+def submission(
+    name: str,
+    opener: Opener,
+    allowed: frozenset[str],
+    works: Works,
+    values: dict[str, Any] | Callable[[str], dict[str, Any]] | None = None,
+) -> Case:
+    def send(world: World, role: str, fresh: bool) -> Sent:
+        view, source = opener(world, role if fresh else None)
+        filled = values(role) if callable(values) else values or {}
+        return sending(world, role, PEOPLE[role], "submission", source,
+                       lambda: world.sim(role).submit_view(view, filled, user=PEOPLE[role]))  # fmt: skip
+
+    return Case(name, allowed, send, works)
+
+
+def shortcut(world: World, role: str, fresh: bool) -> Sent:
+    message, channel = message_in_acme(world, None)
+    return sending(world, role, PEOPLE[role], "shortcut", json.dumps(message),
+                   lambda: world.sim(role).message_shortcut("raise_concern_from_message", message,
+                                                            user=PEOPLE[role], channel=channel))  # fmt: skip
+
+
+def home(world: World, role: str, fresh: bool) -> Sent:
+    return sending(world, role, PEOPLE[role], "event", "",
+                   lambda: world.sim(role).app_home_opened(PEOPLE[role]))  # fmt: skip
+
+
+def opens(callback_id: str) -> Works:
+    def works(world: World, sent: Sent, seen: Seen) -> None:
+        assert seen.kind == "view", (seen.kind, seen.text)
+        assert seen.body["callback_id"] == callback_id
+
+    return works
+
+
+def says(*words: str) -> Works:
+    def works(world: World, sent: Sent, seen: Seen) -> None:
+        assert seen.kind in ("inline", "ephemeral", "dm"), (seen.kind, seen.text)
+        assert not any(w in seen.text for w in ("Sorry, something went wrong",)), seen.text
+        for word in words:
+            assert word in seen.text, (word, seen.text)
+
+    return works
+
+
+def saved(model: type[SQLModel] | None = None) -> Works:
+    """The form was accepted and (given a table) a row of it was written by this person."""
+
+    def works(world: World, sent: Sent, seen: Seen) -> None:
+        assert seen.kind == "accepted", (seen.kind, seen.text)
+        if model is not None:
+            with world.app.db.read_session() as session:
+                rows = session.execute(model.__table__.select()).all()  # type: ignore[attr-defined]
+            assert any(sent.user in map(str, row) for row in rows), f"no {model.__name__} row"
+
+    return works
+
+
+def concern_is(status: str) -> Works:
+    def works(world: World, sent: Sent, seen: Seen) -> None:
+        ref = json.loads(sent.source)
+        value = next(e.get("value") for b in ref["blocks"] for e in candidates(b)
+                     if str(e.get("action_id", "")).startswith("concern"))  # fmt: skip
+        concern_id = int(str(value).rpartition(":")[2]) if value else None
+        if concern_id is None:
+            options = [o["value"] for b in ref["blocks"] for e in candidates(b)
+                       for o in e.get("options", [])]  # fmt: skip
+            concern_id = int(next(o for o in options if o.startswith("acknowledge:")).split(":")[1])
+        world.app.wait_until(lambda: status_of(world.app, concern_id) == status,
+                             what=f"#{concern_id} {status}")  # fmt: skip
+
+    return works
+
+
+def refreshed(world: World, sent: Sent, seen: Seen) -> None:
+    """The schedule form's preview was redrawn (views.update of the form clicked in)."""
+    view_id = json.loads(sent.source)["id"]
+    world.app.wait_until(
+        lambda: any(c.args.get("view_id") == view_id and c.ok
+                    for c in list(world.fake.calls)[sent.calls :]),
+        what="the preview to be redrawn",
+    )  # fmt: skip
+
+
+def anything(world: World, sent: Sent, seen: Seen) -> None:
+    assert "Sorry, something went wrong" not in seen.text, seen.text
+
+
+def home_published(world: World, sent: Sent, seen: Seen) -> None:
+    assert seen.kind == "home", seen.kind
+    if sent.role not in MEMBERS:
+        assert "Acme Payments" not in seen.text and "Shared admin password" not in seen.text, (
+            seen.text
+        )
+
+
+UPDATE = {"rag": "green", "summary": "All good this week."}
+FEEDBACK = {"communication": "4", "quality": "4", "timeliness": "3", "overall": "4"}
+ACCESS = "Only "
+
+CASES: tuple[Case, ...] = (
+    # -- commands --
+    command("help", EVERYONE, says("/cadence")),
+    command("engagement new", EVERYONE, opens("engagement_form")),
+    command("engagement list", EVERYONE, says("engagement")),
+    command("engagement edit acme-payments", MANAGERS, opens("engagement_form")),
+    command("engagement archive acme-payments", MANAGERS, says("Archive")),
+    command("schedule acme-payments", MANAGERS, opens("cadence_form")),
+    command("cadences acme-payments", EVERYONE, says("cadence")),
+    command(
+        "pause {cad_a}", MANAGERS, says("Paused"), fresh_ids=lambda w: {"cad_a": fresh_cadence(w)}
+    ),
+    command(
+        "skip {cad_a}", MANAGERS, says("Skipped"), fresh_ids=lambda w: {"cad_a": fresh_cadence(w)}
+    ),
+    command(
+        "resume {cad_paused}",
+        MANAGERS,
+        says("Resumed"),
+        fresh_ids=lambda w: {"cad_paused": paused_cadence(w)},
+    ),
+    command("delete {cad_a}", MANAGERS, says("Delete this cadence?")),
+    command("update acme-payments", UPDATERS, opens("status_update_form")),
+    command("feedback acme-payments", SURVEYED, opens("feedback_form")),
+    command("concern acme-payments Fresh worry", MEMBERS, opens("concern_form")),
+    command("concerns acme-payments", MEMBERS, says("Shared admin password")),
+    command("concerns", EVERYONE, anything),
+    command("away 2026-12-21 2026-12-24", EVERYONE, says("You are away")),
+    command("status acme-payments", MEMBERS, says("Acme Payments")),
+    command("digest preview", EVERYONE, anything),
+    command("digest send", MANAGERS, says("Posting the digest")),
+    command("digest schedule", MANAGERS, opens("digest_schedule")),
+    command("export acme-payments", MANAGERS, says("Exporting Acme Payments")),
+    # -- buttons and menus --
+    click(
+        "archive: confirm",
+        archive_confirmation,
+        "engagement_archive_confirm",
+        MANAGERS,
+        says("Archived"),
+    ),
+    click("archive: cancel", archive_confirmation, "engagement_archive_cancel", EVERYONE, anything),
+    click(
+        "schedule form: rule changed",
+        schedule_form,
+        "rule_kind",
+        MANAGERS,
+        refreshed,
+        option="monthly_day",
+        answers=False,
+    ),
+    click(
+        "cadence: edit", cadence_row("edit"), "cadence_button:edit", MANAGERS, opens("cadence_form")
+    ),
+    click(
+        "cadence: pause",
+        cadence_row("pause", use_up=True),
+        "cadence_button:pause",
+        MANAGERS,
+        says("Paused"),
+    ),
+    click(
+        "cadence: resume",
+        cadence_row("resume", paused=True),
+        "cadence_button:resume",
+        MANAGERS,
+        says("Resumed"),
+    ),
+    click("cadence: skip", cadence_row("skip"), "cadence_button:skip", MANAGERS, says("Skipped")),
+    click(
+        "cadence: delete",
+        cadence_row("delete", use_up=True),
+        "cadence_button:delete",
+        MANAGERS,
+        says("Deleted"),
+    ),
+    click("cadence: cancel", delete_confirmation, "cadence_button:cancel", EVERYONE, anything),
+    click(
+        "prompt: status update",
+        prompt_of("chk_status"),
+        "checkin_answer",
+        frozenset({"vendor"}),
+        opens("status_update_form"),
+    ),
+    click(
+        "prompt: feedback",
+        prompt_of("chk_feedback"),
+        "checkin_answer",
+        frozenset({"stakeholder"}),
+        opens("feedback_form"),
+    ),
+    click(
+        "prompt: risk review",
+        prompt_of("chk_review"),
+        "checkin_answer",
+        frozenset({"vendor"}),
+        opens("risk_review_form"),
+    ),
+    click(
+        "update: edit",
+        update_summary,
+        "status_update_edit",
+        frozenset({"external", "lead", "admin"}),
+        opens("status_update_form"),
+    ),
+    click(
+        "update: blocker to concern",
+        update_summary,
+        "status_update_blocker_concern",
+        MEMBERS,
+        opens("concern_form"),
+    ),
+    click(
+        "concern: acknowledge",
+        card_of(use_up=True),
+        "concern:acknowledge",
+        HANDLERS,
+        concern_is("acknowledged"),
+        answers=False,
+    ),
+    click(
+        "concern: resolve", card_of(), "concern:resolve", HANDLERS, opens("concern_resolve_form")
+    ),
+    click(
+        "concern: reassign", card_of(), "concern:reassign", HANDLERS, opens("concern_reassign_form")
+    ),
+    click("concern: comment", card_of(), "concern:comment", MEMBERS, opens("concern_comment_form")),
+    click(
+        "concern: reopen",
+        card_of(use_up=True, resolved=True),
+        "concern:reopen",
+        HANDLERS | {"stakeholder"},
+        concern_is("reopened"),
+        answers=False,
+    ),
+    click(
+        "concern list: acknowledge",
+        concern_menu,
+        "concern_menu",
+        HANDLERS,
+        concern_is("acknowledged"),
+        answers=False,
+    ),
+    click("digest: health card", digest_message, "health_card", EVERYONE, says("Acme Payments")),
+    click("preview: health card", preview_message, "health_card", MEMBERS, says("Acme Payments")),
+    click(
+        "card: give an update",
+        health_card,
+        "health_card:update",
+        UPDATERS,
+        opens("status_update_form"),
+    ),
+    click(
+        "card: raise a concern", health_card, "health_card:concern", MEMBERS, opens("concern_form")
+    ),
+    click(
+        "card: see concerns",
+        health_card,
+        "health_card:concerns",
+        MEMBERS,
+        says("Shared admin password"),
+    ),
+    # -- form submissions --
+    submission(
+        "form: new engagement",
+        by_command("engagement new", self_open=True),
+        EVERYONE,
+        saved(Engagement),
+        lambda role: {**GOOD_FORM, "name": f"New by {role}", "channel": GENERAL},
+    ),
+    submission(
+        "form: edit engagement", by_command("engagement edit acme-payments"), MANAGERS, saved()
+    ),
+    submission(
+        "form: new cadence",
+        by_command("schedule acme-payments"),
+        MANAGERS,
+        saved(CadenceRow),
+        {"rule_weekdays": ["2"], "rule_local_time": "10:00"},
+    ),
+    submission(
+        "form: edit cadence",
+        by_click(cadence_row("edit"), "cadence_button:edit", LEAD),
+        MANAGERS,
+        saved(),
+    ),
+    submission(
+        "form: ad hoc update",
+        by_command("update acme-payments"),
+        UPDATERS,
+        saved(StatusUpdate),
+        UPDATE,
+    ),
+    submission(
+        "form: check-in update",
+        by_click(prompt_of("chk_status"), "checkin_answer", VENDOR),
+        frozenset({"vendor"}),
+        saved(StatusUpdate),
+        UPDATE,
+    ),
+    submission(
+        "form: edit update",
+        by_click(update_summary, "status_update_edit", LEAD),
+        frozenset({"external", "lead", "admin"}),
+        saved(),
+    ),
+    submission(
+        "form: ad hoc feedback", by_command("feedback acme-payments"), SURVEYED, saved(), FEEDBACK
+    ),
+    submission(
+        "form: check-in feedback",
+        by_click(prompt_of("chk_feedback"), "checkin_answer", STAKEHOLDER),
+        frozenset({"stakeholder"}),
+        saved(),
+        FEEDBACK,
+    ),
+    submission(
+        "form: risk review",
+        by_click(prompt_of("chk_review"), "checkin_answer", VENDOR),
+        frozenset({"vendor"}),
+        saved(),
+    ),
+    submission(
+        "form: raise concern",
+        by_command("concern acme-payments Raised by form"),
+        MEMBERS,
+        saved(Concern),
+        {"severity": "low", "category": "quality"},
+    ),
+    submission(
+        "form: comment",
+        by_click(card_of(), "concern:comment", LEAD),
+        MEMBERS,
+        saved(),
+        {"note": "Seen, thanks."},
+    ),
+    submission(
+        "form: resolve",
+        by_click(card_of(use_up=True), "concern:resolve", LEAD),
+        HANDLERS,
+        saved(),
+        {"note": "Keys rotated."},
+    ),
+    submission(
+        "form: reassign",
+        by_click(card_of(use_up=True), "concern:reassign", LEAD),
+        HANDLERS,
+        saved(),
+        {"owner": LEAD2},
+    ),
+    submission("form: digest schedule", by_command("digest schedule"), MANAGERS, saved()),
+    # -- the shortcut and the Home tab --
+    Case("shortcut: raise a concern from a message", MEMBERS, shortcut, opens("concern_form")),
+    Case("event: Home opened", EVERYONE, home, home_published),
+)
+# Bugs in listeners this suite may not change: the row fails until its owner fixes it.
+KNOWN: dict[str, str] = {
+    "schedule form: rule changed": (
+        "handlers/cadences.rule_changed refreshes the schedule form for anyone, rendering the "
+        "engagement named in private_metadata without checking they may manage it"
+    ),
+}
+
+
+def refused() -> list[Any]:
+    """Every case with every role it refuses; a known bug with one role only (each row waits
+    out the refusal that does not come), marked to fail until it is fixed."""
+    rows: list[Any] = []
+    for case in CASES:
+        roles = [role for role in ROLES if role not in case.allowed]
+        if case.name in KNOWN:
+            mark = pytest.mark.xfail(strict=True, reason=KNOWN[case.name])
+            rows.append(pytest.param(case, "outsider", marks=mark))
+        else:
+            rows += [(case, role) for role in roles]
+    return rows
+
+
+REFUSED = refused()
+ALLOWED = [(case, role) for case in CASES for role in ROLES if role in case.allowed]
+
+
+def case_id(value: Any) -> str:
+    return str(value)
+
+
+# --- tampered forms, retargeted buttons, and triggers used twice --------------------------------
+
+NOT_THERE = ("no longer exists", "out of date", "is damaged", "There is no", "does not ask")
+ELSEWHERE = ("Hooli", "roadmap slip", "Initech fine", "Latency")  # B's and the other workspace's
+
+
+def tampered(view: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The view as a forged submission would carry it: private_metadata pointing elsewhere."""
+    out = copy.deepcopy(view)
+    metadata = json.loads(out.get("private_metadata") or "{}")
+    out["private_metadata"] = json.dumps({**metadata, **changes})
+    return out
+
+
+def assert_turned_away(world: World, sent: Sent, before: dict[str, list[str]]) -> None:
+    """Refused (not allowed, or not found in this workspace), nothing changed, nothing said
+    about the other engagement or workspace, nothing else sent to Slack."""
+    seen = observe(world, sent)
+    assert seen.kind in ("inline", "errors", "ephemeral", "dm"), (seen.kind, seen.text[:300])
+    assert any(w in seen.text for w in REFUSAL_WORDS + NOT_THERE), seen.text
+    assert not [w for w in ELSEWHERE if w in seen.text], seen.text
+    sent.source = " ".join(SECRET_WORDS)  # the lead may read A; the rest is checked above
+    assert_refused_quietly(world, sent, before)
+
+
+def assert_refused_quietly(world: World, sent: Sent, before: dict[str, list[str]]) -> None:
+    after = snapshot(world)
+    assert {t for t in before if before[t] != after[t]} == set(), "a refused request wrote"
+    url = sent.reply.response_url or ""
+    others = [
+        c.method
+        for c in list(world.fake.calls)[sent.calls :]
+        if c.method not in READ_ONLY and c.method != "chat.postMessage"
+    ]
+    others += [p.name for p in list(world.fake.responses)[sent.responses :]
+               if not url.endswith("/" + p.name)]  # fmt: skip
+    assert not others, others
+
+
+FORMS: dict[str, tuple[Opener, dict[str, Any]]] = {
+    "engagement": (by_command("engagement edit acme-payments"), {}),
+    "cadence": (by_command("schedule acme-payments"), {"rule_weekdays": ["2"]}),
+    "cadence edit": (by_click(cadence_row("edit"), "cadence_button:edit", LEAD), {}),
+    "update": (by_command("update acme-payments"), UPDATE),
+    "update edit": (by_click(update_summary, "status_update_edit", LEAD), {}),
+    "feedback": (by_command("feedback acme-payments"), FEEDBACK),
+    "concern": (
+        by_command("concern acme-payments Tampered"),
+        {"severity": "low", "category": "quality"},
+    ),
+    "resolve": (by_click(card_of(), "concern:resolve", LEAD), {"note": "Done."}),
+    "reassign": (by_click(card_of(), "concern:reassign", LEAD), {"owner": LEAD2}),
+    "comment": (by_click(card_of(), "concern:comment", LEAD), {"note": "Hm."}),
+    "risk review": (by_click(prompt_of("chk_review"), "checkin_answer", VENDOR), {}),
+}
+TAMPERINGS = [
+    ("engagement", "engagement_id", "b", LEAD),
+    ("engagement", "engagement_id", "other", LEAD),
+    ("cadence", "engagement_id", "b", LEAD),
+    ("cadence", "engagement_id", "other", LEAD),
+    ("cadence edit", "cadence_id", "cad_b", LEAD),
+    ("cadence edit", "cadence_id", "cad_other", LEAD),
+    ("update", "engagement_id", "b", LEAD),
+    ("update", "engagement_id", "other", LEAD),
+    ("update", "checkin_id", "chk_b", LEAD),
+    ("update edit", "update_id", "upd_b", LEAD),
+    ("feedback", "engagement_id", "b", LEAD),
+    ("feedback", "checkin_id", "chk_b", LEAD),
+    ("concern", "engagement_id", "b", LEAD),
+    ("concern", "engagement_id", "other", LEAD),
+    ("resolve", "concern_id", "cb", LEAD),
+    ("resolve", "concern_id", "c_other", LEAD),
+    ("reassign", "concern_id", "cb", LEAD),
+    ("comment", "concern_id", "c_other", LEAD),
+    ("risk review", "checkin_id", "chk_b", VENDOR),
+]
+
+
+@pytest.mark.parametrize(("form", "key", "target", "user"), TAMPERINGS,
+                         ids=[f"{f}:{k}->{t}" for f, k, t, _ in TAMPERINGS])  # fmt: skip
+def test_a_form_whose_metadata_points_elsewhere_is_refused(world, form, key, target, user):
+    """private_metadata is a hint: pointed at another engagement (one the person does not lead)
+    or at another workspace's row, the submission is refused and nothing is written."""
+    quiet(world)
+    opener, values = FORMS[form]
+    view, _ = opener(world, None)
+    forged = tampered(view, **{key: world.ids[target]})
+    before = snapshot(world)
+    sent = sending(world, "lead", user, "submission", "",
+                   lambda: world.app.sim.submit_view(forged, values, user=user))  # fmt: skip
+    assert_turned_away(world, sent, before)
+
+
+def test_a_risk_review_cannot_change_another_engagements_concern(world):
+    """The review's form lists the concerns it asks about in private_metadata: pointed at B's
+    concern and another workspace's (with an answer resolving B's), it is refused whole."""
+    quiet(world)
+    view, _ = FORMS["risk review"][0](world, None)
+    forged = tampered(view, concern_ids=[world.ids["c1"], world.ids["cb"], world.ids["c_other"]])
+    # The forged form asks about B's concern as it does about A's: resolved, with a note.
+    c1, cb = world.ids["c1"], world.ids["cb"]
+    ours = [b for b in forged["blocks"] if b.get("block_id") in (f"status_{c1}", f"note_{c1}")]
+    theirs = json.loads(json.dumps(ours).replace(f'_{c1}"', f'_{cb}"'))
+    forged["blocks"] += theirs
+    before = snapshot(world)
+    sent = sending(world, "vendor", VENDOR, "submission", "", lambda: world.app.sim.submit_view(
+        forged, {f"status_{cb}": "resolved", f"note_{cb}": "Closed by a forged form."}, user=VENDOR,
+        check_required=False))  # fmt: skip
+    assert_turned_away(world, sent, before)
+    assert status_of(world.app, world.ids["cb"]) == "open"
+
+
+RETARGETS = [
+    ("archive", archive_confirmation, "engagement_archive_confirm", "b"),
+    ("archive", archive_confirmation, "engagement_archive_confirm", "other"),
+    ("cadence pause", cadence_row("pause"), "cadence_button:pause", "cad_b"),
+    ("cadence pause", cadence_row("pause"), "cadence_button:pause", "cad_other"),
+    ("cadence edit", cadence_row("edit"), "cadence_button:edit", "cad_b"),
+    ("update edit", update_summary, "status_update_edit", "upd_b"),
+    ("blocker", update_summary, "status_update_blocker_concern", "upd_b"),
+    ("acknowledge", card_of(), "concern:acknowledge", "cb"),
+    ("acknowledge", card_of(), "concern:acknowledge", "c_other"),
+    ("resolve", card_of(), "concern:resolve", "cb"),
+    ("health card", preview_message, "health_card", "b"),
+    ("health card", preview_message, "health_card", "other"),
+    ("card: update", health_card, "health_card:update", "b"),
+    ("card: concerns", health_card, "health_card:concerns", "b"),
+]
+
+
+@pytest.mark.parametrize(("what", "source", "action_id", "target"), RETARGETS,
+                         ids=[f"{w}->{t}" for w, _, _, t in RETARGETS])  # fmt: skip
+def test_a_button_whose_value_points_at_another_engagement_is_refused(
+    world, what, source, action_id, target
+):
+    """A's lead clicks a button of theirs whose value was changed to B's (or another
+    workspace's) id: refused, nothing changes, nothing about B is said."""
+    quiet(world)
+    container, channel = source(world, None)
+    forged = retargeted(container, action_id, str(world.ids[target]))
+    before = snapshot(world)
+    sent = sending(world, "lead", LEAD, "click", "", lambda: world.app.sim.click(
+        forged, action_id, user=LEAD, channel=channel))  # fmt: skip
+    assert_turned_away(world, sent, before)
+
+
+def test_the_prompt_of_another_engagements_check_in_is_refused(world):
+    quiet(world)
+    container, channel = prompt_of("chk_status")(world, None)
+    forged = retargeted(container, "checkin_answer", str(world.ids["chk_b"]))
+    before = snapshot(world)
+    sent = sending(world, "vendor", VENDOR, "click", "", lambda: world.app.sim.click(
+        forged, "checkin_answer", user=VENDOR, channel=channel))  # fmt: skip
+    assert_turned_away(world, sent, before)
+
+
+def test_the_list_menu_cannot_act_on_another_engagements_concern(world):
+    quiet(world)
+    listed = ask(world, "concerns", user=ADMIN).body  # the admin sees B's too
+    menu = narrowed(listed, "concern_menu", f"acknowledge:{world.ids['cb']}")
+    before = snapshot(world)
+    sent = sending(world, "lead", LEAD, "click", "", lambda: world.app.sim.click(
+        menu, "concern_menu", user=LEAD, value=f"acknowledge:{world.ids['cb']}"))  # fmt: skip
+    seen = observe(world, sent)
+    assert "Only <@" in seen.text and "roadmap slip" not in seen.text, seen.text
+    assert_refused_quietly(world, sent, before)
+
+
+def command_with_trigger(world: World, text: str, user: str, trigger_id: str) -> Sent:
+    """A signed slash command carrying a trigger_id of the test's choosing."""
+    sim = world.app.sim
+    fields = {
+        "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "acme",
+        "channel_id": GENERAL, "channel_name": "general", "user_id": user,
+        "user_name": user.lower(), "command": "/cadence", "text": text,
+        "api_app_id": world.fake.app_id, "is_enterprise_install": "false",
+        "response_url": world.fake.response_url(f"trigger-{next(_fresh)}"),
+        "trigger_id": trigger_id,
+    }  # fmt: skip
+    body = urllib.parse.urlencode(fields)
+
+    def post() -> Reply:
+        reply = sim.raw_post(body, sign(body, SIGNING_SECRET))
+        reply.response_url, reply.trigger_id = fields["response_url"], trigger_id
+        return reply
+
+    return sending(world, "lead", user, "command", "", post)
+
+
+@pytest.mark.parametrize("spoiled", ["used", "expired"])
+def test_a_trigger_used_once_already_or_too_late_opens_nothing(world, spoiled):
+    """Slack lets a trigger_id open one modal, within 3 s: a reused or stale one opens nothing,
+    the person is told to run the command again, and nothing is written."""
+    quiet(world)
+    trigger = world.fake.new_trigger_id()
+    if spoiled == "used":
+        first = command_with_trigger(world, "engagement edit acme-payments", LEAD, trigger)
+        assert observe(world, first).kind == "view"
+    else:
+        world.fake.expire_trigger(trigger)
+    before = snapshot(world)
+    sent = command_with_trigger(world, "engagement edit acme-payments", LEAD, trigger)
+    url = sent.reply.response_url or ""
+    told = world.app.wait_until(
+        lambda: [p.body for p in list(world.fake.responses)[sent.responses :]
+                 if url.endswith("/" + p.name)],
+        what="the person to be told",
+    )  # fmt: skip
+    assert "run the command again" in text_of(told[0]), told
+    opened = [c for c in list(world.fake.calls)[sent.calls :] if c.method == "views.open"]
+    assert [c.ok for c in opened] == [False]
+    assert snapshot(world) == before
+
+
+# --- lists: what each person may read ----------------------------------------------------------
+
+
+def test_the_concern_list_shows_a_person_only_their_engagements_concerns(world):
+    quiet(world)
+    for role in ("outsider", "executive", "foreign"):
+        seen = observe(world, sending(world, role, PEOPLE[role], "command", "", lambda role=role:
+                       world.sim(role).command("concerns", user=PEOPLE[role])))  # fmt: skip
+        assert "Shared admin password" not in seen.text and "roadmap slip" not in seen.text
+    seen = ask(world, "concerns", user=VENDOR)
+    assert "Shared admin password" in seen.text and "roadmap slip" not in seen.text
+    seen = ask(world, "concerns", user=ADMIN)
+    assert "Shared admin password" in seen.text and "roadmap slip" in seen.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="handlers/engagements.list_command lists every engagement of the workspace (vendor, "
+    "channel, leads) to a person of another organisation who is on none of them",
+)
+def test_a_person_of_another_organisation_lists_only_their_engagements(world):
+    quiet(world)
+    seen = observe(world, sending(world, "foreign", FOREIGN, "command", "", lambda:
+                   world.sim("foreign").command("engagement list", user=FOREIGN)))  # fmt: skip
+    assert "Acme Payments" not in seen.text and "Initech" not in seen.text, seen.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="handlers/cadences.cadences_command lists every cadence of the workspace, with its "
+    "engagement and audience, to a person of another organisation who is on none of them",
+)
+def test_a_person_of_another_organisation_lists_no_cadences_of_others(world):
+    quiet(world)
+    seen = observe(world, sending(world, "foreign", FOREIGN, "command", "", lambda:
+                   world.sim("foreign").command("cadences", user=FOREIGN)))  # fmt: skip
+    assert "Acme Payments" not in seen.text and "Initech" not in seen.text, seen.text
+
+
+# --- logs ---------------------------------------------------------------------------------------
+
+
+def logged_requests(world: World, canary: str) -> list[Reply]:
+    """A command, a refusal, one from another organisation, an unknown one, a form and a
+    forged request, each carrying `canary` where a person types."""
+    app = world.app
+    replies = [
+        app.sim.command(f"concern acme-payments {canary}", user=LEAD),
+        app.sim.command(f"status {canary}", user=OUTSIDER),
+        world.sim("foreign").command(f"engagement edit acme-payments {canary}", user=FOREIGN),
+        app.sim.command(f"nonsense {canary}", user=LEAD),
+    ]
+    view = opened_by(app, replies[0])
+    replies.append(app.sim.submit_view(view, {"severity": "low", "category": "quality",
+                                              "description": canary}, user=LEAD))  # fmt: skip
+    body = urllib.parse.urlencode({"command": "/cadence", "text": canary})
+    replies.append(app.sim.raw_post(body, sign(body, "not-the-secret")))  # a forged signature
+    assert [r.status for r in replies] == [200, 200, 200, 200, 200, 401]
+    quiet(world)
+    settled(app)
+    return replies
+
+
+@contextmanager
+def everything_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """caplog at DEBUG, and every logger there is at DEBUG too (Bolt sets its own levels)."""
+    loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)]
+    levels = [lg.level for lg in loggers]
+    caplog.set_level(logging.DEBUG)
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def leaks(text: str, secrets: list[str]) -> list[str]:
+    return [f"{s!r}: " + next(ln for ln in text.splitlines() if s in ln)[:300]
+            for s in secrets if s and s in text]  # fmt: skip
+
+
+OURS = ("cadence", "bot.", "handlers", "storage")  # the loggers of Cadence's own code
+
+
+def test_logs_carry_no_token_secret_or_request_body(world, caplog):
+    """With every logger at DEBUG, whatever a request does (a command, a refusal, a form, a
+    forged request), no log line names the bot token or the signing secret; and Cadence's own
+    lines never quote what a request carried (what was typed, its response_url, trigger_id or
+    token)."""
+    canary = f"canary-{next(_fresh)}-Zq9"
+    with everything_at_debug(caplog):
+        replies = logged_requests(world, canary)
+    assert not leaks(caplog.text, [BOT_TOKEN, SIGNING_SECRET])
+    ours = [r for r in caplog.records if r.name.startswith(OURS)]
+    assert ours, "Cadence logged nothing at DEBUG: the check would prove nothing"
+    text = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in ours)
+    carried = [canary, "legacy-verification-token"]
+    carried += [part for r in replies for part in (r.response_url, r.trigger_id) if part]
+    assert not leaks(text, carried)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/platform/logs.py lets libraries log request bodies: at INFO, Bolt's "
+    "RequestVerification quotes the whole body of a request whose signature fails",
+)
+def test_a_forged_request_body_is_not_logged_at_info(world, caplog):
+    with everything_at_debug(caplog):
+        caplog.set_level(logging.INFO)
+        for lg in (logging.getLogger(n) for n in list(logging.root.manager.loggerDict)):
+            lg.setLevel(logging.INFO)
+        body = urllib.parse.urlencode({"command": "/cadence", "text": "canary-forged-Jw3"})
+        assert world.app.sim.raw_post(body, sign(body, "not-the-secret")).status == 401
+    assert not leaks(caplog.text, ["canary-forged-Jw3"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/platform/logs.py leaves library loggers at the root's level: at DEBUG, "
+    "slack_sdk quotes each Web API call's body and answer and each response_url, and "
+    "SQLAlchemy each statement's parameters (what people typed: concern titles, update text)",
+)
+def test_no_log_line_at_debug_quotes_what_people_typed(world, caplog):
+    canary = f"canary-{next(_fresh)}-Zq9"
+    with everything_at_debug(caplog):
+        replies = logged_requests(world, canary)
+    urls = [r.response_url for r in replies if r.response_url]
+    assert not leaks(caplog.text, [canary, *urls])
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def served(tmp_path: Path, fake: FakeSlack, database_url: str) -> Iterator[tuple[str, list[str]]]:
+    """`python -m bot` (serve and scheduler, one process) at LOG_LEVEL=DEBUG; its URL, and a
+    list that holds everything it printed once it has stopped."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "CADENCE_", "DATABASE_URL", "PORT", "LOG_"))}  # fmt: skip
+    env |= {
+        "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.base_url,
+        "DATABASE_URL": database_url, "PORT": str(port), "CADENCE_ADMINS": ADMIN,
+        "LOG_LEVEL": "DEBUG", "CADENCE_TICK_SECONDS": "1",
+    }  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    url, output = f"http://127.0.0.1:{port}", []
+    # Read as it comes: at DEBUG a full pipe would stop the process mid-request.
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or ()), daemon=True)
+    reader.start()
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError("the server exited")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(up, 30, "the server to come up", interval=0.05)
+        yield url, output
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+
+
+def test_a_served_process_logs_no_token_secret_or_request_body(tmp_path, fake_slack, sqlite_url):
+    """`python -m bot` as deployed, at LOG_LEVEL=DEBUG: its whole output after commands, a
+    form, a refusal and a forged request names no secret and quotes no request body."""
+    canary = "canary-served-Qx7"
+    with served(tmp_path, fake_slack, sqlite_url) as (url, output):
+        sim = SlackSim(url, fake_slack, SIGNING_SECRET, team_id=TEAM)
+        replies = [sim.command(f"status {canary}"), sim.command(f"pause {canary}")]
+        opening = sim.command("engagement new", user=LEAD)
+        view = fake_slack.wait_for("views.open")[-1].response["view"]
+        form = {**GOOD_FORM, "name": f"Served {canary}", "timezone": "UTC"}
+        replies += [opening, sim.submit_view(fake_slack.view(view["id"]), form)]
+        body = urllib.parse.urlencode({"text": canary})
+        replies.append(sim.raw_post(body, sign(body, "not-the-secret")))
+        assert [r.status for r in replies] == [200, 200, 200, 200, 401]
+        wait_until(
+            lambda: any(
+                "is set up" in str(c.args) for c in fake_slack.calls_to("chat.postMessage")
+            ),
+            10,
+            "the creator's confirmation",
+        )
+    text = "\n".join(output)
+    assert "DEBUG" in text, "nothing was logged at DEBUG: the check would prove nothing"
+    assert not leaks(text, [BOT_TOKEN, SIGNING_SECRET, "legacy-verification-token"])
+    # A line is "<date> <time> <LEVEL> <logger>: <message>" (bot/platform/logs.py).
+    ours = "\n".join(ln for ln in text.splitlines() if ln.split(" ")[3:4] and
+                     ln.split(" ")[3].startswith(OURS))  # fmt: skip
+    assert ours, "no line of Cadence's own to check"
+    assert not leaks(ours, [canary, *(r.response_url or "" for r in replies)])
+
+
+# --- the matrix's rows (last: the allowed ones use things up) ---------------------------------
+
+
+@pytest.mark.parametrize(("case", "role"), REFUSED, ids=case_id)
+def test_a_request_someone_may_not_make_changes_nothing_and_reveals_nothing(world, case, role):
+    quiet(world)
+    before = snapshot(world)
+    sent = case.send(world, role, False)
+    # What it opened to prepare (the lead's forms, lists) changed nothing either.
+    assert_refused(world, sent, observe(world, sent), before)
+
+
+@pytest.mark.parametrize(("case", "role"), ALLOWED, ids=case_id)
+def test_a_request_someone_may_make_works(world, case, role):
+    quiet(world)
+    sent = case.send(world, role, True)
+    if not case.answers:
+        case.works(world, sent, Seen("none", ""))
+        return
+    seen = observe(world, sent)
+    assert not (
+        seen.kind in ("inline", "ephemeral", "dm", "errors")
+        and any(w in seen.text for w in REFUSAL_WORDS[:-4])
+    ), f"{role} was refused: {seen.text!r}"
+    case.works(world, sent, seen)
