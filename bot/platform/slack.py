@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from logging import Logger
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -37,8 +38,13 @@ log = logging.getLogger(__name__)
 
 
 def retry_handlers() -> list:
+    """Rate limits and server errors are retried here. Of connection errors, only those raised
+    while the request was being sent (`URLError`: refused, reset before Slack had it all): a
+    connection dropped or timed out while waiting for the answer may have reached Slack, and
+    sending again would post twice. The engine settles those by looking for the message by
+    its metadata (`delivery.find_sent`) before it sends again."""
     return [
-        ConnectionErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2, error_types=[URLError]),
         RateLimitErrorRetryHandler(max_retry_count=3),
         ServerErrorRetryHandler(max_retry_count=2),
     ]
