@@ -204,6 +204,7 @@ def open_occurrence(
     people: Sequence[str],
     away: set[str],
     zones: Mapping[str, str],
+    job_rows: list[dict] | None = None,
 ) -> str | None:
     """Open the check-in for one occurrence: the row (unique per cadence and local slot), who is
     asked (people away are recorded as away), and its job plan (prompts at each person's time,
@@ -211,7 +212,8 @@ def open_occurrence(
     feedback survey, its results to the leads when the window closes).
 
     Returns the check-in's status (open, or holiday, missed, excused when nothing is sent), or
-    None when another process had already opened it.
+    None when another process had already opened it. With `job_rows`, the jobs are added to it
+    for the caller to plan with others (`jobs.plan_many`, in the same transaction).
     """
     team_id = cadence.team_id
 
@@ -322,7 +324,10 @@ def open_occurrence(
             JobKind.ESCALATE,
             closes + timedelta(hours=cadence.escalation_hours),
         )
-    jobs.plan_many(session, planned)
+    if job_rows is None:
+        jobs.plan_many(session, planned)
+    else:
+        job_rows.extend(planned)
     home.plan_refresh(
         session, team_id=team_id, user_ids=asked, cause=f"checkin={checkin_id}:opened", now=now
     )

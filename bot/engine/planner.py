@@ -76,9 +76,11 @@ class AwayBook:
 class Batch:
     """What planning a batch of due cadences reads, read once for the batch (a fixed number of
     queries whatever its size): the engagements, who is away, each cadence's audience, the
-    zones of people asked at their local time."""
+    zones of people asked at their local time. With `collect`, the jobs its occurrences plan
+    are gathered in `job_rows` and planned together at the end of the batch."""
 
-    def __init__(self, session: Session, due: Sequence[Cadence]):
+    def __init__(self, session: Session, due: Sequence[Cadence], *, collect: bool = False):
+        self.job_rows: list[dict] | None = [] if collect else None
         self.away = AwayBook.for_batch(session, due)
         engagement_ids = sorted({c.engagement_id for c in due})
         self.engagements = {
@@ -143,13 +145,14 @@ def plan_due(db: Database, now: datetime) -> list[str]:
                 due = _claim_due(session, now)
                 if not due:
                     return report
-                batch = Batch(session, due)
-                # The cadences' next occurrences are written together at commit (one
-                # executemany), not flushed one by one before each occurrence's statements
-                # (which never read them).
+                batch = Batch(session, due, collect=True)
+                # The batch's jobs are planned together, and the cadences' next occurrences
+                # written together at commit (one executemany each), not one occurrence at a
+                # time (nothing in between reads them).
                 with session.no_autoflush:
                     for cadence in due:
                         plan_cadence(session, cadence, now, lines, batch)
+                    jobs.plan_many(session, batch.job_rows or [])
         except Exception:
             log.warning("a planning batch failed; planning it one cadence at a time")
             lines = []
@@ -265,6 +268,7 @@ def plan_occurrence(
         people=people,
         away=batch.away.away(cadence.team_id, people, slot.date()),
         zones=zones,
+        job_rows=batch.job_rows,
     )
 
 
