@@ -107,7 +107,8 @@ HISTORY_WEEKS = 8
 MAX_LEADS = 50  # each lead leads size / 50 engagements (20 at 1,000)
 FORMS = 40  # engagement edit forms opened (once, at setup) for the submissions
 TIMEOUT_S = 30.0  # a request unanswered this long counts as failed
-APOLOGY = "Sorry, something went wrong"
+APOLOGY = "Sorry, something went wrong"  # an unexpected error, after the ack
+DATABASE_AWAY = "did not answer in time"  # a request that gave up waiting for the database
 KPI_TEMPLATES = (("Uptime", "%", 99.9, 99.5, True, 0.4), ("Response time", "h", 4.0, 6.0, False, 2.5))  # fmt: skip
 KINDS = ("help", "list", "skip", "away", "button", "submit")
 LABELS = {
@@ -420,6 +421,7 @@ def serve_fake() -> int:
             said = [str(c.args.get("text") or "") for c in calls if c.method == "chat.postMessage"]
             said += [json.dumps(r.body) for r in responses]
             answer["apologies"] = sum(APOLOGY in s for s in said)
+            answer["database_away"] = sum(DATABASE_AWAY in s for s in said)
             answer["api_errors"] = dict(
                 Counter(f"{c.method}:{c.response.get('error')}" for c in calls if not c.ok)
             )
@@ -545,9 +547,10 @@ class Server:
             total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
         return total
 
-    def log_errors(self) -> int:
+    def log_lines(self, *marks: str) -> list[str]:
+        """The lines of its log holding any of `marks`."""
         text_ = self.log_path.read_text(errors="replace")
-        return sum(1 for line in text_.splitlines() if " ERROR " in line or "Traceback" in line)
+        return [line for line in text_.splitlines() if any(m in line for m in marks)]
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -756,7 +759,18 @@ class Outcome:
     kind: str
     status: int
     seconds: float
-    refused: bool  # a view submission answered with errors
+    refused: str = ""  # a view submission answered with errors: what they said
+
+
+def refusal(kind: str, answer: bytes) -> str:
+    """The inline errors a form submission was answered with, if any."""
+    if kind != "submit" or b'"errors"' not in answer:
+        return ""
+    try:
+        errors = json.loads(answer).get("errors") or {}
+    except ValueError:
+        return answer.decode(errors="replace")[:200]
+    return "; ".join(str(v) for v in errors.values())[:200] or "errors"
 
 
 def run_phase(url: str, plan: list[tuple[str, str]], clients: int) -> list[Outcome]:
@@ -771,8 +785,7 @@ def run_phase(url: str, plan: list[tuple[str, str]], clients: int) -> list[Outco
         while (i := next(counter)) < len(plan):
             kind, body = plan[i]
             status, seconds, answer = client.post(body, "application/x-www-form-urlencoded")
-            refused = kind == "submit" and b'"errors"' in answer
-            outcomes[i] = Outcome(kind, status, seconds, refused)
+            outcomes[i] = Outcome(kind, status, seconds, refusal(kind, answer))
         client.close()
 
     threads = [threading.Thread(target=work) for _ in range(clients)]
@@ -801,7 +814,7 @@ def run_paced(url: str, plan: list[tuple[str, str]], clients: int, rate: float) 
             if wait > 0:
                 time.sleep(wait)
             status, seconds, answer = client.post(body, "application/x-www-form-urlencoded")
-            outcomes[i] = Outcome(kind, status, seconds, kind == "submit" and b'"errors"' in answer)
+            outcomes[i] = Outcome(kind, status, seconds, refusal(kind, answer))
             due += gaps.expovariate(rate)
         client.close()
 
@@ -856,8 +869,8 @@ class Phase:
         return sum(1 for o in self.outcomes if (kind is None or o.kind == kind)
                    and not 200 <= o.status < 300)  # fmt: skip
 
-    def refused(self) -> int:
-        return sum(o.refused for o in self.outcomes)
+    def refused(self) -> list[str]:
+        return [o.refused for o in self.outcomes if o.refused]
 
 
 @dataclass
@@ -869,6 +882,7 @@ class Case:
     phases: list[Phase] = field(default_factory=list)
     after_ack: dict[str, Any] = field(default_factory=dict)
     log_errors: int = 0
+    log_warnings: list[str] = field(default_factory=list)
 
     def pair(self, mode: Mode) -> tuple[Phase, Phase]:
         cadence = next(p for p in self.phases if p.app == "cadence" and p.mode == mode)
@@ -922,10 +936,11 @@ def measure_case(backend: str, scratch: Scratch, size: int, sizes: Sizes, fake: 
                 case.phases.append(Phase(app, mode, outcomes, wall, srv.cpu_seconds() - cpu0,
                                          drain))  # fmt: skip
         # the messages still waiting for their turn in a channel, then count what failed
-        fake.wait_quiet(*((1.5, 180) if sizes.settle else (0.3, 10)))
+        fake.wait_quiet(*((1.5, 30) if sizes.settle else (0.3, 10)))
         case.after_ack = fake.ask("stats")
         fake.ask("reset")
-        case.log_errors = server.log_errors()
+        case.log_errors = len(server.log_lines(" ERROR ", "Traceback"))
+        case.log_warnings = server.log_lines(" WARNING ")
     finally:
         server.close()
     return case
@@ -1014,15 +1029,23 @@ def report_case(case: Case, sizes: Sizes) -> None:
                   f" {cadence.bad(kind) + bare.bad(kind):>7}"
                   f" {'' if cpu is None else f'{cpu * 1e3:.1f} ms':>8}")  # fmt: skip
         n = len(cadence.outcomes)
+        if mode.paced is not None:
+            print(f"{'':>8} offered {mode.clients * mode.paced:g} req/s (each client"
+                  f" {mode.paced:g}/s, Poisson)")  # fmt: skip
         print(f"{'':>8} {n} requests each: Cadence {n / cadence.wall_s:.0f} req/s, server CPU "
               f"{cadence.cpu_s * 1e3 / n:.1f} ms/request (bare {n / bare.wall_s:.0f} req/s, "
               f"{bare.cpu_s * 1e3 / n:.1f} ms/request)"
               + (f"; busy {cadence.drain_s:.1f} s after its last ack" if mode.clients > 1 else ""))  # fmt: skip
-    refused = sum(p.refused() for p in case.phases if p.app == "cadence")
+    refused = [r for p in case.phases if p.app == "cadence" for r in p.refused()]
     stats = case.after_ack
-    print(f"after the acks: {stats.get('apologies', 0)} apologies, Web API errors "
-          f"{stats.get('api_errors') or 'none'}, {stats.get('block_errors', 0)} block errors; "
-          f"{refused} form submissions refused; {case.log_errors} errors in the web log")  # fmt: skip
+    print(f"after the acks: {stats.get('apologies', 0)} apologies for an error, "
+          f"{stats.get('database_away', 0)} for a database that did not answer in time, Web API"
+          f" errors {stats.get('api_errors') or 'none'}, {stats.get('block_errors', 0)} block "
+          f"errors; {len(refused)} form submissions refused"
+          f"{' (' + refused[0] + ')' if refused else ''}; web log: {case.log_errors} errors, "
+          f"{len(case.log_warnings)} warnings")  # fmt: skip
+    for line in sorted({w.split(" WARNING ", 1)[-1][:150] for w in case.log_warnings})[:3]:
+        print(f"  warning: {line}")
 
 
 def verdicts(cases: list[Case], sizes: Sizes) -> bool:
