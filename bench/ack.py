@@ -22,6 +22,13 @@ one request: the ack. Clients are threads in this process, each with its own kee
 `http.client` connection; bodies are built before a phase starts and signed just before each
 request is sent, outside the timer.
 
+Three loads, each for Cadence and then the bare app: one client (kind by kind, each batch
+followed by its work after the ack, so the server's CPU per request of each kind is printed);
+50 clients back to back (each sends its next request as soon as the last is answered: the load
+the issue measured, which saturates the server); 50 clients paced at one request per second
+each (Poisson), the same offered load for both apps. Server CPU is read from /proc for gunicorn's
+master and worker.
+
 Targets: p99 under 1 s at 50 concurrent clients with 1,000 engagements; p50 within 1.5x the bare
 app's for every kind. Also counted: answers that are not 2xx, apologies and Web API errors seen
 by the fake Slack after the acks (work after the ack that failed), errors in the web log.
