@@ -282,8 +282,10 @@ def finish(
     ts: str | None = None,
     error: str | None = None,
     retry_at: datetime | None = None,
+    refund: bool = False,
 ) -> bool:
     """Record the outcome if `owner` still holds the lease; False when the lease was lost.
+    `refund`: this claim does not count as one of the job's attempts (it sent nothing).
 
     Takes a Connection or a Session (both execute Core statements)."""
     values: dict[str, Any] = {
@@ -300,6 +302,8 @@ def finish(
         values["error"] = error[:500]
     if retry_at is not None:
         values["due_at"] = retry_at
+    if refund:
+        values["attempts"] = ScheduledJob.attempts - 1
     result = connection.execute(
         update(ScheduledJob)
         .where(col(ScheduledJob.id) == job.id)

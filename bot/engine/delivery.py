@@ -9,6 +9,7 @@ The kinds of job and how each builds its message live in `job_kinds`; claiming a
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -37,6 +38,10 @@ CACHED = 500  # check-ins (and their rendered blocks) kept by a sender: 10 claim
 RECORD_WITHIN = 1.0  # seconds a sent message's outcome may wait to be written with others
 JOB_EVENT = "cadence_job"  # the metadata event type naming the job that sent a message
 HISTORY_LOOKBACK = 200  # latest messages of a channel searched for one whose outcome is unknown
+# Failed lookups in a row before a job whose outcome is unknown stops, unsent: with the backoff
+# of other retries (capped at an hour), about six hours of Slack not answering.
+MAX_LOOKUPS = 12
+_LOOKUPS_FAILED = re.compile(rf"^{jobs.OUTCOME_UNKNOWN}: lookup (\d+) failed")
 
 
 @dataclass
@@ -286,6 +291,11 @@ def finish(sender: Sender, job: jobs.ClaimedJob, status: JobStatus, **outcome: A
         log.warning("lost the lease on %s before recording %s", job.key, status)
 
 
+def backoff(tries: int) -> timedelta:
+    """How long to wait after the `tries`-th failure in a row: 30 s, doubling, at most an hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** (max(1, tries) - 1)))
+
+
 def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
     if job.attempts >= jobs.MAX_ATTEMPTS:
         finish(
@@ -294,9 +304,51 @@ def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
         sender.say(f"{job.key} failed for good: {error}")
         sender.failed.append(job.key)
         return
-    backoff = timedelta(seconds=min(3600, 30 * 2 ** (job.attempts - 1)))
-    finish(sender, job, JobStatus.PENDING, error=error, retry_at=sender.now + backoff)
-    sender.say(f"{job.key} will be retried in {int(backoff.total_seconds())} s: {error}")
+    wait = backoff(job.attempts)
+    finish(sender, job, JobStatus.PENDING, error=error, retry_at=sender.now + wait)
+    sender.say(f"{job.key} will be retried in {int(wait.total_seconds())} s: {error}")
+
+
+def lookups_failed(job: jobs.ClaimedJob) -> int:
+    """How many lookups in a row have failed for this job (its error says so)."""
+    found = _LOOKUPS_FAILED.match(job.error or "")
+    return int(found.group(1)) if found else 0
+
+
+def retry_lookup(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
+    """Slack did not say whether it has the message: its outcome stays unknown and it is
+    looked for again later, with the backoff of other retries. A lookup sends nothing, so it
+    is not one of the job's send attempts (`refund`): a prompt is not given up because Slack
+    failed to answer questions about it. Only after MAX_LOOKUPS failures in a row does the job
+    stop, unsent (it may be in Slack: sending again could post it twice)."""
+    tries = lookups_failed(job) + 1
+    if tries >= MAX_LOOKUPS:
+        finish(
+            sender,
+            job,
+            JobStatus.FAILED,
+            error=f"{jobs.OUTCOME_UNKNOWN}: gave up after {tries} failed lookups: {error}",
+        )
+        sender.say(f"{job.key} failed for good: its outcome is unknown ({error})")
+        sender.failed.append(job.key)
+        return
+    wait = backoff(tries)
+    with sender.db.begin() as connection:
+        recorded = jobs.finish(
+            connection,
+            job,
+            owner=sender.owner,
+            now=sender.now,
+            status=JobStatus.PENDING,
+            error=f"{jobs.OUTCOME_UNKNOWN}: lookup {tries} failed: {error}",
+            retry_at=sender.now + wait,
+            refund=True,
+        )
+    if not recorded:
+        log.warning("lost the lease on %s before recording a failed lookup", job.key)
+    sender.say(
+        f"{job.key} will be looked for in Slack again in {int(wait.total_seconds())} s: {error}"
+    )
 
 
 def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
@@ -307,7 +359,11 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
     """
     client = sender.client_for(job.team_id)
     if job.outcome_unknown and message.ts is None and message.home_view is None:
-        found = find_sent(client, job.key, message.channel)
+        try:
+            found = find_sent(client, job.key, message.channel)
+        except StillUnknown as e:
+            retry_lookup(sender, job, str(e))
+            return
         if found is not None:
             record_sent(sender, job, message, found)
             sender.say(
@@ -371,10 +427,17 @@ def record_sent(
     sender.say(f"{message.describe} sent (ts {response.get('ts')})")
 
 
+class StillUnknown(Exception):
+    """Slack did not answer whether it has a message (a timeout, a dropped connection, a rate
+    limit or server error that outlasted the client's retries): ask again later."""
+
+
 def find_sent(client: WebClient, key: str, channel: str) -> dict[str, Any] | None:
     """The message the job `key` posted in `channel` (a person's DM for a user id), looked up
-    by its metadata among the channel's latest messages; None when Slack has none (or will not
-    say: then sending again is the lesser harm)."""
+    by its metadata among the channel's latest messages; None when Slack has none, or refuses
+    for good to say (no history scope, no access: then sending again is the lesser harm).
+    Raises StillUnknown when the lookup failed for a passing reason: sending now could post the
+    message twice."""
     try:
         if channel[:1] in "UW":
             channel = client.conversations_open(users=channel)["channel"]["id"]
@@ -382,11 +445,12 @@ def find_sent(client: WebClient, key: str, channel: str) -> dict[str, Any] | Non
             channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
         )
     except SlackApiError as e:
+        if classify(e, to_person=False) is Verdict.RETRY:
+            raise StillUnknown(f"lookup: {error_code(e)}") from e
         log.info("could not look for %s in %s: %s", key, channel, error_code(e))
         return None
     except OSError as e:
-        log.info("could not look for %s in %s: %s", key, channel, e)
-        return None
+        raise StillUnknown(f"lookup: connection: {e}") from e
     for found in history.get("messages") or []:
         metadata = found.get("metadata") or {}
         if (
