@@ -6,6 +6,7 @@
   so several processes take disjoint batches; SQLite: BEGIN IMMEDIATE, one writer at a time).
   A job whose lease expired (its process died) is due again.
 - `finish` records the outcome only if this process still holds the lease (a fenced update).
+- `release` hands back claimed jobs a stopping process never started.
 No Slack call ever happens inside these transactions.
 """
 
@@ -312,6 +313,33 @@ def finish(
         .values(**values)
     )
     return result.rowcount == 1
+
+
+def release(db: Database, *, owner: str, now: datetime, ids: Sequence[int]) -> list[str]:
+    """Hand back jobs `owner` claimed and never started (a pass stopping on SIGTERM): pending
+    again, due as before, the lease cleared and the claim's attempt not counted, so another
+    process sends them now rather than after the lease runs out. Only the `ids` named: a job
+    this process started may have reached Slack, and must wait for its outcome to be recorded
+    or, failing that, for its lease to run out and the look-up that follows. The keys
+    released."""
+    if not ids:
+        return []
+    with db.begin() as connection:
+        result = connection.execute(
+            update(ScheduledJob)
+            .where(col(ScheduledJob.id).in_(list(ids)))
+            .where(col(ScheduledJob.lease_owner) == owner)
+            .where(col(ScheduledJob.status) == CLAIMED)
+            .values(
+                status=PENDING,
+                lease_owner=None,
+                lease_expires_at=None,
+                attempts=ScheduledJob.attempts - 1,
+                updated_at=now,
+            )
+            .returning(col(ScheduledJob.key))
+        )
+        return list(result.scalars())
 
 
 def finish_sent(

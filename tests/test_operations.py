@@ -275,6 +275,9 @@ def test_a_signal_lets_the_slack_call_in_flight_finish_and_leaves_no_lease(
 ):
     db = Database.from_url(sqlite_migrated_url)
     plan_message(db, "test:in-flight", GENERAL, datetime.now(UTC), text="in flight")
+    # Claimed with it, to the same channel, so it waits its turn behind the call in flight:
+    # stopping hands it back to pending instead of holding it until its lease runs out.
+    plan_message(db, "test:not-started", GENERAL, datetime.now(UTC), text="not started")
     fake_slack.hold("chat.postMessage", reaches_slack=True)
     env = env_for(sqlite_migrated_url, fake_slack, PORT=str(free_port()), CADENCE_TICK_SECONDS="1")
     process = subprocess.Popen(
@@ -301,6 +304,9 @@ def test_a_signal_lets_the_slack_call_in_flight_finish_and_leaves_no_lease(
     assert "Traceback" not in output
     sent = job(db, "test:in-flight")
     assert (sent.status, sent.lease_owner) == ("sent", None) and sent.result_ts
+    waiting = job(db, "test:not-started")
+    assert (waiting.status, waiting.lease_owner, waiting.attempts) == ("pending", None, 0)
+    assert "handed back 1 claimed jobs not started" in output
     with db.read_session() as session:
         assert (
             session.exec(select(ScheduledJob).where(ScheduledJob.status == "claimed")).all() == []

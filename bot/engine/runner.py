@@ -32,6 +32,7 @@ def run_due(
     sender: Sender,
     planning: threading.Event | None = None,
     *,
+    stopping: threading.Event | None = None,
     limit_seconds: float = PASS_LIMIT_SECONDS,
 ) -> int:
     """Claim and run due jobs until none are left; returns how many were run.
@@ -41,18 +42,26 @@ def run_due(
     `planning` (an Event set when planning is over), sending starts while occurrences are still
     being planned and stops only once planning is done and nothing is left. Sent messages'
     outcomes are written in batches (`Sender.record_now`), all of them before this returns.
+
+    Once `stopping` is set (SIGTERM, or a pass abandoned), nothing more is claimed or started:
+    the Slack calls in flight finish and are recorded, and the jobs claimed but not started are
+    handed back (`jobs.release`), so another process sends them without waiting for a lease to
+    run out.
     """
     total = rounds = 0
     started = time.monotonic()
     pacer = Pacer(sender.pace_seconds)
+    stop = Stop(stopping)
     try:
         with ThreadPoolExecutor(max_workers=sender.concurrency) as pool:
             in_flight: set[Future] = set()
-            while True:
+            while not stop.asked:
                 if sender.record_due():
                     sender.record_now()
                 while len(in_flight) >= 2 * sender.concurrency:
                     _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                if stop.asked:
+                    break
                 if time.monotonic() - started > limit_seconds:
                     log.error(
                         "PASS STOPPED EARLY: %d jobs run in %d claim rounds over %.0f s, the "
@@ -77,12 +86,52 @@ def run_due(
                     continue
                 rounds += 1
                 total += len(claimed)
-                for lane_name, lane_jobs in _by_lane(sender, claimed).items():
-                    in_flight.add(pool.submit(_run_lane, sender, pacer, lane_name, lane_jobs))
+                for lane_name, lane_jobs in _by_lane(sender, claimed, stop).items():
+                    in_flight.add(pool.submit(_run_lane, sender, pacer, lane_name, lane_jobs, stop))
             wait(in_flight)
     finally:
-        sender.record_now()
-    return total
+        try:
+            stop.hand_back(sender)
+        finally:
+            sender.record_now()
+    return total - len(stop.unstarted)
+
+
+class Stop:
+    """A pass asked to stop, and the claimed jobs it therefore never started."""
+
+    def __init__(self, event: threading.Event | None):
+        self.event = event
+        self.unstarted: list[jobs.ClaimedJob] = []
+        self._lock = threading.Lock()
+
+    @property
+    def asked(self) -> bool:
+        return self.event is not None and self.event.is_set()
+
+    def skip(self, skipped: Sequence[jobs.ClaimedJob]) -> None:
+        with self._lock:
+            self.unstarted.extend(skipped)
+
+    def hand_back(self, sender: Sender) -> None:
+        """Give the jobs never started back to pending (after every lane has ended)."""
+        if not self.unstarted:
+            return
+        try:
+            released = jobs.release(
+                sender.db,
+                owner=sender.owner,
+                now=sender.now,
+                ids=[j.id for j in self.unstarted],
+            )
+        except Exception:  # their leases run out instead; the next pass takes them then
+            log.warning(
+                "stopping: could not hand back %d jobs not started",
+                len(self.unstarted),
+                exc_info=True,
+            )
+            return
+        log.info("stopping: handed back %d claimed jobs not started", len(released))
 
 
 def run_keys(sender: Sender, keys: Sequence[str], pacer: Pacer) -> int:
@@ -106,14 +155,19 @@ def run_keys(sender: Sender, keys: Sequence[str], pacer: Pacer) -> int:
     return total
 
 
-def _by_lane(sender: Sender, claimed: Sequence[jobs.ClaimedJob]) -> dict[str, list]:
+def _by_lane(
+    sender: Sender, claimed: Sequence[jobs.ClaimedJob], stop: Stop | None = None
+) -> dict[str, list]:
     """Database jobs run at once; message jobs are grouped by the channel they go to."""
     sender.prefetch([j.checkin_id for j in claimed if j.checkin_id is not None])
     by_lane: dict[str, list[jobs.ClaimedJob]] = defaultdict(list)
     for job in claimed:
         handler = job_kinds.handler_for(job.kind)
         if handler is not None and handler.works_in_database is not None:
-            _guard(sender, job)
+            if stop is not None and stop.asked:
+                stop.skip([job])
+            else:
+                _guard(sender, job)
         else:
             by_lane[lane(job)].append(job)
     return by_lane
@@ -126,10 +180,17 @@ def lane(job: jobs.ClaimedJob) -> str:
 
 
 def _run_lane(
-    sender: Sender, pacer: Pacer, lane_name: str, lane_jobs: Sequence[jobs.ClaimedJob]
+    sender: Sender,
+    pacer: Pacer,
+    lane_name: str,
+    lane_jobs: Sequence[jobs.ClaimedJob],
+    stop: Stop | None = None,
 ) -> None:
-    for job in lane_jobs:
+    for index, job in enumerate(lane_jobs):
         with pacer.turn(lane_name):
+            if stop is not None and stop.asked:
+                stop.skip(lane_jobs[index:])
+                return
             _guard(sender, job)
 
 

@@ -71,11 +71,10 @@ class Watch:
         return self.phase, len(self.sender.outcomes) if self.sender is not None else 0
 
     def stop(self) -> None:
-        """Claim nothing more; the jobs already claimed are sent and recorded, so the pass
-        ends holding no lease. (The runner claims `sender.batch` jobs a round: none now.)"""
+        """Claim and start nothing more: the Slack calls in flight finish and are recorded,
+        and the jobs claimed but not started are handed back (`runner.run_due`), so the pass
+        ends holding no lease."""
         self.stopping.set()
-        if self.sender is not None:
-            self.sender.batch = 0
 
 
 def tick(
@@ -90,8 +89,6 @@ def tick(
     watch = watch or Watch()
     sender = delivery.Sender.for_services(services, now, owner=f"{process_name()}:tick")
     watch.sender = sender
-    if watch.stopping.is_set():
-        watch.stop()
     watch.phase = "refreshing people (time zones)"
     planner.refresh_people(services.db, sender.client_for, now)
     # Sending starts while planning goes on, so the first prompts are not held back by the
@@ -101,7 +98,7 @@ def tick(
 
     def send_all() -> None:
         try:
-            runner.run_due(sender, planning)
+            runner.run_due(sender, planning, stopping=watch.stopping)
         except BaseException as e:  # re-raised in the ticking thread below
             failures.append(e)
 
