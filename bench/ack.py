@@ -401,9 +401,14 @@ def serve_fake() -> int:
     """Child-process mode: run FakeSlack and obey one JSON command per line on stdin.
 
     Its clock stands still, so trigger ids handed out before a phase do not expire (Slack's
-    would be fresh at each click)."""
+    would be fresh at each click), and it accepts as many waiting connections as Slack would."""
+    from http.server import ThreadingHTTPServer
+
     from bot.demo.fake_slack import FakeSlack
 
+    # socketserver listens with a backlog of 5: a burst of `respond` posts from 50 clients'
+    # requests would be reset by the stand-in, not by Slack.
+    ThreadingHTTPServer.request_queue_size = 512
     fake = FakeSlack(team_id=TEAM, app_id=APP_ID, clock=lambda: 0.0).start()
     print(fake.base_url, flush=True)
     for line in sys.stdin:
