@@ -11,6 +11,7 @@ buttons and private_metadata are hints, re-checked there.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
@@ -131,9 +132,10 @@ def raise_from_message(ack: Ack, body: dict, client: WebClient, context: BoltCon
     is about that one, otherwise the form asks which."""
     ack()
     req = Request.of(context)
-    channel = (body.get("channel") or {}).get("id") or ""
-    found = body.get("message") or {}
-    text = str(found.get("text") or "")
+    channel = _slack_id(_dict(body.get("channel")).get("id"))
+    found = _dict(body.get("message"))
+    text = found.get("text")
+    text = text if isinstance(text, str) else ""
     with req.read() as session:
         here = session.exec(
             select(Engagement)
@@ -164,12 +166,14 @@ def raise_from_message(ack: Ack, body: dict, client: WebClient, context: BoltCon
                     "You are not on any engagement yet, so there is nowhere to raise this. "
                     "Ask a lead to add you."
                 )
-    metadata = {
-        "engagement_id": details.id if details else None,
-        "source": "message",
-        "source_ref": f"slack:{channel}:{found.get('ts', '')}",
-        "quote": text[:MAX_QUOTE],
-    }
+    metadata = _fitting(
+        {
+            "engagement_id": details.id if details else None,
+            "source": "message",
+            "source_ref": f"slack:{channel}:{_slack_id(found.get('ts'))}",
+            "quote": text[:MAX_QUOTE],
+        }
+    )
     open_view(
         client,
         body,
@@ -179,9 +183,32 @@ def raise_from_message(ack: Ack, body: dict, client: WebClient, context: BoltCon
             choices=choices,
             title=(text.strip().splitlines() or [""])[0][:80],
             owner=_default_owner(details) if details else None,
-            quote=text[:MAX_QUOTE],
+            quote=metadata["quote"],
         ),
     )
+
+
+METADATA_LIMIT = 3000  # Slack's limit on a view's private_metadata, in characters
+
+
+def _fitting(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The metadata with its quote cut until the whole fits Slack's limit as the form builder
+    writes it (JSON escapes each non-ASCII character as up to 12 ASCII ones, so 1,500
+    characters of Cyrillic or emoji take far more than 3,000)."""
+    quote = metadata["quote"]
+    while len(json.dumps({**metadata, "quote": quote})) > METADATA_LIMIT and quote:
+        over = len(json.dumps({**metadata, "quote": quote})) - METADATA_LIMIT
+        quote = quote[: max(len(quote) - max(over // 12, 1), 0)]
+    return {**metadata, "quote": quote}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _slack_id(value: Any) -> str:
+    """A Slack id or timestamp from a payload, as a short string (anything else: empty)."""
+    return value[:40] if isinstance(value, str) else ""
 
 
 # --- from an update's blockers ---------------------------------------------------------------
