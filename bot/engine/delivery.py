@@ -65,6 +65,9 @@ class Sender:
     # sends 10,000 prompts must not hold 10,000 check-ins and their blocks until it ends.
     _checkins: Lru = field(default_factory=lambda: Lru(CACHED))
     _rendered: Lru = field(default_factory=lambda: Lru(CACHED))
+    # Rows a claimed batch's jobs need, read for the whole batch at once, by job id; each job
+    # takes (pops) its own when it runs, so this holds only jobs claimed and not yet run.
+    prefetched: dict[int, Any] = field(default_factory=dict)
     # Outcomes of sent messages, recorded together (one UPDATE) rather than one transaction each.
     _unrecorded: list[Sent] = field(default_factory=list)
     _unrecorded_since: float = 0.0

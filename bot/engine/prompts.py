@@ -6,7 +6,11 @@ in the engagement channel; people away by their Slack status are not asked.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import Row, and_, or_
 from sqlmodel import Session, col, select
 
 from bot.blocks import checkins as checkin_blocks
@@ -14,8 +18,59 @@ from bot.domain import checkins
 from bot.domain.checkins import PENDING
 from bot.engine.delivery import Message, Sender, finish
 from storage import jobs
+from storage.db import Database
 from storage.jobs import JobKind, JobStatus
 from storage.models import CheckIn, CheckInRecipient
+
+ASKING = (JobKind.PROMPT, JobKind.REMINDER)
+
+
+def prefetch(sender: Sender, claimed: Sequence[jobs.ClaimedJob]) -> None:
+    """Read whom a claimed batch's prompts and reminders ask, in one query for the batch
+    rather than one transaction per job; each job takes its rows when it is built."""
+    wanted = [j for j in claimed if j.kind in ASKING and j.checkin_id is not None]
+    if wanted:
+        sender.prefetched.update(asked_by_job(sender.db, wanted))
+
+
+def asked_by_job(db: Database, claimed: Sequence[jobs.ClaimedJob]) -> dict[int, list[Row]]:
+    """For each prompt or reminder, the recipients it asks while its check-in is open: a DM
+    job, its person's row; a channel job, everyone still pending (in the order they were
+    asked). Empty when the check-in closed."""
+    r = CheckInRecipient.__table__.c
+    to_people = [j for j in claimed if j.user_id is not None]
+    in_channel = [j for j in claimed if j.user_id is None]
+    which = []
+    if to_people:
+        which.append(
+            and_(
+                r.checkin_id.in_(sorted({j.checkin_id for j in to_people})),
+                r.user_id.in_(sorted({j.user_id for j in to_people})),
+            )
+        )
+    if in_channel:
+        which.append(
+            and_(r.checkin_id.in_(sorted({j.checkin_id for j in in_channel})), r.status == PENDING)
+        )
+    with db.read() as connection:
+        rows = connection.execute(
+            select(r.checkin_id, r.user_id, r.status, r.delivered_via)
+            .join(CheckIn, col(CheckIn.id) == r.checkin_id)
+            .where(CheckIn.status == checkins.OPEN)
+            .where(or_(*which))
+            .order_by(r.id)
+        ).all()
+    by_checkin: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_checkin[row.checkin_id].append(row)
+    return {
+        j.id: [
+            row
+            for row in by_checkin.get(j.checkin_id or 0, ())
+            if (row.user_id == j.user_id if j.user_id is not None else row.status == PENDING)
+        ]
+        for j in claimed
+    }
 
 
 def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
@@ -23,24 +78,14 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
 
     What does not change within a pass (the check-in's cadence and engagement, the rendered
     blocks) is read and built once per check-in; the check-in's status and the recipients are
-    read for every job.
+    read once per claimed batch (`prefetch`, just before its jobs run: seconds), or for the
+    job alone when it was not prefetched.
     """
     reminder = job.kind == JobKind.REMINDER
     context = sender.checkin_context(job.checkin_id)
-    recipient_table = CheckInRecipient.__table__.c
-    asked = (
-        select(recipient_table.user_id, recipient_table.status, recipient_table.delivered_via)
-        .join(CheckIn, col(CheckIn.id) == recipient_table.checkin_id)
-        .where(recipient_table.checkin_id == job.checkin_id)
-        .where(CheckIn.status == checkins.OPEN)
-        .order_by(recipient_table.id)
-    )
-    if job.user_id is None:  # channel delivery: everyone still pending
-        asked = asked.where(recipient_table.status == PENDING)
-    else:  # a DM: only this person's row
-        asked = asked.where(recipient_table.user_id == job.user_id)
-    with sender.db.read() as connection:
-        recipients = connection.execute(asked).all()
+    recipients = sender.prefetched.pop(job.id, None)
+    if recipients is None:
+        recipients = asked_by_job(sender.db, [job])[job.id]
     if context is None or not recipients:
         # The check-in closed, or nobody it asked is still waiting: nothing to send.
         finish(sender, job, JobStatus.CANCELLED, error="check-in closed or everyone answered")

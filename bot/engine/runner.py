@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from bot.engine import job_kinds
+from bot.engine import job_kinds, prompts
 from bot.engine.delivery import Pacer, Sender, finish, retry, send
 from storage import jobs
 from storage.jobs import JobStatus
@@ -117,6 +117,8 @@ class Stop:
         """Give the jobs never started back to pending (after every lane has ended)."""
         if not self.unstarted:
             return
+        for job in self.unstarted:
+            sender.prefetched.pop(job.id, None)
         try:
             released = jobs.release(
                 sender.db,
@@ -160,6 +162,7 @@ def _by_lane(
 ) -> dict[str, list]:
     """Database jobs run at once; message jobs are grouped by the channel they go to."""
     sender.prefetch([j.checkin_id for j in claimed if j.checkin_id is not None])
+    prompts.prefetch(sender, claimed)
     by_lane: dict[str, list[jobs.ClaimedJob]] = defaultdict(list)
     for job in claimed:
         handler = job_kinds.handler_for(job.kind)
