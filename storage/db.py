@@ -56,6 +56,12 @@ REQUEST_SECONDS = 2.0  # a Slack request's database work, from its arrival (Slac
 WATCHDOG_GRACE_S = 0.2  # the server's own limits get this long to act before the socket is cut
 CONNECT_TIMEOUT_MIN_S = 2  # libpq's (and psycopg's) shortest connect timeout
 FRESH = "cadence_fresh"  # a pooled connection's info: connected, not yet used (no ping needed)
+USED_AT = "cadence_used_at"  # a pooled connection's info: when it was last checked out
+# A connection checked out again within this long is not pinged: it answered moments ago, and a
+# ping is a round trip per transaction (a pass makes thousands). One that fails anyway fails
+# in the work: a request gets DatabaseUnavailable as for any statement, the engine's pass
+# fails and the next one connects afresh (SQLAlchemy drops the pool on a disconnect).
+PING_AFTER_IDLE_S = 5.0
 
 
 class DatabaseUnavailable(Exception):
@@ -263,7 +269,13 @@ def _install_deadline_rules(engine: Engine) -> None:
             deadline.check()
             deadline.watch(dbapi_connection)
             record.info["cadence_deadline"] = deadline
-        if not pings or record.info.pop(FRESH, False):
+        if not pings:
+            return
+        now, used_at = time.monotonic(), record.info.get(USED_AT)
+        record.info[USED_AT] = now
+        if record.info.pop(FRESH, False) or (
+            used_at is not None and now - used_at < PING_AFTER_IDLE_S
+        ):
             return
         try:  # a connection left from before a restart fails here, not in the work
             engine.dialect.do_ping(dbapi_connection)
