@@ -12,7 +12,7 @@ No Slack call ever happens inside these transactions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Update,
     and_,
     case,
+    event,
     func,
     literal,
     literal_column,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from storage.db import Database
@@ -168,8 +170,34 @@ def plan(session: Session, **job: Any) -> int | None:
 
 
 def planned_keys(session: Session) -> list[str]:
-    """The keys of the jobs `plan` created in this session (after commit: to send now)."""
+    """The keys of the jobs `plan` created in this session (after commit: to send now),
+    planning first whatever was left for later (`plan_later`)."""
+    plan_deferred(session)
     return list(session.info.get(PLANNED_KEYS, ()))
+
+
+DEFERRED = "cadence_deferred_planning"
+
+
+def plan_later(session: Session, name: str, planner: Callable[[Session], None]) -> None:
+    """Have `planner(session)` run once, later in this transaction: when its planned keys are
+    read or just before it commits, whichever comes first. For planning that many calls in
+    one transaction share (one query for all of them instead of one each); `name` makes it
+    once however often it is asked for."""
+    session.info.setdefault(DEFERRED, {}).setdefault(name, planner)
+
+
+def plan_deferred(session: Session) -> None:
+    """Run what `plan_later` left (and anything that asks for more meanwhile)."""
+    while deferred := session.info.pop(DEFERRED, None):
+        for planner in deferred.values():
+            planner(session)
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _plan_before_commit(session: OrmSession) -> None:
+    if DEFERRED in session.info:
+        plan_deferred(session)  # type: ignore[arg-type]
 
 
 def plan_many(session: Session, rows: list[dict[str, Any]]) -> None:

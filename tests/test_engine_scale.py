@@ -6,21 +6,24 @@
   holding many future and finished jobs.
 - A pass runs until nothing due is left (no cap on claim rounds), records what it sent in
   batches, and says loudly when its time limit stops it early.
+- The Home refreshes a batch of occurrences asks for are found with one query, not one each.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from conftest import TEAM, VENDOR, make_settings
 from sqlalchemy import Connection, event, text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.demo.fake_slack import FakeSlack
+from bot.domain import home
 from bot.engine import delivery, runner
 from bot.platform.services import Services
 from storage import jobs
@@ -265,3 +268,48 @@ def test_a_sender_keeps_a_bounded_number_of_check_ins(db: Database):
     assert 7 in cache and 8 not in cache
     sender = delivery.Sender(db=db, client_for=lambda team: None, owner="o", now=NOW)  # type: ignore[arg-type]
     assert sender._checkins.size == sender._rendered.size == delivery.CACHED
+
+
+# --- per batch, not per occurrence or per prompt ---------------------------------------------------
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """The SELECTs run on `db` meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_home_refreshes_asked_by_a_batch_of_occurrences_are_found_with_one_query(db: Database):
+    """Planning 30 occurrences asks for 30 Home refreshes: one query finds who has opened
+    Home among all of them, each person gets one job (named by the first change that asked),
+    and the jobs are planned by the time the transaction's keys are read, or at its commit."""
+    opened = [f"U0HOME{i}" for i in range(6)]
+    with db.session() as session:
+        for user in opened:
+            home.opened(session, team_id=TEAM, user_id=user, now=NOW)
+    with statements(db) as selects, db.session() as session:
+        for n in range(30):
+            home.plan_refresh(
+                session, team_id=TEAM, user_ids=[f"U0HOME{n % 10}"], cause=f"c={n}", now=NOW
+            )
+        keys = jobs.planned_keys(session)
+    assert len(selects) == 1, selects
+    assert sorted(keys) == [f"home:user={u}:c={i}" for i, u in enumerate(opened)]
+
+    with db.session() as session:  # nobody reads the keys: planned as it commits
+        home.plan_refresh(session, team_id=TEAM, user_ids=opened[:2], cause="later", now=NOW)
+    with db.read_session() as session:
+        later = session.exec(
+            select(ScheduledJob.key).where(col(ScheduledJob.key).like("%later"))
+        ).all()
+    assert sorted(later) == [f"home:user={u}:later" for u in opened[:2]]

@@ -13,7 +13,9 @@ changes it follows (check-ins, concerns) can call it without an import cycle.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import update
@@ -28,6 +30,7 @@ from storage.models import EngagementMember, Person
 PLAN_ONE_BY_ONE = 20
 NEVER_REFRESHED = datetime(1970, 1, 1, tzinfo=UTC)  # a Person row the engine has not filled in
 _REFRESHED = "cadence_home_refreshed"  # session.info: people already planned in this transaction
+_ASKED = "cadence_home_asked"  # session.info: refreshes asked for, not planned yet
 
 
 def has_opened(session: Session, *, team_id: str, user_id: str) -> bool:
@@ -73,46 +76,84 @@ def plan_refresh(
     now: datetime,
     user_ids: Iterable[str] = (),
     engagement_id: int | None = None,
-) -> int:
+) -> None:
     """Plan a `HOME` job (key `home:user=U:<cause>`) for each of `user_ids` and, with
-    `engagement_id`, each member of that engagement, who has opened the Home tab; how many.
+    `engagement_id`, each member of that engagement, who has opened the Home tab.
 
-    One query finds them, whatever their number. Someone already planned for in this
-    transaction is skipped: their job is built when it runs, after the commit, so it shows
-    this change too.
+    Planned later in the transaction (`jobs.plan_later`: when its planned keys are read, or at
+    its commit), together with every other refresh it asked for: one query finds the people of
+    all of them, so planning a batch of occurrences costs one query, not one per occurrence.
+    Someone already planned for in this transaction is skipped: their job is built when it
+    runs, after the commit, so it shows every change of the transaction.
     """
-    wanted = {u for u in user_ids if u}
-    query = (
-        select(Person.user_id)
-        .where(Person.team_id == team_id)
-        .where(col(Person.home_opened_at).is_not(None))
-    )
-    if engagement_id is not None:
-        members = select(EngagementMember.user_id).where(
-            EngagementMember.engagement_id == engagement_id
+    wanted = tuple(sorted({u for u in user_ids if u}))
+    if engagement_id is None and not wanted:
+        return
+    session.info.setdefault(_ASKED, []).append(_Refresh(team_id, cause, now, wanted, engagement_id))
+    jobs.plan_later(session, _ASKED, _plan_asked)
+
+
+@dataclass(frozen=True)
+class _Refresh:
+    team_id: str
+    cause: str
+    now: datetime
+    user_ids: tuple[str, ...]
+    engagement_id: int | None
+
+
+def _plan_asked(session: Session) -> None:
+    """Plan the refreshes this transaction asked for, in the order asked (a person's first
+    cause names their job): per workspace one query for who has opened Home among everyone
+    named, and one for the members of the engagements named."""
+    asked: list[_Refresh] = session.info.pop(_ASKED, [])
+    if not asked:
+        return
+    opened_by_team: dict[str, set[str]] = {}
+    members: dict[int, list[str]] = defaultdict(list)
+    for team_id in sorted({a.team_id for a in asked}):
+        mine = [a for a in asked if a.team_id == team_id]
+        named = sorted({u for a in mine for u in a.user_ids})
+        engagement_ids = sorted({a.engagement_id for a in mine if a.engagement_id is not None})
+        query = (
+            select(Person.user_id)
+            .where(Person.team_id == team_id)
+            .where(col(Person.home_opened_at).is_not(None))
         )
-        query = query.where(col(Person.user_id).in_(members) | col(Person.user_id).in_(wanted))
-    elif wanted:
-        query = query.where(col(Person.user_id).in_(sorted(wanted)))
-    else:
-        return 0
+        if engagement_ids:
+            on_them = select(EngagementMember.user_id).where(
+                col(EngagementMember.engagement_id).in_(engagement_ids)
+            )
+            query = query.where(col(Person.user_id).in_(on_them) | col(Person.user_id).in_(named))
+            for engagement_id, user_id in session.exec(
+                select(EngagementMember.engagement_id, EngagementMember.user_id).where(
+                    col(EngagementMember.engagement_id).in_(engagement_ids)
+                )
+            ):
+                members[engagement_id].append(user_id)
+        else:
+            query = query.where(col(Person.user_id).in_(named))
+        opened_by_team[team_id] = set(session.exec(query).all())
     done: set[tuple[str, str]] = session.info.setdefault(_REFRESHED, set())
-    people = sorted(u for u in set(session.exec(query).all()) if (team_id, u) not in done)
-    planned = [
-        {
-            "team_id": team_id,
-            "key": f"home:user={u}:{cause}"[:200],
-            "kind": JobKind.HOME,
-            "due_at": now,
-            "now": now,
-            "user_id": u,
-        }
-        for u in people
-    ]
+    planned: list[dict] = []
+    for a in asked:
+        people = set(a.user_ids) | set(members.get(a.engagement_id or 0, ()))
+        for u in sorted(people & opened_by_team[a.team_id]):
+            if (a.team_id, u) in done:
+                continue
+            done.add((a.team_id, u))
+            planned.append(
+                {
+                    "team_id": a.team_id,
+                    "key": f"home:user={u}:{a.cause}"[:200],
+                    "kind": JobKind.HOME,
+                    "due_at": a.now,
+                    "now": a.now,
+                    "user_id": u,
+                }
+            )
     if len(planned) <= PLAN_ONE_BY_ONE:
         for job in planned:
             jobs.plan(session, **job)
     else:
         jobs.plan_many(session, [jobs.job_row(**job) for job in planned])
-    done.update((team_id, u) for u in people)
-    return len(planned)
