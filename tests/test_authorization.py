@@ -247,6 +247,7 @@ def world(
                     after_the_slot(built)
                     quiet(built)
                     yield built
+            assert fake.block_errors == [], f"Slack would have rejected: {fake.block_errors}"
         finally:
             fake.stop()
 
@@ -1714,7 +1715,9 @@ def test_a_request_someone_may_not_make_changes_nothing_and_reveals_nothing(worl
     before = snapshot(world)
     sent = case.send(world, role, False)
     # What it opened to prepare (the lead's forms, lists) changed nothing either.
-    assert_refused(world, sent, observe(world, sent), before)
+    # A known bug's row waits less for the refusal that does not come (a fixed one is quick).
+    seen = observe(world, sent, timeout=2.0 if case.name in KNOWN else 5.0)
+    assert_refused(world, sent, seen, before)
 
 
 @pytest.mark.parametrize(("case", "role"), ALLOWED, ids=case_id)

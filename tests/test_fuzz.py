@@ -103,6 +103,7 @@ def fuzzed(
                 set_up(world)
                 with clock.fixed_at(NOW):
                     yield world
+            assert fake.block_errors == [], f"Slack would have rejected: {fake.block_errors}"
         finally:
             fake.stop()
 
@@ -285,6 +286,7 @@ def test_any_command_text_is_acknowledged_and_answered_without_an_apology(fuzzed
         assert snapshot(fuzzed) == before, typed[:200]
     settled(fuzzed.app)
     assert not [s for s in new_since(fuzzed, calls, responses) if APOLOGY in s], typed[:200]
+    assert fuzzed.fake.block_errors == [], (typed[:200], fuzzed.fake.block_errors)
     invariants(fuzzed)
 
 
@@ -404,6 +406,7 @@ def test_any_interaction_payload_is_acknowledged_and_never_half_written(fuzzed, 
     settled(fuzzed.app)
     said = [s for s in new_since(fuzzed, calls, responses) if APOLOGY in s]
     assert not said, (name, said[:1])
+    assert fuzzed.fake.block_errors == [], (name, fuzzed.fake.block_errors)
     invariants(fuzzed)
 
 
