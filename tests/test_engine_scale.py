@@ -6,7 +6,8 @@
   holding many future and finished jobs.
 - A pass runs until nothing due is left (no cap on claim rounds), records what it sent in
   batches, and says loudly when its time limit stops it early.
-- The Home refreshes a batch of occurrences asks for are found with one query, not one each.
+- The Home refreshes a batch of occurrences asks for are found with one query, not one each,
+  and whom a claimed batch of prompts asks is read once for the batch.
 """
 
 from __future__ import annotations
@@ -18,19 +19,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import TEAM, VENDOR, make_settings
-from sqlalchemy import Connection, event, text
+from conftest import TEAM, VENDOR, Cadence, make_settings
+from engine_flows import jobs_of, schedule, tick, utc
+from flows import create_engagement
+from sqlalchemy import Connection, Engine, event, text
 from sqlmodel import col, select
 
 from bot.demo.fake_slack import FakeSlack
 from bot.domain import home
 from bot.engine import delivery, runner
+from bot.platform import clock
 from bot.platform.services import Services
 from storage import jobs
 from storage.db import Database
 from storage.models import ScheduledJob
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+SET_UP = utc(2026, 11, 25, 10, 0)
+FIRST_PROMPT = utc(2026, 11, 30, 8, 0)  # Monday 09:00 in Berlin
 FUTURE_JOBS = 20_000
 FINISHED_JOBS = 60_000
 
@@ -274,19 +280,20 @@ def test_a_sender_keeps_a_bounded_number_of_check_ins(db: Database):
 
 
 @contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SELECTs run on `db` meanwhile."""
+def statements(db: Database | None = None) -> Iterator[list[str]]:
+    """The SELECTs run meanwhile on `db`, or on any engine (a `tick` makes its own)."""
     seen: list[str] = []
+    target = db.engine if db is not None else Engine
 
     def record(_conn, _cursor, statement: str, *_args: Any) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(target, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        event.remove(target, "before_cursor_execute", record)
 
 
 def test_home_refreshes_asked_by_a_batch_of_occurrences_are_found_with_one_query(db: Database):
@@ -313,3 +320,22 @@ def test_home_refreshes_asked_by_a_batch_of_occurrences_are_found_with_one_query
             select(ScheduledJob.key).where(col(ScheduledJob.key).like("%later"))
         ).all()
     assert sorted(later) == [f"home:user={u}:later" for u in opened[:2]]
+
+
+def test_a_batch_of_prompts_reads_whom_it_asks_once(cadence: Cadence, monkeypatch):
+    """Twelve DM prompts of one check-in, sent in one pass: whom they ask (the recipient rows,
+    while the check-in is open) is read once for their claimed batch, not once per prompt;
+    each is sent once."""
+    people = [f"U0ASK{i:03d}" for i in range(12)]
+    for user in people:
+        cadence.fake.add_user(user, name=user.lower(), tz="Europe/Berlin")
+    with clock.fixed_at(SET_UP):
+        create_engagement(cadence, vendor_contacts=people)
+    schedule(cadence, SET_UP)
+    with statements() as selects:
+        tick(cadence, monkeypatch, FIRST_PROMPT)
+    assert sorted(j.user_id for j in jobs_of(cadence, "prompt") if j.status == "sent") == sorted(
+        people
+    )
+    recipients = [s for s in selects if "FROM checkinrecipient" in s and "JOIN checkin" in s]
+    assert len(recipients) == 1, recipients
