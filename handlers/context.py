@@ -122,12 +122,19 @@ def delivery_key(body: dict[str, Any], headers: dict[str, Any]) -> str:
 
 
 def actor_of(body: dict[str, Any]) -> str:
-    return (
-        (body.get("user") or {}).get("id")
-        or body.get("user_id")
-        or (body.get("event") or {}).get("user")
-        or ""
-    )
+    """Who asks: Slack's user ids are strings. Anything else (a number, a list: a forged or
+    broken payload) is no actor, which every listener refuses politely, rather than a value
+    that reaches the database (a huge number overflows SQLite's integers)."""
+    user = body.get("user")
+    event = body.get("event")
+    for candidate in (
+        user.get("id") if isinstance(user, dict) else None,
+        body.get("user_id"),
+        event.get("user") if isinstance(event, dict) else None,
+    ):
+        if candidate:
+            return candidate if isinstance(candidate, str) else ""
+    return ""
 
 
 def workspace_of(context: BoltContext, body: dict[str, Any]) -> str:

@@ -483,10 +483,6 @@ PINNED_ELSEWHERE = [
     pinned("concern:comment", ((("trigger_id",), DELETE),),
            "handlers/forms.open_view indexes body['trigger_id']: a click without one makes the "
            "apology instead of 'run the command again'", "click-without-trigger"),
-    pinned("digest schedule form", ((("user", "id"), 9_223_372_036_854_775_808),),
-           "handlers/context.actor_of takes the user id as it comes: a number reaches the "
-           "database (SQLite: integer overflow) and makes the apology", "user-id-a-number",
-           only="sqlite"),
 ]  # fmt: skip
 
 
@@ -501,6 +497,27 @@ def test_a_malformed_payload_found_by_fuzzing_gets_no_apology(
     reply, said = send_variant(fuzzed, name, *changes)
     assert reply.status == 200
     assert not [s for s in said if APOLOGY in s], said
+
+
+def found(name: str, changes: tuple, why: str, id: str) -> Any:
+    """A payload the fuzzing found ending in the apology, kept as an example once fixed."""
+    return pytest.param(name, changes, why, id=id)
+
+
+FOUND = [
+    found("digest schedule form", ((("user", "id"), 9_223_372_036_854_775_808),),
+          "handlers/context.actor_of took the user id as it came: a number reached the "
+          "database (SQLite: integer overflow) and made the apology", "user-id-a-number"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "changes", "why"), FOUND)
+def test_a_fixed_payload_found_by_fuzzing_gets_no_apology(fuzzed, name, changes, why):
+    """Each row: a payload the fuzzing found to end in the apology (`why`), acknowledged now
+    and answered with what the person can do, never the apology."""
+    reply, said = send_variant(fuzzed, name, *changes)
+    assert reply.status == 200
+    assert not [s for s in said if APOLOGY in s], (why, said)
 
 
 ENVELOPES = [
