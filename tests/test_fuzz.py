@@ -471,9 +471,6 @@ def pinned(name: str, changes: tuple, reason: str, id: str, only: str | None = N
 WEEKDAY = ("view", "state", "values", "rule_weekdays", "rule_weekdays", "selected_options", 0)
 SEVERITY = ("view", "state", "values", "severity", "severity", "selected_option")
 PINNED_ELSEWHERE = [
-    pinned("cadence form", (((*WEEKDAY, "value"), None),),
-           "bot/domain/cadences.rule_from_form calls int() on each chosen weekday: an option "
-           "without a value makes the apology", "cadence-weekday-without-value"),
     pinned("engagement form", ((("view", "private_metadata"), True),),
            "handlers/forms.metadata_of parses only strings: private_metadata of another JSON "
            "type makes the apology instead of 'This form is damaged'", "metadata-not-a-string"),
@@ -505,6 +502,9 @@ def found(name: str, changes: tuple, why: str, id: str) -> Any:
 
 
 FOUND = [
+    found("cadence form", (((*WEEKDAY, "value"), None),),
+          "bot/domain/cadences.rule_from_form called int() on each chosen weekday: an option "
+          "without a value made the apology", "cadence-weekday-without-value"),
     found("digest schedule form", ((("user", "id"), 9_223_372_036_854_775_808),),
           "handlers/context.actor_of took the user id as it came: a number reached the "
           "database (SQLite: integer overflow) and made the apology", "user-id-a-number"),

@@ -120,11 +120,27 @@ def _int(raw: Any) -> int | None:
         return None
 
 
+def _chosen(raw: Any, what: str) -> int:
+    """A chosen option's value as a number (a weekday, an nth): the form's options all carry
+    one, so a missing or odd value is a tampered or broken form, said as a field error."""
+    if isinstance(raw, str | int) and not isinstance(raw, bool):
+        try:
+            return int(raw)
+        except ValueError:
+            pass
+    raise recurrence.RuleError(f"Choose the {what} again: one of the choices was not understood.")
+
+
 def rule_from_form(raw: Mapping[str, Any]) -> recurrence.Rule:
     """The recurrence rule from the form's fields; RuleError (a UserError) when malformed."""
     kind = raw.get("rule_kind") or "weekly"
-    weekdays = tuple(sorted({int(d) for d in raw.get("weekdays") or []}))
+    chosen = raw.get("weekdays") or []
+    if not isinstance(chosen, list | tuple):
+        chosen = [chosen]
+    weekdays = tuple(sorted({_chosen(d, "weekdays") for d in chosen}))
     start = raw.get("start_date")
+    if start and not isinstance(start, str):
+        raise recurrence.RuleError("Choose the start date again: it was not understood.")
     start_date = date.fromisoformat(start) if start else None
     if kind in ("weekly", "every_n_weeks"):
         rule = recurrence.Rule(
@@ -139,8 +155,8 @@ def rule_from_form(raw: Mapping[str, Any]) -> recurrence.Rule:
         nth, weekday = raw.get("nth"), raw.get("weekday")
         rule = recurrence.Rule(
             kind=kind,
-            nth=int(nth) if nth not in (None, "") else None,
-            weekday=int(weekday) if weekday not in (None, "") else None,
+            nth=_chosen(nth, "week of the month") if nth not in (None, "") else None,
+            weekday=_chosen(weekday, "weekday") if weekday not in (None, "") else None,
         )
     elif kind == "cron":
         rule = recurrence.Rule(kind=kind, cron=(raw.get("cron") or "").strip() or None)
