@@ -27,7 +27,15 @@ from bot.domain.checkin_kinds import FormFamily
 from bot.domain.errors import UserError
 from bot.engine import outbox
 from handlers.context import Command, Request
-from handlers.forms import button_id, metadata_id, metadata_of, open_view, read_state, save_form
+from handlers.forms import (
+    button_id,
+    metadata_id,
+    metadata_of,
+    open_view,
+    read_state,
+    save_form,
+    state_of,
+)
 from handlers.risk_reviews import review_form
 
 log = logging.getLogger(__name__)
@@ -83,7 +91,7 @@ def status_update_edit(ack: Ack, body: dict, client: WebClient, context: BoltCon
 
 def status_update_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
+    values, blocks = read_state(state_of(view))
     metadata = metadata_of(view.get("private_metadata"))
 
     def save() -> bool:
@@ -116,7 +124,7 @@ def status_update_form(ack: Ack, body: dict, view: dict, context: BoltContext) -
 
 def feedback_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
+    values, blocks = read_state(state_of(view))
     metadata = metadata_of(view.get("private_metadata"))
 
     def save() -> bool:

@@ -26,7 +26,7 @@ from bot.domain import cadences, engagements
 from bot.domain.errors import FieldErrors, UserError
 from bot.engine import outbox
 from handlers.context import Command, Request
-from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form
+from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form, state_of
 
 log = logging.getLogger(__name__)
 LIFECYCLE = ("pause", "resume", "skip", "delete")
@@ -199,7 +199,7 @@ def rule_changed(ack: Ack, body: dict, client: WebClient, context: BoltContext) 
     req = Request.of(context)
     view = body["view"]
     metadata = metadata_of(view.get("private_metadata"))
-    values, _ = form_values(view["state"]["values"])
+    values, _ = form_values(state_of(view))
     values.update(form_values(action_state(body["actions"][0]))[0])
     with req.read() as session:
         details = engagements.get(
@@ -218,7 +218,7 @@ def rule_changed(ack: Ack, body: dict, client: WebClient, context: BoltContext) 
 def cadence_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     req = Request.of(context)
     metadata = metadata_of(view.get("private_metadata"))
-    values, blocks = form_values(view["state"]["values"])
+    values, blocks = form_values(state_of(view))
 
     def save() -> bool:
         engagement_id = _id(metadata, "engagement_id")

@@ -43,6 +43,7 @@ from handlers.forms import (
     open_view,
     read_state,
     save_form,
+    state_of,
 )
 from storage.models import Engagement
 
@@ -249,7 +250,7 @@ def raise_from_blocker(ack: Ack, body: dict, client: WebClient, context: BoltCon
 
 def concern_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
+    values, blocks = read_state(state_of(view))
     metadata = metadata_of(view.get("private_metadata"))
 
     def save() -> bool:
@@ -293,7 +294,7 @@ ACTION_FORMS = {
 def concern_action_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     """Resolve (with its note), comment, or reassign: one submission, one change."""
     req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
+    values, blocks = read_state(state_of(view))
     concern_id = metadata_id(metadata_of(view.get("private_metadata")), "concern_id")
     field, change = ACTION_FORMS[view["callback_id"]]
 

@@ -13,7 +13,7 @@ from bot.domain import workspaces
 from bot.engine import outbox
 from bot.platform.slack import user_timezone
 from handlers.context import Command, Request
-from handlers.forms import open_view, read_state, save_form
+from handlers.forms import open_view, read_state, save_form, state_of
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def schedule_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
     """Validate, save (who may is checked again here, in the transaction), close the form and
     confirm by DM through the outbox, once per submission."""
     req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
+    values, blocks = read_state(state_of(view))
 
     def save() -> bool:
         schedule = workspaces.validate_schedule(values)

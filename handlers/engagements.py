@@ -26,7 +26,15 @@ from bot.domain.errors import UserError
 from bot.engine import outbox
 from bot.platform.slack import user_timezone
 from handlers.context import Command, Request
-from handlers.forms import button_id, metadata_id, metadata_of, open_view, read_state, save_form
+from handlers.forms import (
+    button_id,
+    metadata_id,
+    metadata_of,
+    open_view,
+    read_state,
+    save_form,
+    state_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +115,7 @@ def _named(cmd: Command, action: str) -> engagements.EngagementDetails | None:
 
 def engagement_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
+    values, blocks = read_state(state_of(view))
     metadata = metadata_of(view.get("private_metadata"))
 
     def save() -> bool:

@@ -36,19 +36,57 @@ VALUE_KEYS = {
 }
 
 
+class DamagedForm(UserError):
+    """A submission whose structure Slack would never send (tampered or broken on the way):
+    said plainly, never the apology for an error of Cadence's own."""
+
+    def __init__(self) -> None:
+        super().__init__("This form is damaged; run the command again.")
+
+
+def state_of(view: Any) -> dict[str, Any]:
+    """A submitted view's `state.values`, checked for shape: every form listener reads its
+    input through this, so a view without state (or with state of another type) is a
+    DamagedForm, not a KeyError ending in the apology."""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(values, dict):
+        raise DamagedForm()
+    return values
+
+
+def _option_value(option: Any) -> Any:
+    """A chosen option's value; an option that is not Slack's dict counts as nothing chosen,
+    so the form's own validation says what to choose (an inline error)."""
+    return option.get("value") if isinstance(option, dict) else None
+
+
 def read_state(state_values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(values by action_id, block_id by action_id) from Slack's view state."""
+    """(values by action_id, block_id by action_id) from Slack's view state.
+
+    Whatever is not shaped as Slack shapes it (an input that is not a dict, a chosen option
+    that is not one) reads as empty: validation then names the field to fill in."""
     values: dict[str, Any] = {}
     blocks: dict[str, str] = {}
-    for block_id, actions in (state_values or {}).items():
-        for action_id, state in (actions or {}).items():
+    if not isinstance(state_values, dict):
+        return values, blocks
+    for block_id, actions in state_values.items():
+        if not isinstance(actions, dict):
+            continue
+        for action_id, state in actions.items():
             blocks[action_id] = block_id
+            if not isinstance(state, dict):
+                values[action_id] = None
+                continue
             kind = state.get("type")
             if kind in ("static_select", "external_select", "radio_buttons"):
-                option = state.get("selected_option")
-                values[action_id] = option.get("value") if option else None
+                values[action_id] = _option_value(state.get("selected_option"))
             elif kind in ("multi_static_select", "multi_external_select", "checkboxes"):
-                values[action_id] = [o.get("value") for o in state.get("selected_options") or []]
+                chosen = state.get("selected_options")
+                chosen = chosen if isinstance(chosen, list) else []
+                values[action_id] = [
+                    _option_value(o) for o in chosen if _option_value(o) is not None
+                ]
             else:
                 values[action_id] = state.get(VALUE_KEYS.get(kind, "value"))
     return values, blocks
@@ -70,9 +108,13 @@ def errors_for_blocks(errors: dict[str, str], blocks: dict[str, str]) -> dict[st
 
 
 def open_view(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> dict | None:
-    """Open a modal with the request's trigger_id (valid once, for 3 s: open first, then work)."""
+    """Open a modal with the request's trigger_id (valid once, for 3 s: open first, then work).
+    A request without one (Slack always sends it) cannot open anything: said as such."""
+    trigger_id = body.get("trigger_id")
+    if not isinstance(trigger_id, str) or not trigger_id:
+        raise UserError("Slack did not say where to open the form. Please run the command again.")
     try:
-        return client.views_open(trigger_id=body["trigger_id"], view=view)["view"]
+        return client.views_open(trigger_id=trigger_id, view=view)["view"]
     except SlackApiError as e:
         if e.response.get("error") in ("expired_trigger_id", "invalid_trigger_id"):
             raise UserError(
@@ -82,13 +124,22 @@ def open_view(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> 
         raise
 
 
-def metadata_of(raw: str | None) -> dict[str, Any]:
-    """private_metadata is only a hint: every id in it is re-checked against the database."""
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
+def metadata_of(raw: Any) -> dict[str, Any]:
+    """private_metadata is only a hint: every id in it is re-checked against the database.
+
+    None or empty is no hint ({}); anything else that is not a JSON object (another type, text
+    that is not JSON) is a DamagedForm: read as {} it could turn an edit form into a new one."""
+    if raw is None or raw == "":
         return {}
-    return value if isinstance(value, dict) else {}
+    if not isinstance(raw, str):
+        raise DamagedForm()
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise DamagedForm() from e
+    if not isinstance(value, dict):
+        raise DamagedForm()
+    return value
 
 
 def metadata_id(metadata: dict[str, Any], key: str) -> int | None:

@@ -15,7 +15,7 @@ from bot.blocks.risk_reviews import risk_review_modal, risk_review_summary
 from bot.domain import checkins, risk_reviews
 from bot.engine import outbox
 from handlers.context import Request
-from handlers.forms import metadata_id, metadata_of, read_state, save_form
+from handlers.forms import metadata_id, metadata_of, read_state, save_form, state_of
 
 
 def review_form(session: Session, found: checkins.CheckInContext, req: Request) -> dict:
@@ -29,7 +29,7 @@ def review_form(session: Session, found: checkins.CheckInContext, req: Request) 
 
 def risk_review_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     req = Request.of(context)
-    values, blocks = read_state(view["state"]["values"])
+    values, blocks = read_state(state_of(view))
     metadata = metadata_of(view.get("private_metadata"))
     ids = metadata.get("concern_ids")
     concern_ids = [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []

@@ -463,48 +463,26 @@ def test_a_shortcut_payload_with_a_channel_or_message_of_the_wrong_shape_is_not_
         assert not [s for s in said if APOLOGY in s], said
 
 
-def pinned(name: str, changes: tuple, reason: str, id: str, only: str | None = None) -> Any:
-    """A row that fails (strict xfail) until its bug is fixed; `only`: on that database."""
-    return pytest.param(name, changes, reason, only, id=id)
-
-
-WEEKDAY = ("view", "state", "values", "rule_weekdays", "rule_weekdays", "selected_options", 0)
-SEVERITY = ("view", "state", "values", "severity", "severity", "selected_option")
-PINNED_ELSEWHERE = [
-    pinned("engagement form", ((("view", "private_metadata"), True),),
-           "handlers/forms.metadata_of parses only strings: private_metadata of another JSON "
-           "type makes the apology instead of 'This form is damaged'", "metadata-not-a-string"),
-    pinned("concern form", ((SEVERITY, True),),
-           "handlers/forms.read_state reads each input as Slack shapes it: a chosen option that "
-           "is not a dict makes the apology instead of an inline error", "option-not-a-dict"),
-    pinned("concern:comment", ((("trigger_id",), DELETE),),
-           "handlers/forms.open_view indexes body['trigger_id']: a click without one makes the "
-           "apology instead of 'run the command again'", "click-without-trigger"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("name", "changes", "reason", "only"), PINNED_ELSEWHERE)
-def test_a_malformed_payload_found_by_fuzzing_gets_no_apology(
-    request, fuzzed, name, changes, reason, only
-):
-    """Each row: a payload the fuzzing found to end in the apology, in a file another helper
-    owns; strict, so the row fails (and is turned into a plain test) once it is fixed."""
-    if only is None or only in fuzzed.app.services.settings.database_url:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
-    reply, said = send_variant(fuzzed, name, *changes)
-    assert reply.status == 200
-    assert not [s for s in said if APOLOGY in s], said
-
-
 def found(name: str, changes: tuple, why: str, id: str) -> Any:
     """A payload the fuzzing found ending in the apology, kept as an example once fixed."""
     return pytest.param(name, changes, why, id=id)
 
 
+WEEKDAY = ("view", "state", "values", "rule_weekdays", "rule_weekdays", "selected_options", 0)
+SEVERITY = ("view", "state", "values", "severity", "severity", "selected_option")
 FOUND = [
     found("cadence form", (((*WEEKDAY, "value"), None),),
           "bot/domain/cadences.rule_from_form called int() on each chosen weekday: an option "
           "without a value made the apology", "cadence-weekday-without-value"),
+    found("engagement form", ((("view", "private_metadata"), True),),
+          "handlers/forms.metadata_of parsed only strings: private_metadata of another JSON "
+          "type made the apology instead of 'This form is damaged'", "metadata-not-a-string"),
+    found("concern form", ((SEVERITY, True),),
+          "handlers/forms.read_state read each input as Slack shapes it: a chosen option that "
+          "is not a dict made the apology instead of an inline error", "option-not-a-dict"),
+    found("concern:comment", ((("trigger_id",), DELETE),),
+          "handlers/forms.open_view indexed body['trigger_id']: a click without one made the "
+          "apology instead of 'run the command again'", "click-without-trigger"),
     found("digest schedule form", ((("user", "id"), 9_223_372_036_854_775_808),),
           "handlers/context.actor_of took the user id as it came: a number reached the "
           "database (SQLite: integer overflow) and made the apology", "user-id-a-number"),
@@ -512,7 +490,7 @@ FOUND = [
 
 
 @pytest.mark.parametrize(("name", "changes", "why"), FOUND)
-def test_a_fixed_payload_found_by_fuzzing_gets_no_apology(fuzzed, name, changes, why):
+def test_a_malformed_payload_found_by_fuzzing_gets_no_apology(fuzzed, name, changes, why):
     """Each row: a payload the fuzzing found to end in the apology (`why`), acknowledged now
     and answered with what the person can do, never the apology."""
     reply, said = send_variant(fuzzed, name, *changes)
