@@ -205,6 +205,9 @@ def rule_changed(ack: Ack, body: dict, client: WebClient, context: BoltContext) 
         details = engagements.get(
             session=session, team_id=req.team_id, engagement_id=_id(metadata, "engagement_id")
         )
+    # private_metadata is a hint: the preview names the engagement and reads its schedule, so
+    # it is drawn only for someone who may manage it (as opening and saving the form check).
+    engagements.require_manager(details, req.user_id, req.admins)
     try:
         client.views_update(
             view_id=view["id"],
