@@ -1592,11 +1592,6 @@ def test_logs_carry_no_token_secret_or_request_body(world, caplog):
     assert not leaks(text, carried)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/platform/logs.py lets libraries log request bodies: at INFO, Bolt's "
-    "RequestVerification quotes the whole body of a request whose signature fails",
-)
 def test_a_forged_request_body_is_not_logged_at_info(world, caplog):
     with everything_at_debug(caplog):
         caplog.set_level(logging.INFO)
@@ -1607,12 +1602,6 @@ def test_a_forged_request_body_is_not_logged_at_info(world, caplog):
     assert not leaks(caplog.text, ["canary-forged-Jw3"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/platform/logs.py leaves library loggers at the root's level: at DEBUG, "
-    "slack_sdk quotes each Web API call's body and answer and each response_url, and "
-    "SQLAlchemy each statement's parameters (what people typed: concern titles, update text)",
-)
 def test_no_log_line_at_debug_quotes_what_people_typed(world, caplog):
     canary = f"canary-{next(_fresh)}-Zq9"
     with everything_at_debug(caplog):

@@ -22,6 +22,7 @@ from bot.engine.outbox import Outbox
 from bot.entry.app import INSTALL_PATH, REDIRECT_PATH, build_app
 from bot.platform import clock
 from bot.platform.config import ConfigError, configure_logging, load_settings
+from bot.platform.logs import keep_bodies_out
 from bot.platform.services import Services
 from storage.db import Database
 
@@ -34,6 +35,7 @@ class CadenceWSGI:
     """Routes the two paths Cadence serves; everything else is 404."""
 
     def __init__(self, services: Services):
+        keep_bodies_out()
         self.services = services
         self.outbox = Outbox(services)
         self.slack = SlackRequestHandler(build_app(services, self.outbox), path=SLACK_PATH)

@@ -11,8 +11,19 @@ lines are kept out of it:
 - slack_sdk's and urllib3's request lines (they carry request bodies) below WARNING, and
   slack_sdk's ERROR line for a connection that failed (the caller handles it and says so);
 - APScheduler's warning that a pass is still running when the next interval comes.
-At DEBUG everything reaches the log, bodies included: that is for a person debugging, never
-for a running deployment.
+At DEBUG the rest of the libraries' lines reach the log, with one exception at every level:
+
+What a request carried never reaches the log (`keep_bodies_out`): Bolt's signature check quotes
+the whole body of a forged request at INFO; slack_sdk quotes each Web API call's body and
+answer, and each response_url, at DEBUG; SQLAlchemy each statement's parameters at INFO (when
+its engine logger is enabled) and each row at DEBUG. These are what people typed (concern
+titles, updates, notes) and the URLs that let anyone answer them. A filter on those loggers
+themselves, not a level cap: a level is whatever the last caller set (Bolt sets its loggers'
+levels from the root's, a debugging person sets them all to DEBUG) and a handler filter
+misses handlers added later (a log collector's, pytest's caplog); a logger's own filter sees
+every record it makes, whatever the levels and handlers. Bolt's line is kept without the body
+(a forged request is worth knowing about), SQLAlchemy's statements are kept with their
+parameters replaced, slack_sdk's lines below WARNING are dropped (each is a body or an answer).
 
 `LOG_FORMAT=json` writes one JSON object per line (time, level, logger, message, and the
 exception with its traceback when there is one), for log collectors.
@@ -81,6 +92,64 @@ class LibraryChatter(logging.Filter):
         return not (name.startswith("slack_bolt") and message in self.bolt_warnings)
 
 
+# The loggers that quote request and response bodies (their names as the libraries make them:
+# `get_bolt_logger(RequestVerification)`, `logging.getLogger(__name__)` in slack_sdk, and
+# SQLAlchemy's class-level engine logger).
+BODY_LOGGERS = (
+    "slack_bolt.RequestVerification",
+    "slack_sdk.web.base_client",
+    "slack_sdk.web.legacy_base_client",
+    "slack_sdk.web.slack_response",
+    "slack_sdk.web.legacy_slack_response",
+    "slack_sdk.webhook.client",
+    "sqlalchemy.engine.Engine",
+)
+FORGED = "Invalid request signature detected"
+NOT_LOGGED = "[parameters not logged]"
+
+
+class NoBodies(logging.Filter):
+    """Keeps what a request carried out of a library's lines (see the module's docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        if name == "slack_bolt.RequestVerification":
+            if str(record.msg).startswith(FORGED):
+                record.msg, record.args = f"{FORGED} (body and signature not logged)", None
+            return True
+        if name.startswith("slack_sdk"):
+            return record.levelno >= logging.WARNING
+        if name.startswith("sqlalchemy.engine"):
+            return self._statement(record)
+        return True
+
+    @staticmethod
+    def _statement(record: logging.LogRecord) -> bool:
+        """SQL text stays (its values are bound, not inlined); the parameters line says only
+        that there were some; rows (DEBUG) are dropped."""
+        message = str(record.msg)
+        if not record.args:
+            return True
+        if message.startswith("Row"):
+            return False
+        if message.startswith("[") and isinstance(record.args, tuple):
+            record.msg, record.args = f"[%s] {NOT_LOGGED}", record.args[:1]
+        return True
+
+
+_NO_BODIES = NoBodies()
+
+
+def keep_bodies_out() -> None:
+    """Put the NoBodies filter on each logger that quotes bodies (idempotent). `setup` calls it
+    for every process, and the web application again when it is built (a process embedding it
+    without `setup`, as the tests do, gets the same protection)."""
+    for name in BODY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _NO_BODIES not in logger.filters:
+            logger.addFilter(_NO_BODIES)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO-8601), level, logger, message, exception."""
 
@@ -117,6 +186,7 @@ def setup(*, level: str, fmt: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    keep_bodies_out()
 
 
 def gunicorn_logger_class() -> type:
