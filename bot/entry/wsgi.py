@@ -15,7 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_sdk.signature import SignatureVerifier
 
 from bot.engine import tick as engine
 from bot.engine.outbox import Outbox
@@ -38,7 +41,11 @@ class CadenceWSGI:
         keep_bodies_out()
         self.services = services
         self.outbox = Outbox(services)
-        self.slack = SlackRequestHandler(build_app(services, self.outbox), path=SLACK_PATH)
+        self.slack = CadenceRequestHandler(
+            build_app(services, self.outbox),
+            path=SLACK_PATH,
+            signing_secret=services.settings.slack_signing_secret,
+        )
         self.health_probe = HealthProbe(services)
 
     def close(self) -> None:
@@ -60,6 +67,46 @@ class CadenceWSGI:
             status, body = health(self.services, self.health_probe)
             return _json(start_response, status, body)
         return _json(start_response, 404, {"error": "not found"})
+
+
+class CadenceRequestHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, except that a payload Bolt itself cannot read is acknowledged.
+
+    Bolt reads the envelope of every payload (its view, user, channel, enterprise, team and
+    response_urls) before any listener or middleware of Cadence's runs: building the request's
+    context outside its own error handling, matching listeners inside it. A signed payload of
+    a shape Slack never sends (a view that is null or has no type, a user that is `false`,
+    response_urls that is null) then raised out of the adapter (the server's HTTP 500) or came
+    back as Bolt's own 500, and Slack showed the person an error. Such a payload is answered
+    200 with an empty body (nothing can be done with it) and logged in one line, naming the
+    error's type but never the body; one that is not signed still gets 401."""
+
+    def __init__(self, app: App, path: str, signing_secret: str):
+        super().__init__(app, path=path)
+        self.verifier = SignatureVerifier(signing_secret=signing_secret)
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        body = request.get_body()
+        headers = request.get_headers()
+        try:
+            bolt_request = BoltRequest(body=body, query=request.query_string, headers=headers)
+            response = self.app.dispatch(bolt_request)
+        except Exception as e:
+            return self._unreadable(body, headers, type(e).__name__)
+        if response.status == 500:  # an exception inside Bolt's dispatch, logged by Bolt
+            return self._unreadable(body, headers, "error in Bolt's dispatch")
+        return response
+
+    def _unreadable(self, body: str, headers: dict[str, Any], what: str) -> BoltResponse:
+        def header(name: str) -> str:
+            value = headers.get(name) or ""
+            return str(value[0] if isinstance(value, list | tuple) and value else value)
+
+        timestamp, signature = header("x-slack-request-timestamp"), header("x-slack-signature")
+        if not self.verifier.is_valid(body, timestamp, signature):
+            return BoltResponse(status=401, body={"error": "invalid request"})
+        log.warning("acknowledged a signed Slack request Bolt could not read (%s)", what)
+        return BoltResponse(status=200, body="")
 
 
 HEALTH_TIMEOUT_S = 1.0
