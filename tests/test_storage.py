@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
 from storage import migrate
-from storage.db import Database
+from storage.db import REQUEST_SECONDS, Database, Deadline
 from storage.models import AuditEvent, Engagement, EngagementMember, ScheduledJob
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -213,3 +214,56 @@ def test_postgresql_sessions_carry_time_limits(db):
     assert statement == f"{STATEMENT_TIMEOUT_MS // 1000}s"
     assert lock == f"{LOCK_TIMEOUT_MS // 1000}s"
     assert db.engine.pool.timeout() == 5
+
+
+def test_sqlite_writers_of_one_process_queue_for_the_write_lock_in_turn(sqlite_url: str):
+    """24 threads make short writes, each within a request's deadline, while one holds a write
+    for 200 ms. SQLite's busy handler alone sleeps and retries, so a waiter can be overtaken
+    until its deadline ("could not save"); queued on the process's lock, none waits long."""
+    migrate.upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    start = threading.Barrier(25)
+    waits: list[float] = []
+    errors: list[BaseException] = []
+
+    def write(index: int) -> None:
+        with db.session(deadline=Deadline.after(REQUEST_SECONDS)) as session:
+            session.add(
+                AuditEvent(
+                    team_id="T1",
+                    actor_user_id="U1",
+                    entity_type="engagement",
+                    entity_id=index,
+                    action="bump",
+                    at=NOW,
+                )
+            )
+            session.flush()
+            time.sleep(0.005)  # a request's work in between, the GIL released
+
+    def work(index: int) -> None:
+        start.wait()
+        for _ in range(10):
+            began = time.monotonic()
+            try:
+                write(index)
+            except BaseException as e:
+                errors.append(e)
+            waits.append(time.monotonic() - began)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    with db.session() as holder:
+        holder.add(engagement("holder"))
+        holder.flush()
+        start.wait()
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(waits) == 240
+    assert max(waits) < 1.5, sorted(waits)[-5:]
+    with db.read_session() as session:
+        assert len(session.exec(select(AuditEvent)).all()) == 240
+    db.dispose()
