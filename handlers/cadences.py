@@ -129,7 +129,11 @@ def cadences_command(cmd: Command) -> None:
             details = engagements.find(session=session, team_id=req.team_id, handle=cmd.rest)
             engagement_id, scope = details.id, f"for {details.engagement.name}"
         found = cadences.page(
-            session=session, team_id=req.team_id, limit=MAX_LISTED, engagement_id=engagement_id
+            session=session,
+            team_id=req.team_id,
+            limit=MAX_LISTED,
+            engagement_id=engagement_id,
+            only_for=req.only_for,  # another organisation's person: only their engagements'
         )
     payload = cadence_list(found.rows, req.now, scope=scope, total=found.total)
     cmd.respond(**payload, response_type="ephemeral")

@@ -50,6 +50,7 @@ class Request:
     delivery: str  # names this delivery: a modal's view id, else a hash of timestamp+signature
     retried: bool  # Slack says it is a retry (X-Slack-Retry-Num)
     deadline: Deadline | None = None  # when this request's database work must be over
+    user_team: str = ""  # the asker's own workspace, as the payload names it ("" unknown)
 
     @staticmethod
     def of(context: BoltContext) -> Request:
@@ -62,6 +63,18 @@ class Request:
     @property
     def is_admin(self) -> bool:
         return self.user_id in self.services.admins
+
+    @property
+    def from_elsewhere(self) -> bool:
+        """The asker belongs to another organisation (Slack Connect: their payloads name their
+        own workspace, not the one Cadence is installed in)."""
+        return bool(self.user_team) and self.user_team != self.team_id
+
+    @property
+    def only_for(self) -> str | None:
+        """Whose engagements a list shows: everyone's to the installed workspace's members
+        and Cadence admins; to a person of another organisation, only those they are on."""
+        return self.user_id if self.from_elsewhere and not self.is_admin else None
 
     @property
     def db(self) -> Database:
@@ -137,6 +150,19 @@ def actor_of(body: dict[str, Any]) -> str:
     return ""
 
 
+def user_team_of(body: dict[str, Any]) -> str:
+    """The asker's own workspace: `user.team_id` in an interaction, `team_id` in a slash
+    command (Slack names the invoking person's team there), `user_team` in an event."""
+    user, event = body.get("user"), body.get("event")
+    if isinstance(user, dict):
+        team = user.get("team_id")
+    elif body.get("command"):
+        team = body.get("team_id")
+    else:
+        team = event.get("user_team") if isinstance(event, dict) else None
+    return team if isinstance(team, str) else ""
+
+
 def workspace_of(context: BoltContext, body: dict[str, Any]) -> str:
     """The workspace Cadence is installed in (from the bot token), not the payload's team.
 
@@ -171,6 +197,7 @@ def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
             delivery=delivery_key(body, headers),
             retried=bool(_header(headers, "x-slack-retry-num")),
             deadline=Deadline.after(REQUEST_SECONDS),
+            user_team=user_team_of(body),
         )
         return next()
 

@@ -71,7 +71,11 @@ def list_command(cmd: Command) -> None:
     cmd.ack()
     with cmd.req.read() as session:
         found = engagements.page(
-            session=session, team_id=cmd.req.team_id, limit=MAX_LISTED, matching=cmd.rest
+            session=session,
+            team_id=cmd.req.team_id,
+            limit=MAX_LISTED,
+            matching=cmd.rest,
+            only_for=cmd.req.only_for,  # another organisation's person: only theirs
         )
     payload = engagement_list(found.rows, total=found.total, matching=cmd.rest)
     cmd.respond(**payload, response_type="ephemeral")

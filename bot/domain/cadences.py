@@ -22,6 +22,7 @@ from bot.domain.checkin_kinds import CHECKIN_KINDS, spec_of
 from bot.domain.command_reference import echo, read_number
 from bot.domain.engagements import (
     EngagementDetails,
+    member_of,
     normalize_timezone,
     people_with_role,
     require_manager,
@@ -495,10 +496,17 @@ class CadencePage:
 
 
 def page(
-    *, session: Session, team_id: str, limit: int, engagement_id: int | None = None
+    *,
+    session: Session,
+    team_id: str,
+    limit: int,
+    engagement_id: int | None = None,
+    only_for: str | None = None,
 ) -> CadencePage:
     """The first `limit` active and paused cadences of unarchived engagements (by engagement
-    name, then number) and how many there are: two SELECTs whatever the number."""
+    name, then number) and how many there are: two SELECTs whatever the number. With
+    `only_for` (a person who may not read the whole workspace's list), only the cadences of
+    engagements that person is on, in the same two statements."""
     conditions = [
         col(Cadence.team_id) == team_id,
         col(Cadence.status).in_((ACTIVE, PAUSED)),
@@ -506,6 +514,8 @@ def page(
     ]
     if engagement_id is not None:
         conditions.append(col(Cadence.engagement_id) == engagement_id)
+    if only_for is not None:
+        conditions.append(member_of(team_id, only_for))
     joined = col(Engagement.id) == col(Cadence.engagement_id)
     total = session.exec(
         select(func.count()).select_from(Cadence).join(Engagement, joined).where(*conditions)

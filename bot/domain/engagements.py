@@ -592,10 +592,15 @@ def page(
     limit: int,
     matching: str = "",
     include_archived: bool = False,
+    only_for: str | None = None,
 ) -> EngagementPage:
     """The first `limit` engagements by name (those `matching` a word, if given) and how many
-    there are: a COUNT, the page, and the page's details (three more), whatever the total."""
+    there are: a COUNT, the page, and the page's details (three more), whatever the total.
+    With `only_for` (a person who may not read the whole workspace's list), only those that
+    person is on, in the same statements."""
     conditions = _listed(team_id, include_archived=include_archived, matching=matching)
+    if only_for is not None:
+        conditions.append(member_of(team_id, only_for))
     total = session.exec(select(func.count()).select_from(Engagement).where(*conditions)).one()
     engagements = session.exec(
         select(Engagement)
@@ -801,14 +806,20 @@ def _roles(details: EngagementDetails, user_id: str) -> tuple[str, ...]:
     )
 
 
-def _theirs(team_id: str, user_id: str) -> list[ColumnElement[bool]]:
-    """The conditions of a person's active engagements."""
+def member_of(team_id: str, user_id: str) -> ColumnElement[bool]:
+    """The condition (on Engagement.id) of the engagements a person is on, in any role: a
+    subquery, so a list narrowed to a person costs no statement more than the whole list."""
     members = (
         select(EngagementMember.engagement_id)
         .where(EngagementMember.team_id == team_id)
         .where(EngagementMember.user_id == user_id)
     )
-    return [*_listed(team_id), col(Engagement.id).in_(members)]
+    return col(Engagement.id).in_(members)
+
+
+def _theirs(team_id: str, user_id: str) -> list[ColumnElement[bool]]:
+    """The conditions of a person's active engagements."""
+    return [*_listed(team_id), member_of(team_id, user_id)]
 
 
 def list_for_person(
