@@ -55,13 +55,14 @@ def engagement_saved(
     """A new engagement (or a new channel): get in and greet it, then tell the lead how it
     went. Another edit: tell the lead what changed."""
     earlier = (*before.leads, *before.vendor_contacts, *before.stakeholders) if before else ()
-    home.plan_refresh(  # its members' Home tabs, and those of anyone the edit removed
+    # Its members' Home tabs, and those of anyone the edit removed: named here, as `after`
+    # holds them, rather than by the engagement (a query for its members).
+    home.plan_refresh(
         session,
         team_id=after.engagement.team_id,
         cause=f"engagement={after.id}:request={request}",
         now=now,
-        engagement_id=after.id,
-        user_ids=earlier,
+        user_ids=(*earlier, *after.leads, *after.vendor_contacts, *after.stakeholders),
     )
     channel_id = after.engagement.channel_id
     if before is None or before.engagement.channel_id != channel_id:
