@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
-from conftest import LEAD, LEAD2, STAKEHOLDER, TEAM, VENDOR
+from conftest import LEAD, LEAD2, SHARED, STAKEHOLDER, TEAM, VENDOR
 from flows import create_engagement, open_form, submit
 from sqlalchemy import event
 from sqlmodel import select
@@ -102,3 +102,9 @@ def test_what_an_edit_records_as_after_is_what_is_read_back(cadence):
         ("Uptime", 99.95, None),
         ("Mean time to resolve", 8.0, None),
     ]
+
+
+def test_an_edit_that_moves_the_engagement_to_another_channel_greets_it(cadence):
+    create_engagement(cadence)
+    saved_with(cadence, {"channel": SHARED})
+    cadence.wait_until(lambda: cadence.fake.messages(SHARED), what="the welcome in the new channel")

@@ -14,7 +14,7 @@ import unicodedata
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -842,7 +842,11 @@ def update(
     if data.handle != before.engagement.handle:  # its own handle is free to keep
         _ensure_handle_free(session=session, team_id=team_id, data=data, except_id=engagement_id)
     old = before.snapshot()
-    engagement = before.engagement.sqlmodel_update(columns(data), update={"updated_at": now})
+    engagement = before.engagement
+    # `before` keeps the row as it was (a detached copy): the row itself is updated in place,
+    # and whoever compares before with after (a new channel is greeted) must see both.
+    before = replace(before, engagement=Engagement.model_validate(engagement.model_dump()))
+    engagement.sqlmodel_update(columns(data), update={"updated_at": now})
     session.add(engagement)
     try:
         session.flush()
