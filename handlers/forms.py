@@ -55,10 +55,11 @@ def state_of(view: Any) -> dict[str, Any]:
     return values
 
 
-def _option_value(option: Any) -> Any:
+def _option_value(option: Any) -> str | None:
     """A chosen option's value; an option that is not Slack's dict counts as nothing chosen,
     so the form's own validation says what to choose (an inline error)."""
-    return option.get("value") if isinstance(option, dict) else None
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def read_state(state_values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -88,8 +89,18 @@ def read_state(state_values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                     _option_value(o) for o in chosen if _option_value(o) is not None
                 ]
             else:
-                values[action_id] = state.get(VALUE_KEYS.get(kind, "value"))
+                values[action_id] = _typed(state.get(VALUE_KEYS.get(kind, "value")))
     return values, blocks
+
+
+def _typed(value: Any) -> str | list[str] | None:
+    """What a person typed or picked is a string (a list of them for a multi-select): any
+    other type reads as nothing, so validation names the field rather than choking on it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return None
 
 
 def first_block(body: dict[str, Any]) -> str | None:

@@ -8,8 +8,8 @@ correct gets the usage reply, never the apology for an error of Cadence's own; a
 half-written lands in the database (each example ends with the database's invariants checked).
 The app is served once per module and database; examples are few (CI stays fast: 30 each, or
 FUZZ_EXAMPLES=500 for a longer hunt) and each runs against the state the previous ones left, as
-a person's requests would. What hypothesis found in files other helpers own is pinned at the end
-as strict xfails, and kept out of the generated examples so they keep finding new things.
+a person's requests would. What hypothesis found is kept at the end as examples, each saying what
+was wrong.
 """
 
 from __future__ import annotations
@@ -348,11 +348,6 @@ TYPED = frozenset({"value", "selected_date", "selected_time", "selected_date_tim
                    "selected_conversations", "selected_channel", "selected_channels"})  # fmt: skip
 
 
-# Forms whose listeners and rules another helper owns: what the fuzzing found there is pinned
-# by the examples below (strict xfails), so this test keeps finding new things elsewhere.
-ELSEWHERE = frozenset({"engagement form", "cadence form"})
-
-
 def paths_of(value: Any, prefix: tuple = (), depth: int = 0) -> Iterator[tuple]:
     """Every key path in a payload (dict keys, list indexes), to a depth of 7."""
     if depth > 7:
@@ -389,7 +384,7 @@ def mutate(payload: dict[str, Any], path: tuple, junk: Any, remove: bool) -> Non
 def test_any_interaction_payload_is_acknowledged_and_never_half_written(fuzzed, data):
     """A real click, form or shortcut payload with fields removed, of the wrong type or huge:
     acknowledged with HTTP 200 (never a 5xx), no apology for it, nothing half-written."""
-    name = data.draw(st.sampled_from(sorted(set(fuzzed.payloads) - ELSEWHERE)), "payload")
+    name = data.draw(st.sampled_from(sorted(fuzzed.payloads)), "payload")
     payload = copy.deepcopy(fuzzed.payloads[name])
     payload["trigger_id"] = fuzzed.fake.new_trigger_id()
     if isinstance(payload.get("view"), dict) and payload["type"] == "view_submission":
