@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from conftest import ACME, DIGEST, LEAD, SIGNING_SECRET, STAKEHOLDER, VENDOR, Cadence
 from flows import text_of
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slack_requests import Reply, build_view_submission, sign
 from sqlalchemy import func
@@ -270,6 +270,7 @@ COMMAND_TEXTS = st.one_of(
     form=st.sampled_from(["", *sorted({s.usage.split(" <")[0].split(" [")[0] for s in REFERENCE})]),
     text=COMMAND_TEXTS,
 )
+@example(form="engagement list", text="\x00")  # found: a NUL reached PostgreSQL's LIKE
 def test_any_command_text_is_acknowledged_and_answered_without_an_apology(fuzzed, form, text):
     """Any text after `/cadence` (after a real form or not): HTTP 200, an answer the person can
     act on (the usage reply where one fits), never the apology; nothing half-written."""

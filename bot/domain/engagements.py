@@ -561,7 +561,9 @@ def _listed(
     conditions: list[ColumnElement[bool]] = [col(Engagement.team_id) == team_id]
     if not include_archived:
         conditions.append(col(Engagement.archived_at).is_(None))
-    needle = matching.strip().lower()[:MAX_VENDOR]
+    # PostgreSQL refuses a NUL character in a string parameter; no name, vendor or handle
+    # holds one, so it is dropped from the word rather than sent.
+    needle = matching.replace("\x00", "").strip().lower()[:MAX_VENDOR]
     if needle:
         conditions.append(
             or_(
