@@ -59,7 +59,13 @@ def _option_value(option: Any) -> str | None:
     """A chosen option's value; an option that is not Slack's dict counts as nothing chosen,
     so the form's own validation says what to choose (an inline error)."""
     value = option.get("value") if isinstance(option, dict) else None
-    return value if isinstance(value, str) else None
+    return without_nul(value) if isinstance(value, str) else None
+
+
+def without_nul(text: str) -> str:
+    """`text` without NUL characters: PostgreSQL refuses them in any text it stores, and no one
+    means one (Slack passes through what a paste or a client put there)."""
+    return text.replace("\x00", "")
 
 
 def read_state(state_values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -97,9 +103,9 @@ def _typed(value: Any) -> str | list[str] | None:
     """What a person typed or picked is a string (a list of them for a multi-select): any
     other type reads as nothing, so validation names the field rather than choking on it."""
     if isinstance(value, str):
-        return value
+        return without_nul(value)
     if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
+        return [without_nul(v) for v in value if isinstance(v, str)]
     return None
 
 

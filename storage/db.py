@@ -220,6 +220,7 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,  # what people typed stays out of error messages and logs
             **_file_pool(url.database),
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
@@ -229,6 +230,7 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # what people typed stays out of error messages and logs
         # No pool_pre_ping: the ping is made in the checkout hook below, where a request's
         # watchdog can already cut it (SQLAlchemy's own ping runs before any hook).
         pool_size=POOL_SIZE,

@@ -524,3 +524,18 @@ def test_an_owner_who_left_slack_is_reported_to_the_leads_once(cadence):
         what="the leads to hear the owner cannot be reached",
     )
     assert len(notices) == 1 and "update the engagement's people" in text_of(notices[0])
+
+
+def test_a_nul_typed_into_a_command_or_a_form_is_dropped_not_an_apology(cadence):
+    """PostgreSQL refuses NUL in stored text: a NUL pasted into the command or the form is
+    dropped where Cadence reads what was typed, and the concern is raised."""
+    set_up(cadence)
+    with clock.fixed_at(RAISED_AT):
+        raise_by_command(
+            cadence,
+            "concern acme-payments VPN keys\x00 shared",
+            {"severity": "low", "category": "security", "description": "Seen\x00 in #ops."},
+            user=STAKEHOLDER,
+        )
+    concern = cadence.wait_until(lambda: the_concern(cadence), what="the concern to be saved")
+    assert (concern.title, concern.description) == ("VPN keys shared", "Seen in #ops.")

@@ -131,7 +131,8 @@ def parse(text: str) -> Invocation:
     Any Unicode space separates words (shlex alone knows only ASCII ones), and the subcommand
     is compared in its compatibility form, so full-width `ｓｋｉｐ` is `skip`.
     """
-    text = (text or "").strip()
+    # NUL is dropped: PostgreSQL refuses it in stored text, and no one means one.
+    text = (text or "").replace("\x00", "").strip()
     spaced = "".join(" " if c.isspace() else c for c in text)
     try:
         words = shlex.split(spaced)
