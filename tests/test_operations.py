@@ -637,3 +637,43 @@ def test_a_pass_hanging_on_the_database_is_abandoned_and_the_ticker_recovers(
         assert running.stop(grace=10)
         proxy.close()
         db.dispose()
+
+
+def test_the_procfile_web_process_logs_json_lines_gunicorns_own_included(
+    tmp_path, fake_slack, sqlite_url
+):
+    """`LOG_FORMAT=json` covers the Procfile's `web` process: gunicorn's own start lines go
+    through Cadence's handler (`--logger-class`), not gunicorn's format."""
+    from test_cli_and_serving import procfile_command, slack_env
+
+    port = free_port()
+    env = {**slack_env(fake_slack, sqlite_url, port, LOG_FORMAT="json"), "LOG_LEVEL": "INFO"}
+    assert run_bot("migrate", cwd=tmp_path, env=env).returncode == 0
+    process = subprocess.Popen(
+        procfile_command("web", port),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def answering() -> bool:
+            assert process.poll() is None, process.stdout.read()
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2):
+                    return True
+            except OSError:
+                return False
+
+        wait_until(answering, 30, "the web process to answer", interval=0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=40)
+    lines = [line for line in process.stdout.read().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any(
+        e["logger"].startswith("gunicorn") and "Listening at" in e["message"] for e in entries
+    ), lines
