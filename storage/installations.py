@@ -19,6 +19,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import ColumnElement, Engine, delete, desc, exists, func, select, update
 from sqlmodel import Session, SQLModel, col
 
+from storage.db import READ_ONLY
 from storage.jobs import JobStatus
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, ScheduledJob, Workspace
 
@@ -38,7 +39,9 @@ def bot_token(engine: Engine, *, client_id: str, team_id: str) -> str | None:
     """The latest bot token of the app `client_id` in workspace `team_id` (None: not installed).
 
     Unlike the store's `find_bot`, whatever Enterprise Grid org the workspace belongs to: the
-    engine knows a workspace by its team id alone.
+    engine knows a workspace by its team id alone. A read-only transaction: on SQLite it takes
+    neither the write lock nor the process's turn to write, so a long write elsewhere (a pass,
+    a request) never holds up finding a token.
     """
     bots = SLACK_BOTS.c
     query = (
@@ -49,7 +52,7 @@ def bot_token(engine: Engine, *, client_id: str, team_id: str) -> str | None:
         .order_by(desc(bots.installed_at), desc(bots.id))
         .limit(1)
     )
-    with engine.connect() as connection:
+    with engine.execution_options(**{READ_ONLY: True}).begin() as connection:
         return connection.execute(query).scalar_one_or_none()
 
 

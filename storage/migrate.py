@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from storage.db import READ_ONLY
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -26,8 +28,11 @@ def upgrade(database_url: str) -> None:
 
 
 def pending(engine: Engine, database_url: str) -> bool:
-    """True when the database is behind the newest migration."""
+    """True when the database is behind the newest migration.
+
+    Read in a read-only transaction: on SQLite it neither takes the write lock nor waits for a
+    writer (the CLI asks this before every tick, while a pass may be writing)."""
     script = ScriptDirectory.from_config(alembic_config(database_url))
-    with engine.connect() as conn:
+    with engine.execution_options(**{READ_ONLY: True}).begin() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     return current != set(script.get_heads())

@@ -13,9 +13,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
-from storage import migrate
+from storage import installations, migrate
 from storage.db import REQUEST_SECONDS, Database, Deadline
-from storage.models import AuditEvent, Engagement, EngagementMember, ScheduledJob
+from storage.models import SLACK_BOTS, AuditEvent, Engagement, EngagementMember, ScheduledJob
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
@@ -266,4 +266,37 @@ def test_sqlite_writers_of_one_process_queue_for_the_write_lock_in_turn(sqlite_u
     assert max(waits) < 1.5, sorted(waits)[-5:]
     with db.read_session() as session:
         assert len(session.exec(select(AuditEvent)).all()) == 240
+    db.dispose()
+
+
+def test_pure_reads_answer_while_another_connection_writes_on_sqlite(sqlite_url: str):
+    """The CLI's "migrations pending?" check and the engine's bot-token lookup are reads: while
+    a write transaction holds the file (BEGIN IMMEDIATE) they answer at once, not after the
+    writer or the busy timeout (as they did when every transaction began IMMEDIATE)."""
+    migrate.upgrade(sqlite_url)
+    db = Database.from_url(sqlite_url)
+    with db.session() as session:
+        session.execute(
+            SLACK_BOTS.insert().values(
+                client_id="CID", app_id="A1", team_id="T1", bot_token="xoxb-t1", installed_at=NOW
+            )
+        )
+    answers: dict[str, object] = {}
+
+    def read() -> None:
+        answers["pending"] = migrate.pending(db.engine, sqlite_url)
+        answers["token"] = installations.bot_token(db.engine, client_id="CID", team_id="T1")
+
+    with db.session() as writer:
+        writer.add(engagement("writing"))
+        writer.flush()  # BEGIN IMMEDIATE has run: this connection holds the write lock
+        reader = threading.Thread(target=read)
+        began = time.monotonic()
+        reader.start()
+        reader.join(timeout=0.5)
+        took = time.monotonic() - began
+        done = not reader.is_alive()
+    reader.join()
+    assert done, f"reads waited for the writer ({took:.2f} s and more)"
+    assert answers == {"pending": False, "token": "xoxb-t1"}
     db.dispose()
