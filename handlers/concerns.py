@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from bot.blocks.concerns import (
     COMMENT_MODAL,
+    MAX_CHOICES,
     MAX_LISTED,
     MAX_QUOTE,
     REASSIGN_MODAL,
@@ -151,17 +152,17 @@ def raise_from_message(ack: Ack, body: dict, client: WebClient, context: BoltCon
             )
             concerns.require_member(details, req.user_id, req.admins)
             choices: list[tuple[int, str]] = []
+            more_choices = 0
         else:
             details = None
-            mine = engagements.list_for_person(
-                session=session, team_id=req.team_id, user_id=req.user_id
+            # A select holds MAX_CHOICES options: the first by name, and how many are left out.
+            listed = engagements.page(
+                session=session, team_id=req.team_id, limit=MAX_CHOICES, only_for=req.user_id
             )
-            choices = [(d.id, d.engagement.name) for d, _ in mine]
-            if req.is_admin and not choices:
-                choices = [
-                    (d.id, d.engagement.name)
-                    for d in engagements.list_all(session=session, team_id=req.team_id)
-                ]
+            if req.is_admin and not listed.rows:
+                listed = engagements.page(session=session, team_id=req.team_id, limit=MAX_CHOICES)
+            choices = [(d.id, d.engagement.name) for d in listed.rows]
+            more_choices = listed.more
             if not choices:
                 raise UserError(
                     "You are not on any engagement yet, so there is nowhere to raise this. "
@@ -182,6 +183,7 @@ def raise_from_message(ack: Ack, body: dict, client: WebClient, context: BoltCon
             private_metadata=metadata,
             engagement_name=details.engagement.name if details else None,
             choices=choices,
+            more_choices=more_choices,
             title=(text.strip().splitlines() or [""])[0][:80],
             owner=_default_owner(details) if details else None,
             quote=metadata["quote"],

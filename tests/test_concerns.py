@@ -8,11 +8,23 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from conftest import ACME, DIGEST, GENERAL, LEAD, LEAD2, OUTSIDER, STAKEHOLDER, VENDOR, Cadence
+from conftest import (
+    ACME,
+    ADMIN,
+    DIGEST,
+    GENERAL,
+    LEAD,
+    LEAD2,
+    OUTSIDER,
+    STAKEHOLDER,
+    VENDOR,
+    Cadence,
+)
 from engine_flows import dms_to, tick, utc
 from flows import GOOD_FORM, create_engagement, open_form, text_of
 from sqlmodel import select
 from test_engine_processes import tick_process
+from test_list_queries import seed
 
 from bot.domain.concerns import ConcernStatus
 from bot.platform import clock
@@ -303,6 +315,26 @@ def test_a_message_in_a_channel_of_no_engagement_asks_which(cadence):
     assert concern is not None and concern.category == "contractual"
     assert card_of(cadence)  # posted in Globex's channel
     assert the_concern(cadence).channel_id == "C0SHARED"
+
+
+def test_with_more_engagements_than_a_select_holds_the_form_lists_the_first_and_says_so(cadence):
+    """Slack refuses a static_select of more than 100 options: with 105 engagements the form
+    still opens, lists the first 100 by name and names the command for the others (for a
+    person on all of them, and for an admin on none, who may pick any)."""
+    seed(cadence.db, range(105))
+    for who in (LEAD, ADMIN):
+        said = cadence.fake.say(GENERAL, who, "Invoices are three months late")
+        before = len(cadence.fake.calls_to("views.open"))
+        cadence.sim.message_shortcut("raise_concern_from_message", said, user=who, channel=GENERAL)
+        opened = cadence.fake.wait_for("views.open", before + 1)[-1]
+        assert opened.response["ok"], opened.response
+        view = cadence.fake.view(opened.response["view"]["id"])
+        (picker,) = [b for b in view["blocks"] if b.get("block_id") == "engagement"]
+        names = [o["text"]["text"] for o in picker["element"]["options"]]
+        assert names == [f"Client {n:03d}" for n in range(100)]
+        said_more = text_of({"blocks": view["blocks"]})
+        assert "5 more are not listed" in said_more
+        assert "/cadence concern <engagement>" in said_more
 
 
 def test_bad_input_is_named_where_the_person_is_and_nothing_is_written(cadence):

@@ -63,6 +63,7 @@ ACTION_WORDS = {
 }
 MAX_QUOTE = 1500  # of the message a concern was raised from, kept in the form's metadata
 MAX_LISTED = 40  # a list message: a header, this many concerns, a line counting the rest
+MAX_CHOICES = 100  # Slack's limit on a static_select's options (views.open refuses more)
 
 
 def _options(values: Sequence[str]) -> list[Option]:
@@ -78,6 +79,7 @@ def concern_modal(
     private_metadata: dict[str, Any],
     engagement_name: str | None,
     choices: Sequence[tuple[int, str]] = (),
+    more_choices: int = 0,
     title: str = "",
     description: str = "",
     owner: str | None = None,
@@ -86,7 +88,10 @@ def concern_modal(
     category: str | None = None,
 ) -> dict[str, Any]:
     """The form to raise a concern. With `choices` (engagement id, name) it asks which
-    engagement; a concern from a message shows the message it quotes."""
+    engagement; a concern from a message shows the message it quotes.
+
+    A select holds at most MAX_CHOICES options: with `more_choices` engagements left out (or
+    more choices than fit), the form says so and names the command that reaches any one."""
     blocks: list[Any] = []
     if engagement_name:
         blocks.append(section(f"A concern about *{escape(engagement_name)}*."))
@@ -99,11 +104,20 @@ def concern_modal(
                     action_id="engagement",
                     placeholder="Which engagement is it about?",
                     options=[
-                        Option(value=str(i), label=shorten(name, 75)) for i, name in choices[:100]
+                        Option(value=str(i), label=shorten(name, 75))
+                        for i, name in choices[:MAX_CHOICES]
                     ],
                 ),
             )
         )
+        left_out = more_choices + max(0, len(choices) - MAX_CHOICES)
+        if left_out:
+            blocks.append(
+                context(
+                    f"The first {MAX_CHOICES} engagements by name; {left_out} more are not "
+                    "listed. For one of those, use `/cadence concern <engagement>`."
+                )
+            )
     if quote:
         blocks.append(section(fit_text("> " + escape(quote).replace("\n", "\n> "), 2900)))
     blocks += [
