@@ -23,6 +23,7 @@ from conftest import TEAM, VENDOR, Cadence, make_settings
 from engine_flows import jobs_of, schedule, tick, utc
 from flows import create_engagement
 from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
 from bot.demo.fake_slack import FakeSlack
@@ -339,3 +340,44 @@ def test_a_batch_of_prompts_reads_whom_it_asks_once(cadence: Cadence, monkeypatc
     )
     recipients = [s for s in selects if "FROM checkinrecipient" in s and "JOIN checkin" in s]
     assert len(recipients) == 1, recipients
+
+
+# --- exactly once when recording fails after the Slack call ----------------------------------------
+
+
+def test_a_prompt_whose_record_fails_after_slack_took_it_is_not_sent_again(
+    cadence: Cadence, monkeypatch
+):
+    """The channel prompt is posted, then recording it sent (its `on_sent` transaction) fails
+    once (the database went away): its outcome stays unknown, so the next pass finds it in
+    Slack by its metadata instead of posting it again."""
+    with clock.fixed_at(SET_UP):
+        create_engagement(cadence)
+    schedule(cadence, SET_UP, delivery="channel")
+    posted_before = len(cadence.fake.calls_to("chat.postMessage"))
+    failed: list[str] = []
+
+    def fail_once(_conn, _cursor, statement: str, *_args: Any) -> None:
+        after_a_post = len(cadence.fake.calls_to("chat.postMessage")) > posted_before
+        if not failed and after_a_post and statement.lstrip().upper().startswith("UPDATE SCHED"):
+            failed.append(statement)
+            raise OperationalError(statement, None, Exception("the database went away"))
+
+    event.listen(Engine, "before_cursor_execute", fail_once)
+    try:
+        tick(cadence, monkeypatch, FIRST_PROMPT)
+    finally:
+        event.remove(Engine, "before_cursor_execute", fail_once)
+    assert failed, "the record after the post never failed"
+    (prompt,) = jobs_of(cadence, "prompt")
+    assert prompt.status == "pending", prompt.error
+    assert (prompt.error or "").startswith(jobs.OUTCOME_UNKNOWN), prompt.error
+    tick(cadence, monkeypatch, utc(2026, 11, 30, 9, 0))  # past the retry's backoff
+    copies = [
+        m
+        for m in cadence.fake.messages()
+        if ((m.get("metadata") or {}).get("event_payload") or {}).get("job") == prompt.key
+    ]
+    assert len(copies) == 1
+    (prompt,) = jobs_of(cadence, "prompt")
+    assert (prompt.status, prompt.result_ts) == ("sent", copies[0]["ts"])

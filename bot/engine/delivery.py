@@ -72,6 +72,9 @@ class Sender:
     _unrecorded: list[Sent] = field(default_factory=list)
     _unrecorded_since: float = 0.0
     _recording: threading.Lock = field(default_factory=threading.Lock)
+    # Jobs whose Slack call was started in this run: should anything fail after it (recording
+    # the outcome, an `on_sent` write), Slack may have the message (`may_have_sent`).
+    _called: set[int] = field(default_factory=set)
 
     @classmethod
     def for_services(cls, services: Services, now: datetime, *, owner: str) -> Sender:
@@ -95,6 +98,22 @@ class Sender:
             away_emoji=settings.away_emoji,
             batch=max(50, 4 * settings.send_concurrency),
         )
+
+    def calling(self, job: jobs.ClaimedJob) -> None:
+        """The job's Slack call is about to be made: from now on it may be in Slack."""
+        with self._lock:
+            self._called.add(job.id)
+
+    def may_have_sent(self, job: jobs.ClaimedJob) -> bool:
+        """Whether Slack may have this job's message: its call was made in this run, or an
+        earlier attempt's outcome is still unknown."""
+        with self._lock:
+            return job.id in self._called or job.outcome_unknown
+
+    def forget_call(self, job: jobs.ClaimedJob) -> None:
+        """The job's run is over (its outcome recorded or its retry planned)."""
+        with self._lock:
+            self._called.discard(job.id)
 
     def say(self, line: str) -> None:
         with self._lock:
@@ -373,6 +392,7 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
                 f"{message.describe} was already in Slack (ts {found['ts']}): not sent again"
             )
             return
+    sender.calling(job)
     try:
         response = _call(client, job, message)
     except SlackApiError as e:

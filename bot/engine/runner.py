@@ -198,12 +198,21 @@ def _run_lane(
 
 
 def _guard(sender: Sender, job: jobs.ClaimedJob) -> None:
-    """One job's failure never stops the others; unexpected errors retry later."""
+    """One job's failure never stops the others; unexpected errors retry later.
+
+    An error after the job's Slack call (its outcome or `on_sent` write failing, the database
+    down) keeps the job's outcome unknown, so the next attempt looks for the message in Slack
+    by its metadata before sending again; a plain error there would post it twice."""
     try:
         run_job(sender, job)
     except Exception as e:
         log.exception("job %s failed unexpectedly", job.key)
-        retry(sender, job, f"{type(e).__name__}: {e}")
+        error = f"{type(e).__name__}: {e}"
+        if sender.may_have_sent(job):
+            error = f"{jobs.OUTCOME_UNKNOWN}: failed after the Slack call: {error}"
+        retry(sender, job, error)
+    finally:
+        sender.forget_call(job)
 
 
 def run_job(sender: Sender, job: jobs.ClaimedJob) -> None:
