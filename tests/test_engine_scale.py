@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,12 +29,14 @@ from sqlmodel import col, select
 
 from bot.demo.fake_slack import FakeSlack
 from bot.domain import home
-from bot.engine import delivery, runner
+from bot.engine import delivery, planner, runner
+from bot.engine import tick as engine_tick
 from bot.platform import clock
 from bot.platform.services import Services
 from storage import jobs
 from storage.db import Database
-from storage.models import ScheduledJob
+from storage.models import Cadence as CadenceRow
+from storage.models import CheckIn, ScheduledJob
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 SET_UP = utc(2026, 11, 25, 10, 0)
@@ -381,3 +384,56 @@ def test_a_prompt_whose_record_fails_after_slack_took_it_is_not_sent_again(
     assert len(copies) == 1
     (prompt,) = jobs_of(cadence, "prompt")
     assert (prompt.status, prompt.result_ts) == ("sent", copies[0]["ts"])
+
+
+# --- planning stops between batches once the pass is asked to stop ---------------------------------
+
+
+def test_planning_asked_to_stop_leaves_the_cadences_not_reached_due(cadence: Cadence):
+    """Stop asked while the first batch is planned (SIGTERM, a pass abandoned as hung): that
+    batch is committed and kept, no further batch is taken, and the rest stay due for the
+    next pass, which plans them."""
+    with clock.fixed_at(SET_UP):
+        create_engagement(cadence)
+    first = schedule(cadence, SET_UP)
+    with cadence.db.session() as session:
+        for _ in range(2 * planner.PLAN_BATCH):
+            session.add(CadenceRow(**first.model_dump(exclude={"id"})))
+    stopping = threading.Event()
+
+    def stop_after_a_commit(_conn: Connection) -> None:
+        stopping.set()
+
+    event.listen(cadence.db.engine, "commit", stop_after_a_commit)
+    try:
+        planner.plan_due(cadence.db, FIRST_PROMPT, stopping=stopping)
+    finally:
+        event.remove(cadence.db.engine, "commit", stop_after_a_commit)
+
+    def still_due() -> int:
+        with cadence.db.read_session() as session:
+            due = session.exec(
+                select(CadenceRow.id).where(col(CadenceRow.next_run_at) <= FIRST_PROMPT)
+            ).all()
+        return len(due)
+
+    with cadence.db.read_session() as session:
+        opened = session.exec(select(CheckIn.cadence_id)).all()
+    assert len(opened) == planner.PLAN_BATCH
+    assert still_due() == 2 * planner.PLAN_BATCH + 1 - planner.PLAN_BATCH
+    planner.plan_due(cadence.db, FIRST_PROMPT, stopping=threading.Event())
+    assert still_due() == 0
+
+
+def test_a_pass_stopped_before_planning_plans_nothing(cadence: Cadence):
+    """The ticker's stop reaches planning too (`Watch.stop`): a pass asked to stop plans
+    nothing and sends nothing; the cadence stays due and the next pass prompts."""
+    with clock.fixed_at(SET_UP):
+        create_engagement(cadence)
+    schedule(cadence, SET_UP)
+    watch = engine_tick.Watch()
+    watch.stop()
+    report = engine_tick.tick(cadence.services, FIRST_PROMPT, watch=watch)
+    assert report.planned == [] and jobs_of(cadence, "prompt") == []
+    report = engine_tick.tick(cadence.services, FIRST_PROMPT)
+    assert report.planned and "sent" in [j.status for j in jobs_of(cadence, "prompt")]

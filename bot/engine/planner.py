@@ -10,6 +10,7 @@ leads get one summary; occurrences still inside their window are prompted at onc
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
@@ -129,16 +130,20 @@ def person_zones(session: Session, team_id: str, user_ids: Sequence[str]) -> dic
     return {p.user_id: p.tz for p in rows if p.tz}
 
 
-def plan_due(db: Database, now: datetime) -> list[str]:
+def plan_due(db: Database, now: datetime, *, stopping: threading.Event | None = None) -> list[str]:
     """Plan every cadence whose next occurrence is due; returns one line per thing done.
 
     Cadences are taken in small batches per transaction (PostgreSQL: FOR UPDATE SKIP LOCKED, so
     other processes take other cadences). Should one of a batch fail, the batch is rolled back
     and planned again with a savepoint per cadence: the one that cannot be planned is put off
     for an hour without holding up the rest.
+
+    Once `stopping` is set (SIGTERM, or a pass abandoned as hung), no further batch is taken:
+    the batches committed stay planned, the cadences not reached stay due for the next pass, so
+    a long planning phase does not outlast the ticker's grace period.
     """
     report: list[str] = []
-    while True:
+    while stopping is None or not stopping.is_set():
         lines: list[str] = []
         try:
             with db.session() as session:
@@ -158,6 +163,8 @@ def plan_due(db: Database, now: datetime) -> list[str]:
             lines = []
             _plan_carefully(db, now, lines)
         report.extend(lines)
+    log.info("stopping: planning left what is still due for the next pass")
+    return report
 
 
 def _claim_due(session: Session, now: datetime) -> list[Cadence]:

@@ -73,7 +73,7 @@ class Watch:
     def stop(self) -> None:
         """Claim and start nothing more: the Slack calls in flight finish and are recorded,
         and the jobs claimed but not started are handed back (`runner.run_due`), so the pass
-        ends holding no lease."""
+        ends holding no lease; planning stops after the batch it is in (`planner.plan_due`)."""
         self.stopping.set()
 
 
@@ -106,8 +106,9 @@ def tick(
     watch.phase = "planning and sending"
     sending.start()
     try:
-        planned = planner.plan_due(services.db, now)
-        planned += digests.plan_due(services.db, now)
+        planned = planner.plan_due(services.db, now, stopping=watch.stopping)
+        if not watch.stopping.is_set():  # stopping: digests are planned by the next pass
+            planned += digests.plan_due(services.db, now)
     finally:
         planning.set()
         sending.join()
