@@ -426,14 +426,17 @@ def test_planning_asked_to_stop_leaves_the_cadences_not_reached_due(cadence: Cad
 
 
 def test_a_pass_stopped_before_planning_plans_nothing(cadence: Cadence):
-    """The ticker's stop reaches planning too (`Watch.stop`): a pass asked to stop plans
-    nothing and sends nothing; the cadence stays due and the next pass prompts."""
+    """The ticker's stop reaches planning too (`Watch.stop`): a pass asked to stop asks Slack
+    for nobody's zone, plans nothing and sends nothing; the cadence stays due and the next
+    pass prompts."""
     with clock.fixed_at(SET_UP):
         create_engagement(cadence)
-    schedule(cadence, SET_UP)
+    schedule(cadence, SET_UP, options=["recipient_local_time"])
+    asked = len(cadence.fake.calls_to("users.info"))
     watch = engine_tick.Watch()
     watch.stop()
     report = engine_tick.tick(cadence.services, FIRST_PROMPT, watch=watch)
     assert report.planned == [] and jobs_of(cadence, "prompt") == []
+    assert len(cadence.fake.calls_to("users.info")) == asked
     report = engine_tick.tick(cadence.services, FIRST_PROMPT)
     assert report.planned and "sent" in [j.status for j in jobs_of(cadence, "prompt")]

@@ -279,9 +279,16 @@ def plan_occurrence(
     )
 
 
-def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: datetime) -> None:
+def refresh_people(
+    db: Database,
+    client_for: Callable[[str], WebClient],
+    now: datetime,
+    *,
+    stopping: threading.Event | None = None,
+) -> None:
     """Learn the time zones of people asked at their own local time, before planning needs
-    them (Slack is called outside any transaction).
+    them (Slack is called outside any transaction). Once `stopping` is set, nobody more is
+    asked (each call may take the Slack client's whole timeout): the next pass asks the rest.
 
     Who needs asking is read in two set-based queries whatever the number of cadences (the
     role-based audiences joined to their members, fresh people left out in SQL; the chosen
@@ -291,6 +298,8 @@ def refresh_people(db: Database, client_for: Callable[[str], WebClient], now: da
     with db.read_session() as session:
         wanted = stale_audience(session, now)
     for team_id, user_id in sorted(wanted):
+        if stopping is not None and stopping.is_set():
+            return
         try:
             user = client_for(team_id).users_info(user=user_id)["user"]
         except SlackApiError as e:

@@ -73,7 +73,8 @@ class Watch:
     def stop(self) -> None:
         """Claim and start nothing more: the Slack calls in flight finish and are recorded,
         and the jobs claimed but not started are handed back (`runner.run_due`), so the pass
-        ends holding no lease; planning stops after the batch it is in (`planner.plan_due`)."""
+        ends holding no lease; planning stops after the batch it is in (`planner.plan_due`),
+        and learning zones after the person it is asking Slack about."""
         self.stopping.set()
 
 
@@ -90,7 +91,7 @@ def tick(
     sender = delivery.Sender.for_services(services, now, owner=f"{process_name()}:tick")
     watch.sender = sender
     watch.phase = "refreshing people (time zones)"
-    planner.refresh_people(services.db, sender.client_for, now)
+    planner.refresh_people(services.db, sender.client_for, now, stopping=watch.stopping)
     # Sending starts while planning goes on, so the first prompts are not held back by the
     # last occurrences to be planned.
     planning = threading.Event()
