@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import Select, func, or_
 from sqlmodel import Session, col, select
 
 from bot.domain.checkins import RecipientStatus
@@ -637,22 +637,7 @@ def load(
 
     # 3. Updates in the period, plus the last one before it (the RAG in force at its start),
     #    each with its latest revision's KPI figures.
-    ranked = (
-        select(
-            StatusUpdate.id,
-            func.row_number()
-            .over(
-                partition_by=col(StatusUpdate.engagement_id),
-                order_by=(col(StatusUpdate.submitted_at).desc(), col(StatusUpdate.id).desc()),
-            )
-            .label("rank"),
-        )
-        .where(StatusUpdate.team_id == team_id)
-        .where(col(StatusUpdate.engagement_id).in_(ids))
-        .where(StatusUpdate.submitted_at <= start)
-        .subquery()
-    )
-    last_before = select(ranked.c.id).where(ranked.c.rank == 1)
+    last_before = latest_update_ids(team_id, ids, by=start)
     rows = session.exec(
         select(
             StatusUpdate.engagement_id,
@@ -765,3 +750,25 @@ def kpi_reports(content: Mapping[str, Any]) -> tuple[KpiReport, ...]:
     """The KPI figures a revision's content records, read as the loader reads them (the export
     reads revisions outside the loader's period)."""
     return _reports(content)
+
+
+def latest_update_ids(team_id: str, engagement_ids: Sequence[int], *, by: datetime) -> Select:
+    """The id of each engagement's latest status update submitted by `by`, as a subquery to
+    filter on: one window over the engagements' updates, whatever their number. The figures
+    (the update in force when a period starts) and the health card (the latest one) read it."""
+    ranked = (
+        select(
+            StatusUpdate.id,
+            func.row_number()
+            .over(
+                partition_by=col(StatusUpdate.engagement_id),
+                order_by=(col(StatusUpdate.submitted_at).desc(), col(StatusUpdate.id).desc()),
+            )
+            .label("rank"),
+        )
+        .where(StatusUpdate.team_id == team_id)
+        .where(col(StatusUpdate.engagement_id).in_(engagement_ids))
+        .where(StatusUpdate.submitted_at <= by)
+        .subquery()
+    )
+    return select(ranked.c.id).where(ranked.c.rank == 1)

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.domain.cadences import ACTIVE
 from bot.domain.concerns import members
 from bot.domain.engagements import EngagementDetails
+from bot.domain.figures import latest_update_ids
 from storage.models import Cadence, Engagement, StatusUpdate
 
 
@@ -108,30 +109,12 @@ def load(
     }
 
     # The latest update submitted by `now`.
-    latest = (
-        select(
-            StatusUpdate.id,
-            func.row_number()
-            .over(
-                partition_by=col(StatusUpdate.engagement_id),
-                order_by=(col(StatusUpdate.submitted_at).desc(), col(StatusUpdate.id).desc()),
-            )
-            .label("rank"),
-        )
-        .where(StatusUpdate.team_id == team_id)
-        .where(col(StatusUpdate.engagement_id).in_(ids))
-        .where(StatusUpdate.submitted_at <= now)
-        .subquery()
-    )
+    latest = latest_update_ids(team_id, ids, by=now)
     lasts = {
         u.engagement_id: LastUpdate(
             u.id or 0, u.author_user_id, u.rag, u.submitted_at, u.late, u.summary
         )
-        for u in session.exec(
-            select(StatusUpdate)
-            .join(latest, latest.c.id == col(StatusUpdate.id))
-            .where(latest.c.rank == 1)
-        ).all()
+        for u in session.exec(select(StatusUpdate).where(col(StatusUpdate.id).in_(latest))).all()
     }
 
     return {
