@@ -62,8 +62,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT)]
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from common import Rows, Scratch  # noqa: E402  (bench/ is the script's folder)
+from sqlalchemy import insert, text  # noqa: E402
 
 from bot.blocks.checkins import prompt  # noqa: E402
 from bot.demo.slack_sim import (  # noqa: E402
@@ -83,7 +83,6 @@ from bot.domain.engagements import (  # noqa: E402
     slugify,
 )
 from bot.domain.updates import kpi_outcome  # noqa: E402
-from storage import migrate  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import (  # noqa: E402
     Cadence,
@@ -161,58 +160,10 @@ def modes(sizes: Sizes) -> tuple[Mode, ...]:
     return (Mode(1), Mode(sizes.clients), Mode(sizes.clients, sizes.rate))
 
 
-# --- scratch databases -----------------------------------------------------------------------------
-
-
-class Scratch:
-    """Scratch databases, migrated with Alembic, all dropped by close() (SQLite: files in a
-    temporary folder; PostgreSQL: databases created from `postgres_url`)."""
-
-    def __init__(self, postgres_url: str | None) -> None:
-        self.postgres_url = postgres_url
-        self.folder = tempfile.TemporaryDirectory(prefix="cadence-ack-bench-")
-        self.made: list[str] = []
-
-    def new(self, label: str) -> str:
-        if self.postgres_url is None:
-            url = f"sqlite:///{Path(self.folder.name) / label}.db"
-        else:
-            name = f"cadence_bench_ack_{label}_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-            self.made.append(name)
-            url = make_url(self.postgres_url).set(database=name).render_as_string(False)
-        migrate.upgrade(url)
-        return url
-
-    def close(self) -> None:
-        if self.made:
-            admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                for name in self.made:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        self.folder.cleanup()
-
-
 # --- seeding (in a child process) ------------------------------------------------------------------
 # Rows are inserted directly with Core bulk inserts, shaped as the domain writes them (see
 # bench/digest.py, which seeds a year of history the same way): driving them through Slack for
 # 1,000 engagements would take far longer than the measure.
-
-
-@dataclass
-class Rows:
-    tables: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
-    ids: dict[Any, int] = field(default_factory=dict)
-
-    def add(self, model: Any, **row: Any) -> int:
-        new_id = self.ids.get(model, 0) + 1
-        self.ids[model] = new_id
-        self.tables.setdefault(model, []).append({"id": new_id, "team_id": TEAM, **row})
-        return new_id
 
 
 def lead_of(i: int, size: int) -> str:
@@ -347,7 +298,7 @@ def seed(url: str, size: int) -> dict[str, Any]:
     """`size` engagements of one workspace; what the requests need to know about them."""
     now = datetime.now(UTC).replace(microsecond=0)
     rng = random.Random(size)
-    rows = Rows()
+    rows = Rows(TEAM)
     engagements = [_engagement(rows, rng, i, size, now) for i in range(size)]
     users: dict[str, bool] = {ADMIN: True}  # user -> has opened Home
     for e in engagements:
@@ -1092,7 +1043,7 @@ def verdicts(cases: list[Case], sizes: Sizes) -> bool:
 
 
 def run_backend(label: str, postgres_url: str | None, sizes: Sizes, log_dir: Path) -> list[Case]:
-    scratch = Scratch(postgres_url)
+    scratch = Scratch(postgres_url, prefix="ack")
     fake = FakeProcess()
     bare = Server(f"bare-{label.lower()}", server_env("sqlite://", fake), log_dir, bare=True)
     cases = []

@@ -27,11 +27,9 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,8 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from sqlalchemy import create_engine, event, insert, or_, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from common import Rows, Scratch  # noqa: E402  (bench/ is the script's folder)
+from sqlalchemy import event, insert, or_, select, text  # noqa: E402
 
 from bot.blocks import chart  # noqa: E402
 from bot.blocks.digest import digest_message  # noqa: E402
@@ -54,7 +52,6 @@ from bot.domain.engagements import (  # noqa: E402
 from bot.domain.updates import UPDATE_KINDS, kpi_outcome  # noqa: E402
 from bot.engine import digests  # noqa: E402
 from bot.engine.delivery import Sender  # noqa: E402
-from storage import migrate  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.jobs import ClaimedJob, JobKind  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -100,72 +97,10 @@ DEFAULT_SIZES = (10, 100, 1_000)
 BATCH = 10_000
 
 
-# --- scratch databases ----------------------------------------------------------------------------
-
-
-class Scratch:
-    """Scratch databases, each migrated with Alembic; all dropped by close() (SQLite: files in a
-    temporary folder; PostgreSQL: databases created from `postgres_url`)."""
-
-    def __init__(self, postgres_url: str | None) -> None:
-        self.postgres_url = postgres_url
-        self.folder = tempfile.TemporaryDirectory(prefix="cadence-digest-bench-")
-        self.made: list[str] = []
-        self.open: list[Database] = []
-
-    def new(self, label: str) -> str:
-        """A new database, migrated; its URL."""
-        if self.postgres_url is None:
-            url = f"sqlite:///{Path(self.folder.name) / label}.db"
-        else:
-            name = f"cadence_bench_digest_{label}_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-            self.made.append(name)
-            url = make_url(self.postgres_url).set(database=name).render_as_string(False)
-        migrate.upgrade(url)
-        return url
-
-    def database(self, url: str) -> Database:
-        db = Database.from_url(url)
-        self.open.append(db)
-        return db
-
-    def close(self) -> None:
-        for db in self.open:
-            db.dispose()
-        if self.made:
-            admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                for name in self.made:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        self.folder.cleanup()
-
-
 # --- seeding --------------------------------------------------------------------------------------
 # The bench seeds rows directly, with Core bulk inserts (executemany), shaped as the domain writes
 # them (see bot/domain/updates.py for a revision's content): driving a year of weekly history
 # through Slack and the engine for 1,000 engagements would take hours.
-
-
-@dataclass
-class Rows:
-    """Rows to insert, per table, with ids assigned here (a fresh database: no clashes)."""
-
-    tables: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
-    ids: dict[Any, int] = field(default_factory=dict)
-
-    def add(self, model: Any, **row: Any) -> int:
-        new_id = self.ids.get(model, 0) + 1
-        self.ids[model] = new_id
-        self.tables.setdefault(model, []).append({"id": new_id, "team_id": TEAM, **row})
-        return new_id
-
-    def count(self) -> int:
-        return sum(len(rows) for rows in self.tables.values())
 
 
 def _kpi_content(rng: random.Random, kpis: list[tuple[int, tuple]]) -> list[dict[str, Any]]:
@@ -345,7 +280,7 @@ INSERT_ORDER = (
 def seed(db: Database, count: int) -> tuple[list[int], int]:
     """`count` engagements of one workspace with a year of history; their ids and rows inserted."""
     rng = random.Random(count)
-    rows = Rows()
+    rows = Rows(TEAM)
     for i in range(count):
         _engagement(rows, rng, i)
     with db.engine.begin() as conn:
@@ -582,7 +517,7 @@ def report(backend: str, results: list[Result], repeat: int) -> bool:
 
 
 def run_backend(label: str, postgres_url: str | None, sizes: list[int], repeat: int) -> bool:
-    scratch = Scratch(postgres_url)
+    scratch = Scratch(postgres_url, prefix="digest")
     try:
         results = []
         for size in sizes:

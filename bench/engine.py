@@ -24,7 +24,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,8 +37,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from sqlalchemy import create_engine, insert, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from common import Scratch  # noqa: E402  (bench/ is the script's folder)
+from sqlalchemy import insert, update  # noqa: E402
 
 from bot.blocks import checkins as checkin_blocks  # noqa: E402
 from bot.domain import cadences, recurrence  # noqa: E402
@@ -48,7 +47,6 @@ from bot.engine import tick as engine  # noqa: E402
 from bot.platform.config import load_settings  # noqa: E402
 from bot.platform.services import Services  # noqa: E402
 from bot.platform.slack import web_client  # noqa: E402
-from storage import migrate  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Cadence, Engagement, EngagementMember, Person, ScheduledJob  # noqa: E402
 
@@ -146,57 +144,6 @@ class FakeProcess:
         assert self.process.stdin is not None
         self.process.stdin.close()
         self.process.wait(timeout=10)
-
-
-# --- scratch databases ----------------------------------------------------------------------------
-
-
-class Scratch:
-    """Scratch databases of one backend, each migrated with Alembic; all dropped by close()."""
-
-    def __init__(self, backend: str, postgres_url: str) -> None:
-        self.backend = backend
-        self.postgres_url = postgres_url
-        self.folder = tempfile.TemporaryDirectory(prefix="cadence-bench-")
-        self.made: list[str] = []
-        self.open: list[Database] = []
-
-    def new(self, label: str) -> str:
-        if self.backend == "sqlite":
-            url = f"sqlite:///{Path(self.folder.name) / label}_{uuid.uuid4().hex[:8]}.db"
-        else:
-            name = f"cadence_bench_{label}_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-            self.made.append(name)
-            url = make_url(self.postgres_url).set(database=name)
-            url = url.render_as_string(hide_password=False)
-        migrate.upgrade(url)
-        return url
-
-    def database(self, url: str) -> Database:
-        db = Database.from_url(url)
-        self.open.append(db)
-        return db
-
-    def analyze(self, db: Database) -> None:
-        """What autovacuum (PostgreSQL) or `PRAGMA optimize` would have done by now."""
-        with db.engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
-
-    def close(self) -> None:
-        for db in self.open:
-            db.dispose()
-        if self.made:
-            admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                for name in self.made:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        self.folder.cleanup()
 
 
 # --- seeding, with bulk inserts -------------------------------------------------------------------
@@ -656,7 +603,7 @@ def bench_memory(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line
 
 def run(backend: str, sizes: Sizes, postgres_url: str) -> None:
     print(f"== {backend} ({'quick' if sizes is QUICK else 'full'} sizes) ==", flush=True)
-    scratch = Scratch(backend, postgres_url)
+    scratch = Scratch(postgres_url if backend == "postgresql" else None, prefix="engine")
     fake = FakeProcess()
     started = time.perf_counter()
     try:
