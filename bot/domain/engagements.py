@@ -575,18 +575,6 @@ def _listed(
     return conditions
 
 
-def list_all(
-    *, session: Session, team_id: str, include_archived: bool = False
-) -> list[EngagementDetails]:
-    """Every engagement of the workspace, by name, with its details: four SELECTs in all."""
-    conditions = _listed(team_id, include_archived=include_archived)
-    engagements = session.exec(
-        select(Engagement).where(*conditions).order_by(col(Engagement.name), col(Engagement.id))
-    ).all()
-    within = select(Engagement.id).where(*conditions)
-    return load_many(session=session, engagements=engagements, within=within)
-
-
 def page(
     *,
     session: Session,
@@ -931,22 +919,6 @@ def member_of(team_id: str, user_id: str) -> ColumnElement[bool]:
 def _theirs(team_id: str, user_id: str) -> list[ColumnElement[bool]]:
     """The conditions of a person's active engagements."""
     return [*_listed(team_id), member_of(team_id, user_id)]
-
-
-def list_for_person(
-    *, session: Session, team_id: str, user_id: str
-) -> list[tuple[EngagementDetails, tuple[str, ...]]]:
-    """The active engagements a person is part of, by name, with their roles there: four
-    SELECTs whatever their number (the engagements, then their details)."""
-    conditions = _theirs(team_id, user_id)
-    engagements = session.exec(
-        select(Engagement).where(*conditions).order_by(col(Engagement.name), col(Engagement.id))
-    ).all()
-    within = select(Engagement.id).where(*conditions)
-    return [
-        (details, _roles(details, user_id))
-        for details in load_many(session=session, engagements=engagements, within=within)
-    ]
 
 
 @dataclass(frozen=True)
