@@ -930,7 +930,12 @@ class FakeSlack:
                 status = fault.status
                 body = {"ok": False, "error": "fatal_error"}
             else:
-                body = self._perform(method, args)
+                # The call's effect and its record under one lock: whoever waits on the one
+                # (a Home tab's content) then finds the other (the views.publish call).
+                with self._lock:
+                    body = self._perform(method, args)
+                    self._record(Call(method, args, dict(headers), time.time(), status, body))
+                return status, body, extra_headers
         self._record(Call(method, args, dict(headers), time.time(), status, body))
         return status, body, extra_headers
 
