@@ -73,6 +73,9 @@ class Workspace(SQLModel, table=True):
     # When the workspace uninstalled Cadence (or revoked its token): nothing is planned or sent
     # for it until it installs Cadence again; its data stays until `forget-workspace`.
     uninstalled_at: datetime | None = moment(nullable=True)
+    # When someone last ran `/cadence digest send`: one manual digest per workspace per
+    # `digests.MANUAL_SEND_GAP`, so nobody can make Cadence post to every digest channel at will.
+    digest_manual_sent_at: datetime | None = moment(nullable=True)
 
 
 class EngagementBase(SQLModel):
@@ -448,6 +451,11 @@ class Person(SQLModel, table=True):
     # When they first opened Cadence's Home tab: only those who did get it republished after a
     # change (through the outbox), so a prompt to many people does not double the job table.
     home_opened_at: datetime | None = moment(nullable=True)
+    # The person's standing in their Slack workspace as users.info last said it ("owner",
+    # "admin", "member", "guest"; None: never asked) and when: workspace admins and owners
+    # steer Cadence's workspace settings (`bot/domain/roles.py`), re-checked when it is old.
+    slack_role: str | None = Field(default=None, max_length=16)
+    slack_role_checked_at: datetime | None = moment(nullable=True)
 
 
 class TickerHeartbeat(SQLModel, table=True):
