@@ -159,6 +159,7 @@ def update_command(cmd: Command) -> None:
                 session=session,
                 team_id=req.team_id,
                 handle=cmd.rest,
+                only_for=req.only_for,
                 user_id=req.user_id,
                 admins=req.admins,
                 now=req.now,
@@ -177,6 +178,7 @@ def feedback_command(cmd: Command) -> None:
                 session=session,
                 team_id=req.team_id,
                 handle=cmd.rest,
+                only_for=req.only_for,
                 user_id=req.user_id,
                 admins=req.admins,
             )

@@ -113,7 +113,9 @@ def schedule_command(cmd: Command) -> None:
     cmd.ack()
     req = cmd.req
     with req.read() as session:
-        details = engagements.find(session=session, team_id=req.team_id, handle=cmd.rest)
+        details = engagements.find(
+            session=session, team_id=req.team_id, handle=cmd.rest, only_for=req.only_for
+        )
     engagements.require_manager(details, req.user_id, req.admins)
     metadata = {"engagement_id": details.id, "timezone": details.engagement.timezone}
     open_view(cmd.client, cmd.body, render_form({}, metadata, details.engagement.name, req.now))
@@ -126,7 +128,9 @@ def cadences_command(cmd: Command) -> None:
         scope = "in this workspace"
         engagement_id = None
         if cmd.rest:
-            details = engagements.find(session=session, team_id=req.team_id, handle=cmd.rest)
+            details = engagements.find(
+                session=session, team_id=req.team_id, handle=cmd.rest, only_for=req.only_for
+            )
             engagement_id, scope = details.id, f"for {details.engagement.name}"
         found = cadences.page(
             session=session,

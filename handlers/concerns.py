@@ -59,7 +59,9 @@ def concern_command(cmd: Command) -> None:
     req = cmd.req
     try:
         with req.read() as session:
-            details = engagements.find(session=session, team_id=req.team_id, handle=cmd.args[0])
+            details = engagements.find(
+                session=session, team_id=req.team_id, handle=cmd.args[0], only_for=req.only_for
+            )
             concerns.require_member(details, req.user_id, req.admins)
     except UserError as e:
         cmd.ack(**usage_reply(e.message, cmd.spec))
@@ -100,7 +102,9 @@ def concerns_command(cmd: Command) -> None:
     with req.read() as session:
         engagement_id, scope = None, "on your engagements"
         if handle is not None:
-            details = engagements.find(session=session, team_id=req.team_id, handle=handle)
+            details = engagements.find(
+                session=session, team_id=req.team_id, handle=handle, only_for=req.only_for
+            )
             concerns.require_reader(details, req.user_id, req.admins)
             engagement_id, scope = details.id, f"on {details.engagement.name}"
         elif req.is_admin:

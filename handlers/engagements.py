@@ -109,7 +109,9 @@ def _named(cmd: Command, action: str) -> engagements.EngagementDetails | None:
     cmd.ack()
     req = cmd.req
     with req.read() as session:
-        details = engagements.find(session=session, team_id=req.team_id, handle=cmd.rest)
+        details = engagements.find(
+            session=session, team_id=req.team_id, handle=cmd.rest, only_for=req.only_for
+        )
     engagements.require_manager(details, req.user_id, req.admins)
     return details
 

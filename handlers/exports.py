@@ -20,7 +20,9 @@ def export_command(cmd: Command) -> None:
     try:
         start, end = parse_range(cmd.args[1:], today=req.now.date())
         with req.change() as session:
-            details = engagements.find(session=session, team_id=req.team_id, handle=cmd.args[0])
+            details = engagements.find(
+                session=session, team_id=req.team_id, handle=cmd.args[0], only_for=req.only_for
+            )
             engagements.require_manager(details, req.user_id, req.admins)
             outbox.export_requested(
                 session, team_id=req.team_id, requester=req.user_id, engagement_id=details.id,

@@ -60,7 +60,11 @@ def status_command(cmd: Command) -> None:
     try:
         with req.read() as session:
             details = engagements.find(
-                session=session, team_id=req.team_id, handle=cmd.rest, include_archived=True
+                session=session,
+                team_id=req.team_id,
+                handle=cmd.rest,
+                include_archived=True,
+                only_for=req.only_for,
             )
     except UserError as e:
         cmd.ack(**usage_reply(e.message, cmd.spec))

@@ -510,11 +510,20 @@ def get(*, session: Session, team_id: str, engagement_id: int) -> EngagementDeta
 
 
 def find(
-    *, session: Session, team_id: str, handle: str, include_archived: bool = False
+    *,
+    session: Session,
+    team_id: str,
+    handle: str,
+    include_archived: bool = False,
+    only_for: str | None = None,
 ) -> EngagementDetails:
     """By handle (or by name: the handle is made from it); NotFound suggests the closest handle
     and how to list them. Text that makes no handle (no letter or digit a handle keeps) is
-    refused without a query, whatever it holds (thousands of characters, NUL, any script)."""
+    refused without a query, whatever it holds (thousands of characters, NUL, any script).
+
+    The suggestion is chosen only among what the asker could list (`only_for`, the rule of
+    `engagement list`: a person of another organisation sees the engagements they are on), so
+    a mistyped handle never names an engagement the asker may not see."""
     wanted = slugify(handle)
     if not wanted:
         raise NotFound(
@@ -525,10 +534,12 @@ def find(
         select(Engagement).where(Engagement.team_id == team_id).where(Engagement.handle == wanted)
     ).first()
     if engagement is None:
+        visible = [member_of(team_id, only_for)] if only_for is not None else []
         handles = session.exec(
             select(Engagement.handle)
             .where(Engagement.team_id == team_id)
             .where(col(Engagement.archived_at).is_(None))
+            .where(*visible)
         ).all()
         close = difflib.get_close_matches(wanted, handles, n=1, cutoff=0.6)
         hint = f" Did you mean `{close[0]}`?" if close else ""

@@ -126,10 +126,17 @@ def form_for_checkin(*, context: checkins.CheckInContext, user_id: str) -> Feedb
 
 
 def form_for_person(
-    *, session: Session, team_id: str, handle: str, user_id: str, admins: Iterable[str]
+    *,
+    session: Session,
+    team_id: str,
+    handle: str,
+    user_id: str,
+    admins: Iterable[str],
+    only_for: str | None = None,
 ) -> FeedbackForm:
-    """`/cadence feedback <eng>`: answers the person's pending survey, else ad hoc feedback."""
-    details = engagements.find(session=session, team_id=team_id, handle=handle)
+    """`/cadence feedback <eng>`: answers the person's pending survey, else ad hoc feedback.
+    (`only_for`: whose engagements a mistyped handle's suggestion may name, engagements.find.)"""
+    details = engagements.find(session=session, team_id=team_id, handle=handle, only_for=only_for)
     context = checkins.pending_context(
         session=session,
         team_id=team_id,

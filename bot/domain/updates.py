@@ -530,9 +530,11 @@ def form_for_person(
     user_id: str,
     admins: Iterable[str],
     now: datetime,
+    only_for: str | None = None,
 ) -> UpdateForm:
-    """`/cadence update <eng>`: answers the person's pending check-in, else an ad hoc update."""
-    details = engagements.find(session=session, team_id=team_id, handle=handle)
+    """`/cadence update <eng>`: answers the person's pending check-in, else an ad hoc update.
+    (`only_for`: whose engagements a mistyped handle's suggestion may name, engagements.find.)"""
+    details = engagements.find(session=session, team_id=team_id, handle=handle, only_for=only_for)
     context = checkins.pending_context(
         session=session,
         team_id=team_id,
