@@ -11,8 +11,17 @@ import urllib.parse
 from datetime import timedelta
 
 import pytest
-from conftest import LEAD, SIGNING_SECRET, STAKEHOLDER, TEAM, VENDOR
-from flows import create_engagement, text_of
+from conftest import (
+    EXTERNAL,
+    LEAD,
+    OUTSIDER,
+    SHARED,
+    SIGNING_SECRET,
+    STAKEHOLDER,
+    TEAM,
+    VENDOR,
+)
+from flows import create_engagement, text_of, wait_reply
 from slack_requests import SlackSim, sign
 from sqlmodel import select
 from test_cli_and_serving import free_port, procfile_command, serving, slack_env
@@ -176,3 +185,55 @@ def test_the_procfile_web_process_refuses_over_size_bodies(
         headers = {**sign(body, SIGNING_SECRET), "Transfer-Encoding": "chunked"}
         status, _ = post_raw(url, headers, chunked(body.encode(), size=100))
         assert status == 200
+
+
+# --- suggestions only among what the asker may see ---------------------------------------------
+
+GUEST = "W0GUEST"  # another organisation's person in a shared channel, on no engagement
+MISTYPED = (
+    "status initech-data",
+    "update initech-data",
+    "feedback initech-data",
+    "concern initech-data",
+    "concerns initech-data",
+    "export initech-data",
+    "cadences initech-data",
+    "schedule initech-data",
+    "engagement edit initech-data",
+)
+
+
+def initech(cadence) -> None:
+    create_engagement(
+        cadence, name="Initech Data Breach Response", vendor="Initech", channel=SHARED,
+        vendor_contacts=[VENDOR], stakeholders=[],
+    )  # fmt: skip
+
+
+def answer_to(cadence, text: str, user: str) -> str:
+    reply = cadence.sim.command(text, user=user, channel=SHARED)
+    assert reply.status == 200, reply.body
+    return text_of(wait_reply(cadence, reply))
+
+
+def test_a_guest_of_another_organisation_is_never_told_a_handle_it_may_not_see(cadence):
+    cadence.fake.add_user(GUEST, name="gus.guest", tz="UTC", team_id="T0ELSEWHERE")
+    initech(cadence)
+    for text in MISTYPED:
+        said = answer_to(cadence, text, GUEST)
+        assert "There is no engagement `initech-data`" in said, (text, said)
+        assert "initech-data-breach-response" not in said, (text, said)
+        assert "Did you mean" not in said, (text, said)
+
+
+def test_a_workspace_member_and_a_guest_on_it_still_get_the_suggestion(cadence):
+    initech(cadence)
+    create_engagement(cadence, vendor_contacts=[EXTERNAL])  # Acme Payments, EXTERNAL is on it
+    for text in MISTYPED:
+        said = answer_to(cadence, text, OUTSIDER)  # a member of the workspace, on neither
+        assert "Did you mean `initech-data-breach-response`?" in said, (text, said)
+    # A vendor contact of another organisation is told of the engagement they are on only.
+    said = answer_to(cadence, "status acme-payment", EXTERNAL)
+    assert "Did you mean `acme-payments`?" in said, said
+    said = answer_to(cadence, "status initech-data", EXTERNAL)
+    assert "initech-data-breach-response" not in said and "Did you mean" not in said, said
