@@ -24,9 +24,11 @@ from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.domain import roles
 from bot.domain.command_reference import CommandSpec
 from bot.engine.outbox import Outbox
 from bot.platform.services import Services
+from bot.platform.slack import quick_user_info
 from storage import jobs
 from storage.db import REQUEST_SECONDS, Database, Deadline
 from storage.requests import first_time
@@ -58,11 +60,37 @@ class Request:
 
     @property
     def admins(self) -> frozenset[str]:
-        return self.services.admins
+        """The Cadence admins of this workspace (never another workspace's, under OAuth)."""
+        return self.services.admins_of(self.team_id)
 
     @property
     def is_admin(self) -> bool:
-        return self.user_id in self.services.admins
+        return self.user_id in self.admins
+
+    def actor(self, client: WebClient) -> roles.Actor:
+        """Who asks, for the workspace-wide rules (`bot/domain/roles.py`): their Slack
+        standing as last learned, asked of Slack (briefly, outside any transaction) when it is
+        older than `roles.ROLE_FRESH_FOR`. A Cadence admin needs no lookup."""
+        role = None
+        if not self.is_admin and self.user_id:
+            with self.read() as session:
+                role = roles.known_role(
+                    session, team_id=self.team_id, user_id=self.user_id, now=self.now
+                )
+            if role is None:
+                user = quick_user_info(client, self.user_id)
+                if user is not None:
+                    with self.services.db.session(deadline=self.deadline) as session:
+                        role = roles.remember_role(
+                            session, team_id=self.team_id, user_id=self.user_id, user=user,
+                            now=self.now,
+                        )  # fmt: skip
+        return roles.Actor(
+            user_id=self.user_id,
+            cadence_admin=self.is_admin,
+            from_elsewhere=self.from_elsewhere,
+            slack_role=role,
+        )
 
     @property
     def from_elsewhere(self) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.digest_schedule import schedule_modal, schedule_summary
@@ -23,10 +24,8 @@ def schedule_command(cmd: Command) -> None:
     default, fill in the person's own time zone after opening (the trigger expires in 3 s)."""
     cmd.ack()
     req = cmd.req
+    workspaces.require_scheduler(req.actor(cmd.client))
     with req.read() as session:
-        workspaces.require_scheduler(
-            session, team_id=req.team_id, user_id=req.user_id, admins=req.admins
-        )
         workspace = workspaces.stored_or_default(session, team_id=req.team_id)
         still_default = (
             workspace.digest_timezone == workspaces.DEFAULT_TIMEZONE
@@ -56,7 +55,7 @@ def schedule_command(cmd: Command) -> None:
         log.info("could not fill in the time zone: %s", e.response.get("error"))
 
 
-def schedule_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
+def schedule_submitted(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     """Validate, save (who may is checked again here, in the transaction), close the form and
     confirm by DM through the outbox, once per submission."""
     req = Request.of(context)
@@ -64,14 +63,10 @@ def schedule_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
 
     def save() -> bool:
         schedule = workspaces.validate_schedule(values)
+        actor = req.actor(client)
         with req.change() as session:
             workspace = workspaces.save_schedule(
-                session,
-                team_id=req.team_id,
-                actor=req.user_id,
-                schedule=schedule,
-                admins=req.admins,
-                now=req.now,
+                session, team_id=req.team_id, actor=actor, schedule=schedule, now=req.now
             )
             outbox.confirmation(
                 session,

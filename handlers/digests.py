@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.blocks.common import channel_link, plain_message
 from bot.blocks.help import usage_reply
-from bot.domain import workspaces
+from bot.domain import roles, workspaces
 from bot.domain.errors import NotAllowed
 from bot.engine import digests
 from handlers.context import Command
@@ -45,22 +45,19 @@ def preview_command(cmd: Command) -> None:
 
 
 def send_command(cmd: Command) -> None:
-    """Post the digest to every digest channel now (leads and admins)."""
+    """Post the digest to every digest channel now: the workspace's stewards, at most once per
+    `workspaces.MANUAL_SEND_GAP` (it reaches every digest channel)."""
     if cmd.args:
         cmd.ack(**usage_reply("`digest send` takes nothing after it.", cmd.spec))
         return
     req = cmd.req
     try:
+        actor = req.actor(cmd.client)
+        roles.require_steward(actor, "post the digest now")
         with req.change() as session:
-            if req.user_id not in req.admins and not workspaces.leads_anything(
-                session, team_id=req.team_id, user_id=req.user_id
-            ):
-                raise NotAllowed(
-                    "Only a project lead or a Cadence admin can post the digest. "
-                    "`/cadence digest preview` shows it to you alone."
-                )
             routes = workspaces.digest_routes(session, team_id=req.team_id)
             if routes:
+                workspaces.claim_manual_send(session, team_id=req.team_id, actor=actor, now=req.now)
                 digests.plan_digest(
                     session,
                     team_id=req.team_id,

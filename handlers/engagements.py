@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import plain_message
@@ -19,10 +20,11 @@ from bot.blocks.engagements import (
     archive_confirmation,
     engagement_list,
     engagement_modal,
+    refused_modal,
 )
 from bot.blocks.help import usage_reply
-from bot.domain import engagements
-from bot.domain.errors import UserError
+from bot.domain import engagements, roles
+from bot.domain.errors import NotAllowed, UserError
 from bot.engine import outbox
 from bot.platform.slack import user_timezone
 from handlers.context import Command, Request
@@ -43,9 +45,14 @@ log = logging.getLogger(__name__)
 
 
 def new_command(cmd: Command) -> None:
-    """Open the form at once, then fill in the person's time zone from their Slack profile."""
+    """Open the form at once, then check with Slack that the person may create engagements
+    (`roles`: members of this workspace, not guests) and fill in their time zone; a person
+    of another organisation is refused before anything opens (their payload says so)."""
     cmd.ack()
-    body, client, user_id = cmd.body, cmd.client, cmd.req.user_id
+    body, client, req = cmd.body, cmd.client, cmd.req
+    user_id = req.user_id
+    if req.from_elsewhere:
+        roles.require_creator(roles.Actor(user_id, req.is_admin, True, None))
 
     def form(timezone: str) -> dict[str, Any]:
         return engagement_modal(
@@ -57,6 +64,14 @@ def new_command(cmd: Command) -> None:
 
     opened = open_view(client, body, form(""))
     if opened is None:
+        return
+    actor = req.actor(client)
+    try:
+        roles.require_creator(actor)
+    except NotAllowed as refusal:
+        client.views_update(
+            view_id=opened["id"], hash=opened["hash"], view=refused_modal(refusal.message)
+        )
         return
     timezone = user_timezone(client, user_id) or "UTC"
     try:
@@ -119,13 +134,17 @@ def _named(cmd: Command, action: str) -> engagements.EngagementDetails | None:
 # --- the form ----------------------------------------------------------------------------------
 
 
-def engagement_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+def engagement_form(
+    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
+) -> None:
     req = Request.of(context)
     values, blocks = read_state(state_of(view))
     metadata = metadata_of(view.get("private_metadata"))
 
     def save() -> bool:
         data = engagements.validate(values)
+        if metadata.get("mode") != "edit":  # who may create: checked again at submit
+            roles.require_creator(req.actor(client))
         with req.change() as session:
             if metadata.get("mode") != "edit":
                 before = None

@@ -150,13 +150,20 @@ def test_a_preview_goes_to_the_requester_alone(cadence):
     assert "not part of any engagement" in text_of(reply.json)
 
 
-@pytest.mark.parametrize("user,allowed", [(LEAD, True), (ADMIN, True), (VENDOR, False)])
+@pytest.mark.parametrize(
+    "user,allowed", [(ADMIN, True), (OUTSIDER, True), (LEAD, False), (VENDOR, False)]
+)
 def test_who_may_send_the_digest_now(cadence, user, allowed):
+    """The workspace's stewards: a Cadence admin, a Slack admin (OUTSIDER is made one here,
+    on no engagement); leading an engagement is not enough (anyone may lead one)."""
+    cadence.fake.add_user(OUTSIDER, name="otto.other", tz="UTC", is_admin=True)
     with clock.fixed_at(CREATED):
         create_engagement(cadence, digest_channel=DIGEST)
         reply = cadence.sim.command("digest send", user=user)
     if not allowed:
-        assert "Only a project lead or a Cadence admin" in text_of(reply.json)
+        assert "Only a Cadence admin or a Slack admin or owner of this workspace" in text_of(
+            reply.json
+        )
         assert jobs_of(cadence, JobKind.DIGEST) == []
         return
     assert "Posting the digest to <#C0DIGEST>" in text_of(reply.json)
@@ -169,7 +176,7 @@ def test_who_may_send_the_digest_now(cadence, user, allowed):
 def test_send_without_a_digest_channel_says_how_to_get_one(cadence):
     with clock.fixed_at(CREATED):
         create_engagement(cadence)
-        reply = cadence.sim.command("digest send", user=LEAD)
+        reply = cadence.sim.command("digest send", user=ADMIN)
     assert "There is no digest channel yet" in text_of(reply.json)
     assert jobs_of(cadence, JobKind.DIGEST) == []
 

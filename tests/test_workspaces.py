@@ -61,6 +61,9 @@ OAUTH_ENV = {
     "SLACK_CLIENT_ID": CLIENT_ID,
     "SLACK_CLIENT_SECRET": CLIENT_SECRET,
     "SLACK_STATE_SECRET": STATE_SECRET,
+    # With several workspaces each Cadence admin names their own (a bare ID is refused).
+    # W0GRIDADMIN is an admin of Acme only, though a member of Bravo too (see its test).
+    "CADENCE_ADMINS": f"{TEAM}:{ADMIN},{TEAM}:W0GRIDADMIN",
 }
 BRAVO = "T0BRAVO"
 B_LEAD = "U0BLEAD"
@@ -433,6 +436,36 @@ def test_a_workspace_that_never_installed_cadence_is_refused(deployment):
     assert d.fake.calls_to("views.open") == []
     with d.db.read_session() as session:
         assert session.execute(select(func.count()).select_from(Engagement)).scalar_one() == 0
+
+
+def test_a_cadence_admin_of_one_workspace_is_no_admin_of_another(deployment):
+    """In an Enterprise Grid organisation one person (a W… id) belongs to several workspaces.
+    CADENCE_ADMINS makes them an admin of Acme only: asked from Bravo, where they are a plain
+    member, Cadence refuses them Bravo's engagement and Bravo's digest; in Acme they are an
+    admin. (A bare id would have made them an admin of every workspace that installs Cadence.)"""
+    d = deployment
+    grid = "W0GRIDADMIN"
+    d.fake.add_user(grid, name="gia.grid", tz="UTC", team_id=BRAVO)
+    install(d, TEAM, installer=LEAD)
+    install(d, BRAVO, installer=B_LEAD)
+    with clock.fixed_at(CREATED):
+        create_engagement_in(
+            d.bravo, user=B_LEAD, team_id=BRAVO, name="Bravo Payments", channel=B_CHANNEL,
+            vendor_contacts=[B_VENDOR], stakeholders=[], kpis="", digest_channel=B_GENERAL,
+        )  # fmt: skip
+        opened = len(d.fake.calls_to("views.open"))
+        edit = d.bravo.sim.command("engagement edit bravo-payments", user=grid)
+        assert "Only the leads of" in text_of(wait_reply(d.bravo, edit))
+        assert len(d.fake.calls_to("views.open")) == opened  # no form opened
+        said = text_of(wait_reply(d.bravo, d.bravo.sim.command("digest send", user=grid)))
+        assert "Only a Cadence admin or a Slack admin or owner" in said
+        with d.db.read_session() as session:
+            assert (
+                session.exec(select(ScheduledJob).where(ScheduledJob.kind == "digest")).all() == []
+            )
+        home = d.acme.sim.command("digest send", user=grid, user_team_id=TEAM)
+        said = text_of(wait_reply(d.acme, home))
+    assert "There is no digest channel yet" in said  # allowed at home: only nothing to post
 
 
 def test_an_install_with_a_state_cadence_did_not_issue_is_refused(deployment):

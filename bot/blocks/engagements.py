@@ -271,6 +271,18 @@ def engagement_modal(
     return view.to_dict()
 
 
+def refused_modal(text: str) -> dict[str, Any]:
+    """What replaces the engagement form when Slack says the person may not create one (the
+    form opens first: a trigger_id lasts 3 s, the check asks Slack)."""
+    return View(
+        type="modal",
+        callback_id="engagement_refused",
+        title="New engagement",
+        close="Close",
+        blocks=[section(text)],
+    ).to_dict()
+
+
 def engagement_lines(details: EngagementDetails) -> str:
     e = details.engagement
     archived = " _(archived)_" if e.archived_at else ""

@@ -599,11 +599,13 @@ class FakeSlack:
         team_id: str | None = None,
         is_admin: bool = False,
         is_owner: bool = False,
+        is_restricted: bool = False,
         is_bot: bool = False,
         deleted: bool = False,
         email: str | None = None,
     ) -> dict[str, Any]:
-        """Add (or replace) a user. ``team_id`` other than the workspace's = Slack Connect."""
+        """Add (or replace) a user. ``team_id`` other than the workspace's = Slack Connect;
+        ``is_restricted``: one of the workspace's own guests (multi-channel)."""
         name = name or user_id.lower()
         user = {
             "id": user_id,
@@ -613,6 +615,7 @@ class FakeSlack:
             "tz": tz,
             "is_admin": is_admin,
             "is_owner": is_owner,
+            "is_restricted": is_restricted,
             "is_bot": is_bot,
             "deleted": deleted,
             "email": email or f"{name}@example.com",
@@ -1290,11 +1293,12 @@ class FakeSlack:
                 "is_admin": u["is_admin"],
                 "is_owner": u["is_owner"],
                 "is_primary_owner": False,
-                "is_restricted": False,
+                "is_restricted": u.get("is_restricted", False),
                 "is_ultra_restricted": False,
                 "is_bot": u["is_bot"],
                 "is_app_user": False,
-                "is_stranger": u["team_id"] != self.team_id,
+                # Another organisation's person, seen from the workspace whose token asks.
+                "is_stranger": u["team_id"] != self._call_team(),
                 "updated": 1690000000,
                 "profile": profile,
             }

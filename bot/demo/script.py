@@ -206,9 +206,9 @@ def set_up() -> list[Step]:
         ),
         Step(
             at(day, "17:20"),
-            "Lena sends the digest on Fridays at 16:00",
+            "Dana (a Cadence admin) sends the digest on Fridays at 16:00",
             lambda p: p.schedule_digest(
-                LENA,
+                DANA,
                 DIGEST.channel_id,
                 {
                     "weekdays": ["4"],

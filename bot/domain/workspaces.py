@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, recurrence
+from bot.domain import audit, recurrence, roles
 from bot.domain.errors import FieldErrors, NotAllowed
 from storage.jobs import insert_ignoring_conflict
 from storage.models import AuditEvent, Engagement, EngagementMember, Workspace
@@ -148,22 +148,6 @@ def visible_engagements(
     return [i for i in session.exec(query.order_by(col(Engagement.id))).all() if i is not None]
 
 
-def leads_anything(session: Session, *, team_id: str, user_id: str) -> bool:
-    """Whether the person leads at least one unarchived engagement (who may send the digest)."""
-    return (
-        session.exec(
-            select(EngagementMember.engagement_id)
-            .join(Engagement, col(Engagement.id) == col(EngagementMember.engagement_id))
-            .where(Engagement.team_id == team_id)
-            .where(col(Engagement.archived_at).is_(None))
-            .where(EngagementMember.user_id == user_id)
-            .where(EngagementMember.role == "lead")
-            .limit(1)
-        ).first()
-        is not None
-    )
-
-
 def since_last(workspace: Workspace | None, now: datetime) -> datetime:
     """Where "what changed" starts: the last digest, else a week ago (never further back than
     the figures are loaded for, nor in the future)."""
@@ -266,19 +250,9 @@ def upcoming(schedule: DigestSchedule, after: datetime, count: int = UPCOMING) -
     return [o.at for o in found]
 
 
-def may_schedule(session: Session, *, team_id: str, user_id: str, admins: Iterable[str]) -> bool:
-    """Who may choose when the digest goes out: an admin, or anyone who leads an engagement."""
-    return user_id in set(admins) or leads_anything(session, team_id=team_id, user_id=user_id)
-
-
-def require_scheduler(
-    session: Session, *, team_id: str, user_id: str, admins: Iterable[str]
-) -> None:
-    if not may_schedule(session, team_id=team_id, user_id=user_id, admins=admins):
-        raise NotAllowed(
-            "Only a Cadence admin or the lead of an engagement can choose when the digest "
-            "goes out. Ask one of them to run `/cadence digest schedule`."
-        )
+def require_scheduler(actor: roles.Actor) -> None:
+    """Who may choose when and where the digest goes out: the workspace's stewards."""
+    roles.require_steward(actor, "choose when and where the digest goes out")
 
 
 def stored_or_default(session: Session, *, team_id: str) -> Workspace:
@@ -313,14 +287,13 @@ def save_schedule(
     session: Session,
     *,
     team_id: str,
-    actor: str,
+    actor: roles.Actor,
     schedule: DigestSchedule,
-    admins: Iterable[str],
     now: datetime,
 ) -> Workspace:
-    """Store the schedule (who may: `may_schedule`), move the next send to the first one after
-    `now` under it, and record who changed what."""
-    require_scheduler(session, team_id=team_id, user_id=actor, admins=admins)
+    """Store the schedule (who may: the stewards, `require_scheduler`), move the next send to
+    the first one after `now` under it, and record who changed what."""
+    require_scheduler(actor)
     ensure(session, team_id=team_id, now=now)
     workspace = session.exec(
         select(Workspace)
@@ -341,7 +314,7 @@ def save_schedule(
     audit.record(
         session=session,
         team_id=team_id,
-        actor=actor,
+        actor=actor.user_id,
         entity_type="workspace",
         entity_id=workspace.id,
         action=SCHEDULE_ACTION,
@@ -350,6 +323,44 @@ def save_schedule(
         after=new,
     )
     return workspace
+
+
+# --- posting the digest now (`/cadence digest send`) -------------------------------------------
+
+# One manual digest per workspace per gap: each posts to every digest channel, so without a
+# limit one person could make Cadence post there as often as they type.
+MANUAL_SEND_GAP = timedelta(minutes=15)
+
+
+def claim_manual_send(session: Session, *, team_id: str, actor: roles.Actor, now: datetime) -> None:
+    """Check who asks (the stewards) and the limit, and record this send, under the
+    workspace's row lock so two people at once cannot both pass the check."""
+    roles.require_steward(actor, "post the digest now")
+    ensure(session, team_id=team_id, now=now)
+    workspace = session.exec(
+        select(Workspace)
+        .where(Workspace.team_id == team_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    last = workspace.digest_manual_sent_at
+    if last is not None and last <= now < last + MANUAL_SEND_GAP:
+        wait = last + MANUAL_SEND_GAP - now
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        raise NotAllowed(
+            f"The digest was posted {_ago(now - last)}; it can be posted again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}. "
+            "`/cadence digest preview` shows it to you alone at any time."
+        )
+    workspace.digest_manual_sent_at = now
+    session.add(workspace)
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    if minutes < 1:
+        return "just now"
+    return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
 
 
 def _schedule_snapshot(workspace: Workspace) -> dict[str, Any]:

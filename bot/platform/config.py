@@ -30,6 +30,8 @@ DEFAULT_CHANNEL_PACE_SECONDS = 1.0
 DEFAULT_SEND_CONCURRENCY = 8
 EMOJI = re.compile(r"^:[a-z0-9_+'-]+:$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# A Cadence admin of one workspace: "T0123:U0456" (several workspaces need the team named).
+TEAM_ADMIN = re.compile(r"^(?P<team>[TE][A-Z0-9]{2,}):(?P<user>[UW][A-Z0-9]{2,})$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 PROBLEM = "cadence_config"  # the pydantic error type of a problem worded by Cadence
@@ -266,15 +268,36 @@ class Settings(BaseSettings):
 
     @field_validator("admins", mode="before")
     @classmethod
-    def _admins(cls, value: Any) -> frozenset[str]:
+    def _admins(cls, value: Any, info: ValidationInfo) -> frozenset[str]:
         admins = _comma_list(value)
-        bad = [a for a in admins if not USER_ID.match(a)]
+        bad = [a for a in admins if not (USER_ID.match(a) or TEAM_ADMIN.match(a))]
         if bad:
             raise _problem(
                 "CADENCE_ADMINS must be Slack member IDs separated by commas (like U012ABCDEF; "
                 "Profile → ⋮ → Copy member ID), not " + _shown(", ".join(bad))
             )
+        several = all(info.data.get(name) for name in OAUTH_VARIABLES)
+        bare = [a for a in admins if USER_ID.match(a)]
+        if several and bare:
+            # A bare member ID would make that person an admin of every workspace that
+            # installs Cadence, including through a Slack Connect channel of theirs.
+            raise _problem(
+                "CADENCE_ADMINS must name each admin's workspace when Cadence serves several "
+                f"(SLACK_CLIENT_ID is set): write T0123ABC:{bare[0]}, not {_shown(bare[0])}"
+            )
         return frozenset(admins)
+
+    def admins_of(self, team_id: str) -> frozenset[str]:
+        """The Cadence admins of one workspace: `T…:U…` entries for that team, and (one
+        workspace only: validation refuses them with OAuth) the bare member IDs."""
+        chosen = set()
+        for entry in self.admins:
+            qualified = TEAM_ADMIN.match(entry)
+            if qualified is None:
+                chosen.add(entry)
+            elif qualified["team"] == team_id:
+                chosen.add(qualified["user"])
+        return frozenset(chosen)
 
     _tick_seconds = field_validator("tick_seconds", mode="before")(
         _whole_number(

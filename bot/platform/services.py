@@ -40,6 +40,6 @@ class Services:
         installation's token (a client that refuses every call when it has none)."""
         return web_client(self.settings, team_id=team_id, tokens=self.tokens)
 
-    @property
-    def admins(self) -> frozenset[str]:
-        return self.settings.admins
+    def admins_of(self, team_id: str) -> frozenset[str]:
+        """Cadence admins of workspace `team_id` (CADENCE_ADMINS, per workspace under OAuth)."""
+        return self.settings.admins_of(team_id)

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from logging import Logger
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -161,6 +162,24 @@ class SignedStates(OAuthStateStore):
             log.warning("an install came back with a state Cadence did not sign")
             return False
         return self._store.consume(value)
+
+
+# users.info while a person waits (who steers, who may create): Slack answers this Tier 4
+# method in well under a second, and the whole request must be answered within 3 s.
+QUICK_LOOKUP_SECONDS = 1.5
+
+
+def quick_user_info(client: WebClient, user_id: str) -> dict[str, Any] | None:
+    """users.info with a short time limit and no retry (a person is waiting), or None when
+    Slack does not answer in time or refuses: the caller grants nothing it cannot confirm."""
+    quick = WebClient(token=client.token, base_url=client.base_url, timeout=QUICK_LOOKUP_SECONDS)
+    try:
+        return quick.users_info(user=user_id)["user"]
+    except SlackApiError as e:
+        log.info("users.info for %s failed: %s", user_id, e.response.get("error"))
+    except (OSError, TimeoutError) as e:  # urllib's timeouts and refused connections
+        log.info("users.info for %s did not answer: %s", user_id, type(e).__name__)
+    return None
 
 
 def user_timezone(client: WebClient, user_id: str) -> str | None:
