@@ -26,7 +26,14 @@ from slack_sdk.models.views import View
 
 from bot.blocks.checkins import local
 from bot.blocks.common import channel_link, context, escape, mentions, message, section
-from bot.domain.cadences import AUDIENCES, DELIVERIES, KINDS, RULE_KINDS, CadenceStatus
+from bot.domain.cadences import (
+    AUDIENCES,
+    DELIVERIES,
+    KINDS,
+    MAX_AUDIENCE,
+    RULE_KINDS,
+    CadenceStatus,
+)
 from bot.domain.recurrence import Occurrence
 
 CADENCE_MODAL = "cadence_form"
@@ -146,7 +153,8 @@ def rule_blocks(values: Mapping[str, Any]) -> list:
                 block_id=f"{RULE_ACTION_PREFIX}cron",
                 label="Cron expression",
                 hint="minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5 (weekdays at "
-                "09:00); Sunday is 0 or 7. Press Enter to see the next runs.",
+                "09:00); Sunday is 0 or 7. At most once an hour: name one minute. Press Enter "
+                "to see the next runs.",
                 dispatch_action=True,
                 element=PlainTextInputElement(
                     action_id=f"{RULE_ACTION_PREFIX}cron",
@@ -242,10 +250,12 @@ def cadence_modal(
             block_id="audience_users",
             label="Chosen people",
             optional=True,
-            hint="Only when “Who is asked” is Chosen people.",
+            hint=f"Only when “Who is asked” is Chosen people: up to {MAX_AUDIENCE} of the "
+            "engagement's leads, vendor contacts and stakeholders.",
             element=UserMultiSelectElement(
                 action_id="audience_users",
                 placeholder="Choose people",
+                max_selected_items=MAX_AUDIENCE,
                 initial_users=list(values.get("audience_users") or []) or None,
             ),
         ),

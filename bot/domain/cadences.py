@@ -8,9 +8,9 @@ own zone, so the engine only has to compare times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -30,7 +30,7 @@ from bot.domain.engagements import (
 from bot.domain.engagements import get as get_engagement
 from bot.domain.errors import FieldErrors, NotFound, UserError
 from storage import jobs
-from storage.models import Cadence, CadenceBase, Engagement
+from storage.models import Cadence, CadenceBase, Engagement, EngagementMember
 
 KINDS = {kind.value: spec.title for kind, spec in CHECKIN_KINDS.items()}
 RULE_KINDS = {
@@ -48,6 +48,13 @@ AUDIENCES = {
 }
 DELIVERIES = {"dm": "A DM to each person", "channel": "The engagement channel, mentioning them"}
 MAX_WINDOW_HOURS = 24 * 30
+# What one person can make Cadence send: a rule fires at most once an hour (a check-in more often
+# than that is a flood, not a rhythm), a chosen audience is at most 50 people (a team, not the
+# workspace: it matches the people of one role on the engagement), and an engagement has at most
+# 20 active cadences (a handful is usual; 20 each asking 50 people hourly is the ceiling).
+MIN_INTERVAL = timedelta(hours=1)
+MAX_AUDIENCE = 50
+MAX_ACTIVE_CADENCES = 20
 
 
 class CadenceStatus(StrEnum):
@@ -79,11 +86,24 @@ AUDIENCE_ROLES = {"vendor": "vendor", "stakeholders": "stakeholder", "leads": "l
 
 
 def audience(cadence: Cadence, session: Session) -> list[str]:
-    """The people a cadence asks, by ID, in a stable order."""
+    """The people a cadence asks, by ID, in a stable order: a chosen audience only as far as
+    they are still on the engagement (someone taken off it is no longer asked)."""
     if cadence.audience == "chosen":
-        return list(dict.fromkeys(cadence.audience_user_ids))
+        on_engagement = set(
+            session.exec(
+                select(EngagementMember.user_id).where(
+                    EngagementMember.engagement_id == cadence.engagement_id
+                )
+            ).all()
+        )
+        return chosen_members(cadence.audience_user_ids, on_engagement)
     role = AUDIENCE_ROLES.get(cadence.audience, "vendor")
     return people_with_role(session=session, engagement_id=cadence.engagement_id, role=role)
+
+
+def chosen_members(chosen: Iterable[str], on_engagement: Collection[str]) -> list[str]:
+    """The chosen people who are on the engagement, once each, in the order chosen."""
+    return [u for u in dict.fromkeys(chosen) if u in on_engagement]
 
 
 def set_next(cadence: Cadence, after: datetime) -> recurrence.Occurrence | None:
@@ -206,6 +226,11 @@ def validate(raw: Mapping[str, Any], *, default_timezone: str, now: datetime) ->
             errors[RULE_FIELD.get(rule_kind, "rule_kind")] = (
                 "This rule never fires in the next two years; check the days and dates."
             )
+        elif (gap := recurrence.smallest_gap(rule, parsed_time, now)) and gap < MIN_INTERVAL:
+            errors[RULE_FIELD.get(rule_kind, "rule_kind")] = (
+                f"This rule fires {_every(gap)} at its closest; a check-in goes out at most "
+                "once an hour. Name one minute of the hour, e.g. 0 9-17 * * 1-5."
+            )
     window = _int(raw.get("window_hours"))
     if window is None or not 1 <= window <= MAX_WINDOW_HOURS:
         errors["window_hours"] = (
@@ -232,6 +257,11 @@ def validate(raw: Mapping[str, Any], *, default_timezone: str, now: datetime) ->
     chosen = tuple(dict.fromkeys(raw.get("audience_users") or []))
     if audience == "chosen" and not chosen:
         errors["audience_users"] = "Choose the people to ask."
+    elif audience == "chosen" and len(chosen) > MAX_AUDIENCE:
+        errors["audience_users"] = (
+            f"Choose at most {MAX_AUDIENCE} people; you chose {len(chosen)}. To ask everyone "
+            "of one side, choose Vendor contacts, Client stakeholders or Leads instead."
+        )
     delivery = raw.get("delivery") or "dm"
     if delivery not in DELIVERIES:
         errors["delivery"] = "Choose how the check-in is delivered."
@@ -253,6 +283,58 @@ def validate(raw: Mapping[str, Any], *, default_timezone: str, now: datetime) ->
         delivery=delivery,
         recipient_local_time="recipient_local_time" in options and delivery == "dm",
     )
+
+
+def _every(gap: timedelta) -> str:
+    minutes = int(gap.total_seconds() // 60)
+    return "every minute" if minutes == 1 else f"every {minutes} minutes"
+
+
+def check_audience(data: CadenceInput, details: EngagementDetails) -> None:
+    """A chosen audience names only people on the engagement (its leads, vendor contacts and
+    stakeholders): Cadence DMs the people it asks, so a lead must not be able to point it at
+    anyone in the workspace. Anyone else is named, so the lead can add them to the engagement
+    first or leave them out."""
+    if data.audience != "chosen":
+        return
+    on_engagement = {*details.leads, *details.vendor_contacts, *details.stakeholders}
+    outside = [u for u in data.audience_user_ids if u not in on_engagement]
+    if outside:
+        who = ", ".join(f"<@{u}>" for u in outside)
+        raise FieldErrors(
+            {
+                "audience_users": (
+                    f"Only people on {details.engagement.name} can be asked; {who} "
+                    f"{'is' if len(outside) == 1 else 'are'} not. Add them to the engagement "
+                    "first, or leave them out."
+                )
+            }
+        )
+
+
+def active_count(session: Session, engagement_id: int) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Cadence)
+            .where(Cadence.engagement_id == engagement_id)
+            .where(Cadence.status == ACTIVE)
+        ).one()
+    )
+
+
+def check_room(session: Session, details: EngagementDetails, field: str | None) -> None:
+    """Refuse one more active cadence on an engagement that has `MAX_ACTIVE_CADENCES`: a
+    FieldErrors on `field` (the form), or a UserError (a command)."""
+    count = active_count(session, details.id)
+    if count < MAX_ACTIVE_CADENCES:
+        return
+    message = (
+        f"{details.engagement.name} already has {count} active cadences, the most one "
+        f"engagement can have. Pause or delete one first (`/cadence cadences "
+        f"{details.engagement.handle}` lists them)."
+    )
+    raise FieldErrors({field: message}) if field else UserError(message)
 
 
 def preview(data: CadenceInput, now: datetime, count: int = 5) -> list[recurrence.Occurrence]:
@@ -327,7 +409,9 @@ def create(
     now: datetime,
     admins: Iterable[str],
 ) -> Cadence:
-    _manageable_engagement(session, team_id, engagement_id, actor, admins)
+    details = _manageable_engagement(session, team_id, engagement_id, actor, admins)
+    check_audience(data, details)
+    check_room(session, details, "kind")
     cadence = Cadence.model_validate(
         columns(data),
         update={
@@ -377,11 +461,19 @@ def find(*, session: Session, team_id: str, ref: str) -> Cadence:
 
 def _change(session: Session, cadence: Cadence, *, actor: str, admins: Iterable[str]) -> dict:
     """Check the actor may change the cadence; its state before the change (for the audit)."""
+    _details(session, cadence, actor=actor, admins=admins)
+    return snapshot(cadence)
+
+
+def _details(
+    session: Session, cadence: Cadence, *, actor: str, admins: Iterable[str]
+) -> EngagementDetails:
+    """The cadence's engagement, once the actor is checked as one who may change it."""
     details = get_engagement(
         session=session, team_id=cadence.team_id, engagement_id=cadence.engagement_id
     )
     require_manager(details, actor, admins)
-    return snapshot(cadence)
+    return details
 
 
 def _record(session: Session, cadence: Cadence, actor: str, action: str, before, now) -> None:
@@ -414,7 +506,8 @@ def update(
     admins: Iterable[str],
 ) -> Cadence:
     cadence = find(session=session, team_id=team_id, ref=str(cadence_id))
-    before = _change(session, cadence, actor=actor, admins=admins)
+    check_audience(data, _details(session, cadence, actor=actor, admins=admins))
+    before = snapshot(cadence)
     _apply(cadence, data)
     if cadence.status == ACTIVE:
         set_next(cadence, now)
@@ -440,9 +533,11 @@ def resume(
 ) -> Cadence:
     """Resume from now on: occurrences that fell while paused are not caught up."""
     cadence = find(session=session, team_id=team_id, ref=ref)
-    before = _change(session, cadence, actor=actor, admins=admins)
+    details = _details(session, cadence, actor=actor, admins=admins)
+    before = snapshot(cadence)
     if cadence.status == ACTIVE:
         raise UserError(f"Cadence #{cadence.id} is not paused.")
+    check_room(session, details, None)
     cadence.status = ACTIVE
     set_next(cadence, now)
     _record(session, cadence, actor, "resume", before, now)

@@ -46,6 +46,8 @@ ROLES = ("lead", "vendor", "stakeholder")
 MAX_NAME = 80
 MAX_VENDOR = 120
 MAX_HANDLE = 40
+# People of one role: a team, not a whole side of the workspace (everyone named may be DMed by
+# each check-in, so "everyone on the vendor side" cannot mean 5,000 prompts an hour).
 MAX_PEOPLE_PER_ROLE = 50
 MAX_KPIS = 20
 MAX_KPI_NAME = 60
@@ -301,13 +303,15 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
     stakeholders = _people(raw.get("stakeholders"))
     if not leads:
         errors["leads"] = "Name at least one lead: leads configure the engagement and get alerts."
-    for key, people in (
-        ("leads", leads),
-        ("vendor_contacts", vendor_contacts),
-        ("stakeholders", stakeholders),
+    for key, label, people in (
+        ("leads", "leads", leads),
+        ("vendor_contacts", "vendor contacts", vendor_contacts),
+        ("stakeholders", "stakeholders", stakeholders),
     ):
         if len(people) > MAX_PEOPLE_PER_ROLE:
-            errors[key] = f"At most {MAX_PEOPLE_PER_ROLE} people here."
+            errors[key] = (
+                f"At most {MAX_PEOPLE_PER_ROLE} {label} per engagement; you chose {len(people)}."
+            )
 
     timezone = ""
     if not (raw.get("timezone") or "").strip():

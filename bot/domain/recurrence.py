@@ -44,6 +44,7 @@ __all__ = [
     "occurrences",
     "parse_local_time",
     "rule_from_storage",
+    "smallest_gap",
 ]
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index 0 = Monday, as date.weekday()
@@ -68,6 +69,11 @@ _LONG_MONTH_DAYS = {
 }
 _HORIZON = timedelta(days=2 * 366)
 _CRON_SEARCH = timedelta(days=10 * 366)  # never_fires looks this far ahead ("the next 2 years")
+# smallest_gap looks at the slots of a week and a day: hours and weekdays repeat weekly, and a
+# gap longer than a day matters to no limit. Its slot budget covers the first two firing hours
+# of any rule (at most 60 slots each) many times over, and stays a few milliseconds.
+_GAP_HORIZON = timedelta(days=8)
+_GAP_SLOTS = 500
 
 
 class RuleError(UserError, ValueError):
@@ -383,6 +389,48 @@ def never_fires(rule: Rule, local_time: time, tz: str, now: datetime) -> bool:
     if rule.start_date is not None:  # a rule that starts later is judged from its start
         begins = max(now, datetime.combine(rule.start_date, time(), tzinfo=UTC) - timedelta(days=1))
     return not occurrences(rule, local_time, tz, now, 1, until=begins + _HORIZON)
+
+
+def smallest_gap(rule: Rule, local_time: time, after: datetime) -> timedelta | None:
+    """The shortest wall-clock time between two consecutive slots of the rule, in the week and a
+    day of slots from the start of the day of its first slot after `after` (naive: a slot is a
+    local wall time, so the answer holds in every zone and on both sides of a DST change);
+    None when it fires at most once in that span.
+
+    Exact for gaps under a day, which is what a minimum interval needs: two slots less than a
+    day apart fall within one day or across one midnight, and every pattern of hours and
+    weekdays a rule can name repeats within a week. Scanning from the start of a day covers
+    the whole of each firing hour, so a rule with two minutes in an hour (`*/30 9 * * 1`,
+    `0,30 9 29 2 *`) always shows that gap, however far away it first fires.
+    """
+    rule.validate()
+    earliest = _as_utc(after, "after").replace(tzinfo=None)
+    if rule.start_date is not None:
+        earliest = max(earliest, datetime.combine(rule.start_date, time()))
+    first = next(_slots(rule, local_time, earliest - timedelta(microseconds=1)), None)
+    if first is None:
+        return None
+    day = datetime.combine(first.date(), time())  # not before the start date: first is not
+    end = day + _GAP_HORIZON
+    smallest: timedelta | None = None
+    previous: datetime | None = None
+    for n, slot in enumerate(_slots(rule, local_time, day - timedelta(microseconds=1), end)):
+        if slot > end or n >= _GAP_SLOTS:
+            break
+        if previous is not None and slot > previous:  # merged cron triggers may repeat a slot
+            gap = slot - previous
+            smallest = gap if smallest is None else min(smallest, gap)
+        previous = slot
+    return smallest
+
+
+def _slots(
+    rule: Rule, local_time: time, earliest: datetime, end: datetime | None = None
+) -> Iterator[datetime]:
+    """Naive local slots later than `earliest`, of either kind of rule."""
+    if rule.kind == "cron":
+        return _cron_slots(rule, earliest, end)
+    return _rrule_slots(rule, local_time, earliest)
 
 
 def _zone(tz: str) -> ZoneInfo:

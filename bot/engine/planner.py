@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, case, literal
+from sqlalchemy import and_, case, func, literal
 from sqlmodel import Session, col, select
 
 from bot.domain import cadences, checkins
@@ -27,6 +27,7 @@ from storage.installations import installed
 from storage.models import (
     AwayPeriod,
     Cadence,
+    CheckIn,
     Engagement,
     EngagementMember,
     Person,
@@ -40,6 +41,7 @@ RETRY_BROKEN = timedelta(hours=1)
 REFRESH_AHEAD = timedelta(hours=1)
 PERSON_FRESH_FOR = timedelta(days=1)
 PLAN_BATCH = 25  # occurrences planned for one cadence in one pass
+EPSILON = timedelta(microseconds=1)  # "from" a moment, for a search that starts after it
 
 
 class AwayBook:
@@ -89,20 +91,21 @@ class Batch:
             for e in session.exec(select(Engagement).where(col(Engagement.id).in_(engagement_ids)))
         }
         members: dict[tuple[int, str], list[str]] = {}
-        if any(c.audience != "chosen" for c in due):
-            rows = session.exec(
-                select(
-                    EngagementMember.engagement_id, EngagementMember.role, EngagementMember.user_id
-                )
-                .where(col(EngagementMember.engagement_id).in_(engagement_ids))
-                .order_by(col(EngagementMember.id))
-            ).all()
-            for engagement_id, role, user_id in rows:
-                members.setdefault((engagement_id, role), []).append(user_id)
+        on_engagement: dict[int, set[str]] = {}
+        rows = session.exec(
+            select(EngagementMember.engagement_id, EngagementMember.role, EngagementMember.user_id)
+            .where(col(EngagementMember.engagement_id).in_(engagement_ids))
+            .order_by(col(EngagementMember.id))
+        ).all()
+        for engagement_id, role, user_id in rows:
+            members.setdefault((engagement_id, role), []).append(user_id)
+            on_engagement.setdefault(engagement_id, set()).add(user_id)
         self.people: dict[int | None, list[str]] = {}
         for c in due:
-            if c.audience == "chosen":
-                self.people[c.id] = list(dict.fromkeys(c.audience_user_ids))
+            if c.audience == "chosen":  # only those still on the engagement are asked
+                self.people[c.id] = cadences.chosen_members(
+                    c.audience_user_ids, on_engagement.get(c.engagement_id, set())
+                )
             else:
                 role = cadences.AUDIENCE_ROLES.get(c.audience, "vendor")
                 self.people[c.id] = list(members.get((c.engagement_id, role), ()))
@@ -113,12 +116,30 @@ class Batch:
             for user_id, tz in person_zones(session, team_id, asked).items():
                 self.zones[(team_id, user_id)] = tz
 
+        self.last_opened = last_opened(session, due)
+
     def audience(self, cadence: Cadence) -> list[str]:
         return self.people[cadence.id]
 
     def zones_of(self, cadence: Cadence, people: Sequence[str]) -> dict[str, str]:
         found = (self.zones.get((cadence.team_id, u)) for u in people)
         return {u: tz for u, tz in zip(people, found, strict=True) if tz}
+
+
+def last_opened(session: Session, due: Sequence[Cadence]) -> dict[int, datetime]:
+    """When each cadence's latest check-in was due, among those within `MIN_INTERVAL` of its
+    next run (skipped ones aside: they send nothing): one query for the batch."""
+    moments = [c.next_run_at for c in due if c.next_run_at is not None]
+    if not moments:
+        return {}
+    rows = session.exec(
+        select(CheckIn.cadence_id, func.max(CheckIn.scheduled_for))
+        .where(col(CheckIn.cadence_id).in_(sorted(c.id for c in due if c.id is not None)))
+        .where(col(CheckIn.scheduled_for) > min(moments) - cadences.MIN_INTERVAL)
+        .where(CheckIn.status != checkins.SKIPPED)
+        .group_by(col(CheckIn.cadence_id))
+    ).all()
+    return {cadence_id: at for cadence_id, at in rows if at is not None}
 
 
 def person_zones(session: Session, team_id: str, user_ids: Sequence[str]) -> dict[str, str]:
@@ -219,10 +240,21 @@ def plan_cadence(
         and cadence.next_slot
         and cadence.next_run_at <= now
     ):
-        slot = datetime.fromisoformat(cadence.next_slot)
-        outcome = plan_occurrence(
-            session, cadence, engagement, slot, cadence.next_run_at, now, batch
-        )
+        at = cadence.next_run_at
+        previous = batch.last_opened.get(cadence.id)
+        if previous is not None and at < previous + cadences.MIN_INTERVAL:
+            # Never two occurrences of one cadence within the minimum interval, whatever its
+            # rule (one stored before the limit, a resume just after a run): this one is
+            # dropped unsent, and the next looked for from an hour after the last.
+            report.append(
+                f"{now.isoformat()} cadence {cadence.id} {cadence.next_slot} not opened: "
+                "less than an hour after its last check-in"
+            )
+            outcome: str | None = None
+        else:
+            slot = datetime.fromisoformat(cadence.next_slot)
+            outcome = plan_occurrence(session, cadence, engagement, slot, at, now, batch)
+            previous = batch.last_opened[cadence.id] = at  # by this pass or another process
         if outcome == checkins.MISSED:
             missed.append(cadence.next_slot)
         elif outcome:
@@ -230,7 +262,7 @@ def plan_cadence(
                 f"{now.isoformat()} check-in {engagement.handle} {cadence.kind} "
                 f"{cadence.next_slot}: {outcome}"
             )
-        cadences.set_next(cadence, cadence.next_run_at)
+        cadences.set_next(cadence, max(at, previous + cadences.MIN_INTERVAL - EPSILON))
         count += 1
     session.add(cadence)
     if missed:
