@@ -5,7 +5,8 @@ Every id in a button value or in private_metadata is only a hint: bot/domain/upd
 bot/domain/feedback.py re-check it against the database (workspace, engagement, who may answer)
 on open and again on submit. Modals are opened first (a trigger_id works once, for 3 s). Which
 form answers a check-in comes from the registry of check-in kinds (`FORMS`, by form family);
-the summary and the DMs go through the outbox, planned with the answer.
+an update's summary and DMs go through the outbox, planned with the answer; a feedback answer
+plans nothing (no one is told of one answer) and is thanked on the form itself.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.blocks.common import plain_message
-from bot.blocks.feedback import feedback_modal
+from bot.blocks.feedback import feedback_modal, thanks_view
 from bot.blocks.help import usage_reply
 from bot.blocks.updates import update_modal
 from bot.domain import checkin_kinds, checkins, feedback, updates
@@ -127,9 +128,9 @@ def feedback_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> Non
     values, blocks = read_state(state_of(view))
     metadata = metadata_of(view.get("private_metadata"))
 
-    def save() -> bool:
+    def save() -> feedback.SavedFeedback:
         with req.change() as session:
-            saved = feedback.save(
+            return feedback.save(
                 session=session,
                 team_id=req.team_id,
                 actor=req.user_id,
@@ -139,12 +140,12 @@ def feedback_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> Non
                 admins=req.admins,
                 now=req.now,
             )
-            # Never in the engagement channel: the vendor reads it. The leads get it by DM.
-            outbox.feedback_saved(session, team_id=req.team_id, saved=saved, now=req.now)
-        return True
 
-    if save_form(ack, blocks, "communication", save):
-        ack()
+    # Nobody is told of one answer (the leads learn a survey's aggregate when it closes), and
+    # the thank-you is the form's own answer: a DM would be a stored trace of who answered.
+    saved = save_form(ack, blocks, "communication", save)
+    if saved is not None:
+        ack(response_action="update", view=thanks_view(saved))
 
 
 # --- /cadence update <eng> and /cadence feedback <eng> (routed from handlers/commands.py) ------

@@ -300,13 +300,17 @@ class Feedback(SQLModel, table=True):
     team_id: str = team_field()
     engagement_id: int = parent("engagement")
     checkin_id: int | None = parent("checkin", nullable=True, ondelete="SET NULL")
-    author_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    # None for an anonymous answer: who gave it is kept nowhere (a survey's recipient row
+    # records that someone answered, for reminders, and nothing ties it to this row).
+    author_user_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
     communication: int
     quality: int
     timeliness: int
     overall: int
     comment: str = Field(default="", max_length=3000)
     anonymous: bool = False
+    # When the answer counts from, never the second it was given (that second would match the
+    # person's other traces): see bot.domain.feedback.counted_at.
     submitted_at: datetime = moment(index=True)
 
 

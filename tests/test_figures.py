@@ -208,6 +208,24 @@ def test_feedback_scores_and_their_weekly_trend():
     assert found.overall_by_week == (3.0, None, None, 5.0)
 
 
+def test_feedback_is_scored_only_over_whole_batches_of_three_or_more():
+    """A batch (a survey, or a month's ad hoc answers) of two is counted, never scored: with
+    one or two, an average is someone's rating, and a figure that moved by one answer would
+    give that answer away by subtraction."""
+    two = [Rating(utc(2026, 12, 2), r, r, r, r, batch="survey:1") for r in (1, 5)]
+    three = [Rating(utc(2026, 12, 15), r, r, r, r, batch="survey:2") for r in (2, 3, 4)]
+    found = figures.feedback_figures((*two, *three), now=NOW, weeks=WEEKS)
+    assert (found.answers, found.withheld) == (3, 2)
+    assert found.means == pytest.approx(dict.fromkeys(figures.FEEDBACK_SCORES, 3.0))
+    assert found.overall_by_week == (None, None, 3.0, None)
+    only_two = figures.feedback_figures(two, now=NOW, weeks=WEEKS)
+    assert (only_two.answers, only_two.withheld) == (0, 2)
+    assert set(only_two.means.values()) == {None} and set(only_two.overall_by_week) == {None}
+    # The scorecard's feedback part is read from the same figures: none from two answers.
+    inputs = Inputs(1, ratings=tuple(two))
+    assert figures.score_parts(inputs, end=NOW).feedback is None
+
+
 def test_what_changed_since_the_last_digest():
     since = utc(2026, 12, 21, 12)
     # RAG red (Dec 12) then, green (Dec 25) now; one update; #1 and #3 raised; none resolved.
@@ -388,7 +406,8 @@ def _volume(db, team_id: str, count: int) -> list[int]:
                     quality=4,
                     timeliness=4,
                     overall=4,
-                    submitted_at=NOW - timedelta(days=1),
+                    # Ad hoc, stored at its month's start: it counts from Dec 1, in the period.
+                    submitted_at=utc(2026, 11, 1),
                 )
             )
     return ids

@@ -120,9 +120,11 @@ def test_the_card_shows_the_same_figures_as_the_figures_module(cadence):
     assert "*Open concerns* 1: 🟥 0 critical · 🟧 1 high · 🟨 0 medium · ⬜ 0 low" in text
     (worst,) = found.concerns.worst
     assert f"🟧 *#{worst.concern_id} Keys in email* · high · security · open 24 h" in text
-    # Feedback: one answer, its means.
-    assert found.feedback.answers == 1
-    assert "(1 answer, out of 5): communication 2.0 · quality 3.0 · timeliness 2.0" in text
+    # Feedback: one answer (November's ad hoc answers count once the month is over), and
+    # never its ratings, to anyone who reads the card (vendor contacts too).
+    assert (found.feedback.answers, found.feedback.withheld) == (0, 1)
+    assert "*Feedback* over the last 8 weeks: 1 answer, scores withheld" in text
+    assert "communication 2.0" not in text
     # The scorecard: the very score the figures give, and the formula under it.
     score = found.scorecard.now.score
     assert score is not None and f"*{score}/100*" in text

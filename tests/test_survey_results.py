@@ -214,8 +214,9 @@ def test_averages_count_and_comments_without_anonymous_names():
         "timeliness": Fraction(7, 3),
         "overall": Fraction(9, 3),
     }
-    # Blank comments are no comments; the anonymous author is gone, the named one kept.
-    assert results.comments == (Comment("Slipping.", None), Comment("Great demos.", "U2"))
+    # Blank comments are no comments; the anonymous author is gone, the named one kept; in the
+    # order of their words, not of their arrival.
+    assert results.comments == (Comment("Great demos.", "U2"), Comment("Slipping.", None))
     assert results.changes == {} and results.previous_answers is None
     assert "U1" not in repr(results) and "U3" not in repr(results)
 

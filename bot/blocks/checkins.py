@@ -102,6 +102,39 @@ def overdue_alert(
     return message(text, blocks)
 
 
+def survey_overdue_alert(
+    *,
+    engagement_name: str,
+    handle: str,
+    kind: str,
+    slot: str,
+    asked: int,
+    answered: int,
+    away: int,
+    escalation: bool = False,
+) -> dict[str, Any]:
+    """A survey's overdue alert (or escalation): counts only, never names. Whoever is named
+    as missing or away, the rest answered, and an answer may be anonymous."""
+    label = kind_label(kind)
+    head = "Escalation" if escalation else "Overdue"
+    missing = asked - answered - away
+    text = (
+        f"{head}: the {label} for *{escape(engagement_name)}* ({slot}) has {answered} of "
+        f"{asked} answer{'s' if asked != 1 else ''}; {missing} not yet."
+    )
+    lines = [text]
+    if away:
+        lines.append(f"{away} {'was' if away == 1 else 'were'} away (not missing).")
+    blocks = [
+        section("\n".join(lines)),
+        context(
+            "Survey answers may be anonymous, so who answered is never listed; the reminders "
+            f"went to those who had not. `/cadence status {handle}` for the health card"
+        ),
+    ]
+    return message(text, blocks)
+
+
 def missed_summary(
     *, engagement_name: str, kind: str, slots: Sequence[str], tz: str
 ) -> dict[str, Any]:

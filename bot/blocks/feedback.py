@@ -1,4 +1,4 @@
-"""Block Kit for feedback: the survey form, the thank-you, and the summary for the leads."""
+"""Block Kit for feedback: the survey form, the thank-you, and a survey's results for the leads."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from bot.blocks.common import (
     context,
     escape,
     message,
-    pack_sections,
     section,
 )
 from bot.domain.command_reference import shorten
@@ -40,6 +39,7 @@ from bot.domain.feedback import (
 from bot.domain.feedback_results import MIN_ANSWERS, Comment, SurveyResults
 
 FEEDBACK_MODAL = "feedback_form"
+THANKS_MODAL = "feedback_thanks"
 
 
 def feedback_modal(form: FeedbackForm) -> dict[str, Any]:
@@ -47,7 +47,8 @@ def feedback_modal(form: FeedbackForm) -> dict[str, Any]:
     options = [Option(value=str(n), label=f"{n} — {word}") for n, word in SCALE.items()]
     intro = (
         f"How is *{escape(form.vendor)}* doing on *{escape(form.engagement_name)}*? "
-        "Your answer goes to the engagement's leads, never to the vendor's channel."
+        "The engagement's leads see ratings only as averages over "
+        f"{MIN_ANSWERS} answers or more, and nothing goes to the vendor's channel."
     )
     blocks: list[Any] = [section(intro)]
     for key in RATINGS:
@@ -82,7 +83,7 @@ def feedback_modal(form: FeedbackForm) -> dict[str, Any]:
                     Option(
                         value=ANONYMOUS,
                         label="Keep my name from the vendor",
-                        description="The leads see your ratings and comment without your name.",
+                        description="Your comment reaches the leads without your name.",
                     )
                 ],
             ),
@@ -100,37 +101,34 @@ def feedback_modal(form: FeedbackForm) -> dict[str, Any]:
     return view.to_dict()
 
 
-def _ratings_line(saved: SavedFeedback) -> str:
-    return " · ".join(
-        f"{RATING_LABELS[key]} *{value}/5*" for key, value in saved.data.ratings().items()
+def thanks_view(saved: SavedFeedback) -> dict[str, Any]:
+    """The survey, once sent, turned into a thank-you (the submission's answer, so it is kept
+    nowhere: a DM to the author would be a stored trace of who answered, and when).
+
+    Nobody else hears of one answer: the leads learn the survey's results when it closes, and
+    every view shows ratings only over batches of `MIN_ANSWERS` answers or more."""
+    who = "without your name" if saved.anonymous else "with your name"
+    late = (
+        " It came after the survey's window, so it counts with this month's late answers."
+        if saved.late
+        else ""
     )
-
-
-def thanks_message(saved: SavedFeedback) -> dict[str, Any]:
-    """The short confirmation DM to the person who answered."""
-    who = "without your name" if saved.data.anonymous else "with your name"
     text = (
         f"Thank you: your feedback on {escape(saved.vendor)} for "
-        f"*{escape(saved.engagement_name)}* went to its leads, {who}."
+        f"*{escape(saved.engagement_name)}* is in, {who}.{late}"
     )
-    return message(text, [section(text), context(_ratings_line(saved))])
-
-
-def leads_summary(saved: SavedFeedback) -> dict[str, Any]:
-    """The DM to each lead; the author is named only when they did not ask to stay anonymous."""
-    author = "anonymous" if saved.data.anonymous else f"<@{saved.author}>"
-    late = " (after the survey window)" if saved.late else ""
-    headline = (
-        f"New feedback on *{escape(saved.vendor)}* for *{escape(saved.engagement_name)}* "
-        f"from {author}{late}"
+    how = (
+        f"The leads see ratings only as averages over {MIN_ANSWERS} answers or more (a survey's "
+        "results when it closes), never one answer on its own."
     )
-    blocks: list[Any] = [section(headline), section(_ratings_line(saved))]
-    if saved.data.comment:
-        blocks += pack_sections(["*Comment*", *escape(saved.data.comment).splitlines()])
-    if saved.data.anonymous:
-        blocks.append(context("The author asked to keep their name from the vendor."))
-    text = f"New feedback on {saved.vendor} for {saved.engagement_name} from {author}"
-    return message(text, blocks)
+    view = View(
+        type="modal",
+        callback_id=THANKS_MODAL,
+        title="Feedback",
+        close="Done",
+        blocks=[section(text), context(how)],
+    )
+    return view.to_dict()
 
 
 # --- a survey's results ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from bot.domain import checkin_kinds
 from bot.domain.command_reference import shorten
 from bot.domain.concerns import WAITING_FOR_ACK
 from bot.domain.engagements import format_number
+from bot.domain.feedback import MIN_ANSWERS
 from bot.domain.figures import (
     FEEDBACK_SCORES,
     SCORE_FORMULA,
@@ -244,17 +245,29 @@ def _concern_lines(f: Figures, h: Health, now: datetime) -> list[str]:
     return lines
 
 
+def _answers(n: int) -> str:
+    return f"{n} answer{'s' if n != 1 else ''}"
+
+
 def _feedback_section(f: Figures) -> str:
+    """Scores only as the figures give them: over whole surveys (or months) of MIN_ANSWERS
+    answers or more; fewer are counted, never scored, whoever reads the card."""
     fb = f.feedback
     weeks = len(fb.overall_by_week)
-    if fb.answers == 0:
+    if fb.answers == 0 and fb.withheld == 0:
         return f"*Feedback* no answers in the last {weeks} weeks"
+    withheld = (
+        f"scores withheld: they are shown only over a survey (or a month of ad hoc answers) "
+        f"with {MIN_ANSWERS} answers or more, so that nobody can be recognised"
+    )
+    if fb.answers == 0:
+        return f"*Feedback* over the last {weeks} weeks: {_answers(fb.withheld)}, {withheld}"
     means = " · ".join(
         f"{s} {fb.means[s]:.1f}" for s in FEEDBACK_SCORES if fb.means.get(s) is not None
     )
+    more = f" ({_answers(fb.withheld)} more, {withheld})" if fb.withheld else ""
     return (
-        f"*Feedback* over the last {weeks} weeks ({fb.answers} answer"
-        f"{'s' if fb.answers != 1 else ''}, out of 5): {means}"
+        f"*Feedback* over the last {weeks} weeks ({_answers(fb.answers)}, out of 5): {means}{more}"
     )
 
 

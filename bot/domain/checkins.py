@@ -147,7 +147,11 @@ def record_answer(
     late = context.is_late(now)
     if recipient.status != ANSWERED:
         recipient.status = ANSWERED
-        recipient.answered_at = now
+        # A survey's answer may be anonymous: its moment (or the order of the moments) would
+        # tie the answer to this row, so a survey records that they answered, not when.
+        spec = spec_of(context.kind)
+        survey = spec is not None and spec.answered_with == FormFamily.FEEDBACK
+        recipient.answered_at = None if survey else now
         session.add(recipient)
     jobs.cancel(
         session,

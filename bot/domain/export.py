@@ -1,5 +1,6 @@
 """An engagement's record as CSV files in one zip: status updates, their KPI figures, feedback
-(anonymity kept: no answerer for an anonymous answer), concerns with their history, and the
+(anonymity kept: aggregates per survey or month from three answers up, never one answer's
+ratings; comments without a time, anonymous ones without a name), concerns with their history, and the
 audit log, within a date range; and the figures the views show over that range, read from
 `figures` so a number is the same here as in the digest, the health card and the Home tab:
 each rolling week's RAG and on-time rate, and the vendor scorecard as of the range's end.
@@ -24,12 +25,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
 
-from bot.domain import figures
+from bot.domain import feedback_results, figures
 from bot.domain.errors import UserError
 from bot.domain.updates import KpiOutcome
 from storage.models import (
     AuditEvent,
     Cadence,
+    CheckIn,
     Concern,
     ConcernEvent,
     Engagement,
@@ -48,6 +50,7 @@ RECORD_FILES = (
     "updates.csv",
     "kpi_values.csv",
     "feedback.csv",
+    "feedback_comments.csv",
     "concerns.csv",
     "concern_history.csv",
 )
@@ -192,6 +195,73 @@ SCORECARD_HEADER = [
 ]  # fmt: skip
 
 
+FEEDBACK_HEADER = [
+    "group", "group_start", "answers", "communication", "quality", "timeliness", "overall",
+    "scores",
+]  # fmt: skip
+
+
+def _feedback(
+    session: Session,
+    *,
+    engagement_id: int,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
+) -> tuple[list[list[object]], list[list[object]]]:
+    """The feedback of the range without one answer in it: per batch (a survey's answers in
+    its window, or a month's ad hoc and late answers; `feedback_results.Batch`) its number of
+    answers and average ratings, these only from MIN_ANSWERS answers up; and the comments,
+    named ones with their author, anonymous ones with none and only from batches whose scores
+    are shown, in the order of their words (not of their arrival), without a time.
+
+    A batch is in the range when it starts in it, and then whole, and only once it counts
+    (its survey closed, its month ended): two exports over different ranges, or a day apart,
+    differ by whole batches, never by one person's answer."""
+    rows = session.exec(
+        select(Feedback, CheckIn.created_at, CheckIn.window_closes_at, CheckIn.occurrence_key)
+        .outerjoin(CheckIn, col(CheckIn.id) == col(Feedback.checkin_id))
+        .where(Feedback.engagement_id == engagement_id)
+    ).all()
+    batches: dict[str, tuple[feedback_results.Batch, list[Feedback]]] = {}
+    for row, opened, closes, slot in rows:
+        batch = feedback_results.batch_of(
+            counted=row.submitted_at, checkin_id=row.checkin_id, opened=opened, closes=closes,
+            slot=(slot or "").replace("T", " "),
+        )  # fmt: skip
+        if batch.counts_from > now:
+            continue
+        if (since is not None and batch.starts < since) or (
+            until is not None and batch.starts >= until
+        ):
+            continue
+        batches.setdefault(batch.key, (batch, []))[1].append(row)
+    groups: list[list[object]] = []
+    comments: list[feedback_results.Comment] = []
+    for batch, answers in sorted(batches.values(), key=lambda b: (b[0].starts, b[0].key)):
+        results = feedback_results.summarise(
+            [feedback_results.Answer(
+                ratings={k: getattr(a, k) for k in feedback_results.RATINGS},
+                author=None if a.anonymous else a.author_user_id, comment=a.comment,
+                anonymous=a.anonymous) for a in answers]
+        )  # fmt: skip
+        if results.withheld:
+            averages: list[object] = [""] * len(feedback_results.RATINGS)
+            shown = f"withheld: under {feedback_results.MIN_ANSWERS} answers"
+            comments += [
+                feedback_results.Comment(a.comment.strip(), a.author_user_id)
+                for a in answers
+                if not a.anonymous and a.comment.strip()
+            ]
+        else:
+            averages = [round(float(results.averages[k]), 2) for k in feedback_results.RATINGS]
+            shown = "shown"
+            comments += results.comments
+        groups.append([batch.label, _when(batch.starts), results.answers, *averages, shown])
+    ordered = feedback_results.ordered_comments(comments)
+    return groups, [[c.text, c.author or "", c.author is None] for c in ordered]
+
+
 def build(
     *,
     session: Session,
@@ -249,12 +319,9 @@ def build(
         for update_id, content in revisions
         for r in figures.kpi_reports(content or {})
     }
-    feedback = session.exec(
-        select(Feedback)
-        .where(Feedback.engagement_id == engagement_id)
-        .where(*within(col(Feedback.submitted_at)))
-        .order_by(col(Feedback.submitted_at), col(Feedback.id))
-    ).all()
+    feedback_groups, feedback_comments = _feedback(
+        session, engagement_id=engagement_id, since=since, until=until, now=now
+    )
     concerns = session.exec(
         select(Concern)
         .where(Concern.engagement_id == engagement_id)
@@ -336,14 +403,13 @@ def build(
         ),
         ExportFile(
             "feedback.csv",
-            len(feedback),
-            _csv(
-                ["submitted_at", "answerer", "anonymous", "communication", "quality",
-                 "timeliness", "overall", "comment"],
-                [[_when(f.submitted_at), "" if f.anonymous else f.author_user_id, f.anonymous,
-                  f.communication, f.quality, f.timeliness, f.overall, f.comment]
-                 for f in feedback],
-            ),
+            sum(int(row[2]) for row in feedback_groups),  # type: ignore[call-overload]
+            _csv(FEEDBACK_HEADER, feedback_groups),
+        ),
+        ExportFile(
+            "feedback_comments.csv",
+            len(feedback_comments),
+            _csv(["comment", "author", "anonymous"], feedback_comments),
         ),
         ExportFile(
             "concerns.csv",

@@ -1,16 +1,23 @@
 """Feedback surveys: client stakeholders rate the vendor (1–5) and comment, optionally keeping
 their name from the vendor.
 
-Feedback is never posted where the vendor reads; the leads get it, without the author's name
-when they asked for that. Nothing is written unless the answer is valid and the person may give
-it; an answer to a check-in is recorded in the same transaction.
+Anonymity that holds (issue 16). An anonymous answer is stored without its author; who answered
+a survey is recorded apart, on the check-in's recipient rows, for reminders only and without
+the moment (`checkins.record_answer`), and an answer is stored with the moment it counts from,
+never the second it was given (`counted_at`), so neither a timestamp nor an order ties the two.
+Nobody is told of one answer: no DM per answer (a named answer's ratings beside an aggregate
+would give an anonymous one away by subtraction), and ratings are only ever shown as aggregates
+over at least `MIN_ANSWERS` answers (`feedback_results` for a survey and the groups the export
+shows, `figures` for the digest, the health card and the Home tab). Nothing is written unless
+the answer is valid and the person may give it; an answer to a check-in is recorded in the same
+transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -18,7 +25,7 @@ from sqlmodel import Session
 from bot.domain import checkins, engagements
 from bot.domain.checkin_kinds import FormFamily, kinds_answered_with
 from bot.domain.errors import FieldErrors, NotAllowed, UserError
-from storage.models import Feedback
+from storage.models import CheckIn, Feedback
 
 FEEDBACK_KINDS = kinds_answered_with(FormFamily.FEEDBACK)
 RATINGS = ("communication", "quality", "timeliness", "overall")
@@ -31,6 +38,9 @@ RATING_LABELS = {
 SCALE = {1: "poor", 2: "below expectations", 3: "as expected", 4: "good", 5: "excellent"}
 MAX_COMMENT = 3000
 ANONYMOUS = "anonymous"
+# The fewest answers any rating is shown over, anywhere (the results, figures, the export): with
+# one or two, an average is close to someone's own rating, and who answered is easy to guess.
+MIN_ANSWERS = 3
 
 
 @dataclass(frozen=True)
@@ -155,17 +165,34 @@ def form_for_person(
 # --- writes ------------------------------------------------------------------------------------
 
 
+def month_start(at: datetime) -> datetime:
+    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def counted_at(now: datetime, checkin: CheckIn | None) -> datetime:
+    """The moment an answer is stored with: the moment it counts from, shared with others.
+
+    Within a survey's window: the survey's opening (its answers count together, at its close).
+    Late, or ad hoc: the first of the month (its answers count together, at the month's end),
+    or just after the survey's close when that is later, so a late answer stays late. Never
+    `now` itself: that second is also on the person's recipient row, their Home refresh and the
+    request they sent, and would tie an anonymous answer to them.
+    """
+    if checkin is not None and now <= checkin.window_closes_at:
+        return min(checkin.created_at, now)
+    month = month_start(now)
+    if checkin is not None:
+        return max(month, checkin.window_closes_at + timedelta(seconds=1))
+    return month
+
+
 @dataclass(frozen=True)
 class SavedFeedback:
-    """What the confirmation and the leads' summary need, read in the saving transaction."""
+    """What the confirmation needs, read in the saving transaction: nothing of who gave it."""
 
-    feedback_id: int
     engagement_name: str
-    engagement_handle: str
     vendor: str
-    leads: tuple[str, ...]
-    author: str
-    data: FeedbackInput
+    anonymous: bool
     late: bool
 
 
@@ -180,12 +207,15 @@ def save(
     admins: Iterable[str],
     now: datetime,
 ) -> SavedFeedback:
-    """Store one survey answer, re-checking everything the form's hint claims."""
+    """Store one survey answer, re-checking everything the form's hint claims. An anonymous
+    answer is stored without its author; no answer is stored with the second it was given."""
+    checkin: CheckIn | None = None
     if checkin_id is not None:
         context = checkins.load_for_answer(
             session=session, team_id=team_id, checkin_id=checkin_id, user_id=actor
         )
         form = form_for_checkin(context=context, user_id=actor)
+        checkin = context.checkin
         details = engagements.load_details(session=session, engagement=context.engagement)
     else:
         if engagement_id is None:
@@ -206,23 +236,15 @@ def save(
         team_id=team_id,
         engagement_id=form.engagement_id,
         checkin_id=checkin_id,
-        author_user_id=actor,
+        author_user_id=None if data.anonymous else actor,
         comment=data.comment,
         anonymous=data.anonymous,
-        submitted_at=now,
+        submitted_at=counted_at(now, checkin),
         **data.ratings(),
     )
     session.add(row)
     session.flush()
-    assert row.id is not None
     e = details.engagement
     return SavedFeedback(
-        feedback_id=row.id,
-        engagement_name=e.name,
-        engagement_handle=e.handle,
-        vendor=e.vendor,
-        leads=details.leads,
-        author=actor,
-        data=data,
-        late=late,
+        engagement_name=e.name, vendor=e.vendor, anonymous=data.anonymous, late=late
     )

@@ -6,7 +6,8 @@ average moved since the earlier survey. `answers_of` and `previous_survey` read 
 
 Anonymity rules, stated once here and applied by `summarise` (so no caller can forget them):
 - An anonymous answer's author is dropped: its comment is kept without any name, and no list
-  of who answered is part of the results at all (it would name anonymous answerers).
+  of who answered is part of the results at all (it would name anonymous answerers). Comments
+  come in the order of their words, not of their arrival.
 - Below `MIN_ANSWERS` answers nothing that could identify someone is given: no averages, no
   comments, no change (with one or two answers an average is close to being someone's own
   rating, and a comment's wording or the survey's size says who wrote it). Only the number of
@@ -16,22 +17,28 @@ Anonymity rules, stated once here and applied by `summarise` (so no caller can f
 
 Averages are exact fractions, so the figures are checkable by hand; rounding is for display.
 Only answers given within the window count (`submitted_at` up to its close): the results are
-the same whenever the engine gets to them, and a late answer reaches the leads on its own.
+the same whenever the engine gets to them. A late answer is never told on its own: it counts
+with the month's ad hoc and late answers (`batch_of`).
+
+Batches: every answer belongs to exactly one batch, and every view that shows ratings shows
+whole batches of `MIN_ANSWERS` or more, counted from the batch's close (`Batch.counts_from`):
+a survey's answers within its window, or the ad hoc and late answers of one calendar month
+(UTC). So no figure moves by one answer, and the difference of any two figures (two health
+cards a day apart, an export over two ranges) is itself whole batches, never one person.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from fractions import Fraction
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain.feedback import RATINGS
+from bot.domain.feedback import MIN_ANSWERS, RATINGS, month_start
 from storage.models import CheckIn, Feedback
-
-MIN_ANSWERS = 3
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class Answer:
     """One survey answer as the results need it."""
 
     ratings: Mapping[str, int]  # each of RATINGS, 1–5
-    author: str
+    author: str | None  # None: anonymous (not stored)
     comment: str = ""
     anonymous: bool = False
 
@@ -73,13 +80,19 @@ def averages(answers: Sequence[Answer]) -> dict[str, Fraction]:
     return {key: Fraction(sum(a.ratings[key] for a in answers), len(answers)) for key in RATINGS}
 
 
+def ordered_comments(comments: Iterable[Comment]) -> tuple[Comment, ...]:
+    """Comments in the order of their words, never the order they came (which, beside who
+    answered when, would say who wrote which)."""
+    return tuple(sorted(comments, key=lambda c: (c.text.casefold(), c.text, c.author or "")))
+
+
 def summarise(current: Sequence[Answer], previous: Sequence[Answer] = ()) -> SurveyResults:
     """The results of a survey, with the change against `previous` (the earlier survey's
     answers; empty when there is none). The anonymity rules are in the module's docstring."""
     if len(current) < MIN_ANSWERS:
         return SurveyResults(answers=len(current))
     now = averages(current)
-    comments = tuple(
+    comments = ordered_comments(
         Comment(a.comment.strip(), None if a.anonymous else a.author)
         for a in current
         if a.comment.strip()
@@ -96,6 +109,43 @@ def summarise(current: Sequence[Answer], previous: Sequence[Answer] = ()) -> Sur
     )
 
 
+@dataclass(frozen=True)
+class Batch:
+    """The answers that count together (see the module's docstring)."""
+
+    key: str  # "survey:<check-in id>" or "month:<YYYY-MM>"
+    label: str  # as the export names it
+    starts: datetime  # the survey's opening, or the month's first moment
+    counts_from: datetime  # the survey's close, or the next month's first moment
+
+
+def _next_month(at: datetime) -> datetime:
+    first = month_start(at)
+    return (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else first.replace(month=first.month + 1)
+    )
+
+
+def batch_of(
+    *,
+    counted: datetime,
+    checkin_id: int | None = None,
+    opened: datetime | None = None,
+    closes: datetime | None = None,
+    slot: str = "",
+) -> Batch:
+    """The batch of an answer stored at `counted` (for a check-in's answer: the check-in's id,
+    opening, close and slot)."""
+    if checkin_id is not None and closes is not None and counted <= closes:
+        start = opened if opened is not None else counted
+        return Batch(f"survey:{checkin_id}", f"survey of {slot}".strip(), start, closes)
+    first = month_start(counted)
+    month = first.strftime("%Y-%m")
+    return Batch(f"month:{month}", f"ad hoc and late answers, {month}", first, _next_month(first))
+
+
 # --- reading the answers -----------------------------------------------------------------------
 
 
@@ -110,7 +160,7 @@ def answers_of(session: Session, checkin: CheckIn) -> list[Answer]:
     return [
         Answer(
             ratings={key: getattr(row, key) for key in RATINGS},
-            author=row.author_user_id,
+            author=None if row.anonymous else row.author_user_id,
             comment=row.comment,
             anonymous=row.anonymous,
         )

@@ -14,6 +14,7 @@ engagements' zones, and "the last four weeks" means the last 28 days to the minu
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from sqlmodel import Session, col, select
 from bot.domain.checkins import RecipientStatus
 from bot.domain.concerns import OPEN_STATUSES, WAITING_FOR_ACK
 from bot.domain.engagements import SEVERITIES
+from bot.domain.feedback_results import MIN_ANSWERS, batch_of
 from bot.domain.updates import UPDATE_KINDS, KpiOutcome, outcome_of_content
 from storage.models import (
     Cadence,
@@ -39,6 +41,9 @@ from storage.models import (
 )
 
 WEEK = timedelta(days=7)
+# How long before its batch counts an answer may be stored: a survey's longest window
+# (cadences.MAX_WINDOW_HOURS) and its people's spread of local times, or a calendar month.
+FEEDBACK_LOOKBACK = timedelta(days=64)
 FEEDBACK_SCORES = ("communication", "quality", "timeliness", "overall")
 WORST_CONCERNS = 3  # open concerns named in a digest entry or a health card
 TREND_WEEKS = 8  # what the digest, the health card and the Home tab load and show as trends
@@ -128,13 +133,15 @@ class ConcernRow:
 
 @dataclass(frozen=True)
 class Rating:
-    """One feedback answer's scores (1–5)."""
+    """One feedback answer's scores (1–5), as part of its batch (`feedback_results.Batch`):
+    it counts from when its batch does, and only with a batch of `MIN_ANSWERS` or more."""
 
-    submitted_at: datetime
+    counts_from: datetime
     communication: int
     quality: int
     timeliness: int
     overall: int
+    batch: str = ""
 
 
 @dataclass(frozen=True)
@@ -197,9 +204,10 @@ class SlaCompliance:
 
 @dataclass(frozen=True)
 class FeedbackFigures:
-    answers: int
+    answers: int  # the answers the means are over (whole batches of MIN_ANSWERS or more)
     means: Mapping[str, float | None]  # per score in FEEDBACK_SCORES, over the period
     overall_by_week: tuple[float | None, ...]
+    withheld: int = 0  # answers in the period whose batch is too small to show
 
 
 @dataclass(frozen=True)
@@ -447,18 +455,23 @@ def _mean(values: Sequence[int]) -> float | None:
 
 def feedback_figures(ratings: Sequence[Rating], *, now: datetime, weeks: int) -> FeedbackFigures:
     """Mean of each score over the period, and the mean overall score of each week (None: no
-    answer that week)."""
+    answer that week), over the batches that count from within the period and hold
+    `MIN_ANSWERS` answers or more: anything smaller would show one person's ratings, directly
+    or as the difference of two figures. The others are only counted (`withheld`)."""
     start = now - weeks * WEEK
-    rows = [r for r in ratings if start < r.submitted_at <= now]
+    period = [r for r in ratings if start < r.counts_from <= now]
+    sizes = Counter(r.batch for r in period)
+    rows = [r for r in period if sizes[r.batch] >= MIN_ANSWERS]
     weekly: list[list[int]] = [[] for _ in range(weeks)]
     for r in rows:
-        i = _bucket(r.submitted_at, now, weeks)
+        i = _bucket(r.counts_from, now, weeks)
         if i is not None:
             weekly[i].append(r.overall)
     return FeedbackFigures(
         answers=len(rows),
         means={s: _mean([getattr(r, s) for r in rows]) for s in FEEDBACK_SCORES},
         overall_by_week=tuple(_mean(w) for w in weekly),
+        withheld=len(period) - len(rows),
     )
 
 
@@ -711,24 +724,29 @@ def load(
             )
         )
 
-    # 6. Feedback answered in the period.
-    for eid, *rest in session.exec(
+    # 6. Feedback whose batch counts from within the period (a batch counts from its survey's
+    #    close or its month's end, so its answers are stored up to FEEDBACK_LOOKBACK before).
+    for eid, counted, checkin_id, opened, closes, *scores in session.exec(
         select(
             Feedback.engagement_id,
             Feedback.submitted_at,
+            Feedback.checkin_id,
+            CheckIn.created_at,
+            CheckIn.window_closes_at,
             Feedback.communication,
             Feedback.quality,
             Feedback.timeliness,
             Feedback.overall,
         )
+        .outerjoin(CheckIn, col(CheckIn.id) == col(Feedback.checkin_id))
         .where(Feedback.team_id == team_id)
         .where(col(Feedback.engagement_id).in_(ids))
-        .where(Feedback.submitted_at > start)
+        .where(Feedback.submitted_at > start - FEEDBACK_LOOKBACK)
         .where(Feedback.submitted_at <= now)
-        .order_by(col(Feedback.submitted_at))
     ).all():
-        submitted, *scores = rest
-        acc[eid].ratings.append(Rating(submitted, *scores))
+        batch = batch_of(counted=counted, checkin_id=checkin_id, opened=opened, closes=closes)
+        if start < batch.counts_from <= now:
+            acc[eid].ratings.append(Rating(batch.counts_from, *scores, batch=batch.key))
 
     grouped: dict[int, Inputs] = {}
     for eid, row in engagements.items():

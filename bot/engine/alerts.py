@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins
+from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.engine.delivery import leads_of, plan_message
 from storage import jobs
 from storage.jobs import JobKind
@@ -21,7 +22,8 @@ from storage.models import Cadence, CheckIn, Engagement
 
 def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
     """At window close: mark the check-in overdue and alert the leads once, naming who is
-    missing and who is away. After the escalation delay: the escalation target, once."""
+    missing and who is away (a survey's: only how many, since its answers may be anonymous).
+    After the escalation delay: the escalation target, once."""
     escalation = job.kind == JobKind.ESCALATE
     checkin = session.get(CheckIn, job.checkin_id)
     if checkin is None:
@@ -38,17 +40,35 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
         return f"{job.key}: everyone answered, no alert"
     leads = leads_of(session, engagement)
     targets = list(cadence.escalation_user_ids or leads) if escalation else leads
-    alert = checkin_blocks.overdue_alert(
-        engagement_name=engagement.name,
-        handle=engagement.handle,
-        kind=cadence.kind,
-        slot=checkin.occurrence_key.replace("T", " "),
-        missing=missing,
-        away=list(found.away),
-        answered=list(found.answered),
-        via_channel=list(found.via_channel),
-        escalation=escalation,
-    )
+    slot = checkin.occurrence_key.replace("T", " ")
+    spec = spec_of(cadence.kind)
+    survey = spec is not None and spec.answered_with == FormFamily.FEEDBACK
+    if survey:  # counts only: naming who is missing or away names who answered
+        asked = len(found.missing) + len(found.answered) + len(found.away)
+        alert = checkin_blocks.survey_overdue_alert(
+            engagement_name=engagement.name,
+            handle=engagement.handle,
+            kind=cadence.kind,
+            slot=slot,
+            asked=asked,
+            answered=len(found.answered),
+            away=len(found.away),
+            escalation=escalation,
+        )
+        missing_said = f"{len(missing)} of {asked}"
+    else:
+        alert = checkin_blocks.overdue_alert(
+            engagement_name=engagement.name,
+            handle=engagement.handle,
+            kind=cadence.kind,
+            slot=slot,
+            missing=missing,
+            away=list(found.away),
+            answered=list(found.answered),
+            via_channel=list(found.via_channel),
+            escalation=escalation,
+        )
+        missing_said = ", ".join(missing)
     label = "escalation" if escalation else "overdue alert"
     for target in targets:
         plan_message(
@@ -60,7 +80,7 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
             describe=f"{label} {engagement.handle} {checkin.occurrence_key} to {target}",
             now=now,
         )
-    return f"{job.key}: {label} planned for {', '.join(targets)} (missing {', '.join(missing)})"
+    return f"{job.key}: {label} planned for {', '.join(targets)} (missing {missing_said})"
 
 
 def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:

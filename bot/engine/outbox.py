@@ -20,11 +20,9 @@ from sqlmodel import Session
 
 from bot.blocks.common import plain_message
 from bot.blocks.engagements import archived_notice, saved_notice
-from bot.blocks.feedback import leads_summary, thanks_message
 from bot.blocks.updates import leads_alert
 from bot.domain import audit, checkins, home
 from bot.domain.engagements import EngagementDetails
-from bot.domain.feedback import SavedFeedback
 from bot.domain.updates import LeadsAlert, Saved
 from bot.engine import runner
 from bot.engine.delivery import Pacer, Sender, plan_prepared
@@ -156,30 +154,6 @@ def update_alerted(session: Session, *, team_id: str, alert: LeadsAlert, now: da
             to=lead,
             payload=leads_alert(alert),
             describe=f"alert on update {alert.update_id} (revision {alert.revision}) to {lead}",
-            now=now,
-        )
-
-
-def feedback_saved(session: Session, *, team_id: str, saved: SavedFeedback, now: datetime) -> None:
-    """Thank the author; tell each lead by DM. Never in the channel the vendor reads."""
-    message(
-        session,
-        team_id=team_id,
-        key=f"feedback:{saved.feedback_id}:thanks",
-        to=saved.author,
-        payload=thanks_message(saved),
-        describe=f"feedback {saved.feedback_id} thanks to {saved.author}",
-        now=now,
-        quiet=True,
-    )
-    for lead in saved.leads:
-        message(
-            session,
-            team_id=team_id,
-            key=f"feedback:{saved.feedback_id}:lead={lead}",
-            to=lead,
-            payload=leads_summary(saved),
-            describe=f"feedback {saved.feedback_id} to lead {lead}",
             now=now,
         )
 
