@@ -20,7 +20,7 @@ from bot.blocks.cadences import (
     preview_text,
 )
 from bot.blocks.checkins import local
-from bot.blocks.common import plain_message
+from bot.blocks.common import escape, plain_message
 from bot.blocks.help import usage_reply
 from bot.domain import cadences, engagements
 from bot.domain.errors import FieldErrors, UserError
@@ -254,7 +254,7 @@ def cadence_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None
                 to=req.user_id,
                 text=(
                     f"{'Saved' if 'cadence_id' in metadata else 'Added'} cadence #{cadence.id} "
-                    f"for {details.engagement.name}: next run {_next(cadence)}."
+                    f"for {escape(details.engagement.name)}: next run {_next(cadence)}."
                 ),
                 request=req.delivery,
                 now=req.now,

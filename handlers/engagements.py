@@ -14,7 +14,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.common import plain_message
+from bot.blocks.common import escape, plain_message
 from bot.blocks.engagements import (
     MAX_LISTED,
     archive_confirmation,
@@ -193,7 +193,9 @@ def archive_confirm(ack: Ack, body: dict, respond: Respond, context: BoltContext
         )
         outbox.engagement_archived(session, details=details, actor=req.user_id, now=req.now)
     respond(
-        **plain_message(f"Archived {details.engagement.name} (`{details.engagement.handle}`)."),
+        **plain_message(
+            f"Archived {escape(details.engagement.name)} (`{details.engagement.handle}`)."
+        ),
         replace_original=True,
     )
 

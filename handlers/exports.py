@@ -3,7 +3,7 @@ and sent to them as a file; the command itself only checks and acknowledges."""
 
 from __future__ import annotations
 
-from bot.blocks.common import plain_message
+from bot.blocks.common import escape, plain_message
 from bot.blocks.help import usage_reply
 from bot.domain import engagements
 from bot.domain.errors import UserError
@@ -34,7 +34,7 @@ def export_command(cmd: Command) -> None:
     span = f"{start:%d %b %Y} to {end:%d %b %Y}" if start and end else "its whole history"
     cmd.ack(
         **plain_message(
-            f"Exporting {details.engagement.name} for {span}: the CSV files arrive in a zip "
+            f"Exporting {escape(details.engagement.name)} for {span}: the CSV files arrive in a zip "
             "in your DM with Cadence in a moment."
         )
     )

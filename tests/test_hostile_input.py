@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import pytest
 from conftest import (
+    ADMIN,
+    DIGEST,
     EXTERNAL,
     LEAD,
     OUTSIDER,
@@ -21,12 +23,16 @@ from conftest import (
     TEAM,
     VENDOR,
 )
+from engine_flows import schedule, tick
 from flows import create_engagement, text_of, wait_reply
 from slack_requests import SlackSim, sign
 from sqlmodel import select
 from test_cli_and_serving import free_port, procfile_command, serving, slack_env
 from test_concerns import raise_by_command
 from test_export import START, export_files, submit_form
+from test_risk_reviews import ANSWERED_AT, open_review
+from test_risk_reviews import SLOT as REVIEW_SLOT
+from test_risk_reviews import submit as review_submit
 
 from bot.entry.wsgi import MAX_BODY_BYTES, SLACK_PATH
 from bot.platform import clock
@@ -237,3 +243,80 @@ def test_a_workspace_member_and_a_guest_on_it_still_get_the_suggestion(cadence):
     assert "Did you mean `acme-payments`?" in said, said
     said = answer_to(cadence, "status initech-data", EXTERNAL)
     assert "initech-data-breach-response" not in said and "Did you mean" not in said, said
+
+
+# --- what a person typed never mentions anyone ---------------------------------------------------
+
+HOSTILE = "<!channel> pwned <@U0LEAD>"
+ESCAPED = "&lt;!channel&gt; pwned &lt;@U0LEAD&gt;"
+NAME = "Acme <!here> Payments"  # an engagement's name is typed by whoever creates it
+HANDLE = "acme-here-payments"
+# What Slack would turn into a mention or a broadcast, wherever it reads mrkdwn.
+RAW = ("<!channel>", "<!here>", "<!subteam", "pwned <@U0LEAD>")
+
+
+def mrkdwn_of(payload: object) -> list[str]:
+    """Every text of a message that Slack reads as mrkdwn: the top-level `text` (the
+    notification and what a phone shows) and every mrkdwn text object in its blocks (a
+    plain_text object shows `<!here>` as typed, and never notifies)."""
+    if not isinstance(payload, dict):
+        return []
+    found = [payload["text"]] if isinstance(payload.get("text"), str) else []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(payload.get("blocks"))
+    return found
+
+
+def test_nothing_a_person_typed_mentions_anyone_in_any_message(cadence, monkeypatch):
+    with clock.fixed_at(REVIEW_SLOT - timedelta(days=1)):
+        create_engagement(cadence, name=NAME, vendor="Globex <!subteam^S0ALL>",
+                          stakeholders=[STAKEHOLDER], digest_channel=DIGEST)  # fmt: skip
+    schedule(cadence, REVIEW_SLOT - timedelta(hours=1), HANDLE, kind="risk_review",
+             rule_weekdays=["0"], rule_local_time="10:00", rule_timezone="UTC",
+             audience="chosen", audience_users=[VENDOR])  # fmt: skip
+    tick(cadence, monkeypatch, REVIEW_SLOT)
+    with clock.fixed_at(REVIEW_SLOT + timedelta(minutes=5)):
+        raise_by_command(cadence, f"concern {HANDLE} {HOSTILE}",
+                         {"severity": "critical", "category": "security",
+                          "description": HOSTILE}, user=STAKEHOLDER)  # fmt: skip
+        submit_form(cadence, f"update {HANDLE}",
+                    {"rag": "red", "reason": HOSTILE, "summary": HOSTILE, "blockers": HOSTILE,
+                     "kpi_1": "90"}, user=VENDOR)  # fmt: skip
+        submit_form(cadence, f"feedback {HANDLE}",
+                    {"communication": "2", "quality": "3", "timeliness": "2", "overall": "2",
+                     "comment": HOSTILE}, user=STAKEHOLDER)  # fmt: skip
+    view = open_review(cadence)
+    review_submit(cadence, view, {"status_1": "mitigated", "note_1": HOSTILE})
+    with clock.fixed_at(ANSWERED_AT):
+        replies = [
+            cadence.sim.command(f"status {HANDLE}", user=LEAD),
+            cadence.sim.command("digest send", user=ADMIN),
+        ]
+    tick(cadence, monkeypatch, REVIEW_SLOT + timedelta(days=3))  # deadlines passed: alerts
+    cadence.wait_until(lambda: cadence.fake.calls_to("files.completeUploadExternal"),
+                       what="the digest's chart")  # fmt: skip
+
+    sent = [
+        c.args
+        for method in ("chat.postMessage", "chat.update", "chat.postEphemeral")
+        for c in cadence.fake.calls_to(method)
+    ]
+    sent += [r.body for r in cadence.fake.responses] + [r.json for r in replies]
+    texts = [t for payload in sent for t in mrkdwn_of(payload)]
+    mentioning = [t for t in texts if any(raw in t for raw in RAW)]
+    assert mentioning == [], "\n".join(mentioning)
+    # Each kind of message that shows what was typed was sent, escaped: the concern's card,
+    # DMs and alerts, the update's summary and the leads' alert, the review's record, the
+    # health card and the digest.
+    shown = [t for t in texts if ESCAPED in t or "Acme &lt;!here&gt; Payments" in t]
+    assert len(shown) >= 10, texts

@@ -238,7 +238,7 @@ def concern_card(concern: Concern, engagement: Engagement, permalink: str | None
     buttons = card_buttons(concern)
     if buttons:
         blocks.append(ActionsBlock(block_id="concern_actions", elements=buttons))
-    text = f"Concern #{concern.id} ({concern.severity}): {concern.title} — {status}"
+    text = f"Concern #{concern.id} ({concern.severity}): {escape(concern.title)} — {status}"
     return message(text, blocks)
 
 

@@ -211,7 +211,7 @@ def survey_results(
         f"(survey of {slot}): {answered}."
     )
     blocks: list[Any] = [section(headline)]
-    text = f"Feedback survey results for {engagement_name} ({slot}): {answered}"
+    text = f"Feedback survey results for {escape(engagement_name)} ({slot}): {answered}"
     if results.withheld:
         if n == 0:
             said = "Nobody answered this survey, so there is nothing to show."

@@ -320,7 +320,7 @@ def health_card(f: Figures, h: Health, *, now: datetime, buttons: bool = True) -
     name = f.name or f.handle
     score = f.scorecard.now.score
     fallback = (
-        f"Health of {name}: {f.rag_now or 'no update yet'}, score "
+        f"Health of {escape(name)}: {f.rag_now or 'no update yet'}, score "
         f"{'—' if score is None else score}/100, {f.concerns.open_total} open concern"
         f"{'s' if f.concerns.open_total != 1 else ''}"
     )

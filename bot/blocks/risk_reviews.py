@@ -160,7 +160,7 @@ def risk_review_summary(saved: SavedReview) -> dict[str, Any]:
     if facts:
         blocks.append(context(" · ".join(facts)))
     changed = len(saved.changed) + (saved.raised is not None)
-    text = f"Risk review of {saved.engagement_name}: {_count(changed, 'change')}"
+    text = f"Risk review of {escape(saved.engagement_name)}: {_count(changed, 'change')}"
     return message(text, blocks)
 
 

@@ -317,7 +317,7 @@ def update_summary(summary: UpdateSummary) -> dict[str, Any]:
         )
     )
     text = (
-        f"{emoji} {summary.engagement_name}: {kind} from <@{summary.author}> — "
+        f"{emoji} {escape(summary.engagement_name)}: {kind} from <@{summary.author}> — "
         f"{summary.rag.upper()}{' (late)' if summary.late else ''}"
         f"{' (edited)' if summary.revision > 1 else ''}"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.blocks.common import plain_message
+from bot.blocks.common import escape, plain_message
 from bot.domain import export as record
 from bot.engine.delivery import Message, Sender, finish
 from storage import jobs
@@ -30,7 +30,7 @@ def send_export(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             end=_day(job.payload.get("end")),
             now=sender.now,
         )
-    name = built.engagement.name
+    name = escape(built.engagement.name)  # typed by a person: never a mention
     if built.empty:
         return Message(
             to,
