@@ -101,8 +101,8 @@ REFERENCE: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "digest preview · digest send · digest schedule",
-        "preview the executive digest to yourself; post it now (leads and admins); choose "
-        "when and where it goes out",
+        "preview the executive digest to yourself; post it now, or choose when and where it "
+        "goes out (Cadence admins, Slack admins and owners)",
         "/cadence digest preview",
         True,
     ),
