@@ -17,7 +17,7 @@ from flows import GOOD_FORM, create_engagement, open_form, text_of, wait_reply
 from sqlmodel import select
 
 from bot.domain import cadences, recurrence
-from bot.domain.cadences import MAX_ACTIVE_CADENCES, MAX_AUDIENCE
+from bot.domain.cadences import MAX_ACTIVE_CADENCES, MAX_AUDIENCE, MAX_ESCALATION
 from bot.domain.engagements import MAX_PEOPLE_PER_ROLE
 from bot.platform import clock
 from storage.models import Cadence as CadenceRow
@@ -181,6 +181,21 @@ def test_a_chosen_audience_is_capped_and_the_refusal_says_the_cap(cadence):
         f"at most {MAX_AUDIENCE} people; you chose {MAX_AUDIENCE + 1}" in errors["audience_users"]
     )
     assert cadence_rows(cadence) == []
+
+
+def test_an_escalation_goes_to_a_few_people_not_a_crowd(cadence):
+    """Escalation may name anyone in the workspace (a manager off the engagement), so it is
+    capped: each escalation DMs every one of them."""
+    with clock.fixed_at(CREATED):
+        create_engagement(cadence)
+    crowd = [f"U0BOSS{i:03d}" for i in range(MAX_ESCALATION + 1)]
+    errors = submit_schedule(cadence, {"escalation_to": crowd})
+    expected = f"at most {MAX_ESCALATION} people; you chose {MAX_ESCALATION + 1}"
+    assert expected in errors["escalation_to"]
+    assert cadence_rows(cadence) == []
+    assert submit_schedule(cadence, {"escalation_to": crowd[:MAX_ESCALATION]}) == {}
+    (row,) = cadence.wait_until(lambda: cadence_rows(cadence), what="the cadence")
+    assert row.escalation_user_ids == crowd[:MAX_ESCALATION]
 
 
 def test_the_engagement_form_caps_the_people_of_each_role(cadence):

@@ -31,6 +31,7 @@ from bot.domain.cadences import (
     DELIVERIES,
     KINDS,
     MAX_AUDIENCE,
+    MAX_ESCALATION,
     RULE_KINDS,
     CadenceStatus,
 )
@@ -238,10 +239,11 @@ def cadence_modal(
             block_id="escalation_to",
             label="Escalate to",
             optional=True,
-            hint="Default: the engagement's leads.",
+            hint=f"Default: the engagement's leads. Up to {MAX_ESCALATION} people.",
             element=UserMultiSelectElement(
                 action_id="escalation_to",
                 placeholder="Choose people",
+                max_selected_items=MAX_ESCALATION,
                 initial_users=list(values.get("escalation_to") or []) or None,
             ),
         ),

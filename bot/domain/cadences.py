@@ -54,6 +54,9 @@ MAX_WINDOW_HOURS = 24 * 30
 # 20 active cadences (a handful is usual; 20 each asking 50 people hourly is the ceiling).
 MIN_INTERVAL = timedelta(hours=1)
 MAX_AUDIENCE = 50
+MAX_ESCALATION = (
+    10  # an escalation goes up to a few managers (anyone in the workspace), not a crowd
+)
 MAX_ACTIVE_CADENCES = 20
 
 
@@ -262,6 +265,11 @@ def validate(raw: Mapping[str, Any], *, default_timezone: str, now: datetime) ->
             f"Choose at most {MAX_AUDIENCE} people; you chose {len(chosen)}. To ask everyone "
             "of one side, choose Vendor contacts, Client stakeholders or Leads instead."
         )
+    escalate_to = tuple(dict.fromkeys(raw.get("escalation_to") or []))
+    if len(escalate_to) > MAX_ESCALATION:
+        errors["escalation_to"] = (
+            f"Escalate to at most {MAX_ESCALATION} people; you chose {len(escalate_to)}."
+        )
     delivery = raw.get("delivery") or "dm"
     if delivery not in DELIVERIES:
         errors["delivery"] = "Choose how the check-in is delivered."
@@ -277,7 +285,7 @@ def validate(raw: Mapping[str, Any], *, default_timezone: str, now: datetime) ->
         window_hours=window,
         reminder_hours=reminder,
         escalation_hours=escalation,
-        escalation_user_ids=tuple(dict.fromkeys(raw.get("escalation_to") or [])),
+        escalation_user_ids=escalate_to,
         audience=audience,
         audience_user_ids=chosen if audience == "chosen" else (),
         delivery=delivery,
