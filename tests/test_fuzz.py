@@ -113,6 +113,9 @@ def set_up(world: Fuzzed) -> None:
     """An engagement with a cadence, a concern and an update; the real payloads of clicking
     their buttons, submitting their forms and the message shortcut."""
     app, keep = world.app, world.payloads
+    # The lead is a Slack admin here too, so the digest schedule's form (the workspace's
+    # stewards only) opens for them and its fuzzed submissions reach past the permission check.
+    world.fake.add_user(LEAD, name="lena.lead", tz="Europe/Berlin", is_admin=True)
     new_engagement(app, LEAD, stakeholders=[STAKEHOLDER], digest_channel=DIGEST)
     new_cadence(app, LEAD, "acme-payments")
     concern_id = new_concern(app, STAKEHOLDER, "acme-payments", "Backups untested")

@@ -333,7 +333,11 @@ def active_count(session: Session, engagement_id: int) -> int:
 
 def check_room(session: Session, details: EngagementDetails, field: str | None) -> None:
     """Refuse one more active cadence on an engagement that has `MAX_ACTIVE_CADENCES`: a
-    FieldErrors on `field` (the form), or a UserError (a command)."""
+    FieldErrors on `field` (the form), or a UserError (a command).
+
+    The engagement's row is locked first (PostgreSQL; SQLite writers take turns anyway), so
+    two saves at the same moment count one after the other and cannot both pass at the cap."""
+    session.exec(select(Engagement.id).where(Engagement.id == details.id).with_for_update())
     count = active_count(session, details.id)
     if count < MAX_ACTIVE_CADENCES:
         return
