@@ -82,7 +82,7 @@ from bot.domain.engagements import (  # noqa: E402
     SEVERITIES,
     slugify,
 )
-from bot.domain.updates import kpi_outcome  # noqa: E402
+from bot.domain.updates.evidence import kpi_outcome  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import (  # noqa: E402
     Cadence,

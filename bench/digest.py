@@ -49,7 +49,8 @@ from bot.domain.engagements import (  # noqa: E402
     DEFAULT_SLA_HOURS,
     SEVERITIES,
 )
-from bot.domain.updates import UPDATE_KINDS, kpi_outcome  # noqa: E402
+from bot.domain.updates.evidence import kpi_outcome  # noqa: E402
+from bot.domain.updates.records import UPDATE_KINDS  # noqa: E402
 from bot.engine import digests  # noqa: E402
 from bot.engine.delivery import Sender  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -99,8 +100,9 @@ BATCH = 10_000
 
 # --- seeding --------------------------------------------------------------------------------------
 # The bench seeds rows directly, with Core bulk inserts (executemany), shaped as the domain writes
-# them (see bot/domain/updates.py for a revision's content): driving a year of weekly history
-# through Slack and the engine for 1,000 engagements would take hours.
+# them (see `UpdateInput.content` in bot/domain/updates/validation.py for a revision's content):
+# driving a year of weekly history through Slack and the engine for 1,000 engagements would take
+# hours.
 
 
 def _kpi_content(rng: random.Random, kpis: list[tuple[int, tuple]]) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Answer forms: the check-in prompt's button, `/cadence update|feedback <eng>`, the Edit button
 under an update's summary, and the two modal submissions.
 
-Every id in a button value or in private_metadata is only a hint: bot/domain/updates.py and
+Every id in a button value or in private_metadata is only a hint: bot/domain/updates/ and
 bot/domain/feedback.py re-check it against the database (workspace, engagement, who may answer)
 on open and again on submit. Modals are opened first (a trigger_id works once, for 3 s). Which
 form answers a check-in comes from the registry of check-in kinds (`FORMS`, by form family);

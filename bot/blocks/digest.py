@@ -26,7 +26,7 @@ from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, esc
 from bot.blocks.health import HEALTH_ACTION
 from bot.domain.command_reference import shorten
 from bot.domain.figures import SCORE_FORMULA, Figures, Rate
-from bot.domain.updates import RAG_EMOJI
+from bot.domain.updates.evidence import RAG_EMOJI
 
 MAX_DETAILED = 12  # engagements given a section of their own; the rest get a line
 NO_UPDATE = "⚪"

@@ -40,7 +40,7 @@ from bot.domain.figures import (
     Rate,
 )
 from bot.domain.health import Health
-from bot.domain.updates import RAG_EMOJI, KpiOutcome
+from bot.domain.updates.evidence import RAG_EMOJI, KpiOutcome
 
 HEALTH_ACTION = "health_card"  # opens an engagement's health card; the engagement id as value
 UPDATE_BUTTON = f"{HEALTH_ACTION}:update"  # the card's buttons, the engagement id as value

@@ -28,7 +28,7 @@ from bot.domain.checkins import CheckInStatus
 from bot.domain.concerns import ConcernPage
 from bot.domain.engagements import EngagementDetails
 from bot.domain.figures import TREND_WEEKS, Figures
-from bot.domain.updates import RAG_EMOJI
+from bot.domain.updates.evidence import RAG_EMOJI
 from storage.models import Cadence, CheckIn, Engagement
 
 MAX_HOME_BLOCKS = 100

@@ -23,16 +23,11 @@ from slack_sdk.models.views import View
 from bot.blocks.common import context, escape, mentions, message, pack_sections, section
 from bot.domain import checkin_kinds
 from bot.domain.engagements import format_number
-from bot.domain.updates import (
-    MAX_TEXT,
-    RAG_EMOJI,
-    Blocker,
-    KpiOutcome,
-    KpiResult,
-    LeadsAlert,
-    UpdateForm,
-    UpdateSummary,
-)
+from bot.domain.updates.evidence import RAG_EMOJI, Blocker, KpiOutcome, KpiResult
+from bot.domain.updates.form import UpdateForm
+from bot.domain.updates.save import LeadsAlert
+from bot.domain.updates.summary import UpdateSummary
+from bot.domain.updates.validation import MAX_TEXT
 
 UPDATE_MODAL = "status_update_form"
 EDIT_ACTION = "status_update_edit"

@@ -2,7 +2,7 @@
 prompt reads and which form answers it.
 
 One entry per kind. The form families (`answered_with`) are the structured status-update form
-(`bot/domain/updates.py`, `bot/blocks/updates.py`), the feedback survey
+(`bot/domain/updates/`, `bot/blocks/updates.py`), the feedback survey
 (`bot/domain/feedback.py`, `bot/blocks/feedback.py`) and the risk review of the engagement's
 open concerns (`bot/domain/risk_reviews.py`, `bot/blocks/risk_reviews.py`);
 `handlers/answers.py` maps each family to its form builder, validation and save. A new kind

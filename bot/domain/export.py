@@ -27,7 +27,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot.domain import feedback_results, figures
 from bot.domain.errors import UserError
-from bot.domain.updates import KpiOutcome
+from bot.domain.updates.evidence import KpiOutcome
 from storage.models import (
     AuditEvent,
     Cadence,

@@ -27,7 +27,8 @@ from bot.domain.checkins import RecipientStatus
 from bot.domain.concerns import OPEN_STATUSES, WAITING_FOR_ACK
 from bot.domain.engagements import SEVERITIES
 from bot.domain.feedback_results import MIN_ANSWERS, batch_of
-from bot.domain.updates import UPDATE_KINDS, KpiOutcome, outcome_of_content
+from bot.domain.updates.evidence import KpiOutcome, outcome_of_content
+from bot.domain.updates.records import UPDATE_KINDS
 from storage.models import (
     Cadence,
     CheckIn,

@@ -23,7 +23,7 @@ from bot.blocks.engagements import archived_notice, saved_notice
 from bot.blocks.updates import leads_alert
 from bot.domain import audit, checkins, home
 from bot.domain.engagements import EngagementDetails
-from bot.domain.updates import LeadsAlert, Saved
+from bot.domain.updates.save import LeadsAlert, Saved
 from bot.engine import runner
 from bot.engine.delivery import Pacer, Sender, plan_prepared
 from bot.engine.tick import process_name
