@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -66,11 +67,27 @@ from slack_requests import Reply, SlackSim, sign
 from sqlmodel import SQLModel, select
 from waiting import wait_until
 
+from bot.blocks.cadences import CADENCE_MODAL
+from bot.blocks.concerns import (
+    COMMENT_MODAL,
+    CONCERN_MODAL,
+    RAISE_SHORTCUT,
+    REASSIGN_MODAL,
+    RESOLVE_MODAL,
+)
+from bot.blocks.digest_schedule import DIGEST_SCHEDULE_VIEW
+from bot.blocks.engagements import ENGAGEMENT_MODAL
+from bot.blocks.feedback import FEEDBACK_MODAL
+from bot.blocks.risk_reviews import RISK_REVIEW_MODAL
+from bot.blocks.updates import UPDATE_MODAL
 from bot.demo.fake_slack import FakeSlack
+from bot.domain.command_reference import parse
 from bot.entry.cli import main as cli_main
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform import clock
 from bot.platform.services import Services
+from handlers import ACTIONS, EVENTS, SHORTCUTS, VIEWS
+from handlers.commands import ROUTES
 from storage.db import Database
 from storage.models import (
     Cadence as CadenceRow,
@@ -868,6 +885,9 @@ class Case:
     send: Callable[[World, str, bool], Sent]
     works: Works
     answers: bool = True  # the person is answered (else only the change shows, elsewhere)
+    # What the request reaches in handlers/__init__.py: ("command", typed text), ("action",
+    # action_id), ("view", callback_id), ("shortcut", callback_id) or ("event", type).
+    binding: tuple[str, str] = ("", "")
 
     def __str__(self) -> str:
         return self.name
@@ -889,7 +909,7 @@ def command(
         return sending(world, role, PEOPLE[role], "command", "", lambda: world.sim(role).command(
             typed, user=PEOPLE[role], channel=channel))  # fmt: skip
 
-    return Case(f"/cadence {text}", allowed, send, works)
+    return Case(f"/cadence {text}", allowed, send, works, binding=("command", text))
 
 
 def click(
@@ -914,7 +934,7 @@ def click(
                        lambda: world.sim(role).click(container, action_id, user=PEOPLE[role],
                                                      value=chosen, channel=channel))  # fmt: skip
 
-    return Case(name, allowed, send, works, answers)
+    return Case(name, allowed, send, works, answers, binding=("action", action_id))
 
 
 def submission(
@@ -923,14 +943,17 @@ def submission(
     allowed: frozenset[str],
     works: Works,
     values: dict[str, Any] | Callable[[str], dict[str, Any]] | None = None,
+    *,
+    callback: str,
 ) -> Case:
     def send(world: World, role: str, fresh: bool) -> Sent:
         view, source = opener(world, role if fresh else None)
+        assert view.get("callback_id") == callback, (name, view.get("callback_id"))
         filled = values(role) if callable(values) else values or {}
         return sending(world, role, PEOPLE[role], "submission", source,
                        lambda: world.sim(role).submit_view(view, filled, user=PEOPLE[role]))  # fmt: skip
 
-    return Case(name, allowed, send, works)
+    return Case(name, allowed, send, works, binding=("view", callback))
 
 
 def shortcut(world: World, role: str, fresh: bool) -> Sent:
@@ -943,6 +966,20 @@ def shortcut(world: World, role: str, fresh: bool) -> Sent:
 def home(world: World, role: str, fresh: bool) -> Sent:
     return sending(world, role, PEOPLE[role], "event", "",
                    lambda: world.sim(role).app_home_opened(PEOPLE[role]))  # fmt: skip
+
+
+def typed_to_cadence(world: World, role: str, fresh: bool) -> Sent:
+    """A message the person types in Cadence's Messages tab (their DM with it)."""
+    user = PEOPLE[role]
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": world.fake.dm_channel_id(user),
+        "user": user,
+        "text": "hello? what can you do",
+        "ts": f"{time.time():.6f}",
+    }
+    return sending(world, role, user, "event", "", lambda: world.sim(role).event(event))
 
 
 def opens(callback_id: str) -> Works:
@@ -1046,6 +1083,7 @@ CASES: tuple[Case, ...] = (
     command("concerns acme-payments", MEMBERS, says("Shared admin password")),
     command("concerns", EVERYONE, anything),
     command("away 2026-12-21 2026-12-24", EVERYONE, says("You are away")),
+    command("away off", EVERYONE, anything),
     command("status acme-payments", MEMBERS, says("Acme Payments")),
     command("digest preview", EVERYONE, anything),
     command("digest send", STEWARDS, says("Posting the digest"), fresh_ids=digest_send_again),
@@ -1187,9 +1225,14 @@ CASES: tuple[Case, ...] = (
         CREATORS,
         saved(Engagement),
         lambda role: {**GOOD_FORM, "name": f"New by {role}", "channel": GENERAL},
+        callback=ENGAGEMENT_MODAL,
     ),
     submission(
-        "form: edit engagement", by_command("engagement edit acme-payments"), MANAGERS, saved()
+        "form: edit engagement",
+        by_command("engagement edit acme-payments"),
+        MANAGERS,
+        saved(),
+        callback=ENGAGEMENT_MODAL,
     ),
     submission(
         "form: new cadence",
@@ -1197,12 +1240,14 @@ CASES: tuple[Case, ...] = (
         MANAGERS,
         saved(CadenceRow),
         {"rule_weekdays": ["2"], "rule_local_time": "10:00"},
+        callback=CADENCE_MODAL,
     ),
     submission(
         "form: edit cadence",
         by_click(cadence_row("edit"), "cadence_button:edit", LEAD),
         MANAGERS,
         saved(),
+        callback=CADENCE_MODAL,
     ),
     submission(
         "form: ad hoc update",
@@ -1210,6 +1255,7 @@ CASES: tuple[Case, ...] = (
         UPDATERS,
         saved(StatusUpdate),
         UPDATE,
+        callback=UPDATE_MODAL,
     ),
     submission(
         "form: check-in update",
@@ -1217,15 +1263,22 @@ CASES: tuple[Case, ...] = (
         frozenset({"vendor"}),
         saved(StatusUpdate),
         UPDATE,
+        callback=UPDATE_MODAL,
     ),
     submission(
         "form: edit update",
         by_click(update_summary, "status_update_edit", LEAD),
         frozenset({"external", "lead", "admin"}),
         saved(),
+        callback=UPDATE_MODAL,
     ),
     submission(
-        "form: ad hoc feedback", by_command("feedback acme-payments"), SURVEYED, saved(), FEEDBACK
+        "form: ad hoc feedback",
+        by_command("feedback acme-payments"),
+        SURVEYED,
+        saved(),
+        FEEDBACK,
+        callback=FEEDBACK_MODAL,
     ),
     submission(
         "form: check-in feedback",
@@ -1233,12 +1286,14 @@ CASES: tuple[Case, ...] = (
         frozenset({"stakeholder"}),
         saved(),
         FEEDBACK,
+        callback=FEEDBACK_MODAL,
     ),
     submission(
         "form: risk review",
         by_click(prompt_of("chk_review"), "checkin_answer", VENDOR),
         frozenset({"vendor"}),
         saved(),
+        callback=RISK_REVIEW_MODAL,
     ),
     submission(
         "form: raise concern",
@@ -1246,6 +1301,7 @@ CASES: tuple[Case, ...] = (
         MEMBERS,
         saved(Concern),
         {"severity": "low", "category": "quality"},
+        callback=CONCERN_MODAL,
     ),
     submission(
         "form: comment",
@@ -1253,6 +1309,7 @@ CASES: tuple[Case, ...] = (
         MEMBERS,
         saved(),
         {"note": "Seen, thanks."},
+        callback=COMMENT_MODAL,
     ),
     submission(
         "form: resolve",
@@ -1260,6 +1317,7 @@ CASES: tuple[Case, ...] = (
         HANDLERS,
         saved(),
         {"note": "Keys rotated."},
+        callback=RESOLVE_MODAL,
     ),
     submission(
         "form: reassign",
@@ -1267,12 +1325,40 @@ CASES: tuple[Case, ...] = (
         HANDLERS,
         saved(),
         {"owner": LEAD2},
+        callback=REASSIGN_MODAL,
     ),
-    submission("form: digest schedule", by_command("digest schedule", ADMIN), STEWARDS, saved()),
-    # -- the shortcut and the Home tab --
-    Case("shortcut: raise a concern from a message", MEMBERS, shortcut, opens("concern_form")),
-    Case("event: Home opened", EVERYONE, home, home_published),
+    submission(
+        "form: digest schedule",
+        by_command("digest schedule", ADMIN),
+        STEWARDS,
+        saved(),
+        callback=DIGEST_SCHEDULE_VIEW,
+    ),
+    # -- the shortcut, the Home tab and the Messages tab --
+    Case(
+        "shortcut: raise a concern from a message",
+        MEMBERS,
+        shortcut,
+        opens("concern_form"),
+        binding=("shortcut", RAISE_SHORTCUT),
+    ),
+    Case(
+        "event: Home opened", EVERYONE, home, home_published, binding=("event", "app_home_opened")
+    ),
+    Case(
+        "event: a message in the Messages tab",
+        EVERYONE,
+        typed_to_cadence,
+        says("/cadence help"),
+        binding=("event", "message"),
+    ),
 )
+# Bindings no person can reach: Slack itself sends these events (signed, about the workspace
+# that installed Cadence), and tests/test_workspaces.py drives them.
+NOT_A_PERSONS: dict[tuple[str, str], str] = {
+    ("event", "app_uninstalled"): "Slack's notice that the workspace uninstalled Cadence",
+    ("event", "tokens_revoked"): "Slack's notice that the workspace revoked Cadence's token",
+}
 # Bugs in listeners this suite may not change: the row fails until its owner fixes it.
 KNOWN: dict[str, str] = {}
 
@@ -1297,6 +1383,60 @@ ALLOWED = [(case, role) for case in CASES for role in ROLES if role in case.allo
 
 def case_id(value: Any) -> str:
     return str(value)
+
+
+def test_every_binding_the_app_answers_has_a_row():
+    """A new listener (a command route, a button, a form, a shortcut, an event) fails here
+    until the matrix says who may use it: so no listener ships without a permission check that
+    every kind of person has tried. And no row names a binding the app does not have."""
+    gaps = missing_rows(CASES)
+    assert not gaps, f"bindings with no row in CASES (who may use them?): {gaps}"
+    tables = {"action": ACTIONS, "view": VIEWS, "shortcut": SHORTCUTS, "event": EVENTS}
+    strays = [
+        case.name
+        for case in CASES
+        if case.binding[0] != "command"
+        and not any(binds(key, case.binding[1]) for key in tables[case.binding[0]])
+    ]
+    assert not strays, f"rows whose binding the app does not have: {strays}"
+
+
+def test_the_coverage_check_finds_a_listener_without_a_row():
+    """The check above can fail: without the rows of one route, one button and one form, it
+    names exactly those."""
+    dropped = {("command", "export acme-payments"), ("action", "status_update_edit"),
+               ("view", FEEDBACK_MODAL)}  # fmt: skip
+    assert missing_rows([c for c in CASES if c.binding not in dropped]) == [
+        "/cadence export",
+        "action status_update_edit",
+        f"view {FEEDBACK_MODAL}",
+    ]
+
+
+def binds(key: str | re.Pattern, name: str) -> bool:
+    """Whether a binding's key (an id, or a pattern of ids) answers `name`."""
+    return bool(key.search(name)) if isinstance(key, re.Pattern) else key == name
+
+
+def missing_rows(cases: list[Case] | tuple[Case, ...]) -> list[str]:
+    """Every command route and listener binding in handlers/ that no case reaches (Slack's own
+    notices in NOT_A_PERSONS aside), sorted."""
+    covered = {case.binding for case in cases}
+    typed = [parse(text) for kind, text in covered if kind == "command"]
+    words = [(p.name, *p.args) for p in typed]
+    gaps = [
+        "/cadence " + " ".join(route)
+        for route in ROUTES
+        if not any(w[: len(route)] == route for w in words)
+    ]
+    tables = {"action": ACTIONS, "view": VIEWS, "shortcut": SHORTCUTS, "event": EVENTS}
+    for kind, table in tables.items():
+        names = [name for k, name in covered if k == kind]
+        for key in table:
+            label = key.pattern if isinstance(key, re.Pattern) else key
+            if (kind, label) not in NOT_A_PERSONS and not any(binds(key, n) for n in names):
+                gaps.append(f"{kind} {label}")
+    return sorted(gaps)
 
 
 # --- tampered forms, retargeted buttons, and triggers used twice --------------------------------
