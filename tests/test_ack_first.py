@@ -10,20 +10,24 @@ from sqlmodel import select
 
 from storage.models import Engagement
 
+# How long the work after the ack takes here. An answer that came before it was done did not
+# wait for it, however busy the machine; how fast the ack is, bench/timings.py prints.
+SLOW_S = 4
+
 
 def test_a_slow_slack_does_not_delay_the_answer_to_a_submission(cadence):
     view = open_form(cadence)
-    cadence.fake.delay("conversations.info", 4)  # the work after the ack is slow
+    cadence.fake.delay("conversations.info", SLOW_S)  # the work after the ack is slow
     reply = cadence.sim.submit_view(view, GOOD_FORM)
-    assert reply.status == 200 and reply.elapsed < 1.5, reply.elapsed
+    assert reply.status == 200 and reply.elapsed < SLOW_S, reply.elapsed
     cadence.fake.delay("conversations.info", 0)
     cadence.fake.wait_for("chat.postMessage", timeout=10)  # and the work still happens
 
 
 def test_a_slow_views_open_does_not_delay_the_answer_to_a_command(cadence):
-    cadence.fake.delay("views.open", 4)
+    cadence.fake.delay("views.open", SLOW_S)
     reply = cadence.sim.command("engagement new")
-    assert reply.status == 200 and reply.elapsed < 1.5, reply.elapsed
+    assert reply.status == 200 and reply.elapsed < SLOW_S, reply.elapsed
     cadence.fake.delay("views.open", 0)
     cadence.fake.wait_for("views.open", timeout=10)
 
