@@ -5,7 +5,7 @@ kind on the same engagement)."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from bot.domain.checkin_kinds import CheckInKind, FormFamily, kinds_answered_with
 from bot.domain.errors import NotFound
@@ -50,20 +50,29 @@ def previous_update(
     before_id: int | None = None,
 ) -> StatusUpdate | None:
     """The author's latest update of `kind` on the engagement (before `before_id`, for an
-    edit), of the same kind: each kind the update form answers follows its own."""
+    edit), of the same kind: each kind the update form answers follows its own.
+
+    An update's kind is its check-in's cadence kind when the update form answers that kind,
+    else a status update (an ad hoc one has no check-in). The kind is filtered in the query,
+    so any number of newer answers of another kind cannot hide the one asked for."""
+    if kind != STATUS_UPDATE and kind not in UPDATE_KINDS:
+        return None  # no update is of a kind the update form does not answer
     query = (
-        select(StatusUpdate, Cadence.kind)
+        select(StatusUpdate)
         .outerjoin(CheckIn, col(CheckIn.id) == col(StatusUpdate.checkin_id))
         .outerjoin(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
         .where(StatusUpdate.engagement_id == engagement_id)
         .where(StatusUpdate.author_user_id == author)
     )
+    if kind == STATUS_UPDATE:
+        others = [k for k in UPDATE_KINDS if k != STATUS_UPDATE]
+        if others:
+            query = query.where(or_(col(Cadence.kind).is_(None), col(Cadence.kind).not_in(others)))
+    else:
+        query = query.where(Cadence.kind == kind)
     if before_id is not None:
         query = query.where(col(StatusUpdate.id) < before_id)
-    for update, cadence_kind in session.exec(query.order_by(col(StatusUpdate.id).desc()).limit(50)):
-        if (cadence_kind if cadence_kind in UPDATE_KINDS else STATUS_UPDATE) == kind:
-            return update
-    return None
+    return session.exec(query.order_by(col(StatusUpdate.id).desc()).limit(1)).first()
 
 
 def kind_of_checkin(session: Session, checkin_id: int | None) -> str:
