@@ -13,23 +13,12 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.blocks.cadences import CADENCE_BUTTON, CADENCE_MODAL, RULE_ACTION_PREFIX
+from bot.blocks.cadences import CADENCE_BUTTON, RULE_ACTION_PREFIX
 from bot.blocks.checkins import ANSWER_ACTION
-from bot.blocks.concerns import (
-    COMMENT_MODAL,
-    CONCERN_BUTTON,
-    CONCERN_MODAL,
-    LIST_MENU,
-    RAISE_SHORTCUT,
-    REASSIGN_MODAL,
-    RESOLVE_MODAL,
-)
-from bot.blocks.digest_schedule import DIGEST_SCHEDULE_VIEW
-from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM, ENGAGEMENT_MODAL
-from bot.blocks.feedback import FEEDBACK_MODAL
+from bot.blocks.concerns import CONCERN_BUTTON, LIST_MENU, RAISE_SHORTCUT
+from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM
 from bot.blocks.health import HEALTH_ACTION
-from bot.blocks.risk_reviews import RISK_REVIEW_MODAL
-from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION, UPDATE_MODAL
+from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION
 from bot.engine.outbox import Outbox
 from bot.platform.services import Services
 from handlers import (
@@ -37,11 +26,10 @@ from handlers import (
     cadences,
     commands,
     concerns,
-    digest_schedule,
     engagements,
+    form_specs,
     home,
     messages,
-    risk_reviews,
     status,
     workspace_events,
 )
@@ -56,25 +44,14 @@ ACTIONS: dict[str | re.Pattern, Listener] = {
     ARCHIVE_CANCEL: engagements.archive_cancel,
     re.compile(f"^{RULE_ACTION_PREFIX}"): cadences.rule_changed,
     re.compile(f"^{CADENCE_BUTTON}:"): cadences.cadence_button,
-    ANSWER_ACTION: answers.checkin_answer,
+    ANSWER_ACTION: form_specs.checkin_answer,
     EDIT_ACTION: answers.status_update_edit,
     re.compile(f"^{CONCERN_BUTTON}:"): concerns.concern_button,
     LIST_MENU: concerns.concern_menu,
     BLOCKER_CONCERN_ACTION: concerns.raise_from_blocker,
     re.compile(f"^{HEALTH_ACTION}(:|$)"): status.health_card_action,
 }
-VIEWS: dict[str, Listener] = {
-    ENGAGEMENT_MODAL: engagements.engagement_form,
-    CADENCE_MODAL: cadences.cadence_form,
-    UPDATE_MODAL: answers.status_update_form,
-    FEEDBACK_MODAL: answers.feedback_form,
-    RISK_REVIEW_MODAL: risk_reviews.risk_review_submitted,
-    CONCERN_MODAL: concerns.concern_form,
-    COMMENT_MODAL: concerns.concern_action_form,
-    RESOLVE_MODAL: concerns.concern_action_form,
-    REASSIGN_MODAL: concerns.concern_action_form,
-    DIGEST_SCHEDULE_VIEW: digest_schedule.schedule_submitted,
-}
+VIEWS: dict[str, Listener] = form_specs.VIEWS  # every modal form, one spec each
 EVENTS: dict[str, Listener] = {
     "app_home_opened": home.app_home_opened,
     "message": messages.direct_message,  # typed in the Messages tab (IM only)

@@ -1,10 +1,11 @@
-"""Answer forms: the check-in prompt's button, `/cadence update|feedback <eng>`, the Edit button
-under an update's summary, and the two modal submissions.
+"""Answer forms: `/cadence update|feedback <eng>`, the Edit button under an update's summary,
+the two forms for a check-in (opened by the prompt's button through `handlers/form_specs.py`)
+and the two modal submissions.
 
 Every id in a button value or in private_metadata is only a hint: bot/domain/updates/ and
 bot/domain/feedback.py re-check it against the database (workspace, engagement, who may answer)
 on open and again on submit. Modals are opened first (a trigger_id works once, for 3 s). Which
-form answers a check-in comes from the registry of check-in kinds (`FORMS`, by form family);
+form answers a check-in comes from its form spec (`handlers/form_specs.py`, by form family);
 an update's summary and DMs go through the outbox, planned with the answer; a feedback answer
 plans nothing (no one is told of one answer) and is thanked on the form itself.
 """
@@ -23,56 +24,25 @@ from bot.blocks.common import plain_message
 from bot.blocks.feedback import feedback_modal, thanks_view
 from bot.blocks.help import usage_reply
 from bot.blocks.updates import update_modal
-from bot.domain import checkin_kinds, checkins, feedback, updates
-from bot.domain.checkin_kinds import FormFamily
+from bot.domain import checkins, feedback, updates
 from bot.domain.errors import UserError
 from bot.engine import outbox
 from handlers.context import Command, Request
-from handlers.forms import (
-    button_id,
-    metadata_id,
-    metadata_of,
-    open_view,
-    read_state,
-    save_form,
-    state_of,
-)
-from handlers.risk_reviews import review_form
+from handlers.forms import button_id, metadata_id, open_view, submit
 
 log = logging.getLogger(__name__)
 
 
-def _update_form(session: Session, found: checkins.CheckInContext, req: Request) -> dict:
+def update_form(session: Session, found: checkins.CheckInContext, req: Request) -> dict:
+    """The status-update form for a check-in (the prompt's button)."""
     return update_modal(
         updates.form_for_checkin(session=session, context=found, user_id=req.user_id, now=req.now)
     )
 
 
-def _feedback_form(session: Session, found: checkins.CheckInContext, req: Request) -> dict:
+def feedback_form_for(session: Session, found: checkins.CheckInContext, req: Request) -> dict:
+    """The feedback survey for a check-in (the prompt's button)."""
     return feedback_modal(feedback.form_for_checkin(context=found, user_id=req.user_id))
-
-
-# Which form answers a check-in, by the family its kind names in the registry of kinds.
-FORMS: dict[FormFamily, Callable[[Session, checkins.CheckInContext, Request], dict]] = {
-    FormFamily.UPDATE: _update_form,
-    FormFamily.FEEDBACK: _feedback_form,
-    FormFamily.RISK_REVIEW: review_form,
-}
-
-
-def checkin_answer(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
-    ack()
-    req = Request.of(context)
-    checkin_id = button_id(body, "That check-in button is out of date.")
-    with req.read() as session:
-        found = checkins.load(
-            session=session, team_id=req.team_id, checkin_id=checkin_id, user_id=req.user_id
-        )
-        spec = checkin_kinds.spec_of(found.kind)
-        if spec is None:
-            raise UserError("Cadence does not know how to answer that kind of check-in.")
-        view = FORMS[spec.answered_with](session, found, req)
-    open_view(client, body, view)
 
 
 def status_update_edit(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -92,58 +62,54 @@ def status_update_edit(ack: Ack, body: dict, client: WebClient, context: BoltCon
 
 def status_update_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     req = Request.of(context)
-    values, blocks = read_state(state_of(view))
-    metadata = metadata_of(view.get("private_metadata"))
 
-    def save() -> bool:
-        with req.change() as session:
-            saved = updates.save(
-                session=session,
-                team_id=req.team_id,
-                actor=req.user_id,
-                raw=values,
-                engagement_id=metadata_id(metadata, "engagement_id"),
-                checkin_id=metadata_id(metadata, "checkin_id"),
-                update_id=metadata_id(metadata, "update_id"),
-                admins=req.admins,
-                now=req.now,
-            )
-            outbox.update_saved(
-                session,
-                team_id=req.team_id,
-                saved=saved,
-                channel_id=updates.channel_of(session=session, update_id=saved.update_id),
-                now=req.now,
-            )
-            if saved.alert is not None:  # red, turned red, or a KPI missed: the leads hear
-                outbox.update_alerted(session, team_id=req.team_id, alert=saved.alert, now=req.now)
+    def save(session: Session, values: dict[str, Any], metadata: dict[str, Any]) -> bool:
+        saved = updates.save(
+            session=session,
+            team_id=req.team_id,
+            actor=req.user_id,
+            raw=values,
+            engagement_id=metadata_id(metadata, "engagement_id"),
+            checkin_id=metadata_id(metadata, "checkin_id"),
+            update_id=metadata_id(metadata, "update_id"),
+            admins=req.admins,
+            now=req.now,
+        )
+        outbox.update_saved(
+            session,
+            team_id=req.team_id,
+            saved=saved,
+            channel_id=updates.channel_of(session=session, update_id=saved.update_id),
+            now=req.now,
+        )
+        if saved.alert is not None:  # red, turned red, or a KPI missed: the leads hear
+            outbox.update_alerted(session, team_id=req.team_id, alert=saved.alert, now=req.now)
         return True
 
-    if save_form(ack, blocks, "rag", save):
+    if submit(ack, view, req.change, "rag", save):
         ack()
 
 
 def feedback_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     req = Request.of(context)
-    values, blocks = read_state(state_of(view))
-    metadata = metadata_of(view.get("private_metadata"))
 
-    def save() -> feedback.SavedFeedback:
-        with req.change() as session:
-            return feedback.save(
-                session=session,
-                team_id=req.team_id,
-                actor=req.user_id,
-                raw=values,
-                engagement_id=metadata_id(metadata, "engagement_id"),
-                checkin_id=metadata_id(metadata, "checkin_id"),
-                admins=req.admins,
-                now=req.now,
-            )
+    def save(
+        session: Session, values: dict[str, Any], metadata: dict[str, Any]
+    ) -> feedback.SavedFeedback:
+        return feedback.save(
+            session=session,
+            team_id=req.team_id,
+            actor=req.user_id,
+            raw=values,
+            engagement_id=metadata_id(metadata, "engagement_id"),
+            checkin_id=metadata_id(metadata, "checkin_id"),
+            admins=req.admins,
+            now=req.now,
+        )
 
     # Nobody is told of one answer (the leads learn a survey's aggregate when it closes), and
     # the thank-you is the form's own answer: a DM would be a stored trace of who answered.
-    saved = save_form(ack, blocks, "communication", save)
+    saved = submit(ack, view, req.change, "communication", save)
     if saved is not None:
         ack(response_action="update", view=thanks_view(saved))
 

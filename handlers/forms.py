@@ -186,6 +186,30 @@ def save_form(ack: Callable[..., Any], blocks: dict[str, str], general_field: st
     return None
 
 
+def submit(
+    ack: Callable[..., Any],
+    view: dict[str, Any],
+    change: Callable[[], Any],
+    general_field: str | Callable[[dict[str, str]], str],
+    save: Callable[[Any, dict[str, Any], dict[str, Any]], T],
+) -> T | None:
+    """The one submission skeleton of a form that saves in one transaction: read what Slack
+    sent (`state.values` by action_id, `private_metadata` as a hint), run `save(session,
+    values, metadata)` inside `change()` (a request's `req.change`: acts once per delivery),
+    and answer a problem inline on the form (on `general_field` when it names no field of its
+    own). Returns what `save` returned, or None when the form was answered with errors; the
+    caller acknowledges success (close, or update the view)."""
+    values, blocks = read_state(state_of(view))
+    metadata = metadata_of(view.get("private_metadata"))
+
+    def run() -> T:
+        with change() as session:
+            return save(session, values, metadata)
+
+    general = general_field(blocks) if callable(general_field) else general_field
+    return save_form(ack, blocks, general, run)
+
+
 def button_id(body: dict[str, Any], problem: str) -> int:
     """The id a button carries (a hint only: the caller re-checks it in the database)."""
     try:

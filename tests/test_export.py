@@ -17,7 +17,7 @@ from flows import create_engagement, open_form, submit, text_of
 from sqlmodel import select
 from test_concerns import card_of, raise_by_command
 
-from bot.domain import figures
+from bot.domain import figures, form_families
 from bot.platform import clock
 from storage.models import Engagement, KpiDefinition, StatusUpdate
 
@@ -81,8 +81,11 @@ def test_a_lead_exports_the_record_and_anonymity_is_kept(cadence):
     answer, tables = export_files(cadence, "export acme-payments")
     assert "the CSV files arrive in a zip" in text_of(answer)
     assert set(tables) == {"updates.csv", "kpi_values.csv", "feedback.csv",
-                           "feedback_comments.csv", "concerns.csv", "concern_history.csv",
-                           "audit.csv", "weekly.csv", "scorecard.csv"}  # fmt: skip
+                           "feedback_comments.csv", "risk_reviews.csv", "concerns.csv",
+                           "concern_history.csv", "audit.csv", "weekly.csv",
+                           "scorecard.csv"}  # fmt: skip
+    # Every form family's answers have their files (bot/domain/form_families.py).
+    assert set(form_families.exported_files()) <= set(tables)
     (update,) = tables["updates.csv"]
     assert (update["author"], update["rag"], update["reason"]) == (VENDOR, "amber",
                                                                   "PSP certification")  # fmt: skip
@@ -290,3 +293,29 @@ def test_weekly_figures_and_the_scorecard_are_the_ones_figures_computes(cadence,
     )  # fmt: skip
     assert rows[0]["score"] not in ("", None) and rows[1]["score"] == ""
     assert tables["feedback.csv"] == [] and tables["feedback_comments.csv"] == []
+
+
+def test_a_risk_review_is_exported_as_it_was_given(cadence, monkeypatch):
+    """The vendor's review (one concern resolved with a note, one still open, a new one raised)
+    is in risk_reviews.csv, a row per concern it answered."""
+    from test_risk_reviews import ANSWERED_AT, open_review, set_up
+    from test_risk_reviews import submit as submit_review
+
+    set_up(cadence, monkeypatch)
+    view = open_review(cadence)
+    done = submit_review(cadence, view, {
+        "status_2": "resolved", "note_2": "=Keys rotated", "status_1": "still_open",
+        "new_title": "Load tests skipped before releases", "new_severity": "medium",
+        "new_category": "quality",
+    })  # fmt: skip
+    assert not (done.json or {}).get("errors"), done.body
+    _, tables = export_files(cadence, "export acme-payments", at=ANSWERED_AT + timedelta(hours=1))
+    rows = tables["risk_reviews.csv"]
+    assert {(r["concern_id"], r["status_before"], r["choice"]) for r in rows} == {
+        ("1", "open", "still_open"),
+        ("2", "open", "resolved"),
+    }
+    resolved = next(r for r in rows if r["concern_id"] == "2")
+    assert resolved["author"] == VENDOR and resolved["late"] == "False"
+    assert resolved["note"] == "'=Keys rotated"  # a formula is written as text
+    assert rows[0]["raised_concern_id"] == rows[1]["raised_concern_id"] == "3"

@@ -1,11 +1,14 @@
 """The registries that give each concept one home stay whole: every `/cadence` form in the
-reference has its handler, every check-in kind its form, every job kind its handler."""
+reference has its handler, every check-in kind its form, every form one spec, every job kind
+its handler."""
 
 from __future__ import annotations
 
-from bot.domain.checkin_kinds import CHECKIN_KINDS, CheckInKind
+import handlers
+from bot.domain import form_families
+from bot.domain.checkin_kinds import CHECKIN_KINDS, CheckInKind, FormFamily
 from bot.domain.command_reference import REFERENCE
-from handlers import answers, commands
+from handlers import commands, form_specs
 
 
 def test_every_available_command_form_is_routed_and_nothing_else():
@@ -37,5 +40,16 @@ def test_every_checkin_kind_has_one_entry_and_a_form_that_answers_it():
     assert set(CHECKIN_KINDS) == set(CheckInKind)
     for kind, spec in CHECKIN_KINDS.items():
         assert spec.kind == kind
-        assert spec.answered_with in answers.FORMS
+        form = form_specs.BY_FAMILY[spec.answered_with]
+        assert form.open_for_checkin is not None and form.callback_id in handlers.VIEWS
         assert 0 < len(spec.title) <= 24  # it titles the answer modal
+
+
+def test_every_form_spec_is_bound_once_and_every_family_has_its_facts():
+    """One spec per form: each is bound (handlers.VIEWS) under its own callback id, and each
+    form family has its figures' and export's facts (bot/domain/form_families.py)."""
+    assert [s.callback_id for s in form_specs.FORMS] == list(handlers.VIEWS)
+    assert {s.callback_id: s.submitted for s in form_specs.FORMS} == handlers.VIEWS
+    assert set(form_specs.BY_FAMILY) == set(FormFamily) == set(form_families.FAMILIES)
+    assert all(spec.who_may for spec in form_specs.FORMS)
+    assert form_families.kinds_counted_on_time() == (CheckInKind.STATUS_UPDATE,)

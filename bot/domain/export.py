@@ -27,6 +27,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot.domain import feedback_results, figures
 from bot.domain.errors import UserError
+from bot.domain.form_families import exported_files
 from bot.domain.updates.evidence import KpiOutcome
 from storage.models import (
     AuditEvent,
@@ -38,22 +39,17 @@ from storage.models import (
     Feedback,
     KpiDefinition,
     KpiValue,
+    RiskReview,
     StatusUpdate,
     UpdateRevision,
 )
 
 MAX_RANGE_DAYS = 366 * 5
 MAX_WEEKS = 260  # weekly.csv covers at most the last five years of the range
-# What the engagement did in the range; an export with none of it is empty (the audit log,
-# the weekly figures and the scorecard are context, always there).
-RECORD_FILES = (
-    "updates.csv",
-    "kpi_values.csv",
-    "feedback.csv",
-    "feedback_comments.csv",
-    "concerns.csv",
-    "concern_history.csv",
-)
+# What the engagement did in the range: each form family's answers (`form_families`) and the
+# concern register; an export with none of it is empty (the audit log, the weekly figures and
+# the scorecard are context, always there).
+RECORD_FILES = (*exported_files(), "concerns.csv", "concern_history.csv")
 
 
 def parse_range(words: tuple[str, ...], *, today: date) -> tuple[date | None, date | None]:
@@ -168,6 +164,25 @@ def _weekly(found: figures.Figures, *, end: datetime, weeks: int) -> list[list[o
         for week_start, rag, rate in zip(
             figures.week_starts(end, weeks), found.rag_trend, found.on_time_by_week, strict=True
         )
+    ]  # fmt: skip
+
+
+RISK_REVIEW_HEADER = ["review_id", "submitted_at", "author", "late", "concern_id", "status_before",
+                      "choice", "note", "raised_concern_id"]  # fmt: skip
+
+
+def _review_rows(review: RiskReview) -> list[list[object]]:
+    """A risk review as given: a row per concern it answered (what the author chose for it and
+    why), or one row when it answered none (it may only have raised a new one)."""
+    head = [review.id, _when(review.submitted_at), review.author, review.late]
+    raised = (review.answers or {}).get("raised") or ""
+    answered = (review.answers or {}).get("concerns") or []
+    if not answered:
+        return [[*head, "", "", "", "", raised]]
+    return [
+        [*head, a.get("concern_id", ""), a.get("status_before", ""), a.get("choice", ""),
+         a.get("note", ""), raised]
+        for a in answered
     ]  # fmt: skip
 
 
@@ -322,6 +337,12 @@ def build(
     feedback_groups, feedback_comments = _feedback(
         session, engagement_id=engagement_id, since=since, until=until, now=now
     )
+    reviews = session.exec(
+        select(RiskReview)
+        .where(RiskReview.engagement_id == engagement_id)
+        .where(*within(col(RiskReview.submitted_at)))
+        .order_by(col(RiskReview.submitted_at), col(RiskReview.id))
+    ).all()
     concerns = session.exec(
         select(Concern)
         .where(Concern.engagement_id == engagement_id)
@@ -410,6 +431,11 @@ def build(
             "feedback_comments.csv",
             len(feedback_comments),
             _csv(["comment", "author", "anonymous"], feedback_comments),
+        ),
+        ExportFile(
+            "risk_reviews.csv",
+            len(reviews),
+            _csv(RISK_REVIEW_HEADER, [row for r in reviews for row in _review_rows(r)]),
         ),
         ExportFile(
             "concerns.csv",

@@ -27,8 +27,8 @@ from bot.domain.checkins import RecipientStatus
 from bot.domain.concerns import OPEN_STATUSES, WAITING_FOR_ACK
 from bot.domain.engagements import SEVERITIES
 from bot.domain.feedback_results import MIN_ANSWERS, batch_of
+from bot.domain.form_families import kinds_counted_on_time
 from bot.domain.updates.evidence import KpiOutcome, outcome_of_content
-from bot.domain.updates.records import UPDATE_KINDS
 from storage.models import (
     Cadence,
     CheckIn,
@@ -626,7 +626,7 @@ def load(
     if not ids:
         return {}
 
-    # 2. Who status-update check-ins asked in the period.
+    # 2. Who the check-ins that count on time (status updates) asked in the period.
     rows = session.exec(
         select(
             CheckIn.engagement_id,
@@ -641,7 +641,7 @@ def load(
         .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
         .where(CheckIn.team_id == team_id)
         .where(col(CheckIn.engagement_id).in_(ids))
-        .where(col(Cadence.kind).in_(list(UPDATE_KINDS)))
+        .where(col(Cadence.kind).in_(list(kinds_counted_on_time())))
         .where(CheckIn.scheduled_for > start)
         .where(CheckIn.scheduled_for <= now)
         .order_by(col(CheckIn.scheduled_for), col(CheckInRecipient.id))
