@@ -1,9 +1,9 @@
 """Slack listeners, thin: parse → call bot/ → render with bot/blocks.
 
-This is the one table of bindings (modal forms come from `form_specs.py`, one spec per form):
-every Slack ID this app answers, and the listener that
-answers it. Each listener is wrapped in the error guard here, and every request first passes
-the request-context middleware (workspace, actor, now, services, outbox).
+This is the one table of bindings: every Slack ID this app answers, and the listener that
+answers it (the modal forms come from `form_specs.py`, one spec per form). Each listener is
+wrapped in the error guard here, and every request first passes the request-context
+middleware (workspace, actor, now, services, outbox).
 """
 
 from __future__ import annotations
