@@ -2,7 +2,7 @@
 
 No Slack account and no configuration: a SQLite database in a temporary folder, a made-up
 token and signing secret, the real app and engine, and the stand-in Slack the tests use
-(`fake_slack.py`). The story (`script.py`) is played by `player.py`; what Slack would have
+(`fake_slack/`). The story (`script.py`) is played by `player.py`; what Slack would have
 shown is gathered by `transcript.py` and written as text and as a page (`render_*.py`,
 `outputs.py`).
 """
