@@ -18,6 +18,7 @@ from sqlmodel import select
 from test_concerns import card_of, raise_by_command
 
 from bot.domain import figures, form_families
+from bot.domain.export_files import ExportScope
 from bot.platform import clock
 from storage.models import Engagement, KpiDefinition, StatusUpdate
 
@@ -319,3 +320,14 @@ def test_a_risk_review_is_exported_as_it_was_given(cadence, monkeypatch):
     assert resolved["author"] == VENDOR and resolved["late"] == "False"
     assert resolved["note"] == "'=Keys rotated"  # a formula is written as text
     assert rows[0]["raised_concern_id"] == rows[1]["raised_concern_id"] == "3"
+
+
+def test_each_form_family_writes_exactly_the_files_it_declares(db):
+    """The export's record files come from the families' own writers (form_families): each
+    writes the files it names, so RECORD_FILES and the zip agree."""
+    with db.read_session() as session:
+        for facts in form_families.FAMILIES.values():
+            scope = ExportScope(session, TEAM, -1, None, None, START)
+            written = facts.export(scope)
+            assert tuple(f.name for f in written) == facts.exported_as
+            assert all(f.rows == 0 and f.text.count("\n") == 1 for f in written)  # a header

@@ -5,7 +5,7 @@ its handler."""
 from __future__ import annotations
 
 import handlers
-from bot.domain import form_families
+from bot.domain import checkin_kinds, form_families
 from bot.domain.checkin_kinds import CHECKIN_KINDS, CheckInKind, FormFamily
 from bot.domain.command_reference import REFERENCE
 from handlers import commands, form_specs
@@ -52,4 +52,4 @@ def test_every_form_spec_is_bound_once_and_every_family_has_its_facts():
     assert {s.callback_id: s.submitted for s in form_specs.FORMS} == handlers.VIEWS
     assert set(form_specs.BY_FAMILY) == set(FormFamily) == set(form_families.FAMILIES)
     assert all(spec.who_may for spec in form_specs.FORMS)
-    assert form_families.kinds_counted_on_time() == (CheckInKind.STATUS_UPDATE,)
+    assert checkin_kinds.kinds_counted_on_time() == (CheckInKind.STATUS_UPDATE,)

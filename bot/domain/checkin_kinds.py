@@ -38,6 +38,9 @@ class KindSpec:
     default_audience: str  # who the schedule form proposes: vendor, stakeholders or leads
     answered_with: FormFamily
     button: str  # the prompt's button
+    # Its check-ins count in the on-time rate (answers by the window's close, of those asked):
+    # a status update is a commitment; a survey or a risk review answered late is not a miss.
+    counts_on_time: bool = False
     summary_label: str = "Progress summary"  # the form's main text field
     summary_placeholder: str = "Where things stand, in a few sentences"
 
@@ -50,6 +53,7 @@ CHECKIN_KINDS: dict[CheckInKind, KindSpec] = {
         default_audience="vendor",
         answered_with=FormFamily.UPDATE,
         button="Give update",
+        counts_on_time=True,
     ),
     CheckInKind.FEEDBACK_SURVEY: KindSpec(
         CheckInKind.FEEDBACK_SURVEY,
@@ -80,6 +84,11 @@ def spec_of(kind: str) -> KindSpec | None:
 
 def kinds_answered_with(family: FormFamily) -> tuple[CheckInKind, ...]:
     return tuple(k for k, spec in CHECKIN_KINDS.items() if spec.answered_with == family)
+
+
+def kinds_counted_on_time() -> tuple[CheckInKind, ...]:
+    """The check-in kinds whose answers count in the on-time rate."""
+    return tuple(k for k, spec in CHECKIN_KINDS.items() if spec.counts_on_time)
 
 
 def label(kind: str) -> str:

@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import Select, func, or_
 from sqlmodel import Session, col, select
 
+from bot.domain.checkin_kinds import kinds_counted_on_time
 from bot.domain.checkins import RecipientStatus
 from bot.domain.concerns import OPEN_STATUSES, WAITING_FOR_ACK
 from bot.domain.engagements import SEVERITIES
 from bot.domain.feedback_results import MIN_ANSWERS, batch_of
-from bot.domain.form_families import kinds_counted_on_time
 from bot.domain.updates.evidence import KpiOutcome, outcome_of_content
 from storage.models import (
     Cadence,
