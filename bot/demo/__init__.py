@@ -1,4 +1,4 @@
-"""`python -m bot demo`: the whole product against a local stand-in for Slack (issue 11).
+"""`python -m bot demo`: the whole product against a local stand-in for Slack.
 
 No Slack account and no configuration: a SQLite database in a temporary folder, a made-up
 token and signing secret, the real app and engine, and the stand-in Slack the tests use

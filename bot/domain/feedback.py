@@ -1,7 +1,7 @@
 """Feedback surveys: client stakeholders rate the vendor (1–5) and comment, optionally keeping
 their name from the vendor.
 
-Anonymity that holds (issue 16). An anonymous answer is stored without its author; who answered
+Anonymity that holds. An anonymous answer is stored without its author; who answered
 a survey is recorded apart, on the check-in's recipient rows, for reminders only and without
 the moment (`checkins.record_answer`), and an answer is stored with the moment it counts from,
 never the second it was given (`counted_at`), so neither a timestamp nor an order ties the two.

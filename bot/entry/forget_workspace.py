@@ -1,5 +1,5 @@
 """`python -m bot forget-workspace <team_id> [--yes]`: an admin deletes everything Cadence keeps
-about a workspace (issue 11: an uninstall keeps the data until this is run).
+about a workspace (an uninstall keeps the data until this is run).
 
 It shows what it would delete and asks for the team id to be typed back (unless `--yes`), then
 deletes every row with that team id, children before parents, in one transaction (all or

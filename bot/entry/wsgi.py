@@ -36,7 +36,7 @@ HEALTH_PATH = "/healthz"
 # The largest body Cadence reads. Slack's payloads are a few kilobytes (the largest, a modal's
 # view with its state, stays well under 100 KiB), so 1 MiB is never a real request. Bolt reads
 # and parses a whole body before it checks the signature: without a bound, one unsigned POST
-# of 200 MiB grew a process by 1 GiB before its 401 (issue 16).
+# of 200 MiB grew a process by 1 GiB before its 401 (measured before the bound).
 MAX_BODY_BYTES = 1024 * 1024
 
 
