@@ -10,6 +10,7 @@ from bot.domain import roles, workspaces
 from bot.domain.errors import NotAllowed
 from bot.engine import digests
 from handlers.context import Command
+from storage import job_keys
 
 
 def preview_command(cmd: Command) -> None:
@@ -61,7 +62,7 @@ def send_command(cmd: Command) -> None:
                 digests.plan_digest(
                     session,
                     team_id=req.team_id,
-                    key=f"digest:team={req.team_id}:request={req.delivery}",
+                    key=job_keys.digest_sent_now(req.team_id, req.delivery),
                     now=req.now,
                 )
     except NotAllowed as e:

@@ -15,6 +15,7 @@ from slack_bolt import BoltContext
 from bot.blocks.messages_tab import direct_message_answer
 from bot.engine import outbox
 from handlers.context import Request
+from storage import job_keys
 
 
 def typed_to_the_bot(event: dict) -> bool:
@@ -35,7 +36,7 @@ def direct_message(event: dict, context: BoltContext) -> None:
         outbox.message(
             session,
             team_id=req.team_id,
-            key=f"dm-answer:{req.team_id}:{channel}:{event['ts']}",
+            key=job_keys.dm_answer(req.team_id, channel, event["ts"]),
             to=channel,
             payload=direct_message_answer(),
             describe=f"the answer to {event['user']}'s message in the Messages tab",

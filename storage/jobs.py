@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 
 from storage.db import Database
 from storage.models import ScheduledJob
+from storage.statuses import JobStatus
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
@@ -67,15 +68,6 @@ class JobKind(StrEnum):
     DIGEST_CHART = "digest_chart"  # the digest's chart, uploaded after its message
 
 
-class JobStatus(StrEnum):
-    PENDING = "pending"
-    CLAIMED = "claimed"
-    SENT = "sent"  # a Slack message went out (its channel and ts are recorded)
-    DONE = "done"  # a job that sends nothing itself did its work
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
 PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = tuple(JobStatus)
 # What a job's error starts with when its last attempt may or may not have reached Slack (its
 # process died holding the lease, or the call timed out): look before sending again.
@@ -97,6 +89,7 @@ class ClaimedJob:
     checkin_id: int | None
     user_id: str | None
     error: str | None = None
+    lookups_failed: int = 0  # lookups of an unknown outcome Slack did not answer, in a row
 
     @property
     def outcome_unknown(self) -> bool:
@@ -149,6 +142,7 @@ def job_row(
         "result_channel": None,
         "result_ts": None,
         "error": None,
+        "lookups_failed": 0,
         "created_at": now,
         "updated_at": now,
     }
@@ -257,7 +251,8 @@ def claim_statement(
             lease_expires_at=now + LEASE,
             attempts=ScheduledJob.attempts + 1,
             updated_at=now,
-            # A lease taken over: the process that held it died mid-job.
+            # A lease taken over: the process that held it died mid-job (a new unknown outcome,
+            # so the failed lookups of the one before no longer count).
             error=case(
                 (
                     col(ScheduledJob.status) == CLAIMED,
@@ -265,6 +260,10 @@ def claim_statement(
                     + func.coalesce(col(ScheduledJob.lease_owner), ""),
                 ),
                 else_=col(ScheduledJob.error),
+            ),
+            lookups_failed=case(
+                (col(ScheduledJob.status) == CLAIMED, 0),
+                else_=col(ScheduledJob.lookups_failed),
             ),
         )
         .returning(*ScheduledJob.__table__.c)
@@ -294,6 +293,7 @@ def claim(
             checkin_id=r.checkin_id,
             user_id=r.user_id,
             error=r.error,
+            lookups_failed=r.lookups_failed,
         )
         for r in rows
     ]
@@ -312,9 +312,11 @@ def finish(
     error: str | None = None,
     retry_at: datetime | None = None,
     refund: bool = False,
+    lookups_failed: int = 0,
 ) -> bool:
     """Record the outcome if `owner` still holds the lease; False when the lease was lost.
     `refund`: this claim does not count as one of the job's attempts (it sent nothing).
+    `lookups_failed` is written with an `error` (a new error starts the count again).
 
     Takes a Connection or a Session (both execute Core statements)."""
     values: dict[str, Any] = {
@@ -329,6 +331,7 @@ def finish(
         values["result_ts"] = ts
     if error is not None:
         values["error"] = error[:500]
+        values["lookups_failed"] = lookups_failed
     if retry_at is not None:
         values["due_at"] = retry_at
     if refund:

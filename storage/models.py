@@ -15,6 +15,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from storage.deliverable_statuses import deliverable_status_check
+from storage.statuses import CheckInStatus, JobStatus, RecipientStatus, one_of
 from storage.types import UTCDateTime
 
 # Naming convention so that Alembic's generated constraint names are stable on every backend.
@@ -203,6 +205,7 @@ class CheckIn(SQLModel, table=True):
         UniqueConstraint("cadence_id", "occurrence_key", name="uq_checkin_cadence_occurrence"),
         # The figures read an engagement's check-ins of a period (digest, health card, Home).
         Index("ix_checkin_engagement_scheduled", "engagement_id", "scheduled_for"),
+        one_of(CheckInStatus),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -220,7 +223,10 @@ class CheckIn(SQLModel, table=True):
 class CheckInRecipient(SQLModel, table=True):
     """A person asked to answer a check-in, and what became of the request."""
 
-    __table_args__ = (UniqueConstraint("checkin_id", "user_id", name="uq_recipient_checkin_user"),)
+    __table_args__ = (
+        UniqueConstraint("checkin_id", "user_id", name="uq_recipient_checkin_user"),
+        one_of(RecipientStatus),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()
@@ -417,6 +423,7 @@ class ScheduledJob(SQLModel, table=True):
             postgresql_where=text("status = 'claimed'"),
             sqlite_where=text("status = 'claimed'"),
         ),
+        one_of(JobStatus),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -435,6 +442,9 @@ class ScheduledJob(SQLModel, table=True):
     result_channel: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
     result_ts: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=500)
+    # Lookups in a row that Slack did not answer for a job whose outcome is unknown (its error
+    # says why; the engine gives up at `delivery.MAX_LOOKUPS`). Migration 0016.
+    lookups_failed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = moment()
     updated_at: datetime = moment()
 
@@ -498,6 +508,68 @@ class RiskReview(SQLModel, table=True):
     answers: dict[str, Any] = json_field(dict)
     late: bool = False
     submitted_at: datetime = moment(index=True)
+
+
+class Deliverable(SQLModel, table=True):
+    """Something the vendor agreed to deliver by a date, and what "accepted" means for it.
+
+    `due_on` is the date in the engagement's zone; `due_at` is its deadline in UTC: the end of
+    that day there (midnight as the next day begins), so "due Friday" is late only from Saturday.
+    `original_due_on` stays as first agreed; each re-plan adds one to `slip_count` and the days
+    it moved to `days_slipped` (its events keep every old and new date). `acceptors` empty means
+    the engagement's leads accept it. `submitted_at` starts the acceptance clock.
+    """
+
+    __table_args__ = (
+        Index("ix_deliverable_status_due", "status", "due_at"),
+        deliverable_status_check(),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    title: str = Field(max_length=150)
+    description: str = Field(default="", max_length=3000)
+    acceptance_criteria: str = Field(default="", max_length=3000)
+    milestone: str = Field(default="", max_length=80)
+    due_on: date
+    due_at: datetime = moment()
+    original_due_on: date
+    owner_user_id: str = Field(max_length=SLACK_ID_LENGTH, index=True)
+    acceptors: list[str] = json_field()
+    status: str = Field(default="planned", max_length=16)
+    rework_count: int = 0
+    slip_count: int = 0
+    days_slipped: int = 0
+    evidence_link: str = Field(default="", max_length=500)
+    evidence_note: str = Field(default="", max_length=3000)
+    evidence_file_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    evidence_file_permalink: str | None = Field(default=None, max_length=500)
+    channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_by: str = Field(max_length=SLACK_ID_LENGTH)
+    created_at: datetime = moment()
+    updated_at: datetime = moment()
+    submitted_at: datetime | None = moment(nullable=True)
+    accepted_at: datetime | None = moment(nullable=True)
+    cancelled_at: datetime | None = moment(nullable=True)
+
+
+class DeliverableEvent(SQLModel, table=True):
+    """A change of a deliverable: who, when, what (created, started, submitted, accepted,
+    rejected, replanned, cancelled), from which status to which, the note (a reason, the
+    evidence) and what else it changed (`data`: a re-plan's old and new due date and days)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    deliverable_id: int = parent("deliverable")
+    actor_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    action: str = Field(max_length=16)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=3000)
+    data: dict[str, Any] = json_field(dict)
+    at: datetime = moment()
 
 
 # Slack's OAuth tables, as slack_sdk's SQLAlchemy installation and state stores define them (the

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -20,26 +19,10 @@ from sqlmodel import Session, col, select
 from bot.domain import home, recurrence
 from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.domain.errors import NotAllowed, NotFound
-from storage import jobs
+from storage import job_keys, jobs
 from storage.jobs import JobKind, insert_ignoring_conflict
 from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement, StatusUpdate
-
-
-class CheckInStatus(StrEnum):
-    OPEN = "open"  # prompts and reminders go out; answers are on time
-    OVERDUE = "overdue"  # the window closed with someone missing; late answers are accepted
-    CLOSED = "closed"  # everyone answered (or was away)
-    MISSED = "missed"  # its window closed while the engine was down: never prompted
-    SKIPPED = "skipped"  # a lead skipped it
-    HOLIDAY = "holiday"  # an engagement holiday
-    EXCUSED = "excused"  # everyone asked was away
-
-
-class RecipientStatus(StrEnum):
-    PENDING = "pending"
-    ANSWERED = "answered"
-    AWAY = "away"
-
+from storage.statuses import CheckInStatus, RecipientStatus
 
 OPEN, OVERDUE, CLOSED, MISSED, SKIPPED, HOLIDAY, EXCUSED = tuple(CheckInStatus)
 PENDING, ANSWERED, AWAY = tuple(RecipientStatus)
@@ -291,12 +274,12 @@ def open_occurrence(
         )
 
     if cadence.delivery == "channel":
-        plan(f"prompt:checkin={checkin_id}:channel", JobKind.PROMPT, at,
+        plan(job_keys.prompt(checkin_id, None), JobKind.PROMPT, at,
              payload={"channel": engagement.channel_id})  # fmt: skip
     else:
         for user_id in asked:
             plan(
-                f"prompt:checkin={checkin_id}:user={user_id}",
+                job_keys.prompt(checkin_id, user_id),
                 JobKind.PROMPT,
                 due_for(user_id),
                 user_id,
@@ -308,23 +291,22 @@ def open_occurrence(
             start = at if user_id is None else due_for(user_id)
             due = start + window - remind
             if due > max(now, start):
-                suffix = "channel" if user_id is None else f"user={user_id}"
                 payload = {"channel": engagement.channel_id} if user_id is None else None
                 plan(
-                    f"reminder:checkin={checkin_id}:{suffix}",
+                    job_keys.reminder(checkin_id, user_id),
                     JobKind.REMINDER,
                     due,
                     user_id,
                     payload,
                 )
-    plan(f"overdue:checkin={checkin_id}", JobKind.OVERDUE, closes)
+    plan(job_keys.overdue(checkin_id), JobKind.OVERDUE, closes)
     spec = spec_of(cadence.kind)
     if spec is not None and spec.answered_with == FormFamily.FEEDBACK:
         # The survey's aggregate to the leads once its window closes (never who answered).
-        plan(f"survey-results:checkin={checkin_id}", JobKind.SURVEY_RESULTS, closes)
+        plan(job_keys.survey_results(checkin_id), JobKind.SURVEY_RESULTS, closes)
     if cadence.escalation_hours is not None:
         plan(
-            f"escalate:checkin={checkin_id}",
+            job_keys.escalate(checkin_id),
             JobKind.ESCALATE,
             closes + timedelta(hours=cadence.escalation_hours),
         )

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from bot.domain import audit, concern_clock, engagements, home
 from bot.domain.engagements import DEFAULT_RESOLVE_HOURS, SEVERITIES, EngagementDetails
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
-from storage import jobs
+from storage import job_keys, jobs
 from storage.jobs import JobKind
 from storage.models import Concern, ConcernEvent, ConcernSla, Engagement, EngagementMember
 
@@ -515,7 +515,7 @@ def deadlines(
 
 
 def clock_key(concern: Concern, stage: Stage) -> str:
-    return f"concern-due:concern={concern.id}:round={concern.round}:stage={stage}"
+    return job_keys.concern_due(concern.id, concern.round, stage)
 
 
 def _start_clocks(session: Session, concern: Concern, now: datetime) -> None:
@@ -562,7 +562,7 @@ def _plan_card(
     jobs.plan(
         session,
         team_id=concern.team_id,
-        key=f"concern-card:concern={concern.id}:event={event.id}",
+        key=job_keys.concern_card(concern.id, event.id),
         kind=JobKind.CONCERN_CARD,
         due_at=now,
         now=now,
@@ -586,7 +586,7 @@ def _plan_line(
     jobs.plan(
         session,
         team_id=concern.team_id,
-        key=f"concern-line:event={event.id}",
+        key=job_keys.concern_line(event.id),
         kind=JobKind.CONCERN_LINE,
         due_at=now,
         now=now,
@@ -603,7 +603,7 @@ def _plan_notice(session: Session, concern: Concern, to: str, reason: str, now: 
     jobs.plan(
         session,
         team_id=concern.team_id,
-        key=f"concern-notice:concern={concern.id}:reason={reason}:to={to}",
+        key=job_keys.concern_notice(concern.id, reason, to),
         kind=JobKind.CONCERN_NOTICE,
         due_at=now,
         now=now,

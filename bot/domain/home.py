@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from storage import jobs
+from storage import job_keys, jobs
 from storage.jobs import JobKind, insert_ignoring_conflict
 from storage.models import EngagementMember, Person
 
@@ -145,7 +145,7 @@ def _plan_asked(session: Session) -> None:
             planned.append(
                 {
                     "team_id": a.team_id,
-                    "key": f"home:user={u}:{a.cause}"[:200],
+                    "key": job_keys.home(u, a.cause),
                     "kind": JobKind.HOME,
                     "due_at": a.now,
                     "now": a.now,

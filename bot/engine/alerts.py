@@ -15,7 +15,7 @@ from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins
 from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.engine.delivery import leads_of, plan_message
-from storage import jobs
+from storage import job_keys, jobs
 from storage.jobs import JobKind
 from storage.models import Cadence, CheckIn, Engagement
 
@@ -74,7 +74,7 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
         plan_message(
             session,
             job,
-            key=f"{job.kind}-alert:checkin={checkin.id}:user={target}",
+            key=job_keys.alert(job.kind, checkin.id, target),
             to=target,
             message=alert,
             describe=f"{label} {engagement.handle} {checkin.occurrence_key} to {target}",
@@ -100,7 +100,7 @@ def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -
         plan_message(
             session,
             job,
-            key=f"{job.key}:lead={lead}",
+            key=job_keys.to_lead(job.key, lead),
             to=lead,
             message=summary,
             describe=f"missed summary {engagement.handle} to {lead}",

@@ -20,7 +20,7 @@ from bot.domain import concerns
 from bot.domain.concerns import ConcernStatus, Stage
 from bot.domain.errors import NotFound
 from bot.engine.delivery import Message, Sender, finish, leads_of, plan_message
-from storage import jobs
+from storage import job_keys, jobs
 from storage.jobs import JobStatus
 from storage.models import Concern, Engagement
 
@@ -152,7 +152,7 @@ def due(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
             plan_message(
                 session,
                 job,
-                key=f"{job.key}:to={target}",
+                key=job_keys.to_person(job.key, target),
                 to=target,
                 message=alert,
                 describe=f"{stage} alert of concern {concern.id} to {target}",

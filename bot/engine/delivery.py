@@ -9,7 +9,6 @@ The kinds of job and how each builds its message live in `job_kinds`; claiming a
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import uuid
@@ -41,7 +40,6 @@ HISTORY_LOOKBACK = 200  # latest messages of a channel searched for one whose ou
 # Failed lookups in a row before a job whose outcome is unknown stops, unsent: with the backoff
 # of other retries (capped at an hour), about six hours of Slack not answering.
 MAX_LOOKUPS = 12
-_LOOKUPS_FAILED = re.compile(rf"^{jobs.OUTCOME_UNKNOWN}: lookup (\d+) failed")
 
 
 @dataclass
@@ -331,25 +329,20 @@ def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
     sender.say(f"{job.key} will be retried in {int(wait.total_seconds())} s: {error}")
 
 
-def lookups_failed(job: jobs.ClaimedJob) -> int:
-    """How many lookups in a row have failed for this job (its error says so)."""
-    found = _LOOKUPS_FAILED.match(job.error or "")
-    return int(found.group(1)) if found else 0
-
-
 def retry_lookup(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
     """Slack did not say whether it has the message: its outcome stays unknown and it is
     looked for again later, with the backoff of other retries. A lookup sends nothing, so it
     is not one of the job's send attempts (`refund`): a prompt is not given up because Slack
     failed to answer questions about it. Only after MAX_LOOKUPS failures in a row does the job
     stop, unsent (it may be in Slack: sending again could post it twice)."""
-    tries = lookups_failed(job) + 1
+    tries = job.lookups_failed + 1
     if tries >= MAX_LOOKUPS:
         finish(
             sender,
             job,
             JobStatus.FAILED,
             error=f"{jobs.OUTCOME_UNKNOWN}: gave up after {tries} failed lookups: {error}",
+            lookups_failed=tries,
         )
         sender.say(f"{job.key} failed for good: its outcome is unknown ({error})")
         sender.failed.append(job.key)
@@ -365,6 +358,7 @@ def retry_lookup(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
             error=f"{jobs.OUTCOME_UNKNOWN}: lookup {tries} failed: {error}",
             retry_at=sender.now + wait,
             refund=True,
+            lookups_failed=tries,
         )
     if not recorded:
         log.warning("lost the lease on %s before recording a failed lookup", job.key)

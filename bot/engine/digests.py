@@ -26,7 +26,7 @@ from bot.blocks import chart
 from bot.blocks.digest import DigestScope, digest_message, ordered
 from bot.domain import figures, workspaces
 from bot.engine.delivery import Message, Sender
-from storage import jobs
+from storage import job_keys, jobs
 from storage.db import Database
 from storage.jobs import JobKind
 
@@ -44,7 +44,7 @@ def plan_due(db: Database, now: datetime) -> list[str]:
             session.add(workspace)
             if slot is None:
                 continue
-            key = f"digest:team={workspace.team_id}:at={slot.isoformat()}"
+            key = job_keys.digest(workspace.team_id, slot)
             if plan_digest(session, team_id=workspace.team_id, key=key, now=now):
                 lines.append(f"{now.isoformat()} digest of {workspace.team_id} planned ({key})")
     return lines
@@ -72,7 +72,7 @@ def plan_preview(
     _plan_post(
         session,
         team_id=team_id,
-        key=f"digest-preview:request={request}",
+        key=job_keys.digest_preview(request),
         to=to,
         engagement_ids=engagement_ids,
         now=now,
@@ -90,7 +90,7 @@ def plan_posts(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
         _plan_post(
             session,
             team_id=job.team_id,
-            key=f"digest-post:{job.key}:channel={channel}",
+            key=job_keys.digest_post(job.key, channel),
             to=channel,
             engagement_ids=engagement_ids,
             now=now,
@@ -158,7 +158,7 @@ def build_post(sender: Sender, job: jobs.ClaimedJob) -> Message:
         jobs.plan(
             session,
             team_id=job.team_id,
-            key=f"digest-chart:{job.key}",
+            key=job_keys.digest_chart(job.key),
             kind=JobKind.DIGEST_CHART,
             due_at=sender.now,
             now=sender.now,

@@ -21,7 +21,7 @@ from bot.blocks.updates import update_summary as render_summary
 from bot.domain import checkins, engagements, updates
 from bot.domain.errors import NotFound
 from bot.engine.delivery import Message, Sender, finish, plan_message
-from storage import jobs
+from storage import job_keys, jobs
 from storage.jobs import JobStatus
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def welcome(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
         plan_message(
             session,
             job,
-            key=f"{job.key}:creator={actor}",
+            key=job_keys.to_creator(job.key, actor),
             to=actor,
             message=created_notice(details, note),
             describe=f"set-up notice for {details.engagement.handle} to {actor}",
@@ -193,7 +193,7 @@ def update_summary(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
         plan_message(
             session,
             job,
-            key=f"{job.key}:not-posted",
+            key=job_keys.not_posted(job.key),
             to=summary.author,
             message=not_posted_notice(summary, error),
             describe=f"summary of update {update_id} not posted: told {summary.author}",

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import cadences, checkins
 from bot.domain.cadences import CadenceStatus
-from storage import jobs
+from storage import job_keys, jobs
 from storage.db import Database
 from storage.installations import installed
 from storage.models import (
@@ -269,7 +269,7 @@ def plan_cadence(
         jobs.plan(
             session,
             team_id=cadence.team_id,
-            key=f"missed:cadence={cadence.id}:through={missed[-1]}",
+            key=job_keys.missed(cadence.id, missed[-1]),
             kind="missed_summary",
             due_at=now,
             now=now,

@@ -17,7 +17,7 @@ from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins
 from bot.domain.checkins import PENDING
 from bot.engine.delivery import Message, Sender, finish
-from storage import jobs
+from storage import job_keys, jobs
 from storage.db import Database
 from storage.jobs import JobKind, JobStatus
 from storage.models import CheckIn, CheckInRecipient
@@ -135,7 +135,7 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
         jobs.plan(
             session,
             team_id=job.team_id,
-            key=f"{job.kind}-in-channel:checkin={checkin.id}:user={job.user_id}",
+            key=job_keys.in_channel(job.kind, checkin.id, job.user_id),
             kind=job.kind,
             due_at=sender.now,
             now=sender.now,

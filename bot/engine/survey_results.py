@@ -17,7 +17,7 @@ from sqlmodel import Session
 from bot.blocks import feedback as feedback_blocks
 from bot.domain import checkins, feedback_results
 from bot.engine.delivery import leads_of, plan_message
-from storage import jobs
+from storage import job_keys, jobs
 from storage.models import CheckIn, Engagement
 
 
@@ -45,7 +45,7 @@ def plan_survey_results(session: Session, job: jobs.ClaimedJob, now: datetime) -
         plan_message(
             session,
             job,
-            key=f"survey-results:checkin={checkin.id}:lead={lead}",
+            key=job_keys.survey_results_to(checkin.id, lead),
             to=lead,
             message=dm,
             describe=f"survey results {engagement.handle} {checkin.occurrence_key} to {lead}",
