@@ -5,7 +5,7 @@ threading settings, database and clock through every call. Its `change()` is the
 listener writes: it records the delivery (a retried request acts once), and after the commit it
 hands the messages the change planned to the outbox.
 
-Both `read()` and `change()` run within the request's deadline (`storage.db.Deadline`, set when
+Both `read()` and `change()` run within the request's deadline (`storage.deadline.Deadline`, set when
 the request arrives): Slack waits 3 s for an answer, so a database that is away or hangs makes
 them raise `DatabaseUnavailable` in time for the guard to apologise, or for a form to say
 "could not save" while it is still open, instead of waiting the engine's longer limits.
@@ -27,10 +27,12 @@ from sqlmodel import Session
 from bot.domain import roles
 from bot.domain.command_reference import CommandSpec
 from bot.engine.outbox import Outbox
+from bot.platform.logs import set_log_context
 from bot.platform.services import Services
 from bot.platform.slack import quick_user_info
 from storage import jobs
-from storage.db import REQUEST_SECONDS, Database, Deadline
+from storage.db import Database
+from storage.deadline import REQUEST_SECONDS, Deadline
 from storage.requests import first_time
 
 CONTEXT_KEY = "cadence_request"
@@ -216,7 +218,7 @@ def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
         context: BoltContext, body: dict[str, Any], request: BoltRequest, next: Callable
     ) -> BoltResponse | None:
         headers = request.headers or {}
-        context[CONTEXT_KEY] = Request(
+        req = context[CONTEXT_KEY] = Request(
             team_id=workspace_of(context, body),
             user_id=actor_of(body),
             now=services.clock(),
@@ -227,6 +229,9 @@ def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
             deadline=Deadline.after(REQUEST_SECONDS),
             user_team=user_team_of(body),
         )
+        # Every line logged for this delivery names it: Bolt's listener threads and the outbox's
+        # inherit it (`logs.ContextExecutor`); each request runs in a context of its own (wsgi).
+        set_log_context(workspace=req.team_id, request=req.delivery)
         return next()
 
     return middleware

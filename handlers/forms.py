@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import FieldErrors, UserError
-from storage.db import DatabaseUnavailable
+from storage.deadline import DatabaseUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from typing import Any
 from bot.domain.errors import UserError
 from handlers.context import AlreadyDone
 from handlers.forms import DATABASE_AWAY_ON_FORM, first_block
-from storage.db import DatabaseUnavailable
+from storage.deadline import DatabaseUnavailable
 
 log = logging.getLogger("cadence.handlers")
 DATABASE_AWAY = "Sorry, Cadence's database did not answer in time. Please try again in a minute."

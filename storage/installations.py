@@ -19,9 +19,9 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import ColumnElement, Engine, delete, desc, exists, func, select, update
 from sqlmodel import Session, SQLModel, col
 
-from storage.db import READ_ONLY
 from storage.jobs import JobStatus
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, ScheduledJob, Workspace
+from storage.sqlite_locking import READ_ONLY
 
 STATE_EXPIRATION_SECONDS = 600  # an install started and not finished within ten minutes is void
 

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from storage.db import READ_ONLY
+from storage.sqlite_locking import READ_ONLY
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.engine import tick as engine
 from bot.platform.services import Services
-from storage.db import DatabaseUnavailable
+from storage.deadline import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

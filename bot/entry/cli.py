@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.entry import db_problems
 from bot.platform.config import ConfigError, Settings, configure_logging, load_settings
-from storage.db import DatabaseUnavailable
+from storage.deadline import DatabaseUnavailable
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
