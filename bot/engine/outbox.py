@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 from sqlmodel import Session
@@ -27,8 +26,9 @@ from bot.domain.updates.save import LeadsAlert, Saved
 from bot.engine import runner
 from bot.engine.delivery import Pacer, Sender, plan_prepared
 from bot.engine.tick import process_name
+from bot.platform.logs import ContextExecutor
 from bot.platform.services import Services
-from storage import jobs
+from storage import job_keys, jobs
 from storage.jobs import JobKind
 from storage.models import StatusUpdate
 
@@ -67,7 +67,7 @@ def engagement_saved(
         jobs.plan(
             session,
             team_id=after.engagement.team_id,
-            key=f"welcome:engagement={after.id}:request={request}",
+            key=job_keys.welcome(after.id, request),
             kind=JobKind.WELCOME,
             due_at=now,
             now=now,
@@ -78,7 +78,7 @@ def engagement_saved(
     message(
         session,
         team_id=after.engagement.team_id,
-        key=f"saved:engagement={after.id}:request={request}",
+        key=job_keys.saved(after.id, request),
         to=actor,
         payload=saved_notice(after, [k.replace("_", " ") for k in changed]),
         describe=f"saved notice {after.engagement.handle} to {actor}",
@@ -97,7 +97,7 @@ def engagement_archived(
     message(
         session,
         team_id=details.engagement.team_id,
-        key=f"archived:engagement={details.id}",
+        key=job_keys.archived(details.id),
         to=details.engagement.channel_id,
         payload=archived_notice(details, actor),
         describe=f"archive notice {details.engagement.handle}",
@@ -117,7 +117,7 @@ def update_saved(
         jobs.plan(
             session,
             team_id=team_id,
-            key=f"checkin-thread:checkin={checkin_id}",
+            key=job_keys.checkin_thread(checkin_id),
             kind=JobKind.CHECKIN_THREAD,
             due_at=now,
             now=now,
@@ -127,7 +127,7 @@ def update_saved(
     jobs.plan(
         session,
         team_id=team_id,
-        key=f"summary:update={saved.update_id}:revision={saved.revision}",
+        key=job_keys.update_summary(saved.update_id, saved.revision),
         kind=JobKind.UPDATE_SUMMARY,
         due_at=now,
         now=now,
@@ -150,7 +150,7 @@ def update_alerted(session: Session, *, team_id: str, alert: LeadsAlert, now: da
         message(
             session,
             team_id=team_id,
-            key=f"update-alert:update={alert.update_id}:revision={alert.revision}:lead={lead}",
+            key=job_keys.update_alert(alert.update_id, alert.revision, lead),
             to=lead,
             payload=leads_alert(alert),
             describe=f"alert on update {alert.update_id} (revision {alert.revision}) to {lead}",
@@ -173,7 +173,7 @@ def export_requested(
     jobs.plan(
         session,
         team_id=team_id,
-        key=f"export:request={request}",
+        key=job_keys.export(request),
         kind=JobKind.EXPORT,
         due_at=now,
         now=now,
@@ -193,7 +193,7 @@ def confirmation(
     message(
         session,
         team_id=team_id,
-        key=f"confirm:request={request}",
+        key=job_keys.confirm(request),
         to=to,
         payload=plain_message(text),
         describe=f"confirmation to {to}",
@@ -216,7 +216,8 @@ class Outbox:
     def __init__(self, services: Services, *, threads: int = 2):
         self.services = services
         self.pacer = Pacer(services.settings.channel_pace_seconds)
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cadence-outbox")
+        # Its sends log in the context of the request that planned them (and their job's).
+        self._pool = ContextExecutor(max_workers=threads, thread_name_prefix="cadence-outbox")
 
     def send_soon(self, keys: Sequence[str], now: datetime) -> None:
         """Send the jobs named `keys` (planned by a change committed at `now`)."""

@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from bot.engine import job_kinds, prompts
 from bot.engine.delivery import Pacer, Sender, finish, retry, send
+from bot.platform.logs import log_context
 from storage import jobs
 from storage.jobs import JobStatus
 
@@ -203,16 +204,17 @@ def _guard(sender: Sender, job: jobs.ClaimedJob) -> None:
     An error after the job's Slack call (its outcome or `on_sent` write failing, the database
     down) keeps the job's outcome unknown, so the next attempt looks for the message in Slack
     by its metadata before sending again; a plain error there would post it twice."""
-    try:
-        run_job(sender, job)
-    except Exception as e:
-        log.exception("job %s failed unexpectedly", job.key)
-        error = f"{type(e).__name__}: {e}"
-        if sender.may_have_sent(job):
-            error = f"{jobs.OUTCOME_UNKNOWN}: failed after the Slack call: {error}"
-        retry(sender, job, error)
-    finally:
-        sender.forget_call(job)
+    with log_context(workspace=job.team_id, job=job.key):  # on every line about this job
+        try:
+            run_job(sender, job)
+        except Exception as e:
+            log.exception("job %s failed unexpectedly", job.key)
+            error = f"{type(e).__name__}: {e}"
+            if sender.may_have_sent(job):
+                error = f"{jobs.OUTCOME_UNKNOWN}: failed after the Slack call: {error}"
+            retry(sender, job, error)
+        finally:
+            sender.forget_call(job)
 
 
 def run_job(sender: Sender, job: jobs.ClaimedJob) -> None:

@@ -11,7 +11,6 @@ is refused.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
@@ -22,6 +21,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from bot.engine.outbox import Outbox
 from bot.entry.sizing import LISTENER_THREADS
 from bot.platform.config import ConfigError, Settings
+from bot.platform.logs import ContextExecutor
 from bot.platform.services import Services
 from bot.platform.slack import SignedStates, web_client
 from handlers import register_listeners
@@ -52,7 +52,7 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
 
     `outbox` sends what requests cause (one per process; a new one when not given)."""
     settings: Settings = services.settings
-    executor = ThreadPoolExecutor(
+    executor = ContextExecutor(  # a listener logs in its request's context
         max_workers=LISTENER_THREADS, thread_name_prefix="cadence-listener"
     )
     if settings.oauth:

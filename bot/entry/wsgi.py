@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from datetime import datetime
 from typing import Any
 
@@ -66,7 +67,8 @@ class CadenceWSGI:
                 return _json(start_response, 405, {"error": "POST only"})
             if refused := bound_body(environ):
                 return _json(start_response, *refused)
-            return self.slack(environ, start_response)
+            # The log context the request sets (handlers/context.py) ends with it.
+            return copy_context().run(self.slack, environ, start_response)
         if path in (INSTALL_PATH, REDIRECT_PATH) and self.services.settings.oauth:
             if method != "GET":
                 return _json(start_response, 405, {"error": "GET only"})

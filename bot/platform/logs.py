@@ -27,6 +27,11 @@ parameters replaced, slack_sdk's lines below WARNING are dropped (each is a body
 
 `LOG_FORMAT=json` writes one JSON object per line (time, level, logger, message, and the
 exception with its traceback when there is one), for log collectors.
+
+Every line names what it was logged for (`LogContext`): the workspace, the Slack delivery
+(`request`, set by the request middleware in handlers/context.py) and the job (set by the
+runner while it runs one), so one workspace's trouble can be followed through a busy log. They
+are context variables: `ContextExecutor` carries them into the threads that finish a request.
 """
 
 from __future__ import annotations
@@ -34,9 +39,62 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar, copy_context
 from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# `context` is " [workspace=… request=… job=…]" when a line has any, else empty.
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
+CONTEXT_FIELDS = ("workspace", "request", "job")
+# Never changed in place: each `log_context` sets a new mapping.
+_CONTEXT: ContextVar[Mapping[str, str]] = ContextVar(
+    "cadence_log_context", default=MappingProxyType({})
+)
+
+
+@contextmanager
+def log_context(**fields: str | None) -> Iterator[None]:
+    """Lines logged within name these fields too (added to the ones already set; empty
+    values are left out): `workspace`, `request`, `job`."""
+    token = _CONTEXT.set({**_CONTEXT.get(), **{k: v for k, v in fields.items() if v}})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def set_log_context(**fields: str | None) -> None:
+    """Lines logged from now on in this context name these fields, and only these: for a Bolt
+    middleware, which cannot wrap the listeners it precedes. Its caller runs in a context of
+    its own (`contextvars.copy_context().run`), so nothing outlives its request."""
+    _CONTEXT.set(MappingProxyType({k: v for k, v in fields.items() if v}))
+
+
+class LogContext(logging.Filter):
+    """Puts the current log context on each record: one attribute per field (None when not
+    set) and `context`, the text format's suffix."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        current = _CONTEXT.get()
+        for name in CONTEXT_FIELDS:
+            setattr(record, name, current.get(name))
+        named = " ".join(f"{k}={current[k]}" for k in CONTEXT_FIELDS if current.get(k))
+        record.context = f" [{named}]" if named else ""
+        return True
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """A thread pool whose tasks run in the log context of whoever submitted them (a plain
+    pool's threads start with none): a listener Bolt runs after the ack, the outbox sending
+    what a request planned."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        return super().submit(copy_context().run, fn, *args, **kwargs)
+
 
 # Loggers whose INFO lines are routine (per pass, per request, per start): WARNING and above
 # still show.
@@ -166,11 +224,16 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
+        for name in CONTEXT_FIELDS:
+            if value := getattr(record, name, None):
+                entry[name] = value
         return json.dumps(entry, ensure_ascii=False)
 
 
 def formatter(fmt: str) -> logging.Formatter:
-    return JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+    if fmt == "json":
+        return JsonFormatter()
+    return logging.Formatter(TEXT_FORMAT, defaults={"context": ""})
 
 
 def setup(*, level: str, fmt: str) -> None:
@@ -180,6 +243,7 @@ def setup(*, level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(fmt))
     handler.addFilter(LibraryChatter(numeric))
+    handler.addFilter(LogContext())
     handler.set_name("cadence")
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "cadence"]:
