@@ -17,7 +17,6 @@ from sqlmodel import Field, SQLModel
 
 from storage.deliverable_statuses import deliverable_status_check
 from storage.statuses import CheckInStatus, JobStatus, RecipientStatus, one_of
-from storage.deliverable_statuses import deliverable_status_check
 from storage.types import UTCDateTime
 
 # Naming convention so that Alembic's generated constraint names are stable on every backend.
@@ -509,68 +508,6 @@ class RiskReview(SQLModel, table=True):
     answers: dict[str, Any] = json_field(dict)
     late: bool = False
     submitted_at: datetime = moment(index=True)
-
-
-class Deliverable(SQLModel, table=True):
-    """Something the vendor agreed to deliver by a date, and what "accepted" means for it.
-
-    `due_on` is the date in the engagement's zone; `due_at` is its deadline in UTC: the end of
-    that day there (midnight as the next day begins), so "due Friday" is late only from Saturday.
-    `original_due_on` stays as first agreed; each re-plan adds one to `slip_count` and the days
-    it moved to `days_slipped` (its events keep every old and new date). `acceptors` empty means
-    the engagement's leads accept it. `submitted_at` starts the acceptance clock.
-    """
-
-    __table_args__ = (
-        Index("ix_deliverable_status_due", "status", "due_at"),
-        deliverable_status_check(),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    team_id: str = team_field()
-    engagement_id: int = parent("engagement")
-    title: str = Field(max_length=150)
-    description: str = Field(default="", max_length=3000)
-    acceptance_criteria: str = Field(default="", max_length=3000)
-    milestone: str = Field(default="", max_length=80)
-    due_on: date
-    due_at: datetime = moment()
-    original_due_on: date
-    owner_user_id: str = Field(max_length=SLACK_ID_LENGTH, index=True)
-    acceptors: list[str] = json_field()
-    status: str = Field(default="planned", max_length=16)
-    rework_count: int = 0
-    slip_count: int = 0
-    days_slipped: int = 0
-    evidence_link: str = Field(default="", max_length=500)
-    evidence_note: str = Field(default="", max_length=3000)
-    evidence_file_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
-    evidence_file_permalink: str | None = Field(default=None, max_length=500)
-    channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
-    message_ts: str | None = Field(default=None, max_length=32)
-    created_by: str = Field(max_length=SLACK_ID_LENGTH)
-    created_at: datetime = moment()
-    updated_at: datetime = moment()
-    submitted_at: datetime | None = moment(nullable=True)
-    accepted_at: datetime | None = moment(nullable=True)
-    cancelled_at: datetime | None = moment(nullable=True)
-
-
-class DeliverableEvent(SQLModel, table=True):
-    """A change of a deliverable: who, when, what (created, started, submitted, accepted,
-    rejected, replanned, cancelled), from which status to which, the note (a reason, the
-    evidence) and what else it changed (`data`: a re-plan's old and new due date and days)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    team_id: str = team_field()
-    deliverable_id: int = parent("deliverable")
-    actor_user_id: str = Field(max_length=SLACK_ID_LENGTH)
-    action: str = Field(max_length=16)
-    from_status: str | None = Field(default=None, max_length=16)
-    to_status: str = Field(max_length=16)
-    note: str = Field(default="", max_length=3000)
-    data: dict[str, Any] = json_field(dict)
-    at: datetime = moment()
 
 
 class Deliverable(SQLModel, table=True):
