@@ -27,6 +27,7 @@ from sqlmodel import Session
 from bot.domain import roles
 from bot.domain.command_reference import CommandSpec
 from bot.engine.outbox import Outbox
+from bot.platform.logs import set_log_context
 from bot.platform.services import Services
 from bot.platform.slack import quick_user_info
 from storage import jobs
@@ -217,7 +218,7 @@ def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
         context: BoltContext, body: dict[str, Any], request: BoltRequest, next: Callable
     ) -> BoltResponse | None:
         headers = request.headers or {}
-        context[CONTEXT_KEY] = Request(
+        req = context[CONTEXT_KEY] = Request(
             team_id=workspace_of(context, body),
             user_id=actor_of(body),
             now=services.clock(),
@@ -228,6 +229,9 @@ def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
             deadline=Deadline.after(REQUEST_SECONDS),
             user_team=user_team_of(body),
         )
+        # Every line logged for this delivery names it: Bolt's listener threads and the outbox's
+        # inherit it (`logs.ContextExecutor`); each request runs in a context of its own (wsgi).
+        set_log_context(workspace=req.team_id, request=req.delivery)
         return next()
 
     return middleware
