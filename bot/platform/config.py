@@ -5,17 +5,28 @@ a person setting Cadence up for the first time can fix all of them in one go.
 
 `Settings` is a pydantic-settings model: each field is read from the variable named by its
 alias, from the process environment over `.env` (the process wins). An empty value means the
-default. The validators raise `_problem(...)` lines in Cadence's own wording, and `load_settings`
-turns pydantic's `ValidationError` into those lines; pydantic's wording never reaches the person.
+default. Ranges, choices and URLs are pydantic's own constraints (`Field(ge=, le=)`, `Literal`,
+`AnyHttpUrl`), worded for people by `PROBLEMS`; what pydantic cannot say (a token's prefix, the
+rules between variables) is a validator raising `_problem(...)`. `load_settings` turns the
+`ValidationError` into those lines: pydantic's wording never reaches the person.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -32,8 +43,10 @@ EMOJI = re.compile(r"^:[a-z0-9_+'-]+:$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # A Cadence admin of one workspace: "T0123:U0456" (several workspaces need the team named).
 TEAM_ADMIN = re.compile(r"^(?P<team>[TE][A-Z0-9]{2,}):(?P<user>[UW][A-Z0-9]{2,})$")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LOG_FORMATS = ("text", "json")
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
+LOG_LEVELS = LogLevel.__args__
+LOG_FORMATS = LogFormat.__args__
 PROBLEM = "cadence_config"  # the pydantic error type of a problem worded by Cadence
 
 WHERE_TO_FIND = {
@@ -74,29 +87,30 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _whole_number(name: str, low: int, high: int, what: str, default: int):
-    """A before-validator for an integer variable within [low, high]."""
-
-    def check(value: Any) -> int:
-        raw = _text(value)
-        if not raw:
-            return default
-        try:
-            number = int(raw)
-        except ValueError:  # not a number, or too many digits for int()
-            number = None
-        if number is None or not low <= number <= high:
-            raise _problem(
-                f"{name} must be a whole number from {low} to {high} ({what}), not {_shown(raw)}"
-            )
-        return number
-
-    return check
-
-
 def _shown(raw: str, limit: int = 60) -> str:
     """A value echoed in a problem line, shortened so the line stays one line."""
     return raw if len(raw) <= limit else raw[: limit - 1] + "…"
+
+
+def _with_slash(url: AnyHttpUrl) -> str:
+    text = str(url)
+    return text if text.endswith("/") else text + "/"
+
+
+# A bad value of a constrained field, in Cadence's words ({shown}: the value as given).
+PROBLEMS = {
+    "slack_api_url": "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ (leave "
+    "it unset to talk to Slack)",
+    "port": "PORT must be a whole number from 1 to 65535 (a TCP port), not {shown}",
+    "log_level": f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {{shown}}",
+    "log_format": f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {{shown}}",
+    "tick_seconds": "CADENCE_TICK_SECONDS must be a whole number from 1 to 3600 (seconds between "
+    "scheduler passes), not {shown}",
+    "channel_pace_seconds": "CADENCE_CHANNEL_PACE_SECONDS must be seconds from 0 to 60 between "
+    "two messages to one channel (Slack allows about 1 per second), not {shown}",
+    "send_concurrency": "CADENCE_SEND_CONCURRENCY must be a whole number from 1 to 64 (messages "
+    "sent to different channels at once), not {shown}",
+}
 
 
 def _comma_list(value: Any) -> list[str]:
@@ -129,17 +143,29 @@ class Settings(BaseSettings):
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET", repr=False)
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN", repr=False)
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
-    slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
-    port: int = Field(DEFAULT_PORT, validation_alias="PORT")
-    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
-    log_format: str = Field("text", validation_alias="LOG_FORMAT")
+    slack_api_url: Annotated[AnyHttpUrl, AfterValidator(_with_slash)] = Field(
+        DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL"
+    )
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535, validation_alias="PORT")
+    log_level: Annotated[LogLevel, BeforeValidator(lambda v: str(v).upper())] = Field(
+        "INFO", validation_alias="LOG_LEVEL"
+    )
+    log_format: Annotated[LogFormat, BeforeValidator(lambda v: str(v).lower())] = Field(
+        "text", validation_alias="LOG_FORMAT"
+    )
     admins: frozenset[str] = Field(frozenset(), validation_alias="CADENCE_ADMINS")
-    tick_seconds: int = Field(DEFAULT_TICK_SECONDS, validation_alias="CADENCE_TICK_SECONDS")
+    tick_seconds: int = Field(
+        DEFAULT_TICK_SECONDS, ge=1, le=3600, validation_alias="CADENCE_TICK_SECONDS"
+    )
     channel_pace_seconds: float = Field(
-        DEFAULT_CHANNEL_PACE_SECONDS, validation_alias="CADENCE_CHANNEL_PACE_SECONDS"
+        DEFAULT_CHANNEL_PACE_SECONDS,
+        ge=0,
+        le=60,
+        allow_inf_nan=False,
+        validation_alias="CADENCE_CHANNEL_PACE_SECONDS",
     )
     send_concurrency: int = Field(
-        DEFAULT_SEND_CONCURRENCY, validation_alias="CADENCE_SEND_CONCURRENCY"
+        DEFAULT_SEND_CONCURRENCY, ge=1, le=64, validation_alias="CADENCE_SEND_CONCURRENCY"
     )
     away_emoji: frozenset[str] = Field(frozenset(), validation_alias="CADENCE_AWAY_EMOJI")
 
@@ -160,6 +186,18 @@ class Settings(BaseSettings):
             yield name, value
 
     # --- validators, in the order the problems are listed ------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, values: Any) -> Any:
+        """A variable set to nothing (or spaces) is as good as unset; the rest is stripped."""
+        if not isinstance(values, dict):
+            return values
+        return {
+            name: value.strip() if isinstance(value, str) else value
+            for name, value in values.items()
+            if not (isinstance(value, str) and not value.strip())
+        }
 
     @field_validator("slack_client_id", "slack_client_secret", "slack_state_secret", mode="before")
     @classmethod
@@ -235,37 +273,6 @@ class Settings(BaseSettings):
             return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         return database_url
 
-    @field_validator("slack_api_url", mode="before")
-    @classmethod
-    def _slack_api_url(cls, value: Any) -> str:
-        api_url = _text(value) or DEFAULT_SLACK_API_URL
-        if not re.match(r"^https?://[^/\s]+", api_url):
-            raise _problem(
-                "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ (leave it "
-                "unset to talk to Slack)"
-            )
-        return api_url if api_url.endswith("/") else api_url + "/"
-
-    _port = field_validator("port", mode="before")(
-        _whole_number("PORT", 1, 65535, "a TCP port", DEFAULT_PORT)
-    )
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _log_level(cls, value: Any) -> str:
-        level = (_text(value) or "INFO").upper()
-        if level not in LOG_LEVELS:
-            raise _problem(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {_shown(level)}")
-        return level
-
-    @field_validator("log_format", mode="before")
-    @classmethod
-    def _log_format(cls, value: Any) -> str:
-        fmt = (_text(value) or "text").lower()
-        if fmt not in LOG_FORMATS:
-            raise _problem(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {_shown(fmt)}")
-        return fmt
-
     @field_validator("admins", mode="before")
     @classmethod
     def _admins(cls, value: Any, info: ValidationInfo) -> frozenset[str]:
@@ -298,43 +305,6 @@ class Settings(BaseSettings):
             elif qualified["team"] == team_id:
                 chosen.add(qualified["user"])
         return frozenset(chosen)
-
-    _tick_seconds = field_validator("tick_seconds", mode="before")(
-        _whole_number(
-            "CADENCE_TICK_SECONDS",
-            1,
-            3600,
-            "seconds between scheduler passes",
-            DEFAULT_TICK_SECONDS,
-        )
-    )
-
-    @field_validator("channel_pace_seconds", mode="before")
-    @classmethod
-    def _channel_pace_seconds(cls, value: Any) -> float:
-        raw = _text(value)
-        if not raw:
-            return DEFAULT_CHANNEL_PACE_SECONDS
-        try:
-            pace = float(raw)
-        except ValueError:
-            pace = None
-        if pace is None or not 0 <= pace <= 60:  # NaN fails the comparison too
-            raise _problem(
-                "CADENCE_CHANNEL_PACE_SECONDS must be seconds from 0 to 60 between two messages "
-                f"to one channel (Slack allows about 1 per second), not {_shown(raw)}"
-            )
-        return pace
-
-    _send_concurrency = field_validator("send_concurrency", mode="before")(
-        _whole_number(
-            "CADENCE_SEND_CONCURRENCY",
-            1,
-            64,
-            "messages sent to different channels at once",
-            DEFAULT_SEND_CONCURRENCY,
-        )
-    )
 
     @field_validator("away_emoji", mode="before")
     @classmethod
@@ -371,6 +341,7 @@ VARIABLES: dict[str, str] = {
     name: str(field.validation_alias) for name, field in Settings.model_fields.items()
 }
 """Field name → the environment variable it is read from."""
+FIELDS = {variable: name for name, variable in VARIABLES.items()}
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, need_slack: bool = True) -> Settings:
@@ -394,11 +365,13 @@ def _problems(error: ValidationError) -> list[str]:
     """One line per variable, in Cadence's words."""
     aliases = {alias: alias for alias in VARIABLES.values()}
     problems: list[str] = []
-    for item in error.errors(include_url=False, include_input=False):
+    for item in error.errors(include_url=False):
         where = str(item["loc"][0]) if item["loc"] else ""
         variable = VARIABLES.get(where) or aliases.get(where) or "the configuration"
         if item["type"] == PROBLEM:
             line = item["ctx"]["line"]
+        elif (field := FIELDS.get(where, where)) in PROBLEMS:
+            line = PROBLEMS[field].format(shown=_shown(_text(item.get("input"))))
         else:  # a check Cadence did not word itself: still name the variable and the fix
             line = f"{variable} has a value Cadence cannot use: see .env.example for its form"
         if line not in problems:
