@@ -130,6 +130,17 @@ def concern_notice(concern_id: int, reason: str, to: str) -> str:
     return f"concern-notice:concern={concern_id}:reason={reason}:to={to}"
 
 
+# --- deliverables' cards (bot/domain/deliverables.py) --------------------------------------------
+
+
+def deliverable_card(deliverable_id: int, event_id: int) -> str:
+    return f"deliverable-card:deliverable={deliverable_id}:event={event_id}"
+
+
+def deliverable_line(event_id: int) -> str:
+    return f"deliverable-line:event={event_id}"
+
+
 # --- the digest (bot/engine/digests.py, handlers/digests.py) -------------------------------------
 
 

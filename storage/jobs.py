@@ -63,6 +63,8 @@ class JobKind(StrEnum):
     CONCERN_LINE = "concern_line"  # a line in the card's thread: who changed what, when
     CONCERN_NOTICE = "concern_notice"  # a DM about a concern (its new owner; a security alert)
     CONCERN_DUE = "concern_due"  # a concern's deadline: alert once if it is still not met
+    DELIVERABLE_CARD = "deliverable_card"  # post a deliverable's card, or edit it in place
+    DELIVERABLE_LINE = "deliverable_line"  # a line in its card's thread: who changed what, when
     DIGEST = "digest"  # a workspace's digest is due: plan one post per digest channel
     DIGEST_POST = "digest_post"  # the digest message to a digest channel (or a preview's DM)
     DIGEST_CHART = "digest_chart"  # the digest's chart, uploaded after its message

@@ -20,6 +20,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.engine import alerts, concern_jobs, digests, exports, messages, prompts, survey_results
+from bot.engine.deliverable_cards import card as deliverable_card
+from bot.engine.deliverable_cards import line as deliverable_line
 from bot.engine.delivery import Message, Sender
 from bot.engine.home_jobs import publish_home
 from storage.jobs import ClaimedJob, JobKind
