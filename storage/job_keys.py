@@ -102,7 +102,7 @@ def confirm(request: str) -> str:
 
 
 def notice(engagement_id: int, target: str, cause: str, lead: str) -> str:
-    """The leads told once that Cadence cannot post where it should (bot/engine/delivery.py)."""
+    """The leads told once that Cadence cannot post where it should (bot/engine/outbox.py)."""
     return f"notice:engagement={engagement_id}:target={target}:cause={cause}:lead={lead}"
 
 
@@ -128,6 +128,20 @@ def concern_line(event_id: int) -> str:
 
 def concern_notice(concern_id: int, reason: str, to: str) -> str:
     return f"concern-notice:concern={concern_id}:reason={reason}:to={to}"
+
+
+# --- deliverables' clocks (bot/domain/deliverable_clocks.py) --------------------------------------
+
+
+def deliverable_clocks(deliverable_id: int) -> str:
+    """What every clock key of a deliverable starts with (to find its pending clocks)."""
+    return f"deliverable-clock:deliverable={deliverable_id}:"
+
+
+def deliverable_clock(deliverable_id: int, stage: str, facts: str) -> str:
+    """One clock of a deliverable; `facts` are what it follows from (the due moment and the
+    slip and rework counts, or the submission's moment), so a change of them names a new one."""
+    return f"{deliverable_clocks(deliverable_id)}stage={stage}:{facts}"
 
 
 # --- deliverables' cards (bot/domain/deliverables.py) --------------------------------------------
