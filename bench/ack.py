@@ -6,7 +6,7 @@ beside a bare Bolt app that only acknowledges, sequentially and with 50 concurre
 
 The web process runs exactly as the Procfile's `web:` line says (read from the Procfile: gunicorn,
 gthread, its threads, `bot.entry.wsgi:create_app()`), bound to 127.0.0.1 on a free port, with
-SLACK_API_URL pointing at the fake Slack of `bot/demo/fake_slack.py` (run in a child process, so
+SLACK_API_URL pointing at the fake Slack of `bot/demo/fake_slack/` (run in a child process, so
 its CPU is not Cadence's) and DATABASE_URL at a scratch database migrated with Alembic and seeded
 in bulk (in a child process) with 10 and 1,000 engagements: their people, three cadences each,
 eight weeks of check-ins and updates, this week's check-in open, concerns. Beside it, under the
@@ -52,7 +52,6 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT)]
 
-from common import Rows, Scratch  # noqa: E402  (bench/ is the script's folder)
+from common import FakeProcess, Rows, Scratch  # noqa: E402  (bench/ is the script's folder)
 from sqlalchemy import insert, text  # noqa: E402
 
 from bot.blocks.checkins import prompt  # noqa: E402
@@ -343,109 +342,6 @@ def seed_apart(url: str, size: int) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"seeding failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.splitlines()[-1])
-
-
-# --- the fake Slack, in a child process ------------------------------------------------------------
-
-
-def serve_fake() -> int:
-    """Child-process mode: run FakeSlack and obey one JSON command per line on stdin.
-
-    Its clock stands still, so trigger ids handed out before a phase do not expire (Slack's
-    would be fresh at each click), and it accepts as many waiting connections as Slack would."""
-    from http.server import ThreadingHTTPServer
-
-    from bot.demo.fake_slack import FakeSlack
-
-    # socketserver listens with a backlog of 5: a burst of `respond` posts from 50 clients'
-    # requests would be reset by the stand-in, not by Slack.
-    ThreadingHTTPServer.request_queue_size = 512
-    fake = FakeSlack(team_id=TEAM, app_id=APP_ID, clock=lambda: 0.0).start()
-    print(fake.base_url, flush=True)
-    for line in sys.stdin:
-        command = json.loads(line)
-        op = command["op"]
-        answer: dict[str, Any] = {"ok": True}
-        if op == "people":
-            for user_id in command["users"]:
-                fake.add_user(user_id, tz=TZ)
-            for channel_id in command["channels"]:
-                fake.add_channel(channel_id, name=channel_id.lower(), bot_is_member=True)
-            answer["dms"] = {u: fake.dm_channel_id(u) for u in command["users"]}
-        elif op == "triggers":
-            answer["ids"] = [fake.new_trigger_id() for _ in range(command["n"])]
-        elif op == "views":
-            answer["views"] = fake.opened_views()
-        elif op == "activity":
-            answer["n"] = len(fake.calls) + len(fake.responses)
-        elif op == "stats":
-            with fake._lock:
-                calls, responses = list(fake.calls), list(fake.responses)
-            said = [str(c.args.get("text") or "") for c in calls if c.method == "chat.postMessage"]
-            said += [json.dumps(r.body) for r in responses]
-            answer["apologies"] = sum(APOLOGY in s for s in said)
-            answer["database_away"] = sum(DATABASE_AWAY in s for s in said)
-            answer["api_errors"] = dict(
-                Counter(f"{c.method}:{c.response.get('error')}" for c in calls if not c.ok)
-            )
-            answer["block_errors"] = len(fake.block_errors)
-            answer["calls"] = len(calls)
-            answer["responses"] = len(responses)
-        elif op == "reset":
-            fake.reset()
-        print(json.dumps(answer), flush=True)
-    fake.stop()
-    return 0
-
-
-class FakeProcess:
-    """The fake Slack in a child process, so its CPU is never counted as the app's."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve-fake"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert self.process.stdout is not None
-        self.base_url = self.process.stdout.readline().strip()
-        if not self.base_url.startswith("http"):
-            raise RuntimeError("the fake Slack did not start")
-        self.root_url = self.base_url.removesuffix("/api/")
-        self._lock = threading.Lock()
-
-    def ask(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        with self._lock:
-            self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
-            self.process.stdin.flush()
-            return json.loads(self.process.stdout.readline())
-
-    def wait_quiet(self, quiet_s: float = 1.5, limit_s: float = 600) -> float:
-        """Wait until the app has stopped calling Slack for `quiet_s` (its work after the acks
-        is done); the seconds that took, not counting the quiet spell."""
-        start = time.perf_counter()
-        last, last_change = -1, start
-        while time.perf_counter() - start < limit_s:
-            n = self.ask("activity")["n"]
-            now = time.perf_counter()
-            if n != last:
-                last, last_change = n, now
-            elif now - last_change >= quiet_s:
-                break
-            time.sleep(0.1)
-        return last_change - start
-
-    def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 # --- the servers -----------------------------------------------------------------------------------
@@ -1044,7 +940,14 @@ def verdicts(cases: list[Case], sizes: Sizes) -> bool:
 
 def run_backend(label: str, postgres_url: str | None, sizes: Sizes, log_dir: Path) -> list[Case]:
     scratch = Scratch(postgres_url, prefix="ack")
-    fake = FakeProcess()
+    fake = FakeProcess(
+        team_id=TEAM,
+        app_id=APP_ID,
+        tz=TZ,
+        still_clock=True,  # trigger ids handed out before a phase stay good
+        backlog=512,  # 50 clients' `respond` posts at once
+        counted={"apologies": APOLOGY, "database_away": DATABASE_AWAY},
+    )
     bare = Server(f"bare-{label.lower()}", server_env("sqlite://", fake), log_dir, bare=True)
     cases = []
     try:
@@ -1080,13 +983,10 @@ def main(argv: list[str] | None = None) -> int:
                              "unless every one is answered 200 within 3 s")  # fmt: skip
     parser.add_argument("--keep-logs", metavar="DIR", help="write the web processes' logs here")
     parser.add_argument("--seed", nargs=2, metavar=("URL", "SIZE"), help=argparse.SUPPRESS)
-    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.seed:  # child-process modes
+    if args.seed:  # child-process mode
         print(json.dumps(seed(args.seed[0], int(args.seed[1]))))
         return 0
-    if args.serve_fake:
-        return serve_fake()
     with tempfile.TemporaryDirectory(prefix="cadence-ack-logs-") as tmp:
         log_dir = Path(args.keep_logs) if args.keep_logs else Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)

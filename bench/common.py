@@ -1,23 +1,36 @@
-"""What the benchmarks share: scratch databases and rows seeded in bulk.
+"""What the benchmarks share: scratch databases, rows seeded in bulk, and the fake Slack in a
+child process.
 
 Every benchmark measures on databases of its own, migrated with Alembic and dropped at the end,
 and seeds them with Core bulk inserts (executemany) shaped as the domain writes its rows:
-driving thousands of engagements through Slack would take far longer than the measure.
+driving thousands of engagements through Slack would take far longer than the measure. Slack
+is bot/demo/fake_slack/ run in a child process (`FakeProcess`, which runs this file with
+`--serve-fake`), so that its CPU is never counted as the measured process's.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as the fake Slack's child process (see FakeProcess)
+    sys.path.insert(0, str(ROOT))
 
-from storage import migrate
-from storage.db import Database
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from storage import migrate  # noqa: E402
+from storage.db import Database  # noqa: E402
 
 
 class Scratch:
@@ -89,3 +102,140 @@ class Rows:
 
     def count(self) -> int:
         return sum(len(rows) for rows in self.tables.values())
+
+
+# --- the fake Slack, in a child process -----------------------------------------------------------
+
+
+def serve_fake(
+    *,
+    team_id: str,
+    app_id: str = "A0CADENCE",
+    tz: str = "Europe/Berlin",
+    still_clock: bool = False,
+    backlog: int | None = None,
+    counted: dict[str, str] | None = None,
+) -> int:
+    """Child-process mode: run FakeSlack and obey one JSON command per line on stdin.
+
+    `tz`: the time zone of every person added. `still_clock`: the fake's clock stands still, so
+    trigger ids handed out before a phase do not expire (Slack's would be fresh at each click).
+    `backlog`: how many connections may wait to be accepted (socketserver's default of 5 would
+    see a burst of posts from 50 clients reset by the stand-in, not by Slack). `counted`: for
+    `stats`, a name per text to count in what Cadence said (messages and response_url posts)."""
+    from http.server import ThreadingHTTPServer
+
+    from bot.demo.fake_slack import FakeSlack
+
+    if backlog is not None:
+        ThreadingHTTPServer.request_queue_size = backlog
+    clock = {"clock": lambda: 0.0} if still_clock else {}
+    fake = FakeSlack(team_id=team_id, app_id=app_id, **clock).start()
+    print(fake.base_url, flush=True)
+    for line in sys.stdin:
+        command = json.loads(line)
+        op = command["op"]
+        answer: dict[str, Any] = {"ok": True}
+        if op == "users":
+            for user_id in command["ids"]:
+                fake.add_user(user_id, tz=tz)
+        elif op == "people":
+            for user_id in command["users"]:
+                fake.add_user(user_id, tz=tz)
+            for channel_id in command["channels"]:
+                fake.add_channel(channel_id, name=channel_id.lower(), bot_is_member=True)
+            answer["dms"] = {u: fake.dm_channel_id(u) for u in command["users"]}
+        elif op == "delay":
+            fake.delay(command["method"], command["seconds"])
+        elif op == "triggers":
+            answer["ids"] = [fake.new_trigger_id() for _ in range(command["n"])]
+        elif op == "views":
+            answer["views"] = fake.opened_views()
+        elif op == "activity":
+            answer["n"] = len(fake.calls) + len(fake.responses)
+        elif op == "sent":
+            calls = fake.calls_to("chat.postMessage")
+            answer["sent"] = sum(1 for c in calls if c.ok)
+            answer["failed"] = sorted({str(c.response.get("error")) for c in calls if not c.ok})
+            answer["block_errors"] = len(fake.block_errors)
+        elif op == "stats":
+            with fake._lock:
+                calls, responses = list(fake.calls), list(fake.responses)
+            said = [str(c.args.get("text") or "") for c in calls if c.method == "chat.postMessage"]
+            said += [json.dumps(r.body) for r in responses]
+            for name, needle in (counted or {}).items():
+                answer[name] = sum(needle in s for s in said)
+            answer["api_errors"] = dict(
+                Counter(f"{c.method}:{c.response.get('error')}" for c in calls if not c.ok)
+            )
+            answer["block_errors"] = len(fake.block_errors)
+            answer["calls"] = len(calls)
+            answer["responses"] = len(responses)
+        elif op == "reset":  # the records; with `messages`, the messages posted too
+            fake.reset()
+            if command.get("messages"):
+                fake._messages.clear()
+        print(json.dumps(answer), flush=True)
+    fake.stop()
+    return 0
+
+
+class FakeProcess:
+    """The fake Slack in a child process, so its CPU is never counted as the measured one's.
+
+    `setup` goes to `serve_fake` in the child; `ask` sends it one command and returns its
+    answer (one at a time: client threads may share it)."""
+
+    def __init__(self, **setup: Any) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-fake", json.dumps(setup)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.process.stdout is not None
+        self.base_url = self.process.stdout.readline().strip()
+        if not self.base_url.startswith("http"):
+            raise RuntimeError("the fake Slack did not start")
+        self.root_url = self.base_url.removesuffix("/api/")
+        self._lock = threading.Lock()
+
+    def ask(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        with self._lock:
+            self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
+            self.process.stdin.flush()
+            return json.loads(self.process.stdout.readline())
+
+    def add_users(self, user_ids: list[str]) -> None:
+        for start in range(0, len(user_ids), 1_000):
+            self.ask("users", ids=user_ids[start : start + 1_000])
+
+    def wait_quiet(self, quiet_s: float = 1.5, limit_s: float = 600) -> float:
+        """Wait until the app has stopped calling Slack for `quiet_s` (its work after the acks
+        is done); the seconds that took, not counting the quiet spell."""
+        start = time.perf_counter()
+        last, last_change = -1, start
+        while time.perf_counter() - start < limit_s:
+            n = self.ask("activity")["n"]
+            now = time.perf_counter()
+            if n != last:
+                last, last_change = n, now
+            elif now - last_change >= quiet_s:
+                break
+            time.sleep(0.1)
+        return last_change - start
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--serve-fake"]:
+    sys.exit(serve_fake(**json.loads(sys.argv[2])))

@@ -10,7 +10,7 @@
 (d) peak RSS of `python -m bot tick --now …` sending 10,000 prompts in one pass.
 
 The engine is the real one (`bot.engine.tick` with `Services`, or the CLI for (d)); Slack is
-bot/demo/fake_slack.py, run in a child process so that its CPU is not counted. Every section gets
+bot/demo/fake_slack/, run in a child process so that its CPU is not counted. Every section gets
 a scratch database of its own (PostgreSQL: created from --postgres-url, dropped at the end).
 """
 
@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from common import Scratch  # noqa: E402  (bench/ is the script's folder)
+from common import FakeProcess, Scratch  # noqa: E402  (bench/ is the script's folder)
 from sqlalchemy import insert, update  # noqa: E402
 
 from bot.blocks import checkins as checkin_blocks  # noqa: E402
@@ -82,68 +82,6 @@ class Sizes:
 
 FULL = Sizes((1_000, 10_000, 100_000), 15, 100_000, 1_000_000, 1_000, 160, 12_000, 10_000, 300)
 QUICK = Sizes((1_000, 10_000, 30_000), 7, 10_000, 100_000, 300, 48, 3_000, 2_000, 100)
-
-
-# --- the fake Slack, in a child process -----------------------------------------------------------
-
-
-def serve_fake() -> int:
-    """Child-process mode: run FakeSlack and obey one JSON command per line on stdin."""
-    from bot.demo.fake_slack import FakeSlack
-
-    fake = FakeSlack(team_id=TEAM).start()
-    print(fake.base_url, flush=True)
-    for line in sys.stdin:
-        command = json.loads(line)
-        answer: dict[str, Any] = {"ok": True}
-        if command["op"] == "users":
-            for user_id in command["ids"]:
-                fake.add_user(user_id, tz="Europe/Berlin")
-        elif command["op"] == "delay":
-            fake.delay(command["method"], command["seconds"])
-        elif command["op"] == "sent":
-            calls = fake.calls_to("chat.postMessage")
-            answer["sent"] = sum(1 for c in calls if c.ok)
-            answer["failed"] = sorted({str(c.response.get("error")) for c in calls if not c.ok})
-            answer["block_errors"] = len(fake.block_errors)
-        elif command["op"] == "reset":
-            fake.reset()
-            fake._messages.clear()
-        print(json.dumps(answer), flush=True)
-    fake.stop()
-    return 0
-
-
-class FakeProcess:
-    """The fake Slack in a child process, so its CPU is never counted as the engine's."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve-fake"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert self.process.stdout is not None
-        self.base_url = self.process.stdout.readline().strip()
-        if not self.base_url.startswith("http"):
-            raise RuntimeError("the fake Slack did not start")
-
-    def ask(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
-
-    def add_users(self, user_ids: list[str]) -> None:
-        for start in range(0, len(user_ids), 1_000):
-            self.ask("users", ids=user_ids[start : start + 1_000])
-
-    def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=10)
 
 
 # --- seeding, with bulk inserts -------------------------------------------------------------------
@@ -374,7 +312,7 @@ def warm_up(svc: Services, fake: FakeProcess, db: Database, prefix: str) -> None
     """A first tick with a few prompts, so imports, pools and statement caches are warm."""
     fake.add_users(seed_due(db, 8, WARM_UP, prefix))
     engine.tick(svc, WARM_UP)
-    fake.ask("reset")
+    fake.ask("reset", messages=True)
 
 
 # --- the four measurements ------------------------------------------------------------------------
@@ -481,9 +419,9 @@ def bench_cpu(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
     scratch.analyze(db)
     plan, deliver = tick_in_two(svc, NOW)
     expect_sent(fake, count)
-    fake.ask("reset")
+    fake.ask("reset", messages=True)
     bare = bare_loop(db, svc, users) / count
-    fake.ask("reset")
+    fake.ask("reset", messages=True)
 
     # The same number of prompts... from one engagement with many vendor contacts.
     contacts = sizes.contacts
@@ -496,7 +434,7 @@ def bench_cpu(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
     fake.add_users(people)
     plan_one, deliver_one = tick_in_two(svc, LATER)
     expect_sent(fake, contacts)
-    fake.ask("reset")
+    fake.ask("reset", messages=True)
 
     total = (plan["cpu"] + deliver["cpu"]) / count
     one = (plan_one["cpu"] + deliver_one["cpu"]) / contacts
@@ -528,10 +466,10 @@ def bench_latency(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Lin
     try:
         one = whole_tick(serial, NOW)
         expect_sent(fake, count)
-        fake.ask("reset")
+        fake.ask("reset", messages=True)
         many = whole_tick(concurrent, LATER)
         expect_sent(fake, count)
-        fake.ask("reset")
+        fake.ask("reset", messages=True)
     finally:
         fake.ask("delay", method="chat.postMessage", seconds=0)
     serial_rate, rate = count / one["wall"], count / many["wall"]
@@ -589,7 +527,7 @@ def bench_memory(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line
     scratch.analyze(db)
     peak = peak_rss(command, {**os.environ, **environment(url, fake.base_url)})
     expect_sent(fake, due)
-    fake.ask("reset")
+    fake.ask("reset", messages=True)
     return [
         Line(f"(d) peak RSS, python -m bot tick sending {due:,} prompts in one pass "
              f"({sizes.memory_cadences:,} cadences)", f"{peak:.0f} MB", "< 200 MB",
@@ -604,7 +542,7 @@ def bench_memory(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line
 def run(backend: str, sizes: Sizes, postgres_url: str) -> None:
     print(f"== {backend} ({'quick' if sizes is QUICK else 'full'} sizes) ==", flush=True)
     scratch = Scratch(postgres_url if backend == "postgresql" else None, prefix="engine")
-    fake = FakeProcess()
+    fake = FakeProcess(team_id=TEAM)
     started = time.perf_counter()
     try:
         for bench in (bench_idle, bench_cpu, bench_latency, bench_memory):
@@ -626,10 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG,
         help="a PostgreSQL server database to create scratch databases from",
     )
-    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_fake:
-        return serve_fake()
     logging.basicConfig(level=logging.WARNING)
     sizes = QUICK if args.quick else FULL
     backends = ("sqlite", "postgresql") if args.database == "both" else (args.database,)

@@ -14,7 +14,7 @@ database  a PostgreSQL of its own (initdb, its own port) away 30 s then frozen (
           the slowest answer to Slack, the slowest /healthz, how soon the worker passes again.
 
 The app is the real one, served over HTTP and driven by signed requests and `tick --now`;
-only Slack is faked (bot/demo/fake_slack.py). Scratch databases are dropped at the end.
+only Slack is faked (bot/demo/fake_slack/). Scratch databases are dropped at the end.
 """
 
 from __future__ import annotations
