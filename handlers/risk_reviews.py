@@ -18,6 +18,7 @@ from bot.domain import checkins, risk_reviews
 from bot.engine import outbox
 from handlers.context import Request
 from handlers.forms import metadata_id, submit
+from storage import job_keys
 
 
 def review_form(session: Session, found: checkins.CheckInContext, req: Request) -> dict:
@@ -47,7 +48,7 @@ def risk_review_submitted(ack: Ack, body: dict, view: dict, context: BoltContext
         outbox.message(
             session,
             team_id=req.team_id,
-            key=f"risk-review:{saved.review_id}:summary",
+            key=job_keys.risk_review_summary(saved.review_id),
             to=saved.channel_id,
             payload=risk_review_summary(saved),
             describe=f"risk review {saved.review_id} summary",
