@@ -1517,6 +1517,24 @@ TAMPERINGS = [
 ]
 
 
+# The modal each form above is (its `FormSpec`); a form that names no row in private_metadata
+# (the workspace's digest schedule) has nothing to tamper with.
+TAMPERED_FORMS = {
+    "engagement": ENGAGEMENT_MODAL, "cadence": CADENCE_MODAL, "cadence edit": CADENCE_MODAL,
+    "update": UPDATE_MODAL, "update edit": UPDATE_MODAL, "feedback": FEEDBACK_MODAL,
+    "concern": CONCERN_MODAL, "resolve": RESOLVE_MODAL, "reassign": REASSIGN_MODAL,
+    "comment": COMMENT_MODAL, "risk review": RISK_REVIEW_MODAL,
+}  # fmt: skip
+NO_IDS_IN_METADATA = {DIGEST_SCHEDULE_VIEW}
+
+
+def test_every_form_binding_that_carries_ids_is_tampered_with():
+    """A new form spec fails here until its private_metadata is tried pointing elsewhere."""
+    assert set(TAMPERED_FORMS) == set(FORMS)
+    tried = {TAMPERED_FORMS[form] for form, *_ in TAMPERINGS}
+    assert set(VIEWS) - NO_IDS_IN_METADATA == tried
+
+
 @pytest.mark.parametrize(("form", "key", "target", "user"), TAMPERINGS,
                          ids=[f"{f}:{k}->{t}" for f, k, t, _ in TAMPERINGS])  # fmt: skip
 def test_a_form_whose_metadata_points_elsewhere_is_refused(world, form, key, target, user):

@@ -9,6 +9,7 @@ from bot.domain import checkin_kinds, form_families
 from bot.domain.checkin_kinds import CHECKIN_KINDS, CheckInKind, FormFamily
 from bot.domain.command_reference import REFERENCE
 from handlers import commands, form_specs
+from storage.models import Cadence
 
 
 def test_every_available_command_form_is_routed_and_nothing_else():
@@ -43,6 +44,7 @@ def test_every_checkin_kind_has_one_entry_and_a_form_that_answers_it():
         form = form_specs.BY_FAMILY[spec.answered_with]
         assert form.open_for_checkin is not None and form.callback_id in handlers.VIEWS
         assert 0 < len(spec.title) <= 24  # it titles the answer modal
+        assert len(kind.value) <= Cadence.model_fields["kind"].metadata[0].max_length
 
 
 def test_every_form_spec_is_bound_once_and_every_family_has_its_facts():
@@ -52,4 +54,6 @@ def test_every_form_spec_is_bound_once_and_every_family_has_its_facts():
     assert {s.callback_id: s.submitted for s in form_specs.FORMS} == handlers.VIEWS
     assert set(form_specs.BY_FAMILY) == set(FormFamily) == set(form_families.FAMILIES)
     assert all(spec.who_may for spec in form_specs.FORMS)
-    assert checkin_kinds.kinds_counted_on_time() == (CheckInKind.STATUS_UPDATE,)
+    counted = checkin_kinds.kinds_counted_on_time()
+    assert CheckInKind.STATUS_UPDATE in counted
+    assert counted == tuple(k for k, spec in CHECKIN_KINDS.items() if spec.counts_on_time)

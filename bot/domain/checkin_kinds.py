@@ -1,13 +1,10 @@
 """The registry of check-in kinds: what each kind is called, who it asks by default, how its
 prompt reads and which form answers it.
 
-One entry per kind. The form families (`answered_with`) are the structured status-update form
-(`bot/domain/updates/`, `bot/blocks/updates.py`), the feedback survey
-(`bot/domain/feedback.py`, `bot/blocks/feedback.py`) and the risk review of the engagement's
-open concerns (`bot/domain/risk_reviews.py`, `bot/blocks/risk_reviews.py`);
-`handlers/answers.py` maps each family to its form builder, validation and save. A new kind
-that one of them answers is one entry here; a kind with a form of its own is one entry plus
-that form.
+One entry per kind. A kind names the form family that answers it (`answered_with`); each
+family's form is a spec in `handlers/form_specs.py` and its part of the export a line in
+`bot/domain/form_families.py`. A new kind that an existing form answers is one entry here; a
+kind with a form of its own is one entry plus that form (docs/architecture.md, "How to add").
 """
 
 from __future__ import annotations
