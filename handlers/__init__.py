@@ -17,6 +17,8 @@ from slack_bolt import App
 from bot.blocks.cadences import CADENCE_BUTTON, RULE_ACTION_PREFIX
 from bot.blocks.checkins import ANSWER_ACTION
 from bot.blocks.concerns import CONCERN_BUTTON, LIST_MENU, RAISE_SHORTCUT
+from bot.blocks.deliverables import DELIVERABLE_BUTTON, MORE_BUTTON
+from bot.blocks.deliverables import LIST_MENU as DELIVERABLE_MENU
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM
 from bot.blocks.health import HEALTH_ACTION
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION
@@ -27,6 +29,7 @@ from handlers import (
     cadences,
     commands,
     concerns,
+    deliverables,
     engagements,
     form_specs,
     home,
@@ -50,6 +53,9 @@ ACTIONS: dict[str | re.Pattern, Listener] = {
     re.compile(f"^{CONCERN_BUTTON}:"): concerns.concern_button,
     LIST_MENU: concerns.concern_menu,
     BLOCKER_CONCERN_ACTION: concerns.raise_from_blocker,
+    re.compile(f"^{DELIVERABLE_BUTTON}:"): deliverables.deliverable_button,
+    DELIVERABLE_MENU: deliverables.deliverable_menu,
+    MORE_BUTTON: deliverables.next_page,
     re.compile(f"^{HEALTH_ACTION}(:|$)"): status.health_card_action,
 }
 VIEWS: dict[str, Listener] = form_specs.VIEWS  # every modal form, one spec each

@@ -24,6 +24,14 @@ from sqlmodel import Session
 
 from bot.blocks.cadences import CADENCE_MODAL
 from bot.blocks.concerns import COMMENT_MODAL, CONCERN_MODAL, REASSIGN_MODAL, RESOLVE_MODAL
+from bot.blocks.deliverables import (
+    ACCEPT_MODAL,
+    CANCEL_MODAL,
+    DELIVERABLE_MODAL,
+    REJECT_MODAL,
+    REPLAN_MODAL,
+    SUBMIT_MODAL,
+)
 from bot.blocks.digest_schedule import DIGEST_SCHEDULE_VIEW
 from bot.blocks.engagements import ENGAGEMENT_MODAL
 from bot.blocks.feedback import FEEDBACK_MODAL
@@ -32,7 +40,15 @@ from bot.blocks.updates import UPDATE_MODAL
 from bot.domain import checkin_kinds, checkins
 from bot.domain.checkin_kinds import FormFamily
 from bot.domain.errors import UserError
-from handlers import answers, cadences, concerns, digest_schedule, engagements, risk_reviews
+from handlers import (
+    answers,
+    cadences,
+    concerns,
+    deliverables,
+    digest_schedule,
+    engagements,
+    risk_reviews,
+)
 from handlers.context import Request
 from handlers.forms import button_id, open_view
 
@@ -93,6 +109,28 @@ FORMS: tuple[FormSpec, ...] = (
         concerns.concern_action_form,
         "the concern's owner, the engagement's leads and Cadence admins",
     ),
+    FormSpec(
+        DELIVERABLE_MODAL,
+        deliverables.deliverable_form,
+        "the engagement's leads and Cadence admins (the owner one of its vendor contacts)",
+    ),
+    FormSpec(SUBMIT_MODAL, deliverables.step_form, "the deliverable's owner"),
+    FormSpec(
+        ACCEPT_MODAL,
+        deliverables.step_form,
+        "the deliverable's acceptors (none named: the engagement's leads)",
+    ),
+    FormSpec(
+        REJECT_MODAL,
+        deliverables.step_form,
+        "the deliverable's acceptors (none named: the engagement's leads)",
+    ),
+    FormSpec(
+        REPLAN_MODAL,
+        deliverables.step_form,
+        "the deliverable's owner, the engagement's leads and Cadence admins",
+    ),
+    FormSpec(CANCEL_MODAL, deliverables.step_form, "the engagement's leads and Cadence admins"),
     FormSpec(
         DIGEST_SCHEDULE_VIEW,
         digest_schedule.schedule_submitted,

@@ -75,6 +75,14 @@ from bot.blocks.concerns import (
     REASSIGN_MODAL,
     RESOLVE_MODAL,
 )
+from bot.blocks.deliverables import (
+    ACCEPT_MODAL,
+    CANCEL_MODAL,
+    DELIVERABLE_MODAL,
+    REJECT_MODAL,
+    REPLAN_MODAL,
+    SUBMIT_MODAL,
+)
 from bot.blocks.digest_schedule import DIGEST_SCHEDULE_VIEW
 from bot.blocks.engagements import ENGAGEMENT_MODAL
 from bot.blocks.feedback import FEEDBACK_MODAL
@@ -95,6 +103,7 @@ from storage.models import (
 from storage.models import (
     CheckIn,
     Concern,
+    Deliverable,
     Engagement,
     ScheduledJob,
     StatusUpdate,
@@ -133,6 +142,10 @@ MANAGERS = frozenset({"lead", "admin"})  # A's leads and Cadence admins
 UPDATERS = frozenset({"lead", "vendor", "external", "admin"})  # vendor contacts, leads, admins
 SURVEYED = frozenset({"lead", "stakeholder", "admin"})  # stakeholders, leads, admins
 HANDLERS = frozenset({"lead", "vendor", "admin"})  # a concern's owner (VENDOR), leads, admins
+OWNS = frozenset({"vendor"})  # a deliverable's owner (VENDOR)
+ACCEPTS = frozenset({"lead"})  # its acceptors: none named, so A's leads
+PLANNERS = frozenset({"lead", "vendor", "admin"})  # a deliverable's owner, leads, admins
+READERS = EVERYONE - {"foreign"}  # deliverables: the installed workspace's and A's people
 STEWARDS = frozenset({"admin", "owner"})  # steer the workspace: Cadence and Slack admins, owners
 CREATORS = EVERYONE - {"foreign", "external"}  # the installed workspace's members (and admins)
 
@@ -407,6 +420,34 @@ def status_of(app: Cadence, concern_id: int) -> str:
         return row.status if row else ""
 
 
+def new_deliverable(app: Cadence, title: str, user: str = LEAD) -> int:
+    """A deliverable on A owned by VENDOR, due 18 Dec; accepted by A's leads."""
+    view = command_view(app, f"deliverable acme-payments {title}", user)
+    accepted(app.sim.submit_view(view, {"due_on": "2026-12-18", "owner": VENDOR}, user=user))
+    return newest(app, Deliverable)
+
+
+def deliverable_card(app: Cadence, deliverable_id: int, button: str = "") -> dict[str, Any]:
+    """Its card in A's channel, once it carries `button` (a step its status allows)."""
+
+    def card() -> dict[str, Any] | None:
+        with app.db.read_session() as session:
+            row = session.get(Deliverable, deliverable_id)
+        if row is None or not row.message_ts:
+            return None
+        found = app.fake.message(row.channel_id, row.message_ts)
+        return found if button in json.dumps(found.get("blocks")) else None
+
+    return app.wait_until(card, what=f"deliverable #{deliverable_id}'s card")
+
+
+def submit_deliverable(app: Cadence, deliverable_id: int) -> None:
+    card = deliverable_card(app, deliverable_id, "deliverable:submit")
+    view = opened_by(app, app.sim.click(card, "deliverable:submit", user=VENDOR))
+    accepted(app.sim.submit_view(view, {"note": "Delivered."}, user=VENDOR))
+    deliverable_card(app, deliverable_id, "deliverable:accept")
+
+
 def other_workspace(world: World, url: str) -> None:
     """Another workspace served by the same deployment: its engagement, cadence and concern,
     made through its own Slack (the rows a tampered id might point at)."""
@@ -454,6 +495,11 @@ def set_up(world: World) -> None:
                             severity="medium", category="delivery")  # fmt: skip
     ids["cb"] = new_concern(app, LEAD2, "initech-data", "Initech roadmap slip")
     resolve(app, ids["c2"])
+    ids["d1"] = new_deliverable(app, "Cutover runbook")
+    ids["d2"] = new_deliverable(app, "Load test report")
+    submit_deliverable(app, ids["d2"])
+    for n in range(20):  # more than a page of A's list: its "Next page" button
+        new_deliverable(app, f"Filler item {n}")
     tick(world, SLOT)
     with app.db.read_session() as session:
         for name, cadence_id in (("chk_status", ids["cad_a"]), ("chk_feedback",
@@ -817,6 +863,37 @@ def concern_menu(world: World, fresh: str | None) -> Source:
     return narrowed(listed, "concern_menu", f"acknowledge:{concern_id}"), GENERAL
 
 
+def fresh_deliverable(world: World, *, submitted: bool = False) -> int:
+    """A deliverable on A as d1 (d2, submitted, when `submitted`), to use up."""
+    deliverable_id = new_deliverable(world.app, f"Spare deliverable {next(_fresh)}")
+    if submitted:
+        submit_deliverable(world.app, deliverable_id)
+    quiet(world)
+    return deliverable_id
+
+
+def deliverable_of(*, use_up: bool = False, submitted: bool = False):
+    def prepare(world: World, fresh: str | None) -> Source:
+        if fresh and use_up:
+            deliverable_id = fresh_deliverable(world, submitted=submitted)
+        else:
+            deliverable_id = world.ids["d2" if submitted else "d1"]
+        card = deliverable_card(world.app, deliverable_id)
+        return card, card["channel"]
+
+    return prepare
+
+
+def deliverable_menu(world: World, fresh: str | None) -> Source:
+    listed = ask(world, "deliverables acme-payments").body
+    return narrowed(listed, "deliverable_menu", f"replan:{world.ids['d1']}"), GENERAL
+
+
+def deliverables_page(world: World, fresh: str | None) -> Source:
+    listed = ask(world, "deliverables acme-payments").body
+    return narrowed(listed, "deliverables_more", None), GENERAL
+
+
 def digest_message(world: World, fresh: str | None) -> Source:
     for message in world.fake.messages(DIGEST):
         if '"health_card"' in json.dumps(message.get("blocks")):
@@ -912,6 +989,9 @@ def command(
     return Case(f"/cadence {text}", allowed, send, works, binding=("command", text))
 
 
+MENU_CHOICE = {"concern_menu": "acknowledge:", "deliverable_menu": "replan:"}
+
+
 def click(
     name: str,
     source: Callable[[World, str | None], Source],
@@ -925,10 +1005,10 @@ def click(
     def send(world: World, role: str, fresh: bool) -> Sent:
         container, channel = source(world, role if fresh else None)
         chosen = option
-        if action_id == "concern_menu":  # the row's own value
+        if action_id in MENU_CHOICE:  # the row's own value
             chosen = next(
                 o["value"] for b in container["blocks"] for e in candidates(b)
-                for o in e.get("options", []) if o["value"].startswith("acknowledge:")
+                for o in e.get("options", []) if o["value"].startswith(MENU_CHOICE[action_id])
             )  # fmt: skip
         return sending(world, role, PEOPLE[role], "click", json.dumps(container),
                        lambda: world.sim(role).click(container, action_id, user=PEOPLE[role],
@@ -1029,6 +1109,22 @@ def concern_is(status: str) -> Works:
     return works
 
 
+def deliverable_is(status: str) -> Works:
+    def works(world: World, sent: Sent, seen: Seen) -> None:
+        ref = json.loads(sent.source)
+        value = next(e.get("value") for b in ref["blocks"] for e in candidates(b)
+                     if str(e.get("action_id", "")).startswith("deliverable"))  # fmt: skip
+
+        def now_is() -> bool:
+            with world.app.db.read_session() as session:
+                row = session.get(Deliverable, int(value))
+            return row is not None and row.status == status
+
+        world.app.wait_until(now_is, what=f"deliverable {value} {status}")
+
+    return works
+
+
 def refreshed(world: World, sent: Sent, seen: Seen) -> None:
     """The schedule form's preview was redrawn (views.update of the form clicked in)."""
     view_id = json.loads(sent.source)["id"]
@@ -1082,6 +1178,9 @@ CASES: tuple[Case, ...] = (
     command("concern acme-payments Fresh worry", MEMBERS, opens("concern_form")),
     command("concerns acme-payments", MEMBERS, says("Shared admin password")),
     command("concerns", EVERYONE, anything),
+    command("deliverable acme-payments Fresh item", MANAGERS, opens("deliverable_form")),
+    command("deliverables acme-payments", READERS, says("Cutover runbook")),
+    command("deliverables", EVERYONE, anything),
     command("away 2026-12-21 2026-12-24", EVERYONE, says("You are away")),
     command("away off", EVERYONE, anything),
     command("status acme-payments", MEMBERS, says("Acme Payments")),
@@ -1198,6 +1297,49 @@ CASES: tuple[Case, ...] = (
         HANDLERS,
         concern_is("acknowledged"),
         answers=False,
+    ),
+    click(
+        "deliverable: start",
+        deliverable_of(use_up=True),
+        "deliverable:start",
+        OWNS,
+        deliverable_is("in_progress"),
+        answers=False,
+    ),
+    click("deliverable: submit", deliverable_of(), "deliverable:submit", OWNS, opens(SUBMIT_MODAL)),
+    click(
+        "deliverable: accept",
+        deliverable_of(submitted=True),
+        "deliverable:accept",
+        ACCEPTS,
+        opens(ACCEPT_MODAL),
+    ),
+    click(
+        "deliverable: reject",
+        deliverable_of(submitted=True),
+        "deliverable:reject",
+        ACCEPTS,
+        opens(REJECT_MODAL),
+    ),
+    click(
+        "deliverable: replan", deliverable_of(), "deliverable:replan", PLANNERS, opens(REPLAN_MODAL)
+    ),
+    click(
+        "deliverable: cancel", deliverable_of(), "deliverable:cancel", MANAGERS, opens(CANCEL_MODAL)
+    ),
+    click(
+        "deliverable list: re-plan",
+        deliverable_menu,
+        "deliverable_menu",
+        PLANNERS,
+        opens(REPLAN_MODAL),
+    ),
+    click(
+        "deliverable list: next page",
+        deliverables_page,
+        "deliverables_more",
+        READERS,
+        says("Deliverables of Acme Payments"),
     ),
     click("digest: health card", digest_message, "health_card", EVERYONE, says("Acme Payments")),
     click("preview: health card", preview_message, "health_card", MEMBERS, says("Acme Payments")),
@@ -1326,6 +1468,53 @@ CASES: tuple[Case, ...] = (
         saved(),
         {"owner": LEAD2},
         callback=REASSIGN_MODAL,
+    ),
+    submission(
+        "form: new deliverable",
+        by_command("deliverable acme-payments Made by form"),
+        MANAGERS,
+        saved(Deliverable),
+        {"due_on": "2026-12-18", "owner": VENDOR},
+        callback=DELIVERABLE_MODAL,
+    ),
+    submission(
+        "form: submit deliverable",
+        by_click(deliverable_of(use_up=True), "deliverable:submit", VENDOR),
+        OWNS,
+        saved(),
+        {"link": "https://example.com/delivered"},
+        callback=SUBMIT_MODAL,
+    ),
+    submission(
+        "form: accept deliverable",
+        by_click(deliverable_of(use_up=True, submitted=True), "deliverable:accept", LEAD),
+        ACCEPTS,
+        saved(),
+        callback=ACCEPT_MODAL,
+    ),
+    submission(
+        "form: reject deliverable",
+        by_click(deliverable_of(use_up=True, submitted=True), "deliverable:reject", LEAD),
+        ACCEPTS,
+        saved(),
+        {"reason": "The report has no p99."},
+        callback=REJECT_MODAL,
+    ),
+    submission(
+        "form: re-plan deliverable",
+        by_click(deliverable_of(use_up=True), "deliverable:replan", LEAD),
+        PLANNERS,
+        saved(),
+        {"due_on": "2026-12-23", "reason": "Freeze week."},
+        callback=REPLAN_MODAL,
+    ),
+    submission(
+        "form: cancel deliverable",
+        by_click(deliverable_of(use_up=True), "deliverable:cancel", LEAD),
+        MANAGERS,
+        saved(),
+        {"reason": "Out of scope."},
+        callback=CANCEL_MODAL,
     ),
     submission(
         "form: digest schedule",

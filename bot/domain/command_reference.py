@@ -91,6 +91,19 @@ REFERENCE: tuple[CommandSpec, ...] = (
         True,
     ),
     CommandSpec(
+        "deliverable <eng> [title]",
+        "add a deliverable: what the vendor delivers by when, its owner and acceptors (leads "
+        "and admins)",
+        "/cadence deliverable acme-payments Cutover runbook",
+        True,
+    ),
+    CommandSpec(
+        "deliverables [<eng>] [mine|overdue]",
+        "deliverables, overdue and due soon first, with their slips, rework and actions",
+        "/cadence deliverables acme-payments overdue",
+        True,
+    ),
+    CommandSpec(
         "away <from> <to> · away off",
         "mark yourself away: no prompts, shown as away, not missing",
         "/cadence away 2026-12-22 2027-01-02",

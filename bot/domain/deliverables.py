@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, case, cast, func, or_
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, engagements, home
+from bot.domain import audit, deliverable_clocks, engagements, home
 from bot.domain.engagements import EngagementDetails
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage import job_keys, jobs
@@ -211,7 +211,7 @@ def require_acceptor(deliverable: Deliverable, details: EngagementDetails, user_
     acceptors = acceptors_of(deliverable, details)
     if user_id not in acceptors:
         raise NotAllowed(
-            f"Only its acceptors ({_who(acceptors)}) accept or reject deliverable "
+            f"Only {_who(acceptors)}, its acceptors, accept or reject deliverable "
             f"#{deliverable.id}."
         )
 
@@ -234,8 +234,8 @@ def require_canceller(
 ) -> None:
     if not engagements.may_manage(details, user_id, admins):
         raise NotAllowed(
-            f"Only a lead of {details.engagement.name} ({_who(details.leads)}) or a Cadence "
-            f"admin cancels deliverable #{deliverable.id}."
+            f"Only the leads of {details.engagement.name} ({_who(details.leads)}) or a "
+            f"Cadence admin cancel deliverable #{deliverable.id}."
         )
 
 
@@ -459,6 +459,7 @@ def create(
     )
     _plan_card(session, deliverable, details, event, now, thread_line=False)
     _refresh_homes(session, deliverable, details, event, now)
+    deliverable_clocks.plan(session, deliverable, now)
     return deliverable
 
 
@@ -674,6 +675,7 @@ def _changed(
     )
     _plan_card(session, deliverable, found.details, event, now, thread_line=True)
     _refresh_homes(session, deliverable, found.details, event, now)
+    deliverable_clocks.plan(session, deliverable, now)  # the clocks follow every change
     return deliverable
 
 
