@@ -19,7 +19,16 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.engine import alerts, concern_jobs, digests, exports, messages, prompts, survey_results
+from bot.engine import (
+    alerts,
+    concern_jobs,
+    deliverable_jobs,
+    digests,
+    exports,
+    messages,
+    prompts,
+    survey_results,
+)
 from bot.engine.deliverable_cards import card as deliverable_card
 from bot.engine.deliverable_cards import line as deliverable_line
 from bot.engine.delivery import Message, Sender
@@ -49,6 +58,8 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.CONCERN_LINE: KindHandler(builds_message=concern_jobs.line),
     JobKind.CONCERN_NOTICE: KindHandler(builds_message=concern_jobs.dm),
     JobKind.CONCERN_DUE: KindHandler(works_in_database=concern_jobs.due),
+    JobKind.DELIVERABLE_CLOCK: KindHandler(works_in_database=deliverable_jobs.clock),
+    JobKind.DELIVERABLE_ALERT: KindHandler(builds_message=deliverable_jobs.alert),
     JobKind.DELIVERABLE_CARD: KindHandler(builds_message=deliverable_card),
     JobKind.DELIVERABLE_LINE: KindHandler(builds_message=deliverable_line),
     JobKind.OVERDUE: KindHandler(works_in_database=alerts.plan_overdue_alerts),

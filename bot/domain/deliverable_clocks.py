@@ -1,0 +1,178 @@
+"""A deliverable's clocks: when its owner is reminded, when it is overdue, when its acceptors
+are reminded and when that goes up to the leads.
+
+Each clock is one job under a key that names the facts it follows from (the due moment, the
+slip and rework counts; or the moment of the submission), so `plan` can be called after every
+change of a deliverable and only ever does the difference: a clock the change leaves as it was
+keeps its job (planning its key again is a no-op, and one already done is not done twice), a
+clock the change makes moot is cancelled, a new one is planned, all in the change's
+transaction. The job checks the same thing again when it runs (`is_live`), so a clock that
+lost a race with a change says nothing.
+
+Working days are Monday to Friday, not the engagement's holidays, in the engagement's own zone
+(`concern_clock`), so a DST change moves no reminder off 09:00 local. A rejection after the
+due moment has passed restarts the overdue alert at once: the deliverable is late and
+unsubmitted again, and the leads last heard it was waiting for acceptance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.domain import concern_clock
+from storage import job_keys, jobs
+from storage.deliverable_statuses import DeliverableStatus
+from storage.jobs import JobKind
+from storage.models import Deliverable, Engagement, ScheduledJob
+
+# Per engagement settings in the issue; constants until the engagement form holds them.
+DUE_SOON_WORKING_DAYS = 3  # the owner hears on the morning of the 3rd working day before
+ACCEPTANCE_WORKING_DAYS = 5  # a submission waits this long before the acceptors are reminded
+ESCALATION_WORKING_DAYS = 2  # and this much longer before the leads hear of it
+WORKING_DAY_HOURS = 8  # concern_clock's working hours, 09:00 to 17:00
+
+
+class Stage(StrEnum):
+    DUE_SOON = "due_soon"  # to the owner
+    OVERDUE = "overdue"  # to the owner and the leads
+    ACCEPTANCE = "acceptance"  # to the acceptors (none named: the leads)
+    ESCALATE = "escalate"  # to the leads and the escalation contact
+
+
+DUE_STAGES = (Stage.DUE_SOON, Stage.OVERDUE)
+ACCEPTANCE_STAGES = (Stage.ACCEPTANCE, Stage.ESCALATE)
+RUNNING_DUE = (DeliverableStatus.PLANNED, DeliverableStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class Clock:
+    stage: Stage
+    key: str
+    due_at: datetime
+
+
+def working_day_back(day: date, count: int, holidays: Collection[str]) -> date:
+    """The `count`-th working day counting back from `day` itself (if it is one)."""
+    found = 0
+    for _ in range(concern_clock.MAX_DAYS):
+        if concern_clock.is_working_day(day, holidays):
+            found += 1
+            if found >= count:
+                return day
+        day -= timedelta(days=1)
+    return day
+
+
+def due_soon_at(deliverable: Deliverable, engagement: Engagement, days: int) -> datetime:
+    """09:00 in the engagement's zone on the `days`-th working day before the due moment (the
+    due day counting when it is a working day): due Friday, 3 days: Wednesday morning."""
+    day = working_day_back(deliverable.due_on, max(days, 1), engagement.holidays or ())
+    zone = ZoneInfo(engagement.timezone)
+    return datetime.combine(day, concern_clock.WORKDAY_STARTS, tzinfo=zone).astimezone(UTC)
+
+
+def working_days_until(deliverable: Deliverable, engagement: Engagement, now: datetime) -> int:
+    """The working days from today to the due day, both counted (due today: 1), in the
+    engagement's zone."""
+    day = now.astimezone(ZoneInfo(engagement.timezone)).date()
+    holidays = engagement.holidays or ()
+    count = 0
+    while day <= deliverable.due_on and count < concern_clock.MAX_DAYS:
+        count += concern_clock.is_working_day(day, holidays)
+        day += timedelta(days=1)
+    return count
+
+
+def after_working_days(start: datetime, days: int, engagement: Engagement) -> datetime:
+    """`start` plus `days` whole working days, counted in working hours in the engagement's
+    zone (submitted Thursday 15:00, five days: the next Thursday 15:00)."""
+    return concern_clock.deadline(
+        start,
+        days * WORKING_DAY_HOURS,
+        tz=engagement.timezone,
+        pauses=True,
+        holidays=engagement.holidays or (),
+    )
+
+
+def clocks(deliverable: Deliverable, engagement: Engagement) -> list[Clock]:
+    """The clocks a deliverable's state calls for, and when each runs out."""
+    assert deliverable.id is not None
+    status = deliverable.status
+    if status in RUNNING_DUE:
+        facts = (
+            f"due={deliverable.due_at.astimezone(UTC).isoformat()}"
+            f":slip={deliverable.slip_count}:rework={deliverable.rework_count}"
+        )
+        at = {
+            Stage.DUE_SOON: due_soon_at(deliverable, engagement, DUE_SOON_WORKING_DAYS),
+            Stage.OVERDUE: deliverable.due_at,
+        }
+    elif status == DeliverableStatus.SUBMITTED and deliverable.submitted_at is not None:
+        facts = (
+            f"submitted={deliverable.submitted_at.astimezone(UTC).isoformat()}"
+            f":rework={deliverable.rework_count}"
+        )
+        remind = after_working_days(deliverable.submitted_at, ACCEPTANCE_WORKING_DAYS, engagement)
+        at = {
+            Stage.ACCEPTANCE: remind,
+            Stage.ESCALATE: after_working_days(remind, ESCALATION_WORKING_DAYS, engagement),
+        }
+    else:
+        return []
+    return [
+        Clock(stage, job_keys.deliverable_clock(deliverable.id, stage, facts), moment)
+        for stage, moment in at.items()
+    ]
+
+
+def is_live(deliverable: Deliverable, engagement: Engagement, key: str) -> bool:
+    """Whether the clock named `key` is still one the deliverable's state calls for."""
+    return any(clock.key == key for clock in clocks(deliverable, engagement))
+
+
+def plan(session: Session, deliverable: Deliverable, now: datetime) -> None:
+    """Bring the deliverable's clock jobs in line with its state, in the caller's transaction:
+    call it after every change (created, started, submitted, accepted, rejected, re-planned,
+    cancelled). A due-soon reminder whose moment has passed when it is first planned is not
+    planned (the owner has just seen the deliverable); an overdue alert is, and goes at once."""
+    assert deliverable.id is not None
+    engagement = session.get(Engagement, deliverable.engagement_id)
+    assert engagement is not None
+    wanted = clocks(deliverable, engagement)
+    keys = {clock.key for clock in wanted}
+    pending = session.exec(
+        select(ScheduledJob.key)
+        .where(
+            col(ScheduledJob.key).startswith(
+                job_keys.deliverable_clocks(deliverable.id), autoescape=True
+            )
+        )
+        .where(col(ScheduledJob.kind) == JobKind.DELIVERABLE_CLOCK)
+        .where(col(ScheduledJob.status) == jobs.PENDING)
+    ).all()
+    moot = [key for key in pending if key not in keys]
+    if moot:
+        jobs.cancel(session, now=now, keys=moot)
+    for clock in wanted:
+        if clock.stage == Stage.DUE_SOON and clock.due_at <= now:
+            continue
+        jobs.plan(
+            session,
+            team_id=deliverable.team_id,
+            key=clock.key,
+            kind=JobKind.DELIVERABLE_CLOCK,
+            due_at=clock.due_at,
+            now=now,
+            payload={
+                "deliverable_id": deliverable.id,
+                "engagement_id": deliverable.engagement_id,
+                "stage": clock.stage.value,
+            },
+        )
