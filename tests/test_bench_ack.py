@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # starts the web processes
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

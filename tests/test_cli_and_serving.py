@@ -65,6 +65,7 @@ def free_port() -> int:
 # --- configuration ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_without_credentials_the_app_says_what_to_set_and_exits(tmp_path):
     result = run_bot(cwd=tmp_path, env=clean_env())
     assert result.returncode == 2
@@ -76,6 +77,7 @@ def test_without_credentials_the_app_says_what_to_set_and_exits(tmp_path):
     assert not (tmp_path / "cadence.db").exists()  # nothing was created
 
 
+@pytest.mark.slow
 def test_malformed_values_are_each_named_with_the_fix(tmp_path):
     env = clean_env(
         SLACK_BOT_TOKEN="xoxp-user-token",
@@ -155,6 +157,7 @@ def test_an_explicit_mapping_replaces_the_environment_and_migrate_needs_no_slack
 # --- migrate and tick ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_migrate_then_tick_at_a_given_moment(tmp_path, database_url, fake_slack):
     env = clean_env(
         DATABASE_URL=database_url,
@@ -256,6 +259,7 @@ def slack_env(fake_slack, database_url: str, port: int, **extra: str) -> dict[st
     )
 
 
+@pytest.mark.slow
 def test_the_single_process_serves_slack_and_runs_the_scheduler(tmp_path, fake_slack, sqlite_url):
     port = free_port()
     env = slack_env(fake_slack, sqlite_url, port, CADENCE_TICK_SECONDS="1")
@@ -280,6 +284,7 @@ def test_the_single_process_serves_slack_and_runs_the_scheduler(tmp_path, fake_s
         assert missing.value.code == 404
 
 
+@pytest.mark.slow
 def test_the_procfile_web_and_worker_share_one_postgresql_database(
     tmp_path, fake_slack, postgres_url
 ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from conftest import (
     ACME,
     ADMIN,
@@ -411,6 +412,7 @@ def test_the_home_tab_shows_the_concerns_a_person_owns_or_raised(cadence):
     assert "Your open concerns" not in text_of({"blocks": home["blocks"]})
 
 
+@pytest.mark.slow
 def test_four_tick_processes_alert_each_deadline_exactly_once(cadence):
     """Several scheduler processes on one database (PostgreSQL: SKIP LOCKED) meet the same
     deadlines at once; every alert goes out once."""

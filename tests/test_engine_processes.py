@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
 from conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET
 from engine_flows import jobs_of, schedule, utc
 from flows import create_engagement
@@ -15,6 +16,8 @@ from test_cli_and_serving import ROOT, clean_env
 from waiting import wait_until
 
 from bot.platform import clock
+
+pytestmark = pytest.mark.slow  # starts tick processes and kills one
 
 CREATED = utc(2026, 11, 25, 10, 0)
 MON = utc(2026, 11, 30, 8, 0)

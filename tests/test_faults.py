@@ -382,6 +382,7 @@ def month_of_slack_faults(
     return delivered(cadence, settle(cadence, tick, at))
 
 
+@pytest.mark.slow
 def test_a_month_of_slack_failing_one_call_in_five_delivers_every_message_once(
     cadence, monkeypatch
 ):
@@ -516,6 +517,7 @@ def kill_mid_pass(cadence: Cadence, at: datetime, rng: random.Random) -> str:
     return f"{len(cadence.fake.calls_to('chat.postMessage')) - before} out"
 
 
+@pytest.mark.slow
 def test_a_worker_killed_three_times_in_two_weeks_loses_nothing(cadence, monkeypatch):
     set_up_weekly_checkins(cadence, people=12)
     started = time.monotonic()
@@ -739,6 +741,7 @@ def recovered(cadence: Cadence, worker_process: subprocess.Popen, before: str | 
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_postgres_away_then_frozen_slack_is_answered_and_the_worker_recovers(
     own_postgres, fake_slack
 ):
@@ -776,6 +779,7 @@ def test_postgres_away_then_frozen_slack_is_answered_and_the_worker_recovers(
         }
 
 
+@pytest.mark.slow
 def test_sqlite_locked_by_another_writer_the_worker_waits_and_recovers(cadence):
     if not cadence.db.is_sqlite:
         pytest.skip("the PostgreSQL outage has a test of its own")

@@ -268,6 +268,7 @@ COMMAND_TEXTS = st.one_of(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(
     form=st.sampled_from(["", *sorted({s.usage.split(" <")[0].split(" [")[0] for s in REFERENCE})]),
@@ -383,6 +384,7 @@ def mutate(payload: dict[str, Any], path: tuple, junk: Any, remove: bool) -> Non
         parent[path[-1]] = junk
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(data=st.data())
 def test_any_interaction_payload_is_acknowledged_and_never_half_written(fuzzed, data):

@@ -11,10 +11,11 @@ import urllib.request
 from wsgiref.simple_server import make_server
 
 import pytest
+from conftest import HANG_BOUND_S
 from sqlalchemy import text
 from test_cli_and_serving import _QuietHandler
 
-from bot.entry.wsgi import HEALTH_TIMEOUT_S, CadenceWSGI
+from bot.entry.wsgi import CadenceWSGI
 
 
 def test_a_hanging_database_gets_503_within_a_second(cadence):
@@ -32,7 +33,9 @@ def test_a_hanging_database_gets_503_within_a_second(cadence):
                 started = time.monotonic()
                 with pytest.raises(urllib.error.HTTPError) as raised:
                     urllib.request.urlopen(url, timeout=5)
-                assert time.monotonic() - started < HEALTH_TIMEOUT_S + 0.5
+                # A probe that waited for the lock would not answer before the client gave
+                # up; that it answers within wsgi.HEALTH_TIMEOUT_S is bench/faults.py's figure.
+                assert time.monotonic() - started < HANG_BOUND_S
                 assert raised.value.code == 503
                 assert "no answer" in json.loads(raised.value.read())["database"]
         # The lock released, the same server is healthy again without a restart.

@@ -111,6 +111,7 @@ def unusable_database(case: str, tmp_path: Path, request: pytest.FixtureRequest)
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["sqlite folder missing", "nothing listens", "no such database"])
 def test_a_database_cadence_cannot_use_is_one_line_from_every_command(case, tmp_path, request):
     url, says = unusable_database(case, tmp_path, request)
@@ -128,6 +129,7 @@ def test_a_database_cadence_cannot_use_is_one_line_from_every_command(case, tmp_
 # --- logs --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_migrate_says_what_it_changed_and_an_idle_tick_logs_nothing(tmp_path, sqlite_url):
     migrated = run_bot("migrate", cwd=tmp_path, env=env_for(sqlite_url))
     assert migrated.returncode == 0, migrated.stderr
@@ -141,6 +143,7 @@ def test_migrate_says_what_it_changed_and_an_idle_tick_logs_nothing(tmp_path, sq
     assert idle.stdout.strip().endswith("nothing due")
 
 
+@pytest.mark.slow
 def test_json_logs_are_one_object_per_line(tmp_path, sqlite_url):
     migrated = run_bot("migrate", cwd=tmp_path, env=env_for(sqlite_url, LOG_FORMAT="json"))
     assert migrated.returncode == 0, migrated.stderr
@@ -177,6 +180,7 @@ def test_a_json_log_line_carries_the_exception(capfd):
     assert "Traceback" in entry["exception"] and "ValueError: the cause" in entry["exception"]
 
 
+@pytest.mark.slow
 def test_the_single_process_logs_neither_chatter_nor_request_bodies(
     tmp_path, fake_slack, sqlite_url
 ):
@@ -260,6 +264,7 @@ def test_tick_exits_1_when_a_send_failed_for_good_and_0_while_retries_wait(caden
 # --- stopping on a signal ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "signum"),
     [
@@ -526,6 +531,7 @@ class SocketModeSlack:
         self._ws.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_socket_mode_stops_on_a_signal_without_a_traceback(signum, tmp_path, sqlite_migrated_url):
     slack = SocketModeSlack()
@@ -565,6 +571,7 @@ def test_socket_mode_stops_on_a_signal_without_a_traceback(signum, tmp_path, sql
     assert "Cadence stopped" in output
 
 
+@pytest.mark.slow
 def test_a_slack_that_cannot_be_reached_is_one_line_before_serving(tmp_path, sqlite_url):
     closed = f"http://127.0.0.1:{free_port()}/api/"
     env = env_for(sqlite_url, SLACK_API_URL=closed)
@@ -614,6 +621,7 @@ class FreezingProxy:
         self._server.close()
 
 
+@pytest.mark.slow
 def test_a_pass_hanging_on_the_database_is_abandoned_and_the_ticker_recovers(
     fake_slack, postgres_migrated_url, caplog
 ):
@@ -643,6 +651,7 @@ def test_a_pass_hanging_on_the_database_is_abandoned_and_the_ticker_recovers(
         db.dispose()
 
 
+@pytest.mark.slow
 def test_the_procfile_web_process_logs_json_lines_gunicorns_own_included(
     tmp_path, fake_slack, sqlite_url
 ):

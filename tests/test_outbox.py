@@ -85,6 +85,7 @@ def create_engagement_without_waiting(cadence: Cadence) -> None:
     assert reply.status == 200 and reply.body == "", reply.body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reaches_slack", [False, True], ids=["lost", "taken"])
 def test_a_crash_between_the_save_and_its_slack_call_loses_no_message(
     tmp_path, fake_slack, sqlite_url, reaches_slack
