@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins
 from bot.domain.checkin_kinds import FormFamily, spec_of
-from bot.engine.delivery import leads_of, plan_message
+from bot.engine.outbox import leads_of, plan_message
 from storage import job_keys, jobs
 from storage.jobs import JobKind
 from storage.models import Cadence, CheckIn, Engagement

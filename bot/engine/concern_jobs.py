@@ -19,7 +19,10 @@ from bot.blocks.concerns import concern_card, due_alert, notice, thread_line
 from bot.domain import concerns
 from bot.domain.concerns import ConcernStatus, Stage
 from bot.domain.errors import NotFound
-from bot.engine.delivery import Message, Sender, finish, leads_of, plan_message
+from bot.engine.delivery import Message
+from bot.engine.outbox import leads_of, plan_message
+from bot.engine.retries import finish
+from bot.engine.sender import Sender
 from storage import job_keys, jobs
 from storage.jobs import JobStatus
 from storage.models import Concern, Engagement

@@ -25,7 +25,8 @@ from sqlmodel import Session
 from bot.blocks import chart
 from bot.blocks.digest import DigestScope, digest_message, ordered
 from bot.domain import figures, workspaces
-from bot.engine.delivery import Message, Sender
+from bot.engine.delivery import Message
+from bot.engine.sender import Sender
 from storage import job_keys, jobs
 from storage.db import Database
 from storage.jobs import JobKind

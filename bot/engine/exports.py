@@ -7,7 +7,9 @@ from datetime import date
 
 from bot.blocks.common import escape, plain_message
 from bot.domain import export as record
-from bot.engine.delivery import Message, Sender, finish
+from bot.engine.delivery import Message
+from bot.engine.retries import finish
+from bot.engine.sender import Sender
 from storage import jobs
 from storage.jobs import JobStatus
 

@@ -14,7 +14,9 @@ from sqlmodel import Session
 
 from bot.blocks.home import MAX_HOME_CONCERNS, MAX_HOME_ENGAGEMENTS, home_view
 from bot.domain import checkins, concerns, engagements, figures
-from bot.engine.delivery import Message, Sender, finish
+from bot.engine.delivery import Message
+from bot.engine.retries import finish
+from bot.engine.sender import Sender
 from storage import jobs
 from storage.jobs import JobStatus
 

@@ -31,8 +31,9 @@ from bot.engine import (
 )
 from bot.engine.deliverable_cards import card as deliverable_card
 from bot.engine.deliverable_cards import line as deliverable_line
-from bot.engine.delivery import Message, Sender
+from bot.engine.delivery import Message
 from bot.engine.home_jobs import publish_home
+from bot.engine.sender import Sender
 from storage.jobs import ClaimedJob, JobKind
 
 MessageHandler = Callable[[Sender, ClaimedJob], Message | None]

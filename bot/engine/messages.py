@@ -20,7 +20,10 @@ from bot.blocks.updates import not_posted_notice
 from bot.blocks.updates import update_summary as render_summary
 from bot.domain import checkins, engagements, updates
 from bot.domain.errors import NotFound
-from bot.engine.delivery import Message, Sender, finish, plan_message
+from bot.engine.delivery import Message
+from bot.engine.outbox import plan_message
+from bot.engine.retries import finish
+from bot.engine.sender import Sender
 from storage import job_keys, jobs
 from storage.jobs import JobStatus
 

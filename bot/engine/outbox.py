@@ -14,25 +14,124 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session
 
+from bot.blocks import checkins as checkin_blocks
 from bot.blocks.common import plain_message
 from bot.blocks.engagements import archived_notice, saved_notice
 from bot.blocks.updates import leads_alert
 from bot.domain import audit, checkins, home
-from bot.domain.engagements import EngagementDetails
+from bot.domain.engagements import EngagementDetails, people_with_role
 from bot.domain.updates.save import LeadsAlert, Saved
-from bot.engine import runner
-from bot.engine.delivery import Pacer, Sender, plan_prepared
-from bot.engine.tick import process_name
+from bot.engine.sender import Pacer, Sender
 from bot.platform.logs import ContextExecutor
 from bot.platform.services import Services
 from storage import job_keys, jobs
 from storage.jobs import JobKind
-from storage.models import StatusUpdate
+from storage.models import Cadence, CheckIn, Engagement, StatusUpdate
 
 log = logging.getLogger(__name__)
+
+
+# --- message jobs a job plans (notices to the leads, results, alerts) --------------------------
+
+
+def tell_leads_once(
+    session: Session, job: jobs.ClaimedJob, *, target: str, error: str, now: datetime
+) -> None:
+    """Tell the engagement's leads about a permanent failure, once per (target, cause)."""
+    engagement = engagement_of(session, job)
+    if engagement is None:
+        return
+    notice = checkin_blocks.failure_notice(
+        engagement_name=engagement.name, target=target, error=error
+    )
+    for lead in leads_of(session, engagement):
+        if lead != target:
+            plan_message(
+                session,
+                job,
+                key=job_keys.notice(engagement.id, target, error, lead),
+                to=lead,
+                message=notice,
+                describe=f"failure notice to {lead} ({error} at {target})",
+                now=now,
+                quiet=True,
+            )
+
+
+def plan_message(
+    session: Session,
+    job: jobs.ClaimedJob,
+    *,
+    key: str,
+    to: str,
+    message: dict[str, Any],
+    describe: str,
+    now: datetime,
+    quiet: bool = False,
+) -> None:
+    """A message job planned by another job (its own key makes it happen once)."""
+    plan_prepared(
+        session,
+        team_id=job.team_id,
+        key=key,
+        to=to,
+        payload=message,
+        describe=describe,
+        now=now,
+        quiet=quiet,
+        checkin_id=job.checkin_id,
+        cadence_id=job.cadence_id,
+    )
+
+
+def plan_prepared(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    to: str,
+    payload: dict[str, Any],
+    describe: str,
+    now: datetime,
+    quiet: bool = False,
+    checkin_id: int | None = None,
+    cadence_id: int | None = None,
+) -> None:
+    """A message built now and sent by the MESSAGE kind (`messages.prepared`), once per key:
+    to a channel, or to a person's DM (`to` a user id). `quiet`: its failure is not reported
+    to the leads (notices about notices, confirmations)."""
+    jobs.plan(
+        session,
+        team_id=team_id,
+        key=key,
+        kind=JobKind.MESSAGE,
+        due_at=now,
+        now=now,
+        payload={"channel": to, "message": payload, "describe": describe, "quiet": quiet},
+        checkin_id=checkin_id,
+        cadence_id=cadence_id,
+        user_id=to if to[:1] in "UW" else None,
+    )
+
+
+def leads_of(session: Session, engagement: Engagement) -> list[str]:
+    assert engagement.id is not None
+    return people_with_role(session=session, engagement_id=engagement.id, role="lead")
+
+
+def engagement_of(session: Session, job: jobs.ClaimedJob) -> Engagement | None:
+    if job.checkin_id is not None:
+        checkin = session.get(CheckIn, job.checkin_id)
+        return session.get(Engagement, checkin.engagement_id) if checkin else None
+    if job.cadence_id is not None:
+        cadence = session.get(Cadence, job.cadence_id)
+        return session.get(Engagement, cadence.engagement_id) if cadence else None
+    engagement_id = job.payload.get("engagement_id")
+    return session.get(Engagement, engagement_id) if engagement_id else None
 
 
 # --- what a change plans (called inside the request's transaction) ----------------------------
@@ -225,6 +324,11 @@ class Outbox:
             self._pool.submit(self._send, list(keys), now)
 
     def _send(self, keys: list[str], now: datetime) -> None:
+        # Imported here: the runner runs the job handlers, which plan their messages through
+        # this module, so importing it at the top would make a cycle.
+        from bot.engine import runner
+        from bot.engine.tick import process_name
+
         try:
             sender = Sender.for_services(self.services, now, owner=f"{process_name()}:outbox")
             runner.run_keys(sender, keys, self.pacer)

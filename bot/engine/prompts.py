@@ -16,7 +16,9 @@ from sqlmodel import Session, col, select
 from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins
 from bot.domain.checkins import PENDING
-from bot.engine.delivery import Message, Sender, finish
+from bot.engine.delivery import Message
+from bot.engine.retries import finish
+from bot.engine.sender import Sender
 from storage import job_keys, jobs
 from storage.db import Database
 from storage.jobs import JobKind, JobStatus

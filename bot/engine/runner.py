@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from bot.engine import job_kinds, prompts
-from bot.engine.delivery import Pacer, Sender, finish, retry, send
+from bot.engine.delivery import send
+from bot.engine.retries import finish, retry
+from bot.engine.sender import Pacer, Sender
 from bot.platform.logs import log_context
 from storage import jobs
 from storage.jobs import JobStatus

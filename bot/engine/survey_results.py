@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from bot.blocks import feedback as feedback_blocks
 from bot.domain import checkins, feedback_results
-from bot.engine.delivery import leads_of, plan_message
+from bot.engine.outbox import leads_of, plan_message
 from storage import job_keys, jobs
 from storage.models import CheckIn, Engagement
 

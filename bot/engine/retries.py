@@ -1,0 +1,84 @@
+"""When a job is tried again: a failed send with a backoff up to `jobs.MAX_ATTEMPTS`, and a
+lookup of a message whose outcome is unknown, which costs no attempt (`retry_lookup`); `finish`
+records a job's outcome if the lease is still held.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from bot.engine.sender import Sender
+from storage import jobs
+from storage.jobs import JobStatus
+
+log = logging.getLogger(__name__)
+# Failed lookups in a row before a job whose outcome is unknown stops, unsent: with the backoff
+# of other retries (capped at an hour), about six hours of Slack not answering.
+MAX_LOOKUPS = 12
+
+
+def finish(sender: Sender, job: jobs.ClaimedJob, status: JobStatus, **outcome: Any) -> None:
+    with sender.db.begin() as connection:
+        recorded = jobs.finish(
+            connection, job, owner=sender.owner, now=sender.now, status=status, **outcome
+        )
+    if not recorded:
+        log.warning("lost the lease on %s before recording %s", job.key, status)
+
+
+def backoff(tries: int) -> timedelta:
+    """How long to wait after the `tries`-th failure in a row: 30 s, doubling, at most an hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** (max(1, tries) - 1)))
+
+
+def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
+    if job.attempts >= jobs.MAX_ATTEMPTS:
+        finish(
+            sender, job, JobStatus.FAILED, error=f"gave up after {job.attempts} attempts: {error}"
+        )
+        sender.say(f"{job.key} failed for good: {error}")
+        sender.failed.append(job.key)
+        return
+    wait = backoff(job.attempts)
+    finish(sender, job, JobStatus.PENDING, error=error, retry_at=sender.now + wait)
+    sender.say(f"{job.key} will be retried in {int(wait.total_seconds())} s: {error}")
+
+
+def retry_lookup(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
+    """Slack did not say whether it has the message: its outcome stays unknown and it is
+    looked for again later, with the backoff of other retries. A lookup sends nothing, so it
+    is not one of the job's send attempts (`refund`): a prompt is not given up because Slack
+    failed to answer questions about it. Only after MAX_LOOKUPS failures in a row does the job
+    stop, unsent (it may be in Slack: sending again could post it twice)."""
+    tries = job.lookups_failed + 1
+    if tries >= MAX_LOOKUPS:
+        finish(
+            sender,
+            job,
+            JobStatus.FAILED,
+            error=f"{jobs.OUTCOME_UNKNOWN}: gave up after {tries} failed lookups: {error}",
+            lookups_failed=tries,
+        )
+        sender.say(f"{job.key} failed for good: its outcome is unknown ({error})")
+        sender.failed.append(job.key)
+        return
+    wait = backoff(tries)
+    with sender.db.begin() as connection:
+        recorded = jobs.finish(
+            connection,
+            job,
+            owner=sender.owner,
+            now=sender.now,
+            status=JobStatus.PENDING,
+            error=f"{jobs.OUTCOME_UNKNOWN}: lookup {tries} failed: {error}",
+            retry_at=sender.now + wait,
+            refund=True,
+            lookups_failed=tries,
+        )
+    if not recorded:
+        log.warning("lost the lease on %s before recording a failed lookup", job.key)
+    sender.say(
+        f"{job.key} will be looked for in Slack again in {int(wait.total_seconds())} s: {error}"
+    )
