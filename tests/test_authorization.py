@@ -420,10 +420,12 @@ def status_of(app: Cadence, concern_id: int) -> str:
         return row.status if row else ""
 
 
-def new_deliverable(app: Cadence, title: str, user: str = LEAD) -> int:
-    """A deliverable on A owned by VENDOR, due 18 Dec; accepted by A's leads."""
-    view = command_view(app, f"deliverable acme-payments {title}", user)
-    accepted(app.sim.submit_view(view, {"due_on": "2026-12-18", "owner": VENDOR}, user=user))
+def new_deliverable(
+    app: Cadence, title: str, user: str = LEAD, handle: str = "acme-payments", owner: str = VENDOR
+) -> int:
+    """A deliverable (on A, owned by VENDOR, unless said), due 18 Dec; accepted by the leads."""
+    view = command_view(app, f"deliverable {handle} {title}", user)
+    accepted(app.sim.submit_view(view, {"due_on": "2026-12-18", "owner": owner}, user=user))
     return newest(app, Deliverable)
 
 
@@ -468,6 +470,8 @@ def other_workspace(world: World, url: str) -> None:
             assert reply.status == 200
             other.wait_until(lambda: other.fake.responses, what="the pause")
             world.ids["c_other"] = new_concern(other, OTHER_LEAD, "hooli-cloud", "Hooli leak")
+            world.ids["d_other"] = new_deliverable(other, "Hooli migration", OTHER_LEAD,
+                                                   "hooli-cloud", "U0HOOLIVEN")  # fmt: skip
 
 
 def set_up(world: World) -> None:
@@ -497,6 +501,7 @@ def set_up(world: World) -> None:
     resolve(app, ids["c2"])
     ids["d1"] = new_deliverable(app, "Cutover runbook")
     ids["d2"] = new_deliverable(app, "Load test report")
+    ids["db"] = new_deliverable(app, "Initech data map", LEAD2, "initech-data", VENDOR_B)
     submit_deliverable(app, ids["d2"])
     for n in range(20):  # more than a page of A's list: its "Next page" button
         new_deliverable(app, f"Filler item {n}")
@@ -1682,6 +1687,30 @@ FORMS: dict[str, tuple[Opener, dict[str, Any]]] = {
     "reassign": (by_click(card_of(), "concern:reassign", LEAD), {"owner": LEAD2}),
     "comment": (by_click(card_of(), "concern:comment", LEAD), {"note": "Hm."}),
     "risk review": (by_click(prompt_of("chk_review"), "checkin_answer", VENDOR), {}),
+    "deliverable": (
+        by_command("deliverable acme-payments Tampered"),
+        {"due_on": "2026-12-18", "owner": VENDOR},
+    ),
+    "submit deliverable": (
+        by_click(deliverable_of(), "deliverable:submit", VENDOR),
+        {"note": "Done."},
+    ),
+    "accept deliverable": (
+        by_click(deliverable_of(submitted=True), "deliverable:accept", LEAD),
+        {},
+    ),
+    "reject deliverable": (
+        by_click(deliverable_of(submitted=True), "deliverable:reject", LEAD),
+        {"reason": "No."},
+    ),
+    "re-plan deliverable": (
+        by_click(deliverable_of(), "deliverable:replan", LEAD),
+        {"due_on": "2026-12-23", "reason": "Later."},
+    ),
+    "cancel deliverable": (
+        by_click(deliverable_of(), "deliverable:cancel", LEAD),
+        {"reason": "Dropped."},
+    ),
 }
 TAMPERINGS = [
     ("engagement", "engagement_id", "b", LEAD),
@@ -1703,6 +1732,14 @@ TAMPERINGS = [
     ("reassign", "concern_id", "cb", LEAD),
     ("comment", "concern_id", "c_other", LEAD),
     ("risk review", "checkin_id", "chk_b", VENDOR),
+    ("deliverable", "engagement_id", "b", LEAD),
+    ("deliverable", "engagement_id", "other", LEAD),
+    ("submit deliverable", "deliverable_id", "db", VENDOR),
+    ("submit deliverable", "deliverable_id", "d_other", VENDOR),
+    ("accept deliverable", "deliverable_id", "db", LEAD),
+    ("reject deliverable", "deliverable_id", "d_other", LEAD),
+    ("re-plan deliverable", "deliverable_id", "db", LEAD),
+    ("cancel deliverable", "deliverable_id", "db", LEAD),
 ]
 
 
@@ -1713,6 +1750,9 @@ TAMPERED_FORMS = {
     "update": UPDATE_MODAL, "update edit": UPDATE_MODAL, "feedback": FEEDBACK_MODAL,
     "concern": CONCERN_MODAL, "resolve": RESOLVE_MODAL, "reassign": REASSIGN_MODAL,
     "comment": COMMENT_MODAL, "risk review": RISK_REVIEW_MODAL,
+    "deliverable": DELIVERABLE_MODAL, "submit deliverable": SUBMIT_MODAL,
+    "accept deliverable": ACCEPT_MODAL, "reject deliverable": REJECT_MODAL,
+    "re-plan deliverable": REPLAN_MODAL, "cancel deliverable": CANCEL_MODAL,
 }  # fmt: skip
 NO_IDS_IN_METADATA = {DIGEST_SCHEDULE_VIEW}
 
