@@ -94,9 +94,7 @@ def step(
 
 
 def said_to(cadence: Cadence, who: str, words: str, title: str = "") -> list[str]:
-    return [
-        text_of(m) for m in dms_to(cadence, who) if words in text_of(m) and title in text_of(m)
-    ]
+    return [text_of(m) for m in dms_to(cadence, who) if words in text_of(m) and title in text_of(m)]
 
 
 DUE_SOON, OVERDUE = "is due", "is overdue"
@@ -130,11 +128,13 @@ def test_the_owner_is_reminded_then_owner_and_leads_hear_it_is_overdue_across_th
         assert len(overdue) == 1, (who, overdue)
         assert "Cutover runbook" in overdue[0] and "Wed 28 Oct 2026" in overdue[0]
     assert not said_to(cadence, STAKEHOLDER, OVERDUE)
+    # In the reader's terms: the owner, in Kolkata, also reads the moment in their own zone.
+    (to_owner,), (to_lead,) = said_to(cadence, VENDOR, OVERDUE), said_to(cadence, LEAD, OVERDUE)
+    assert "Thu 29 Oct 04:30 IST for you" in to_owner and "You own it" in to_owner
+    assert "for you" not in to_lead and f"Owner <@{VENDOR}>" in to_lead  # Berlin, as agreed
 
 
-def test_working_days_skip_the_weekend_and_a_waiting_submission_goes_up_once(
-    cadence, monkeypatch
-):
+def test_working_days_skip_the_weekend_and_a_waiting_submission_goes_up_once(cadence, monkeypatch):
     set_up(cadence)
     first = add(cadence, "Load test report", date(2026, 11, 3), acceptors=[STAKEHOLDER])
     # Due Tuesday 3 November: Tuesday, Monday, then Friday 30 October (not the Saturday).
@@ -247,7 +247,9 @@ def test_a_rejection_restarts_the_due_clocks_and_after_the_due_moment_alerts_at_
          at=utc(2026, 10, 30, 11, 0), then="cancelled")  # fmt: skip
     tick(cadence, monkeypatch, utc(2026, 12, 31, 0, 0))
     assert not said_to(cadence, LEAD, WAITING) and not said_to(cadence, LEAD, ESCALATED)
-    assert len(said_to(cadence, VENDOR, DUE_SOON)) == 1 and len(said_to(cadence, LEAD, OVERDUE)) == 1
+    assert (
+        len(said_to(cadence, VENDOR, DUE_SOON)) == 1 and len(said_to(cadence, LEAD, OVERDUE)) == 1
+    )
 
 
 def test_clock_keys_keep_their_form():

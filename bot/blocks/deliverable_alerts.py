@@ -19,9 +19,10 @@ from storage.models import Deliverable, Engagement
 
 @dataclass(frozen=True)
 class Reading:
-    """Who reads it and where they can act: their zone (None: unknown), the card's link, the
+    """Who reads it and where they can act: their id and zone (None: unknown), the card's link, the
     working days the clock counted (left before the due date, or waited since submission)."""
 
+    reader: str
     reader_tz: str | None
     card_link: str | None
     working_days: int
@@ -51,12 +52,14 @@ def clock_alert(
     title, name = escape(deliverable.title), escape(engagement.name)
     due = due_in_reader_terms(deliverable, engagement, reading.reader_tz)
     owner = f"<@{deliverable.owner_user_id}>"
+    yours = reading.reader == deliverable.owner_user_id
     if stage == Stage.DUE_SOON:
         left = reading.working_days
         when = "today" if left <= 1 else f"in {_days(left)}"
         text = f"⏳ *{title}* on *{name}* is due {when}: {due}. You own it; submit it when done."
     elif stage == Stage.OVERDUE:
-        text = f"⏰ *{title}* on *{name}* is overdue: it was due {due}. Owner {owner}."
+        who = "You own it: submit it, or re-plan it with a reason." if yours else f"Owner {owner}."
+        text = f"⏰ *{title}* on *{name}* is overdue: it was due {due}. {who}"
     elif stage == Stage.ACCEPTANCE:
         text = (
             f"📥 *{title}* on *{name}* was submitted by {owner} and has waited "

@@ -97,7 +97,8 @@ def alert(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     deliverable, engagement = found
     stage = Stage(job.payload["stage"])
     reading = Reading(
-        reader_tz=reader_tz,
+        reader=job.user_id,
+        reader_tz=reader_tz or zone_from_slack(sender, job),
         card_link=card_link(sender, job, deliverable),
         working_days=working_days(deliverable, engagement, stage, sender.now),
     )
@@ -120,6 +121,16 @@ def working_days(
             deliverable_clocks.ACCEPTANCE_WORKING_DAYS + deliverable_clocks.ESCALATION_WORKING_DAYS
         )
     return deliverable_clocks.working_days_until(deliverable, engagement, now)
+
+
+def zone_from_slack(sender: Sender, job: jobs.ClaimedJob) -> str | None:
+    """The reader's time zone as Slack says it, when Cadence has not learnt it yet."""
+    try:
+        found = sender.client_for(job.team_id).users_info(user=job.user_id)
+    except (SlackApiError, OSError) as e:
+        log.info("no time zone for %s: %s", job.user_id, e)
+        return None
+    return (found.get("user") or {}).get("tz")
 
 
 def card_link(sender: Sender, job: jobs.ClaimedJob, deliverable: Deliverable) -> str | None:
