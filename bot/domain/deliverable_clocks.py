@@ -32,7 +32,7 @@ from storage.jobs import JobKind
 from storage.models import Deliverable, Engagement, ScheduledJob
 
 # Per engagement settings in the issue; constants until the engagement form holds them.
-DUE_SOON_WORKING_DAYS = 3  # the owner hears on the morning of the 3rd working day before
+DUE_SOON_WORKING_DAYS = 3  # the owner hears on the morning of the 3rd working day back
 ACCEPTANCE_WORKING_DAYS = 5  # a submission waits this long before the acceptors are reminded
 ESCALATION_WORKING_DAYS = 2  # and this much longer before the leads hear of it
 WORKING_DAY_HOURS = 8  # concern_clock's working hours, 09:00 to 17:00
@@ -45,8 +45,6 @@ class Stage(StrEnum):
     ESCALATE = "escalate"  # to the leads and the escalation contact
 
 
-DUE_STAGES = (Stage.DUE_SOON, Stage.OVERDUE)
-ACCEPTANCE_STAGES = (Stage.ACCEPTANCE, Stage.ESCALATE)
 RUNNING_DUE = (DeliverableStatus.PLANNED, DeliverableStatus.IN_PROGRESS)
 
 
