@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from functools import partial
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -19,6 +19,7 @@ from bot.blocks.concerns import concern_card, due_alert, notice, thread_line
 from bot.domain import concerns
 from bot.domain.concerns import ConcernStatus, Stage
 from bot.domain.errors import NotFound
+from bot.engine import cards
 from bot.engine.delivery import Message
 from bot.engine.outbox import leads_of, plan_message
 from bot.engine.retries import finish
@@ -50,25 +51,8 @@ def card(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     concern, engagement = found.concern, found.engagement
     payload = concern_card(concern, engagement, permalink(sender, job, concern))
     describe = f"card of concern {concern.id} ({concern.status})"
-    concern_id = concern.id
-    assert concern_id is not None
-
-    def remember_where(session: Session, response: dict[str, Any]) -> None:
-        concerns.set_card(
-            session=session,
-            concern_id=concern_id,
-            channel_id=response["channel"],
-            message_ts=response["ts"],
-        )
-
-    post = Message(
-        engagement.channel_id, payload, describe, may_rejoin=True, on_sent=remember_where
-    )
-    if concern.channel_id and concern.message_ts:
-        return Message(
-            concern.channel_id, payload, f"{describe}, edited", ts=concern.message_ts, fallback=post
-        )
-    return post
+    set_card = partial(concerns.set_card, concern_id=concern.id)
+    return cards.card_message(concern, engagement.channel_id, payload, describe, set_card)
 
 
 def permalink(sender: Sender, job: jobs.ClaimedJob, concern: Concern) -> str | None:
@@ -90,21 +74,16 @@ def line(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     """Who changed what, when: a reply in the card's thread (in the channel when the card could
     not be posted)."""
     found = _load(sender, job)
-    event = (
-        next((e for e in found.events if e.id == job.payload["event_id"]), None) if found else None
-    )
+    event = cards.line_event(found.events, job) if found else None
     if found is None or event is None:
         finish(sender, job, JobStatus.CANCELLED, error="concern or event gone")
         return None
     concern, engagement = found.concern, found.engagement
-    payload = thread_line(event, engagement.timezone)
-    if concern.message_ts:
-        payload["thread_ts"] = concern.message_ts
-    return Message(
-        concern.channel_id or engagement.channel_id,
-        payload,
+    return cards.thread_message(
+        concern,
+        engagement.channel_id,
+        thread_line(event, engagement.timezone),
         f"thread line of concern {concern.id}: {event.action}",
-        may_rejoin=True,
     )
 
 

@@ -7,13 +7,12 @@ shows the latest state.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlmodel import Session
+from functools import partial
 
 from bot.blocks.deliverables import deliverable_card, thread_line
 from bot.domain import deliverables
 from bot.domain.errors import NotFound
+from bot.engine import cards
 from bot.engine.delivery import Message, Sender, finish
 from storage import jobs
 from storage.jobs import JobStatus
@@ -40,48 +39,22 @@ def card(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     acceptors = deliverable.acceptors or ()
     payload = deliverable_card(deliverable, engagement, acceptors)
     describe = f"card of deliverable {deliverable.id} ({deliverable.status})"
-    deliverable_id = deliverable.id
-    assert deliverable_id is not None
-
-    def remember_where(session: Session, response: dict[str, Any]) -> None:
-        deliverables.set_card(
-            session=session,
-            deliverable_id=deliverable_id,
-            channel_id=response["channel"],
-            message_ts=response["ts"],
-        )
-
-    post = Message(
-        engagement.channel_id, payload, describe, may_rejoin=True, on_sent=remember_where
-    )
-    if deliverable.channel_id and deliverable.message_ts:
-        return Message(
-            deliverable.channel_id,
-            payload,
-            f"{describe}, edited",
-            ts=deliverable.message_ts,
-            fallback=post,
-        )
-    return post
+    set_card = partial(deliverables.set_card, deliverable_id=deliverable.id)
+    return cards.card_message(deliverable, engagement.channel_id, payload, describe, set_card)
 
 
 def line(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     """Who changed what, when: a reply in the card's thread (in the channel when the card could
     not be posted)."""
     found = _load(sender, job)
-    event = (
-        next((e for e in found.events if e.id == job.payload["event_id"]), None) if found else None
-    )
+    event = cards.line_event(found.events, job) if found else None
     if found is None or event is None:
         finish(sender, job, JobStatus.CANCELLED, error="deliverable or event gone")
         return None
     deliverable, engagement = found.deliverable, found.engagement
-    payload = thread_line(event, engagement.timezone)
-    if deliverable.message_ts:
-        payload["thread_ts"] = deliverable.message_ts
-    return Message(
-        deliverable.channel_id or engagement.channel_id,
-        payload,
+    return cards.thread_message(
+        deliverable,
+        engagement.channel_id,
+        thread_line(event, engagement.timezone),
         f"thread line of deliverable {deliverable.id}: {event.action}",
-        may_rejoin=True,
     )
