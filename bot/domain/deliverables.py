@@ -143,13 +143,15 @@ def validate(
     return DeliverableInput(title, due_on, owner, description, criteria, milestone, acceptors)
 
 
-def required_reason(text: str | None, missing: str, field: str = "reason") -> str:
-    value = (text or "").strip()
-    if not value:
-        raise FieldErrors({field: missing})
-    if len(value) > MAX_TEXT:
-        raise FieldErrors({field: f"At most {MAX_TEXT} characters here (this has {len(value)})."})
-    return value
+def _step_text(raw: Mapping[str, Any], key: str, missing: str = "") -> str:
+    """The one text field of a step's form (a reason, a note), within MAX_TEXT; required when
+    `missing` says what to write in it."""
+    text = _text(raw, key)
+    errors = {key: missing} if missing and not text else {}
+    _limited(errors, key, text, MAX_TEXT)
+    if errors:
+        raise FieldErrors(errors)
+    return text
 
 
 @dataclass(frozen=True)
@@ -472,10 +474,9 @@ def start(
     now: datetime,
     admins: Iterable[str],
 ) -> Deliverable:
-    found = _for_change(session, team_id, deliverable_id, "start", actor, admins)
-    before = snapshot(found.deliverable)
-    found.deliverable.status = DeliverableStatus.IN_PROGRESS
-    return _changed(session, found, actor, "started", before, now)
+    change = _for_change(session, team_id, deliverable_id, "start", actor, admins, now)
+    change.deliverable.status = DeliverableStatus.IN_PROGRESS
+    return _changed(change, "started")
 
 
 def submit(
@@ -490,23 +491,13 @@ def submit(
 ) -> Deliverable:
     """The owner hands it over with evidence (a link or a note); the acceptance clock starts."""
     evidence = validate_evidence(raw)
-    found = _for_change(session, team_id, deliverable_id, "submit", actor, admins)
-    deliverable = found.deliverable
-    before = snapshot(deliverable)
+    change = _for_change(session, team_id, deliverable_id, "submit", actor, admins, now)
+    deliverable = change.deliverable
     deliverable.status = DeliverableStatus.SUBMITTED
     deliverable.evidence_link, deliverable.evidence_note = evidence.link, evidence.note
     deliverable.submitted_at = now
     note = " · ".join(p for p in (evidence.link, evidence.note) if p)
-    return _changed(
-        session,
-        found,
-        actor,
-        "submitted",
-        before,
-        now,
-        note=note,
-        data={"late": now > deliverable.due_at},
-    )
+    return _changed(change, "submitted", note=note, data={"late": now > deliverable.due_at})
 
 
 def accept(
@@ -520,22 +511,13 @@ def accept(
     raw: Mapping[str, Any],
 ) -> Deliverable:
     """An acceptor accepts it (an optional note); it is done."""
-    note = _text(raw, "note")
-    if len(note) > MAX_TEXT:
-        raise FieldErrors({"note": f"At most {MAX_TEXT} characters here (this has {len(note)})."})
-    found = _for_change(session, team_id, deliverable_id, "accept", actor, admins)
-    before = snapshot(found.deliverable)
-    found.deliverable.status = DeliverableStatus.ACCEPTED
-    found.deliverable.accepted_at = now
+    note = _step_text(raw, "note")
+    change = _for_change(session, team_id, deliverable_id, "accept", actor, admins, now)
+    deliverable = change.deliverable
+    deliverable.status = DeliverableStatus.ACCEPTED
+    deliverable.accepted_at = now
     return _changed(
-        session,
-        found,
-        actor,
-        "accepted",
-        before,
-        now,
-        note=note,
-        data={"first_time": found.deliverable.rework_count == 0},
+        change, "accepted", note=note, data={"first_time": deliverable.rework_count == 0}
     )
 
 
@@ -550,25 +532,13 @@ def reject(
     raw: Mapping[str, Any],
 ) -> Deliverable:
     """An acceptor sends it back with the reason: in progress again, one more rework."""
-    reason = required_reason(
-        _text(raw, "reason"), "Say what is missing: the owner reworks it from this."
-    )
-    found = _for_change(session, team_id, deliverable_id, "reject", actor, admins)
-    deliverable = found.deliverable
-    before = snapshot(deliverable)
+    reason = _step_text(raw, "reason", "Say what is missing: the owner reworks it from this.")
+    change = _for_change(session, team_id, deliverable_id, "reject", actor, admins, now)
+    deliverable = change.deliverable
     deliverable.status = DeliverableStatus.IN_PROGRESS
     deliverable.rework_count += 1
     deliverable.submitted_at = None
-    return _changed(
-        session,
-        found,
-        actor,
-        "rejected",
-        before,
-        now,
-        note=reason,
-        data={"rework": deliverable.rework_count},
-    )
+    return _changed(change, "rejected", note=reason, data={"rework": deliverable.rework_count})
 
 
 def replan(
@@ -583,11 +553,10 @@ def replan(
 ) -> Deliverable:
     """A new due date with its reason; a later date is a slip (counted, with its days), and
     every change of date is kept in its event (old and new)."""
-    found = _for_change(session, team_id, deliverable_id, "replan", actor, admins)
-    deliverable = found.deliverable
+    change = _for_change(session, team_id, deliverable_id, "replan", actor, admins, now)
+    deliverable, tz = change.deliverable, change.found.engagement.timezone
     errors: dict[str, str] = {}
-    today = local_today(now, found.engagement.timezone)
-    due_on = _due_date(errors, "due_on", raw.get("due_on"), today)
+    due_on = _due_date(errors, "due_on", raw.get("due_on"), local_today(now, tz))
     reason = _text(raw, "reason")
     if not reason:
         errors["reason"] = "Say why the date moves: the register is read months later."
@@ -596,16 +565,15 @@ def replan(
         errors["due_on"] = f"It is due {due_on:%a %d %b %Y} already: pick another date."
     if errors or due_on is None:
         raise FieldErrors(errors)
-    before = snapshot(deliverable)
     old = deliverable.due_on
     days = (due_on - old).days
     deliverable.due_on = due_on
-    deliverable.due_at = due_moment(due_on, found.engagement.timezone)
+    deliverable.due_at = due_moment(due_on, tz)
     if days > 0:
         deliverable.slip_count += 1
         deliverable.days_slipped += days
     data = {"from": old.isoformat(), "to": due_on.isoformat(), "days": days}
-    return _changed(session, found, actor, "replanned", before, now, note=reason, data=data)
+    return _changed(change, "replanned", note=reason, data=data)
 
 
 def cancel(
@@ -618,14 +586,29 @@ def cancel(
     admins: Iterable[str],
     raw: Mapping[str, Any],
 ) -> Deliverable:
-    reason = required_reason(
-        _text(raw, "reason"), "Say why it is cancelled: the register is read months later."
+    reason = _step_text(
+        raw, "reason", "Say why it is cancelled: the register is read months later."
     )
-    found = _for_change(session, team_id, deliverable_id, "cancel", actor, admins)
-    before = snapshot(found.deliverable)
-    found.deliverable.status = DeliverableStatus.CANCELLED
-    found.deliverable.cancelled_at = now
-    return _changed(session, found, actor, "cancelled", before, now, note=reason)
+    change = _for_change(session, team_id, deliverable_id, "cancel", actor, admins, now)
+    change.deliverable.status = DeliverableStatus.CANCELLED
+    change.deliverable.cancelled_at = now
+    return _changed(change, "cancelled", note=reason)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A step under way: the deliverable locked and checked, how it stood before, who takes
+    the step and when (what `_changed` records)."""
+
+    session: Session
+    found: DeliverableDetails
+    before: dict[str, Any]
+    actor: str
+    now: datetime
+
+    @property
+    def deliverable(self) -> Deliverable:
+        return self.found.deliverable
 
 
 def _for_change(
@@ -635,31 +618,25 @@ def _for_change(
     what: str,
     actor: str,
     admins: Iterable[str],
-) -> DeliverableDetails:
+    now: datetime,
+) -> _Change:
     """The deliverable, locked for the change, once `actor` may take step `what` now."""
     found = get(session=session, team_id=team_id, deliverable_id=deliverable_id, for_update=True)
     if found.engagement.archived_at is not None:
         raise UserError(f"{found.engagement.name} is archived; its deliverables are closed.")
     check(what, found.deliverable, found.details, actor, admins)
-    return found
+    return _Change(session, found, snapshot(found.deliverable), actor, now)
 
 
 def _changed(
-    session: Session,
-    found: DeliverableDetails,
-    actor: str,
-    action: str,
-    before: dict[str, Any],
-    now: datetime,
-    *,
-    note: str = "",
-    data: dict[str, Any] | None = None,
+    change: _Change, action: str, *, note: str = "", data: dict[str, Any] | None = None
 ) -> Deliverable:
     """Record a change: its event and audit, the card edited, a line in its thread."""
-    deliverable = found.deliverable
+    session, deliverable, actor, now = change.session, change.deliverable, change.actor, change.now
     assert deliverable.id is not None
     deliverable.updated_at = now
     session.add(deliverable)
+    before = change.before
     event = _event(session, deliverable, actor, action, before.get("status"), now, note, data)
     changed_before, changed_after = audit.changes(before, snapshot(deliverable))
     audit.record(
@@ -673,8 +650,8 @@ def _changed(
         after={**changed_after, **({"note": note} if note else {})} or None,
         now=now,
     )
-    _plan_card(session, deliverable, found.details, event, now, thread_line=True)
-    _refresh_homes(session, deliverable, found.details, event, now)
+    _plan_card(session, deliverable, change.found.details, event, now, thread_line=True)
+    _refresh_homes(session, deliverable, change.found.details, event, now)
     deliverable_clocks.plan(session, deliverable, now)  # the clocks follow every change
     return deliverable
 
