@@ -39,6 +39,7 @@ from bot.domain.errors import FieldErrors, NotFound, UserError
 from handlers.context import Command, Request
 from handlers.forms import (
     button_id,
+    engagement_for_form,
     metadata_id,
     metadata_of,
     open_view,
@@ -53,18 +54,10 @@ from storage.models import Engagement
 
 def concern_command(cmd: Command) -> None:
     """`/cadence concern <eng> [title]`: the form, for that engagement, with the title typed."""
-    if not cmd.args:
-        cmd.ack(**usage_reply("Say which engagement the concern is about.", cmd.spec))
-        return
-    req = cmd.req
-    try:
-        with req.read() as session:
-            details = engagements.find(
-                session=session, team_id=req.team_id, handle=cmd.args[0], only_for=req.only_for
-            )
-            concerns.require_member(details, req.user_id, req.admins)
-    except UserError as e:
-        cmd.ack(**usage_reply(e.message, cmd.spec))
+    details = engagement_for_form(
+        cmd, "Say which engagement the concern is about.", concerns.require_member
+    )
+    if details is None:
         return
     cmd.ack()
     open_view(

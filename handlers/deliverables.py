@@ -34,7 +34,7 @@ from bot.blocks.help import usage_reply
 from bot.domain import deliverables, engagements
 from bot.domain.errors import UserError
 from handlers.context import Command, Request
-from handlers.forms import metadata_id, open_view, submit
+from handlers.forms import engagement_for_form, metadata_id, open_view, submit
 
 FILTERS = ("mine", "overdue")
 MAX_PAGES = 1000  # a page button's offset beyond this many pages is a forged one
@@ -44,18 +44,10 @@ MAX_PAGES = 1000  # a page button's offset beyond this many pages is a forged on
 
 def deliverable_command(cmd: Command) -> None:
     """`/cadence deliverable <eng> [title]`: the form, for that engagement, with the title."""
-    if not cmd.args:
-        cmd.ack(**usage_reply("Say which engagement the deliverable belongs to.", cmd.spec))
-        return
-    req = cmd.req
-    try:
-        with req.read() as session:
-            details = engagements.find(
-                session=session, team_id=req.team_id, handle=cmd.args[0], only_for=req.only_for
-            )
-            deliverables.require_creator(details, req.user_id, req.admins)
-    except UserError as e:
-        cmd.ack(**usage_reply(e.message, cmd.spec))
+    details = engagement_for_form(
+        cmd, "Say which engagement the deliverable belongs to.", deliverables.require_creator
+    )
+    if details is None:
         return
     cmd.ack()
     open_view(

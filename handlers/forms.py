@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.help import usage_reply
+from bot.domain import engagements
 from bot.domain.errors import FieldErrors, UserError
+from handlers.context import Command
 from storage.deadline import DatabaseUnavailable
 
 T = TypeVar("T")
@@ -139,6 +142,31 @@ def open_view(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> 
                 "command again."
             ) from e
         raise
+
+
+def engagement_for_form(
+    cmd: Command,
+    missing: str,
+    may_open: Callable[[engagements.EngagementDetails, str, Iterable[str]], None],
+) -> engagements.EngagementDetails | None:
+    """The engagement a form-opening command names first (`/cadence concern <eng> …`), once
+    `may_open(details, user_id, admins)` lets the asker open its form. A problem (no
+    engagement named, none found, not allowed) is answered with the command's usage and None
+    returned; the caller acknowledges success and opens the form."""
+    if not cmd.args:
+        cmd.ack(**usage_reply(missing, cmd.spec))
+        return None
+    req = cmd.req
+    try:
+        with req.read() as session:
+            details = engagements.find(
+                session=session, team_id=req.team_id, handle=cmd.args[0], only_for=req.only_for
+            )
+            may_open(details, req.user_id, req.admins)
+    except UserError as e:
+        cmd.ack(**usage_reply(e.message, cmd.spec))
+        return None
+    return details
 
 
 def metadata_of(raw: Any) -> dict[str, Any]:
