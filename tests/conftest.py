@@ -15,6 +15,7 @@ database); each test that uses `db` gets its own copy of it. `sqlite_url`, `post
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socketserver
@@ -22,6 +23,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,15 +174,60 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cadence.db'}"
 
 
-@pytest.fixture
-def postgres_migrated_url(
+class _Copies:
+    """Copies of the template, each made one test ahead and dropped after its test, on a
+    thread of their own: a copy costs PostgreSQL a few hundred milliseconds of mostly waiting
+    on disk, which then overlaps the test before instead of adding to every test."""
+
+    def __init__(self, admin: Engine, server_url: str, template: str) -> None:
+        self.admin, self.server_url, self.template = admin, server_url, template
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postgres-copies")
+        self.next = self.thread.submit(self._create)
+
+    def _create(self) -> str:
+        name = f"cadence_t_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        return name
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def take(self) -> str:
+        """A fresh copy's URL (nobody else ever sees it); the next one starts at once."""
+        name = self.next.result()
+        self.next = self.thread.submit(self._create)
+        return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
+
+    def give_back(self, url: str) -> None:
+        """Dropped in the background, even if something still holds a connection to it."""
+        self.thread.submit(self._drop, make_url(url).database)
+
+    def close(self) -> None:
+        """Drop the copy made ahead and wait for every drop (then the template may go)."""
+        with contextlib.suppress(Exception):  # its creation failed: nothing to drop
+            self.thread.submit(self._drop, self.next.result())
+        self.thread.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_copies(
     postgres_admin: Engine, postgres_server_url: str, postgres_template: str
-) -> Iterator[str]:
+) -> Iterator[_Copies]:
+    copies = _Copies(postgres_admin, postgres_server_url, postgres_template)
+    yield copies
+    copies.close()
+
+
+@pytest.fixture
+def postgres_migrated_url(postgres_copies: _Copies) -> Iterator[str]:
     """A new PostgreSQL database with the current schema (a copy of the template)."""
-    with _postgres_database(
-        postgres_admin, postgres_server_url, "cadence_t", template=postgres_template
-    ) as url:
+    url = postgres_copies.take()
+    try:
         yield url
+    finally:
+        postgres_copies.give_back(url)
 
 
 @pytest.fixture
