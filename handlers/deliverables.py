@@ -1,5 +1,6 @@
 """Deliverable listeners: `/cadence deliverable <eng> [title]` (the form),
-`/cadence deliverables [<eng>] [mine|overdue]` (the list, paged), the card's buttons and the
+`/cadence deliverables [<eng>] [mine|overdue]` (the list, paged), `/cadence deliverables <eng>
+chart` (the timeline picture, drawn by a job and sent to the asker), the card's buttons and the
 list's menu (start at once; submit, accept, reject, re-plan and cancel open their forms), and
 the forms.
 
@@ -15,6 +16,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.blocks.common import escape, plain_message
 from bot.blocks.deliverables import (
     ACCEPT_MODAL,
     CANCEL_MODAL,
@@ -33,10 +35,12 @@ from bot.blocks.deliverables import (
 from bot.blocks.help import usage_reply
 from bot.domain import deliverables, engagements
 from bot.domain.errors import UserError
+from bot.engine import timeline_jobs
 from handlers.context import Command, Request
 from handlers.forms import engagement_for_form, metadata_id, open_view, submit
 
 FILTERS = ("mine", "overdue")
+CHART = "chart"
 MAX_PAGES = 1000  # a page button's offset beyond this many pages is a forged one
 
 # --- commands ----------------------------------------------------------------------------------
@@ -63,7 +67,11 @@ def deliverable_command(cmd: Command) -> None:
 
 
 def deliverables_command(cmd: Command) -> None:
-    """`/cadence deliverables [<eng>] [mine|overdue]`, in any order."""
+    """`/cadence deliverables [<eng>] [mine|overdue]`, in any order; `<eng> chart`: its
+    timeline picture."""
+    if any(word.lower() == CHART for word in cmd.args):
+        timeline_command(cmd, [w for w in cmd.args if w.lower() != CHART])
+        return
     handle, chosen = None, None
     for word in cmd.args:
         if word.lower() in FILTERS and chosen is None:
@@ -75,6 +83,41 @@ def deliverables_command(cmd: Command) -> None:
             return
     cmd.ack()
     cmd.respond(**_listed(cmd.req, handle, None, chosen, 0), response_type="ephemeral")
+
+
+def timeline_command(cmd: Command, rest: list[str]) -> None:
+    """`/cadence deliverables <eng> chart`: checked here (whoever may list the engagement's
+    deliverables may see them drawn), drawn and uploaded by a job (never on this thread)."""
+    if len(rest) != 1:
+        cmd.ack(**usage_reply("Say which engagement's timeline to draw.", cmd.spec))
+        return
+    req = cmd.req
+    try:
+        with req.change() as session:
+            details = engagements.find(
+                session=session, team_id=req.team_id, handle=rest[0], only_for=req.only_for
+            )
+            deliverables.require_reader(details, req.user_id, req.only_for)
+            if req.from_elsewhere:  # Slack lets no app open a DM with another organisation's
+                raise UserError(
+                    f"Cadence cannot send you the picture: Slack lets apps send files to people "
+                    f"of another organisation only in shared channels, not by DM. Ask a lead of "
+                    f"{details.engagement.name} to share it, or read the list with "
+                    f"`/cadence deliverables {details.engagement.handle}`."
+                )
+            timeline_jobs.plan(
+                session, team_id=req.team_id, requester=req.user_id, engagement_id=details.id,
+                request=req.delivery, now=req.now,
+            )  # fmt: skip
+    except UserError as e:
+        cmd.ack(**usage_reply(e.message, cmd.spec))
+        return
+    cmd.ack(
+        **plain_message(
+            f"Drawing the deliverables' timeline of {escape(details.engagement.name)}: the "
+            "picture arrives in your DM with Cadence in a moment."
+        )
+    )
 
 
 def _listed(

@@ -155,6 +155,11 @@ def deliverable_line(event_id: int) -> str:
     return f"deliverable-line:event={event_id}"
 
 
+def deliverable_timeline(request: str) -> str:
+    """`/cadence deliverables <eng> chart`: the timeline picture that request asked for."""
+    return f"deliverable-timeline:request={request}"
+
+
 # --- the digest (bot/engine/digests.py, handlers/digests.py) -------------------------------------
 
 

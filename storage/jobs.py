@@ -67,6 +67,7 @@ class JobKind(StrEnum):
     DELIVERABLE_LINE = "deliverable_line"  # a line in its card's thread: who changed what, when
     DELIVERABLE_CLOCK = "deliverable_clock"  # a deliverable's clock ran out: alert once if live
     DELIVERABLE_ALERT = "deliverable_alert"  # that alert to one person, built when it is sent
+    DELIVERABLE_TIMELINE = "deliverable_timeline"  # an engagement's timeline PNG, to who asked
     DIGEST = "digest"  # a workspace's digest is due: plan one post per digest channel
     DIGEST_POST = "digest_post"  # the digest message to a digest channel (or a preview's DM)
     DIGEST_CHART = "digest_chart"  # the digest's chart, uploaded after its message

@@ -1130,6 +1130,18 @@ def deliverable_is(status: str) -> Works:
     return works
 
 
+def timeline_sent(world: World, sent: Sent, seen: Seen) -> None:
+    """`deliverables <eng> chart`: said at once, then the PNG arrives in the asker's DM."""
+    says("Drawing the deliverables' timeline")(world, sent, seen)
+    dm = world.fake.dm_channel_id(sent.user)
+    world.app.wait_until(
+        lambda: any(
+            f[3] == dm and f[2].startswith(b"\x89PNG") for f in world.fake.uploaded_files()
+        ),
+        what=f"the timeline in {sent.role}'s DM",
+    )
+
+
 def refreshed(world: World, sent: Sent, seen: Seen) -> None:
     """The schedule form's preview was redrawn (views.update of the form clicked in)."""
     view_id = json.loads(sent.source)["id"]
@@ -1185,6 +1197,8 @@ CASES: tuple[Case, ...] = (
     command("concerns", EVERYONE, anything),
     command("deliverable acme-payments Fresh item", MANAGERS, opens("deliverable_form")),
     command("deliverables acme-payments", READERS, says("Cutover runbook")),
+    # Not to another organisation's people: Slack lets no app DM them a file (they are told).
+    command("deliverables acme-payments chart", READERS - {"external"}, timeline_sent),
     command("deliverables", EVERYONE, anything),
     command("away 2026-12-21 2026-12-24", EVERYONE, says("You are away")),
     command("away off", EVERYONE, anything),

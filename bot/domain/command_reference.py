@@ -98,8 +98,9 @@ REFERENCE: tuple[CommandSpec, ...] = (
         True,
     ),
     CommandSpec(
-        "deliverables [<eng>] [mine|overdue]",
-        "deliverables, overdue and due soon first, with their slips, rework and actions",
+        "deliverables [<eng>] [mine|overdue] · deliverables <eng> chart",
+        "deliverables, overdue and due soon first, with their slips, rework and actions; with "
+        "`chart`, a picture of them on a time axis, planned against actual, sent to you",
         "/cadence deliverables acme-payments overdue",
         True,
     ),

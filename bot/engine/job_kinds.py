@@ -28,6 +28,7 @@ from bot.engine import (
     messages,
     prompts,
     survey_results,
+    timeline_jobs,
 )
 from bot.engine.deliverable_cards import card as deliverable_card
 from bot.engine.deliverable_cards import line as deliverable_line
@@ -63,6 +64,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.DELIVERABLE_ALERT: KindHandler(builds_message=deliverable_jobs.alert),
     JobKind.DELIVERABLE_CARD: KindHandler(builds_message=deliverable_card),
     JobKind.DELIVERABLE_LINE: KindHandler(builds_message=deliverable_line),
+    JobKind.DELIVERABLE_TIMELINE: KindHandler(builds_message=timeline_jobs.send_timeline),
     JobKind.OVERDUE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.ESCALATE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.MISSED_SUMMARY: KindHandler(works_in_database=alerts.plan_missed_summary),
