@@ -83,8 +83,11 @@ def test_a_lead_exports_the_record_and_anonymity_is_kept(cadence):
     assert "the CSV files arrive in a zip" in text_of(answer)
     # Every form family's answers in its files (bot/domain/form_families.py), and the rest.
     assert set(tables) == {*form_families.exported_files(), "concerns.csv",
-                           "concern_history.csv", "audit.csv", "weekly.csv",
+                           "concern_history.csv", "deliverables.csv",
+                           "deliverable_history.csv", "audit.csv", "weekly.csv",
                            "scorecard.csv"}  # fmt: skip
+    # No deliverable agreed: their files hold their header only.
+    assert tables["deliverables.csv"] == tables["deliverable_history.csv"] == []
     assert {"updates.csv", "kpi_values.csv", "feedback.csv", "feedback_comments.csv",
             "risk_reviews.csv"} <= set(tables)  # fmt: skip
     (update,) = tables["updates.csv"]

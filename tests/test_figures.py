@@ -33,6 +33,8 @@ from storage.models import (
     CheckIn,
     CheckInRecipient,
     Concern,
+    Deliverable,
+    DeliverableEvent,
     Engagement,
     Feedback,
     KpiDefinition,
@@ -331,7 +333,7 @@ def test_figures_of_an_engagement_built_through_the_product(cadence, monkeypatch
 def _volume(db, team_id: str, count: int) -> list[int]:
     """A volume setup, inserted directly: `count` engagements, each with a cadence, a check-in
     with one answered recipient, two updates (one before the period) with a revision and a KPI,
-    an open concern and a feedback answer."""
+    an open concern, a feedback answer and a deliverable re-planned once."""
     ids = []
     with db.session() as session:
         for n in range(count):
@@ -410,6 +412,21 @@ def _volume(db, team_id: str, count: int) -> list[int]:
                     submitted_at=utc(2026, 11, 1),
                 )
             )
+            d = Deliverable(
+                team_id=team_id, engagement_id=e.id, title="Runbook", due_on=NOW.date(),
+                due_at=NOW, original_due_on=NOW.date(), owner_user_id="U2", acceptors=[],
+                created_by="U1", created_at=START, updated_at=START, slip_count=1,
+                days_slipped=2,
+            )  # fmt: skip
+            session.add(d)
+            session.flush()
+            session.add(
+                DeliverableEvent(
+                    team_id=team_id, deliverable_id=d.id, actor_user_id="U2", action="replanned",
+                    to_status="planned", data={"from": "2026-12-29", "to": "2026-12-31", "days": 2},
+                    at=NOW - timedelta(days=1),
+                )
+            )  # fmt: skip
     return ids
 
 
@@ -434,14 +451,19 @@ def test_loading_issues_the_same_few_selects_for_one_engagement_and_for_thirty(d
     _volume(db, "T30", 30)
     one, loaded_one = _statements(db, "T1")
     thirty, loaded_thirty = _statements(db, "T30")
-    assert one == thirty == 6
+    # Six for updates, KPIs, concerns and feedback; two for deliverables and their re-plans.
+    assert one == thirty == 8
     assert len(loaded_one) == 1 and len(loaded_thirty) == 30
     for inputs in loaded_thirty.values():
         # Each engagement got its own rows, and only its own: the update before the period
         # (amber, in force at its start) and the one in it.
         assert [u.rag for u in inputs.updates] == ["amber", "green"]
         assert len(inputs.asked) == len(inputs.concerns) == len(inputs.ratings) == 1
+        assert len(inputs.deliverables) == 1
         assert [k.name for k in inputs.kpis] == ["Up"]
+        assert [(r.deliverable_id, r.days) for r in inputs.replans] == [
+            (d.deliverable_id, 2) for d in inputs.deliverables
+        ]
     found = figures.compute(loaded_thirty, now=NOW, weeks=WEEKS)
     assert {f.on_time for f in found.values()} == {Rate(1, 1)}
     assert {f.rag_trend for f in found.values()} == {("amber", "amber", "amber", "green")}

@@ -2,7 +2,8 @@
 
 An executive reads it on a phone once a week. So: a headline (how many engagements are green,
 amber and red, and what changed), then the engagements that need attention, each with its RAG
-and trend, scorecard figures, worst open concerns and a button to its health card; the rest
+and trend, scorecard figures, worst open concerns, deliverables overdue, due this week and
+slipped, and a button to its health card; the rest
 one line each; and past Slack's 50 blocks the remainder counted, never cut mid-sentence.
 Every number comes from `bot.domain.figures` (the same numbers as the health card and Home).
 """
@@ -25,7 +26,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, message
 from bot.blocks.health import HEALTH_ACTION
 from bot.domain.command_reference import shorten
-from bot.domain.figures import SCORE_FORMULA, Figures, Rate
+from bot.domain.figures import MAX_SLIPS, SCORE_FORMULA, Figures, Rate
 from bot.domain.updates.evidence import RAG_EMOJI
 
 MAX_DETAILED = 12  # engagements given a section of their own; the rest get a line
@@ -120,7 +121,8 @@ def score_line(f: Figures) -> str:
     return (
         f"Score *{score}*{points(card.change())} · on time {percent(now.on_time)}"
         f"{points(changes['on_time'])} · KPIs on target {now.kpis_met.met}/{now.kpis_met.counted}"
-        f"{points(changes['kpis'])} · SLAs met {percent(now.sla)}{points(changes['sla'])}"
+        f"{points(changes['kpis'])} · deliverables {percent(now.delivery)}"
+        f"{points(changes['delivery'])} · SLAs met {percent(now.sla)}{points(changes['sla'])}"
         f" · feedback {feedback}"
     )
 
@@ -145,15 +147,44 @@ def concern_line(f: Figures, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _titles(titles: Sequence[str]) -> str:
+    shown = [escape(shorten(" ".join(t.split()), MAX_TITLE)) for t in titles[:MAX_SLIPS]]
+    more = f" and {len(titles) - len(shown)} more" if len(titles) > len(shown) else ""
+    return ", ".join(shown) + more
+
+
+def deliverable_line(f: Figures) -> str | None:
+    """Overdue and due this week, and what slipped since the last digest (re-planned later,
+    or past its date unsubmitted); None for an engagement with nothing of either."""
+    d = f.deliverables
+    if not (d.overdue or d.due_soon or d.replans_since):
+        return None
+    parts = [
+        f"Deliverables: *{len(d.overdue)} overdue*" if d.overdue else "Deliverables: 0 overdue"
+    ]
+    parts.append(f"{len(d.due_soon)} due this week")
+    line = " · ".join(parts)
+    slipped = [f"{r.title} (+{r.days} d)" for r in d.replans_since]
+    slipped += [f"{row.title} (overdue)" for row in d.overdue_since]
+    if slipped:
+        line += f"\n  Slipped since the last digest: {_titles(slipped)}"
+    return line
+
+
 def detailed_section(f: Figures, now: datetime) -> SectionBlock:
     changed = change_phrase(f)
     head = f"{rag_marker(f.rag_now)} · *{name_of(f)}* `{f.handle}`"
     if changed:
         head += f" · _changed: {changed}_"
     trend = f"Weeks (oldest first): `{trend_letters(f)}`"
-    text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now)])
-    if len(text) > MAX_SECTION_TEXT:  # long concern titles: drop them, keep whole sentences
-        text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now).split("\n")[0]])
+    delivered = deliverable_line(f)
+    tail = [delivered] if delivered else []
+    text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now), *tail])
+    if len(text) > MAX_SECTION_TEXT:  # long titles: drop them, keep whole sentences
+        tail = [delivered.split("\n")[0]] if delivered else []
+        text = "\n".join(
+            [head, f"{score_line(f)}\n{trend}", concern_line(f, now).split("\n")[0], *tail]
+        )
     return SectionBlock(
         block_id=f"digest-{f.engagement_id}",
         text=MarkdownTextObject(text=text),
@@ -166,6 +197,9 @@ def detailed_section(f: Figures, now: datetime) -> SectionBlock:
 def summary_line(f: Figures) -> str:
     score = f.scorecard.now.score
     extra = f" · {f.concerns.open_total} open" if f.concerns.open_total else ""
+    if f.deliverables.overdue:
+        late = len(f.deliverables.overdue)
+        extra += f" · {late} deliverable{'s' if late != 1 else ''} overdue"
     changed = change_phrase(f)
     return (
         f"{RAG_EMOJI.get(f.rag_now or '', NO_UPDATE)} *{name_of(f)}* `{f.handle}` · score "
@@ -196,6 +230,11 @@ def changes_summary(figures: Sequence[Figures]) -> str:
     if moved:
         parts.append(f"{len(moved)} changed RAG ({worse} worse)")
     parts.append(f"{raised} concern{'s' if raised != 1 else ''} raised, {resolved} resolved")
+    slipped = sum(
+        len(f.deliverables.replans_since) + len(f.deliverables.overdue_since) for f in figures
+    )
+    if slipped:
+        parts.append(f"{slipped} deliverable{'s' if slipped != 1 else ''} slipped")
     if breaches:
         parts.append(f"*{breaches} past SLA now*")
     return "Since the last digest: " + " · ".join(parts) + "."

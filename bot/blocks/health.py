@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, DividerBlock, HeaderBlock
 
@@ -32,9 +33,11 @@ from bot.domain.engagements import format_number
 from bot.domain.feedback import MIN_ANSWERS
 from bot.domain.figures import (
     FEEDBACK_SCORES,
+    MAX_SLIPS,
     SCORE_FORMULA,
     SCORE_WEEKS,
     ConcernRow,
+    DeliverableRow,
     Figures,
     KpiFigure,
     Rate,
@@ -58,6 +61,7 @@ MAX_SUMMARY = 300  # of the last update's summary, quoted on the card
 PART_LABELS = {
     "on_time": "On-time updates",
     "kpis": "KPIs on target",
+    "delivery": "Deliverables (on time, accepted first time)",
     "sla": "Concern SLAs met",
     "feedback": "Feedback",
 }
@@ -245,6 +249,46 @@ def _concern_lines(f: Figures, h: Health, now: datetime) -> list[str]:
     return lines
 
 
+def _day(moment: datetime, tz: str) -> str:
+    """The local day a deliverable is due: it is due at the end of it, so the day before the
+    moment `due_at` holds."""
+    return f"{(moment.astimezone(ZoneInfo(tz)) - timedelta(seconds=1)):%a %d %b}"
+
+
+def deliverable_line(row: DeliverableRow, tz: str, now: datetime) -> str:
+    """`*#7 Cutover runbook* · due Fri 11 Dec (4 d ago)`."""
+    title = escape(shorten(row.title, 150))
+    when = f"{_day(row.due_at, tz)} ({relative(row.due_at, now)})"
+    return f"*#{row.deliverable_id} {title}* · due {when}"
+
+
+def _deliverable_lines(f: Figures, h: Health, now: datetime) -> list[str]:
+    d = f.deliverables
+    weeks = len(f.rag_trend)
+    if not (d.in_view or d.on_time.counted or d.first_time.counted):
+        return [f"*Deliverables* none open or accepted in the last {weeks} weeks"]
+    slip = (
+        "—"
+        if d.average_slip_days is None
+        else f"{d.average_slip_days:.1f} d ({d.slipped} of {d.in_view} moved later)"
+    )
+    overdue = f"*{len(d.overdue)} overdue*" if d.overdue else "none overdue"
+    lines = [
+        f"*Deliverables* over {weeks} weeks: on time {rate_text(d.on_time)} · accepted first "
+        f"time {rate_text(d.first_time)} · average slip {slip} · {overdue} · "
+        f"{len(d.due_soon)} due in the next 7 days"
+    ]
+    lines += [f"⏰ {deliverable_line(row, h.timezone, now)}" for row in d.overdue[:MAX_SLIPS]]
+    lines += [f"📅 {deliverable_line(row, h.timezone, now)}" for row in d.due_soon[:MAX_SLIPS]]
+    for r in d.replans_since[:MAX_SLIPS]:
+        lines.append(
+            f"↪️ *#{r.deliverable_id} {escape(shorten(r.title, 150))}* moved "
+            f"{r.from_on:%a %d %b} → {r.to_on:%a %d %b} (+{r.days} d), "
+            f"{relative(r.at, now)}"
+        )
+    return lines
+
+
 def _answers(n: int) -> str:
     return f"{n} answer{'s' if n != 1 else ''}"
 
@@ -290,6 +334,7 @@ def _scorecard_section(f: Figures) -> str:
     shown = {
         "on_time": rate_text(now.on_time),
         "kpis": rate_text(now.kpis_met),
+        "delivery": rate_text(now.delivery),
         "sla": rate_text(now.sla),
         "feedback": feedback,
     }
@@ -337,6 +382,7 @@ def health_card(f: Figures, h: Health, *, now: datetime, buttons: bool = True) -
         DividerBlock(),
         *pack_sections(_kpi_lines(f, h)),
         *pack_sections(_concern_lines(f, h, now)),
+        *pack_sections(_deliverable_lines(f, h, now)),
         section(fit_text(_feedback_section(f))),
         DividerBlock(),
         section(fit_text(_scorecard_section(f))),

@@ -1,4 +1,5 @@
-"""The App Home tab: a person's engagements and what to do next.
+"""The App Home tab: a person's engagements and what to do next (check-ins to answer,
+deliverables to submit or accept, concerns of theirs).
 
 The engagements show the figures every view shares (`bot/domain/figures.py`: RAG now and its
 trend, the scorecard's score, the on-time rate), as computed there, never again here.
@@ -26,6 +27,7 @@ from bot.blocks.engagements import engagement_lines, fit_sections
 from bot.domain.checkin_kinds import title as kind_title
 from bot.domain.checkins import CheckInStatus
 from bot.domain.concerns import ConcernPage
+from bot.domain.deliverable_queue import ACCEPT, SUBMIT, Waiting
 from bot.domain.engagements import EngagementDetails
 from bot.domain.figures import TREND_WEEKS, Figures
 from bot.domain.updates.evidence import RAG_EMOJI
@@ -135,6 +137,30 @@ def concern_blocks(page: ConcernPage, now: datetime) -> list:
     return blocks
 
 
+MAX_HOME_DELIVERABLES = 10
+ACTION_WORDS = {SUBMIT: "to submit (you own it)", ACCEPT: "to accept (submitted to you)"}
+
+
+def deliverable_blocks(waiting: Waiting, now: datetime) -> list:
+    """What the person must submit or accept, those to accept first, then soonest due; the
+    rest counted."""
+    blocks: list = [section(f"*Deliverables waiting on you* ({waiting.total}): submit or accept")]
+    for d, engagement, what in waiting.rows[:MAX_HOME_DELIVERABLES]:
+        late = " · *overdue*" if what == SUBMIT and d.due_at <= now else ""
+        blocks.append(
+            section(
+                fit_text(
+                    f"*#{d.id} {escape(d.title)}* · {ACTION_WORDS[what]}\n"
+                    f"{escape(engagement.name)} · due {d.due_on:%a %d %b %Y}{late}"
+                )
+            )
+        )
+    rest = waiting.total - min(waiting.total, MAX_HOME_DELIVERABLES)
+    if rest:
+        blocks.append(context(f"…and {rest} more: `/cadence deliverables mine` lists them all."))
+    return blocks
+
+
 def home_view(
     user_id: str,
     mine: Sequence[tuple[EngagementDetails, tuple[str, ...]]],
@@ -143,15 +169,20 @@ def home_view(
     now: datetime | None = None,
     figures: Mapping[int, Figures] | None = None,
     total: int | None = None,
+    deliverables: Waiting | None = None,
 ) -> dict[str, Any]:
     """The person's Home tab: what waits for their answer, their open concerns, their
     engagements worst first (RAG, trend, score, on-time rate from `figures`), within 100 blocks.
-    `total`: how many engagements they have, when `mine` is only the first of them."""
+    `total`: how many engagements they have, when `mine` is only the first of them;
+    `deliverables`: what they must submit or accept."""
     figures = figures or {}
     total = len(mine) if total is None else total
     blocks: list = [HeaderBlock(text="Cadence")]
     if waiting:
         blocks.extend(waiting_blocks(waiting))
+        blocks.append(DividerBlock())
+    if deliverables is not None and deliverables.total and now is not None:
+        blocks.extend(deliverable_blocks(deliverables, now))
         blocks.append(DividerBlock())
     if concerns is not None and concerns.total and now is not None:
         blocks.extend(concern_blocks(concerns, now))

@@ -1,6 +1,6 @@
 """An engagement's record as CSV files in one zip: each form family's answers (status updates
 and their KPI figures, feedback without one answer in it, risk reviews: written by the family,
-`form_families.FAMILIES`), concerns with their history, and the audit log, within a date range; and the figures the views show over that range, read from
+`form_families.FAMILIES`), concerns and deliverables with their history, and the audit log, within a date range; and the figures the views show over that range, read from
 `figures` so a number is the same here as in the digest, the health card and the Home tab:
 each rolling week's RAG and on-time rate, and the vendor scorecard as of the range's end.
 
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
 
-from bot.domain import figures, form_families
+from bot.domain import deliverables, figures, form_families
 from bot.domain.errors import UserError
 from bot.domain.export_files import ExportFile, ExportScope, number, when, write_csv
 from storage.models import (
@@ -31,6 +31,8 @@ from storage.models import (
     Cadence,
     Concern,
     ConcernEvent,
+    Deliverable,
+    DeliverableEvent,
     Engagement,
 )
 
@@ -39,7 +41,13 @@ MAX_WEEKS = 260  # weekly.csv covers at most the last five years of the range
 # What the engagement did in the range: each form family's answers (`form_families`) and the
 # concern register; an export with none of it is empty (the audit log, the weekly figures and
 # the scorecard are context, always there).
-RECORD_FILES = (*form_families.exported_files(), "concerns.csv", "concern_history.csv")
+RECORD_FILES = (
+    *form_families.exported_files(),
+    "concerns.csv",
+    "concern_history.csv",
+    "deliverables.csv",
+    "deliverable_history.csv",
+)
 
 
 def parse_range(words: tuple[str, ...], *, today: date) -> tuple[date | None, date | None]:
@@ -143,6 +151,33 @@ SCORECARD_HEADER = [
 ]  # fmt: skip
 
 
+DELIVERABLE_HEADER = [
+    "deliverable_id", "title", "milestone", "status", "owner", "acceptors", "created_at",
+    "original_due_on", "due_on", "due_at", "slip_count", "days_slipped", "rework_count",
+    "submitted_at", "accepted_at", "cancelled_at", "on_time", "evidence_link", "evidence_note",
+    "description", "acceptance_criteria",
+]  # fmt: skip
+ON_TIME_WORDS = {True: "yes", False: "no", None: ""}
+
+
+def _deliverable(d: Deliverable, tz: str, now: datetime) -> list[object]:
+    """One deliverable's row; `on_time` as the figures judge it now (`figures.delivered_on_time`:
+    against its first agreed date; empty while not judged)."""
+    assert d.id is not None
+    row = figures.DeliverableRow(
+        d.id, d.title, d.status, d.created_at, d.due_at,
+        deliverables.due_moment(d.original_due_on, tz), d.slip_count, d.days_slipped,
+        d.rework_count, d.submitted_at, d.accepted_at, d.cancelled_at,
+    )  # fmt: skip
+    return [
+        d.id, d.title, d.milestone, d.status, d.owner_user_id, " ".join(d.acceptors or ()),
+        when(d.created_at), d.original_due_on.isoformat(), d.due_on.isoformat(), when(d.due_at),
+        d.slip_count, d.days_slipped, d.rework_count, when(d.submitted_at), when(d.accepted_at),
+        when(d.cancelled_at), ON_TIME_WORDS[figures.delivered_on_time(row, now=now)],
+        d.evidence_link, d.evidence_note, d.description, d.acceptance_criteria,
+    ]  # fmt: skip
+
+
 def build(
     *,
     session: Session,
@@ -177,6 +212,19 @@ def build(
         .where(col(ConcernEvent.concern_id).in_([c.id for c in concerns] or [-1]))
         .order_by(col(ConcernEvent.id))
     ).all()
+    # Deliverables agreed in the range, each with its whole history (as concerns).
+    agreed = session.exec(
+        select(Deliverable)
+        .where(Deliverable.engagement_id == engagement_id)
+        .where(*within(col(Deliverable.created_at)))
+        .order_by(col(Deliverable.id))
+    ).all()
+    deliverable_ids = [d.id for d in agreed] or [-1]
+    deliverable_events = session.exec(
+        select(DeliverableEvent)
+        .where(col(DeliverableEvent.deliverable_id).in_(deliverable_ids))
+        .order_by(col(DeliverableEvent.id))
+    ).all()
     cadence_ids = session.exec(
         select(Cadence.id).where(Cadence.engagement_id == engagement_id)
     ).all()
@@ -191,6 +239,8 @@ def build(
                 & col(AuditEvent.entity_id).in_(list(cadence_ids) or [-1]),
                 (col(AuditEvent.entity_type) == "concern")
                 & col(AuditEvent.entity_id).in_([c.id for c in concerns] or [-1]),
+                (col(AuditEvent.entity_type) == "deliverable")
+                & col(AuditEvent.entity_id).in_(deliverable_ids),
             )
         )
         .where(*within(col(AuditEvent.at)))
@@ -237,6 +287,26 @@ def build(
                 ["concern_id", "at", "actor", "action", "from_status", "to_status", "note"],
                 [[e.concern_id, when(e.at), e.actor_user_id, e.action, e.from_status or "",
                   e.to_status, e.note] for e in events],
+            ),
+        ),
+        ExportFile(
+            "deliverables.csv",
+            len(agreed),
+            write_csv(
+                DELIVERABLE_HEADER,
+                [_deliverable(d, engagement.timezone, now) for d in agreed],
+            ),
+        ),
+        ExportFile(
+            "deliverable_history.csv",
+            len(deliverable_events),
+            write_csv(
+                ["deliverable_id", "at", "actor", "action", "from_status", "to_status", "note",
+                 "from_due_on", "to_due_on", "days_moved"],
+                [[e.deliverable_id, when(e.at), e.actor_user_id, e.action, e.from_status or "",
+                  e.to_status, e.note, (e.data or {}).get("from", ""),
+                  (e.data or {}).get("to", ""), (e.data or {}).get("days", "")]
+                 for e in deliverable_events],
             ),
         ),
         ExportFile(

@@ -5,6 +5,10 @@ pure function over plain rows, and one loader reads those rows for all engagemen
 workspace together, in a fixed number of SELECTs (never a few per engagement), so a digest of
 1,000 engagements issues as many statements as a digest of one.
 
+Deliverables: on-time delivery is judged against the date as first agreed (`on_time_delivery`
+says why), first-time acceptance over what was accepted in the period, and what slipped since
+the last digest from the re-plans' events.
+
 Periods and weeks: a period is the `weeks` × 7 days ending at `now`. Weekly buckets are rolling
 7-day windows in UTC ending at `now`, each (end - 7 days, end] (bucket 0 is the oldest; the
 last ends at `now`; the period is (now - weeks × 7 days, now]), not
@@ -17,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_
@@ -26,14 +30,18 @@ from sqlmodel import Session, col, select
 from bot.domain.checkin_kinds import kinds_counted_on_time
 from bot.domain.checkins import RecipientStatus
 from bot.domain.concerns import OPEN_STATUSES, WAITING_FOR_ACK
+from bot.domain.deliverables import due_moment
 from bot.domain.engagements import SEVERITIES
 from bot.domain.feedback_results import MIN_ANSWERS, batch_of
 from bot.domain.updates.evidence import KpiOutcome, outcome_of_content
+from storage.deliverable_statuses import DeliverableStatus
 from storage.models import (
     Cadence,
     CheckIn,
     CheckInRecipient,
     Concern,
+    Deliverable,
+    DeliverableEvent,
     Engagement,
     Feedback,
     KpiDefinition,
@@ -49,13 +57,16 @@ FEEDBACK_SCORES = ("communication", "quality", "timeliness", "overall")
 WORST_CONCERNS = 3  # open concerns named in a digest entry or a health card
 TREND_WEEKS = 8  # what the digest, the health card and the Home tab load and show as trends
 SCORE_WEEKS = 4  # the scorecard's period; the trend compares it with the 4 weeks before
-SCORE_WEIGHTS = {"on_time": 30, "kpis": 30, "sla": 25, "feedback": 15}
+SCORE_WEIGHTS = {"on_time": 25, "kpis": 25, "delivery": 20, "sla": 20, "feedback": 10}
 SCORE_FORMULA = (
-    "Score (0–100) over the last 4 weeks: on-time updates × 30, KPIs on target × 30, concern "
-    "SLAs met × 25 and feedback × 15, each as a share from 0 to 1 (feedback: (mean overall "
-    "score − 1) ÷ 4), divided by the weights of the parts that had something to count. The "
-    "trend compares it with the 4 weeks before."
+    "Score (0–100) over the last 4 weeks: on-time updates × 25, KPIs on target × 25, "
+    "deliverables × 20 (on time by their first agreed date, and accepted the first time), "
+    "concern SLAs met × 20 and feedback × 10, each as a share from 0 to 1 (feedback: (mean "
+    "overall score − 1) ÷ 4), divided by the weights of the parts that had something to "
+    "count. The trend compares it with the 4 weeks before."
 )
+DUE_AHEAD = timedelta(days=7)  # "due this week": not submitted, due in the 7 days after now
+MAX_SLIPS = 5  # the deliverables named as slipped in a digest entry or a health card
 
 
 # --- inputs: rows as read ----------------------------------------------------------------------
@@ -146,6 +157,38 @@ class Rating:
 
 
 @dataclass(frozen=True)
+class DeliverableRow:
+    """A deliverable as it stands now. `original_due_at`: the end of the date first agreed
+    (the engagement's zone), which a re-plan never moves; `due_at`: the date in force."""
+
+    deliverable_id: int
+    title: str
+    status: str  # DeliverableStatus
+    created_at: datetime
+    due_at: datetime
+    original_due_at: datetime
+    slip_count: int = 0
+    days_slipped: int = 0
+    rework_count: int = 0
+    submitted_at: datetime | None = None  # the submission waiting, or the one accepted
+    accepted_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Replan:
+    """A re-plan of a deliverable (its event): from which date to which, when, by how many
+    days (positive: later, a slip)."""
+
+    deliverable_id: int
+    title: str
+    at: datetime
+    from_on: date
+    to_on: date
+    days: int
+
+
+@dataclass(frozen=True)
 class Inputs:
     """Everything the figures of one engagement need, as the loader read it."""
 
@@ -157,6 +200,8 @@ class Inputs:
     kpis: tuple[Kpi, ...] = ()
     concerns: tuple[ConcernRow, ...] = ()
     ratings: tuple[Rating, ...] = ()
+    deliverables: tuple[DeliverableRow, ...] = ()
+    replans: tuple[Replan, ...] = ()  # in the period, oldest first
 
 
 # --- outputs -------------------------------------------------------------------------------------
@@ -226,6 +271,21 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class DeliverableFigures:
+    """The deliverables of an engagement as every view shows them (see `deliverable_figures`)."""
+
+    on_time: Rate  # of those first due in the period: accepted on a submission made by then
+    first_time: Rate  # of those accepted in the period: accepted with no rejection before
+    average_slip_days: float | None  # mean days moved later, over those in view; None: none
+    slipped: int  # of those in view, how many were moved later at least once
+    overdue: tuple[DeliverableRow, ...]  # not submitted and past the date in force, oldest first
+    due_soon: tuple[DeliverableRow, ...]  # not submitted, due in the DUE_AHEAD after now
+    replans_since: tuple[Replan, ...]  # moved later since the last digest, newest first
+    overdue_since: tuple[DeliverableRow, ...]  # fell overdue since the last digest
+    in_view: int = 0  # open now, or accepted in the period (cancelled ones never)
+
+
+@dataclass(frozen=True)
 class ScoreParts:
     """The vendor scorecard's parts over one period, and the overall score (see SCORE_FORMULA)."""
 
@@ -235,11 +295,19 @@ class ScoreParts:
     sla: Rate  # concern deadlines met (acknowledge and resolve), of deadlines met or passed
     feedback: float | None  # mean overall feedback score, 1–5
     score: int | None  # 0–100; None when no part has anything to count
+    # deliverables on time and accepted the first time, together (their two rates' sums)
+    delivery: Rate = Rate(0, 0)
 
     def parts(self) -> dict[str, float | None]:
         """Each part as 0–100 (None: nothing to count), in SCORE_WEIGHTS order."""
         feedback = None if self.feedback is None else (self.feedback - 1) / 4
-        values = (self.on_time.value, self.kpis_met.value, self.sla.value, feedback)
+        values = (
+            self.on_time.value,
+            self.kpis_met.value,
+            self.delivery.value,
+            self.sla.value,
+            feedback,
+        )
         return {
             name: None if v is None else 100 * v
             for name, v in zip(SCORE_WEIGHTS, values, strict=True)
@@ -285,6 +353,7 @@ class Figures:
     feedback: FeedbackFigures
     changes: Changes
     scorecard: Scorecard
+    deliverables: DeliverableFigures
 
 
 # --- pure figures ------------------------------------------------------------------------------
@@ -495,6 +564,105 @@ def changes_since(
     )
 
 
+_OPEN_DELIVERABLE = (
+    DeliverableStatus.PLANNED,
+    DeliverableStatus.IN_PROGRESS,
+    DeliverableStatus.SUBMITTED,
+)
+_WAITING = (DeliverableStatus.PLANNED, DeliverableStatus.IN_PROGRESS)  # not submitted yet
+
+
+def on_time_delivery(rows: Iterable[DeliverableRow], *, now: datetime, start: datetime) -> Rate:
+    """On-time delivery: of the deliverables whose date *as first agreed* ended in
+    (start, now], not cancelled, those accepted on a submission made by the end of that date.
+    A re-plan does not move the date judged (a slip is counted as one, and shows in the
+    average slip): moving the date the day before never makes a late delivery on time. A
+    submission made in time that waits for its acceptor is not counted yet (neither a miss
+    nor met: the acceptor's delay is not the vendor's); one rejected is judged by the
+    submission accepted in the end."""
+    judged = [
+        verdict
+        for d in rows
+        if start < d.original_due_at <= now
+        and (verdict := delivered_on_time(d, now=now)) is not None
+    ]
+    return Rate(sum(judged), len(judged))
+
+
+def delivered_on_time(d: DeliverableRow, *, now: datetime) -> bool | None:
+    """One deliverable judged as `on_time_delivery` judges it at `now`: True (accepted on a
+    submission by its first agreed date), False (its first agreed date passed without one),
+    None (not judged: cancelled, not due yet, or a submission in time waiting for its acceptor)."""
+    if d.status == DeliverableStatus.CANCELLED or d.original_due_at > now:
+        return None
+    accepted = d.accepted_at is not None and d.accepted_at <= now
+    in_time = d.submitted_at is not None and d.submitted_at <= d.original_due_at
+    if not accepted and in_time and d.status == DeliverableStatus.SUBMITTED:
+        return None
+    return accepted and in_time
+
+
+def first_time_acceptance(
+    rows: Iterable[DeliverableRow], *, now: datetime, start: datetime
+) -> Rate:
+    """Of the deliverables accepted in (start, now], those accepted without a rejection."""
+    accepted = [d for d in rows if d.accepted_at is not None and start < d.accepted_at <= now]
+    return Rate(sum(1 for d in accepted if d.rework_count == 0), len(accepted))
+
+
+def _overdue(d: DeliverableRow, at: datetime) -> bool:
+    return d.status in _WAITING and d.due_at <= at and d.created_at <= at
+
+
+def deliverable_figures(
+    rows: Sequence[DeliverableRow],
+    replans: Sequence[Replan],
+    *,
+    now: datetime,
+    start: datetime,
+    since: datetime,
+) -> DeliverableFigures:
+    """On-time delivery and first-time acceptance over (start, now]; the average slip (days
+    the date moved later, whole days, re-plans earlier not subtracted) over the deliverables
+    in view: open now, or accepted in the period; what is overdue now (not submitted, past the
+    date in force), due in the DUE_AHEAD after now, and what slipped since the last digest:
+    each re-plan to a later date in (since, now], and each deliverable whose date in force
+    ended in (since, now] without a submission."""
+    in_view = [
+        d
+        for d in rows
+        if d.created_at <= now
+        and (
+            d.status not in (DeliverableStatus.ACCEPTED, DeliverableStatus.CANCELLED)
+            or (d.accepted_at is not None and start < d.accepted_at <= now)
+        )
+    ]
+    overdue = sorted(
+        (d for d in rows if _overdue(d, now)), key=lambda d: (d.due_at, d.deliverable_id)
+    )
+    due_soon = sorted(
+        (d for d in rows if d.status in _WAITING and now < d.due_at <= now + DUE_AHEAD),
+        key=lambda d: (d.due_at, d.deliverable_id),
+    )
+    return DeliverableFigures(
+        on_time=on_time_delivery(rows, now=now, start=start),
+        first_time=first_time_acceptance(rows, now=now, start=start),
+        average_slip_days=_mean([d.days_slipped for d in in_view]),
+        slipped=sum(1 for d in in_view if d.days_slipped > 0),
+        overdue=tuple(overdue),
+        due_soon=tuple(due_soon),
+        replans_since=tuple(
+            sorted(
+                (r for r in replans if r.days > 0 and since < r.at <= now),
+                key=lambda r: (r.at, r.deliverable_id),
+                reverse=True,
+            )
+        ),
+        overdue_since=tuple(d for d in overdue if since < d.due_at),
+        in_view=len(in_view),
+    )
+
+
 def kpis_met(kpis: Sequence[Kpi], updates: Sequence[Update], *, at: datetime) -> Rate:
     """Of the current KPIs with a figure reported by `at`, those whose latest figure met its
     target (within the amber tolerance is not met)."""
@@ -525,8 +693,17 @@ def score_parts(inputs: Inputs, *, end: datetime) -> ScoreParts:
         ),
         feedback=feedback_figures(inputs.ratings, now=end, weeks=SCORE_WEEKS).means["overall"],
         score=None,
+        delivery=_delivery(inputs.deliverables, now=end, start=start),
     )
     return replace(provisional, score=overall_score(provisional.parts()))
+
+
+def _delivery(rows: Sequence[DeliverableRow], *, now: datetime, start: datetime) -> Rate:
+    """The scorecard's deliverables part: on-time delivery and first-time acceptance together
+    (as the SLA part puts acknowledge and resolve deadlines together)."""
+    on_time = on_time_delivery(rows, now=now, start=start)
+    first = first_time_acceptance(rows, now=now, start=start)
+    return Rate(on_time.met + first.met, on_time.counted + first.counted)
 
 
 def scorecard(inputs: Inputs, *, now: datetime, weeks: int) -> Scorecard:
@@ -560,6 +737,9 @@ def compute_one(
         feedback=feedback_figures(inputs.ratings, now=now, weeks=weeks),
         changes=changes_since(inputs.updates, inputs.concerns, since=since, now=now),
         scorecard=scorecard(inputs, now=now, weeks=weeks),
+        deliverables=deliverable_figures(
+            inputs.deliverables, inputs.replans, now=now, start=start, since=since
+        ),
     )
 
 
@@ -598,6 +778,8 @@ class _Acc:
     kpis: list[Kpi] = field(default_factory=list)
     concerns: list[ConcernRow] = field(default_factory=list)
     ratings: list[Rating] = field(default_factory=list)
+    deliverables: list[DeliverableRow] = field(default_factory=list)
+    replans: list[Replan] = field(default_factory=list)
 
 
 def load(
@@ -609,11 +791,11 @@ def load(
     weeks: int,
 ) -> dict[int, Inputs]:
     """The inputs of every (unarchived) engagement of a workspace, or of those named, for the
-    `weeks` ending at `now`: six SELECTs whatever the number of engagements."""
+    `weeks` ending at `now`: eight SELECTs whatever the number of engagements."""
     start = now - weeks * WEEK
 
     # 1. The engagements.
-    query = select(Engagement.id, Engagement.name, Engagement.handle).where(
+    query = select(Engagement.id, Engagement.name, Engagement.handle, Engagement.timezone).where(
         Engagement.team_id == team_id
     )
     if engagement_ids is None:
@@ -749,6 +931,72 @@ def load(
         if start < batch.counts_from <= now:
             acc[eid].ratings.append(Rating(batch.counts_from, *scores, batch=batch.key))
 
+    # 7. Deliverables open now, or first due, due, accepted or cancelled in the period (a
+    #    day's margin on the first agreed date: its end is in the engagement's zone).
+    first_day = (start - timedelta(days=2)).date()
+    for d in session.exec(
+        select(Deliverable)
+        .where(Deliverable.team_id == team_id)
+        .where(col(Deliverable.engagement_id).in_(ids))
+        .where(Deliverable.created_at <= now)
+        .where(
+            or_(
+                col(Deliverable.status).in_([str(s) for s in _OPEN_DELIVERABLE]),
+                Deliverable.accepted_at > start,
+                Deliverable.due_at > start,
+                Deliverable.original_due_on >= first_day,
+            )
+        )
+        .order_by(col(Deliverable.id))
+    ).all():
+        assert d.id is not None
+        acc[d.engagement_id].deliverables.append(
+            DeliverableRow(
+                d.id,
+                d.title,
+                d.status,
+                d.created_at,
+                d.due_at,
+                due_moment(d.original_due_on, engagements[d.engagement_id][3]),
+                d.slip_count,
+                d.days_slipped,
+                d.rework_count,
+                d.submitted_at,
+                d.accepted_at,
+                d.cancelled_at,
+            )
+        )
+
+    # 8. Their re-plans in the period (what slipped since the last digest).
+    for eid, deliverable_id, title, at, data in session.exec(
+        select(
+            Deliverable.engagement_id,
+            DeliverableEvent.deliverable_id,
+            Deliverable.title,
+            DeliverableEvent.at,
+            DeliverableEvent.data,
+        )
+        .join(Deliverable, col(Deliverable.id) == col(DeliverableEvent.deliverable_id))
+        .where(DeliverableEvent.team_id == team_id)
+        .where(col(Deliverable.engagement_id).in_(ids))
+        .where(DeliverableEvent.action == "replanned")
+        .where(DeliverableEvent.at > start)
+        .where(DeliverableEvent.at <= now)
+        .order_by(col(DeliverableEvent.at), col(DeliverableEvent.id))
+    ).all():
+        try:
+            replan = Replan(
+                deliverable_id,
+                title,
+                at,
+                date.fromisoformat(data["from"]),
+                date.fromisoformat(data["to"]),
+                int(data["days"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # an event without its dates says nothing about a slip
+        acc[eid].replans.append(replan)
+
     grouped: dict[int, Inputs] = {}
     for eid, row in engagements.items():
         a = acc[eid]
@@ -761,6 +1009,8 @@ def load(
             kpis=tuple(a.kpis),
             concerns=tuple(a.concerns),
             ratings=tuple(a.ratings),
+            deliverables=tuple(a.deliverables),
+            replans=tuple(a.replans),
         )
     return grouped
 

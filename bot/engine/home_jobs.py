@@ -12,8 +12,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.blocks.home import MAX_HOME_CONCERNS, MAX_HOME_ENGAGEMENTS, home_view
-from bot.domain import checkins, concerns, engagements, figures
+from bot.blocks.home import (
+    MAX_HOME_CONCERNS,
+    MAX_HOME_DELIVERABLES,
+    MAX_HOME_ENGAGEMENTS,
+    home_view,
+)
+from bot.domain import checkins, concerns, deliverable_queue, engagements, figures
 from bot.engine.delivery import Message
 from bot.engine.retries import finish
 from bot.engine.sender import Sender
@@ -22,8 +27,8 @@ from storage.jobs import JobStatus
 
 
 def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
-    """The person's Home tab as it stands at `now`: what waits for their answer, the concerns
-    they own or raised, their engagements with the figures every view shares."""
+    """The person's Home tab as it stands at `now`: what waits for their answer, the
+    deliverables they must submit or accept, the concerns they own or raised, their engagements with the figures every view shares."""
     page = engagements.page_for_person(
         session=session, team_id=team_id, user_id=user_id, limit=MAX_HOME_ENGAGEMENTS, now=now
     )
@@ -31,6 +36,9 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
     waiting = checkins.waiting_on(session=session, team_id=team_id, user_id=user_id)
     open_concerns = concerns.list_open(
         session=session, team_id=team_id, person=user_id, limit=MAX_HOME_CONCERNS
+    )
+    deliverables = deliverable_queue.waiting_on(
+        session=session, team_id=team_id, user_id=user_id, limit=MAX_HOME_DELIVERABLES
     )
     numbers: dict[int, figures.Figures] = {}
     if mine:
@@ -42,7 +50,16 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
             weeks=figures.TREND_WEEKS,
         )
         numbers = figures.compute(inputs, now=now, weeks=figures.TREND_WEEKS)
-    return home_view(user_id, mine, waiting, open_concerns, now, figures=numbers, total=page.total)
+    return home_view(
+        user_id,
+        mine,
+        waiting,
+        open_concerns,
+        now,
+        figures=numbers,
+        total=page.total,
+        deliverables=deliverables,
+    )
 
 
 def publish_home(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
