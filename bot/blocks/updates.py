@@ -1,5 +1,6 @@
-"""Block Kit for status updates: the form (new, for a check-in, or an edit), the summary
-posted in the engagement channel, and the leads' DM when an update is red or misses a KPI."""
+"""Block Kit for status updates: the form (new, for a check-in, or an edit; with the author's
+deliverables due soon), the summary posted in the engagement channel, and the leads' DM when an
+update is red or misses a KPI."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
     CheckboxesElement,
+    DatePickerElement,
     HeaderBlock,
     InputBlock,
     NumberInputElement,
     Option,
     PlainTextInputElement,
+    RadioButtonsElement,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
@@ -23,6 +26,14 @@ from slack_sdk.models.views import View
 from bot.blocks.common import context, escape, mentions, message, pack_sections, section
 from bot.domain import checkin_kinds
 from bot.domain.engagements import format_number
+from bot.domain.updates.deliverable_answers import (
+    ANSWERS,
+    AT_RISK,
+    LATE,
+    ON_TRACK,
+    DeliverableAnswer,
+    DeliverableField,
+)
 from bot.domain.updates.evidence import RAG_EMOJI, Blocker, KpiOutcome, KpiResult
 from bot.domain.updates.form import UpdateForm
 from bot.domain.updates.save import LeadsAlert
@@ -39,6 +50,8 @@ RAG_OPTIONS = {
 }
 OUTCOME_MARKS = {KpiOutcome.MET: "✅", KpiOutcome.WITHIN: "🟡", KpiOutcome.MISSED: "⚠️"}
 MAX_OPTION_TEXT = 75  # Slack's limit for an option's text and description
+ANSWER_MARKS = {ON_TRACK: "✅", AT_RISK: "🟡", LATE: "⏰"}
+MAX_SHOWN_REASON = 500  # a reason in the summary line; the revision keeps it whole
 CONFIDENCE_OPTIONS = {
     1: "1 — very low",
     2: "2 — low",
@@ -114,6 +127,66 @@ def _still_blocking(form: UpdateForm) -> InputBlock | None:
             action_id="still_blocking", options=options, initial_options=initial or None
         ),
     )
+
+
+def _deliverable_inputs(field: DeliverableField, given: DeliverableAnswer | None) -> list:
+    """One deliverable asked about: on track, at risk or will be late, and for a late one
+    the new date and the reason (both optional to Slack; required by the save when late)."""
+    options = [Option(value=v, label=f"{ANSWER_MARKS[v]} {t}") for v, t in ANSWERS.items()]
+    chosen = next((o for o in options if given and o.value == given.answer), None)
+    due = f"due {field.due_on:%a} {day(field.due_on)}" + (", overdue" if field.overdue else "")
+    return [
+        InputBlock(
+            block_id=field.action_id,
+            label=_fit(f"#{field.id} {field.title} — {due}", 2000),
+            optional=True,
+            element=RadioButtonsElement(
+                action_id=field.action_id, options=options, initial_option=chosen
+            ),
+        ),
+        InputBlock(
+            block_id=field.due_action_id,
+            label="New date, if it will be late",
+            optional=True,
+            element=DatePickerElement(
+                action_id=field.due_action_id,
+                initial_date=given.new_due_on.isoformat() if given and given.new_due_on else None,
+            ),
+        ),
+        _text_input(
+            field.reason_action_id,
+            "Why? (needed if it will be late)",
+            given.reason if given else None,
+            optional=True,
+            placeholder="What puts it at risk, or why it moves",
+        ),
+    ]
+
+
+def _deliverables_asked(form: UpdateForm) -> list:
+    """The author's deliverables due within two weeks or overdue, each asked about; a long
+    list is capped (three blocks each) and says how many more there are."""
+    asked = form.asked
+    if not asked.fields:
+        return []
+    given = {a.deliverable_id: a for a in (form.initial.deliverables if form.initial else ())}
+    blocks: list[Any] = [HeaderBlock(text="Your deliverables due soon")]
+    for field in asked.fields:
+        blocks += _deliverable_inputs(field, given.get(field.id))
+    if asked.more:
+        blocks.append(
+            context(
+                f"And {asked.more} more due soon: see `/cadence deliverables mine`. A will-be-"
+                "late one is re-planned with your date and reason when you send this."
+            )
+        )
+    else:
+        blocks.append(
+            context(
+                "A will-be-late one is re-planned with your date and reason when you send this."
+            )
+        )
+    return blocks
 
 
 def update_modal(form: UpdateForm) -> dict[str, Any]:
@@ -208,6 +281,7 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
             ),
         ),
     ]
+    blocks += _deliverables_asked(form)
     if form.kpis:
         blocks.append(HeaderBlock(text="KPIs"))
         for kpi in form.kpis:
@@ -279,6 +353,10 @@ def update_summary(summary: UpdateSummary) -> dict[str, Any]:
         if body.strip():
             blocks += _titled(title, body)
     blocks += _blockers(summary)
+    if summary.deliverables:
+        blocks += pack_sections(
+            ["*Deliverables*", *(deliverable_line(a) for a in summary.deliverables)]
+        )
     if summary.kpis:
         blocks += pack_sections(["*KPIs*", *[kpi_line(r) for r in summary.kpis]])
     facts = []
@@ -317,6 +395,22 @@ def update_summary(summary: UpdateSummary) -> dict[str, Any]:
         f"{' (edited)' if summary.revision > 1 else ''}"
     )
     return message(text, blocks)
+
+
+def deliverable_line(answer: DeliverableAnswer) -> str:
+    """`🟡 At risk: #12 Cutover runbook (due 11 Dec 2026) — the reason`; a late one with its
+    new date and the date it had."""
+    mark, label = ANSWER_MARKS[answer.answer], ANSWERS[answer.answer]
+    what = f"#{answer.deliverable_id} {escape(answer.title)}"
+    if answer.answer == LATE and answer.new_due_on is not None:
+        line = (
+            f"{mark} {label}: {what}, now due *{day(answer.new_due_on)}* (was {day(answer.due_on)})"
+        )
+    else:
+        line = f"{mark} {label}: {what} (due {day(answer.due_on)})"
+    if answer.reason:
+        line += f" — {escape(_fit(' '.join(answer.reason.split()), MAX_SHOWN_REASON))}"
+    return line
 
 
 def _blocker_line(blocker: Blocker) -> str:

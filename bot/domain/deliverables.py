@@ -387,6 +387,23 @@ def list_page(
     return DeliverablePage(tuple((d, e) for d, e in rows), int(total), offset)
 
 
+def due_for(
+    *, session: Session, engagement_id: int, owner: str, until: datetime
+) -> tuple[Deliverable, ...]:
+    """The owner's deliverables on the engagement not submitted yet and due by `until` (the
+    overdue among them): what their status update asks about, soonest first."""
+    return tuple(
+        session.exec(
+            select(Deliverable)
+            .where(Deliverable.engagement_id == engagement_id)
+            .where(Deliverable.owner_user_id == owner)
+            .where(col(Deliverable.status).in_(NOT_SUBMITTED))
+            .where(col(Deliverable.due_at) <= until)
+            .order_by(col(Deliverable.due_at), col(Deliverable.id))
+        ).all()
+    )
+
+
 # --- writes ------------------------------------------------------------------------------------
 
 

@@ -6,10 +6,12 @@ and get back ids, or a `FieldErrors` naming the fields to fix. Nothing is writte
 it is valid; an answer to a check-in is recorded in the same transaction as the update.
 
 One module per job: `evidence` (RAG, KPI outcomes, blocker lines; pure), `validation` (the
-form's values to an `UpdateInput`; pure), `records` (stored reads the others share, the
-previous update among them), `form` (who may open which form, filled in how), `save` (new
-update or edit, and the leads' alert), `summary` (read back for the channel). This package
-re-exports their public names, so callers write `updates.save(...)` and need not know which.
+form's values to an `UpdateInput`; pure), `deliverable_answers` (the author's deliverables due
+soon, asked about: on track, at risk, will be late; pure), `records` (stored reads the others
+share, the previous update among them), `form` (who may open which form, filled in how), `save`
+(new update or edit, each "will be late" re-planned, and the leads' alert), `summary` (read
+back for the channel). This package re-exports their public names, so callers write
+`updates.save(...)` and need not know which.
 """
 
 from bot.domain.updates.evidence import (

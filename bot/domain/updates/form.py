@@ -5,14 +5,23 @@ update so a repeat takes seconds."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.domain import checkin_kinds, checkins, engagements
+from bot.domain import checkin_kinds, checkins, deliverables, engagements
 from bot.domain.errors import NotAllowed, UserError
+from bot.domain.updates.deliverable_answers import (
+    HORIZON,
+    MAX_ASKED,
+    Asked,
+    DeliverableAnswer,
+    DeliverableField,
+    answers_of,
+    fields_of,
+)
 from bot.domain.updates.evidence import MAX_CARRIED_CHOICES, Blocker, KpiField, blockers_of
 from bot.domain.updates.records import (
     STATUS_UPDATE,
@@ -24,7 +33,7 @@ from bot.domain.updates.records import (
     stored_values,
 )
 from bot.domain.updates.validation import UpdateInput
-from storage.models import Engagement, StatusUpdate
+from storage.models import Engagement, StatusUpdate, UpdateRevision
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class UpdateForm:
     late: bool = False
     previous_blockers: tuple[Blocker, ...] = ()
     prefilled_on: date | None = None
+    asked: Asked = field(default_factory=Asked)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -73,6 +83,30 @@ def _prefilled(
     )
 
 
+def asked_of(session: Session, *, engagement_id: int, author: str, now: datetime) -> Asked:
+    """The author's deliverables a new update asks about: overdue or due within two weeks,
+    not submitted yet; the first `MAX_ASKED` of them (soonest first), and how many more."""
+    due = deliverables.due_for(
+        session=session, engagement_id=engagement_id, owner=author, until=now + HORIZON
+    )
+    fields = tuple(
+        DeliverableField(d.id, d.title, d.due_on, overdue=d.due_at <= now)
+        for d in due[:MAX_ASKED]
+        if d.id is not None
+    )
+    return Asked(fields, more=max(0, len(due) - MAX_ASKED))
+
+
+def recorded_answers(session: Session, update_id: int) -> tuple[DeliverableAnswer, ...]:
+    """The deliverable answers of an update as its latest revision records them."""
+    content = session.exec(
+        select(UpdateRevision.content)
+        .where(UpdateRevision.update_id == update_id)
+        .order_by(col(UpdateRevision.revision).desc())
+    ).first()
+    return answers_of(content)
+
+
 def new_form(
     session: Session,
     *,
@@ -80,6 +114,7 @@ def new_form(
     engagement_name: str,
     kind: str,
     author: str,
+    now: datetime,
     checkin_id: int | None = None,
     late: bool = False,
 ) -> UpdateForm:
@@ -97,6 +132,7 @@ def new_form(
         initial=_prefilled(session, previous, kpis),
         previous_blockers=blockers_of(previous)[:MAX_CARRIED_CHOICES] if previous else (),
         prefilled_on=previous.submitted_at.date() if previous else None,
+        asked=asked_of(session, engagement_id=engagement_id, author=author, now=now),
     )
 
 
@@ -150,6 +186,7 @@ def form_for_checkin(
         author=user_id,
         checkin_id=context.checkin.id,
         late=context.is_late(now),
+        now=now,
     )
 
 
@@ -194,6 +231,7 @@ def form_for_person(
         engagement_name=details.engagement.name,
         kind=STATUS_UPDATE,
         author=user_id,
+        now=now,
     )
 
 
@@ -240,6 +278,7 @@ def form_for_edit(
         before_id=update_id,
     )
     lines = blockers_of(update)
+    answered = recorded_answers(session, update_id)
     return UpdateForm(
         engagement_id=details.id,
         engagement_name=details.engagement.name,
@@ -257,7 +296,9 @@ def form_for_edit(
             kpi_values=stored_values(session, update_id),
             reason=update.reason,
             still_blocking=tuple(b.text for b in lines if b.carried),
+            deliverables=answered,
         ),
         late=update.late,
         previous_blockers=blockers_of(previous)[:MAX_CARRIED_CHOICES] if previous else (),
+        asked=Asked(fields_of(answered)),
     )

@@ -11,8 +11,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.domain import checkins, engagements
-from bot.domain.errors import NotAllowed, NotFound, UserError
+from bot.domain import checkins, deliverables, engagements
+from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
+from bot.domain.updates.deliverable_answers import (
+    LATE,
+    DeliverableAnswer,
+    answers_of,
+    fields_of,
+)
 from bot.domain.updates.evidence import (
     MAX_CARRIED_CHOICES,
     Blocker,
@@ -27,6 +33,7 @@ from bot.domain.updates.form import (
     form_for_checkin,
     may_send_ad_hoc,
     new_form,
+    recorded_answers,
     require_active,
     require_editor,
 )
@@ -98,6 +105,54 @@ def _apply(update: StatusUpdate, data: UpdateInput, blockers: Sequence[Blocker])
     update.blockers = "\n".join(b.text for b in blockers)
     update.blocker_lines = [b.as_json() for b in blockers]
     update.confidence = data.confidence
+
+
+def _replan(
+    session: Session,
+    *,
+    team_id: str,
+    actor: str,
+    answers: Sequence[DeliverableAnswer],
+    before: Sequence[DeliverableAnswer] = (),
+    admins: Iterable[str],
+    now: datetime,
+) -> None:
+    """Re-plan each "will be late" through the register's own re-plan (its slip counted, its
+    event, audit, card, thread line and clocks), in the update's transaction. An edit that
+    keeps the date the update already gave re-plans nothing: one slip, however often it is
+    saved."""
+    already = {a.deliverable_id: a.new_due_on for a in before if a.answer == LATE}
+    for answer in answers:
+        new_due = answer.new_due_on
+        if (
+            answer.answer != LATE
+            or new_due is None
+            or already.get(answer.deliverable_id) == new_due
+        ):
+            continue
+        found = deliverables.get(
+            session=session, team_id=team_id, deliverable_id=answer.deliverable_id
+        )
+        if found.deliverable.due_on == new_due:
+            continue  # re-planned to that date already (from its card, say)
+        try:
+            deliverables.replan(
+                session=session,
+                team_id=team_id,
+                actor=actor,
+                deliverable_id=answer.deliverable_id,
+                now=now,
+                admins=admins,
+                raw={"due_on": new_due.isoformat(), "reason": answer.reason},
+            )
+        except FieldErrors as e:  # on this form, the fields are the deliverable's own
+            keys = {"due_on": "_due", "reason": "_reason"}
+            raise FieldErrors(
+                {
+                    f"deliverable_{answer.deliverable_id}{keys.get(k, '')}": v
+                    for k, v in e.errors.items()
+                }
+            ) from e
 
 
 def alerting(content: Mapping[str, Any]) -> set[str]:
@@ -198,11 +253,15 @@ def save(
             engagement_name=details.engagement.name,
             kind=STATUS_UPDATE,
             author=actor,
+            now=now,
         )
     previous = previous_update(
         session=session, engagement_id=form.engagement_id, author=actor, kind=form.kind
     )
-    data = validate(raw, form.kpis, form.previous_blockers)
+    engagement = session.get(Engagement, form.engagement_id)
+    assert engagement is not None
+    today = deliverables.local_today(now, engagement.timezone)
+    data = validate(raw, form.kpis, form.previous_blockers, form.asked.fields, today)
     blockers = blockers_now(form.previous_blockers, data.still_blocking, data.blockers, now.date())
     if checkin_id is not None:
         late = checkins.record_answer(
@@ -236,6 +295,9 @@ def save(
     )
     _write_kpis(session, team_id=team_id, update_id=update.id, kpis=form.kpis, data=data)
     session.flush()
+    _replan(
+        session, team_id=team_id, actor=actor, answers=data.deliverables, admins=admins, now=now
+    )
     details = engagements.get(session=session, team_id=team_id, engagement_id=form.engagement_id)
     alert = _alert(
         update=update, details=details, kind=form.kind, kpis=form.kpis, data=data,
@@ -275,7 +337,9 @@ def _save_edit(
     )
     previous_blockers = blockers_of(previous)[:MAX_CARRIED_CHOICES] if previous else ()
     kpis = kpis_of(session=session, engagement_id=details.id)
-    data = validate(raw, kpis, previous_blockers)
+    answered = recorded_answers(session, update_id)
+    today = deliverables.local_today(now, details.engagement.timezone)
+    data = validate(raw, kpis, previous_blockers, fields_of(answered), today)
     # A blocker typed in an edit was reported by this update: it dates from the update.
     blockers = blockers_now(
         previous_blockers, data.still_blocking, data.blockers, update.submitted_at.date()
@@ -315,6 +379,10 @@ def _save_edit(
     )
     _write_kpis(session, team_id=team_id, update_id=update_id, kpis=kpis, data=data)
     session.flush()
+    _replan(
+        session, team_id=team_id, actor=actor, answers=data.deliverables,
+        before=answers_of(before), admins=admins, now=now,
+    )  # fmt: skip
     alert = _alert(
         update=update, details=details, kind=kind, kpis=kpis, data=data, content=content,
         before=before or {}, previous=previous, actor=actor,

@@ -1,5 +1,6 @@
 """An update read back as the channel summary shows it: each KPI figure as it stood when
-reported (the revision records it; the target may move since), its blockers, its leads."""
+reported (the revision records it; the target may move since), its blockers, its leads, and
+what it said of each deliverable asked about (the revision records that too)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from bot.domain.updates.deliverable_answers import DeliverableAnswer, answers_of
 from bot.domain.updates.evidence import (
     Blocker,
     KpiOutcome,
@@ -43,6 +45,7 @@ class UpdateSummary:
     reason: str = ""
     blocker_lines: tuple[Blocker, ...] = ()
     leads: tuple[str, ...] = ()
+    deliverables: tuple[DeliverableAnswer, ...] = ()
 
     @property
     def long_open(self) -> tuple[Blocker, ...]:
@@ -109,4 +112,5 @@ def load_summary(*, session: Session, team_id: str, update_id: int) -> UpdateSum
         reason=update.reason,
         blocker_lines=blockers_of(update),
         leads=tuple(leads),
+        deliverables=answers_of(latest.content if latest else None),
     )

@@ -7,9 +7,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from bot.domain.errors import FieldErrors
+from bot.domain.updates.deliverable_answers import (
+    DeliverableAnswer,
+    DeliverableField,
+    validate_answers,
+)
 from bot.domain.updates.evidence import (
     MAX_CARRIED_CHOICES,
     RAGS,
@@ -27,7 +33,8 @@ NEEDS_REASON = ("amber", "red")
 @dataclass(frozen=True)
 class UpdateInput:
     """A complete, valid update (the form's fields after validation). `blockers` is what was
-    typed; `still_blocking` the texts of last time's blockers the author ticked."""
+    typed; `still_blocking` the texts of last time's blockers the author ticked;
+    `deliverables` the answers about the author's deliverables due soon."""
 
     rag: str
     summary: str
@@ -38,10 +45,13 @@ class UpdateInput:
     kpi_values: Mapping[int, float] = field(default_factory=dict)
     reason: str = ""
     still_blocking: tuple[str, ...] = ()
+    deliverables: tuple[DeliverableAnswer, ...] = ()
 
     def content(self, kpis: Sequence[KpiField], blockers: Sequence[Blocker]) -> dict[str, Any]:
-        """What a revision records: every field, the blocker lines, and each KPI figure with
-        its target and tolerance then and how it stood against them."""
+        """What a revision records: every field, the blocker lines, each KPI figure with
+        its target and tolerance then and how it stood against them, and the deliverable
+        answers (when any were asked for)."""
+        recorded = {"deliverables": [a.as_json() for a in self.deliverables]}
         return {
             "rag": self.rag,
             "reason": self.reason,
@@ -66,6 +76,7 @@ class UpdateInput:
                 for k in kpis
                 if k.id in self.kpi_values
             ],
+            **(recorded if self.deliverables else {}),
         }
 
 
@@ -92,10 +103,19 @@ def _ticked(raw: Any, previous: Sequence[Blocker]) -> tuple[str, ...]:
 
 
 def validate(
-    raw: Mapping[str, Any], kpis: Sequence[KpiField], previous_blockers: Sequence[Blocker] = ()
+    raw: Mapping[str, Any],
+    kpis: Sequence[KpiField],
+    previous_blockers: Sequence[Blocker] = (),
+    deliverables: Sequence[DeliverableField] = (),
+    today: date | None = None,
 ) -> UpdateInput:
-    """Check the form's values (by action_id); raise FieldErrors naming each one to fix."""
+    """Check the form's values (by action_id); raise FieldErrors naming each one to fix.
+    `today` (the engagement's) is needed only when `deliverables` are asked about."""
     errors: dict[str, str] = {}
+    answers: tuple[DeliverableAnswer, ...] = ()
+    if deliverables:
+        assert today is not None
+        answers, errors = validate_answers(raw, deliverables, today)
     rag = (raw.get("rag") or "").strip().lower()
     if rag not in RAGS:
         errors["rag"] = "Choose a status: green, amber or red."
@@ -150,4 +170,5 @@ def validate(
         # Only an amber or red says what would make it green; a green has nothing to say there.
         reason=texts["reason"] if rag in NEEDS_REASON else "",
         still_blocking=still,
+        deliverables=answers,
     )
