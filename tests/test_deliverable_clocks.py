@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from conftest import ACME, LEAD, LEAD2, STAKEHOLDER, VENDOR, Cadence
 from engine_flows import dms_to, jobs_of, tick, utc
 from flows import create_engagement, text_of
@@ -166,6 +167,7 @@ def test_working_days_skip_the_weekend_and_a_waiting_submission_goes_up_once(cad
     assert not said_to(cadence, VENDOR, OVERDUE) and not said_to(cadence, LEAD, OVERDUE)
 
 
+@pytest.mark.slow  # starts four `tick` processes
 def test_four_tick_processes_started_together_send_each_reminder_exactly_once(cadence):
     set_up(cadence)
     add(cadence, "Cutover runbook", DUE)  # due soon from Monday 26th 08:00 UTC
