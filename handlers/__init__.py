@@ -22,7 +22,7 @@ from bot.blocks.deliverables import LIST_MENU as DELIVERABLE_MENU
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM
 from bot.blocks.health import HEALTH_ACTION
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION
-from bot.engine.outbox import Outbox
+from bot.engine.outbox_sender import Outbox
 from bot.platform.services import Services
 from handlers import (
     answers,

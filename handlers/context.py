@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from bot.domain import roles
 from bot.domain.command_reference import CommandSpec
-from bot.engine.outbox import Outbox
+from bot.engine.outbox_sender import Outbox
 from bot.platform.logs import set_log_context
 from bot.platform.services import Services
 from bot.platform.slack import quick_user_info

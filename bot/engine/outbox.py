@@ -12,7 +12,6 @@ never sends it twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -25,9 +24,6 @@ from bot.blocks.updates import leads_alert
 from bot.domain import audit, checkins, home
 from bot.domain.engagements import EngagementDetails, people_with_role
 from bot.domain.updates.save import LeadsAlert, Saved
-from bot.engine.sender import Pacer, Sender
-from bot.platform.logs import ContextExecutor
-from bot.platform.services import Services
 from storage import job_keys, jobs
 from storage.jobs import JobKind
 from storage.models import Cadence, CheckIn, Engagement, StatusUpdate
@@ -299,43 +295,3 @@ def confirmation(
         now=now,
         quiet=True,
     )
-
-
-# --- sending what was planned, after the commit -------------------------------------------------
-
-
-class Outbox:
-    """Sends the jobs a request planned, at once and off the request thread.
-
-    One per process. Messages to one channel are paced across requests (one pacer), and a
-    handful of threads is enough: each job is one Slack call, and a failure only means the next
-    pass sends it.
-    """
-
-    def __init__(self, services: Services, *, threads: int = 2):
-        self.services = services
-        self.pacer = Pacer(services.settings.channel_pace_seconds)
-        # Its sends log in the context of the request that planned them (and their job's).
-        self._pool = ContextExecutor(max_workers=threads, thread_name_prefix="cadence-outbox")
-
-    def send_soon(self, keys: Sequence[str], now: datetime) -> None:
-        """Send the jobs named `keys` (planned by a change committed at `now`)."""
-        if keys:
-            self._pool.submit(self._send, list(keys), now)
-
-    def _send(self, keys: list[str], now: datetime) -> None:
-        # Imported here: the runner runs the job handlers, which plan their messages through
-        # this module, so importing it at the top would make a cycle.
-        from bot.engine import runner
-        from bot.engine.tick import process_name
-
-        try:
-            sender = Sender.for_services(self.services, now, owner=f"{process_name()}:outbox")
-            runner.run_keys(sender, keys, self.pacer)
-            for line in sender.outcomes:
-                log.debug("%s", line)
-        except Exception:
-            log.exception("sending %s at once failed; the next pass sends it", ", ".join(keys))
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True)

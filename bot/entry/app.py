@@ -18,7 +18,7 @@ from slack_bolt.error import BoltError
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
-from bot.engine.outbox import Outbox
+from bot.engine.outbox_sender import Outbox
 from bot.entry.sizing import LISTENER_THREADS
 from bot.platform.config import ConfigError, Settings
 from bot.platform.logs import ContextExecutor

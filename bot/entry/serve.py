@@ -106,7 +106,7 @@ def serve(services: Services, *, with_scheduler: bool = True) -> None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
         from slack_sdk.errors import SlackApiError
 
-        from bot.engine.outbox import Outbox
+        from bot.engine.outbox_sender import Outbox
         from bot.entry.app import build_app
         from bot.entry.stopping import stop_on_signals, wait_for
 

@@ -23,7 +23,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.engine import tick as engine
-from bot.engine.outbox import Outbox
+from bot.engine.outbox_sender import Outbox
 from bot.entry.app import INSTALL_PATH, REDIRECT_PATH, build_app
 from bot.platform import clock
 from bot.platform.config import ConfigError, configure_logging, load_settings
