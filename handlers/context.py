@@ -69,18 +69,20 @@ class Request:
     def is_admin(self) -> bool:
         return self.user_id in self.admins
 
-    def actor(self, client: WebClient) -> roles.Actor:
+    def actor(self, client: WebClient, *, user: dict[str, Any] | None = None) -> roles.Actor:
         """Who asks, for the workspace-wide rules (`bot/domain/roles.py`): their Slack
         standing as last learned, asked of Slack (briefly, outside any transaction) when it is
-        older than `roles.ROLE_FRESH_FOR`. A Cadence admin needs no lookup."""
+        older than `roles.ROLE_FRESH_FOR`. A Cadence admin needs no lookup. `user`: what
+        users.info just said of them, when the caller asked already (for their time zone)."""
         role = None
         if not self.is_admin and self.user_id:
-            with self.read() as session:
-                role = roles.known_role(
-                    session, team_id=self.team_id, user_id=self.user_id, now=self.now
-                )
+            if user is None:
+                with self.read() as session:
+                    role = roles.known_role(
+                        session, team_id=self.team_id, user_id=self.user_id, now=self.now
+                    )
             if role is None:
-                user = quick_user_info(client, self.user_id)
+                user = user or quick_user_info(client, self.user_id)
                 if user is not None:
                     with self.services.db.session(deadline=self.deadline) as session:
                         role = roles.remember_role(

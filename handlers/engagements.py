@@ -26,7 +26,7 @@ from bot.blocks.help import usage_reply
 from bot.domain import engagements, roles
 from bot.domain.errors import NotAllowed, UserError
 from bot.engine import outbox
-from bot.platform.slack import user_timezone
+from bot.platform.slack import quick_user_info
 from handlers.context import Command, Request
 from handlers.forms import (
     button_id,
@@ -65,7 +65,9 @@ def new_command(cmd: Command) -> None:
     opened = open_view(client, body, form(""))
     if opened is None:
         return
-    actor = req.actor(client)
+    # One users.info for both what the form needs: the standing and the time zone.
+    user = quick_user_info(client, user_id)
+    actor = req.actor(client, user=user)
     try:
         roles.require_creator(actor)
     except NotAllowed as refusal:
@@ -73,7 +75,7 @@ def new_command(cmd: Command) -> None:
             view_id=opened["id"], hash=opened["hash"], view=refused_modal(refusal.message)
         )
         return
-    timezone = user_timezone(client, user_id) or "UTC"
+    timezone = (user or {}).get("tz") or "UTC"
     try:
         client.views_update(view_id=opened["id"], hash=opened["hash"], view=form(timezone))
     except SlackApiError as e:  # the person already changed the form: leave it alone
