@@ -572,6 +572,91 @@ class DeliverableEvent(SQLModel, table=True):
     at: datetime = moment()
 
 
+class Question(SQLModel, table=True):
+    """One version of a custom question, asked after a check-in form's built-in fields.
+
+    A version is never changed once answers may point at it: an edit retires it
+    (`retired_at`) and adds the next version under the same `key`, so an answer keeps the
+    question exactly as it was asked (text, type, options, target) and a prefill can tell
+    "unchanged" by the version's id. `position` (the order) is the one column that moves.
+    `cadence_id` None: the engagement's default questions, copied onto its new cadences.
+    `rule`: `{"on": [answers], "action": "concern"|"alert", "severity", "category",
+    "owner"}`, or empty (see `bot/domain/questions/definition.py`).
+    """
+
+    __table_args__ = (Index("ix_question_current", "engagement_id", "cadence_id", "retired_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    cadence_id: int | None = parent("cadence", nullable=True)
+    key: str = Field(max_length=16)
+    position: int = 0
+    text: str = Field(max_length=300)
+    kind: str = Field(max_length=16)
+    required: bool = False
+    help: str = Field(default="", max_length=300)
+    options: list[str] = json_field()
+    unit: str = Field(default="", max_length=16)
+    target: float | None = None
+    tolerance: float | None = None
+    higher_is_better: bool = True
+    rule: dict[str, Any] = json_field(dict)
+    created_by: str = Field(max_length=SLACK_ID_LENGTH)
+    created_at: datetime = moment()
+    retired_at: datetime | None = moment(nullable=True)
+
+
+class QuestionAnswer(SQLModel, table=True):
+    """One answer to one custom question, on the form that carried it.
+
+    `question_id` is the version asked (never rewritten, see `Question`). `source` names the
+    form's record (`update`, `feedback`, `risk_review`) and `source_id` its row: an edited
+    update replaces its answers. An anonymous survey answer has no author and the survey
+    batch's moment, like its feedback row. `value` is the answer as stored for reading back
+    (text, a number, a list of choices, true/false, an ISO date); `number` the figure trends
+    read (a number, a rating, yes as 1 and no as 0).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", "question_id", name="uq_questionanswer_source"),
+        Index("ix_questionanswer_engagement_answered", "engagement_id", "answered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    question_id: int = parent("question")
+    question_key: str = Field(max_length=16)
+    checkin_id: int | None = parent("checkin", nullable=True, ondelete="SET NULL")
+    source: str = Field(max_length=16)
+    source_id: int
+    author_user_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    value: Any = Field(default=None, sa_type=JSON, nullable=True)
+    number: float | None = None
+    answered_at: datetime = moment()
+
+
+class QuestionRuleFired(SQLModel, table=True):
+    """A question's rule fired for one check-in (or one ad hoc answer): the unique scope makes
+    a second concern or alert for the same check-in and question impossible, whoever submits
+    or edits the form again, in any process."""
+
+    __table_args__ = (
+        UniqueConstraint("scope", "question_key", name="uq_questionrulefired_scope_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    scope: str = Field(max_length=40)  # "checkin:12", or "update:7" for an ad hoc answer
+    question_key: str = Field(max_length=16)
+    answer_id: int | None = parent("questionanswer", nullable=True, ondelete="SET NULL")
+    action: str = Field(max_length=16)
+    concern_id: int | None = parent("concern", nullable=True, ondelete="SET NULL")
+    fired_at: datetime = moment()
+
+
 # Slack's OAuth tables, as slack_sdk's SQLAlchemy installation and state stores define them (the
 # stores read and write them; `storage/installations.py`), on this metadata so that Alembic owns
 # them like every other table (migration 0013). Installations and bots carry `team_id`; the
