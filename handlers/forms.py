@@ -97,9 +97,26 @@ def read_state(state_values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                 values[action_id] = [
                     _option_value(o) for o in chosen if _option_value(o) is not None
                 ]
+            elif kind == "file_input":
+                values[action_id] = _files(state.get("files"))
             else:
                 values[action_id] = _typed(state.get(VALUE_KEYS.get(kind, "value")))
     return values, blocks
+
+
+def _files(files: Any) -> list[dict[str, str]]:
+    """A file input's files as Slack describes them (its file objects), kept to what Cadence
+    stores: the id, the permalink and the name. The file itself is never downloaded."""
+    kept: list[dict[str, str]] = []
+    for f in files if isinstance(files, list) else []:
+        if isinstance(f, dict) and isinstance(f.get("id"), str):
+            kept.append(
+                {
+                    key: without_nul(f[key]) if isinstance(f.get(key), str) else ""
+                    for key in ("id", "permalink", "name")
+                }
+            )
+    return kept
 
 
 def _typed(value: Any) -> str | list[str] | None:

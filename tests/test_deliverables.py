@@ -275,6 +275,12 @@ def test_bad_input_is_said_inline_and_nothing_half_written_lands(cadence):
     for what, values, field, words in (
         ("submit", {}, "link", "Give the evidence"),
         ("submit", {"link": "wiki/page"}, "link", "starts with https://"),
+        (
+            "submit",
+            {"file": [{"id": "F1", "permalink": "https://evil.example/x"}]},
+            "file",
+            "choose it again",
+        ),
         ("replan", {"due_on": DUE.isoformat(), "reason": "x"}, "due_on", "already"),
         ("replan", {"due_on": "2026-12-20"}, "reason", "Say why the date moves"),
         ("cancel", {}, "reason", "Say why it is cancelled"),
@@ -377,3 +383,25 @@ def test_the_list_shows_the_overdue_first_a_page_at_a_time(cadence):
     # A lead accepts those with no acceptors named: all of them are theirs.
     assert "of 26)" in text_of(listed(cadence, "deliverables mine"))
     assert newest(cadence).status in {s.value for s in DeliverableStatus}
+
+
+def test_the_evidence_can_be_a_file_shared_in_slack(cadence):
+    """The submit form's file input (one file): Cadence keeps the file's id and permalink as
+    Slack describes them, shows the link on the card and in the thread, and never downloads it."""
+    set_up(cadence)
+    add(cadence)
+    shared = {
+        "id": "F0RUNBOOK1",
+        "name": "cutover-runbook.pdf",
+        "permalink": f"https://acme.slack.com/files/{VENDOR}/F0RUNBOOK1/cutover-runbook.pdf",
+        "url_private": "https://files.slack.com/files-pri/T0ACME-F0RUNBOOK1/cutover-runbook.pdf",
+    }
+    reply = step(cadence, "submit", {"file": [shared]}, user=VENDOR)
+    assert reply.body == "", reply.body
+    found = newest(cadence)
+    assert (found.status, found.evidence_file_id) == ("submitted", "F0RUNBOOK1")
+    assert found.evidence_file_permalink == shared["permalink"]
+    card = card_of(cadence, "the file in Slack")
+    assert f"<{shared['permalink']}|the file in Slack>" in text_of(card)
+    assert "cutover-runbook.pdf" in thread_of(cadence, 1)[0]
+    assert not cadence.fake.calls_to("files.info")  # nothing is fetched

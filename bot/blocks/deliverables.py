@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     UserSelectElement,
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.blocks.checkins import local
@@ -246,8 +247,10 @@ def deliverable_card(
     if deliverable.acceptance_criteria:
         lines.append("*Accepted when:* " + escape(shorten(deliverable.acceptance_criteria, 1000)))
     if deliverable.status in (DeliverableStatus.SUBMITTED, DeliverableStatus.ACCEPTED):
+        shared = deliverable.evidence_file_permalink
         evidence = [
             escape(deliverable.evidence_link),
+            f"<{shared}|the file in Slack>" if shared else "",
             escape(shorten(deliverable.evidence_note, 600)),
         ]
         lines.append("*Evidence:* " + " · ".join(e for e in evidence if e))
@@ -331,6 +334,13 @@ def submit_modal(deliverable: Deliverable) -> dict[str, Any]:
             action_id="link", max_length=MAX_LINK, placeholder="https://…"
         ),
     )
+    shared = InputBlock(
+        block_id="file",
+        label="Or a file shared in Slack",
+        optional=True,
+        hint="Cadence keeps the file's link, never a copy.",
+        element=FileInputElement(action_id="file", max_files=1),
+    )
     criteria = deliverable.acceptance_criteria
     intro = f"*Accepted when:* {escape(shorten(criteria, 1500))}" if criteria else ""
     return _step_form(
@@ -338,8 +348,8 @@ def submit_modal(deliverable: Deliverable) -> dict[str, Any]:
         SUBMIT_MODAL,
         "Submit deliverable",
         "Submit",
-        [link, _reason("note", "Note", optional=True)],
-        intro + "\nGive a link, a note, or both.",
+        [link, shared, _reason("note", "Note", optional=True)],
+        intro + "\nGive a link, a file, a note, or several.",
     )
 
 

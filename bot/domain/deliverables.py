@@ -16,6 +16,7 @@ Friday" is late from Saturday 00:00 there. The clocks (reminders, overdue alerts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -26,6 +27,7 @@ from sqlalchemy import String, case, cast, func, or_
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, deliverable_clocks, engagements, home
+from bot.domain.command_reference import shorten
 from bot.domain.engagements import EngagementDetails
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage import job_keys, jobs
@@ -158,21 +160,47 @@ def _step_text(raw: Mapping[str, Any], key: str, missing: str = "") -> str:
 class Evidence:
     link: str = ""
     note: str = ""
+    file_id: str | None = None  # a file shared in Slack: its id and permalink, never its bytes
+    file_permalink: str | None = None
+    file_name: str = ""
+
+
+# A file chosen in the form's file input, as Slack describes it: its id and its permalink in the
+# workspace (https://<workspace>.slack.com/files/…, or an Enterprise Grid's enterprise domain).
+SLACK_FILE_ID = re.compile(r"^F[A-Z0-9]{2,30}$")
+SLACK_PERMALINK = re.compile(r"^https://[a-z0-9-]+(\.enterprise)?\.slack\.com/files/\S{1,400}$")
+
+
+def _file(raw: Mapping[str, Any], errors: dict[str, str]) -> tuple[str | None, str | None, str]:
+    """The first file of the form's file input (it allows one), checked for shape."""
+    files = raw.get("file")
+    chosen = files[0] if isinstance(files, list) and files else None
+    if not isinstance(chosen, Mapping):
+        return None, None, ""
+    file_id, permalink = str(chosen.get("id") or ""), str(chosen.get("permalink") or "")
+    if not SLACK_FILE_ID.match(file_id) or not SLACK_PERMALINK.match(permalink):
+        errors["file"] = "Slack did not describe that file as expected; choose it again."
+        return None, None, ""
+    return file_id, permalink, shorten(str(chosen.get("name") or ""), 150)
 
 
 def validate_evidence(raw: Mapping[str, Any]) -> Evidence:
-    """A submission's evidence: a link (http or https), a note, or both; at least one."""
+    """A submission's evidence: a link (http or https), a note, a file shared in Slack, or
+    several; at least one."""
     errors: dict[str, str] = {}
     link = _text(raw, "link")
     note = _limited(errors, "note", _text(raw, "note"), MAX_TEXT)
     if link and not link.lower().startswith(("https://", "http://")):
         errors["link"] = "A link starts with https:// (or leave it empty and write a note)."
     _limited(errors, "link", link, MAX_LINK)
-    if not link and not note and not errors:
-        errors["link"] = "Give the evidence: a link to what was delivered, or a note (or both)."
+    file_id, permalink, name = _file(raw, errors)
+    if not link and not note and not file_id and not errors:
+        errors["link"] = (
+            "Give the evidence: a link to what was delivered, a file, or a note (or several)."
+        )
     if errors:
         raise FieldErrors(errors)
-    return Evidence(link, note)
+    return Evidence(link, note, file_id, permalink, name)
 
 
 # --- who may do what ---------------------------------------------------------------------------
@@ -506,14 +534,20 @@ def submit(
     admins: Iterable[str],
     raw: Mapping[str, Any],
 ) -> Deliverable:
-    """The owner hands it over with evidence (a link or a note); the acceptance clock starts."""
+    """The owner hands it over with evidence (a link, a Slack file, a note); the acceptance clock
+    starts."""
     evidence = validate_evidence(raw)
     change = _for_change(session, team_id, deliverable_id, "submit", actor, admins, now)
     deliverable = change.deliverable
     deliverable.status = DeliverableStatus.SUBMITTED
     deliverable.evidence_link, deliverable.evidence_note = evidence.link, evidence.note
+    deliverable.evidence_file_id = evidence.file_id
+    deliverable.evidence_file_permalink = evidence.file_permalink
     deliverable.submitted_at = now
-    note = " · ".join(p for p in (evidence.link, evidence.note) if p)
+    shared = (
+        evidence.file_permalink and f"{evidence.file_name or 'a file'}: {evidence.file_permalink}"
+    )
+    note = " · ".join(p for p in (evidence.link, shared, evidence.note) if p)
     return _changed(change, "submitted", note=note, data={"late": now > deliverable.due_at})
 
 
