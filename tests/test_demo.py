@@ -169,6 +169,18 @@ def test_concerns_are_raised_acknowledged_resolved_and_escalated(demo: Demo):
     assert "escalated" in digest
 
 
+def test_deliverables_are_rejected_then_accepted_and_slip_twice(demo: Demo):
+    warehouse = demo.section("#data-warehouse")
+    assert "**#1 Cutover runbook** · Cutover" in warehouse
+    assert "sent it back (rework 1): No rollback steps for the currency tables." in warehouse
+    assert "✅ **#1 Cutover runbook**" in warehouse
+    assert warehouse.count("Re-plan deliverable") == 2  # the report slips twice
+    raj = demo.section("Raj Iyer · DM with Cadence")
+    assert "**Cutover runbook** on **Data Warehouse Migration** is overdue" in raj
+    # Two weeks: the report, re-planned twice, is still open.
+    assert "2 deliverables: 1 accepted (1 after a rejection), 2 re-plans, 1 open." in demo.stdout
+
+
 def test_the_survey_is_answered_and_summed_up_for_the_lead(demo: Demo):
     kai = demo.section("Kai Berg · DM with Cadence")
     assert "Time for the feedback survey for **Payments Platform**" in kai

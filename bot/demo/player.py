@@ -29,6 +29,7 @@ from sqlmodel import col, select
 
 from bot.blocks.checkins import ANSWER_ACTION
 from bot.blocks.concerns import CONCERN_BUTTON
+from bot.blocks.deliverables import DELIVERABLE_BUTTON
 from bot.blocks.health import HEALTH_ACTION
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION
 from bot.demo import cast
@@ -402,6 +403,31 @@ class Player:
         receipts = self._receipts()
         self.command(who, channel, f"export {handle}")
         self.settle(receipts)
+
+    def add_deliverable(
+        self, who: Person, channel: str, handle: str, title: str, form: Mapping[str, Any]
+    ) -> None:
+        view = self.open_by_command(who, channel, f"deliverable {handle} {title}")
+        self.submit(who, channel, view, form)
+
+    def deliverable_step(
+        self,
+        who: Person,
+        channel: str,
+        title: str,
+        step: str,
+        form: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A click on the deliverable card's button; a step with a form fills it in."""
+        action = f"{DELIVERABLE_BUTTON}:{step}"
+        card = self._latest(channel, action, title)
+        if form is None:
+            receipts = self._receipts()
+            self.click(who, channel, card, action)
+            self.settle(receipts)
+            return
+        view = self.open_by_click(who, channel, card, action)
+        self.submit(who, channel, view, form)
 
     def _latest(self, channel: str, action_id: str, words: str) -> dict[str, Any]:
         """The newest message in `channel` with the button `action_id` that mentions `words`."""

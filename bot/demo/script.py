@@ -1,9 +1,10 @@
 """The demo's story: what the people of Northwind Bank and their vendors do, and when.
 
-Three engagements, set up on a Friday; then each simulated week: the status updates asked on
-Monday morning (Globex answers on time, Initech late or just in time, Umbrella not at all), a
-feedback survey on Payments on Wednesday, concerns raised, acknowledged, resolved and one left
-to run past its SLA, and the executive digest on Friday afternoon. Everything Cadence does in
+Three engagements, set up on a Friday, with two deliverables agreed for the warehouse (a runbook
+rejected once, then accepted; a report that slips twice); then each simulated week: the status
+updates asked on Monday morning (Globex answers on time, Initech late or just in time, Umbrella
+not at all), a feedback survey on Payments on Wednesday, concerns raised, acknowledged, resolved
+and one left to run past its SLA, and the executive digest on Friday afternoon. Everything Cadence does in
 between (prompts, reminders, overdue alerts, escalations, summaries, alerts, the digest and its
 chart) is the engine's, at the moments it decides.
 
@@ -75,6 +76,19 @@ class People(Protocol):
     def open_health_card(self, who: Person, channel: str, engagement: str) -> None: ...
 
     def export(self, who: Person, channel: str, handle: str) -> None: ...
+
+    def add_deliverable(
+        self, who: Person, channel: str, handle: str, title: str, form: Mapping[str, Any]
+    ) -> None: ...
+
+    def deliverable_step(
+        self,
+        who: Person,
+        channel: str,
+        title: str,
+        step: str,
+        form: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -433,6 +447,142 @@ def concerns(week: int) -> list[Step]:
     return []
 
 
+RUNBOOK = "Cutover runbook"
+RECONCILIATION = "Reconciliation report"
+
+
+def agreed_deliverables() -> list[Step]:
+    """Lena agrees two deliverables with Initech, both under the cutover milestone."""
+    day = SET_UP_ON
+    runbook = {
+        "description": "Every step of the cutover night, with owners and timings.",
+        "acceptance": "Rollback steps for every table; rehearsed once end to end.",
+        "due_on": at(week_start(1), "00:00", days=3).date().isoformat(),  # week 1's Thursday
+        "owner": RAJ.user_id,
+        "milestone": "Cutover",
+    }
+    report = {
+        "description": "Row counts and checksums, old warehouse against new.",
+        "acceptance": "Every table reconciled, or its difference explained and signed off.",
+        "due_on": at(week_start(1), "00:00", days=4).date().isoformat(),  # week 1's Friday
+        "owner": RAJ.user_id,
+        "acceptors": [PRIYA.user_id],
+        "milestone": "Cutover",
+    }
+    return [
+        Step(
+            at(day, "17:25"),
+            "Lena agrees the cutover runbook with Initech",
+            lambda p: p.add_deliverable(
+                LENA, WAREHOUSE.channel_id, WAREHOUSE_HANDLE, RUNBOOK, runbook
+            ),
+        ),
+        Step(
+            at(day, "17:30"),
+            "Lena agrees the reconciliation report, accepted by Priya",
+            lambda p: p.add_deliverable(
+                LENA, WAREHOUSE.channel_id, WAREHOUSE_HANDLE, RECONCILIATION, report
+            ),
+        ),
+    ]
+
+
+def deliverables(week: int) -> list[Step]:
+    """The runbook is rejected once, then accepted; the report slips twice, then is accepted."""
+    monday = week_start(week)
+    channel = WAREHOUSE.channel_id
+
+    def step(clock_time: str, days: int, what: str, who: Person, title: str, name: str,
+             form: Mapping[str, Any] | None = None) -> Step:  # fmt: skip
+        return Step(
+            at(monday, clock_time, days),
+            what,
+            lambda p: p.deliverable_step(who, channel, title, name, form),
+        )
+
+    if week == 1:
+        return [
+            step("10:00", 1, "Raj starts the runbook", RAJ, RUNBOOK, "start"),
+            step(
+                "15:00",
+                2,
+                "Raj submits the runbook",
+                RAJ,
+                RUNBOOK,
+                "submit",
+                {"link": "https://wiki.initech.example/dwh/cutover-runbook"},
+            ),
+            step(
+                "11:00",
+                3,
+                "Lena rejects it: rollback steps missing",
+                LENA,
+                RUNBOOK,
+                "reject",
+                {"reason": "No rollback steps for the currency tables."},
+            ),
+            step(
+                "16:00",
+                3,
+                "Raj re-plans the report",
+                RAJ,
+                RECONCILIATION,
+                "replan",
+                {
+                    "due_on": at(monday, "00:00", days=11).date().isoformat(),
+                    "reason": "The second rehearsal's data comes on Tuesday.",
+                },
+            ),
+        ]
+    if week == 2:
+        return [
+            step(
+                "12:00",
+                0,
+                "Raj submits the runbook again",
+                RAJ,
+                RUNBOOK,
+                "submit",
+                {"note": "Rollback steps added for every table, section 7."},
+            ),
+            step(
+                "10:00",
+                1,
+                "Lena accepts the runbook",
+                LENA,
+                RUNBOOK,
+                "accept",
+                {"note": "Rehearsed with operations; thanks."},
+            ),
+            step(
+                "15:00",
+                3,
+                "Raj re-plans the report again",
+                RAJ,
+                RECONCILIATION,
+                "replan",
+                {
+                    "due_on": at(monday, "00:00", days=9).date().isoformat(),
+                    "reason": "Finance moved their sign-off to Wednesday.",
+                },
+            ),
+        ]
+    if week == 3:
+        return [
+            step(
+                "15:00",
+                2,
+                "Raj submits the report",
+                RAJ,
+                RECONCILIATION,
+                "submit",
+                {"link": "https://wiki.initech.example/dwh/reconciliation"},
+            ),
+            step("10:00", 3, "Priya accepts the report", PRIYA, RECONCILIATION, "accept", {}),
+        ]
+    return []
+
+
 def week(n: int, last: bool) -> list[Step]:
     monday = week_start(n)
     late = n % 2 == 1  # Initech answers after the window in odd weeks, just in time in even ones
@@ -449,6 +599,7 @@ def week(n: int, last: bool) -> list[Step]:
         ),
         *survey(n),
         *concerns(n),
+        *deliverables(n),
     ]
     if last:
         steps += [
@@ -470,7 +621,7 @@ def story(weeks: int) -> list[Step]:
     """The whole story for `weeks` weeks (1 to MAX_WEEKS), in time order."""
     if not 1 <= weeks <= MAX_WEEKS:
         raise ValueError(f"the demo plays 1 to {MAX_WEEKS} weeks, not {weeks}")
-    steps = set_up()
+    steps = set_up() + agreed_deliverables()
     for n in range(1, weeks + 1):
         steps += week(n, last=n == weeks)
     return sorted(steps, key=lambda s: s.at)

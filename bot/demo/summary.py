@@ -14,6 +14,7 @@ from storage.models import (
     CheckIn,
     CheckInRecipient,
     Concern,
+    Deliverable,
     Engagement,
     Feedback,
     KpiValue,
@@ -36,6 +37,7 @@ def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str
         missed_kpis = len(session.exec(missed).all())
         concerns = session.exec(select(Concern)).all()
         feedback = session.exec(select(Feedback)).all()
+        deliverables = session.exec(select(Deliverable)).all()
     surveys = {i for i, kind in checkins.items() if kind == "feedback_survey"}
     asked = [r for r in recipients if checkins[r.checkin_id] == "status_update"]
     late = sum(1 for u in updates if u.late)
@@ -71,6 +73,11 @@ def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str
         f"{count(len(concerns), 'concern')}: {concern_states['resolved']} resolved, "
         f"{concern_states['acknowledged']} acknowledged, {concern_states['open']} never "
         "acknowledged (alerted past its SLA, then escalated).",
+        f"{count(len(deliverables), 'deliverable')}: "
+        f"{sum(1 for d in deliverables if d.status == 'accepted')} accepted "
+        f"({sum(1 for d in deliverables if d.rework_count)} after a rejection), "
+        f"{sum(d.slip_count for d in deliverables)} re-plans, "
+        f"{sum(1 for d in deliverables if d.status not in ('accepted', 'cancelled'))} open.",
         f"{count(len(feedback), 'survey answer')} in {count(len(surveys), 'survey')}, each "
         "summed up for the leads.",
         f"{count(len(digests), 'weekly digest')} in {in_channel}, each with its chart.",
