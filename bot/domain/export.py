@@ -1,6 +1,7 @@
 """An engagement's record as CSV files in one zip: each form family's answers (status updates
 and their KPI figures, feedback without one answer in it, risk reviews: written by the family,
-`form_families.FAMILIES`), concerns and deliverables with their history, and the audit log, within a date range; and the figures the views show over that range, read from
+`form_families.FAMILIES`), the custom questions' answers of them all (`answers.csv`,
+`question_export`), concerns and deliverables with their history, and the audit log, within a date range; and the figures the views show over that range, read from
 `figures` so a number is the same here as in the digest, the health card and the Home tab:
 each rolling week's RAG and on-time rate, and the vendor scorecard as of the range's end.
 
@@ -267,6 +268,7 @@ def build(
     scorecard_rows = _scorecard(card)
     files = (
         *[f for facts in form_families.FAMILIES.values() for f in facts.export(scope)],
+        *form_families.export_questions(scope),
         ExportFile(
             "concerns.csv",
             len(concerns),

@@ -9,6 +9,12 @@ Deliverables: on-time delivery is judged against the date as first agreed (`on_t
 says why), first-time acceptance over what was accepted in the period, and what slipped since
 the last digest from the re-plans' events.
 
+Custom questions: per cadence and question key, the numeric and rating questions' trend (the
+mean per check-in, the last `QUESTION_POINTS`), and since the last digest each aggregated
+question's mean and how often each option was chosen; and the rules that fired. A survey's
+answers (`feedback` source) count like its ratings: in whole batches (`feedback_results.Batch`)
+of `MIN_ANSWERS` answers or more to that question, once the batch has closed.
+
 Periods and weeks: a period is the `weeks` × 7 days ending at `now`. Weekly buckets are rolling
 7-day windows in UTC ending at `now`, each (end - 7 days, end] (bucket 0 is the oldest; the
 last ends at `now`; the period is (now - weeks × 7 days, now]), not
@@ -33,6 +39,12 @@ from bot.domain.concerns import OPEN_STATUSES, WAITING_FOR_ACK
 from bot.domain.deliverables import due_moment
 from bot.domain.engagements import SEVERITIES
 from bot.domain.feedback_results import MIN_ANSWERS, batch_of
+from bot.domain.questions.definition import (
+    CHOICE_TYPES,
+    QuestionType,
+    answer_text,
+    chosen_words,
+)
 from bot.domain.updates.evidence import KpiOutcome, outcome_of_content
 from storage.deliverable_statuses import DeliverableStatus
 from storage.models import (
@@ -45,6 +57,9 @@ from storage.models import (
     Engagement,
     Feedback,
     KpiDefinition,
+    Question,
+    QuestionAnswer,
+    QuestionRuleFired,
     StatusUpdate,
     UpdateRevision,
 )
@@ -67,6 +82,11 @@ SCORE_FORMULA = (
 )
 DUE_AHEAD = timedelta(days=7)  # "due this week": not submitted, due in the 7 days after now
 MAX_SLIPS = 5  # the deliverables named as slipped in a digest entry or a health card
+QUESTION_POINTS = 6  # the check-ins a question's trend covers (the latest ones in the period)
+# The question types the figures aggregate: a trend (a figure per answer) or a count per option.
+TREND_TYPES = (QuestionType.NUMBER, QuestionType.RATING)
+COUNTED_TYPES = (*CHOICE_TYPES, QuestionType.YES_NO)
+FEEDBACK_SOURCE = "feedback"  # a survey's answers: whole batches of MIN_ANSWERS or more only
 
 
 # --- inputs: rows as read ----------------------------------------------------------------------
@@ -189,6 +209,45 @@ class Replan:
 
 
 @dataclass(frozen=True)
+class AnswerRow:
+    """One answer to a custom question as the figures read it, with the question as asked.
+
+    `point`: what it is averaged with in a trend (its check-in, or a survey answer's batch);
+    `at`: when that point happened (the check-in's slot, or a late batch's close);
+    `counts_from`: from when it may be shown (at once, or a survey batch's close); `batch`:
+    a survey answer's batch key, "" for a named form's answer."""
+
+    cadence_id: int | None
+    key: str
+    question_id: int
+    text: str
+    kind: str
+    unit: str
+    position: int
+    value: Any
+    number: float | None
+    point: str
+    at: datetime
+    counts_from: datetime
+    batch: str = ""
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleFired:
+    """A question's rule that fired: on which question (as asked), the answer in words, what
+    it did (`RuleAction`: a concern, an alert) and the check-in kind whose form carried it."""
+
+    at: datetime
+    key: str
+    question: str  # "" when its answer was replaced by an edit since
+    answer: str
+    action: str
+    concern_id: int | None = None
+    checkin_kind: str = ""
+
+
+@dataclass(frozen=True)
 class Inputs:
     """Everything the figures of one engagement need, as the loader read it."""
 
@@ -202,6 +261,8 @@ class Inputs:
     ratings: tuple[Rating, ...] = ()
     deliverables: tuple[DeliverableRow, ...] = ()
     replans: tuple[Replan, ...] = ()  # in the period, oldest first
+    answers: tuple[AnswerRow, ...] = ()  # custom questions' answers counting in the period
+    fired: tuple[RuleFired, ...] = ()  # rules fired in the period, newest first
 
 
 # --- outputs -------------------------------------------------------------------------------------
@@ -286,6 +347,37 @@ class DeliverableFigures:
 
 
 @dataclass(frozen=True)
+class TrendPoint:
+    """A number or rating question's mean at one check-in (or one survey batch)."""
+
+    at: datetime
+    mean: float
+    answers: int
+
+
+@dataclass(frozen=True)
+class QuestionFigure:
+    """One custom question of one cadence (by its key, across its versions), aggregated.
+
+    `trend`: number and rating questions, the mean per check-in, oldest first (the last
+    QUESTION_POINTS in the period); `answers`, `mean` and `chosen`: over the answers counted
+    since the last digest (`mean` for number and rating, `chosen` for choice and yes/no: each
+    option with how often it was chosen, most first); `withheld`: survey answers of the period
+    not shown, their batch having under MIN_ANSWERS answers to it."""
+
+    cadence_id: int | None
+    key: str
+    text: str  # as last asked
+    kind: str
+    unit: str
+    trend: tuple[TrendPoint, ...] = ()
+    answers: int = 0
+    mean: float | None = None
+    chosen: tuple[tuple[str, int], ...] = ()
+    withheld: int = 0
+
+
+@dataclass(frozen=True)
 class ScoreParts:
     """The vendor scorecard's parts over one period, and the overall score (see SCORE_FORMULA)."""
 
@@ -354,6 +446,8 @@ class Figures:
     changes: Changes
     scorecard: Scorecard
     deliverables: DeliverableFigures
+    questions: tuple[QuestionFigure, ...] = ()
+    rules_fired: tuple[RuleFired, ...] = ()  # in the period, newest first
 
 
 # --- pure figures ------------------------------------------------------------------------------
@@ -663,6 +757,101 @@ def deliverable_figures(
     )
 
 
+def shown_answers(rows: Iterable[AnswerRow], *, now: datetime) -> tuple[list[AnswerRow], int]:
+    """The answers that may be shown at `now`, and how many survey answers are held back: a
+    named form's answers at once; a survey's only once its batch has closed, and only where
+    the batch holds MIN_ANSWERS answers or more to that question (a smaller one would show
+    one person's answer, directly or as the difference of two figures)."""
+    counted = [r for r in rows if r.counts_from <= now]
+    sizes = Counter((r.cadence_id, r.key, r.batch) for r in counted if r.batch)
+    shown = [
+        r for r in counted if not r.batch or sizes[(r.cadence_id, r.key, r.batch)] >= MIN_ANSWERS
+    ]
+    return shown, len(counted) - len(shown)
+
+
+def _kind(kind: str) -> QuestionType | None:
+    try:
+        return QuestionType(kind)
+    except ValueError:
+        return None
+
+
+def question_trend(
+    rows: Sequence[AnswerRow], *, points: int = QUESTION_POINTS
+) -> tuple[TrendPoint, ...]:
+    """The mean figure of each check-in (or survey batch), oldest first, the last `points`."""
+    by_point: dict[str, list[AnswerRow]] = {}
+    for r in rows:
+        if r.number is not None:
+            by_point.setdefault(r.point, []).append(r)
+    trend = sorted(
+        (
+            TrendPoint(
+                at=min(r.at for r in group),
+                mean=sum(r.number or 0.0 for r in group) / len(group),
+                answers=len(group),
+            )
+            for group in by_point.values()
+        ),
+        key=lambda p: p.at,
+    )
+    return tuple(trend[-points:]) if points > 0 else ()
+
+
+def choice_counts(rows: Sequence[AnswerRow]) -> tuple[tuple[str, int], ...]:
+    """How often each option (or Yes / No) was chosen, most first; ties in the order the
+    latest version lists its options, then by the words."""
+    counts: Counter[str] = Counter()
+    for r in rows:
+        kind = _kind(r.kind)
+        if kind is not None:
+            counts.update(chosen_words(kind, r.value))
+    latest = max(rows, key=lambda r: (r.at, r.question_id), default=None)
+    order = {o: i for i, o in enumerate(latest.options if latest else ())}
+    order.setdefault("Yes", -2)
+    order.setdefault("No", -1)
+    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 99), kv[0])))
+
+
+def question_figures(
+    rows: Sequence[AnswerRow], *, now: datetime, start: datetime, since: datetime
+) -> tuple[QuestionFigure, ...]:
+    """Each aggregated question (number, rating, choice, yes/no) answered in (start, now]: its
+    trend over the period and its figures since `since` (see QuestionFigure), from the answers
+    `shown_answers` lets through; in the order of their cadence and the form's."""
+    period = [r for r in rows if start < r.counts_from <= now and _kind(r.kind) is not None]
+    shown, _ = shown_answers(period, now=now)
+    groups: dict[tuple[int | None, str], list[AnswerRow]] = {}
+    for r in period:
+        groups.setdefault((r.cadence_id, r.key), [])
+    for r in shown:
+        groups[(r.cadence_id, r.key)].append(r)
+    out: list[tuple[tuple, QuestionFigure]] = []
+    for (cadence_id, key), group in groups.items():
+        every = [r for r in period if (r.cadence_id, r.key) == (cadence_id, key)]
+        latest = max(every, key=lambda r: (r.at, r.question_id))
+        kind = _kind(latest.kind)
+        if kind not in TREND_TYPES and kind not in COUNTED_TYPES:
+            continue
+        recent = [r for r in group if since < r.counts_from]
+        numbers = [r.number for r in recent if r.number is not None]
+        figure = QuestionFigure(
+            cadence_id=cadence_id,
+            key=key,
+            text=latest.text,
+            kind=latest.kind,
+            unit=latest.unit,
+            trend=question_trend(group) if kind in TREND_TYPES else (),
+            answers=len(recent),
+            mean=(sum(numbers) / len(numbers)) if numbers and kind in TREND_TYPES else None,
+            chosen=choice_counts(recent) if kind in COUNTED_TYPES else (),
+            withheld=len(every) - len(group),
+        )
+        out.append(((cadence_id or 0, latest.position, key), figure))
+    return tuple(f for _, f in sorted(out, key=lambda o: o[0]))
+
+
 def kpis_met(kpis: Sequence[Kpi], updates: Sequence[Update], *, at: datetime) -> Rate:
     """Of the current KPIs with a figure reported by `at`, those whose latest figure met its
     target (within the amber tolerance is not met)."""
@@ -740,6 +929,8 @@ def compute_one(
         deliverables=deliverable_figures(
             inputs.deliverables, inputs.replans, now=now, start=start, since=since
         ),
+        questions=question_figures(inputs.answers, now=now, start=start, since=since),
+        rules_fired=tuple(r for r in inputs.fired if start < r.at <= now),
     )
 
 
@@ -780,6 +971,8 @@ class _Acc:
     ratings: list[Rating] = field(default_factory=list)
     deliverables: list[DeliverableRow] = field(default_factory=list)
     replans: list[Replan] = field(default_factory=list)
+    answers: list[AnswerRow] = field(default_factory=list)
+    fired: list[RuleFired] = field(default_factory=list)
 
 
 def load(
@@ -791,7 +984,7 @@ def load(
     weeks: int,
 ) -> dict[int, Inputs]:
     """The inputs of every (unarchived) engagement of a workspace, or of those named, for the
-    `weeks` ending at `now`: eight SELECTs whatever the number of engagements."""
+    `weeks` ending at `now`: ten SELECTs whatever the number of engagements."""
     start = now - weeks * WEEK
 
     # 1. The engagements.
@@ -997,6 +1190,12 @@ def load(
             continue  # an event without its dates says nothing about a slip
         acc[eid].replans.append(replan)
 
+    # 9. Custom questions' answers that count in the period, with the question as asked.
+    _load_answers(session, team_id=team_id, ids=ids, start=start, now=now, acc=acc)
+
+    # 10. The rules that fired in the period, newest first.
+    _load_fired(session, team_id=team_id, ids=ids, start=start, now=now, acc=acc)
+
     grouped: dict[int, Inputs] = {}
     for eid, row in engagements.items():
         a = acc[eid]
@@ -1011,8 +1210,133 @@ def load(
             ratings=tuple(a.ratings),
             deliverables=tuple(a.deliverables),
             replans=tuple(a.replans),
+            answers=tuple(a.answers),
+            fired=tuple(a.fired),
         )
     return grouped
+
+
+def answer_row(
+    answer: QuestionAnswer,
+    question: Question,
+    *,
+    scheduled: datetime | None,
+    opened: datetime | None,
+    closes: datetime | None,
+) -> AnswerRow:
+    """An answer as the figures read it: a survey's answer in its batch (`batch_of`, as its
+    ratings), any other at its check-in."""
+    assert question.id is not None
+    if answer.source == FEEDBACK_SOURCE:
+        batch = batch_of(
+            counted=answer.answered_at, checkin_id=answer.checkin_id, opened=opened, closes=closes
+        )
+        in_window = batch.key.startswith("survey:")
+        point, at, counts_from, key = (
+            batch.key,
+            (scheduled or batch.starts) if in_window else batch.counts_from,
+            batch.counts_from,
+            batch.key,
+        )
+    else:
+        point = (
+            f"checkin:{answer.checkin_id}"
+            if answer.checkin_id is not None
+            else f"{answer.source}:{answer.source_id}"
+        )
+        at, counts_from, key = scheduled or answer.answered_at, answer.answered_at, ""
+    return AnswerRow(
+        cadence_id=question.cadence_id,
+        key=answer.question_key,
+        question_id=question.id,
+        text=question.text,
+        kind=question.kind,
+        unit=question.unit,
+        position=question.position,
+        value=answer.value,
+        number=answer.number,
+        point=point,
+        at=at,
+        counts_from=counts_from,
+        batch=key,
+        options=tuple(question.options or ()),
+    )
+
+
+def _load_answers(
+    session: Session,
+    *,
+    team_id: str,
+    ids: Sequence[int],
+    start: datetime,
+    now: datetime,
+    acc: Mapping[int, _Acc],
+) -> None:
+    """One SELECT: the answers stored since FEEDBACK_LOOKBACK before the period (a survey's
+    batch counts from its close), kept when they count within it."""
+    for answer, question, scheduled, opened, closes in session.exec(
+        select(
+            QuestionAnswer,
+            Question,
+            CheckIn.scheduled_for,
+            CheckIn.created_at,
+            CheckIn.window_closes_at,
+        )
+        .join(Question, col(Question.id) == col(QuestionAnswer.question_id))
+        .outerjoin(CheckIn, col(CheckIn.id) == col(QuestionAnswer.checkin_id))
+        .where(QuestionAnswer.team_id == team_id)
+        .where(col(QuestionAnswer.engagement_id).in_(ids))
+        .where(QuestionAnswer.answered_at > start - FEEDBACK_LOOKBACK)
+        .where(QuestionAnswer.answered_at <= now)
+        .order_by(col(QuestionAnswer.answered_at), col(QuestionAnswer.id))
+    ).all():
+        row = answer_row(answer, question, scheduled=scheduled, opened=opened, closes=closes)
+        if start < row.counts_from <= now:
+            acc[answer.engagement_id].answers.append(row)
+
+
+def _load_fired(
+    session: Session,
+    *,
+    team_id: str,
+    ids: Sequence[int],
+    start: datetime,
+    now: datetime,
+    acc: Mapping[int, _Acc],
+) -> None:
+    """One SELECT: each rule fired in the period, with the answer and question it fired on
+    (when the answer is still there: an edited update replaces its answers)."""
+    for fired, value, text, kind, unit, checkin_kind in session.exec(
+        select(
+            QuestionRuleFired,
+            QuestionAnswer.value,
+            Question.text,
+            Question.kind,
+            Question.unit,
+            Cadence.kind,
+        )
+        .outerjoin(QuestionAnswer, col(QuestionAnswer.id) == col(QuestionRuleFired.answer_id))
+        .outerjoin(Question, col(Question.id) == col(QuestionAnswer.question_id))
+        .outerjoin(Cadence, col(Cadence.id) == col(Question.cadence_id))
+        .where(QuestionRuleFired.team_id == team_id)
+        .where(col(QuestionRuleFired.engagement_id).in_(ids))
+        .where(QuestionRuleFired.fired_at > start)
+        .where(QuestionRuleFired.fired_at <= now)
+        .order_by(col(QuestionRuleFired.fired_at).desc(), col(QuestionRuleFired.id).desc())
+    ).all():
+        question_kind = _kind(kind or "")
+        words = answer_text(question_kind, value, unit or "") if question_kind else ""
+        acc[fired.engagement_id].fired.append(
+            RuleFired(
+                at=fired.fired_at,
+                key=fired.question_key,
+                question=text or "",
+                answer=words,
+                action=fired.action,
+                concern_id=fired.concern_id,
+                checkin_kind=checkin_kind or "",
+            )
+        )
 
 
 def kpi_reports(content: Mapping[str, Any]) -> tuple[KpiReport, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.domain import feedback_export, risk_review_export
+from bot.domain import feedback_export, question_export, risk_review_export
 from bot.domain.checkin_kinds import FormFamily
 from bot.domain.export_files import ExportFile, ExportScope
 from bot.domain.updates import export as update_export
@@ -43,6 +43,19 @@ if set(FAMILIES) != set(FormFamily):
     raise RuntimeError(f"form families without facts: {set(FormFamily) - set(FAMILIES)}")
 
 
+# The custom questions' answers of every family, in one file (`question_export`): a question
+# asks the same thing whichever form carries it, so its answers are read side by side.
+QUESTION_FILES: tuple[str, ...] = (question_export.ANSWERS_FILE,)
+
+
+def export_questions(scope: ExportScope) -> tuple[ExportFile, ...]:
+    """Writes QUESTION_FILES."""
+    return question_export.export_files(scope)
+
+
 def exported_files() -> tuple[str, ...]:
-    """Every file the export holds answers in, family by family."""
-    return tuple(name for facts in FAMILIES.values() for name in facts.exported_as)
+    """Every file the export holds answers in, family by family, then the custom questions'."""
+    return (
+        *(name for facts in FAMILIES.values() for name in facts.exported_as),
+        *QUESTION_FILES,
+    )
