@@ -94,6 +94,10 @@ class EngagementBase(SQLModel):
     holidays: list[str] = json_field()
     concern_clock_pauses: bool = False  # concern SLA clocks count working hours only
     summaries_in_channel: bool = False  # update summaries in the channel, not the check-in thread
+    # A deliverable's clocks: its owner is reminded this many working days before it is due, and
+    # a submission waits this many working days for acceptance before the acceptors are reminded.
+    deliverable_due_soon_days: int = 3
+    deliverable_acceptance_days: int = 5
 
 
 class Engagement(EngagementBase, table=True):

@@ -261,3 +261,50 @@ def test_clock_keys_keep_their_form():
     )
     assert job_keys.deliverable_clock(7, "x", "y").startswith(job_keys.deliverable_clocks(7))
     assert not job_keys.deliverable_clock(70, "x", "y").startswith(job_keys.deliverable_clocks(7))
+
+
+def test_the_reminder_follows_the_engagements_own_window_when_a_lead_changes_it(
+    cadence, monkeypatch
+):
+    """The engagement form holds the deliverables' windows: a lead who asks for five working
+    days' notice moves the pending reminder (the old one never comes); a window of 0 is refused
+    inline and changes nothing."""
+    from flows import open_form, submit
+
+    set_up(cadence)
+    add(cadence, "Cutover runbook", DUE)
+    with clock.fixed_at(CREATED + timedelta(hours=1)):
+        view = open_form(cadence, "engagement edit acme-payments")
+        refused = submit(cadence, view, {"deliverable_due_soon_days": "0"})
+        assert "from 1 to 20" in refused.json["errors"]["deliverable_due_soon_days"]
+        view = open_form(cadence, "engagement edit acme-payments")
+        done = submit(cadence, view, {"deliverable_due_soon_days": "5"})
+        assert done.body == "", done.body
+    # The fifth working day back from Wednesday 28th: Thursday 22nd, 09:00 in Berlin (summer
+    # time, 07:00 UTC).
+    tick(cadence, monkeypatch, utc(2026, 10, 22, 6, 30))
+    assert not said_to(cadence, VENDOR, DUE_SOON)
+    tick(cadence, monkeypatch, utc(2026, 10, 22, 7, 30))
+    reminders = said_to(cadence, VENDOR, DUE_SOON)
+    assert len(reminders) == 1 and "in 5 working days" in reminders[0], reminders
+    tick(cadence, monkeypatch, utc(2026, 10, 26, 9, 0))  # the old moment: nothing more
+    assert len(said_to(cadence, VENDOR, DUE_SOON)) == 1
+
+
+def test_a_deliverable_turning_overdue_refreshes_its_owners_home_tab(cadence, monkeypatch):
+    """Nobody clicks anything when a due date passes: the overdue clock itself refreshes the
+    Home tab of those it alerts, which now say "overdue"."""
+    set_up(cadence)
+    add(cadence, "Cutover runbook", DUE)
+    with clock.fixed_at(CREATED + timedelta(hours=1)):
+        cadence.sim.app_home_opened(VENDOR)
+    home = cadence.wait_until(lambda: cadence.fake.home_view(VENDOR), what="the vendor's Home")
+    assert "Cutover runbook" in text_of({"blocks": home["blocks"]})
+    assert "overdue" not in text_of({"blocks": home["blocks"]})
+    tick(cadence, monkeypatch, utc(2026, 10, 29, 0, 30))  # due at 23:00 UTC on the 28th
+
+    def overdue_home() -> dict[str, Any] | None:
+        shown = cadence.fake.home_view(VENDOR)
+        return shown if "overdue" in text_of({"blocks": shown["blocks"]}) else None
+
+    cadence.wait_until(overdue_home, what="the vendor's Home to say overdue")

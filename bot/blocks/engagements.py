@@ -38,10 +38,14 @@ from bot.blocks.common import (
 )
 from bot.domain.command_reference import echo
 from bot.domain.engagements import (
+    DEFAULT_ACCEPTANCE_DAYS,
+    DEFAULT_DUE_SOON_DAYS,
     DEFAULT_RESOLVE_HOURS,
     DEFAULT_SLA_HOURS,
     KPI_EXAMPLE,
     KPI_TOLERANCE_EXAMPLE,
+    MAX_ACCEPTANCE_DAYS,
+    MAX_DUE_SOON_DAYS,
     MAX_NAME,
     MAX_SLA_HOURS,
     MAX_VENDOR,
@@ -259,6 +263,7 @@ def engagement_modal(
             ),
         )
     )
+    blocks += _deliverable_windows(initial)
     view = View(
         type="modal",
         callback_id=ENGAGEMENT_MODAL,
@@ -269,6 +274,35 @@ def engagement_modal(
         blocks=blocks,
     )
     return view.to_dict()
+
+
+def _deliverable_windows(initial: EngagementInput | None) -> list[Any]:
+    """The deliverables' clocks, in working days: the owner's reminder before the due date, and
+    how long a submission waits for acceptance before its acceptors are reminded."""
+    fields = (
+        ("deliverable_due_soon_days", "Remind a deliverable's owner (working days before due)",
+         initial.deliverable_due_soon_days if initial else DEFAULT_DUE_SOON_DAYS,
+         MAX_DUE_SOON_DAYS),
+        ("deliverable_acceptance_days", "Remind its acceptors after (working days waiting)",
+         initial.deliverable_acceptance_days if initial else DEFAULT_ACCEPTANCE_DAYS,
+         MAX_ACCEPTANCE_DAYS),
+    )  # fmt: skip
+    blocks: list[Any] = [HeaderBlock(text="Deliverables")]
+    for key, label, days, most in fields:
+        blocks.append(
+            InputBlock(
+                block_id=key,
+                label=label,
+                element=NumberInputElement(
+                    action_id=key,
+                    is_decimal_allowed=False,
+                    min_value=1,
+                    max_value=most,
+                    initial_value=days,
+                ),
+            )
+        )
+    return blocks
 
 
 def refused_modal(text: str) -> dict[str, Any]:

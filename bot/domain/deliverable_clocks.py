@@ -31,10 +31,10 @@ from storage.deliverable_statuses import DeliverableStatus
 from storage.jobs import JobKind
 from storage.models import Deliverable, Engagement, ScheduledJob
 
-# Per engagement settings in the issue; constants until the engagement form holds them.
-DUE_SOON_WORKING_DAYS = 3  # the owner hears on the morning of the 3rd working day back
-ACCEPTANCE_WORKING_DAYS = 5  # a submission waits this long before the acceptors are reminded
-ESCALATION_WORKING_DAYS = 2  # and this much longer before the leads hear of it
+# The due-soon reminder (the owner hears on the morning of the n-th working day back) and the
+# acceptance window (a submission waits this long before the acceptors are reminded) are the
+# engagement's settings (`Engagement.deliverable_due_soon_days`, `…_acceptance_days`).
+ESCALATION_WORKING_DAYS = 2  # after the acceptance reminder, this much longer before the leads
 WORKING_DAY_HOURS = 8  # concern_clock's working hours, 09:00 to 17:00
 
 
@@ -108,25 +108,32 @@ def clocks(deliverable: Deliverable, engagement: Engagement) -> list[Clock]:
             f"due={deliverable.due_at.astimezone(UTC).isoformat()}"
             f":slip={deliverable.slip_count}:rework={deliverable.rework_count}"
         )
+        soon = engagement.deliverable_due_soon_days
         at = {
-            Stage.DUE_SOON: due_soon_at(deliverable, engagement, DUE_SOON_WORKING_DAYS),
-            Stage.OVERDUE: deliverable.due_at,
+            Stage.DUE_SOON: (due_soon_at(deliverable, engagement, soon), f":days={soon}"),
+            Stage.OVERDUE: (deliverable.due_at, ""),
         }
     elif status == DeliverableStatus.SUBMITTED and deliverable.submitted_at is not None:
         facts = (
             f"submitted={deliverable.submitted_at.astimezone(UTC).isoformat()}"
             f":rework={deliverable.rework_count}"
         )
-        remind = after_working_days(deliverable.submitted_at, ACCEPTANCE_WORKING_DAYS, engagement)
+        window = engagement.deliverable_acceptance_days
+        remind = after_working_days(deliverable.submitted_at, window, engagement)
         at = {
-            Stage.ACCEPTANCE: remind,
-            Stage.ESCALATE: after_working_days(remind, ESCALATION_WORKING_DAYS, engagement),
+            Stage.ACCEPTANCE: (remind, f":days={window}"),
+            Stage.ESCALATE: (
+                after_working_days(remind, ESCALATION_WORKING_DAYS, engagement),
+                f":days={window}",
+            ),
         }
     else:
         return []
+    # A window's length is part of its clock's key: an engagement's new setting names a new
+    # clock (re-planned by `replan_engagement`); the overdue alert's key never depends on it.
     return [
-        Clock(stage, job_keys.deliverable_clock(deliverable.id, stage, facts), moment)
-        for stage, moment in at.items()
+        Clock(stage, job_keys.deliverable_clock(deliverable.id, stage, facts + extra), moment)
+        for stage, (moment, extra) in at.items()
     ]
 
 
@@ -174,3 +181,16 @@ def plan(session: Session, deliverable: Deliverable, now: datetime) -> None:
                 "stage": clock.stage.value,
             },
         )
+
+
+def replan_engagement(session: Session, engagement: Engagement, now: datetime) -> int:
+    """After an engagement's windows change: bring every open deliverable's clocks in line
+    with them (in the change's transaction); how many were looked at."""
+    open_ones = session.exec(
+        select(Deliverable)
+        .where(Deliverable.engagement_id == engagement.id)
+        .where(col(Deliverable.status).in_([*RUNNING_DUE, DeliverableStatus.SUBMITTED]))
+    ).all()
+    for deliverable in open_ones:
+        plan(session, deliverable, now)
+    return len(open_ones)

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
 from bot.blocks.deliverable_alerts import Reading, clock_alert
-from bot.domain import deliverable_clocks
+from bot.domain import deliverable_clocks, home
 from bot.domain.deliverable_clocks import Stage
 from bot.engine.delivery import Message, Sender, finish, leads_of
 from storage import job_keys, jobs
@@ -79,6 +79,8 @@ def clock(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
             payload={**job.payload, "clock_key": job.key},
             user_id=person,
         )
+    if stage == Stage.OVERDUE:  # "waiting on you" on their Home tabs now says overdue
+        home.plan_refresh(session, team_id=job.team_id, user_ids=people, cause=job.key, now=now)
     return f"{job.key}: {stage} alert planned for {', '.join(people) or 'nobody'}"
 
 
@@ -115,11 +117,9 @@ def working_days(
     """The working days the alert speaks of: left until the due date, counting today and the
     due day (due soon), or waited since the submission (acceptance, escalated)."""
     if stage == Stage.ACCEPTANCE:
-        return deliverable_clocks.ACCEPTANCE_WORKING_DAYS
+        return engagement.deliverable_acceptance_days
     if stage == Stage.ESCALATE:
-        return (
-            deliverable_clocks.ACCEPTANCE_WORKING_DAYS + deliverable_clocks.ESCALATION_WORKING_DAYS
-        )
+        return engagement.deliverable_acceptance_days + deliverable_clocks.ESCALATION_WORKING_DAYS
     return deliverable_clocks.working_days_until(deliverable, engagement, now)
 
 

@@ -12,8 +12,12 @@ and need not know which.
 """
 
 from bot.domain.engagements.definition import (
+    DEFAULT_ACCEPTANCE_DAYS,
+    DEFAULT_DUE_SOON_DAYS,
     DEFAULT_RESOLVE_HOURS,
     DEFAULT_SLA_HOURS,
+    MAX_ACCEPTANCE_DAYS,
+    MAX_DUE_SOON_DAYS,
     MAX_HANDLE,
     MAX_HOLIDAYS,
     MAX_KPI_NAME,
@@ -69,12 +73,16 @@ from bot.domain.engagements.writes import (
 )
 
 __all__ = [
+    "DEFAULT_ACCEPTANCE_DAYS",
+    "DEFAULT_DUE_SOON_DAYS",
     "DEFAULT_RESOLVE_HOURS",
     "DEFAULT_SLA_HOURS",
     "KPI_EXAMPLE",
     "KPI_LINE",
     "KPI_SYNTAX",
     "KPI_TOLERANCE_EXAMPLE",
+    "MAX_ACCEPTANCE_DAYS",
+    "MAX_DUE_SOON_DAYS",
     "MAX_HANDLE",
     "MAX_HOLIDAYS",
     "MAX_KPIS",

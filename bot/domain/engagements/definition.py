@@ -28,6 +28,12 @@ MAX_HANDLE = 40
 # each check-in, so "everyone on the vendor side" cannot mean 5,000 prompts an hour).
 MAX_PEOPLE_PER_ROLE = 50
 MAX_KPIS = 20
+# A deliverable's windows (working days), per engagement: the owner's due-soon reminder and how
+# long a submission waits for acceptance before the acceptors are reminded.
+DEFAULT_DUE_SOON_DAYS = 3
+DEFAULT_ACCEPTANCE_DAYS = 5
+MAX_DUE_SOON_DAYS = 20
+MAX_ACCEPTANCE_DAYS = 30
 MAX_KPI_NAME = 60
 MAX_KPI_UNIT = 20
 MAX_HOLIDAYS = 200
@@ -83,6 +89,8 @@ class EngagementInput:
     holidays: tuple[str, ...] = ()
     concern_clock_pauses: bool = False
     summaries_in_channel: bool = False
+    deliverable_due_soon_days: int = DEFAULT_DUE_SOON_DAYS
+    deliverable_acceptance_days: int = DEFAULT_ACCEPTANCE_DAYS
 
     @property
     def handle(self) -> str:
@@ -124,6 +132,8 @@ class EngagementDetails:
             holidays=tuple(e.holidays or ()),
             concern_clock_pauses=e.concern_clock_pauses,
             summaries_in_channel=e.summaries_in_channel,
+            deliverable_due_soon_days=e.deliverable_due_soon_days,
+            deliverable_acceptance_days=e.deliverable_acceptance_days,
         )
 
     def snapshot(self) -> dict[str, Any]:

@@ -14,8 +14,12 @@ from functools import cache
 from typing import Any
 
 from bot.domain.engagements.definition import (
+    DEFAULT_ACCEPTANCE_DAYS,
+    DEFAULT_DUE_SOON_DAYS,
     DEFAULT_RESOLVE_HOURS,
     DEFAULT_SLA_HOURS,
+    MAX_ACCEPTANCE_DAYS,
+    MAX_DUE_SOON_DAYS,
     MAX_HOLIDAYS,
     MAX_KPI_NAME,
     MAX_KPI_UNIT,
@@ -206,6 +210,11 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
                     f"Resolving cannot come before acknowledging ({sla_hours[severity]} h).",
                 )
 
+    due_soon_days = _days(raw, "deliverable_due_soon_days", DEFAULT_DUE_SOON_DAYS,
+                          MAX_DUE_SOON_DAYS, errors)  # fmt: skip
+    acceptance_days = _days(raw, "deliverable_acceptance_days", DEFAULT_ACCEPTANCE_DAYS,
+                            MAX_ACCEPTANCE_DAYS, errors)  # fmt: skip
+
     if errors:
         raise FieldErrors(errors)
     return EngagementInput(
@@ -224,7 +233,25 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
         holidays=holidays,
         concern_clock_pauses=PAUSE_CONCERN_CLOCK in (raw.get("concern_clock") or ()),
         summaries_in_channel=SUMMARIES_IN_CHANNEL in (raw.get("summaries") or ()),
+        deliverable_due_soon_days=due_soon_days,
+        deliverable_acceptance_days=acceptance_days,
     )
+
+
+def _days(raw: Mapping[str, Any], key: str, default: int, most: int, errors: dict[str, str]) -> int:
+    """Whole working days from 1 to `most` (empty: the default)."""
+    value = raw.get(key)
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return default
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if not 1 <= days <= most:
+        errors[key] = f"Give whole working days from 1 to {most}."
+        return default
+    return days
 
 
 def _sla_hours(

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, workspaces
+from bot.domain import audit, deliverable_clocks, workspaces
 from bot.domain.engagements.definition import (
     DEFAULT_RESOLVE_HOURS,
     EngagementDetails,
@@ -233,6 +233,12 @@ def create(
     return _as_written(engagement, data)
 
 
+# What a deliverable's clocks are computed from: a change of any re-plans them.
+CLOCK_SETTINGS = frozenset(
+    {"timezone", "holidays", "deliverable_due_soon_days", "deliverable_acceptance_days"}
+)
+
+
 def update(
     *,
     session: Session,
@@ -268,6 +274,8 @@ def update(
     session.flush()
     after = _as_written(engagement, data)
     changed_before, changed_after = audit.changes(old, after.snapshot())
+    if CLOCK_SETTINGS & changed_after.keys():  # its deliverables' reminders move with them
+        deliverable_clocks.replan_engagement(session, engagement, now)
     if changed_after:
         audit.record(
             session=session,
