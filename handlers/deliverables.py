@@ -10,6 +10,7 @@ ids in buttons and private_metadata are hints, re-checked there.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
@@ -149,6 +150,11 @@ def _listed(
             offset=offset,
             limit=PAGE_SIZE,
         )
+        if engagement_id is not None and not chosen and offset == 0:
+            found = deliverables.milestones(
+                session=session, engagement_id=engagement_id, now=req.now
+            )
+            page = replace(page, milestones=found)
     if chosen:
         scope += " (yours)" if chosen == "mine" else " (overdue)"
     more = f"{offset + PAGE_SIZE}|{engagement_id or ''}|{chosen or ''}"

@@ -15,7 +15,7 @@ from engine_flows import utc
 from flows import create_engagement, ephemeral_replies, text_of
 from sqlmodel import select
 
-from bot.domain.deliverables import due_moment
+from bot.domain.deliverables import due_moment, milestone_of
 from bot.platform import clock
 from storage.deliverable_statuses import DeliverableStatus
 from storage.models import AuditEvent, Deliverable, DeliverableEvent, Engagement
@@ -405,3 +405,26 @@ def test_the_evidence_can_be_a_file_shared_in_slack(cadence):
     assert f"<{shared['permalink']}|the file in Slack>" in text_of(card)
     assert "cutover-runbook.pdf" in thread_of(cadence, 1)[0]
     assert not cadence.fake.calls_to("files.info")  # nothing is fetched
+
+
+def test_a_milestones_status_follows_its_deliverables(cadence):
+    """The list of one engagement opens with its milestones: a date (the latest of its
+    deliverables') and a status that follows them: at risk once one slipped, done when all are
+    accepted; a milestone whose deliverables were all cancelled is not shown."""
+    set_up(cadence)
+    add(cadence, "Runbook", milestone="Cutover")
+    step(cadence, "replan", {"due_on": "2026-12-18", "reason": "Rehearsal moved."}, user=VENDOR)
+    add(cadence, "Reconciliation report", milestone="Cutover")
+    add(cadence, "Slides", milestone="Kick-off")
+    step(cadence, "cancel", {"reason": "Not needed."}, user=LEAD)
+    listed_first = listed(cadence, "deliverables acme-payments")
+    said = text_of(listed_first)
+    assert "🟠 *Cutover* Fri 18 Dec: at risk, 0 of 2 accepted" in said, said
+    assert "Kick-off" not in said.split("Deliverables of")[1].split("\n")[1]
+    with cadence.db.read_session() as session:
+        rows = session.exec(select(Deliverable).where(Deliverable.milestone == "Cutover")).all()
+    for d in rows:
+        d.status = "accepted"
+    assert milestone_of("Cutover", rows, NOW).status == "done"
+    rows[0].status, rows[0].slip_count = "in_progress", 0
+    assert milestone_of("Cutover", rows, NOW + timedelta(days=30)).status == "late"

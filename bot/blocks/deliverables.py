@@ -35,6 +35,7 @@ from bot.domain.deliverables import (
     MAX_TEXT,
     MAX_TITLE,
     DeliverablePage,
+    Milestone,
 )
 from storage.deliverable_statuses import CLOSED, DeliverableStatus
 from storage.models import Deliverable, DeliverableEvent, Engagement
@@ -402,6 +403,18 @@ def cancel_modal(deliverable: Deliverable) -> dict[str, Any]:
 # --- the list ----------------------------------------------------------------------------------
 
 
+MILESTONE_EMOJI = {"late": "🔴", "at risk": "🟠", "on track": "🟢", "done": "✅"}
+
+
+def milestone_words(milestone: Milestone) -> str:
+    """`🟠 *Cutover* Thu 10 Dec: at risk, 1 of 2 accepted`."""
+    return (
+        f"{MILESTONE_EMOJI.get(milestone.status, '')} *{escape(milestone.name)}* "
+        f"{milestone.on.strftime('%a %d %b')}: {milestone.status}, "
+        f"{milestone.accepted} of {milestone.total} accepted"
+    )
+
+
 def deliverable_list(
     page: DeliverablePage, now: datetime, *, scope: str, more_value: str
 ) -> dict[str, Any]:
@@ -412,6 +425,8 @@ def deliverable_list(
         return message(text, [section(text)])
     first, last = page.offset + 1, page.offset + len(page.rows)
     blocks: list[Any] = [section(f"*Deliverables {scope}* ({first}–{last} of {page.total})")]
+    if page.milestones:
+        blocks.append(context(fit_text(" · ".join(map(milestone_words, page.milestones)))))
     for deliverable, engagement in page.rows:
         status = STATUS_WORDS.get(DeliverableStatus(deliverable.status), deliverable.status)
         facts = [

@@ -353,6 +353,7 @@ class DeliverablePage:
     rows: tuple[tuple[Deliverable, Engagement], ...]
     total: int
     offset: int
+    milestones: tuple[Milestone, ...] = ()  # one engagement's, on its list's first page
 
 
 def list_page(
@@ -413,6 +414,54 @@ def list_page(
         .limit(limit)
     ).all()
     return DeliverablePage(tuple((d, e) for d, e in rows), int(total), offset)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A named date whose status follows its deliverables (the cancelled ones aside): its date
+    is the latest of their due dates; it is done when all are accepted, late when one is past
+    due and not accepted, at risk when one slipped or was sent back, else on track."""
+
+    name: str
+    on: date
+    status: str
+    accepted: int
+    total: int
+
+
+MILESTONE_ORDER = {"late": 0, "at risk": 1, "on track": 2, "done": 3}
+
+
+def milestone_of(name: str, rows: Sequence[Deliverable], now: datetime) -> Milestone | None:
+    """The milestone's status from its deliverables (pure); None when all were cancelled."""
+    live = [d for d in rows if d.status != DeliverableStatus.CANCELLED]
+    if not live:
+        return None
+    accepted = sum(1 for d in live if d.status == DeliverableStatus.ACCEPTED)
+    waiting = [d for d in live if d.status != DeliverableStatus.ACCEPTED]
+    if not waiting:
+        status = "done"
+    elif any(d.due_at <= now and d.status in NOT_SUBMITTED for d in waiting):
+        status = "late"
+    elif any(d.slip_count or d.rework_count for d in waiting):
+        status = "at risk"
+    else:
+        status = "on track"
+    return Milestone(name, max(d.due_on for d in live), status, accepted, len(live))
+
+
+def milestones(*, session: Session, engagement_id: int, now: datetime) -> tuple[Milestone, ...]:
+    """An engagement's milestones, in date order (one SELECT)."""
+    rows = session.exec(
+        select(Deliverable)
+        .where(Deliverable.engagement_id == engagement_id)
+        .where(Deliverable.milestone != "")
+    ).all()
+    grouped: dict[str, list[Deliverable]] = {}
+    for d in rows:
+        grouped.setdefault(d.milestone, []).append(d)
+    found = [milestone_of(name, group, now) for name, group in grouped.items()]
+    return tuple(sorted((m for m in found if m), key=lambda m: (m.on, m.name)))
 
 
 def due_for(
