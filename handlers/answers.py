@@ -74,6 +74,7 @@ def status_update_form(ack: Ack, body: dict, view: dict, context: BoltContext) -
             update_id=metadata_id(metadata, "update_id"),
             admins=req.admins,
             now=req.now,
+            question_ids=metadata.get("questions"),
         )
         outbox.update_saved(
             session,

@@ -160,6 +160,19 @@ def deliverable_timeline(request: str) -> str:
     return f"deliverable-timeline:request={request}"
 
 
+# --- custom questions' rules (bot/domain/questions/rules.py) -----------------------------------
+
+
+def question_rule(fired_id: int) -> str:
+    """A survey answer's rule, acting when the survey closes (never at the answer's moment)."""
+    return f"question-rule:fired={fired_id}"
+
+
+def question_alert(fired_id: int, lead: str) -> str:
+    """A question's rule alerting one lead (once per check-in and question: the fired row)."""
+    return f"question-alert:fired={fired_id}:lead={lead}"
+
+
 # --- the digest (bot/engine/digests.py, handlers/digests.py) -------------------------------------
 
 

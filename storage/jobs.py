@@ -71,6 +71,8 @@ class JobKind(StrEnum):
     DIGEST = "digest"  # a workspace's digest is due: plan one post per digest channel
     DIGEST_POST = "digest_post"  # the digest message to a digest channel (or a preview's DM)
     DIGEST_CHART = "digest_chart"  # the digest's chart, uploaded after its message
+    QUESTION_RULE = "question_rule"  # a survey answer's rule acts once the survey closes
+    QUESTION_ALERT = "question_alert"  # a question's rule alerting one lead, built when sent
 
 
 PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = tuple(JobStatus)

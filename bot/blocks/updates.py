@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.common import context, escape, mentions, message, pack_sections, section
+from bot.blocks.questions import answer_sections, question_blocks
 from bot.domain import checkin_kinds
 from bot.domain.engagements import format_number
 from bot.domain.updates.deliverable_answers import (
@@ -299,6 +300,7 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
                     ),
                 )
             )
+    blocks += question_blocks(form.questions)
     view = View(
         type="modal",
         callback_id=UPDATE_MODAL,
@@ -359,6 +361,7 @@ def update_summary(summary: UpdateSummary) -> dict[str, Any]:
         )
     if summary.kpis:
         blocks += pack_sections(["*KPIs*", *[kpi_line(r) for r in summary.kpis]])
+    blocks += answer_sections(summary.answers)
     facts = []
     if summary.confidence is not None:
         facts.append(f"Confidence {summary.confidence}/5")

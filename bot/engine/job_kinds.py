@@ -27,6 +27,7 @@ from bot.engine import (
     exports,
     messages,
     prompts,
+    question_jobs,
     survey_results,
     timeline_jobs,
 )
@@ -72,6 +73,8 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.DIGEST: KindHandler(works_in_database=digests.plan_posts),
     JobKind.DIGEST_POST: KindHandler(builds_message=digests.build_post),
     JobKind.DIGEST_CHART: KindHandler(builds_message=digests.build_chart),
+    JobKind.QUESTION_RULE: KindHandler(works_in_database=question_jobs.act),
+    JobKind.QUESTION_ALERT: KindHandler(builds_message=question_jobs.alert),
 }
 
 

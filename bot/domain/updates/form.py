@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import checkin_kinds, checkins, deliverables, engagements
 from bot.domain.errors import NotAllowed, UserError
+from bot.domain.questions import answering
 from bot.domain.updates.deliverable_answers import (
     HORIZON,
     MAX_ASKED,
@@ -33,7 +34,7 @@ from bot.domain.updates.records import (
     stored_values,
 )
 from bot.domain.updates.validation import UpdateInput
-from storage.models import Engagement, StatusUpdate, UpdateRevision
+from storage.models import CheckIn, Engagement, StatusUpdate, UpdateRevision
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,15 @@ class UpdateForm:
     previous_blockers: tuple[Blocker, ...] = ()
     prefilled_on: date | None = None
     asked: Asked = field(default_factory=Asked)
+    # The check-in's custom questions (an edit: those the update answered), filled in.
+    questions: answering.Asking = field(default_factory=answering.Asking)
 
     def metadata(self) -> dict[str, Any]:
         return {
             "engagement_id": self.engagement_id,
             "checkin_id": self.checkin_id,
             "update_id": self.update_id,
+            **self.questions.metadata(),
         }
 
 
@@ -97,14 +101,26 @@ def asked_of(session: Session, *, engagement_id: int, author: str, now: datetime
     return Asked(fields, more=max(0, len(due) - MAX_ASKED))
 
 
-def recorded_answers(session: Session, update_id: int) -> tuple[DeliverableAnswer, ...]:
-    """The deliverable answers of an update as its latest revision records them."""
-    content = session.exec(
+def latest_content(session: Session, update_id: int) -> dict[str, Any] | None:
+    """What an update's latest revision records."""
+    return session.exec(
         select(UpdateRevision.content)
         .where(UpdateRevision.update_id == update_id)
         .order_by(col(UpdateRevision.revision).desc())
     ).first()
-    return answers_of(content)
+
+
+def recorded_answers(session: Session, update_id: int) -> tuple[DeliverableAnswer, ...]:
+    """The deliverable answers of an update as its latest revision records them."""
+    return answers_of(latest_content(session, update_id))
+
+
+def cadence_of(session: Session, checkin_id: int | None) -> int | None:
+    """The cadence whose questions a check-in's form asks (None: an ad hoc form asks none)."""
+    if checkin_id is None:
+        return None
+    checkin = session.get(CheckIn, checkin_id)
+    return checkin.cadence_id if checkin is not None else None
 
 
 def new_form(
@@ -116,8 +132,11 @@ def new_form(
     author: str,
     now: datetime,
     checkin_id: int | None = None,
+    cadence_id: int | None = None,
     late: bool = False,
 ) -> UpdateForm:
+    """A new form; for a check-in (`cadence_id`), with its cadence's questions, each filled
+    with the author's last answer where the question is unchanged."""
     kpis = kpis_of(session=session, engagement_id=engagement_id)
     previous = previous_update(
         session=session, engagement_id=engagement_id, author=author, kind=kind
@@ -133,6 +152,13 @@ def new_form(
         previous_blockers=blockers_of(previous)[:MAX_CARRIED_CHOICES] if previous else (),
         prefilled_on=previous.submitted_at.date() if previous else None,
         asked=asked_of(session, engagement_id=engagement_id, author=author, now=now),
+        questions=(
+            answering.for_checkin(
+                session, engagement_id=engagement_id, cadence_id=cadence_id, author=author
+            )
+            if cadence_id is not None
+            else answering.Asking()
+        ),
     )
 
 
@@ -185,6 +211,7 @@ def form_for_checkin(
         kind=context.kind,
         author=user_id,
         checkin_id=context.checkin.id,
+        cadence_id=context.checkin.cadence_id,
         late=context.is_late(now),
         now=now,
     )
@@ -278,7 +305,8 @@ def form_for_edit(
         before_id=update_id,
     )
     lines = blockers_of(update)
-    answered = recorded_answers(session, update_id)
+    content = latest_content(session, update_id)
+    answered = answers_of(content)
     return UpdateForm(
         engagement_id=details.id,
         engagement_name=details.engagement.name,
@@ -301,4 +329,10 @@ def form_for_edit(
         late=update.late,
         previous_blockers=blockers_of(previous)[:MAX_CARRIED_CHOICES] if previous else (),
         asked=Asked(fields_of(answered)),
+        questions=answering.for_record(
+            session,
+            team_id=team_id,
+            cadence_id=cadence_of(session, update.checkin_id),
+            content=(content or {}).get("questions"),
+        ),
     )

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import checkins, deliverables, engagements
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
+from bot.domain.questions import answering, rules
 from bot.domain.updates.deliverable_answers import (
     LATE,
     DeliverableAnswer,
@@ -30,7 +31,9 @@ from bot.domain.updates.evidence import (
     outcome_of_content,
 )
 from bot.domain.updates.form import (
+    cadence_of,
     form_for_checkin,
+    latest_content,
     may_send_ad_hoc,
     new_form,
     recorded_answers,
@@ -46,7 +49,7 @@ from bot.domain.updates.records import (
     stored_values,
 )
 from bot.domain.updates.validation import UpdateInput, validate
-from storage.models import Engagement, KpiValue, StatusUpdate, UpdateRevision
+from storage.models import Engagement, KpiValue, Question, StatusUpdate, UpdateRevision
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,61 @@ def _alert(
     )
 
 
+def _validated(
+    raw: Mapping[str, Any], questions: Sequence[Question], check: Any
+) -> tuple[UpdateInput, dict[int, Any]]:
+    """The update's fields (`check()`, the update's own validation) and its questions'
+    answers, every error of both named at once."""
+    errors: dict[str, str] = {}
+    data = None
+    try:
+        data = check()
+    except FieldErrors as e:
+        errors.update(e.errors)
+    values, problems = answering.check(raw, questions)
+    errors.update(problems)
+    if errors or data is None:
+        raise FieldErrors(errors)
+    return data, values
+
+
+def _answer_questions(
+    session: Session,
+    *,
+    update: StatusUpdate,
+    questions: Sequence[Question],
+    values: Mapping[int, Any],
+    content: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Store the answers (an edit's replace its own), keep them in the revision's content,
+    and let each rule that fires raise its alarm, once per check-in and question."""
+    if not questions:
+        return
+    assert update.id is not None
+    stored = answering.store(
+        session,
+        team_id=update.team_id,
+        engagement_id=update.engagement_id,
+        checkin_id=update.checkin_id,
+        source="update",
+        source_id=update.id,
+        author=update.author_user_id,
+        questions=questions,
+        values=values,
+        at=now,
+    )
+    content["questions"] = answering.snapshot(questions, values)
+    rules.fire(
+        session,
+        team_id=update.team_id,
+        engagement_id=update.engagement_id,
+        checkin_id=update.checkin_id,
+        stored=stored,
+        now=now,
+    )
+
+
 def save(
     *,
     session: Session,
@@ -218,8 +276,10 @@ def save(
     update_id: int | None,
     admins: Iterable[str],
     now: datetime,
+    question_ids: Any = None,
 ) -> Saved:
-    """Save a new update or an edit, re-checking everything the form's hint claims.
+    """Save a new update or an edit, re-checking everything the form's hint claims
+    (`question_ids`: the custom questions the form says it asked).
 
     A new update: the StatusUpdate, revision 1, its KPI figures and (for a check-in) the answer.
     An edit: the next revision (history kept), the fields and KPI figures replaced. Either way
@@ -261,7 +321,14 @@ def save(
     engagement = session.get(Engagement, form.engagement_id)
     assert engagement is not None
     today = deliverables.local_today(now, engagement.timezone)
-    data = validate(raw, form.kpis, form.previous_blockers, form.asked.fields, today)
+    questions = answering.recheck(
+        session, team_id=team_id, cadence_id=cadence_of(session, checkin_id), ids=question_ids
+    )
+    data, values = _validated(
+        raw,
+        questions,
+        lambda: validate(raw, form.kpis, form.previous_blockers, form.asked.fields, today),
+    )
     blockers = blockers_now(form.previous_blockers, data.still_blocking, data.blockers, now.date())
     if checkin_id is not None:
         late = checkins.record_answer(
@@ -283,6 +350,9 @@ def save(
     session.flush()
     assert update.id is not None
     content = data.content(form.kpis, blockers)
+    _answer_questions(
+        session, update=update, questions=questions, values=values, content=content, now=now
+    )
     session.add(
         UpdateRevision(
             team_id=team_id,
@@ -339,7 +409,18 @@ def _save_edit(
     kpis = kpis_of(session=session, engagement_id=details.id)
     answered = recorded_answers(session, update_id)
     today = deliverables.local_today(now, details.engagement.timezone)
-    data = validate(raw, kpis, previous_blockers, fields_of(answered), today)
+    # An edit asks again the questions the update answered (the versions it recorded).
+    asking = answering.for_record(
+        session,
+        team_id=team_id,
+        cadence_id=cadence_of(session, update.checkin_id),
+        content=(latest_content(session, update_id) or {}).get("questions"),
+    )
+    data, values = _validated(
+        raw,
+        asking.questions,
+        lambda: validate(raw, kpis, previous_blockers, fields_of(answered), today),
+    )
     # A blocker typed in an edit was reported by this update: it dates from the update.
     blockers = blockers_now(
         previous_blockers, data.still_blocking, data.blockers, update.submitted_at.date()
@@ -367,6 +448,10 @@ def _save_edit(
     _apply(update, data, blockers)
     session.add(update)
     content = data.content(kpis, blockers)
+    _answer_questions(
+        session, update=update, questions=asking.questions, values=values, content=content,
+        now=now,
+    )  # fmt: skip
     session.add(
         UpdateRevision(
             team_id=team_id,

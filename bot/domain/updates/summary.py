@@ -1,6 +1,7 @@
 """An update read back as the channel summary shows it: each KPI figure as it stood when
 reported (the revision records it; the target may move since), its blockers, its leads, and
-what it said of each deliverable asked about (the revision records that too)."""
+what it said of each deliverable asked about and its answers to the check-in's own questions
+(the revision records those too, each question as it was asked)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from bot.domain.questions.answering import Answered, answered_of
 from bot.domain.updates.deliverable_answers import DeliverableAnswer, answers_of
 from bot.domain.updates.evidence import (
     Blocker,
@@ -46,6 +48,7 @@ class UpdateSummary:
     blocker_lines: tuple[Blocker, ...] = ()
     leads: tuple[str, ...] = ()
     deliverables: tuple[DeliverableAnswer, ...] = ()
+    answers: tuple[Answered, ...] = ()  # the check-in's custom questions, as asked
 
     @property
     def long_open(self) -> tuple[Blocker, ...]:
@@ -113,4 +116,5 @@ def load_summary(*, session: Session, team_id: str, update_id: int) -> UpdateSum
         blocker_lines=blockers_of(update),
         leads=tuple(leads),
         deliverables=answers_of(latest.content if latest else None),
+        answers=answered_of((latest.content if latest else {}).get("questions")),
     )
