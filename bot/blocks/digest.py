@@ -3,7 +3,8 @@
 An executive reads it on a phone once a week. So: a headline (how many engagements are green,
 amber and red, and what changed), then the engagements that need attention, each with its RAG
 and trend, scorecard figures, worst open concerns, deliverables overdue, due this week and
-slipped, and a button to its health card; the rest
+slipped, its custom questions aggregated (a rating's mean, the options chosen most), and a
+button to its health card; the rest
 one line each; and past Slack's 50 blocks the remainder counted, never cut mid-sentence.
 Every number comes from `bot.domain.figures` (the same numbers as the health card and Home).
 """
@@ -25,6 +26,7 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, message
 from bot.blocks.health import HEALTH_ACTION
+from bot.blocks.question_results import digest_lines
 from bot.domain.command_reference import shorten
 from bot.domain.figures import MAX_SLIPS, SCORE_FORMULA, Figures, Rate
 from bot.domain.updates.evidence import RAG_EMOJI
@@ -34,6 +36,7 @@ NO_UPDATE = "⚪"
 TREND_LETTERS = {"green": "G", "amber": "A", "red": "R", None: "·"}
 SEVERITY_WORDS = ("critical", "high", "medium", "low")
 MAX_TITLE = 90  # a concern's title in a digest entry (the health card has it whole)
+MAX_QUESTIONS = 4  # custom questions aggregated in a digest entry; the rest counted
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,19 @@ def deliverable_line(f: Figures) -> str | None:
     return line
 
 
+def question_lines(f: Figures) -> list[str]:
+    """The custom questions answered since the last digest, aggregated (a rating's mean, the
+    options chosen most with their counts; a survey's only in groups of three or more), at
+    most MAX_QUESTIONS, the rest counted."""
+    lines = digest_lines(f.questions)
+    if not lines:
+        return []
+    shown = [f"  • {line}" for line in lines[:MAX_QUESTIONS]]
+    rest = len(lines) - len(shown)
+    more = f" (and {rest} more on the health card)" if rest > 0 else ""
+    return [f"Questions since the last digest{more}:", *shown]
+
+
 def detailed_section(f: Figures, now: datetime) -> SectionBlock:
     changed = change_phrase(f)
     head = f"{rag_marker(f.rag_now)} · *{name_of(f)}* `{f.handle}`"
@@ -179,7 +195,8 @@ def detailed_section(f: Figures, now: datetime) -> SectionBlock:
     trend = f"Weeks (oldest first): `{trend_letters(f)}`"
     delivered = deliverable_line(f)
     tail = [delivered] if delivered else []
-    text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now), *tail])
+    asked = question_lines(f)
+    text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now), *tail, *asked])
     if len(text) > MAX_SECTION_TEXT:  # long titles: drop them, keep whole sentences
         tail = [delivered.split("\n")[0]] if delivered else []
         text = "\n".join(

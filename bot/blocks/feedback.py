@@ -26,6 +26,7 @@ from bot.blocks.common import (
     message,
     section,
 )
+from bot.blocks.question_results import survey_blocks
 from bot.domain.command_reference import shorten
 from bot.domain.feedback import (
     ANONYMOUS,
@@ -37,6 +38,7 @@ from bot.domain.feedback import (
     SavedFeedback,
 )
 from bot.domain.feedback_results import MIN_ANSWERS, Comment, SurveyResults
+from bot.domain.figures import QuestionFigure
 
 FEEDBACK_MODAL = "feedback_form"
 THANKS_MODAL = "feedback_thanks"
@@ -196,6 +198,7 @@ def survey_results(
     asked: int,
     results: SurveyResults,
     previous_slot: str | None = None,
+    questions: Sequence[QuestionFigure] = (),
 ) -> dict[str, Any]:
     """The DM to each lead when a survey's window closes: one aggregate, never who answered.
 
@@ -203,6 +206,8 @@ def survey_results(
     only their number is shown (the domain withholds averages, comments and change; see
     `bot.domain.feedback_results`). The change is against the survey of `previous_slot`.
     Comments that would take the message past Slack's 50 blocks are counted, not shown.
+    `questions`: the survey's custom questions as `figures.survey_questions` aggregated them
+    (each from MIN_ANSWERS answers up), shown before the comments.
     """
     n = results.answers
     answered = f"{n} of {asked} asked answered" if asked else f"{n} answered"
@@ -237,6 +242,7 @@ def survey_results(
             f"No earlier survey of this cadence with {MIN_ANSWERS} answers or more to compare with."
         )
     blocks.append(context(compared))
+    blocks += survey_blocks(questions, room=MAX_MESSAGE_BLOCKS - len(blocks) - 4)
     if results.comments:
         blocks.append(section(f"*Comments* ({len(results.comments)})"))
         room = MAX_MESSAGE_BLOCKS - len(blocks) - 1  # one left for the count of what did not fit

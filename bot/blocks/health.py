@@ -1,6 +1,8 @@
 """Block Kit for an engagement's health card (`/cadence status <eng>`, and the button the digest
 and other views show to open it): RAG now and its trend, the last update, the next check-in,
-KPIs against target, open concerns, feedback and the vendor scorecard, with buttons.
+KPIs against target, open concerns, deliverables (and how to get their timeline picture),
+feedback, the custom questions' trends and the last rule that fired, and the vendor
+scorecard, with buttons.
 
 Every number is read from `figures.Figures` as computed; nothing here recomputes one, so the
 card says what the digest, the Home tab and the export say.
@@ -26,6 +28,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.concerns import SEVERITY_EMOJI
+from bot.blocks.question_results import card_lines
 from bot.domain import checkin_kinds
 from bot.domain.command_reference import shorten
 from bot.domain.concerns import WAITING_FOR_ACK
@@ -286,6 +289,10 @@ def _deliverable_lines(f: Figures, h: Health, now: datetime) -> list[str]:
             f"{r.from_on:%a %d %b} → {r.to_on:%a %d %b} (+{r.days} d), "
             f"{relative(r.at, now)}"
         )
+    lines.append(
+        f"🗓️ The timeline picture: `/cadence deliverables {escape(f.handle)} chart` sends it to "
+        "your DM"
+    )
     return lines
 
 
@@ -384,6 +391,7 @@ def health_card(f: Figures, h: Health, *, now: datetime, buttons: bool = True) -
         *pack_sections(_concern_lines(f, h, now)),
         *pack_sections(_deliverable_lines(f, h, now)),
         section(fit_text(_feedback_section(f))),
+        *pack_sections(card_lines(f.questions, f.rules_fired)),
         DividerBlock(),
         section(fit_text(_scorecard_section(f))),
         context(fit_text(SCORE_FORMULA)),

@@ -1,5 +1,6 @@
 """The App Home tab: a person's engagements and what to do next (check-ins to answer,
-deliverables to submit or accept, concerns of theirs).
+deliverables to submit or accept, concerns of theirs, and for a lead the custom questions'
+rules that fired in the last 7 days).
 
 The engagements show the figures every view shares (`bot/domain/figures.py`: RAG now and its
 trend, the scorecard's score, the on-time rate), as computed there, never again here.
@@ -8,8 +9,9 @@ trend, the scorecard's score, the on-time rate), as computed there, never again 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ButtonElement,
@@ -21,9 +23,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.checkins import ANSWER_ACTION, button_label, local
-from bot.blocks.common import context, escape, fit_text, section
+from bot.blocks.common import MAX_SECTION_TEXT, context, escape, fit_text, section
 from bot.blocks.concerns import concern_age, headline
 from bot.blocks.engagements import engagement_lines, fit_sections
+from bot.blocks.question_results import fired_line
 from bot.domain.checkin_kinds import title as kind_title
 from bot.domain.checkins import CheckInStatus
 from bot.domain.concerns import ConcernPage
@@ -161,6 +164,57 @@ def deliverable_blocks(waiting: Waiting, now: datetime) -> list:
     return blocks
 
 
+MAX_HOME_RULES = 10
+RULES_WITHIN = timedelta(days=7)
+
+
+def rule_blocks(
+    user_id: str,
+    mine: Sequence[tuple[EngagementDetails, tuple[str, ...]]],
+    figures: Mapping[int, Figures],
+    now: datetime,
+) -> list:
+    """For a lead: the rules of custom questions that fired in the last 7 days on the
+    engagements they lead (from the figures every view shares), newest first; the rest
+    counted. Nothing for anyone else, or when none fired."""
+    fired = [
+        (r, details)
+        for details, _ in mine
+        if user_id in details.leads and (found := figures.get(details.id)) is not None
+        for r in found.rules_fired
+        if now - RULES_WITHIN < r.at <= now
+    ]
+    if not fired:
+        return []
+    fired.sort(key=lambda pair: pair[0].at, reverse=True)
+    lines = [
+        f"*{escape(details.engagement.name)}* · {fired_line(r)} · "
+        f"{r.at.astimezone(ZoneInfo(details.engagement.timezone)):%a %d %b}"
+        for r, details in fired[:MAX_HOME_RULES]
+    ]
+    blocks: list = [section(f"*Rules fired in the last 7 days* ({len(fired)})")]
+    blocks += [section(fit_text(text)) for text in _joined(lines)]
+    if len(fired) > MAX_HOME_RULES:
+        blocks.append(
+            context(
+                f"…and {len(fired) - MAX_HOME_RULES} more: each engagement's health card "
+                "(`/cadence status <engagement>`) names its last."
+            )
+        )
+    return blocks
+
+
+def _joined(lines: Sequence[str]) -> list[str]:
+    """Lines as few section texts as Slack's 3,000 characters allow."""
+    texts: list[str] = []
+    for line in lines:
+        if texts and len(texts[-1]) + 1 + len(line) <= MAX_SECTION_TEXT:
+            texts[-1] += "\n" + line
+        else:
+            texts.append(line)
+    return texts
+
+
 def home_view(
     user_id: str,
     mine: Sequence[tuple[EngagementDetails, tuple[str, ...]]],
@@ -186,6 +240,10 @@ def home_view(
         blocks.append(DividerBlock())
     if concerns is not None and concerns.total and now is not None:
         blocks.extend(concern_blocks(concerns, now))
+        blocks.append(DividerBlock())
+    fired = rule_blocks(user_id, mine, figures, now) if now is not None else []
+    if fired:
+        blocks.extend(fired)
         blocks.append(DividerBlock())
     if not mine:
         blocks.append(

@@ -1295,6 +1295,33 @@ def _load_answers(
             acc[answer.engagement_id].answers.append(row)
 
 
+def survey_questions(session: Session, checkin: CheckIn) -> tuple[QuestionFigure, ...]:
+    """A survey's custom questions aggregated for its results at its close: its answers given
+    within its window (its batch, as its ratings), each question shown only from MIN_ANSWERS
+    answers up (`shown_answers`); one SELECT."""
+    rows = [
+        answer_row(
+            answer,
+            question,
+            scheduled=checkin.scheduled_for,
+            opened=checkin.created_at,
+            closes=checkin.window_closes_at,
+        )
+        for answer, question in session.exec(
+            select(QuestionAnswer, Question)
+            .join(Question, col(Question.id) == col(QuestionAnswer.question_id))
+            .where(QuestionAnswer.team_id == checkin.team_id)
+            .where(QuestionAnswer.checkin_id == checkin.id)
+            .where(QuestionAnswer.source == FEEDBACK_SOURCE)
+            .order_by(col(QuestionAnswer.id))
+        ).all()
+    ]
+    closes = checkin.window_closes_at
+    in_window = [r for r in rows if r.batch == f"survey:{checkin.id}"]
+    start = closes - FEEDBACK_LOOKBACK
+    return question_figures(in_window, now=closes, start=start, since=start)
+
+
 def _load_fired(
     session: Session,
     *,
@@ -1304,31 +1331,40 @@ def _load_fired(
     now: datetime,
     acc: Mapping[int, _Acc],
 ) -> None:
-    """One SELECT: each rule fired in the period, with the answer and question it fired on
-    (when the answer is still there: an edited update replaces its answers)."""
-    for fired, value, text, kind, unit, checkin_kind in session.exec(
+    """One SELECT: each rule fired in the period, with the answer and question it fired on.
+    A survey's answer fires when its survey closes (`questions.rules` acts then), and only
+    then shows: before, it would tell the leads of one anonymous answer."""
+    for fired, value, source, closes, text, kind, unit, checkin_kind in session.exec(
         select(
             QuestionRuleFired,
             QuestionAnswer.value,
+            QuestionAnswer.source,
+            CheckIn.window_closes_at,
             Question.text,
             Question.kind,
             Question.unit,
             Cadence.kind,
         )
         .outerjoin(QuestionAnswer, col(QuestionAnswer.id) == col(QuestionRuleFired.answer_id))
+        .outerjoin(CheckIn, col(CheckIn.id) == col(QuestionAnswer.checkin_id))
         .outerjoin(Question, col(Question.id) == col(QuestionAnswer.question_id))
         .outerjoin(Cadence, col(Cadence.id) == col(Question.cadence_id))
         .where(QuestionRuleFired.team_id == team_id)
         .where(col(QuestionRuleFired.engagement_id).in_(ids))
-        .where(QuestionRuleFired.fired_at > start)
+        .where(QuestionRuleFired.fired_at > start - FEEDBACK_LOOKBACK)
         .where(QuestionRuleFired.fired_at <= now)
         .order_by(col(QuestionRuleFired.fired_at).desc(), col(QuestionRuleFired.id).desc())
     ).all():
+        at = fired.fired_at
+        if source == FEEDBACK_SOURCE or (source is None and fired.scope.startswith("feedback")):
+            at = max(at, closes) if closes is not None else at
+        if not start < at <= now:
+            continue
         question_kind = _kind(kind or "")
         words = answer_text(question_kind, value, unit or "") if question_kind else ""
         acc[fired.engagement_id].fired.append(
             RuleFired(
-                at=fired.fired_at,
+                at=at,
                 key=fired.question_key,
                 question=text or "",
                 answer=words,
@@ -1337,6 +1373,8 @@ def _load_fired(
                 checkin_kind=checkin_kind or "",
             )
         )
+    for a in acc.values():
+        a.fired.sort(key=lambda r: r.at, reverse=True)
 
 
 def kpi_reports(content: Mapping[str, Any]) -> tuple[KpiReport, ...]:

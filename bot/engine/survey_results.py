@@ -4,7 +4,8 @@ A database kind (`JobKind.SURVEY_RESULTS`, planned by `checkins.open_occurrence`
 feedback form answers, due when the window closes): it reads the answers, builds the DM once
 and plans it for each lead under its own key, so a lead gets it once however often this runs.
 What may be shown is the domain's rule (`bot.domain.feedback_results`: nothing that names an
-anonymous answerer, nothing but a count below three answers); the wording is
+anonymous answerer, nothing but a count below three answers; the custom questions from
+`figures.survey_questions`, each from three answers up); the wording is
 `bot.blocks.feedback.survey_results`.
 """
 
@@ -15,7 +16,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.blocks import feedback as feedback_blocks
-from bot.domain import checkins, feedback_results
+from bot.domain import checkins, feedback_results, figures
 from bot.engine.outbox import leads_of, plan_message
 from storage import job_keys, jobs
 from storage.models import CheckIn, Engagement
@@ -39,6 +40,7 @@ def plan_survey_results(session: Session, job: jobs.ClaimedJob, now: datetime) -
         asked=len(found.missing) + len(found.answered),
         results=results,
         previous_slot=previous.occurrence_key.replace("T", " ") if previous else None,
+        questions=figures.survey_questions(session, checkin),
     )
     leads = leads_of(session, engagement)
     for lead in leads:
