@@ -224,3 +224,17 @@ def to_creator(job_key: str, user_id: str) -> str:
 def not_posted(job_key: str) -> str:
     """The author told that their update's summary could not be posted."""
     return f"{job_key}:not-posted"
+
+
+# --- the contract's dates (bot/domain/contract_clocks.py) -----------------------------------------
+
+
+def contract_clocks(engagement_id: int) -> str:
+    """What every contract clock key of an engagement starts with (to find its pending ones)."""
+    return f"contract-clock:engagement={engagement_id}:"
+
+
+def contract_clock(engagement_id: int, stage: str, facts: str) -> str:
+    """One contract reminder; `facts` are the dates it follows from, so new dates name a new
+    one (and the old one is cancelled)."""
+    return f"{contract_clocks(engagement_id)}stage={stage}:{facts}"

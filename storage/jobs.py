@@ -73,6 +73,7 @@ class JobKind(StrEnum):
     DIGEST_CHART = "digest_chart"  # the digest's chart, uploaded after its message
     QUESTION_RULE = "question_rule"  # a survey answer's rule acts once the survey closes
     QUESTION_ALERT = "question_alert"  # a question's rule alerting one lead, built when sent
+    CONTRACT_CLOCK = "contract_clock"  # a contract date is near: remind the leads, once if live
 
 
 PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = tuple(JobStatus)

@@ -98,6 +98,12 @@ class EngagementBase(SQLModel):
     # a submission waits this many working days for acceptance before the acceptors are reminded.
     deliverable_due_soon_days: int = 3
     deliverable_acceptance_days: int = 5
+    # The contract's dates: its term, whether it renews by itself, and how many days before its
+    # end notice must be given (the leads are reminded before that last day, and on the end).
+    contract_start: date | None = None
+    contract_end: date | None = None
+    contract_renews: bool = False
+    notice_days: int | None = None
 
 
 class Engagement(EngagementBase, table=True):

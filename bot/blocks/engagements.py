@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ConversationFilter,
     ConversationSelectElement,
+    DatePickerElement,
     HeaderBlock,
     InputBlock,
     NumberInputElement,
@@ -38,6 +39,7 @@ from bot.blocks.common import (
 )
 from bot.domain.command_reference import echo
 from bot.domain.engagements import (
+    CONTRACT_RENEWS,
     DEFAULT_ACCEPTANCE_DAYS,
     DEFAULT_DUE_SOON_DAYS,
     DEFAULT_RESOLVE_HOURS,
@@ -47,6 +49,7 @@ from bot.domain.engagements import (
     MAX_ACCEPTANCE_DAYS,
     MAX_DUE_SOON_DAYS,
     MAX_NAME,
+    MAX_NOTICE_DAYS,
     MAX_SLA_HOURS,
     MAX_VENDOR,
     PAUSE_CONCERN_CLOCK,
@@ -264,6 +267,7 @@ def engagement_modal(
         )
     )
     blocks += _deliverable_windows(initial)
+    blocks += _contract_fields(initial)
     view = View(
         type="modal",
         callback_id=ENGAGEMENT_MODAL,
@@ -303,6 +307,62 @@ def _deliverable_windows(initial: EngagementInput | None) -> list[Any]:
             )
         )
     return blocks
+
+
+def _contract_fields(initial: EngagementInput | None) -> list[Any]:
+    """The contract's term, renewal and notice period: the leads are reminded before the last
+    day to give notice, and on the end date."""
+    renews = Option(
+        value=CONTRACT_RENEWS,
+        label="It renews by itself unless notice is given",
+        description="Otherwise it ends on its end date.",
+    )
+    start, end = (initial.contract_start, initial.contract_end) if initial else (None, None)
+    return [
+        HeaderBlock(text="Contract"),
+        InputBlock(
+            block_id="contract_start",
+            label="Contract start",
+            optional=True,
+            element=DatePickerElement(
+                action_id="contract_start", initial_date=start.isoformat() if start else None
+            ),
+        ),
+        InputBlock(
+            block_id="contract_end",
+            label="Contract end",
+            optional=True,
+            hint="The leads hear 90, 30 and 7 days before the last day to give notice, and on "
+            "this day.",
+            element=DatePickerElement(
+                action_id="contract_end", initial_date=end.isoformat() if end else None
+            ),
+        ),
+        InputBlock(
+            block_id="contract_renews",
+            label="Renewal",
+            optional=True,
+            element=CheckboxesElement(
+                action_id="contract_renews",
+                options=[renews],
+                initial_options=[renews] if initial and initial.contract_renews else None,
+            ),
+        ),
+        InputBlock(
+            block_id="notice_days",
+            label="Notice period (days before the end)",
+            optional=True,
+            element=NumberInputElement(
+                action_id="notice_days",
+                is_decimal_allowed=False,
+                min_value=0,
+                max_value=MAX_NOTICE_DAYS,
+                initial_value=initial.notice_days
+                if initial and initial.notice_days is not None
+                else None,
+            ),
+        ),
+    ]
 
 
 def refused_modal(text: str) -> dict[str, Any]:

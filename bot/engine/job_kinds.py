@@ -22,6 +22,7 @@ from sqlmodel import Session
 from bot.engine import (
     alerts,
     concern_jobs,
+    contract_jobs,
     deliverable_jobs,
     digests,
     exports,
@@ -75,6 +76,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.DIGEST_CHART: KindHandler(builds_message=digests.build_chart),
     JobKind.QUESTION_RULE: KindHandler(works_in_database=question_jobs.act),
     JobKind.QUESTION_ALERT: KindHandler(builds_message=question_jobs.alert),
+    JobKind.CONTRACT_CLOCK: KindHandler(works_in_database=contract_jobs.clock),
 }
 
 

@@ -12,6 +12,7 @@ and need not know which.
 """
 
 from bot.domain.engagements.definition import (
+    CONTRACT_RENEWS,
     DEFAULT_ACCEPTANCE_DAYS,
     DEFAULT_DUE_SOON_DAYS,
     DEFAULT_RESOLVE_HOURS,
@@ -24,6 +25,7 @@ from bot.domain.engagements.definition import (
     MAX_KPI_UNIT,
     MAX_KPIS,
     MAX_NAME,
+    MAX_NOTICE_DAYS,
     MAX_PEOPLE_PER_ROLE,
     MAX_SLA_HOURS,
     MAX_VENDOR,
@@ -73,6 +75,7 @@ from bot.domain.engagements.writes import (
 )
 
 __all__ = [
+    "CONTRACT_RENEWS",
     "DEFAULT_ACCEPTANCE_DAYS",
     "DEFAULT_DUE_SOON_DAYS",
     "DEFAULT_RESOLVE_HOURS",
@@ -89,6 +92,7 @@ __all__ = [
     "MAX_KPI_NAME",
     "MAX_KPI_UNIT",
     "MAX_NAME",
+    "MAX_NOTICE_DAYS",
     "MAX_PEOPLE_PER_ROLE",
     "MAX_SLA_HOURS",
     "MAX_VENDOR",

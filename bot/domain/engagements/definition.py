@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,8 @@ DEFAULT_DUE_SOON_DAYS = 3
 DEFAULT_ACCEPTANCE_DAYS = 5
 MAX_DUE_SOON_DAYS = 20
 MAX_ACCEPTANCE_DAYS = 30
+MAX_NOTICE_DAYS = 730  # two years' notice is the longest any outsourcing contract asks
+CONTRACT_RENEWS = "renews"  # the form's renewal option: renews by itself unless notice is given
 MAX_KPI_NAME = 60
 MAX_KPI_UNIT = 20
 MAX_HOLIDAYS = 200
@@ -91,6 +94,10 @@ class EngagementInput:
     summaries_in_channel: bool = False
     deliverable_due_soon_days: int = DEFAULT_DUE_SOON_DAYS
     deliverable_acceptance_days: int = DEFAULT_ACCEPTANCE_DAYS
+    contract_start: date | None = None
+    contract_end: date | None = None
+    contract_renews: bool = False
+    notice_days: int | None = None
 
     @property
     def handle(self) -> str:
@@ -134,6 +141,10 @@ class EngagementDetails:
             summaries_in_channel=e.summaries_in_channel,
             deliverable_due_soon_days=e.deliverable_due_soon_days,
             deliverable_acceptance_days=e.deliverable_acceptance_days,
+            contract_start=e.contract_start,
+            contract_end=e.contract_end,
+            contract_renews=e.contract_renews,
+            notice_days=e.notice_days,
         )
 
     def snapshot(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from bot.domain.engagements.definition import (
+    CONTRACT_RENEWS,
     DEFAULT_ACCEPTANCE_DAYS,
     DEFAULT_DUE_SOON_DAYS,
     DEFAULT_RESOLVE_HOURS,
@@ -25,6 +26,7 @@ from bot.domain.engagements.definition import (
     MAX_KPI_UNIT,
     MAX_KPIS,
     MAX_NAME,
+    MAX_NOTICE_DAYS,
     MAX_PEOPLE_PER_ROLE,
     MAX_SLA_HOURS,
     MAX_VENDOR,
@@ -215,6 +217,16 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
     acceptance_days = _days(raw, "deliverable_acceptance_days", DEFAULT_ACCEPTANCE_DAYS,
                             MAX_ACCEPTANCE_DAYS, errors)  # fmt: skip
 
+    start, end = _date(raw, "contract_start", errors), _date(raw, "contract_end", errors)
+    if start and end and end <= start:
+        errors["contract_end"] = "The contract must end after it starts."
+    notice = _notice(raw, errors)
+    if notice is not None and end is None:
+        errors.setdefault("contract_end", "A notice period counts back from the end date: set it.")
+    renews = CONTRACT_RENEWS in (raw.get("contract_renews") or ())
+    if renews and end is None:
+        errors.setdefault("contract_end", "A contract that renews needs the date it renews on.")
+
     if errors:
         raise FieldErrors(errors)
     return EngagementInput(
@@ -235,7 +247,38 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
         summaries_in_channel=SUMMARIES_IN_CHANNEL in (raw.get("summaries") or ()),
         deliverable_due_soon_days=due_soon_days,
         deliverable_acceptance_days=acceptance_days,
+        contract_start=start,
+        contract_end=end,
+        contract_renews=renews,
+        notice_days=notice,
     )
+
+
+def _date(raw: Mapping[str, Any], key: str, errors: dict[str, str]) -> date | None:
+    """A datepicker's day (YYYY-MM-DD), or None when empty."""
+    text = str(raw.get(key) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[key] = "Pick a date."
+        return None
+
+
+def _notice(raw: Mapping[str, Any], errors: dict[str, str]) -> int | None:
+    """The notice period in days (0 to MAX_NOTICE_DAYS), or None when empty."""
+    text = str(raw.get("notice_days") or "").strip()
+    if not text:
+        return None
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if not 0 <= days <= MAX_NOTICE_DAYS:
+        errors["notice_days"] = f"Give whole days from 0 to {MAX_NOTICE_DAYS}."
+        return None
+    return days
 
 
 def _days(raw: Mapping[str, Any], key: str, default: int, most: int, errors: dict[str, str]) -> int:

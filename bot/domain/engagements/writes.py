@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, deliverable_clocks, workspaces
+from bot.domain import audit, contract_clocks, deliverable_clocks, workspaces
 from bot.domain.engagements.definition import (
     DEFAULT_RESOLVE_HOURS,
     EngagementDetails,
@@ -229,6 +229,7 @@ def create(
         now=now,
         after=snapshot(data),
     )
+    contract_clocks.plan(session, engagement, now)
     session.flush()
     return _as_written(engagement, data)
 
@@ -237,6 +238,10 @@ def create(
 CLOCK_SETTINGS = frozenset(
     {"timezone", "holidays", "deliverable_due_soon_days", "deliverable_acceptance_days"}
 )
+
+
+# What the contract's reminders are computed from.
+CONTRACT_SETTINGS = frozenset({"timezone", "contract_end", "contract_renews", "notice_days"})
 
 
 def update(
@@ -276,6 +281,8 @@ def update(
     changed_before, changed_after = audit.changes(old, after.snapshot())
     if CLOCK_SETTINGS & changed_after.keys():  # its deliverables' reminders move with them
         deliverable_clocks.replan_engagement(session, engagement, now)
+    if CONTRACT_SETTINGS & changed_after.keys():
+        contract_clocks.plan(session, engagement, now)
     if changed_after:
         audit.record(
             session=session,
@@ -319,5 +326,6 @@ def archive(
         before={"archived": False},
         after={"archived": True},
     )
+    contract_clocks.plan(session, engagement, now)  # an archived engagement is reminded of nothing
     session.flush()
     return details
