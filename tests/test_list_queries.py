@@ -29,7 +29,7 @@ from bot.domain.concerns import ConcernInput, raise_concern
 from bot.domain.engagements import MAX_NAME, MAX_PEOPLE_PER_ROLE, MAX_VENDOR
 from bot.entry import sizing
 from storage.db import Database
-from storage.models import StatusUpdate
+from storage.models import Question, QuestionAnswer, QuestionRuleFired, StatusUpdate
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,8 @@ def seed(
 ) -> None:
     """Engagements as the form makes them (a lead, two vendor contacts, a stakeholder, two KPIs,
     the default SLAs; `longer` replaces any of these), each with a weekly status update
-    cadence and, with `concerns`, an open concern (Problem <n>), through the domain."""
+    cadence and, with `concerns`, an open concern (Problem <n>), through the domain, and a
+    custom question answered whose rule fired (the rows the forms write)."""
     kpis = engagements.parse_kpis("Uptime (%) >= 99.9\nMean time to resolve (hours) <= 8")
     schedule = cadences.validate(
         {"kind": "status_update", "rule_kind": "weekly", "weekdays": ["0"], "local_time": "09:00",
@@ -88,16 +89,42 @@ def seed(
             created = engagements.create(
                 session=session, team_id=TEAM, actor=LEAD, data=replace(data, **longer), now=NOW
             )
-            cadences.create(
+            made = cadences.create(
                 session=session, team_id=TEAM, actor=LEAD, engagement_id=created.id,
                 data=schedule, now=NOW, admins=(),
             )  # fmt: skip
             if concerns:
+                answered(session, created.id, made.id)
                 problem = ConcernInput(title=f"Problem {n}", severity="high", category="delivery")
                 raise_concern(
                     session=session, team_id=TEAM, actor=STAKEHOLDER, engagement_id=created.id,
                     data=problem, now=NOW, admins=(),
                 )  # fmt: skip
+
+
+def answered(session: Any, engagement_id: int, cadence_id: int) -> None:
+    """A rating question answered a day ago, and a yes/no whose rule fired on its answer."""
+    at = NOW - DAY
+    for key, kind, value, number in (("morale", "rating", 4, 4.0), ("risk", "yes_no", True, 1.0)):
+        question = Question(
+            team_id=TEAM, engagement_id=engagement_id, cadence_id=cadence_id, key=key,
+            text=f"{key.capitalize()}?", kind=kind, created_by=LEAD, created_at=at,
+        )  # fmt: skip
+        session.add(question)
+        session.flush()
+        answer = QuestionAnswer(
+            team_id=TEAM, engagement_id=engagement_id, question_id=question.id,
+            question_key=key, source="update", source_id=engagement_id,
+            author_user_id=VENDOR, value=value, number=number, answered_at=at,
+        )  # fmt: skip
+        session.add(answer)
+        session.flush()
+    session.add(
+        QuestionRuleFired(
+            team_id=TEAM, engagement_id=engagement_id, scope=f"update:{engagement_id}",
+            question_key="risk", answer_id=answer.id, action="alert", fired_at=at,
+        )
+    )  # fmt: skip
 
 
 def command(cadence: Cadence, text: str) -> dict[str, Any]:
@@ -124,7 +151,10 @@ LISTS: dict[str, tuple[Callable[[Cadence], dict[str, Any]], tuple[str, ...]]] = 
     "cadences": (lambda c: command(c, "cadences"), ("30 cadences", "Client 023")),  # 24 shown
     "home": (open_home, ("Your engagements* (30)", "*Client 029*", f"leads <@{LEAD}>")),
     "concerns": (lambda c: command(c, "concerns"), ("(30)", "Problem 29")),
-    "health card": (lambda c: command(c, "status client-000"), ("Health of Client 000",)),
+    "health card": (
+        lambda c: command(c, "status client-000"),
+        ("Health of Client 000", "Morale? 4.0/5 (1 check-in)", "Last rule fired: Status update"),
+    ),
 }
 
 
