@@ -15,6 +15,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from storage.assurance_statuses import assurance_status_check
 from storage.deliverable_statuses import deliverable_status_check
 from storage.statuses import CheckInStatus, JobStatus, RecipientStatus, one_of
 from storage.types import UTCDateTime
@@ -104,6 +105,13 @@ class EngagementBase(SQLModel):
     contract_end: date | None = None
     contract_renews: bool = False
     notice_days: int | None = None
+    # How much is at stake: which evidence a vendor must provide at the start (due diligence, by
+    # the workspace's requirements for this criticality).
+    criticality: str = Field(default="medium", max_length=8)
+    # The vendor's evidence: its owner is reminded this many days before an item expires, and
+    # a requested item not provided within `assurance_window_days` reminds, then escalates.
+    assurance_expiry_days: list[int] = json_field(lambda: [30, 7])
+    assurance_window_days: int = 10
 
 
 class Engagement(EngagementBase, table=True):
@@ -665,6 +673,98 @@ class QuestionRuleFired(SQLModel, table=True):
     action: str = Field(max_length=16)
     concern_id: int | None = parent("concern", nullable=True, ondelete="SET NULL")
     fired_at: datetime = moment()
+
+
+class AssuranceType(SQLModel, table=True):
+    """A kind of evidence a workspace's admins added beside the built-in ones (SOC 2, ISO 27001,
+    …: `bot/domain/assurance/types.py`)."""
+
+    __table_args__ = (UniqueConstraint("team_id", "key", name="uq_assurancetype_team_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    key: str = Field(max_length=40)
+    name: str = Field(max_length=80)
+    expires: bool = True  # evidence of this kind is valid until a date
+    created_by: str = Field(max_length=SLACK_ID_LENGTH)
+    created_at: datetime = moment()
+
+
+class AssuranceRequirement(SQLModel, table=True):
+    """A kind of evidence every new engagement of a criticality asks its vendor for (set by the
+    workspace's admins: due diligence)."""
+
+    __table_args__ = (
+        UniqueConstraint(
+            "team_id", "criticality", "type_key", name="uq_assurancerequirement_team_type"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    criticality: str = Field(max_length=8)
+    type_key: str = Field(max_length=40)
+    created_by: str = Field(max_length=SLACK_ID_LENGTH)
+    created_at: datetime = moment()
+
+
+class AssuranceItem(SQLModel, table=True):
+    """One piece of the vendor's security evidence on an engagement: what kind, who provides it
+    (a vendor contact) and who reviews it (none named: the leads), its status, the evidence (a
+    link or a Slack file: its id and permalink, never its bytes) and how long it is valid.
+
+    `required` marks due diligence (asked at the start by the engagement's criticality).
+    `concern_id` is the security concern its expiry raised, resolved by an accepted renewal.
+    """
+
+    __table_args__ = (
+        Index("ix_assuranceitem_status_until", "status", "valid_until"),
+        assurance_status_check(),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    engagement_id: int = parent("engagement")
+    type_key: str = Field(max_length=40)
+    title: str = Field(max_length=150)
+    required: bool = False
+    status: str = Field(default="requested", max_length=16)
+    owner_user_id: str = Field(max_length=SLACK_ID_LENGTH, index=True)
+    reviewers: list[str] = json_field()
+    valid_from: date | None = None
+    valid_until: date | None = None
+    evidence_link: str = Field(default="", max_length=500)
+    evidence_note: str = Field(default="", max_length=3000)
+    evidence_file_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    evidence_file_permalink: str | None = Field(default=None, max_length=500)
+    reason: str = Field(default="", max_length=3000)  # the last rejection's or the waiver's
+    open_findings: int | None = None  # a penetration test's findings still open
+    rounds: int = 0  # how often it was provided (a rejection or an expiry asks again)
+    concern_id: int | None = parent("concern", nullable=True, ondelete="SET NULL")
+    channel_id: str | None = Field(default=None, max_length=SLACK_ID_LENGTH)
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_by: str = Field(max_length=SLACK_ID_LENGTH)
+    created_at: datetime = moment()
+    updated_at: datetime = moment()
+    requested_at: datetime = moment()
+    received_at: datetime | None = moment(nullable=True)
+    reviewed_at: datetime | None = moment(nullable=True)
+
+
+class AssuranceEvent(SQLModel, table=True):
+    """A change of an assurance item: who, when, what (requested, provided, accepted, rejected,
+    waived, expired), from which status to which, with the note (a reason, the evidence)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_field()
+    item_id: int = parent("assuranceitem")
+    actor_user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    action: str = Field(max_length=16)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=3000)
+    data: dict[str, Any] = json_field(dict)
+    at: datetime = moment()
 
 
 # Slack's OAuth tables, as slack_sdk's SQLAlchemy installation and state stores define them (the
