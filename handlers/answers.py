@@ -42,7 +42,9 @@ def update_form(session: Session, found: checkins.CheckInContext, req: Request) 
 
 def feedback_form_for(session: Session, found: checkins.CheckInContext, req: Request) -> dict:
     """The feedback survey for a check-in (the prompt's button)."""
-    return feedback_modal(feedback.form_for_checkin(context=found, user_id=req.user_id))
+    return feedback_modal(
+        feedback.form_for_checkin(context=found, user_id=req.user_id, session=session)
+    )
 
 
 def status_update_edit(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
@@ -106,6 +108,7 @@ def feedback_form(ack: Ack, body: dict, view: dict, context: BoltContext) -> Non
             checkin_id=metadata_id(metadata, "checkin_id"),
             admins=req.admins,
             now=req.now,
+            question_ids=metadata.get("questions"),
         )
 
     # Nobody is told of one answer (the leads learn a survey's aggregate when it closes), and

@@ -44,6 +44,7 @@ def risk_review_submitted(ack: Ack, body: dict, view: dict, context: BoltContext
             concern_ids=[i for i in ids if isinstance(i, int)] if isinstance(ids, list) else [],
             admins=req.admins,
             now=req.now,
+            question_ids=metadata.get("questions"),
         )
         outbox.message(
             session,

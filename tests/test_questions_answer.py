@@ -17,11 +17,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from conftest import ACME, LEAD, TEAM, VENDOR, Cadence
-from engine_flows import recipients_of
+from conftest import ACME, LEAD, LEAD2, STAKEHOLDER, TEAM, VENDOR, Cadence
+from engine_flows import recipients_of, tick
 from flows import text_of
 from sqlmodel import select
 from test_answers import answer_prompt, seed_checkin
+from test_risk_reviews import ANSWERED_AT, open_checkin, open_review, raise_two_concerns
+from test_risk_reviews import reviews as reviews_of
 from test_update_evidence import MONDAY, set_up
 
 from bot.domain.questions.definition import MAX_QUESTIONS
@@ -29,9 +31,13 @@ from bot.platform import clock
 from storage.models import Cadence as CadenceRow
 from storage.models import (
     CheckIn,
+    Concern,
     Engagement,
+    Feedback,
     Question,
     QuestionAnswer,
+    QuestionRuleFired,
+    ScheduledJob,
     StatusUpdate,
     UpdateRevision,
 )
@@ -302,3 +308,302 @@ def test_a_form_whose_question_ids_point_elsewhere_is_refused(cadence):
         reply = submit(cadence, tampered, {**GOOD, aid(ids[0]): "Fine"})
     assert "This form is damaged" in str(reply.json["errors"])
     assert rows_of(cadence, StatusUpdate) == [] and answers(cadence) == []
+
+
+# --- history and prefill -----------------------------------------------------------------------
+
+
+def summary_messages(cadence: Cadence) -> list[dict[str, Any]]:
+    return [m for m in cadence.fake.messages(ACME) if "status_update_edit" in json.dumps(m)]
+
+
+def open_edit(cadence: Cadence, update_id: int, user: str = VENDOR) -> dict[str, Any]:
+    """The Edit button under the update's summary; the form that opened."""
+    with cadence.db.read_session() as session:
+        ts = session.get(StatusUpdate, update_id).message_ts
+    posted = next(m for m in summary_messages(cadence) if m["ts"] == ts)
+    before = len(cadence.fake.calls_to("views.open"))
+    cadence.sim.click(posted, "status_update_edit", user=user)
+    opened = cadence.fake.wait_for("views.open", count=before + 1)[-1]
+    assert opened.ok, opened.response
+    return cadence.fake.view(opened.response["view"]["id"])
+
+
+def initial_of(view: dict[str, Any], question_id: int) -> Any:
+    element = block(view, aid(question_id))["element"]
+    for key in ("initial_value", "initial_date"):
+        if key in element:
+            return element[key]
+    if "initial_option" in element:
+        return element["initial_option"]["text"]["text"]
+    return [o["text"]["text"] for o in element.get("initial_options", [])] or None
+
+
+def test_a_question_edited_between_two_check_ins_keeps_old_answers_and_prefills_only_the_unchanged(
+    cadence, monkeypatch
+):
+    specs = [
+        {"text": "Headline of the week", "kind": "short_text"},
+        {"text": "Defects found", "kind": "number", "target": 5.0, "higher_is_better": False},
+        {"text": "Sprint goal met?", "kind": "single_choice", "options": ["Fully", "Partly"]},
+        {"text": "Teams involved", "kind": "multi_choice", "options": ["Backend", "Web", "Ops"]},
+    ]
+    with clock.fixed_at(MONDAY):
+        checkin_id, ids = open_checkin_with(cadence, specs)
+        first_view = answer_prompt(cadence, checkin_id)
+        assert [initial_of(first_view, i) for i in ids] == [None] * 4  # nothing to repeat yet
+        values = {aid(ids[0]): "Checkout shipped", aid(ids[1]): "3", aid(ids[2]): "1",
+                  aid(ids[3]): ["2"]}  # fmt: skip
+        assert submit(cadence, first_view, {**GOOD, **values}).body == ""
+    (first,) = rows_of(cadence, StatusUpdate)
+    summary_text(cadence, first.id, "Defects found")
+
+    # The lead rewords the defects question and the single choice's options; the rest stands.
+    defects = edit_question(cadence, ids[1], text="Defects found in QA")
+    goal = edit_question(cadence, ids[2], options=["Fully", "Partly", "Not at all"])
+
+    # Next week's check-in asks the current versions: unchanged ones filled with last answers.
+    next_slot = MONDAY - timedelta(hours=1) + timedelta(days=7)
+    tick(cadence, monkeypatch, next_slot)
+    second_checkin = max(c.id for c in rows_of(cadence, CheckIn))
+    with clock.fixed_at(next_slot + timedelta(minutes=5)):
+        view = answer_prompt(cadence, second_checkin)
+    asked = [b["block_id"] for b in view["blocks"] if b.get("block_id", "").startswith("question_")]
+    assert asked == [aid(ids[0]), aid(defects), aid(goal), aid(ids[3])]
+    assert initial_of(view, ids[0]) == "Checkout shipped"
+    assert initial_of(view, ids[3]) == ["Ops"]
+    assert initial_of(view, defects) is None and initial_of(view, goal) is None  # changed
+    assert block(view, aid(defects))["label"]["text"] == "Defects found in QA — target ≤ 5"
+    with clock.fixed_at(next_slot + timedelta(minutes=10)):
+        assert submit(cadence, view, {**GOOD, aid(defects): "2", aid(goal): "2"}).body == ""
+
+    # Each answer points at the version asked; the old one still reads as it was asked.
+    by_update: dict[int, dict[str, tuple]] = {}
+    with cadence.db.read_session() as session:
+        for a in answers(cadence):
+            q = session.get(Question, a.question_id)
+            by_update.setdefault(a.source_id, {})[a.question_key] = (q.text, a.value)
+    second = max(u.id for u in rows_of(cadence, StatusUpdate))
+    assert by_update[first.id]["k1"] == ("Defects found", 3.0)
+    assert by_update[second]["k1"] == ("Defects found in QA", 2.0)
+    assert by_update[second]["k2"] == ("Sprint goal met?", "Not at all")
+    assert by_update[second]["k0"] == ("Headline of the week", "Checkout shipped")  # kept
+    assert "*Defects found in QA*: ✅ 2 (target ≤ 5)" in summary_text(cadence, second, "in QA")
+
+    # Editing the first update asks its own versions again, filled with what it said; the
+    # answer row is updated in place (a rule's record still points at it).
+    before_ids = {a.question_id: a.id for a in answers(cadence) if a.source_id == first.id}
+    view = open_edit(cadence, first.id)
+    asked = [b["block_id"] for b in view["blocks"] if b.get("block_id", "").startswith("question_")]
+    assert asked == [aid(i) for i in ids]
+    assert block(view, aid(ids[1]))["label"]["text"] == "Defects found — target ≤ 5"
+    assert [initial_of(view, i) for i in ids] == ["Checkout shipped", "3", "Partly", ["Ops"]]
+    with clock.fixed_at(next_slot + timedelta(hours=1)):
+        assert submit(cadence, view, {aid(ids[1]): "4", aid(ids[0]): None}).body == ""
+    after = {a.question_id: a for a in answers(cadence) if a.source_id == first.id}
+    assert set(after) == {ids[1], ids[2], ids[3]}  # the emptied headline is gone
+    assert (after[ids[1]].id, after[ids[1]].value) == (before_ids[ids[1]], 4.0)
+    text = summary_text(cadence, first.id, "*Defects found*: ✅ 4")
+    assert "Headline of the week" not in text
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def question_concerns(cadence: Cadence) -> list[Concern]:
+    return [c for c in rows_of(cadence, Concern) if c.source == "question"]
+
+
+def rule_alerts_to(cadence: Cadence, lead: str) -> list[str]:
+    return [
+        text_of(c.args)
+        for c in cadence.fake.calls_to("chat.postMessage")
+        if c.args.get("channel") == lead and c.ok and "raised the alarm" in text_of(c.args)
+    ]
+
+
+def test_a_rule_raises_one_concern_per_check_in_however_often_and_by_whomever_answered(cadence):
+    incident = {"text": "Any security incident since last?", "kind": "yes_no",
+                "required": True, "rule": INCIDENT_CONCERN}  # fmt: skip
+    with clock.fixed_at(MONDAY):
+        checkin_id, (qid,) = open_checkin_with(cadence, [incident], recipients=(VENDOR, LEAD2))
+        view = answer_prompt(cadence, checkin_id)
+    assert [o["text"]["text"] for o in block(view, aid(qid))["element"]["options"]] == [
+        "Yes", "No",
+    ]  # fmt: skip
+    at = MONDAY + timedelta(hours=1)
+    with clock.fixed_at(at):
+        assert submit(cadence, view, {**GOOD, aid(qid): "yes"}).body == ""
+        # Slack retries the same submission: acted on once.
+        assert submit(cadence, view, {**GOOD, aid(qid): "yes"}).status == 200
+    (update,) = rows_of(cadence, StatusUpdate)
+    (concern,) = question_concerns(cadence)
+    assert (concern.title, concern.severity, concern.category) == (
+        "Any security incident since last? — Yes", "critical", "security",
+    )  # fmt: skip
+    assert (concern.owner_user_id, concern.raised_by, concern.raised_at) == (VENDOR, VENDOR, at)
+    assert concern.source_ref == f"checkin:{checkin_id}:question:k0"
+    assert "asked “Any security incident since last?”, <@U0VENDOR> answered “Yes”" in (
+        concern.description
+    )
+    (fired,) = rows_of(cadence, QuestionRuleFired)
+    (answer,) = answers(cadence)
+    assert (fired.scope, fired.question_key, fired.action, fired.concern_id, fired.answer_id) == (
+        f"checkin:{checkin_id}", "k0", "concern", concern.id, answer.id,
+    )  # fmt: skip
+    # The register's own consequences: its card in the channel.
+    cadence.wait_until(
+        lambda: any(f"#{concern.id}" in text_of(m) for m in cadence.fake.messages(ACME)),
+        what="the concern's card",
+    )
+
+    # The author edits the update twice, No and then Yes again: still the one concern.
+    summary_text(cadence, update.id, "Any security incident")
+    for said in ("no", "yes"):
+        view = open_edit(cadence, update.id)
+        with clock.fixed_at(at + timedelta(minutes=30)):
+            assert submit(cadence, view, {aid(qid): said}).body == ""
+        summary_text(cadence, update.id, f"since last?*: {said.capitalize()}")
+    # The second one asked (a lead) answers Yes too: the check-in has its concern already.
+    with clock.fixed_at(at + timedelta(hours=1)):
+        other = answer_prompt(cadence, checkin_id, user=LEAD2)
+        assert submit(cadence, other, {**GOOD, aid(qid): "yes"}, user=LEAD2).body == ""
+    assert len(rows_of(cadence, StatusUpdate)) == 2
+    assert [a.value for a in answers(cadence)] == [True, True]
+    assert len(question_concerns(cadence)) == 1 and len(rows_of(cadence, QuestionRuleFired)) == 1
+
+
+def test_an_alert_rule_tells_each_lead_once_with_a_link_to_the_answer(cadence):
+    goal = {"text": "Sprint goal met?", "kind": "single_choice",
+            "options": ["Fully", "Partly", "Not at all"],
+            "rule": {"on": ["Partly", "Not at all"], "action": "alert"}}  # fmt: skip
+    with clock.fixed_at(MONDAY):
+        checkin_id, (qid,) = open_checkin_with(cadence, [goal])
+        view = answer_prompt(cadence, checkin_id)
+    with clock.fixed_at(MONDAY + timedelta(hours=1)):
+        assert submit(cadence, view, {**GOOD, aid(qid): "2"}).body == ""
+    (update,) = rows_of(cadence, StatusUpdate)
+    for lead in (LEAD, LEAD2):
+        cadence.wait_until(lambda lead=lead: rule_alerts_to(cadence, lead), what=f"{lead}'s alert")
+    update = rows_of(cadence, StatusUpdate)[0]
+    link = f"https://acme.slack.com/archives/{ACME}/p{update.message_ts.replace('.', '')}"
+    for lead in (LEAD, LEAD2):
+        (said,) = rule_alerts_to(cadence, lead)
+        assert "*Acme Payments*: an answer to a status update raised the alarm." in said
+        assert "*Sprint goal met?*" in said and "<@U0VENDOR> answered: *Not at all*" in said
+        assert f"<{link}|See the answer>" in said
+    assert question_concerns(cadence) == []
+    (fired,) = rows_of(cadence, QuestionRuleFired)
+    assert (fired.action, fired.concern_id) == ("alert", None)
+
+    # An edit that keeps the answer, or changes it to another the rule watches: no new alert.
+    for choice in ("2", "1"):
+        view = open_edit(cadence, update.id)
+        with clock.fixed_at(MONDAY + timedelta(hours=2)):
+            assert submit(cadence, view, {aid(qid): choice}).body == ""
+    summary_text(cadence, update.id, "goal met?*: Partly")
+    sent = [j for j in rows_of(cadence, ScheduledJob) if j.kind == "question_alert"]
+    assert sorted(j.user_id for j in sent) == sorted([LEAD, LEAD2])
+    assert {j.status for j in sent} == {"sent"}
+    assert [len(rule_alerts_to(cadence, lead)) for lead in (LEAD, LEAD2)] == [1, 1]
+
+
+# --- the risk review and the survey ------------------------------------------------------------
+
+
+def test_a_risk_review_asks_its_questions_after_the_concerns_and_keeps_the_answers(
+    cadence, monkeypatch
+):
+    checkin_id = open_checkin(cadence, monkeypatch)
+    raise_two_concerns(cadence)
+    access = {"text": "Access review done this month?", "kind": "yes_no", "required": True,
+              "rule": {"on": ["No"], "action": "concern", "severity": "high",
+                       "category": "security", "owner": "lead"}}  # fmt: skip
+    patches = {"text": "Critical patches overdue", "kind": "number", "target": 0.0,
+               "higher_is_better": False}  # fmt: skip
+    ids = add_questions(cadence, checkin_id, [access, patches])
+    view = open_review(cadence)
+    order = [b.get("block_id") for b in view["blocks"]]
+    assert [b["type"] for b in view["blocks"][-3:]] == ["header", "input", "input"]
+    assert order[-2:] == [aid(ids[0]), aid(ids[1])]  # after a heading of their own
+    assert order.index("new_category") < order.index(aid(ids[0]))
+
+    with clock.fixed_at(ANSWERED_AT):
+        reply = cadence.sim.submit_view(
+            view, {aid(ids[0]): None, aid(ids[1]): "two"}, user=VENDOR, check_required=False
+        )
+    assert reply.json["errors"] == {
+        aid(ids[0]): "Answer this question: it is required.",
+        aid(ids[1]): "“two” is not a number: give one such as 12 or 99.5.",
+    }
+    assert reviews_of(cadence) == [] and answers(cadence, "risk_review") == []
+
+    with clock.fixed_at(ANSWERED_AT):
+        assert submit(cadence, view, {aid(ids[0]): "no", aid(ids[1]): "2"}).body == ""
+    (review,) = reviews_of(cadence)
+    assert [(q["text"], q["value"]) for q in review.answers["questions"]] == [
+        ("Access review done this month?", False), ("Critical patches overdue", 2.0),
+    ]  # fmt: skip
+    stored = answers(cadence, "risk_review")
+    assert [(a.source_id, a.author_user_id, a.value) for a in stored] == [
+        (review.id, VENDOR, False), (review.id, VENDOR, 2.0),
+    ]  # fmt: skip
+    (concern,) = question_concerns(cadence)
+    assert (concern.title, concern.owner_user_id, concern.severity) == (
+        "Access review done this month? — No", LEAD, "high",
+    )  # fmt: skip
+    summary = cadence.wait_until(
+        lambda: [text_of(m) for m in cadence.fake.messages(ACME) if "reviewed the risks" in
+                 text_of(m)],
+        what="the review's summary",
+    )[0]  # fmt: skip
+    assert "*Access review done this month?*: No" in summary
+    assert "*Critical patches overdue*: ⚠️ 2 (target ≤ 0)" in summary
+
+
+def test_a_survey_answer_is_stored_without_its_author_and_its_rule_waits_for_the_close(
+    cadence, monkeypatch
+):
+    missed = {"text": "Did the vendor miss a commitment?", "kind": "yes_no",
+              "rule": {"on": ["Yes"], "action": "alert"}}  # fmt: skip
+    recommend = {"text": "Would you recommend them?", "kind": "rating", "required": True}
+    with clock.fixed_at(MONDAY):
+        checkin_id, ids = open_checkin_with(
+            cadence, [missed, recommend], recipients=(STAKEHOLDER,), kind="feedback_survey"
+        )
+        view = answer_prompt(cadence, checkin_id, user=STAKEHOLDER)
+    order = [b.get("block_id") for b in view["blocks"]]
+    assert order[-3:] == [aid(ids[0]), aid(ids[1]), "anonymous"]  # the name's choice last
+    ratings = {k: "4" for k in ("communication", "quality", "timeliness", "overall")}
+    with clock.fixed_at(MONDAY + timedelta(hours=3)):
+        reply = submit(
+            cadence,
+            view,
+            {**ratings, "anonymous": ["anonymous"], aid(ids[0]): "yes", aid(ids[1]): "2"},
+            user=STAKEHOLDER,
+        )
+    assert reply.json["response_action"] == "update"  # the thank-you
+    (row,) = rows_of(cadence, Feedback)
+    stored = answers(cadence, "feedback")
+    assert [(a.author_user_id, a.value, a.answered_at) for a in stored] == [
+        (None, True, row.submitted_at), (None, 2, row.submitted_at),
+    ]  # fmt: skip
+    assert row.author_user_id is None and row.submitted_at != MONDAY + timedelta(hours=3)
+
+    # Nobody hears of it now: the rule's job waits for the survey's close, planned at the
+    # batch's moment rather than the answer's.
+    (fired,) = rows_of(cadence, QuestionRuleFired)
+    assert fired.fired_at == row.submitted_at
+    (job,) = [j for j in rows_of(cadence, ScheduledJob) if j.kind == "question_rule"]
+    with cadence.db.read_session() as session:
+        closes = session.get(CheckIn, checkin_id).window_closes_at
+    assert (job.status, job.due_at, job.created_at) == ("pending", closes, row.submitted_at)
+    assert rule_alerts_to(cadence, LEAD) == rule_alerts_to(cadence, LEAD2) == []
+
+    # At the close, each lead is told what was said, by nobody named.
+    tick(cadence, monkeypatch, closes + timedelta(minutes=1))
+    for lead in (LEAD, LEAD2):
+        (said,) = cadence.wait_until(lambda lead=lead: rule_alerts_to(cadence, lead), what="alert")
+        assert "an answer to a survey raised the alarm" in said
+        assert "An answer said: *Yes*" in said and "U0STAKE" not in said
+    assert question_concerns(cadence) == []

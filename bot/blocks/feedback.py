@@ -27,6 +27,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.question_results import survey_blocks
+from bot.blocks.questions import question_blocks
 from bot.domain.command_reference import shorten
 from bot.domain.feedback import (
     ANONYMOUS,
@@ -75,6 +76,7 @@ def feedback_modal(form: FeedbackForm) -> dict[str, Any]:
                 placeholder="What works well, and what should change?",
             ),
         ),
+        *question_blocks(form.questions),  # the survey's own questions; the name choice last
         InputBlock(
             block_id="anonymous",
             label="Your name",

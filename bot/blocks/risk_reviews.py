@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks.common import context, escape, fit_text, message, pack_sections, section
 from bot.blocks.concerns import STATUS_WORDS, headline
+from bot.blocks.questions import answer_sections, question_blocks
 from bot.domain.command_reference import shorten
 from bot.domain.concerns import CATEGORIES, MAX_TEXT, MAX_TITLE, ConcernStatus
 from bot.domain.engagements import SEVERITIES
@@ -87,6 +88,7 @@ def risk_review_modal(form: RiskReviewForm) -> dict[str, Any]:
                 options=[Option(value=c, label=c.capitalize()) for c in CATEGORIES],
             ),
         ),
+        *question_blocks(form.questions),
     ]
     view = View(
         type="modal",
@@ -157,6 +159,7 @@ def risk_review_summary(saved: SavedReview) -> dict[str, Any]:
     if not lines:
         lines.append("No change to the register." if saved.answers else "No open concerns.")
     blocks: list[Any] = [section(title), *pack_sections(lines)]
+    blocks += answer_sections(saved.answered)
     if facts:
         blocks.append(context(" · ".join(facts)))
     changed = len(saved.changed) + (saved.raised is not None)

@@ -16,7 +16,7 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlmodel import Session
 from bot.domain import checkins, engagements
 from bot.domain.checkin_kinds import FormFamily, kinds_answered_with
 from bot.domain.errors import FieldErrors, NotAllowed, UserError
+from bot.domain.questions import answering, rules
 from storage.models import CheckIn, Feedback
 
 FEEDBACK_KINDS = kinds_answered_with(FormFamily.FEEDBACK)
@@ -92,9 +93,15 @@ class FeedbackForm:
     engagement_name: str
     vendor: str
     checkin_id: int | None = None
+    # The survey's custom questions (a check-in's only), after its own fields.
+    questions: answering.Asking = field(default_factory=answering.Asking)
 
     def metadata(self) -> dict[str, Any]:
-        return {"engagement_id": self.engagement_id, "checkin_id": self.checkin_id}
+        return {
+            "engagement_id": self.engagement_id,
+            "checkin_id": self.checkin_id,
+            **self.questions.metadata(),
+        }
 
 
 def may_give_ad_hoc(
@@ -113,8 +120,12 @@ def _not_allowed(details: engagements.EngagementDetails) -> NotAllowed:
     )
 
 
-def form_for_checkin(*, context: checkins.CheckInContext, user_id: str) -> FeedbackForm:
-    """The survey a recipient opens from a check-in prompt; refused when not asked or answered."""
+def form_for_checkin(
+    *, context: checkins.CheckInContext, user_id: str, session: Session | None = None
+) -> FeedbackForm:
+    """The survey a recipient opens from a check-in prompt; refused when not asked or answered.
+    With a `session`, the survey's custom questions too (filled with the person's last named
+    answers: an anonymous one has no author and is never repeated)."""
     engagement = context.engagement
     if context.kind not in FEEDBACK_KINDS:
         raise UserError("That check-in does not ask for feedback.")
@@ -132,7 +143,19 @@ def form_for_checkin(*, context: checkins.CheckInContext, user_id: str) -> Feedb
     if engagement.archived_at is not None:
         raise UserError(f"{engagement.name} is archived; it takes no more feedback.")
     assert engagement.id is not None
-    return FeedbackForm(engagement.id, engagement.name, engagement.vendor, context.checkin.id)
+    asking = (
+        answering.for_checkin(
+            session,
+            engagement_id=engagement.id,
+            cadence_id=context.checkin.cadence_id,
+            author=user_id,
+        )
+        if session is not None
+        else answering.Asking()
+    )
+    return FeedbackForm(
+        engagement.id, engagement.name, engagement.vendor, context.checkin.id, asking
+    )
 
 
 def form_for_person(
@@ -155,7 +178,7 @@ def form_for_person(
         kinds=FEEDBACK_KINDS,
     )
     if context is not None:
-        return form_for_checkin(context=context, user_id=user_id)
+        return form_for_checkin(context=context, user_id=user_id, session=session)
     if not may_give_ad_hoc(details, user_id, admins):
         raise _not_allowed(details)
     e = details.engagement
@@ -206,9 +229,12 @@ def save(
     checkin_id: int | None,
     admins: Iterable[str],
     now: datetime,
+    question_ids: Any = None,
 ) -> SavedFeedback:
-    """Store one survey answer, re-checking everything the form's hint claims. An anonymous
-    answer is stored without its author; no answer is stored with the second it was given."""
+    """Store one survey answer, re-checking everything the form's hint claims (`question_ids`:
+    the custom questions it says it asked). An anonymous answer is stored without its author,
+    its custom answers too; no answer is stored with the second it was given, and a rule its
+    answers trip acts only when the survey closes (`rules.survey_release`)."""
     checkin: CheckIn | None = None
     if checkin_id is not None:
         context = checkins.load_for_answer(
@@ -226,7 +252,20 @@ def save(
         if not may_give_ad_hoc(details, actor, admins):
             raise _not_allowed(details)
         form = FeedbackForm(details.id, details.engagement.name, details.engagement.vendor)
-    data = validate(raw)
+    questions = answering.recheck(
+        session,
+        team_id=team_id,
+        cadence_id=checkin.cadence_id if checkin is not None else None,
+        ids=question_ids,
+    )
+    errors: dict[str, str] = {}
+    try:
+        data = validate(raw)
+    except FieldErrors as e:
+        errors = dict(e.errors)
+    values, problems = answering.check(raw, questions)
+    if errors or problems:
+        raise FieldErrors({**errors, **problems})
     late = False
     if checkin_id is not None:
         late = checkins.record_answer(
@@ -244,6 +283,29 @@ def save(
     )
     session.add(row)
     session.flush()
+    if questions:
+        assert row.id is not None
+        stored = answering.store(
+            session,
+            team_id=team_id,
+            engagement_id=form.engagement_id,
+            checkin_id=checkin_id,
+            source="feedback",
+            source_id=row.id,
+            author=row.author_user_id,
+            questions=questions,
+            values=values,
+            at=row.submitted_at,
+        )
+        rules.fire(
+            session,
+            team_id=team_id,
+            engagement_id=form.engagement_id,
+            checkin_id=checkin_id,
+            stored=stored,
+            now=now,
+            release_at=rules.survey_release(now, checkin),
+        )
     e = details.engagement
     return SavedFeedback(
         engagement_name=e.name, vendor=e.vendor, anonymous=data.anonymous, late=late

@@ -18,7 +18,7 @@ recorded, all in one transaction: nothing is written unless every answer is vali
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -29,6 +29,7 @@ from bot.domain import checkins, concerns, engagements
 from bot.domain.checkin_kinds import FormFamily, kinds_answered_with
 from bot.domain.concerns import MAX_TEXT, OPEN_STATUSES, ConcernInput
 from bot.domain.errors import FieldErrors, NotAllowed, UserError
+from bot.domain.questions import answering, rules
 from storage.models import Concern, RiskReview
 
 RISK_REVIEW_KINDS = kinds_answered_with(FormFamily.RISK_REVIEW)
@@ -54,6 +55,14 @@ NOTE_NEEDED = {
     Choice.MITIGATED: "Say what was done to reduce it: the register is read months later.",
     Choice.RESOLVED: "Say how it was resolved: the register is read months later.",
 }
+
+
+def concerns_with(questions: int) -> int:
+    """How many concerns the form lists beside `questions` custom questions: each question is
+    one block after a heading of their own, and the concerns give up their three blocks each
+    until the whole form fits in one modal again."""
+    taken = questions + 1 if questions else 0
+    return MAX_IN_FORM - -(-taken // 3)
 
 
 def choice_id(concern_id: int) -> str:
@@ -90,12 +99,15 @@ class RiskReviewForm:
     items: tuple[ReviewItem, ...]
     more: int  # open concerns beyond what fits in the form
     late: bool = False
+    # The check-in's custom questions, after the review's own fields, filled in.
+    questions: answering.Asking = field(default_factory=answering.Asking)
 
     def metadata(self) -> dict[str, Any]:
         return {
             "engagement_id": self.engagement_id,
             "checkin_id": self.checkin_id,
             "concern_ids": [item.id for item in self.items],
+            **self.questions.metadata(),
         }
 
 
@@ -127,9 +139,13 @@ def form_for_checkin(
         raise UserError(f"{engagement.name} is archived; it takes no more reviews.")
     assert engagement.id is not None and context.checkin.id is not None
     details = engagements.load_details(session=session, engagement=engagement)
+    asking = answering.for_checkin(
+        session, engagement_id=engagement.id, cadence_id=context.checkin.cadence_id,
+        author=user_id,
+    )  # fmt: skip
     page = concerns.list_open(
         session=session, team_id=engagement.team_id, engagement_id=engagement.id,
-        limit=MAX_IN_FORM,
+        limit=concerns_with(len(asking.questions)),
     )  # fmt: skip
     admins = set(admins)
     items = tuple(
@@ -143,6 +159,7 @@ def form_for_checkin(
         items=items,
         more=page.total - len(items),
         late=context.is_late(now),
+        questions=asking,
     )
 
 
@@ -255,6 +272,7 @@ class SavedReview:
     raised: Raised | None
     more: int  # open concerns the form could not show
     late: bool
+    answered: tuple[answering.Answered, ...] = ()  # the check-in's custom questions
 
     @property
     def changed(self) -> tuple[Answer, ...]:
@@ -275,10 +293,12 @@ def save(
     concern_ids: Sequence[int],
     admins: Iterable[str],
     now: datetime,
+    question_ids: Any = None,
 ) -> SavedReview:
     """Record the review: the check-in's answer, the review with its answers, each concern
-    changed through the register (resolved with its note, mitigated, a note on one still open)
-    and the new concern, if any. The form's ids are hints, re-checked here."""
+    changed through the register (resolved with its note, mitigated, a note on one still open),
+    the new concern, if any, and the answers to the check-in's own questions (whose rules may
+    raise the alarm). The form's ids are hints, re-checked here."""
     if checkin_id is None:
         raise UserError("This form is damaged; open it again from the check-in's button.")
     admins = set(admins)
@@ -288,10 +308,20 @@ def save(
     form = form_for_checkin(session=session, context=context, user_id=actor, admins=admins, now=now)
     details = engagements.load_details(session=session, engagement=context.engagement)
     reviewed = _concerns_of(session, team_id, form.engagement_id, concern_ids)
-    answers, new = validate(
-        raw=raw, reviewed=reviewed, details=details, actor=actor, admins=admins,
-        today=now.date(),
-    )  # fmt: skip
+    questions = answering.recheck(
+        session, team_id=team_id, cadence_id=context.checkin.cadence_id, ids=question_ids
+    )
+    errors: dict[str, str] = {}
+    try:
+        answers, new = validate(
+            raw=raw, reviewed=reviewed, details=details, actor=actor, admins=admins,
+            today=now.date(),
+        )  # fmt: skip
+    except FieldErrors as e:
+        errors = dict(e.errors)
+    values, problems = answering.check(raw, questions)
+    if errors or problems:
+        raise FieldErrors({**errors, **problems})
     late = checkins.record_answer(
         session=session, team_id=team_id, checkin_id=checkin_id, user_id=actor, now=now
     )
@@ -330,8 +360,19 @@ def save(
         ],
         "raised": raised.concern_id if raised else None,
         "not_shown": form.more,
+        **({"questions": answering.snapshot(questions, values)} if questions else {}),
     }
     session.add(review)
+    if questions:
+        stored = answering.store(
+            session, team_id=team_id, engagement_id=form.engagement_id, checkin_id=checkin_id,
+            source="risk_review", source_id=review.id, author=actor, questions=questions,
+            values=values, at=now,
+        )  # fmt: skip
+        rules.fire(
+            session, team_id=team_id, engagement_id=form.engagement_id, checkin_id=checkin_id,
+            stored=stored, now=now,
+        )  # fmt: skip
     return SavedReview(
         review_id=review.id,
         checkin_id=checkin_id,
@@ -342,6 +383,7 @@ def save(
         raised=raised,
         more=form.more,
         late=late,
+        answered=answering.answered_of(review.answers.get("questions")),
     )
 
 

@@ -98,7 +98,7 @@ def fire(
                 key=job_keys.question_rule(fired_id),
                 kind=JobKind.QUESTION_RULE,
                 due_at=release_at,
-                now=now,
+                now=answer.answered_at,  # planned "at" the batch's moment, not the answer's
                 payload={"fired_id": fired_id, "engagement_id": engagement_id},
                 checkin_id=checkin_id,
             )
