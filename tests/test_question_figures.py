@@ -27,8 +27,9 @@ from test_survey_results import set_up_survey as set_up_a_survey
 
 from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
 from bot.blocks.digest import DigestScope, digest_message
+from bot.blocks.home import MAX_HOME_BLOCKS, home_view
 from bot.blocks.question_results import card_lines, digest_lines
-from bot.demo.fake_slack import validate_message_blocks
+from bot.demo.fake_slack import validate_message_blocks, validate_view
 from bot.domain import figures, question_export
 from bot.domain.export_files import ExportScope
 from bot.domain.figures import AnswerRow, Inputs, TrendPoint
@@ -399,3 +400,28 @@ def test_a_digest_entry_with_many_long_questions_stays_within_slacks_limits():
     entry = next(b for b in digest["blocks"] if b.get("block_id") == "digest-1")
     assert len(entry["text"]["text"]) <= MAX_SECTION_TEXT
     assert f"(and {many - 4} more on the health card)" in entry["text"]["text"]
+
+
+def test_a_leads_home_with_many_rules_fired_stays_within_slacks_limits():
+    """Three hundred engagements with three long rules fired each: the newest ten named, the
+    rest counted, within 100 blocks; someone who leads none of them sees none."""
+    from test_engagement_rules import details
+
+    mine = [(details(i), ("lead",)) for i in range(300)]
+    fired = tuple(
+        figures.RuleFired(
+            at=NOW - timedelta(hours=h), key="incident", question="Q" * 300, answer="A" * 75,
+            action="concern", concern_id=h, checkin_kind="risk_review",
+        )
+        for h in (1, 2, 3)
+    )  # fmt: skip
+    found = {
+        d.id: figures.compute_one(Inputs(d.id, fired=fired), now=NOW, weeks=WEEKS) for d, _ in mine
+    }
+    view = home_view(mine[0][0].leads[0], mine, now=NOW, figures=found)
+    assert validate_view(view) == [] and len(view["blocks"]) <= MAX_HOME_BLOCKS
+    shown = text(view)
+    assert "*Rules fired in the last 7 days* (900)" in shown
+    assert shown.count("— concern #1 raised") == 10  # the newest first: an hour ago
+    assert "…and 890 more" in shown
+    assert "Rules fired" not in text(home_view("U0NOBODY", mine, now=NOW, figures=found))
