@@ -15,15 +15,19 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from conftest import EXTERNAL, LEAD, STAKEHOLDER, TEAM, VENDOR
+from conftest import EXTERNAL, LEAD, LEAD2, STAKEHOLDER, TEAM, VENDOR
 from engine_flows import checkins_of, schedule, tick, utc
 from flows import create_engagement, text_of, wait_reply
 from sqlmodel import select
+from test_answers import answer_prompt
 from test_deliverables import add as add_deliverable
 from test_export import export_files
 from test_home import open_home, text
+from test_questions_answer import GOOD, INCIDENT_ALERT, aid, open_checkin_with
+from test_questions_answer import submit as submit_form
 from test_survey_results import ANON, CLOSES, MON, S2, S3, answer, ratings, results_to
 from test_survey_results import set_up_survey as set_up_a_survey
+from test_update_evidence import MONDAY as FORM_MONDAY
 
 from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT
 from bot.blocks.digest import DigestScope, digest_message
@@ -425,3 +429,45 @@ def test_a_leads_home_with_many_rules_fired_stays_within_slacks_limits():
     assert shown.count("— concern #1 raised") == 10  # the newest first: an hour ago
     assert "…and 890 more" in shown
     assert "Rules fired" not in text(home_view("U0NOBODY", mine, now=NOW, figures=found))
+
+
+def test_answers_given_on_the_form_reach_the_card_the_export_and_home(cadence):
+    """End to end: two people answer a status update's questions on the real form (the prompt's
+    button, the modal submitted); the health card, the export and the lead's Home read them."""
+    specs = [
+        {"text": "Team morale", "kind": "rating", "required": True},
+        {"text": "Biggest blocker?", "kind": "single_choice", "options": ["None", "Scope"]},
+        {"text": "Any security incident since last?", "kind": "yes_no", "rule": INCIDENT_ALERT},
+    ]
+    with clock.fixed_at(FORM_MONDAY):
+        checkin_id, (morale, blocker, incident) = open_checkin_with(
+            cadence, specs, recipients=(VENDOR, LEAD2)
+        )
+        mine = answer_prompt(cadence, checkin_id)
+        theirs = answer_prompt(cadence, checkin_id, user=LEAD2)
+    at = FORM_MONDAY + timedelta(hours=1)
+    with clock.fixed_at(at):
+        said = {aid(morale): "3", aid(blocker): "1", aid(incident): "yes"}
+        assert submit_form(cadence, mine, {**GOOD, **said}).body == ""
+        said = {aid(morale): "5", aid(blocker): "1", aid(incident): "no"}
+        assert submit_form(cadence, theirs, {**GOOD, **said}, user=LEAD2).body == ""
+
+    later = FORM_MONDAY + timedelta(days=1)
+    with clock.fixed_at(later):
+        card = text_of(wait_reply(cadence, cadence.sim.command("status acme-payments")))
+    assert "Team morale 4.0/5 (1 check-in)" in card  # (3 + 5) / 2
+    assert (
+        "Last rule fired: Status update: “Any security incident since last?” Yes — leads alerted"
+    ) in card
+
+    _, tables = export_files(cadence, "export acme-payments", at=later)
+    rows = {(r["author"], r["question_key"]): r for r in tables["answers.csv"]}
+    assert {k: r["answer"] for k, r in rows.items()} == {
+        (VENDOR, "k0"): "3/5", (VENDOR, "k1"): "Scope", (VENDOR, "k2"): "Yes",
+        (LEAD2, "k0"): "5/5", (LEAD2, "k1"): "Scope", (LEAD2, "k2"): "No",
+    }  # fmt: skip
+    assert rows[(VENDOR, "k0")]["number"] == "3.0" and rows[(VENDOR, "k2")]["number"] == "1.0"
+    assert {r["form"] for r in rows.values()} == {"update"}
+    assert {r["answered_at"] for r in rows.values()} == {at.isoformat(timespec="seconds")}
+
+    assert "*Rules fired in the last 7 days* (1)" in text(open_home(cadence, LEAD, later))
