@@ -21,6 +21,7 @@ from bot.blocks.deliverables import DELIVERABLE_BUTTON, MORE_BUTTON
 from bot.blocks.deliverables import LIST_MENU as DELIVERABLE_MENU
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM
 from bot.blocks.health import HEALTH_ACTION
+from bot.blocks.question_editor import QUESTION_ADD, QUESTION_MENU, QUESTION_TEMPLATE
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION
 from bot.engine.outbox_sender import Outbox
 from bot.platform.services import Services
@@ -34,6 +35,7 @@ from handlers import (
     form_specs,
     home,
     messages,
+    questions,
     status,
     workspace_events,
 )
@@ -57,6 +59,9 @@ ACTIONS: dict[str | re.Pattern, Listener] = {
     DELIVERABLE_MENU: deliverables.deliverable_menu,
     MORE_BUTTON: deliverables.next_page,
     re.compile(f"^{HEALTH_ACTION}(:|$)"): status.health_card_action,
+    QUESTION_MENU: questions.question_menu,
+    QUESTION_ADD: questions.question_add,
+    QUESTION_TEMPLATE: questions.question_template,
 }
 VIEWS: dict[str, Listener] = form_specs.VIEWS  # every modal form, one spec each
 EVENTS: dict[str, Listener] = {

@@ -25,8 +25,17 @@ from bot.blocks.help import usage_reply
 from bot.domain import cadences, engagements
 from bot.domain.errors import FieldErrors, UserError
 from bot.engine import outbox
+from handlers import questions
 from handlers.context import Command, Request
-from handlers.forms import metadata_id, metadata_of, open_view, read_state, save_form, state_of
+from handlers.forms import (
+    button_id,
+    metadata_id,
+    metadata_of,
+    open_view,
+    read_state,
+    save_form,
+    state_of,
+)
 
 log = logging.getLogger(__name__)
 LIFECYCLE = ("pause", "resume", "skip", "delete")
@@ -285,6 +294,10 @@ def cadence_button(ack: Ack, body: dict, client: WebClient, respond: Respond, co
         metadata = {"engagement_id": details.id, "cadence_id": cadence.id,
                     "timezone": details.engagement.timezone}  # fmt: skip
         open_view(client, body, render_form(values, metadata, details.engagement.name, req.now))
+        return
+    if name == "questions":  # the cadence's own questions, in a modal (checked there)
+        cadence_id = button_id(body, "That button is out of date.")
+        questions.open_list(req, client, body, engagement_id=None, cadence_id=cadence_id)
         return
     if name == "cancel":
         respond(delete_original=True)

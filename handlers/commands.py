@@ -28,6 +28,7 @@ from handlers import (
     digests,
     engagements,
     exports,
+    questions,
     status,
 )
 from handlers.context import Command, Request
@@ -100,6 +101,7 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("resume",): cadences.lifecycle_command,
     ("skip",): cadences.lifecycle_command,
     ("delete",): cadences.lifecycle_command,
+    ("questions",): questions.questions_command,
     ("concern",): concerns.concern_command,
     ("concerns",): concerns.concerns_command,
     ("deliverable",): deliverables.deliverable_command,

@@ -35,6 +35,7 @@ from bot.blocks.deliverables import (
 from bot.blocks.digest_schedule import DIGEST_SCHEDULE_VIEW
 from bot.blocks.engagements import ENGAGEMENT_MODAL
 from bot.blocks.feedback import FEEDBACK_MODAL
+from bot.blocks.question_editor import QUESTION_MODAL
 from bot.blocks.risk_reviews import RISK_REVIEW_MODAL
 from bot.blocks.updates import UPDATE_MODAL
 from bot.domain import checkin_kinds, checkins
@@ -47,6 +48,7 @@ from handlers import (
     deliverables,
     digest_schedule,
     engagements,
+    questions,
     risk_reviews,
 )
 from handlers.context import Request
@@ -73,6 +75,7 @@ FORMS: tuple[FormSpec, ...] = (
         "and Cadence admins",
     ),
     FormSpec(CADENCE_MODAL, cadences.cadence_form, "the engagement's leads and Cadence admins"),
+    FormSpec(QUESTION_MODAL, questions.question_form, "the engagement's leads and Cadence admins"),
     FormSpec(
         UPDATE_MODAL,
         answers.status_update_form,

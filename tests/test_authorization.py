@@ -86,6 +86,7 @@ from bot.blocks.deliverables import (
 from bot.blocks.digest_schedule import DIGEST_SCHEDULE_VIEW
 from bot.blocks.engagements import ENGAGEMENT_MODAL
 from bot.blocks.feedback import FEEDBACK_MODAL
+from bot.blocks.question_editor import QUESTION_MODAL, QUESTIONS_VIEW
 from bot.blocks.risk_reviews import RISK_REVIEW_MODAL
 from bot.blocks.updates import UPDATE_MODAL
 from bot.demo.fake_slack import FakeSlack
@@ -105,6 +106,7 @@ from storage.models import (
     Concern,
     Deliverable,
     Engagement,
+    Question,
     ScheduledJob,
     StatusUpdate,
     Workspace,
@@ -396,6 +398,26 @@ def newest(app: Cadence, model: type[SQLModel]) -> int:
         return session.exec(select(model.id).order_by(model.id.desc())).first()  # type: ignore[attr-defined]
 
 
+def pushed_by(app: Cadence, reply: Reply) -> dict[str, Any]:
+    """The modal a click in a modal pushed (views.push with its trigger), as Slack holds it."""
+
+    def found() -> dict[str, Any] | None:
+        for call in app.fake.calls_to("views.push"):
+            if call.args.get("trigger_id") == reply.trigger_id and call.ok:
+                return app.fake.view(call.response["view"]["id"])
+        return None
+
+    return app.wait_until(found, what="a modal pushed by a click")
+
+
+def new_question(app: Cadence, cadence_id: int, text: str) -> int:
+    """A question added to a cadence through its list and the editor (by LEAD)."""
+    listed = command_view(app, f"questions {cadence_id}", LEAD)
+    editor = pushed_by(app, app.sim.click(listed, "question_add", user=LEAD))
+    accepted(app.sim.submit_view(editor, {"text": text, "kind": "yes_no"}, user=LEAD))
+    return newest(app, Question)
+
+
 def concern_card(app: Cadence, concern_id: int) -> dict[str, Any]:
     def card() -> dict[str, Any] | None:
         with app.db.read_session() as session:
@@ -503,6 +525,7 @@ def set_up(world: World) -> None:
     ids["d2"] = new_deliverable(app, "Load test report")
     ids["db"] = new_deliverable(app, "Initech data map", LEAD2, "initech-data", VENDOR_B)
     submit_deliverable(app, ids["d2"])
+    ids["q1"] = new_question(app, ids["cad_paused"], "Were the access reviews done?")
     for n in range(20):  # more than a page of A's list: its "Next page" button
         new_deliverable(app, f"Filler item {n}")
     tick(world, SLOT)
@@ -833,6 +856,11 @@ def cadence_row(button: str, *, use_up: bool = False, paused: bool = False):
     return prepare
 
 
+def questions_list(world: World, fresh: str | None) -> Source:
+    """The questions of A's paused cadence (one of them q1), as its lead opened them."""
+    return command_view(world.app, f"questions {world.ids['cad_paused']}", LEAD), GENERAL
+
+
 def delete_confirmation(world: World, fresh: str | None) -> Source:
     return ask(world, f"delete {world.ids['cad_a']}").body, GENERAL
 
@@ -955,6 +983,17 @@ def by_click(source: Callable[[World, str | None], Source], action_id: str, user
     return prepare
 
 
+def by_push(source: Callable[[World, str | None], Source], action_id: str, user: str) -> Opener:
+    """The form a click in a modal pushes on it (the question editor over the list)."""
+
+    def prepare(world: World, fresh: str | None) -> tuple[dict[str, Any], str]:
+        container, _ = source(world, fresh)
+        view = pushed_by(world.app, world.app.sim.click(container, action_id, user=user))
+        return view, json.dumps(container) + json.dumps(view)
+
+    return prepare
+
+
 # --- the matrix -------------------------------------------------------------------------------------
 
 Works = Callable[[World, Sent, Seen], None]
@@ -994,7 +1033,11 @@ def command(
     return Case(f"/cadence {text}", allowed, send, works, binding=("command", text))
 
 
-MENU_CHOICE = {"concern_menu": "acknowledge:", "deliverable_menu": "replan:"}
+MENU_CHOICE = {
+    "concern_menu": "acknowledge:",
+    "deliverable_menu": "replan:",
+    "question_menu": "edit:",
+}
 
 
 def click(
@@ -1152,6 +1195,25 @@ def refreshed(world: World, sent: Sent, seen: Seen) -> None:
     )  # fmt: skip
 
 
+def pushes(callback_id: str) -> Works:
+    """A click in a modal pushed the form `callback_id` on it."""
+
+    def works(world: World, sent: Sent, seen: Seen) -> None:
+        assert pushed_by(world.app, sent.reply)["callback_id"] == callback_id
+
+    return works
+
+
+def list_redrawn(world: World, sent: Sent, seen: Seen) -> None:
+    """The questions list clicked in was drawn again, with what the click did."""
+    view_id = json.loads(sent.source)["id"]
+    world.app.wait_until(
+        lambda: any(c.method == "views.update" and c.args.get("view_id") == view_id and c.ok
+                    for c in list(world.fake.calls)[sent.calls :]),
+        what="the questions list to be redrawn",
+    )  # fmt: skip
+
+
 def anything(world: World, sent: Sent, seen: Seen) -> None:
     assert "Sorry, something went wrong" not in seen.text, seen.text
 
@@ -1190,6 +1252,8 @@ CASES: tuple[Case, ...] = (
         fresh_ids=lambda w: {"cad_paused": paused_cadence(w)},
     ),
     command("delete {cad_a}", MANAGERS, says("Delete this cadence?")),
+    command("questions {cad_paused}", MANAGERS, opens(QUESTIONS_VIEW)),
+    command("questions acme-payments", MANAGERS, opens(QUESTIONS_VIEW)),
     command("update acme-payments", UPDATERS, opens("status_update_form")),
     command("feedback acme-payments", SURVEYED, opens("feedback_form")),
     command("concern acme-payments Fresh worry", MEMBERS, opens("concern_form")),
@@ -1251,6 +1315,38 @@ CASES: tuple[Case, ...] = (
         says("Deleted"),
     ),
     click("cadence: cancel", delete_confirmation, "cadence_button:cancel", EVERYONE, anything),
+    click(
+        "cadence: questions",
+        cadence_row("questions"),
+        "cadence_button:questions",
+        MANAGERS,
+        opens(QUESTIONS_VIEW),
+    ),
+    click(
+        "questions: add",
+        questions_list,
+        "question_add",
+        MANAGERS,
+        pushes(QUESTION_MODAL),
+        answers=False,
+    ),
+    click(
+        "questions: edit from the menu",
+        questions_list,
+        "question_menu",
+        MANAGERS,
+        pushes(QUESTION_MODAL),
+        answers=False,
+    ),
+    click(
+        "questions: a template",
+        questions_list,
+        "question_template",
+        MANAGERS,
+        list_redrawn,
+        option="security_review",
+        answers=False,
+    ),
     click(
         "prompt: status update",
         prompt_of("chk_status"),
@@ -1409,6 +1505,14 @@ CASES: tuple[Case, ...] = (
         MANAGERS,
         saved(),
         callback=CADENCE_MODAL,
+    ),
+    submission(
+        "form: question",
+        by_push(questions_list, "question_add", LEAD),
+        MANAGERS,
+        saved(Question),
+        {"text": "Asked by form", "kind": "short_text"},
+        callback=QUESTION_MODAL,
     ),
     submission(
         "form: ad hoc update",
@@ -1690,6 +1794,10 @@ FORMS: dict[str, tuple[Opener, dict[str, Any]]] = {
     "engagement": (by_command("engagement edit acme-payments"), {}),
     "cadence": (by_command("schedule acme-payments"), {"rule_weekdays": ["2"]}),
     "cadence edit": (by_click(cadence_row("edit"), "cadence_button:edit", LEAD), {}),
+    "question": (
+        by_push(questions_list, "question_add", LEAD),
+        {"text": "Tampered", "kind": "short_text"},
+    ),
     "update": (by_command("update acme-payments"), UPDATE),
     "update edit": (by_click(update_summary, "status_update_edit", LEAD), {}),
     "feedback": (by_command("feedback acme-payments"), FEEDBACK),
@@ -1733,6 +1841,9 @@ TAMPERINGS = [
     ("cadence", "engagement_id", "other", LEAD),
     ("cadence edit", "cadence_id", "cad_b", LEAD),
     ("cadence edit", "cadence_id", "cad_other", LEAD),
+    ("question", "cadence_id", "cad_b", LEAD),
+    ("question", "cadence_id", "cad_other", LEAD),
+    ("question", "engagement_id", "b", LEAD),
     ("update", "engagement_id", "b", LEAD),
     ("update", "engagement_id", "other", LEAD),
     ("update", "checkin_id", "chk_b", LEAD),
@@ -1761,6 +1872,7 @@ TAMPERINGS = [
 # (the workspace's digest schedule) has nothing to tamper with.
 TAMPERED_FORMS = {
     "engagement": ENGAGEMENT_MODAL, "cadence": CADENCE_MODAL, "cadence edit": CADENCE_MODAL,
+    "question": QUESTION_MODAL,
     "update": UPDATE_MODAL, "update edit": UPDATE_MODAL, "feedback": FEEDBACK_MODAL,
     "concern": CONCERN_MODAL, "resolve": RESOLVE_MODAL, "reassign": REASSIGN_MODAL,
     "comment": COMMENT_MODAL, "risk review": RISK_REVIEW_MODAL,

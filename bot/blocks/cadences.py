@@ -352,6 +352,7 @@ def cadence_buttons(cadence) -> ActionsBlock:
                 ),
             ),
             ButtonElement(text="Edit", action_id=f"{CADENCE_BUTTON}:edit", value=value),
+            ButtonElement(text="Questions", action_id=f"{CADENCE_BUTTON}:questions", value=value),
             ButtonElement(
                 text="Delete",
                 action_id=f"{CADENCE_BUTTON}:delete",

@@ -6,7 +6,15 @@ from typing import Any
 
 from slack_sdk.models.blocks import DividerBlock, HeaderBlock
 
-from bot.blocks.common import MAX_SECTION_TEXT, context, fit_text, message, section, shorten_quotes
+from bot.blocks.common import (
+    MAX_SECTION_TEXT,
+    context,
+    fit_text,
+    message,
+    pack_sections,
+    section,
+    shorten_quotes,
+)
 from bot.domain.command_reference import REFERENCE, CommandSpec
 from bot.domain.figures import SCORE_FORMULA
 
@@ -26,7 +34,8 @@ def help_message() -> dict[str, Any]:
             "by its handle, e.g. `acme-payments`."
         ),
         DividerBlock(),
-        section("*Ready now*\n" + "\n".join(_line(s) for s in ready)),
+        # As many sections as the reference needs, each within Slack's 3,000 characters.
+        *pack_sections(["*Ready now*", *(_line(s) for s in ready)]),
     ]
     if coming:
         blocks.append(section("*Coming next in Cadence*\n" + "\n".join(_line(s) for s in coming)))

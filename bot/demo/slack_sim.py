@@ -471,7 +471,11 @@ class SlackSim:
             fake=self.fake,
             check_required=check_required,
         )
-        return self._post_payload(payload)
+        reply = self._post_payload(payload)
+        action = (reply.json or {}).get("response_action")
+        if reply.status == 200 and action not in ("errors", "update", "push") and view.get("id"):
+            self.fake.close_view(view["id"], clear=action == "clear")  # Slack closes it
+        return reply
 
     def close_view(self, view: dict[str, Any], *, user: str = "U0LEAD") -> Reply:
         """``view_closed`` (sent only when the view had notify_on_close)."""

@@ -29,6 +29,7 @@ from bot.domain.engagements import (
 )
 from bot.domain.engagements import get as get_engagement
 from bot.domain.errors import FieldErrors, NotFound, UserError
+from bot.domain.questions.editing import copy_defaults
 from storage import jobs
 from storage.models import Cadence, CadenceBase, Engagement, EngagementMember
 
@@ -448,6 +449,7 @@ def create(
         now=now,
         after=snapshot(cadence),
     )
+    copy_defaults(session, cadence, now)  # it starts with the engagement's default questions
     return cadence
 
 

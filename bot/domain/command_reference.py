@@ -67,6 +67,13 @@ REFERENCE: tuple[CommandSpec, ...] = (
         True,
     ),
     CommandSpec(
+        "questions <cadence> · questions <eng>",
+        "a cadence's own questions (by its number), or an engagement's defaults for its new "
+        "cadences: add, edit, reorder, remove, start from a template (leads and admins)",
+        "/cadence questions 12",
+        True,
+    ),
+    CommandSpec(
         "pause|resume|skip|delete <cadence>",
         "the same as the buttons",
         "/cadence skip 12",

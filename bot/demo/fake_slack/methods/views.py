@@ -110,6 +110,20 @@ class ViewsMethods:
         stack.append(stored["id"])
         return {"view": stored}
 
+    def close_view(self, view_id: str, *, clear: bool = False) -> None:
+        """A submission answered with a close (``clear``: ``response_action: clear``) takes
+        the view (or its whole stack) off the screen, as Slack does: the next push stacks on
+        the view beneath it."""
+        with self._lock:
+            view = self._views.get(view_id)
+            stack = self._stacks.get(view["root_view_id"]) if view else None
+            if view is None or stack is None:
+                return
+            if clear or stack == [view_id]:
+                del self._stacks[view["root_view_id"]]
+            elif view_id in stack:
+                stack.remove(view_id)
+
     def _m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         vid = args.get("view_id")
         if not vid and args.get("external_id"):
