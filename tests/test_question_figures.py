@@ -317,7 +317,7 @@ def test_the_views_show_the_answers_as_the_figures_compute_them(cadence, monkeyp
     assert "Rules fired" not in text(open_home(cadence, LEAD, CARD_AT + timedelta(days=7)))
 
 
-def survey_answers(cadence, checkin_id: int, mood: dict[str, str], pulse: dict[str, int]) -> None:
+def survey_answers(cadence, checkin_id: int, **answers: dict[str, Any]) -> None:
     """The survey's custom answers, stored with each feedback row as the form stores them:
     the feedback's moment, and no author for an anonymous one."""
     with cadence.db.session() as s:
@@ -329,11 +329,13 @@ def survey_answers(cadence, checkin_id: int, mood: dict[str, str], pulse: dict[s
                                         options=["Good", "Mixed", "Poor"])  # fmt: skip
             made["pulse"] = add_question(s, survey.engagement_id, survey.cadence_id, "pulse",
                                          "Pulse", "rating", 1)  # fmt: skip
+            made["change"] = add_question(s, survey.engagement_id, survey.cadence_id, "change",
+                                          "What should change?", "short_text", 2)  # fmt: skip
         rows = s.exec(select(Feedback).where(Feedback.checkin_id == checkin_id)).all()
         authors = {S2: S2}  # the named one; the others anonymous, told apart by their comment
         for fb in rows:
             who = fb.author_user_id or fb.comment
-            for key, values in (("mood", mood), ("pulse", pulse)):
+            for key, values in answers.items():
                 if who in values:
                     add_answer(s, made[key], checkin_id=checkin_id,
                                author=authors.get(fb.author_user_id or ""), value=values[who],
@@ -349,9 +351,11 @@ def test_a_surveys_questions_keep_the_three_answer_floor_everywhere(cadence, mon
     answer(cadence, STAKEHOLDER, at, {**ratings(4, 3, 2, 3), "comment": "a", **ANON})
     answer(cadence, S2, at, {**ratings(5, 4, 3, 4), "comment": "b"})
     answer(cadence, S3, at, {**ratings(3, 3, 2, 2), "comment": "c", **ANON})
-    # Mood answered by all three; the optional pulse by two only.
+    # Mood and what should change answered by all three; the optional pulse by two only.
     survey_answers(cadence, survey.id, mood={"a": "Good", S2: "Poor", "c": "Good"},
-                   pulse={"a": 2, S2: 5})  # fmt: skip
+                   pulse={"a": 2, S2: 5},
+                   change={"a": "More demos", S2: "<!channel> fewer meetings",
+                           "c": "Clearer plans"})  # fmt: skip
 
     # While the survey is open, nothing of it shows on the health card or in the export.
     with clock.fixed_at(CLOSES - MINUTE):
@@ -366,18 +370,25 @@ def test_a_surveys_questions_keep_the_three_answer_floor_everywhere(cadence, mon
     (dm,) = results_to(cadence, LEAD)
     shown = text_of(dm)
     assert "*Your questions*\nMood this week? (3 answers): Good 2 · Poor 1" in shown
+    # The text answers quoted in the order of their words, with no name, escaped.
+    assert (
+        "*What should change?* (3 answers)\n> &lt;!channel&gt; fewer meetings\n"
+        "> Clearer plans\n> More demos"
+    ) in shown
     assert "Pulse" not in shown
     assert "2 answers to survey questions not shown" in shown
     assert len(dm["blocks"]) <= MAX_MESSAGE_BLOCKS
     for never in (STAKEHOLDER, S3):
         assert never not in json.dumps(dm)
 
-    # The export: mood's three rows in the order of their words, the survey's opening as
-    # their time, and no name on any (the batch holds anonymous answers); no pulse rows.
+    # The export: mood's and change's rows in the order of their words, the survey's opening
+    # as their time, and no name on any (the batch holds anonymous answers); no pulse rows.
     _, tables = export_files(cadence, "export acme-payments", at=CLOSES + timedelta(hours=1))
     rows = tables["answers.csv"]
     assert [(r["question_key"], r["answer"], r["author"]) for r in rows] == [
         ("mood", "Good", ""), ("mood", "Good", ""), ("mood", "Poor", ""),
+        ("change", "<!channel> fewer meetings", ""), ("change", "Clearer plans", ""),
+        ("change", "More demos", ""),
     ]  # fmt: skip
     assert {r["answered_at"] for r in rows} == {survey.created_at.isoformat(timespec="seconds")}
     assert {r["form"] for r in rows} == {"feedback"}

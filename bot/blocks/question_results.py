@@ -24,6 +24,7 @@ from bot.domain.questions.definition import QuestionType, RuleAction
 MAX_QUESTION = 80  # a question's words in a line (the form has them whole)
 MAX_OPTION_WORDS = 40
 MAX_CHOSEN = 3  # the options named per question; the rest counted
+MAX_QUOTED = 500  # a text answer quoted in a survey's results (the export has it whole)
 RULE_ACTION_WORDS = {RuleAction.CONCERN: "concern raised", RuleAction.ALERT: "leads alerted"}
 
 
@@ -124,19 +125,33 @@ def digest_lines(questions: Sequence[QuestionFigure]) -> list[str]:
     return [line for q in questions if (line := aggregate_line(q))]
 
 
+def text_lines(q: QuestionFigure) -> list[str]:
+    """A text question's answers in a survey's results: the question, then each answer quoted
+    (in the order of their words, never with a name)."""
+    if not q.texts:
+        return []
+    quoted = [f"> {escape(shorten(' '.join(t.split()), MAX_QUOTED))}" for t in q.texts]
+    return [f"*{question_words(q.text)}* ({_answers(len(q.texts))})", *quoted]
+
+
 def survey_blocks(questions: Sequence[QuestionFigure], room: int) -> list[Any]:
     """A survey's questions in its results message, within `room` blocks: each question's mean
-    or the options chosen most, over its answers in the survey's window, shown only from
-    MIN_ANSWERS answers up (the figures hold back the rest, and these are counted)."""
+    or the options chosen most, and the text questions' answers quoted, over its answers in the
+    survey's window, shown only from MIN_ANSWERS answers up (the figures hold back the rest,
+    and these are counted); past `room`, a line says the export has the rest."""
     lines = digest_lines(questions)
+    quoted = [line for q in questions for line in text_lines(q)]
     note = withheld_note(questions)
-    if (not lines and not note) or room < 2:
+    if (not lines and not quoted and not note) or room < 2:
         return []
     blocks: list[Any] = []
-    if lines:
-        head = "*Your questions*"
-        packed = pack_sections([head, *lines])
-        blocks += packed[: max(0, room - (1 if note else 0))]
-    if note and len(blocks) < room:
+    wanted = pack_sections(["*Your questions*", *lines, *quoted]) if lines or quoted else []
+    budget = room - (1 if note else 0) - (1 if len(wanted) > room - (1 if note else 0) else 0)
+    blocks += wanted[: max(0, budget)]
+    if len(wanted) > len(blocks):
+        blocks.append(
+            context("More answers to your questions than fit here: the export has them all.")
+        )
+    if note:
         blocks.append(context(note[:MAX_SECTION_TEXT]))
     return blocks

@@ -86,6 +86,7 @@ QUESTION_POINTS = 6  # the check-ins a question's trend covers (the latest ones 
 # The question types the figures aggregate: a trend (a figure per answer) or a count per option.
 TREND_TYPES = (QuestionType.NUMBER, QuestionType.RATING)
 COUNTED_TYPES = (*CHOICE_TYPES, QuestionType.YES_NO)
+TEXT_TYPES = (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT)  # a survey's results quote them
 FEEDBACK_SOURCE = "feedback"  # a survey's answers: whole batches of MIN_ANSWERS or more only
 
 
@@ -375,6 +376,7 @@ class QuestionFigure:
     mean: float | None = None
     chosen: tuple[tuple[str, int], ...] = ()
     withheld: int = 0
+    texts: tuple[str, ...] = ()  # text answers in the order of their words (survey results)
 
 
 @dataclass(frozen=True)
@@ -814,12 +816,24 @@ def choice_counts(rows: Sequence[AnswerRow]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 99), kv[0])))
 
 
+def _ordered_words(rows: Sequence[AnswerRow]) -> tuple[str, ...]:
+    """Text answers in the order of their words, never of their arrival (as comments)."""
+    words = [str(r.value).strip() for r in rows if r.value is not None and str(r.value).strip()]
+    return tuple(sorted(words, key=lambda w: (w.casefold(), w)))
+
+
 def question_figures(
-    rows: Sequence[AnswerRow], *, now: datetime, start: datetime, since: datetime
+    rows: Sequence[AnswerRow],
+    *,
+    now: datetime,
+    start: datetime,
+    since: datetime,
+    texts: bool = False,
 ) -> tuple[QuestionFigure, ...]:
     """Each aggregated question (number, rating, choice, yes/no) answered in (start, now]: its
     trend over the period and its figures since `since` (see QuestionFigure), from the answers
-    `shown_answers` lets through; in the order of their cadence and the form's."""
+    `shown_answers` lets through; in the order of their cadence and the form's. `texts`: the
+    text questions too, their answers in the order of their words (a survey's results)."""
     period = [r for r in rows if start < r.counts_from <= now and _kind(r.kind) is not None]
     shown, _ = shown_answers(period, now=now)
     groups: dict[tuple[int | None, str], list[AnswerRow]] = {}
@@ -832,7 +846,8 @@ def question_figures(
         every = [r for r in period if (r.cadence_id, r.key) == (cadence_id, key)]
         latest = max(every, key=lambda r: (r.at, r.question_id))
         kind = _kind(latest.kind)
-        if kind not in TREND_TYPES and kind not in COUNTED_TYPES:
+        written = texts and kind in TEXT_TYPES
+        if kind not in TREND_TYPES and kind not in COUNTED_TYPES and not written:
             continue
         recent = [r for r in group if since < r.counts_from]
         numbers = [r.number for r in recent if r.number is not None]
@@ -847,6 +862,7 @@ def question_figures(
             mean=(sum(numbers) / len(numbers)) if numbers and kind in TREND_TYPES else None,
             chosen=choice_counts(recent) if kind in COUNTED_TYPES else (),
             withheld=len(every) - len(group),
+            texts=_ordered_words(recent) if written else (),
         )
         out.append(((cadence_id or 0, latest.position, key), figure))
     return tuple(f for _, f in sorted(out, key=lambda o: o[0]))
@@ -1298,7 +1314,7 @@ def _load_answers(
 def survey_questions(session: Session, checkin: CheckIn) -> tuple[QuestionFigure, ...]:
     """A survey's custom questions aggregated for its results at its close: its answers given
     within its window (its batch, as its ratings), each question shown only from MIN_ANSWERS
-    answers up (`shown_answers`); one SELECT."""
+    answers up (`shown_answers`), text answers in the order of their words; one SELECT."""
     rows = [
         answer_row(
             answer,
@@ -1319,7 +1335,7 @@ def survey_questions(session: Session, checkin: CheckIn) -> tuple[QuestionFigure
     closes = checkin.window_closes_at
     in_window = [r for r in rows if r.batch == f"survey:{checkin.id}"]
     start = closes - FEEDBACK_LOOKBACK
-    return question_figures(in_window, now=closes, start=start, since=start)
+    return question_figures(in_window, now=closes, start=start, since=start, texts=True)
 
 
 def _load_fired(
