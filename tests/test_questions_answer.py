@@ -14,6 +14,8 @@ Driven through signed requests against the stand-in Slack and `tick`, on SQLite 
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -428,6 +430,7 @@ def test_a_rule_raises_one_concern_per_check_in_however_often_and_by_whomever_an
     with clock.fixed_at(MONDAY):
         checkin_id, (qid,) = open_checkin_with(cadence, [incident], recipients=(VENDOR, LEAD2))
         view = answer_prompt(cadence, checkin_id)
+        second_form = answer_prompt(cadence, checkin_id)  # opened twice before sending
     assert [o["text"]["text"] for o in block(view, aid(qid))["element"]["options"]] == [
         "Yes", "No",
     ]  # fmt: skip
@@ -436,6 +439,9 @@ def test_a_rule_raises_one_concern_per_check_in_however_often_and_by_whomever_an
         assert submit(cadence, view, {**GOOD, aid(qid): "yes"}).body == ""
         # Slack retries the same submission: acted on once.
         assert submit(cadence, view, {**GOOD, aid(qid): "yes"}).status == 200
+        # A second real submit, of the form opened twice: refused on the form, nothing written.
+        again = submit(cadence, second_form, {**GOOD, aid(qid): "yes"})
+    assert "You already sent your status update" in str(again.json["errors"])
     (update,) = rows_of(cadence, StatusUpdate)
     (concern,) = question_concerns(cadence)
     assert (concern.title, concern.severity, concern.category) == (
@@ -607,3 +613,26 @@ def test_a_survey_answer_is_stored_without_its_author_and_its_rule_waits_for_the
         assert "an answer to a survey raised the alarm" in said
         assert "An answer said: *Yes*" in said and "U0STAKE" not in said
     assert question_concerns(cadence) == []
+
+
+def test_two_people_answering_at_the_same_moment_raise_one_concern(cadence):
+    """Both transactions insert the rule's row at once (on PostgreSQL truly in parallel): the
+    unique scope lets one of them act, the other finds it taken."""
+    incident = {"text": "Any security incident since last?", "kind": "yes_no",
+                "rule": INCIDENT_CONCERN}  # fmt: skip
+    with clock.fixed_at(MONDAY):
+        checkin_id, (qid,) = open_checkin_with(cadence, [incident], recipients=(VENDOR, LEAD2))
+        forms = {user: answer_prompt(cadence, checkin_id, user=user) for user in (VENDOR, LEAD2)}
+    start = threading.Barrier(2)
+
+    def send(user: str):
+        start.wait()
+        return submit(cadence, forms[user], {**GOOD, aid(qid): "yes"}, user=user)
+
+    with clock.fixed_at(MONDAY + timedelta(hours=1)), ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(send, (VENDOR, LEAD2)))
+    assert [r.body for r in replies] == ["", ""]
+    assert len(rows_of(cadence, StatusUpdate)) == 2 and len(answers(cadence)) == 2
+    (fired,) = rows_of(cadence, QuestionRuleFired)
+    (concern,) = question_concerns(cadence)
+    assert fired.concern_id == concern.id and concern.raised_by in (VENDOR, LEAD2)
