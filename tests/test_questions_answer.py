@@ -573,38 +573,43 @@ def test_a_survey_answer_is_stored_without_its_author_and_its_rule_waits_for_the
     missed = {"text": "Did the vendor miss a commitment?", "kind": "yes_no",
               "rule": {"on": ["Yes"], "action": "alert"}}  # fmt: skip
     recommend = {"text": "Would you recommend them?", "kind": "rating", "required": True}
+    escalate = {"text": "Should this go to the steering committee?", "kind": "yes_no",
+                "rule": {"on": ["Yes"], "action": "concern", "severity": "medium",
+                         "category": "communication", "owner": "author"}}  # fmt: skip
     with clock.fixed_at(MONDAY):
         checkin_id, ids = open_checkin_with(
-            cadence, [missed, recommend], recipients=(STAKEHOLDER,), kind="feedback_survey"
-        )
+            cadence, [missed, recommend, escalate], recipients=(STAKEHOLDER,),
+            kind="feedback_survey",
+        )  # fmt: skip
         view = answer_prompt(cadence, checkin_id, user=STAKEHOLDER)
     order = [b.get("block_id") for b in view["blocks"]]
-    assert order[-3:] == [aid(ids[0]), aid(ids[1]), "anonymous"]  # the name's choice last
+    assert order[-4:] == [*(aid(i) for i in ids), "anonymous"]  # the name's choice last
     ratings = {k: "4" for k in ("communication", "quality", "timeliness", "overall")}
+    said_now = {aid(ids[0]): "yes", aid(ids[1]): "2", aid(ids[2]): "yes"}
     with clock.fixed_at(MONDAY + timedelta(hours=3)):
         reply = submit(
-            cadence,
-            view,
-            {**ratings, "anonymous": ["anonymous"], aid(ids[0]): "yes", aid(ids[1]): "2"},
-            user=STAKEHOLDER,
+            cadence, view, {**ratings, "anonymous": ["anonymous"], **said_now}, user=STAKEHOLDER
         )
     assert reply.json["response_action"] == "update"  # the thank-you
     (row,) = rows_of(cadence, Feedback)
     stored = answers(cadence, "feedback")
     assert [(a.author_user_id, a.value, a.answered_at) for a in stored] == [
         (None, True, row.submitted_at), (None, 2, row.submitted_at),
+        (None, True, row.submitted_at),
     ]  # fmt: skip
     assert row.author_user_id is None and row.submitted_at != MONDAY + timedelta(hours=3)
 
     # Nobody hears of it now: the rule's job waits for the survey's close, planned at the
     # batch's moment rather than the answer's.
-    (fired,) = rows_of(cadence, QuestionRuleFired)
-    assert fired.fired_at == row.submitted_at
-    (job,) = [j for j in rows_of(cadence, ScheduledJob) if j.kind == "question_rule"]
+    assert [f.fired_at for f in rows_of(cadence, QuestionRuleFired)] == [row.submitted_at] * 2
+    waiting = [j for j in rows_of(cadence, ScheduledJob) if j.kind == "question_rule"]
     with cadence.db.read_session() as session:
         closes = session.get(CheckIn, checkin_id).window_closes_at
-    assert (job.status, job.due_at, job.created_at) == ("pending", closes, row.submitted_at)
+    assert {(j.status, j.due_at, j.created_at) for j in waiting} == {
+        ("pending", closes, row.submitted_at)
+    }
     assert rule_alerts_to(cadence, LEAD) == rule_alerts_to(cadence, LEAD2) == []
+    assert question_concerns(cadence) == []
 
     # At the close, each lead is told what was said, by nobody named.
     tick(cadence, monkeypatch, closes + timedelta(minutes=1))
@@ -612,7 +617,22 @@ def test_a_survey_answer_is_stored_without_its_author_and_its_rule_waits_for_the
         (said,) = cadence.wait_until(lambda lead=lead: rule_alerts_to(cadence, lead), what="alert")
         assert "an answer to a survey raised the alarm" in said
         assert "An answer said: *Yes*" in said and "U0STAKE" not in said
-    assert question_concerns(cadence) == []
+    # The concern comes from the leads' side, owned as for the vendor (no author to own it).
+    (concern,) = question_concerns(cadence)
+    assert (concern.raised_by, concern.owner_user_id, concern.raised_at) == (
+        LEAD, VENDOR, closes + timedelta(minutes=1),
+    )  # fmt: skip
+    assert "an answer to the survey (no name)" in concern.description
+    assert STAKEHOLDER not in concern.description
+
+    # Next week's survey repeats nothing of an anonymous answer.
+    tick(cadence, monkeypatch, MONDAY - timedelta(hours=1) + timedelta(days=7))
+    second = max(c.id for c in rows_of(cadence, CheckIn))
+    with clock.fixed_at(MONDAY + timedelta(days=7)):
+        view = answer_prompt(cadence, second, user=STAKEHOLDER)
+    assert [
+        {k for k in block(view, aid(i))["element"] if k.startswith("initial")} for i in ids
+    ] == [set(), set(), set()]
 
 
 def test_two_people_answering_at_the_same_moment_raise_one_concern(cadence):
