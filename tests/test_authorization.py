@@ -410,11 +410,11 @@ def pushed_by(app: Cadence, reply: Reply) -> dict[str, Any]:
     return app.wait_until(found, what="a modal pushed by a click")
 
 
-def new_question(app: Cadence, cadence_id: int, text: str) -> int:
-    """A question added to a cadence through its list and the editor (by LEAD)."""
-    listed = command_view(app, f"questions {cadence_id}", LEAD)
-    editor = pushed_by(app, app.sim.click(listed, "question_add", user=LEAD))
-    accepted(app.sim.submit_view(editor, {"text": text, "kind": "yes_no"}, user=LEAD))
+def new_question(app: Cadence, cadence_id: int, text: str, user: str = LEAD) -> int:
+    """A question added to a cadence through its list and the editor, by one of its leads."""
+    listed = command_view(app, f"questions {cadence_id}", user)
+    editor = pushed_by(app, app.sim.click(listed, "question_add", user=user))
+    accepted(app.sim.submit_view(editor, {"text": text, "kind": "yes_no"}, user=user))
     return newest(app, Question)
 
 
@@ -526,6 +526,7 @@ def set_up(world: World) -> None:
     ids["db"] = new_deliverable(app, "Initech data map", LEAD2, "initech-data", VENDOR_B)
     submit_deliverable(app, ids["d2"])
     ids["q1"] = new_question(app, ids["cad_paused"], "Were the access reviews done?")
+    ids["q_b"] = new_question(app, ids["cad_b"], "Was the data map kept current?", LEAD2)
     for n in range(20):  # more than a page of A's list: its "Next page" button
         new_deliverable(app, f"Filler item {n}")
     tick(world, SLOT)
@@ -992,6 +993,14 @@ def by_push(source: Callable[[World, str | None], Source], action_id: str, user:
         return view, json.dumps(container) + json.dumps(view)
 
     return prepare
+
+
+def question_editor(world: World, fresh: str | None) -> tuple[dict[str, Any], str]:
+    """The editor of q1, pushed from its list by its Edit (by LEAD)."""
+    listed, _ = questions_list(world, fresh)
+    reply = world.app.sim.click(listed, "question_menu", user=LEAD, value=f"edit:{world.ids['q1']}")
+    view = pushed_by(world.app, reply)
+    return view, json.dumps(listed) + json.dumps(view)
 
 
 # --- the matrix -------------------------------------------------------------------------------------
@@ -1798,6 +1807,7 @@ FORMS: dict[str, tuple[Opener, dict[str, Any]]] = {
         by_push(questions_list, "question_add", LEAD),
         {"text": "Tampered", "kind": "short_text"},
     ),
+    "question edit": (question_editor, {"text": "Tampered edit"}),
     "update": (by_command("update acme-payments"), UPDATE),
     "update edit": (by_click(update_summary, "status_update_edit", LEAD), {}),
     "feedback": (by_command("feedback acme-payments"), FEEDBACK),
@@ -1844,6 +1854,7 @@ TAMPERINGS = [
     ("question", "cadence_id", "cad_b", LEAD),
     ("question", "cadence_id", "cad_other", LEAD),
     ("question", "engagement_id", "b", LEAD),
+    ("question edit", "question_id", "q_b", LEAD),
     ("update", "engagement_id", "b", LEAD),
     ("update", "engagement_id", "other", LEAD),
     ("update", "checkin_id", "chk_b", LEAD),
@@ -1872,7 +1883,7 @@ TAMPERINGS = [
 # (the workspace's digest schedule) has nothing to tamper with.
 TAMPERED_FORMS = {
     "engagement": ENGAGEMENT_MODAL, "cadence": CADENCE_MODAL, "cadence edit": CADENCE_MODAL,
-    "question": QUESTION_MODAL,
+    "question": QUESTION_MODAL, "question edit": QUESTION_MODAL,
     "update": UPDATE_MODAL, "update edit": UPDATE_MODAL, "feedback": FEEDBACK_MODAL,
     "concern": CONCERN_MODAL, "resolve": RESOLVE_MODAL, "reassign": REASSIGN_MODAL,
     "comment": COMMENT_MODAL, "risk review": RISK_REVIEW_MODAL,
