@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.domain import concerns, engagements
+from bot.domain import concerns, engagements, home
 from bot.domain.concerns import MAX_TITLE, ConcernInput
 from bot.domain.errors import NotFound
 from bot.domain.questions.answering import Stored
@@ -130,6 +130,10 @@ def act(session: Session, *, fired_id: int, now: datetime) -> str:
         return f"rule {fired_id}: {details.engagement.handle} is archived"
     words = answer_text(kind, answer.value, question.unit)
     named = named_author(answer, details)
+    # The leads' Home tabs list the rules that fired.
+    home.plan_refresh(
+        session, team_id=fired.team_id, user_ids=details.leads, cause=f"rule={fired_id}", now=now
+    )
     if rule.action == RuleAction.CONCERN:
         return _raise(session, fired, answer, question, details, words, named, now)
     leads = [lead for lead in details.leads if lead != named]
