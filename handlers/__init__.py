@@ -21,7 +21,12 @@ from bot.blocks.deliverables import DELIVERABLE_BUTTON, MORE_BUTTON
 from bot.blocks.deliverables import LIST_MENU as DELIVERABLE_MENU
 from bot.blocks.engagements import ARCHIVE_CANCEL, ARCHIVE_CONFIRM
 from bot.blocks.health import HEALTH_ACTION
-from bot.blocks.question_editor import QUESTION_ADD, QUESTION_MENU, QUESTION_TEMPLATE
+from bot.blocks.question_editor import (
+    KIND_ACTION,
+    QUESTION_ADD,
+    QUESTION_MENU,
+    QUESTION_TEMPLATE,
+)
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION
 from bot.engine.outbox_sender import Outbox
 from bot.platform.services import Services
@@ -62,6 +67,7 @@ ACTIONS: dict[str | re.Pattern, Listener] = {
     QUESTION_MENU: questions.question_menu,
     QUESTION_ADD: questions.question_add,
     QUESTION_TEMPLATE: questions.question_template,
+    KIND_ACTION: questions.question_kind,
 }
 VIEWS: dict[str, Listener] = form_specs.VIEWS  # every modal form, one spec each
 EVENTS: dict[str, Listener] = {

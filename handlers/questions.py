@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot.blocks.common import escape
 from bot.blocks.help import usage_reply
-from bot.blocks.question_editor import question_modal, questions_modal
+from bot.blocks.question_editor import KIND_ACTION, question_modal, questions_modal
 from bot.domain import cadences, engagements
 from bot.domain.command_reference import read_number
 from bot.domain.errors import UserError
@@ -228,12 +228,43 @@ def question_template(ack: Ack, body: dict, client: WebClient, context: BoltCont
 # --- the editor --------------------------------------------------------------------------------
 
 
+def editor_values(view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The editor's values and block ids by field name (its type select is `kind`)."""
+    values, blocks = read_state(state_of(view))
+    if KIND_ACTION in values:
+        values["kind"] = values.pop(KIND_ACTION)
+    if KIND_ACTION in blocks:
+        blocks["kind"] = blocks.pop(KIND_ACTION)
+    return values, blocks
+
+
+def question_kind(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    """The editor's type changed: draw it again with that type's fields, keeping what was
+    typed (`views.update` with the view's hash: a stale redraw is refused, not forced)."""
+    ack()
+    req = Request.of(context)
+    view = body.get("view") or {}
+    metadata = metadata_of(view.get("private_metadata"))
+    values, _ = editor_values(view)
+    values["kind"] = _chosen(body)
+    with req.read() as session:
+        scope = _scope(session, req, metadata)
+    try:
+        client.views_update(
+            view_id=view.get("id"),
+            hash=view.get("hash"),
+            view=_editor(scope, values, metadata_id(metadata, "question_id")),
+        )
+    except SlackApiError as e:
+        log.info("question editor redraw skipped: %s", e.response.get("error"))
+
+
 def question_form(ack: Ack, body: dict, view: dict, client: WebClient, context) -> None:
     """The editor's submission: validated (inline errors), added or saved as the next
     version, then the list beneath it is redrawn."""
     req = Request.of(context)
     metadata = metadata_of(view.get("private_metadata"))
-    values, blocks = read_state(state_of(view))
+    values, blocks = editor_values(view)
     question_id = metadata_id(metadata, "question_id")
 
     def save() -> str:

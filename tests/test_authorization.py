@@ -414,7 +414,7 @@ def new_question(app: Cadence, cadence_id: int, text: str, user: str = LEAD) -> 
     """A question added to a cadence through its list and the editor, by one of its leads."""
     listed = command_view(app, f"questions {cadence_id}", user)
     editor = pushed_by(app, app.sim.click(listed, "question_add", user=user))
-    accepted(app.sim.submit_view(editor, {"text": text, "kind": "yes_no"}, user=user))
+    accepted(app.sim.submit_view(editor, {"text": text, "question_kind": "yes_no"}, user=user))
     return newest(app, Question)
 
 
@@ -1003,6 +1003,12 @@ def question_editor(world: World, fresh: str | None) -> tuple[dict[str, Any], st
     return view, json.dumps(listed) + json.dumps(view)
 
 
+def new_question_editor(world: World, fresh: str | None) -> Source:
+    """A new question's editor, pushed on the list of A's paused cadence (by LEAD)."""
+    listed, channel = questions_list(world, fresh)
+    return pushed_by(world.app, world.app.sim.click(listed, "question_add", user=LEAD)), channel
+
+
 # --- the matrix -------------------------------------------------------------------------------------
 
 Works = Callable[[World, Sent, Seen], None]
@@ -1348,6 +1354,15 @@ CASES: tuple[Case, ...] = (
         answers=False,
     ),
     click(
+        "question editor: its type changed",
+        new_question_editor,
+        "question_kind",
+        MANAGERS,
+        refreshed,
+        option="number",
+        answers=False,
+    ),
+    click(
         "questions: a template",
         questions_list,
         "question_template",
@@ -1520,7 +1535,7 @@ CASES: tuple[Case, ...] = (
         by_push(questions_list, "question_add", LEAD),
         MANAGERS,
         saved(Question),
-        {"text": "Asked by form", "kind": "short_text"},
+        {"text": "Asked by form", "question_kind": "date"},
         callback=QUESTION_MODAL,
     ),
     submission(
@@ -1805,7 +1820,7 @@ FORMS: dict[str, tuple[Opener, dict[str, Any]]] = {
     "cadence edit": (by_click(cadence_row("edit"), "cadence_button:edit", LEAD), {}),
     "question": (
         by_push(questions_list, "question_add", LEAD),
-        {"text": "Tampered", "kind": "short_text"},
+        {"text": "Tampered", "question_kind": "rating"},
     ),
     "question edit": (question_editor, {"text": "Tampered edit"}),
     "update": (by_command("update acme-payments"), UPDATE),

@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from bot.blocks.feedback import feedback_modal
 from bot.blocks.question_editor import (
+    KIND_ACTION,
     QUESTION_ADD,
     QUESTION_MENU,
     QUESTION_MODAL,
@@ -31,6 +32,7 @@ from bot.blocks.risk_reviews import risk_review_modal
 from bot.blocks.updates import update_modal
 from bot.domain.checkin_kinds import FormFamily
 from bot.domain.engagements import MAX_KPIS
+from bot.domain.errors import FieldErrors
 from bot.domain.feedback import FeedbackForm
 from bot.domain.questions.answering import Asking
 from bot.domain.questions.definition import MAX_QUESTIONS, MAX_TEXT, QuestionType
@@ -108,8 +110,26 @@ def editor(cadence: Cadence, listed: dict[str, Any], *, user: str = LEAD, edit: 
     return view
 
 
+def kind_shown(view: dict[str, Any]) -> str:
+    block = next(b for b in view["blocks"] if b.get("block_id") == KIND_ACTION)
+    return block["element"]["initial_option"]["value"]
+
+
+def choose_kind(cadence: Cadence, view: dict[str, Any], kind: str, *, user: str = LEAD):
+    """The editor's type chosen: the editor as drawn again with that type's fields."""
+    before = updates_of(cadence, view["id"])
+    with clock.fixed_at(NOW):
+        assert cadence.sim.click(view, KIND_ACTION, user=user, value=kind).status == 200
+    return redrawn(cadence, view["id"], before)
+
+
 def submit(cadence: Cadence, view: dict[str, Any], values: dict[str, Any], *, user: str = LEAD):
-    """The editor submitted; its inline errors ({} when accepted)."""
+    """The editor filled in as a person does (the type first, which redraws it) and
+    submitted; its inline errors ({} when accepted)."""
+    values, view = dict(values), cadence.fake.view(view["id"])  # as the person sees it now
+    kind = values.pop("kind", None)
+    if kind is not None and kind != kind_shown(view):
+        view = choose_kind(cadence, view, kind, user=user)
     with clock.fixed_at(NOW):
         reply = cadence.sim.submit_view(view, values, user=user, check_required=False)
     assert reply.status == 200, reply.body
@@ -279,11 +299,6 @@ PROBLEMS: list[tuple[dict[str, Any], str, str]] = [
         "tolerance",
         "above the target 5",
     ),
-    (
-        {"text": "Notes", "kind": "long_text", "rule_action": "alert", "rule_on": "bad"},
-        "rule_action",
-        "has none to watch",
-    ),
     ({"text": "Done?", "kind": "yes_no", "rule_action": "concern"}, "rule_on", "Name the answers"),
     (
         {"text": "Done?", "kind": "yes_no", "rule_action": "concern", "rule_on": "Maybe"},
@@ -320,6 +335,43 @@ def test_each_problem_is_an_inline_error_on_its_field_and_nothing_is_written(cad
     assert submit(cadence, view, {"text": "Uptime?", "kind": "number", "target": "99.9",
                                   "tolerance": "99.5"}) == {}  # fmt: skip
     assert [q.text for q in questions(cadence, cadence_id=cadence_id)] == ["Uptime?"]
+
+
+def test_the_editor_shows_the_fields_of_the_type_chosen(cadence):
+    cadence_id = set_up(cadence)
+    view = editor(cadence, open_list(cadence, cadence_id))
+
+    def fields(view: dict[str, Any]) -> list[str]:
+        return [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+
+    base = ["text", KIND_ACTION, "required", "help"]
+    assert kind_shown(view) == "short_text" and fields(view) == base
+    rule = ["rule_action", "rule_on", "rule_severity", "rule_category", "rule_owner"]
+    view = choose_kind(cadence, view, "number")
+    assert fields(view) == [*base, "unit", "target", "tolerance", "direction"]
+    view = choose_kind(cadence, view, "multi_choice")
+    assert fields(view) == [*base, "options", *rule]
+    view = choose_kind(cadence, view, "yes_no")
+    assert fields(view) == [*base, *rule]
+    view = choose_kind(cadence, view, "date")
+    assert fields(view) == base
+    assert cadence.fake.block_errors == []
+
+
+def test_what_the_form_cannot_send_is_refused_or_ignored_too():
+    """A rule on a type that has none to watch (a forged form) is refused on the server; a
+    field another type uses is ignored."""
+    with pytest.raises(FieldErrors) as refused:
+        validate_definition({"text": "Notes", "kind": "long_text", "rule_action": "alert",
+                             "rule_on": "bad"})  # fmt: skip
+    assert "has none to watch" in refused.value.errors["rule_action"]
+    with pytest.raises(FieldErrors) as refused:
+        validate_definition({"text": "Which?", "kind": "single_choice", "options": "A\nB",
+                             "rule_action": "explode", "rule_on": "A"})  # fmt: skip
+    assert "rule_action" in refused.value.errors
+    data = validate_definition({"text": "Done?", "kind": "yes_no", "unit": "hours",
+                                "options": "A\nB", "target": "nonsense"})  # fmt: skip
+    assert (data.unit, data.options, data.target) == ("", (), None)
 
 
 # --- edit, remove, reorder -----------------------------------------------------------------------

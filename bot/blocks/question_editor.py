@@ -42,6 +42,7 @@ from bot.domain.questions.definition import (
     MAX_UNIT,
     OWNER_RULE_LABELS,
     RULE_ACTION_LABELS,
+    RULE_TYPES,
     TYPE_LABELS,
     QuestionType,
     RuleAction,
@@ -57,6 +58,7 @@ QUESTION_MODAL = "question_form"  # the editor
 QUESTION_MENU = "question_menu"  # a question's overflow menu: values `<what>:<question id>`
 QUESTION_ADD = "question_add"
 QUESTION_TEMPLATE = "question_template"
+KIND_ACTION = "question_kind"  # the editor's type select: a change redraws the editor
 MENU = {"edit": "Edit", "up": "Move up", "down": "Move down", "remove": "Remove"}
 DIRECTIONS = {HIGHER: "A higher figure is better", LOWER: "A lower figure is better"}
 RULE_ACTIONS = {NO_RULE: "Nothing: no rule", **{a.value: t for a, t in RULE_ACTION_LABELS.items()}}
@@ -245,12 +247,100 @@ def _figure(action_id: str, label: str, value: Any, hint: str) -> InputBlock:
     )
 
 
+def _kind_fields(kind: QuestionType, values: Mapping[str, Any]) -> list[Any]:
+    """The fields only some types have: a choice's options, a number's unit, target,
+    tolerance and direction, and the rule of a choice or yes/no question."""
+    blocks: list[Any] = []
+    if kind in CHOICE_TYPES:
+        blocks.append(
+            _text(
+                "options",
+                "Options",
+                values.get("options"),
+                max_length=MAX_OPTIONS * (MAX_OPTION + 1),
+                optional=False,
+                multiline=True,
+                hint=f"2 to {MAX_OPTIONS}, one per line, at most {MAX_OPTION} characters each.",
+            )
+        )
+    if kind == QuestionType.NUMBER:
+        blocks += [
+            _text("unit", "Unit", values.get("unit"), max_length=MAX_UNIT, placeholder="hours"),
+            _figure(
+                "target",
+                "Target",
+                values.get("target"),
+                "Optional: the figure is judged against it like a KPI.",
+            ),
+            _figure(
+                "tolerance",
+                "Tolerance",
+                values.get("tolerance"),
+                "Optional: a figure between it and the target is amber; it lies below the "
+                "target when higher is better, above it when lower is.",
+            ),
+            InputBlock(
+                block_id="direction",
+                label="Which way is better",
+                optional=True,
+                element=RadioButtonsElement(
+                    action_id="direction",
+                    options=_choices(DIRECTIONS),
+                    initial_option=_initial(DIRECTIONS, values.get("direction") or HIGHER),
+                ),
+            ),
+        ]
+    if kind in RULE_TYPES:
+        blocks += [
+            DividerBlock(),
+            section(
+                "*A rule on the answer*: an answer that should raise the alarm on its own, "
+                "once per check-in."
+            ),
+            _select(
+                "rule_action",
+                "When it is given",
+                RULE_ACTIONS,
+                values.get("rule_action") or NO_RULE,
+            ),
+            _text(
+                "rule_on",
+                "The answers that set it off",
+                values.get("rule_on"),
+                max_length=MAX_OPTIONS * (MAX_OPTION + 1),
+                multiline=True,
+                hint="One per line, as the options are written (Yes or No for a yes/no question).",
+            ),
+            _select(
+                "rule_severity",
+                "The concern's severity",
+                {s: s.capitalize() for s in SEVERITIES},
+                values.get("rule_severity") or "high",
+            ),
+            _select(
+                "rule_category",
+                "The concern's category",
+                {c: c.capitalize() for c in CATEGORIES},
+                values.get("rule_category") or "other",
+            ),
+            _select(
+                "rule_owner", "The concern's owner", OWNERS, values.get("rule_owner") or "vendor"
+            ),
+        ]
+    return blocks
+
+
 def question_modal(
     *, intro: str, values: Mapping[str, Any], metadata: Mapping[str, Any], editing: bool
 ) -> dict[str, Any]:
-    """The editor, empty for a new question or filled in (`editing.values_of`) for an edit.
-    Every type's fields are shown; each says which types use it, and the rest are ignored."""
+    """The editor, empty for a new question or filled in (`editing.values_of`) for an edit:
+    the question, its type (changing it redraws the form with that type's fields), whether it
+    is required, its help, and the fields of its type. `values` are by field name."""
     kinds = {k.value: t for k, t in TYPE_LABELS.items()}
+    try:
+        kind = QuestionType(values.get("kind") or QuestionType.SHORT_TEXT)
+    except ValueError:
+        kind = QuestionType.SHORT_TEXT
     blocks: list[Any] = [
         section(intro),
         _text(
@@ -261,7 +351,16 @@ def question_modal(
             optional=False,
             placeholder="Were all critical patches applied within the SLA?",
         ),
-        _select("kind", "Answer", kinds, values.get("kind"), optional=False),
+        InputBlock(
+            block_id=KIND_ACTION,
+            label="Answer",
+            dispatch_action=True,
+            element=StaticSelectElement(
+                action_id=KIND_ACTION,
+                options=_choices(kinds),
+                initial_option=_initial(kinds, kind.value),
+            ),
+        ),
         InputBlock(
             block_id="required",
             label="Must it be answered?",
@@ -281,69 +380,7 @@ def question_modal(
             max_length=MAX_HELP,
             hint="Optional: what a good answer says.",
         ),
-        _text(
-            "options",
-            "Options (single and multiple choice)",
-            values.get("options"),
-            max_length=MAX_OPTIONS * (MAX_OPTION + 1),
-            multiline=True,
-            hint=f"2 to {MAX_OPTIONS} options, one per line, at most {MAX_OPTION} characters each.",
-        ),
-        _text(
-            "unit", "Unit (number)", values.get("unit"), max_length=MAX_UNIT, placeholder="hours"
-        ),
-        _figure(
-            "target",
-            "Target (number)",
-            values.get("target"),
-            "Optional: judged like a KPI, against the direction below.",
-        ),
-        _figure(
-            "tolerance",
-            "Tolerance (number)",
-            values.get("tolerance"),
-            "Optional: a figure between it and the target is amber; it lies below the "
-            "target when higher is better, above it when lower is.",
-        ),
-        InputBlock(
-            block_id="direction",
-            label="Which way is better (number)",
-            optional=True,
-            element=RadioButtonsElement(
-                action_id="direction",
-                options=_choices(DIRECTIONS),
-                initial_option=_initial(DIRECTIONS, values.get("direction") or HIGHER),
-            ),
-        ),
-        DividerBlock(),
-        section(
-            "*A rule on the answer* (single choice, multiple choice, yes/no): an answer that "
-            "should raise the alarm on its own, once per check-in."
-        ),
-        _select(
-            "rule_action", "When it is given", RULE_ACTIONS, values.get("rule_action") or NO_RULE
-        ),
-        _text(
-            "rule_on",
-            "The answers that set it off",
-            values.get("rule_on"),
-            max_length=MAX_OPTIONS * (MAX_OPTION + 1),
-            multiline=True,
-            hint="One per line, as the options are written; Yes or No for a yes/no question.",
-        ),
-        _select(
-            "rule_severity",
-            "Concern's severity",
-            {s: s.capitalize() for s in SEVERITIES},
-            values.get("rule_severity") or "high",
-        ),
-        _select(
-            "rule_category",
-            "Concern's category",
-            {c: c.capitalize() for c in CATEGORIES},
-            values.get("rule_category") or "other",
-        ),
-        _select("rule_owner", "Concern's owner", OWNERS, values.get("rule_owner") or "vendor"),
+        *_kind_fields(kind, values),
     ]
     view = View(
         type="modal",
