@@ -1247,20 +1247,20 @@ def answer_row(
         batch = batch_of(
             counted=answer.answered_at, checkin_id=answer.checkin_id, opened=opened, closes=closes
         )
-        in_window = batch.key.startswith("survey:")
-        point, at, counts_from, key = (
-            batch.key,
-            (scheduled or batch.starts) if in_window else batch.counts_from,
-            batch.counts_from,
-            batch.key,
-        )
+        # In its survey's window: at the survey's slot; late: with its month, at the month's end.
+        in_window = batch.key == f"survey:{answer.checkin_id}"
+        point = key = batch.key
+        at = (scheduled or batch.starts) if in_window else batch.counts_from
+        counts_from = batch.counts_from
     else:
         point = (
             f"checkin:{answer.checkin_id}"
             if answer.checkin_id is not None
             else f"{answer.source}:{answer.source_id}"
         )
-        at, counts_from, key = scheduled or answer.answered_at, answer.answered_at, ""
+        key = ""
+        at = scheduled or answer.answered_at
+        counts_from = answer.answered_at
     return AnswerRow(
         cadence_id=question.cadence_id,
         key=answer.question_key,
