@@ -482,3 +482,18 @@ def test_answers_given_on_the_form_reach_the_card_the_export_and_home(cadence):
     assert {r["answered_at"] for r in rows.values()} == {at.isoformat(timespec="seconds")}
 
     assert "*Rules fired in the last 7 days* (1)" in text(open_home(cadence, LEAD, later))
+
+
+def test_a_card_with_hundreds_of_question_trends_names_twelve_and_counts_the_rest():
+    rows = tuple(
+        row(f"k{i}", "number", i, "checkin:1", C3, cadence_id=i // 20, position=i % 20,
+            text="<!here> " + "Q" * 300, unit="<u>")
+        for i in range(400)
+    )  # fmt: skip
+    found = figures.compute_one(Inputs(1, name="Acme", handle="acme", answers=rows), now=NOW,
+                                weeks=WEEKS)  # fmt: skip
+    lines = card_lines(found.questions, ())
+    assert len(lines) == 1 + 12 + 1 and lines[-1] == "_…and 388 more: the export has every answer._"
+    assert lines[1].startswith("&lt;!here&gt; QQQ") and lines[1].endswith(
+        " 0 &lt;u&gt; (1 check-in)"
+    )

@@ -24,6 +24,7 @@ from bot.domain.questions.definition import QuestionType, RuleAction
 MAX_QUESTION = 80  # a question's words in a line (the form has them whole)
 MAX_OPTION_WORDS = 40
 MAX_CHOSEN = 3  # the options named per question; the rest counted
+MAX_CARD_TRENDS = 12  # trends on a health card (a card is one message: 50 blocks)
 MAX_QUOTED = 500  # a text answer quoted in a survey's results (the export has it whole)
 RULE_ACTION_WORDS = {RuleAction.CONCERN: "concern raised", RuleAction.ALERT: "leads alerted"}
 
@@ -111,7 +112,9 @@ def card_lines(questions: Sequence[QuestionFigure], fired: Sequence[RuleFired]) 
     if not trends and not fired:
         return []
     lines = ["*Your questions*"]
-    lines += trends or ["No number or rating answers in this period."]
+    lines += trends[:MAX_CARD_TRENDS] or ["No number or rating answers in this period."]
+    if len(trends) > MAX_CARD_TRENDS:
+        lines.append(f"_…and {len(trends) - MAX_CARD_TRENDS} more: the export has every answer._")
     if fired:
         lines.append(f"Last rule fired: {fired_line(fired[0])}")
     note = withheld_note(questions)
