@@ -7,8 +7,3 @@
 - `answering`: reading, validating, storing and prefilling answers on a check-in's form.
 - `rules`: an answer that raises a concern or alerts the leads, once per check-in and question.
 """
-
-# The check-in forms (`bot.domain.updates`, whose `evidence` `definition` reads) ask these
-# questions through `answering`: loaded first, so whichever side is imported first, each module
-# finds the other's names defined.
-import bot.domain.updates  # noqa: F401

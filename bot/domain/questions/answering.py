@@ -34,7 +34,7 @@ from bot.domain.questions.definition import (
     same_question,
     type_of,
 )
-from bot.domain.updates.evidence import KpiOutcome, kpi_outcome
+from bot.domain.targets import KpiOutcome, kpi_outcome
 from storage.models import Question, QuestionAnswer
 
 MAX_SHORT_ANSWER = 300  # a short text answer: a line, not a paragraph

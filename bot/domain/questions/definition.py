@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.domain.concerns import CATEGORIES
 from bot.domain.engagements import SEVERITIES, format_number
-from bot.domain.updates.evidence import KpiOutcome, kpi_outcome
+from bot.domain.targets import KpiOutcome, kpi_outcome
 from storage.models import Question
 
 MAX_QUESTIONS = 20  # per cadence (and per engagement's defaults): a form, not a census

@@ -9,36 +9,16 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from bot.domain.engagements import format_number
+from bot.domain.targets import KpiOutcome, kpi_outcome
 from storage.models import StatusUpdate
 
 RAGS = ("green", "amber", "red")
 RAG_EMOJI = {"green": "🟢", "amber": "🟠", "red": "🔴"}
 LONG_OPEN_AFTER = 2  # a blocker carried over this many times is highlighted to the leads
 MAX_CARRIED_CHOICES = 10  # Slack's checkboxes hold at most 10 options
-
-
-class KpiOutcome(StrEnum):
-    MET = "met"
-    WITHIN = "within"  # short of the target, but within its amber tolerance
-    MISSED = "missed"
-
-
-def kpi_outcome(
-    value: float, target: float, higher_is_better: bool, tolerance: float | None = None
-) -> KpiOutcome:
-    """How a reported figure stands against its target in the KPI's direction: met (reaching
-    the target exactly counts), within the amber tolerance (reaching it exactly counts), or
-    missed. A tolerance on the wrong side of the target never applies (the parser refuses one)."""
-    sign = 1.0 if higher_is_better else -1.0
-    if sign * value >= sign * target:
-        return KpiOutcome.MET
-    if tolerance is not None and sign * value >= sign * tolerance:
-        return KpiOutcome.WITHIN
-    return KpiOutcome.MISSED
 
 
 def outcome_of_content(kpi: Mapping[str, Any]) -> KpiOutcome:
