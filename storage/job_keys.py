@@ -238,3 +238,17 @@ def contract_clock(engagement_id: int, stage: str, facts: str) -> str:
     """One contract reminder; `facts` are the dates it follows from, so new dates name a new
     one (and the old one is cancelled)."""
     return f"{contract_clocks(engagement_id)}stage={stage}:{facts}"
+
+
+# --- an assurance item's clocks (bot/domain/assurance/clocks.py) ---------------------------------
+
+
+def assurance_clocks(item_id: int) -> str:
+    """What every clock key of an assurance item starts with (to find its pending clocks)."""
+    return f"assurance-clock:item={item_id}:"
+
+
+def assurance_clock(item_id: int, stage: str, facts: str) -> str:
+    """One clock of an assurance item; `facts` are what it follows from (its valid-until date
+    and round, or the moment it became owed and the window), so a change names a new one."""
+    return f"{assurance_clocks(item_id)}stage={stage}:{facts}"

@@ -74,6 +74,7 @@ class JobKind(StrEnum):
     QUESTION_RULE = "question_rule"  # a survey answer's rule acts once the survey closes
     QUESTION_ALERT = "question_alert"  # a question's rule alerting one lead, built when sent
     CONTRACT_CLOCK = "contract_clock"  # a contract date is near: remind the leads, once if live
+    ASSURANCE_CLOCK = "assurance_clock"  # an evidence item's clock: remind, expire, escalate
 
 
 PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = tuple(JobStatus)

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from bot.engine import (
     alerts,
+    assurance_jobs,
     concern_jobs,
     contract_jobs,
     deliverable_jobs,
@@ -77,6 +78,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.QUESTION_RULE: KindHandler(works_in_database=question_jobs.act),
     JobKind.QUESTION_ALERT: KindHandler(builds_message=question_jobs.alert),
     JobKind.CONTRACT_CLOCK: KindHandler(works_in_database=contract_jobs.clock),
+    JobKind.ASSURANCE_CLOCK: KindHandler(works_in_database=assurance_jobs.clock),
 }
 
 
