@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     SectionBlock,
+    StaticSelectElement,
     UserMultiSelectElement,
     UserSelectElement,
 )
@@ -37,13 +38,16 @@ from bot.blocks.common import (
     section,
     timezone_input,
 )
+from bot.domain.assurance.types import CRITICALITIES, CRITICALITY_LABELS, DEFAULT_CRITICALITY
 from bot.domain.command_reference import echo
 from bot.domain.engagements import (
     CONTRACT_RENEWS,
     DEFAULT_ACCEPTANCE_DAYS,
     DEFAULT_DUE_SOON_DAYS,
+    DEFAULT_EXPIRY_DAYS,
     DEFAULT_RESOLVE_HOURS,
     DEFAULT_SLA_HOURS,
+    DEFAULT_WINDOW_DAYS,
     KPI_EXAMPLE,
     KPI_TOLERANCE_EXAMPLE,
     MAX_ACCEPTANCE_DAYS,
@@ -52,6 +56,7 @@ from bot.domain.engagements import (
     MAX_NOTICE_DAYS,
     MAX_SLA_HOURS,
     MAX_VENDOR,
+    MAX_WINDOW_DAYS,
     PAUSE_CONCERN_CLOCK,
     SEVERITIES,
     SUMMARIES_IN_CHANNEL,
@@ -268,6 +273,7 @@ def engagement_modal(
     )
     blocks += _deliverable_windows(initial)
     blocks += _contract_fields(initial)
+    blocks += _evidence_fields(initial)
     view = View(
         type="modal",
         callback_id=ENGAGEMENT_MODAL,
@@ -360,6 +366,51 @@ def _contract_fields(initial: EngagementInput | None) -> list[Any]:
                 initial_value=initial.notice_days
                 if initial and initial.notice_days is not None
                 else None,
+            ),
+        ),
+    ]
+
+
+def _evidence_fields(initial: EngagementInput | None) -> list[Any]:
+    """The vendor's security evidence: the criticality (which evidence is requested at the
+    start), the reminders before an item expires, and the window to provide an owed one."""
+    options = {c: Option(value=c, label=CRITICALITY_LABELS[c]) for c in CRITICALITIES}
+    chosen = initial.criticality if initial else DEFAULT_CRITICALITY
+    days = initial.assurance_expiry_days if initial else DEFAULT_EXPIRY_DAYS
+    window = initial.assurance_window_days if initial else DEFAULT_WINDOW_DAYS
+    return [
+        HeaderBlock(text="Security evidence"),
+        InputBlock(
+            block_id="criticality",
+            label="Criticality",
+            hint="What the vendor must provide at the start (due diligence) follows from it.",
+            element=StaticSelectElement(
+                action_id="criticality",
+                options=list(options.values()),
+                initial_option=options.get(chosen, options[DEFAULT_CRITICALITY]),
+            ),
+        ),
+        InputBlock(
+            block_id="assurance_expiry_days",
+            label="Remind an item's owner before it expires (days)",
+            optional=True,
+            hint="Days before the evidence's last valid day, separated by commas.",
+            element=PlainTextInputElement(
+                action_id="assurance_expiry_days",
+                initial_value=", ".join(str(d) for d in days) if days else None,
+                max_length=40,
+            ),
+        ),
+        InputBlock(
+            block_id="assurance_window_days",
+            label="Window to provide requested evidence (working days)",
+            hint="Then its owner is reminded; after the same again, the leads.",
+            element=NumberInputElement(
+                action_id="assurance_window_days",
+                is_decimal_allowed=False,
+                min_value=1,
+                max_value=MAX_WINDOW_DAYS,
+                initial_value=window,
             ),
         ),
     ]

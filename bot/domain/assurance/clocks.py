@@ -30,10 +30,6 @@ from storage.assurance_statuses import OWED, AssuranceStatus
 from storage.jobs import JobKind
 from storage.models import AssuranceItem, Concern, Engagement, ScheduledJob
 
-MAX_EXPIRY_DAYS = 365  # the earliest reminder before an expiry (days)
-MAX_EXPIRY_REMINDERS = 5
-MAX_WINDOW_DAYS = 60  # the provide window's longest (working days)
-
 
 class Stage(StrEnum):
     EXPIRING = "expiring"  # to the owner, N days before valid_until ("expiring-30")

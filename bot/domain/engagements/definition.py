@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from bot.domain.assurance.types import DEFAULT_CRITICALITY
 from storage.models import Engagement, EngagementBase
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -37,6 +38,14 @@ MAX_DUE_SOON_DAYS = 20
 MAX_ACCEPTANCE_DAYS = 30
 MAX_NOTICE_DAYS = 730  # two years' notice is the longest any outsourcing contract asks
 CONTRACT_RENEWS = "renews"  # the form's renewal option: renews by itself unless notice is given
+# The vendor's evidence (the assurance register): its owner hears this many days before an
+# item expires, and an owed item not provided within the window (working days) reminds its
+# owner, then the same window again escalates to the leads.
+DEFAULT_EXPIRY_DAYS = (30, 7)
+MAX_EXPIRY_DAYS = 365
+MAX_EXPIRY_REMINDERS = 5
+DEFAULT_WINDOW_DAYS = 10
+MAX_WINDOW_DAYS = 60
 MAX_KPI_NAME = 60
 MAX_KPI_UNIT = 20
 MAX_HOLIDAYS = 200
@@ -98,6 +107,9 @@ class EngagementInput:
     contract_end: date | None = None
     contract_renews: bool = False
     notice_days: int | None = None
+    criticality: str = DEFAULT_CRITICALITY
+    assurance_expiry_days: tuple[int, ...] = DEFAULT_EXPIRY_DAYS
+    assurance_window_days: int = DEFAULT_WINDOW_DAYS
 
     @property
     def handle(self) -> str:
@@ -145,6 +157,9 @@ class EngagementDetails:
             contract_end=e.contract_end,
             contract_renews=e.contract_renews,
             notice_days=e.notice_days,
+            criticality=e.criticality,
+            assurance_expiry_days=tuple(e.assurance_expiry_days or ()),
+            assurance_window_days=e.assurance_window_days,
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -154,7 +169,13 @@ class EngagementDetails:
 
 def columns(data: EngagementInput) -> EngagementBase:
     """The definition as the engagement's own columns (people, KPIs and SLAs are child rows)."""
-    return EngagementBase.model_validate({**vars(data), "handle": data.handle})
+    return EngagementBase.model_validate(
+        {
+            **vars(data),
+            "handle": data.handle,
+            "assurance_expiry_days": list(data.assurance_expiry_days),
+        }
+    )
 
 
 def snapshot(data: EngagementInput) -> dict[str, Any]:

@@ -13,14 +13,19 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from bot.domain.assurance.types import CRITICALITIES, DEFAULT_CRITICALITY
 from bot.domain.engagements.definition import (
     CONTRACT_RENEWS,
     DEFAULT_ACCEPTANCE_DAYS,
     DEFAULT_DUE_SOON_DAYS,
+    DEFAULT_EXPIRY_DAYS,
     DEFAULT_RESOLVE_HOURS,
     DEFAULT_SLA_HOURS,
+    DEFAULT_WINDOW_DAYS,
     MAX_ACCEPTANCE_DAYS,
     MAX_DUE_SOON_DAYS,
+    MAX_EXPIRY_DAYS,
+    MAX_EXPIRY_REMINDERS,
     MAX_HOLIDAYS,
     MAX_KPI_NAME,
     MAX_KPI_UNIT,
@@ -30,6 +35,7 @@ from bot.domain.engagements.definition import (
     MAX_PEOPLE_PER_ROLE,
     MAX_SLA_HOURS,
     MAX_VENDOR,
+    MAX_WINDOW_DAYS,
     PAUSE_CONCERN_CLOCK,
     SEVERITIES,
     SUMMARIES_IN_CHANNEL,
@@ -227,6 +233,12 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
     if renews and end is None:
         errors.setdefault("contract_end", "A contract that renews needs the date it renews on.")
 
+    criticality = raw.get("criticality") or DEFAULT_CRITICALITY
+    if criticality not in CRITICALITIES:
+        errors["criticality"] = "Choose how critical it is: high, medium or low."
+    expiry_days = _expiry_days(raw, errors)
+    window_days = _days(raw, "assurance_window_days", DEFAULT_WINDOW_DAYS, MAX_WINDOW_DAYS, errors)
+
     if errors:
         raise FieldErrors(errors)
     return EngagementInput(
@@ -251,7 +263,36 @@ def validate(raw: Mapping[str, Any]) -> EngagementInput:
         contract_end=end,
         contract_renews=renews,
         notice_days=notice,
+        criticality=criticality,
+        assurance_expiry_days=expiry_days,
+        assurance_window_days=window_days,
     )
+
+
+def _expiry_days(raw: Mapping[str, Any], errors: dict[str, str]) -> tuple[int, ...]:
+    """The days before an item expires that its owner is reminded: `30, 7` (empty: the
+    default); whole days from 1 to MAX_EXPIRY_DAYS, at most MAX_EXPIRY_REMINDERS, the
+    earliest first."""
+    text = str(raw.get("assurance_expiry_days") or "").strip()
+    if not text:
+        return DEFAULT_EXPIRY_DAYS
+    parts = [p.strip() for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    try:
+        days = [int(p) for p in parts]
+    except ValueError:
+        days = []
+    if not days or not all(1 <= d <= MAX_EXPIRY_DAYS for d in days):
+        errors["assurance_expiry_days"] = (
+            f"Give whole days from 1 to {MAX_EXPIRY_DAYS}, separated by commas: `30, 7`."
+        )
+        return DEFAULT_EXPIRY_DAYS
+    unique = tuple(sorted(set(days), reverse=True))
+    if len(unique) > MAX_EXPIRY_REMINDERS:
+        errors["assurance_expiry_days"] = (
+            f"At most {MAX_EXPIRY_REMINDERS} reminders; you gave {len(unique)}."
+        )
+        return DEFAULT_EXPIRY_DAYS
+    return unique
 
 
 def _date(raw: Mapping[str, Any], key: str, errors: dict[str, str]) -> date | None:

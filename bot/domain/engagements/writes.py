@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, contract_clocks, deliverable_clocks, workspaces
+from bot.domain.assurance import clocks as assurance_clocks
 from bot.domain.engagements.definition import (
     DEFAULT_RESOLVE_HOURS,
     EngagementDetails,
@@ -244,6 +245,12 @@ CLOCK_SETTINGS = frozenset(
 CONTRACT_SETTINGS = frozenset({"timezone", "contract_end", "contract_renews", "notice_days"})
 
 
+# What the clocks of the vendor's evidence are computed from.
+ASSURANCE_SETTINGS = frozenset(
+    {"timezone", "holidays", "assurance_expiry_days", "assurance_window_days"}
+)
+
+
 def update(
     *,
     session: Session,
@@ -283,6 +290,8 @@ def update(
         deliverable_clocks.replan_engagement(session, engagement, now)
     if CONTRACT_SETTINGS & changed_after.keys():
         contract_clocks.plan(session, engagement, now)
+    if ASSURANCE_SETTINGS & changed_after.keys():  # its evidence's reminders move with them
+        assurance_clocks.replan_engagement(session, engagement, now)
     if changed_after:
         audit.record(
             session=session,
