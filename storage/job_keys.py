@@ -160,6 +160,22 @@ def deliverable_timeline(request: str) -> str:
     return f"deliverable-timeline:request={request}"
 
 
+# --- an assurance item's card and requests (bot/domain/assurance/register.py) -------------------
+
+
+def assurance_card(item_id: int, event_id: int) -> str:
+    return f"assurance-card:item={item_id}:event={event_id}"
+
+
+def assurance_line(event_id: int) -> str:
+    return f"assurance-line:event={event_id}"
+
+
+def assurance_request(item_id: int, round_: int, to: str) -> str:
+    """The DM asking the owner to provide an item, once per round it is owed and owner."""
+    return f"assurance-request:item={item_id}:round={round_}:to={to}"
+
+
 # --- custom questions' rules (bot/domain/questions/rules.py) -----------------------------------
 
 

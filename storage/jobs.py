@@ -68,6 +68,9 @@ class JobKind(StrEnum):
     DELIVERABLE_CLOCK = "deliverable_clock"  # a deliverable's clock ran out: alert once if live
     DELIVERABLE_ALERT = "deliverable_alert"  # that alert to one person, built when it is sent
     DELIVERABLE_TIMELINE = "deliverable_timeline"  # an engagement's timeline PNG, to who asked
+    ASSURANCE_CARD = "assurance_card"  # post an evidence item's card, or edit it in place
+    ASSURANCE_LINE = "assurance_line"  # a line in its card's thread: who changed what, when
+    ASSURANCE_REQUEST = "assurance_request"  # a DM asking an item's owner to provide it
     DIGEST = "digest"  # a workspace's digest is due: plan one post per digest channel
     DIGEST_POST = "digest_post"  # the digest message to a digest channel (or a preview's DM)
     DIGEST_CHART = "digest_chart"  # the digest's chart, uploaded after its message

@@ -22,11 +22,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.assurance import home_blocks as evidence_blocks
 from bot.blocks.checkins import ANSWER_ACTION, button_label, local
 from bot.blocks.common import MAX_SECTION_TEXT, context, escape, fit_text, section
 from bot.blocks.concerns import concern_age, headline
 from bot.blocks.engagements import engagement_lines, fit_sections
 from bot.blocks.question_results import fired_line
+from bot.domain.assurance.queries import Waiting as EvidenceWaiting
 from bot.domain.checkin_kinds import title as kind_title
 from bot.domain.checkins import CheckInStatus
 from bot.domain.concerns import ConcernPage
@@ -223,6 +225,7 @@ def home_view(
     now: datetime | None = None,
     figures: Mapping[int, Figures] | None = None,
     total: int | None = None,
+    evidence: EvidenceWaiting | None = None,
     deliverables: Waiting | None = None,
 ) -> dict[str, Any]:
     """The person's Home tab: what waits for their answer, their open concerns, their
@@ -237,6 +240,10 @@ def home_view(
         blocks.append(DividerBlock())
     if deliverables is not None and deliverables.total and now is not None:
         blocks.extend(deliverable_blocks(deliverables, now))
+        blocks.append(DividerBlock())
+    owed_or_to_review = evidence_blocks(evidence) if evidence is not None else []
+    if owed_or_to_review:  # evidence the person owes, and evidence they review
+        blocks.extend(owed_or_to_review)
         blocks.append(DividerBlock())
     if concerns is not None and concerns.total and now is not None:
         blocks.extend(concern_blocks(concerns, now))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.blocks.assurance import MAX_HOME_ITEMS as MAX_HOME_EVIDENCE
 from bot.blocks.home import (
     MAX_HOME_CONCERNS,
     MAX_HOME_DELIVERABLES,
@@ -19,6 +20,7 @@ from bot.blocks.home import (
     home_view,
 )
 from bot.domain import checkins, concerns, deliverable_queue, engagements, figures
+from bot.domain.assurance import queries as assurance_queries
 from bot.engine.delivery import Message
 from bot.engine.retries import finish
 from bot.engine.sender import Sender
@@ -40,6 +42,9 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
     deliverables = deliverable_queue.waiting_on(
         session=session, team_id=team_id, user_id=user_id, limit=MAX_HOME_DELIVERABLES
     )
+    evidence = assurance_queries.waiting_on(
+        session=session, team_id=team_id, user_id=user_id, limit=MAX_HOME_EVIDENCE
+    )
     numbers: dict[int, figures.Figures] = {}
     if mine:
         inputs = figures.load(
@@ -59,6 +64,7 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
         figures=numbers,
         total=page.total,
         deliverables=deliverables,
+        evidence=evidence,
     )
 
 

@@ -33,6 +33,9 @@ from bot.engine import (
     survey_results,
     timeline_jobs,
 )
+from bot.engine.assurance_cards import card as assurance_card
+from bot.engine.assurance_cards import line as assurance_line
+from bot.engine.assurance_cards import request as assurance_request
 from bot.engine.deliverable_cards import card as deliverable_card
 from bot.engine.deliverable_cards import line as deliverable_line
 from bot.engine.delivery import Message
@@ -68,6 +71,9 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.DELIVERABLE_CARD: KindHandler(builds_message=deliverable_card),
     JobKind.DELIVERABLE_LINE: KindHandler(builds_message=deliverable_line),
     JobKind.DELIVERABLE_TIMELINE: KindHandler(builds_message=timeline_jobs.send_timeline),
+    JobKind.ASSURANCE_CARD: KindHandler(builds_message=assurance_card),
+    JobKind.ASSURANCE_LINE: KindHandler(builds_message=assurance_line),
+    JobKind.ASSURANCE_REQUEST: KindHandler(builds_message=assurance_request),
     JobKind.OVERDUE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.ESCALATE: KindHandler(works_in_database=alerts.plan_overdue_alerts),
     JobKind.MISSED_SUMMARY: KindHandler(works_in_database=alerts.plan_missed_summary),
