@@ -18,7 +18,7 @@ from bot.blocks.help import usage_reply
 from bot.blocks.question_editor import KIND_ACTION, question_modal, questions_modal
 from bot.domain import cadences, engagements
 from bot.domain.command_reference import read_number
-from bot.domain.errors import UserError
+from bot.domain.errors import NotFound, UserError
 from bot.domain.questions import editing
 from bot.domain.questions.definition import definition_of
 from bot.domain.questions.editing import NoRoom, OutOfDate, Scope
@@ -95,16 +95,31 @@ def questions_command(cmd: Command) -> None:
         return
     cmd.ack()
     req = cmd.req
-    if read_number(cmd.args[0]) is not None:
-        with req.read() as session:
-            cadence = cadences.find(session=session, team_id=req.team_id, ref=cmd.args[0])
-        open_list(req, cmd.client, cmd.body, engagement_id=None, cadence_id=cadence.id)
-        return
+    cadence_id = engagement_id = None
     with req.read() as session:
-        details = engagements.find(
-            session=session, team_id=req.team_id, handle=cmd.rest, only_for=req.only_for
+        if read_number(cmd.args[0]) is not None:
+            try:
+                cadence_id = cadences.find(session=session, team_id=req.team_id, ref=cmd.args[0]).id
+            except NotFound as no_cadence:  # a handle of digits names an engagement
+                engagement_id = _engagement(session, req, cmd.rest, no_cadence).id
+        else:
+            engagement_id = _engagement(session, req, cmd.rest, None).id
+    open_list(req, cmd.client, cmd.body, engagement_id=engagement_id, cadence_id=cadence_id)
+
+
+def _engagement(
+    session: Session, req: Request, handle: str, otherwise: NotFound | None
+) -> engagements.EngagementDetails:
+    """The engagement a handle names (among those the asker may list); when the words were a
+    number that named no cadence either, the cadence's "there is no cadence" is said."""
+    try:
+        return engagements.find(
+            session=session, team_id=req.team_id, handle=handle, only_for=req.only_for
         )
-    open_list(req, cmd.client, cmd.body, engagement_id=details.id, cadence_id=None)
+    except NotFound:
+        if otherwise is not None:
+            raise otherwise from None
+        raise
 
 
 def _redraw(req: Request, client: WebClient, view_id: str | None, metadata: dict[str, Any],

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from conftest import ADMIN, LEAD, OUTSIDER, STAKEHOLDER, VENDOR, Cadence
+from conftest import ADMIN, GENERAL, LEAD, OUTSIDER, STAKEHOLDER, VENDOR, Cadence
 from engine_flows import schedule, utc
 from flows import create_engagement, open_form, text_of, wait_reply
 from sqlmodel import select
@@ -673,3 +673,7 @@ def test_the_command_says_what_it_needs(cadence):
         assert "There is no cadence #999" in said
         said = text_of(wait_reply(cadence, cadence.sim.command("questions nowhere-inc")))
         assert "nowhere-inc" in said
+        # A handle of digits that names no cadence names the engagement.
+        create_engagement(cadence, name="2027", channel=GENERAL)
+    listed = open_list(cadence, "2027")
+    assert "Default questions of 2027" in text_of(listed)
