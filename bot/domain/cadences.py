@@ -29,7 +29,8 @@ from bot.domain.engagements import (
 )
 from bot.domain.engagements import get as get_engagement
 from bot.domain.errors import FieldErrors, NotFound, UserError
-from bot.domain.questions.editing import copy_defaults
+from bot.domain.questions.editing import Scope, apply_template, copy_defaults
+from bot.domain.questions.templates import template
 from storage import jobs
 from storage.models import Cadence, CadenceBase, Engagement, EngagementMember
 
@@ -449,8 +450,26 @@ def create(
         now=now,
         after=snapshot(cadence),
     )
-    copy_defaults(session, cadence, now)  # it starts with the engagement's default questions
+    # It starts with the engagement's default questions; without any, with its kind's template.
+    if not copy_defaults(session, cadence, now):
+        start_with_template(session, details, cadence, actor=actor, now=now)
     return cadence
+
+
+def start_with_template(
+    session: Session, details: EngagementDetails, cadence: Cadence, *, actor: str, now: datetime
+) -> None:
+    """A kind that is nothing without its questions (a security review) starts with its
+    template's questions and rules, as if the lead had applied it; the lead can then edit or
+    remove them. Called by `create`, once the actor is checked as one who may manage the
+    engagement's cadences (so the scope is built here, as `editing.load_scope` would)."""
+    spec = spec_of(cadence.kind)
+    chosen = template(spec.template) if spec and spec.template else None
+    if chosen is None:
+        return
+    apply_template(
+        session, Scope(details, cadence), chosen.questions, name=chosen.name, actor=actor, now=now
+    )
 
 
 def find(*, session: Session, team_id: str, ref: str) -> Cadence:

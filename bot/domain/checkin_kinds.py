@@ -17,6 +17,7 @@ class CheckInKind(StrEnum):
     STATUS_UPDATE = "status_update"
     FEEDBACK_SURVEY = "feedback_survey"
     RISK_REVIEW = "risk_review"
+    SECURITY_REVIEW = "security_review"
 
 
 class FormFamily(StrEnum):
@@ -40,6 +41,10 @@ class KindSpec:
     counts_on_time: bool = False
     summary_label: str = "Progress summary"  # the form's main text field
     summary_placeholder: str = "Where things stand, in a few sentences"
+    # The question template (`bot/domain/questions/templates.py`) a new cadence of this kind
+    # starts with when its engagement has no default questions for it to copy: a security
+    # review without its questions and their rules would ask nothing about security.
+    template: str | None = None
 
 
 CHECKIN_KINDS: dict[CheckInKind, KindSpec] = {
@@ -67,6 +72,23 @@ CHECKIN_KINDS: dict[CheckInKind, KindSpec] = {
         default_audience="vendor",
         answered_with=FormFamily.RISK_REVIEW,
         button="Review risks",
+    ),
+    # The vendor's periodic security attestation: the update form (RAG, summary, KPIs) with
+    # the security-review questions after it, whose rules raise a security concern on a "no"
+    # to access reviews or patching and a "yes" to incidents. Like a risk review, a late one
+    # is not a missed commitment in the on-time rate.
+    CheckInKind.SECURITY_REVIEW: KindSpec(
+        CheckInKind.SECURITY_REVIEW,
+        title="Security review",
+        label="security review",
+        default_audience="vendor",
+        answered_with=FormFamily.UPDATE,
+        button="Answer the review",
+        summary_label="Security posture",
+        summary_placeholder=(
+            "How secure the service is now: open risks, audits and findings, what changed"
+        ),
+        template="security_review",
     ),
 }
 
