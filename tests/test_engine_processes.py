@@ -33,6 +33,9 @@ def many_vendors(cadence):
 
 
 def tick_process(cadence, at, **extra) -> subprocess.Popen:
+    """`python -m bot tick --now <at>` in a process of its own; the stand-in Slack posts its
+    messages at `at` too (Slack's ts is the moment of posting: lookups are bounded by it)."""
+    cadence.fake.simulate_time_at(at)
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,

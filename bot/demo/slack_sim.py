@@ -374,6 +374,7 @@ class SlackSim:
 
     def raw_post(self, body: str, headers: dict[str, str]) -> Reply:
         """POST ``body`` with exactly ``headers`` (for forged / stale signature tests)."""
+        self.fake.wall_now()  # the moment of the person's action is Slack's "now" too
         req = urllib.request.Request(
             self.url, data=body.encode("utf-8"), headers=headers, method="POST"
         )

@@ -46,7 +46,9 @@ def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
     sender.say(f"{job.key} will be retried in {int(wait.total_seconds())} s: {error}")
 
 
-def retry_lookup(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
+def retry_lookup(
+    sender: Sender, job: jobs.ClaimedJob, error: str, *, wait_at_least: int | None = None
+) -> None:
     """Slack did not say whether it has the message: its outcome stays unknown and it is
     looked for again later, with the backoff of other retries. A lookup sends nothing, so it
     is not one of the job's send attempts (`refund`): a prompt is not given up because Slack
@@ -64,7 +66,7 @@ def retry_lookup(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
         sender.say(f"{job.key} failed for good: its outcome is unknown ({error})")
         sender.failed.append(job.key)
         return
-    wait = backoff(tries)
+    wait = max(backoff(tries), timedelta(seconds=wait_at_least or 0))  # Slack's Retry-After
     with sender.db.begin() as connection:
         recorded = jobs.finish(
             connection,

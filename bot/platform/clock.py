@@ -14,6 +14,11 @@ def now() -> datetime:
     return _fixed if _fixed is not None else datetime.now(UTC)
 
 
+def is_fixed() -> bool:
+    """Whether `now()` is a fixed moment (a test, the demo, `tick --now`)."""
+    return _fixed is not None
+
+
 @contextmanager
 def fixed_at(moment: datetime) -> Iterator[datetime]:
     """Make `now()` return `moment` inside the block (used by `python -m bot tick --now`)."""

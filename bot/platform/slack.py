@@ -51,6 +51,22 @@ def retry_handlers() -> list:
     ]
 
 
+def without_rate_waits(client: WebClient) -> WebClient:
+    """The same client without the rate-limit retries: for calls whose Retry-After should be
+    handed back rather than slept through (a lookup under Tier 1 waits a minute: the engine
+    plans it again instead of holding a pass)."""
+    handlers = [h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)]
+    if len(handlers) == len(client.retry_handlers):
+        return client
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        headers=client.headers,
+        retry_handlers=handlers,
+    )
+
+
 class BotTokens:
     """Each workspace's bot token (OAuth mode), looked up by team id and kept TOKEN_TTL_SECONDS:
     a pass or a burst of requests asks the database once per workspace, and a token deleted by

@@ -35,6 +35,11 @@ class Fault:
     retry_after: int = 1
     status: int = 500
     seconds: float = 0.0  # how long a "timeout" waits before answering
+    # Only a call whose arguments include these (e.g. {"thread_ts": …}); others pass it by.
+    when: dict[str, Any] = field(default_factory=dict)
+
+    def applies_to(self, args: dict[str, Any]) -> bool:
+        return all(str(args.get(k)) == str(v) for k, v in self.when.items())
 
 
 @dataclass
@@ -92,12 +97,22 @@ class Faults:
         with self._lock:
             self._holds[method] = (threading.Event(), reaches_slack)
 
-    def drop(self, method: str, *, times: int = 1, reaches_slack: bool = False) -> None:
+    def drop(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        reaches_slack: bool = False,
+        when: dict[str, Any] | None = None,
+    ) -> None:
         """Next ``times`` calls to ``method`` lose their connection without an answer: before
-        Slack took them, or with ``reaches_slack`` after (performed; the client never hears)."""
+        Slack took them, or with ``reaches_slack`` after (performed; the client never hears).
+        ``when``: only calls with these arguments (the first such fault queued applies)."""
         kind = "drop_after" if reaches_slack else "drop"
         with self._lock:
-            self._faults.setdefault(method, deque()).extend(Fault(kind) for _ in range(times))
+            self._faults.setdefault(method, deque()).extend(
+                Fault(kind, when=dict(when or {})) for _ in range(times)
+            )
 
     def time_out(
         self, method: str, seconds: float, *, times: int = 1, reaches_slack: bool = True
@@ -146,11 +161,14 @@ class Faults:
         if held is not None:
             held[0].set()
 
-    def _next_fault(self, method: str) -> Fault | None:
+    def _next_fault(self, method: str, args: dict[str, Any] | None = None) -> Fault | None:
         with self._lock:
             q = self._faults.get(method)
             if q:
-                return q.popleft()
+                for fault in q:
+                    if fault.applies_to(args or {}):
+                        q.remove(fault)
+                        return fault
             chaos = self._chaos
             if chaos is None or method == "auth.test":
                 return None

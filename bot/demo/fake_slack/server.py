@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.demo.fake_slack.blocks import MESSAGE_TEXT_MAX, validate_message_blocks
 from bot.demo.fake_slack.faults import DROPPED, LOST_ANSWERS
+from bot.demo.fake_slack.methods.base import RateLimited
 from bot.demo.fake_slack.records import Call, ResponsePost
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class Server:
         if delay:
             time.sleep(delay)
         status, body, extra_headers = 200, {}, {}
+        self.wall_now()  # every call tells the stand-in what time the app is at
         token = None
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         if auth.startswith("Bearer "):
@@ -124,7 +126,7 @@ class Server:
         elif not str(token).startswith(("xoxb-", "xoxp-")):
             body = {"ok": False, "error": "invalid_auth"}
         else:
-            fault = self._next_fault(method)
+            fault = self._next_fault(method, args)
             if fault is not None and fault.kind in LOST_ANSWERS:
                 return self._lost_answer(fault, method, args, headers)
             if fault is not None and fault.kind in ("rate", "server"):
@@ -143,7 +145,12 @@ class Server:
                 # The call's effect and its record under one lock: whoever waits on the one
                 # (a Home tab's content) then finds the other (the views.publish call).
                 with self._lock:
-                    body = self._perform(method, args)
+                    try:
+                        body = self._perform(method, args)
+                    except RateLimited as limited:
+                        status = 429
+                        extra_headers["Retry-After"] = str(limited.retry_after)
+                        body = {"ok": False, "error": "ratelimited"}
                     self._record(Call(method, args, dict(headers), time.time(), status, body))
                 return status, body, extra_headers
         self._record(Call(method, args, dict(headers), time.time(), status, body))

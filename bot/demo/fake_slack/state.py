@@ -17,8 +17,12 @@ import copy
 import itertools
 import secrets
 import threading
+import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+
+from bot.platform import clock
 
 
 class State:
@@ -30,12 +34,22 @@ class State:
         self._dms: dict[str, str] = {}  # user id -> D channel id
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts = itertools.count(1)
+        self._last_ts = 0.0
+        self._wall_override: float | None = None
+        self._wall_seen: float | None = None
         self._triggers: dict[str, dict[str, Any]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._view_order: list[str] = []
         self._stacks: dict[str, list[str]] = {}  # root view id -> stack of view ids
         self._home: dict[str, str] = {}  # user id -> view id
         self._files: dict[str, dict[str, Any]] = {}
+        # The app's distribution regime (conversations.history and .replies' reference pages):
+        # a Marketplace or internal app (Tier 3, pages up to 999 / 1000), or one distributed
+        # outside the Marketplace (one request a minute per workspace, 15 messages a page).
+        self.marketplace_app = True
+        self._tier1_calls: dict[tuple[str, str], float] = {}
+        # Whether a bot token reads a channel's threads (practice) or only DMs' (the reference).
+        self.bot_reads_channel_threads = True
         # workspaces (OAuth): team id -> name and domain; issued codes and tokens -> team id
         self._teams: dict[str, dict[str, str]] = {
             self.team_id: {"name": self.team_name, "domain": self.team_domain}
@@ -196,6 +210,24 @@ class State:
         with self._lock:
             self._triggers[tid] = {"issued": self.clock(), "used": False, "view_id": view_id}
         return tid
+
+    def wall_now(self) -> float:
+        """The Unix time messages are posted at: the app's clock when a test or the demo fixed
+        it in this process; else the moment `simulate_time_at` set; else the last fixed moment
+        seen (what a request's outbox sends just after its fixed block ended); else real time."""
+        if clock.is_fixed():
+            self._wall_seen = clock.now().timestamp()
+            return self._wall_seen
+        if self._wall_override is not None:
+            return self._wall_override
+        if self._wall_seen is not None:
+            return self._wall_seen
+        return time.time()
+
+    def simulate_time_at(self, moment: datetime | None) -> None:
+        """Post at `moment` while this process's clock is not fixed: for `tick --now` run in
+        another process against this stand-in (None: real time again)."""
+        self._wall_override = moment.timestamp() if moment is not None else None
 
     def expire_trigger(self, trigger_id: str) -> None:
         with self._lock:

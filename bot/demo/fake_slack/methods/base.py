@@ -28,11 +28,27 @@ class ApiError(Exception):
         self.extra = extra
 
 
+class RateLimited(Exception):
+    """A method's rate tier is used up for the calling workspace: HTTP 429 with Retry-After
+    (https://docs.slack.dev/apis/web-api/rate-limits)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"ratelimited, retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class MethodHelpers:
     """Helpers every family of methods uses (they act on State under the fake's lock)."""
 
     def _new_ts(self) -> str:
-        return f"{1700000000 + next(self._ts)}.000100"
+        """A message's ts as Slack makes it: the Unix time of its posting, to the microsecond,
+        each one later than the last. The time is the app's (`bot.platform.clock`: a test's or
+        the demo's simulated moment), or the one `simulate_time_at` set for processes started
+        with `tick --now`, so lookups bounded by time read the messages they should."""
+        moment = self.wall_now()
+        self._last_ts = max(moment, self._last_ts + 0.000001)
+        next(self._ts)
+        return f"{self._last_ts:.6f}"
 
     def _require(self, args: dict[str, Any], *names: str) -> None:
         for n in names:
@@ -114,6 +130,8 @@ class MethodHelpers:
             msg["metadata"] = args["metadata"]
         if args.get("thread_ts"):
             msg["thread_ts"] = args["thread_ts"]
+            if str(args.get("reply_broadcast", "")).lower() in ("1", "true"):
+                msg["subtype"] = "thread_broadcast"  # a reply also shown in the channel
         return msg
 
     def _public(self, msg: dict[str, Any]) -> dict[str, Any]:
