@@ -14,6 +14,9 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.blocks.assurance import ASSURANCE_BUTTON
+from bot.blocks.assurance import LIST_MENU as ASSURANCE_MENU
+from bot.blocks.assurance import MORE_BUTTON as ASSURANCE_MORE
 from bot.blocks.cadences import CADENCE_BUTTON, RULE_ACTION_PREFIX
 from bot.blocks.checkins import ANSWER_ACTION
 from bot.blocks.concerns import CONCERN_BUTTON, LIST_MENU, RAISE_SHORTCUT
@@ -32,6 +35,7 @@ from bot.engine.outbox_sender import Outbox
 from bot.platform.services import Services
 from handlers import (
     answers,
+    assurance,
     cadences,
     commands,
     concerns,
@@ -63,6 +67,9 @@ ACTIONS: dict[str | re.Pattern, Listener] = {
     re.compile(f"^{DELIVERABLE_BUTTON}:"): deliverables.deliverable_button,
     DELIVERABLE_MENU: deliverables.deliverable_menu,
     MORE_BUTTON: deliverables.next_page,
+    re.compile(f"^{ASSURANCE_BUTTON}:"): assurance.assurance_button,
+    ASSURANCE_MENU: assurance.assurance_menu,
+    ASSURANCE_MORE: assurance.next_page,
     re.compile(f"^{HEALTH_ACTION}(:|$)"): status.health_card_action,
     QUESTION_MENU: questions.question_menu,
     QUESTION_ADD: questions.question_add,

@@ -21,6 +21,7 @@ from bot.domain.command_reference import REFERENCE, CommandSpec, parse, spec_for
 from bot.domain.errors import UserError
 from handlers import (
     answers,
+    assurance,
     cadences,
     concerns,
     deliverables,
@@ -106,6 +107,7 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("concerns",): concerns.concerns_command,
     ("deliverable",): deliverables.deliverable_command,
     ("deliverables",): deliverables.deliverables_command,
+    ("assurance",): assurance.assurance_command,
     ("update",): answers.update_command,
     ("feedback",): answers.feedback_command,
     ("export",): exports.export_command,

@@ -22,6 +22,11 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.blocks.assurance import ACCEPT_MODAL as ASSURANCE_ACCEPT_MODAL
+from bot.blocks.assurance import ADD_MODAL as ASSURANCE_ADD_MODAL
+from bot.blocks.assurance import PROVIDE_MODAL as ASSURANCE_PROVIDE_MODAL
+from bot.blocks.assurance import REJECT_MODAL as ASSURANCE_REJECT_MODAL
+from bot.blocks.assurance import WAIVE_MODAL as ASSURANCE_WAIVE_MODAL
 from bot.blocks.cadences import CADENCE_MODAL
 from bot.blocks.concerns import COMMENT_MODAL, CONCERN_MODAL, REASSIGN_MODAL, RESOLVE_MODAL
 from bot.blocks.deliverables import (
@@ -43,6 +48,7 @@ from bot.domain.checkin_kinds import FormFamily
 from bot.domain.errors import UserError
 from handlers import (
     answers,
+    assurance,
     cadences,
     concerns,
     deliverables,
@@ -134,6 +140,25 @@ FORMS: tuple[FormSpec, ...] = (
         "the deliverable's owner, the engagement's leads and Cadence admins",
     ),
     FormSpec(CANCEL_MODAL, deliverables.step_form, "the engagement's leads and Cadence admins"),
+    FormSpec(
+        ASSURANCE_ADD_MODAL,
+        assurance.add_form,
+        "the engagement's leads and Cadence admins (the owner one of its vendor contacts)",
+    ),
+    FormSpec(ASSURANCE_PROVIDE_MODAL, assurance.step_form, "the evidence item's owner"),
+    FormSpec(
+        ASSURANCE_ACCEPT_MODAL,
+        assurance.step_form,
+        "the evidence item's reviewers (none named: the engagement's leads)",
+    ),
+    FormSpec(
+        ASSURANCE_REJECT_MODAL,
+        assurance.step_form,
+        "the evidence item's reviewers (none named: the engagement's leads)",
+    ),
+    FormSpec(
+        ASSURANCE_WAIVE_MODAL, assurance.step_form, "the engagement's leads and Cadence admins"
+    ),
     FormSpec(
         DIGEST_SCHEDULE_VIEW,
         digest_schedule.schedule_submitted,

@@ -67,6 +67,11 @@ from slack_requests import Reply, SlackSim, sign
 from sqlmodel import SQLModel, select
 from waiting import wait_until
 
+from bot.blocks.assurance import ACCEPT_MODAL as ASSURANCE_ACCEPT_MODAL
+from bot.blocks.assurance import ADD_MODAL as ASSURANCE_ADD_MODAL
+from bot.blocks.assurance import PROVIDE_MODAL as ASSURANCE_PROVIDE_MODAL
+from bot.blocks.assurance import REJECT_MODAL as ASSURANCE_REJECT_MODAL
+from bot.blocks.assurance import WAIVE_MODAL as ASSURANCE_WAIVE_MODAL
 from bot.blocks.cadences import CADENCE_MODAL
 from bot.blocks.concerns import (
     COMMENT_MODAL,
@@ -97,6 +102,7 @@ from bot.platform import clock
 from bot.platform.services import Services
 from handlers import ACTIONS, EVENTS, SHORTCUTS, VIEWS
 from handlers.commands import ROUTES
+from storage import models
 from storage.db import Database
 from storage.models import (
     Cadence as CadenceRow,
@@ -148,6 +154,8 @@ OWNS = frozenset({"vendor"})  # a deliverable's owner (VENDOR)
 ACCEPTS = frozenset({"lead"})  # its acceptors: none named, so A's leads
 PLANNERS = frozenset({"lead", "vendor", "admin"})  # a deliverable's owner, leads, admins
 READERS = EVERYONE - {"foreign"}  # deliverables: the installed workspace's and A's people
+PROVIDES = frozenset({"vendor"})  # an evidence item's owner (VENDOR)
+REVIEWS = frozenset({"lead"})  # its reviewers: none named, so A's leads
 STEWARDS = frozenset({"admin", "owner"})  # steer the workspace: Cadence and Slack admins, owners
 CREATORS = EVERYONE - {"foreign", "external"}  # the installed workspace's members (and admins)
 
@@ -472,6 +480,39 @@ def submit_deliverable(app: Cadence, deliverable_id: int) -> None:
     deliverable_card(app, deliverable_id, "deliverable:accept")
 
 
+def new_item(
+    app: Cadence, kind: str, user: str = LEAD, handle: str = "acme-payments", owner: str = VENDOR
+) -> int:
+    """An evidence item (on A, owned by VENDOR, unless said), requested; reviewed by the leads."""
+    view = command_view(app, f"assurance {handle} add", user)
+    accepted(app.sim.submit_view(view, {"type": kind, "owner": owner}, user=user))
+    return newest(app, models.AssuranceItem)
+
+
+def item_card(app: Cadence, item_id: int, button: str = "") -> dict[str, Any]:
+    """Its card in its engagement's channel, once it carries `button`."""
+
+    def card() -> dict[str, Any] | None:
+        with app.db.read_session() as session:
+            row = session.get(models.AssuranceItem, item_id)
+        if row is None or not row.message_ts:
+            return None
+        found = app.fake.message(row.channel_id, row.message_ts)
+        return found if button in json.dumps(found.get("blocks")) else None
+
+    return app.wait_until(card, what=f"evidence item #{item_id}'s card")
+
+
+EVIDENCE = {"link": "https://example.com/evidence", "valid_until": "2027-06-30"}
+
+
+def provide_item(app: Cadence, item_id: int) -> None:
+    card = item_card(app, item_id, "assurance:provide")
+    view = opened_by(app, app.sim.click(card, "assurance:provide", user=VENDOR))
+    accepted(app.sim.submit_view(view, EVIDENCE, user=VENDOR))
+    item_card(app, item_id, "assurance:accept")
+
+
 def other_workspace(world: World, url: str) -> None:
     """Another workspace served by the same deployment: its engagement, cadence and concern,
     made through its own Slack (the rows a tampered id might point at)."""
@@ -494,6 +535,8 @@ def other_workspace(world: World, url: str) -> None:
             world.ids["c_other"] = new_concern(other, OTHER_LEAD, "hooli-cloud", "Hooli leak")
             world.ids["d_other"] = new_deliverable(other, "Hooli migration", OTHER_LEAD,
                                                    "hooli-cloud", "U0HOOLIVEN")  # fmt: skip
+            world.ids["i_other"] = new_item(other, "iso27001", OTHER_LEAD, "hooli-cloud",
+                                            "U0HOOLIVEN")  # fmt: skip
 
 
 def set_up(world: World) -> None:
@@ -529,6 +572,12 @@ def set_up(world: World) -> None:
     ids["q_b"] = new_question(app, ids["cad_b"], "Was the data map kept current?", LEAD2)
     for n in range(20):  # more than a page of A's list: its "Next page" button
         new_deliverable(app, f"Filler item {n}")
+    ids["i1"] = new_item(app, "iso27001")
+    ids["i2"] = new_item(app, "soc2_type2")
+    ids["ib"] = new_item(app, "iso27001", LEAD2, "initech-data", VENDOR_B)
+    provide_item(app, ids["i2"])
+    for _ in range(20):  # more than a page of A's register: its "Next page" button
+        new_item(app, "background_checks")
     tick(world, SLOT)
     with app.db.read_session() as session:
         for name, cadence_id in (("chk_status", ids["cad_a"]), ("chk_feedback",
@@ -928,6 +977,37 @@ def deliverables_page(world: World, fresh: str | None) -> Source:
     return narrowed(listed, "deliverables_more", None), GENERAL
 
 
+def fresh_item(world: World, *, received: bool = False) -> int:
+    """An evidence item on A as i1 (i2, provided, when `received`), to use up."""
+    item_id = new_item(world.app, "iso27001")
+    if received:
+        provide_item(world.app, item_id)
+    quiet(world)
+    return item_id
+
+
+def item_of(*, use_up: bool = False, received: bool = False):
+    def prepare(world: World, fresh: str | None) -> Source:
+        if fresh and use_up:
+            item_id = fresh_item(world, received=received)
+        else:
+            item_id = world.ids["i2" if received else "i1"]
+        card = item_card(world.app, item_id)
+        return card, card["channel"]
+
+    return prepare
+
+
+def assurance_menu(world: World, fresh: str | None) -> Source:
+    listed = ask(world, "assurance acme-payments").body
+    return narrowed(listed, "assurance_menu", f"waive:{world.ids['i1']}"), GENERAL
+
+
+def assurance_page(world: World, fresh: str | None) -> Source:
+    listed = ask(world, "assurance acme-payments").body
+    return narrowed(listed, "assurance_more", None), GENERAL
+
+
 def digest_message(world: World, fresh: str | None) -> Source:
     for message in world.fake.messages(DIGEST):
         if '"health_card"' in json.dumps(message.get("blocks")):
@@ -1051,6 +1131,7 @@ def command(
 MENU_CHOICE = {
     "concern_menu": "acknowledge:",
     "deliverable_menu": "replan:",
+    "assurance_menu": "waive:",
     "question_menu": "edit:",
 }
 
@@ -1279,6 +1360,9 @@ CASES: tuple[Case, ...] = (
     # Not to another organisation's people: Slack lets no app DM them a file (they are told).
     command("deliverables acme-payments chart", READERS - {"external"}, timeline_sent),
     command("deliverables", EVERYONE, anything),
+    command("assurance acme-payments", MEMBERS, says("ISO 27001 certificate")),
+    command("assurance acme-payments add", MANAGERS, opens(ASSURANCE_ADD_MODAL)),
+    command("assurance", EVERYONE, anything),
     command("away 2026-12-21 2026-12-24", EVERYONE, says("You are away")),
     command("away off", EVERYONE, anything),
     command("status acme-payments", MEMBERS, says("Acme Payments")),
@@ -1480,6 +1564,42 @@ CASES: tuple[Case, ...] = (
         READERS,
         says("Deliverables of Acme Payments"),
     ),
+    click(
+        "assurance: provide",
+        item_of(),
+        "assurance:provide",
+        PROVIDES,
+        opens(ASSURANCE_PROVIDE_MODAL),
+    ),
+    click("assurance: waive", item_of(), "assurance:waive", MANAGERS, opens(ASSURANCE_WAIVE_MODAL)),
+    click(
+        "assurance: accept",
+        item_of(received=True),
+        "assurance:accept",
+        REVIEWS,
+        opens(ASSURANCE_ACCEPT_MODAL),
+    ),
+    click(
+        "assurance: reject",
+        item_of(received=True),
+        "assurance:reject",
+        REVIEWS,
+        opens(ASSURANCE_REJECT_MODAL),
+    ),
+    click(
+        "assurance list: waive",
+        assurance_menu,
+        "assurance_menu",
+        MANAGERS,
+        opens(ASSURANCE_WAIVE_MODAL),
+    ),
+    click(
+        "assurance list: next page",
+        assurance_page,
+        "assurance_more",
+        MEMBERS,
+        says("Evidence of Acme Payments"),
+    ),
     click("digest: health card", digest_message, "health_card", EVERYONE, says("Acme Payments")),
     click("preview: health card", preview_message, "health_card", MEMBERS, says("Acme Payments")),
     click(
@@ -1662,6 +1782,45 @@ CASES: tuple[Case, ...] = (
         saved(),
         {"reason": "Out of scope."},
         callback=CANCEL_MODAL,
+    ),
+    submission(
+        "form: new evidence item",
+        by_command("assurance acme-payments add"),
+        MANAGERS,
+        saved(models.AssuranceItem),
+        {"type": "dpa", "owner": VENDOR},
+        callback=ASSURANCE_ADD_MODAL,
+    ),
+    submission(
+        "form: provide evidence",
+        by_click(item_of(use_up=True), "assurance:provide", VENDOR),
+        PROVIDES,
+        saved(),
+        EVIDENCE,
+        callback=ASSURANCE_PROVIDE_MODAL,
+    ),
+    submission(
+        "form: accept evidence",
+        by_click(item_of(use_up=True, received=True), "assurance:accept", LEAD),
+        REVIEWS,
+        saved(),
+        callback=ASSURANCE_ACCEPT_MODAL,
+    ),
+    submission(
+        "form: reject evidence",
+        by_click(item_of(use_up=True, received=True), "assurance:reject", LEAD),
+        REVIEWS,
+        saved(),
+        {"reason": "The report is a year old."},
+        callback=ASSURANCE_REJECT_MODAL,
+    ),
+    submission(
+        "form: waive evidence",
+        by_click(item_of(use_up=True), "assurance:waive", LEAD),
+        MANAGERS,
+        saved(),
+        {"reason": "No personal data in scope."},
+        callback=ASSURANCE_WAIVE_MODAL,
     ),
     submission(
         "form: digest schedule",
@@ -1858,6 +2017,17 @@ FORMS: dict[str, tuple[Opener, dict[str, Any]]] = {
         by_click(deliverable_of(), "deliverable:cancel", LEAD),
         {"reason": "Dropped."},
     ),
+    "evidence item": (
+        by_command("assurance acme-payments add"),
+        {"type": "dpa", "owner": VENDOR},
+    ),
+    "provide evidence": (by_click(item_of(), "assurance:provide", VENDOR), EVIDENCE),
+    "accept evidence": (by_click(item_of(received=True), "assurance:accept", LEAD), {}),
+    "reject evidence": (
+        by_click(item_of(received=True), "assurance:reject", LEAD),
+        {"reason": "No."},
+    ),
+    "waive evidence": (by_click(item_of(), "assurance:waive", LEAD), {"reason": "No."}),
 }
 TAMPERINGS = [
     ("engagement", "engagement_id", "b", LEAD),
@@ -1891,6 +2061,13 @@ TAMPERINGS = [
     ("reject deliverable", "deliverable_id", "d_other", LEAD),
     ("re-plan deliverable", "deliverable_id", "db", LEAD),
     ("cancel deliverable", "deliverable_id", "db", LEAD),
+    ("evidence item", "engagement_id", "b", LEAD),
+    ("evidence item", "engagement_id", "other", LEAD),
+    ("provide evidence", "item_id", "ib", VENDOR),
+    ("provide evidence", "item_id", "i_other", VENDOR),
+    ("accept evidence", "item_id", "ib", LEAD),
+    ("reject evidence", "item_id", "i_other", LEAD),
+    ("waive evidence", "item_id", "ib", LEAD),
 ]
 
 
@@ -1905,6 +2082,9 @@ TAMPERED_FORMS = {
     "deliverable": DELIVERABLE_MODAL, "submit deliverable": SUBMIT_MODAL,
     "accept deliverable": ACCEPT_MODAL, "reject deliverable": REJECT_MODAL,
     "re-plan deliverable": REPLAN_MODAL, "cancel deliverable": CANCEL_MODAL,
+    "evidence item": ASSURANCE_ADD_MODAL, "provide evidence": ASSURANCE_PROVIDE_MODAL,
+    "accept evidence": ASSURANCE_ACCEPT_MODAL, "reject evidence": ASSURANCE_REJECT_MODAL,
+    "waive evidence": ASSURANCE_WAIVE_MODAL,
 }  # fmt: skip
 NO_IDS_IN_METADATA = {DIGEST_SCHEDULE_VIEW}
 
@@ -1965,6 +2145,8 @@ RETARGETS = [
     ("health card", preview_message, "health_card", "other"),
     ("card: update", health_card, "health_card:update", "b"),
     ("card: concerns", health_card, "health_card:concerns", "b"),
+    ("assurance waive", item_of(), "assurance:waive", "ib"),
+    ("assurance waive", item_of(), "assurance:waive", "i_other"),
 ]
 
 

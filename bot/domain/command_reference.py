@@ -112,6 +112,14 @@ REFERENCE: tuple[CommandSpec, ...] = (
         True,
     ),
     CommandSpec(
+        "assurance [<eng>] · assurance <eng> add",
+        "the vendor's security evidence, expired and rejected first, with its validity, each "
+        "engagement's due diligence and actions; with `add`, ask the vendor for an item (leads "
+        "and admins)",
+        "/cadence assurance acme-payments",
+        True,
+    ),
+    CommandSpec(
         "away <from> <to> · away off",
         "mark yourself away: no prompts, shown as away, not missing",
         "/cadence away 2026-12-22 2027-01-02",

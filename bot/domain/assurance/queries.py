@@ -96,6 +96,7 @@ def list_page(
     rows = session.exec(
         query.order_by(
             _rank(today),
+            case((col(AssuranceItem.valid_until).is_(None), 1), else_=0),  # NULLs last, anywhere
             col(AssuranceItem.valid_until),
             col(Engagement.name),
             col(AssuranceItem.id),
