@@ -113,7 +113,7 @@ def evidence_words(item: AssuranceItem) -> str:
     shared = item.evidence_file_permalink
     parts = [
         escape(item.evidence_link),
-        f"<{shared}|the file in Slack>" if shared else "",
+        f"<{escape(shared)}|the file in Slack>" if shared else "",  # a forged link mentions nobody
         escape(shorten(item.evidence_note, 600)),
     ]
     return " · ".join(p for p in parts if p)

@@ -23,10 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, engagements, home
+from bot.domain import audit, deliverables, engagements, home
 from bot.domain.assurance import clocks
 from bot.domain.assurance.types import EvidenceType, known
-from bot.domain.deliverables import validate_evidence
 from bot.domain.engagements import EngagementDetails
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
 from storage import job_keys, jobs
@@ -250,7 +249,7 @@ def validate_provided(raw: Mapping[str, Any], *, kind: EvidenceType, today: date
     penetration test the findings still open."""
     errors: dict[str, str] = {}
     try:
-        evidence = validate_evidence(raw)
+        evidence = deliverables.validate_evidence(raw)
     except FieldErrors as e:
         errors.update(e.errors)
         evidence = None
@@ -633,6 +632,16 @@ def _plan_request(session: Session, item: AssuranceItem, now: datetime) -> None:
         payload={"item_id": item.id, "engagement_id": item.engagement_id},
         user_id=item.owner_user_id,
     )
+
+
+def announce(session: Session, item: AssuranceItem, event: AssuranceEvent, now: datetime) -> None:
+    """For a change made outside this module (its expiry, by its clock): the card edited, a
+    line in its thread and the Home refreshes, as for a change made here."""
+    details = engagements.get(
+        session=session, team_id=item.team_id, engagement_id=item.engagement_id
+    )
+    _plan_card(session, item, details, event, now, thread_line=True)
+    _refresh_homes(session, item, details, event, now)
 
 
 def set_card(*, session: Session, item_id: int, channel_id: str, message_ts: str) -> None:
