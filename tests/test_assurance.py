@@ -164,6 +164,18 @@ def test_the_whole_lifecycle_by_the_right_people(cadence):
     # Its owner is asked by DM, with a button that opens the form.
     asked = cadence.wait_until(lambda: requests_to(cadence, VENDOR, added.id), what="the ask")
     assert "is requested of you" in text_of(asked[0])
+    # Its Provide button opens the provide form, as the card's does.
+    dm = next(
+        m
+        for m in cadence.fake.messages(cadence.fake.dm_channel_id(VENDOR))
+        if "assurance:provide" in json.dumps(m.get("blocks"))
+        and f'"value": "{added.id}"' in json.dumps(m.get("blocks"))
+    )
+    before = len(cadence.fake.calls_to("views.open"))
+    cadence.sim.click(dm, "assurance:provide", user=VENDOR, channel=dm["channel"])
+    form = opened_view(cadence, before)
+    assert form["callback_id"] == "assurance_provide_form"
+    assert json.loads(form["private_metadata"]) == {"item_id": added.id}
 
     reply = step(cadence, added.id, "provide",
                  {"link": LINK, "valid_until": UNTIL.isoformat()}, user=VENDOR)  # fmt: skip
