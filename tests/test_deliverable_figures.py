@@ -84,11 +84,11 @@ def test_the_scorecard_counts_deliverables_on_time_and_accepted_first_time():
     assert found.delivery == Rate(2, 5)
     assert found.parts()["delivery"] == pytest.approx(40)
     assert found.score == 40  # the only part with anything to count
-    assert "deliverables × 20" in figures.SCORE_FORMULA
+    assert "deliverables × 16" in figures.SCORE_FORMULA
     assert sum(figures.SCORE_WEIGHTS.values()) == 100 and set(PART_LABELS) == set(
         figures.SCORE_WEIGHTS
     )
-    # With on-time updates at 100 % (weight 25) beside it: (25 × 100 + 20 × 40) / 45 = 73.3.
+    # With on-time updates at 100 % (weight 20) beside it: (20 × 100 + 16 × 40) / 36 = 73.3.
     asked = (figures.Asked(1, "U1", "answered", utc(2026, 12, 1), utc(2026, 12, 2),
                            utc(2026, 12, 1, 10)),)  # fmt: skip
     both = figures.compute_one(Inputs(1, asked=asked, deliverables=ROWS), now=NOW, weeks=WEEKS)

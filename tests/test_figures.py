@@ -452,8 +452,8 @@ def test_loading_issues_the_same_few_selects_for_one_engagement_and_for_thirty(d
     one, loaded_one = _statements(db, "T1")
     thirty, loaded_thirty = _statements(db, "T30")
     # Six for updates, KPIs, concerns and feedback; two for deliverables and their re-plans;
-    # two for custom questions' answers and the rules that fired.
-    assert one == thirty == 10
+    # two for custom questions' answers and the rules that fired; one for assurance evidence.
+    assert one == thirty == 11
     assert len(loaded_one) == 1 and len(loaded_thirty) == 30
     for inputs in loaded_thirty.values():
         # Each engagement got its own rows, and only its own: the update before the period

@@ -28,8 +28,15 @@ from bot.domain import cadences, engagements
 from bot.domain.concerns import ConcernInput, raise_concern
 from bot.domain.engagements import MAX_NAME, MAX_PEOPLE_PER_ROLE, MAX_VENDOR
 from bot.entry import sizing
+from bot.platform import clock
 from storage.db import Database
-from storage.models import Question, QuestionAnswer, QuestionRuleFired, StatusUpdate
+from storage.models import (
+    AssuranceItem,
+    Question,
+    QuestionAnswer,
+    QuestionRuleFired,
+    StatusUpdate,
+)
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +72,9 @@ def seed(
 ) -> None:
     """Engagements as the form makes them (a lead, two vendor contacts, a stakeholder, two KPIs,
     the default SLAs; `longer` replaces any of these), each with a weekly status update
-    cadence and, with `concerns`, an open concern (Problem <n>), through the domain, and a
-    custom question answered whose rule fired (the rows the forms write)."""
+    cadence and, with `concerns`, an open concern (Problem <n>), through the domain, a
+    custom question answered whose rule fired, and two pieces of evidence, one expiring and
+    one expired (the rows the forms write); the contract ends within 90 days."""
     kpis = engagements.parse_kpis("Uptime (%) >= 99.9\nMean time to resolve (hours) <= 8")
     schedule = cadences.validate(
         {"kind": "status_update", "rule_kind": "weekly", "weekdays": ["0"], "local_time": "09:00",
@@ -85,6 +93,7 @@ def seed(
                 vendor_contacts=(VENDOR, EXTERNAL),
                 stakeholders=(STAKEHOLDER,),
                 kpis=kpis,
+                contract_end=(NOW + 40 * DAY).date(),
             )
             created = engagements.create(
                 session=session, team_id=TEAM, actor=LEAD, data=replace(data, **longer), now=NOW
@@ -95,6 +104,7 @@ def seed(
             )  # fmt: skip
             if concerns:
                 answered(session, created.id, made.id)
+                evidence(session, created.id)
                 problem = ConcernInput(title=f"Problem {n}", severity="high", category="delivery")
                 raise_concern(
                     session=session, team_id=TEAM, actor=STAKEHOLDER, engagement_id=created.id,
@@ -127,9 +137,33 @@ def answered(session: Any, engagement_id: int, cadence_id: int) -> None:
     )  # fmt: skip
 
 
+def evidence(session: Any, engagement_id: int) -> None:
+    """An accepted ISO 27001 certificate valid for 10 more days, and an expired SOC 2 report."""
+    for type_key, status, until in (
+        ("iso27001", "accepted", NOW + 10 * DAY),
+        ("soc2_type2", "expired", NOW - 5 * DAY),
+    ):
+        session.add(
+            AssuranceItem(
+                team_id=TEAM, engagement_id=engagement_id, type_key=type_key, title=type_key,
+                required=True, status=status, owner_user_id=VENDOR, reviewers=[],
+                valid_until=until.date(), created_by=LEAD, created_at=NOW - 30 * DAY,
+                updated_at=NOW - 20 * DAY, requested_at=NOW - 30 * DAY,
+                reviewed_at=NOW - 20 * DAY,
+            )
+        )  # fmt: skip
+
+
 def command(cadence: Cadence, text: str) -> dict[str, Any]:
     """The ephemeral answer to `/cadence <text>` (the listener is done once it is sent)."""
     return wait_reply(cadence, cadence.sim.command(text))
+
+
+def card_at_now(cadence: Cadence) -> dict[str, Any]:
+    """`/cadence status client-000` a day after the seeded moment (the evidence's dates and
+    the contract's end are counted from it)."""
+    with clock.fixed_at(NOW + DAY):
+        return command(cadence, "status client-000")
 
 
 def open_home(cadence: Cadence) -> dict[str, Any]:
@@ -152,8 +186,15 @@ LISTS: dict[str, tuple[Callable[[Cadence], dict[str, Any]], tuple[str, ...]]] = 
     "home": (open_home, ("Your engagements* (30)", "*Client 029*", f"leads <@{LEAD}>")),
     "concerns": (lambda c: command(c, "concerns"), ("(30)", "Problem 29")),
     "health card": (
-        lambda c: command(c, "status client-000"),
-        ("Health of Client 000", "Morale? 4.0/5 (1 check-in)", "Last rule fired: Status update"),
+        lambda c: card_at_now(c),
+        (
+            "Health of Client 000",
+            "Morale? 4.0/5 (1 check-in)",
+            "Last rule fired: Status update",
+            "1 expiring in 30 days · *1 expired*",
+            "*iso27001* · due diligence · valid until",
+            "Contract: ends *Mon 04 Jan 2027* (in 39 days)",
+        ),
     ),
 }
 

@@ -3,8 +3,10 @@
 An executive reads it on a phone once a week. So: a headline (how many engagements are green,
 amber and red, and what changed), then the engagements that need attention, each with its RAG
 and trend, scorecard figures, worst open concerns, deliverables overdue, due this week and
-slipped, its custom questions aggregated (a rating's mean, the options chosen most), and a
-button to its health card; the rest
+slipped, its assurance evidence (due diligence coverage, what expired since the last digest or
+expires this week, worst first) and the contract's next date within 90 days, its custom
+questions aggregated (a rating's mean, the options chosen most), and a button to its health
+card; the rest
 one line each; and past Slack's 50 blocks the remainder counted, never cut mid-sentence.
 Every number comes from `bot.domain.figures` (the same numbers as the health card and Home).
 """
@@ -25,7 +27,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, message
-from bot.blocks.health import HEALTH_ACTION
+from bot.blocks.contract import day as contract_day
+from bot.blocks.contract import upcoming_line
+from bot.blocks.health import HEALTH_ACTION, assurance_summary
 from bot.blocks.question_results import digest_lines
 from bot.domain.command_reference import shorten
 from bot.domain.figures import MAX_SLIPS, SCORE_FORMULA, Figures, Rate
@@ -126,7 +130,8 @@ def score_line(f: Figures) -> str:
         f"{points(changes['on_time'])} · KPIs on target {now.kpis_met.met}/{now.kpis_met.counted}"
         f"{points(changes['kpis'])} · deliverables {percent(now.delivery)}"
         f"{points(changes['delivery'])} · SLAs met {percent(now.sla)}{points(changes['sla'])}"
-        f" · feedback {feedback}"
+        f" · feedback {feedback} · assurance {percent(now.assurance)}"
+        f"{points(changes['assurance'])}"
     )
 
 
@@ -174,6 +179,30 @@ def deliverable_line(f: Figures) -> str | None:
     return line
 
 
+def assurance_line(f: Figures) -> str | None:
+    """Due diligence coverage and what is expiring or expired, then what expired since the
+    last digest or expires in the week ahead, worst first (None: no evidence registered)."""
+    a = f.assurance
+    if not a.items:
+        return None
+    line = f"Assurance: {assurance_summary(a)}"
+    this_week = [f"{r.title} (expired)" for r in a.expired_since]
+    this_week += [
+        f"{r.title} (valid until {contract_day(r.valid_until)})"
+        for r in a.expiring_week
+        if r.valid_until is not None
+    ]
+    if this_week:
+        line += f"\n  Expired since the last digest or expiring this week: {_titles(this_week)}"
+    return line
+
+
+def contract_line(f: Figures) -> str | None:
+    """The contract's next date when within 90 days (`contract_clocks.SHOWN_WITHIN`)."""
+    c = f.contract
+    return upcoming_line(c.what, c.day, c.days_left, c.renews) if c is not None else None
+
+
 def question_lines(f: Figures) -> list[str]:
     """The custom questions answered since the last digest, aggregated (a rating's mean, the
     options chosen most with their counts; a survey's only in groups of three or more), at
@@ -194,11 +223,13 @@ def detailed_section(f: Figures, now: datetime) -> SectionBlock:
         head += f" · _changed: {changed}_"
     trend = f"Weeks (oldest first): `{trend_letters(f)}`"
     delivered = deliverable_line(f)
-    tail = [delivered] if delivered else []
+    evidence = assurance_line(f)
+    contract = contract_line(f)
+    tail = [line for line in (delivered, evidence, contract) if line]
     asked = question_lines(f)
     text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now), *tail, *asked])
     if len(text) > MAX_SECTION_TEXT:  # long titles: drop them, keep whole sentences
-        tail = [delivered.split("\n")[0]] if delivered else []
+        tail = [line.split("\n")[0] for line in (delivered, evidence, contract) if line]
         text = "\n".join(
             [head, f"{score_line(f)}\n{trend}", concern_line(f, now).split("\n")[0], *tail]
         )
@@ -217,6 +248,8 @@ def summary_line(f: Figures) -> str:
     if f.deliverables.overdue:
         late = len(f.deliverables.overdue)
         extra += f" · {late} deliverable{'s' if late != 1 else ''} overdue"
+    if f.assurance.expired:
+        extra += f" · {len(f.assurance.expired)} evidence expired"
     changed = change_phrase(f)
     return (
         f"{RAG_EMOJI.get(f.rag_now or '', NO_UPDATE)} *{name_of(f)}* `{f.handle}` · score "

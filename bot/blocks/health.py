@@ -1,7 +1,8 @@
 """Block Kit for an engagement's health card (`/cadence status <eng>`, and the button the digest
 and other views show to open it): RAG now and its trend, the last update, the next check-in,
 KPIs against target, open concerns, deliverables (and how to get their timeline picture),
-feedback, the custom questions' trends and the last rule that fired, and the vendor
+the assurance evidence (due diligence coverage, what is expiring or expired) and the contract's
+next date, feedback, the custom questions' trends and the last rule that fired, and the vendor
 scorecard, with buttons.
 
 Every number is read from `figures.Figures` as computed; nothing here recomputes one, so the
@@ -28,17 +29,23 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.concerns import SEVERITY_EMOJI
+from bot.blocks.contract import day as contract_day
+from bot.blocks.contract import upcoming_line
 from bot.blocks.question_results import card_lines
 from bot.domain import checkin_kinds
+from bot.domain.assurance.types import name_of as kind_name
 from bot.domain.command_reference import shorten
 from bot.domain.concerns import WAITING_FOR_ACK
 from bot.domain.engagements import format_number
 from bot.domain.feedback import MIN_ANSWERS
 from bot.domain.figures import (
+    EXPIRING_DAYS,
     FEEDBACK_SCORES,
     MAX_SLIPS,
     SCORE_FORMULA,
     SCORE_WEEKS,
+    AssuranceFigures,
+    AssuranceRow,
     ConcernRow,
     DeliverableRow,
     Figures,
@@ -67,7 +74,9 @@ PART_LABELS = {
     "delivery": "Deliverables (on time, accepted first time)",
     "sla": "Concern SLAs met",
     "feedback": "Feedback",
+    "assurance": "Assurance (required evidence valid)",
 }
+MAX_EVIDENCE = 5  # evidence items named on the card (expired, then expiring); the rest counted
 
 
 def health_button(engagement_id: int, text: str = "Health card") -> ButtonElement:
@@ -296,6 +305,55 @@ def _deliverable_lines(f: Figures, h: Health, now: datetime) -> list[str]:
     return lines
 
 
+def assurance_summary(a: AssuranceFigures) -> str:
+    """`due diligence 4 of 6 · 1 expiring in 30 days · 1 expired` (the card's and the
+    digest's words for the same figures)."""
+    parts = [f"due diligence {a.coverage.met} of {a.coverage.counted}"]
+    parts.append(f"{len(a.expiring)} expiring in {EXPIRING_DAYS} days")
+    parts.append(f"*{len(a.expired)} expired*" if a.expired else "0 expired")
+    return " · ".join(parts)
+
+
+def evidence_name(row: AssuranceRow) -> str:
+    """An item's title, or its kind's name when it has none (escaped)."""
+    return escape(shorten(row.title or kind_name(row.type_key), 150))
+
+
+def evidence_line(row: AssuranceRow, *, expired: bool) -> str:
+    """`⛔ *SOC 2 Type II report* · due diligence · expired after Fri 04 Dec 2026` or
+    `⏳ *ISO 27001 certificate* · valid until Fri 18 Dec 2026`."""
+    required = " · due diligence" if row.required else ""
+    if row.valid_until is None:
+        return f"⛔ *{evidence_name(row)}*{required} · expired"
+    when = contract_day(row.valid_until)
+    if expired:
+        return f"⛔ *{evidence_name(row)}*{required} · expired after {when}"
+    return f"⏳ *{evidence_name(row)}*{required} · valid until {when}"
+
+
+def _assurance_lines(f: Figures) -> list[str]:
+    a = f.assurance
+    lines: list[str] = []
+    if a.items == 0:
+        lines.append(
+            "*Assurance* no evidence in the register yet "
+            f"(`/cadence assurance {escape(f.handle)}` lists and adds it)"
+        )
+    else:
+        lines.append(f"*Assurance* {assurance_summary(a)}")
+        named = [evidence_line(r, expired=True) for r in a.expired]
+        named += [evidence_line(r, expired=False) for r in a.expiring]
+        lines += named[:MAX_EVIDENCE]
+        if len(named) > MAX_EVIDENCE:
+            lines.append(
+                f"_…and {len(named) - MAX_EVIDENCE} more: `/cadence assurance {escape(f.handle)}`_"
+            )
+    if f.contract is not None:
+        c = f.contract
+        lines.append(upcoming_line(c.what, c.day, c.days_left, c.renews))
+    return lines
+
+
 def _answers(n: int) -> str:
     return f"{n} answer{'s' if n != 1 else ''}"
 
@@ -344,6 +402,7 @@ def _scorecard_section(f: Figures) -> str:
         "delivery": rate_text(now.delivery),
         "sla": rate_text(now.sla),
         "feedback": feedback,
+        "assurance": rate_text(now.assurance),
     }
     for name, label in PART_LABELS.items():
         lines.append(f"{label}: {shown[name]}{points(changes.get(name))}")
@@ -390,6 +449,7 @@ def health_card(f: Figures, h: Health, *, now: datetime, buttons: bool = True) -
         *pack_sections(_kpi_lines(f, h)),
         *pack_sections(_concern_lines(f, h, now)),
         *pack_sections(_deliverable_lines(f, h, now)),
+        *pack_sections(_assurance_lines(f)),
         section(fit_text(_feedback_section(f))),
         *pack_sections(card_lines(f.questions, f.rules_fired)),
         DividerBlock(),

@@ -124,7 +124,11 @@ def upcoming(engagement: Engagement, today: date) -> tuple[str, date, int] | Non
     """What the health card and the digest say when a contract date is within SHOWN_WITHIN
     days: ("notice", the last day to give notice, days left) first while it is ahead, then
     ("end", the end date, days left); None when nothing is that close."""
-    contract = contract_of(engagement)
+    return upcoming_of(contract_of(engagement), today)
+
+
+def upcoming_of(contract: Contract, today: date) -> tuple[str, date, int] | None:
+    """`upcoming` for a contract's dates as read (the figures' loader reads them set-based)."""
     for what, day in (("notice", contract.notice_by), ("end", contract.end)):
         if day is not None and 0 <= (day - today).days <= SHOWN_WITHIN:
             return what, day, (day - today).days

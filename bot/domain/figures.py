@@ -15,6 +15,15 @@ question's mean and how often each option was chosen; and the rules that fired. 
 answers (`feedback` source) count like its ratings: in whole batches (`feedback_results.Batch`)
 of `MIN_ANSWERS` answers or more to that question, once the batch has closed.
 
+Assurance and the contract: per engagement the due diligence coverage (required evidence
+accepted and valid today, of the required evidence not waived: the rule of
+`assurance.diligence.coverage` and `assurance.queries.due_diligence`, on the engagement's own
+day), the evidence expiring within `EXPIRING_DAYS` and the evidence expired; since the last
+digest what expires in the week ahead or expired since; and the contract's next date within
+`contract_clocks.SHOWN_WITHIN` days. The scorecard's assurance part is the coverage at each
+period's end, read from the items as they stand now (an item accepted since counts only from
+its acceptance).
+
 Periods and weeks: a period is the `weeks` × 7 days ending at `now`. Weekly buckets are rolling
 7-day windows in UTC ending at `now`, each (end - 7 days, end] (bucket 0 is the oldest; the
 last ends at `now`; the period is (now - weeks × 7 days, now]), not
@@ -29,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_
 from sqlmodel import Session, col, select
@@ -36,6 +46,7 @@ from sqlmodel import Session, col, select
 from bot.domain.checkin_kinds import kinds_counted_on_time
 from bot.domain.checkins import RecipientStatus
 from bot.domain.concerns import OPEN_STATUSES, WAITING_FOR_ACK
+from bot.domain.contract_clocks import Contract, upcoming_of
 from bot.domain.deliverables import due_moment
 from bot.domain.engagements import SEVERITIES
 from bot.domain.feedback_results import MIN_ANSWERS, batch_of
@@ -46,8 +57,10 @@ from bot.domain.questions.definition import (
     chosen_words,
 )
 from bot.domain.updates.evidence import KpiOutcome, outcome_of_content
+from storage.assurance_statuses import AssuranceStatus
 from storage.deliverable_statuses import DeliverableStatus
 from storage.models import (
+    AssuranceItem,
     Cadence,
     CheckIn,
     CheckInRecipient,
@@ -72,13 +85,19 @@ FEEDBACK_SCORES = ("communication", "quality", "timeliness", "overall")
 WORST_CONCERNS = 3  # open concerns named in a digest entry or a health card
 TREND_WEEKS = 8  # what the digest, the health card and the Home tab load and show as trends
 SCORE_WEEKS = 4  # the scorecard's period; the trend compares it with the 4 weeks before
-SCORE_WEIGHTS = {"on_time": 25, "kpis": 25, "delivery": 20, "sla": 20, "feedback": 10}
+# The assurance part (weight 20) came in with the assurance register; the five parts before it
+# kept their proportions (each × 0.8: 25 → 20, 20 → 16, 10 → 8), so the weights still sum to
+# 100 and an engagement with no required evidence scores exactly as before.
+SCORE_WEIGHTS = {
+    "on_time": 20, "kpis": 20, "delivery": 16, "sla": 16, "feedback": 8, "assurance": 20,
+}  # fmt: skip
 SCORE_FORMULA = (
-    "Score (0–100) over the last 4 weeks: on-time updates × 25, KPIs on target × 25, "
-    "deliverables × 20 (on time by their first agreed date, and accepted the first time), "
-    "concern SLAs met × 20 and feedback × 10, each as a share from 0 to 1 (feedback: (mean "
-    "overall score − 1) ÷ 4), divided by the weights of the parts that had something to "
-    "count. The trend compares it with the 4 weeks before."
+    "Score (0–100) over the last 4 weeks: on-time updates × 20, KPIs on target × 20, "
+    "deliverables × 16 (on time by their first agreed date, and accepted the first time), "
+    "concern SLAs met × 16, feedback × 8 and assurance × 20 (required evidence accepted and "
+    "valid at the period's end, of the required evidence not waived), each as a share from 0 "
+    "to 1 (feedback: (mean overall score − 1) ÷ 4), divided by the weights of the parts that "
+    "had something to count. The trend compares it with the 4 weeks before."
 )
 DUE_AHEAD = timedelta(days=7)  # "due this week": not submitted, due in the 7 days after now
 MAX_SLIPS = 5  # the deliverables named as slipped in a digest entry or a health card
@@ -88,6 +107,8 @@ TREND_TYPES = (QuestionType.NUMBER, QuestionType.RATING)
 COUNTED_TYPES = (*CHOICE_TYPES, QuestionType.YES_NO)
 TEXT_TYPES = (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT)  # a survey's results quote them
 FEEDBACK_SOURCE = "feedback"  # a survey's answers: whole batches of MIN_ANSWERS or more only
+EXPIRING_DAYS = 30  # accepted evidence whose last valid day is this close is "expiring"
+EXPIRES_AHEAD = 7  # the digest's "expires this week": the last valid day in the 7 days ahead
 
 
 # --- inputs: rows as read ----------------------------------------------------------------------
@@ -249,6 +270,22 @@ class RuleFired:
 
 
 @dataclass(frozen=True)
+class AssuranceRow:
+    """An evidence item as it stands now (waived ones are not loaded: not required any more).
+    `valid_until`: its last valid day (None: it does not expire); `reviewed_at`: when it was
+    last accepted or rejected."""
+
+    item_id: int
+    type_key: str
+    title: str
+    status: str  # AssuranceStatus
+    required: bool
+    valid_until: date | None
+    created_at: datetime
+    reviewed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Inputs:
     """Everything the figures of one engagement need, as the loader read it."""
 
@@ -264,6 +301,9 @@ class Inputs:
     replans: tuple[Replan, ...] = ()  # in the period, oldest first
     answers: tuple[AnswerRow, ...] = ()  # custom questions' answers counting in the period
     fired: tuple[RuleFired, ...] = ()  # rules fired in the period, newest first
+    timezone: str = "UTC"  # the engagement's: its days (evidence validity, contract dates)
+    assurance: tuple[AssuranceRow, ...] = ()  # its evidence now, waived aside
+    contract: Contract | None = None
 
 
 # --- outputs -------------------------------------------------------------------------------------
@@ -380,6 +420,35 @@ class QuestionFigure:
 
 
 @dataclass(frozen=True)
+class AssuranceFigures:
+    """The evidence on an engagement's own day: coverage (required items accepted and valid, of
+    the required ones not waived: "due diligence 4 of 6"), what is expiring or expired, and
+    since the last digest what expires in the week ahead or expired since."""
+
+    coverage: Rate = Rate(0, 0)
+    expiring: tuple[AssuranceRow, ...] = ()  # accepted, last valid day within EXPIRING_DAYS
+    expired: tuple[AssuranceRow, ...] = ()  # past its last valid day; required first
+    expiring_week: tuple[AssuranceRow, ...] = ()  # last valid day within EXPIRES_AHEAD days
+    expired_since: tuple[AssuranceRow, ...] = ()  # last valid day since the last digest's day
+    items: int = 0  # in the register, waived aside
+
+    def worst_first(self) -> tuple[AssuranceRow, ...]:
+        """The digest's order: expired since the last digest, then expiring this week."""
+        return (*self.expired_since, *self.expiring_week)
+
+
+@dataclass(frozen=True)
+class ContractDate:
+    """The contract's next date within `contract_clocks.SHOWN_WITHIN` days: the last day to
+    give notice while it is ahead, else the end."""
+
+    what: str  # "notice" or "end"
+    day: date
+    days_left: int
+    renews: bool
+
+
+@dataclass(frozen=True)
 class ScoreParts:
     """The vendor scorecard's parts over one period, and the overall score (see SCORE_FORMULA)."""
 
@@ -391,6 +460,7 @@ class ScoreParts:
     score: int | None  # 0–100; None when no part has anything to count
     # deliverables on time and accepted the first time, together (their two rates' sums)
     delivery: Rate = Rate(0, 0)
+    assurance: Rate = Rate(0, 0)  # required evidence valid at the period's end, of required
 
     def parts(self) -> dict[str, float | None]:
         """Each part as 0–100 (None: nothing to count), in SCORE_WEIGHTS order."""
@@ -401,6 +471,7 @@ class ScoreParts:
             self.delivery.value,
             self.sla.value,
             feedback,
+            self.assurance.value,
         )
         return {
             name: None if v is None else 100 * v
@@ -450,6 +521,8 @@ class Figures:
     deliverables: DeliverableFigures
     questions: tuple[QuestionFigure, ...] = ()
     rules_fired: tuple[RuleFired, ...] = ()  # in the period, newest first
+    assurance: AssuranceFigures = AssuranceFigures()
+    contract: ContractDate | None = None
 
 
 # --- pure figures ------------------------------------------------------------------------------
@@ -868,6 +941,86 @@ def question_figures(
     return tuple(f for _, f in sorted(out, key=lambda o: o[0]))
 
 
+def local_day(moment: datetime, timezone: str) -> date:
+    """The engagement's day at `moment` (evidence is valid, and contracts run, by its days)."""
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def _lapsed(row: AssuranceRow, today: date) -> bool:
+    """Past its last valid day: turned expired by its clock, or accepted and not turned yet."""
+    if row.status == AssuranceStatus.EXPIRED:
+        return True
+    return (
+        row.status == AssuranceStatus.ACCEPTED
+        and row.valid_until is not None
+        and row.valid_until < today
+    )
+
+
+def assurance_coverage(
+    rows: Iterable[AssuranceRow], *, day: date, at: datetime | None = None
+) -> Rate:
+    """Of the required items, those accepted and valid on `day` (an item that does not expire
+    stays valid): `diligence.coverage`'s rule. With `at`, the end of an earlier period, as the
+    items stand now say it stood then: one created later is not counted, and one counts as
+    valid if accepted by then (an expired one was) and valid on `day`."""
+    required = [r for r in rows if r.required and (at is None or r.created_at <= at)]
+    if at is None:
+        accepted = [r for r in required if r.status == AssuranceStatus.ACCEPTED]
+    else:
+        accepted = [
+            r
+            for r in required
+            if r.status in (AssuranceStatus.ACCEPTED, AssuranceStatus.EXPIRED)
+            and r.reviewed_at is not None
+            and r.reviewed_at <= at
+        ]
+    valid = [r for r in accepted if r.valid_until is None or r.valid_until >= day]
+    return Rate(len(valid), len(required))
+
+
+def assurance_figures(
+    rows: Sequence[AssuranceRow], *, today: date, since_day: date
+) -> AssuranceFigures:
+    """The evidence's figures on the engagement's `today`; `since_day`: the last digest's."""
+    accepted = [r for r in rows if r.status == AssuranceStatus.ACCEPTED]
+    expiring = sorted(
+        (
+            r
+            for r in accepted
+            if r.valid_until is not None and 0 <= (r.valid_until - today).days <= EXPIRING_DAYS
+        ),
+        key=lambda r: (r.valid_until, not r.required, r.item_id),
+    )
+    expired = sorted(
+        (r for r in rows if _lapsed(r, today)),
+        key=lambda r: (not r.required, r.valid_until or today, r.item_id),
+    )
+    return AssuranceFigures(
+        coverage=assurance_coverage(rows, day=today),
+        expiring=tuple(expiring),
+        expired=tuple(expired),
+        expiring_week=tuple(
+            r for r in expiring if r.valid_until and (r.valid_until - today).days < EXPIRES_AHEAD
+        ),
+        expired_since=tuple(
+            r for r in expired if r.valid_until is not None and r.valid_until >= since_day
+        ),
+        items=len(rows),
+    )
+
+
+def contract_date(contract: Contract | None, today: date) -> ContractDate | None:
+    """The contract's next date within reach (`contract_clocks.upcoming_of`), or None."""
+    if contract is None:
+        return None
+    found = upcoming_of(contract, today)
+    if found is None:
+        return None
+    what, day, days_left = found
+    return ContractDate(what, day, days_left, contract.renews)
+
+
 def kpis_met(kpis: Sequence[Kpi], updates: Sequence[Update], *, at: datetime) -> Rate:
     """Of the current KPIs with a figure reported by `at`, those whose latest figure met its
     target (within the amber tolerance is not met)."""
@@ -899,6 +1052,7 @@ def score_parts(inputs: Inputs, *, end: datetime) -> ScoreParts:
         feedback=feedback_figures(inputs.ratings, now=end, weeks=SCORE_WEEKS).means["overall"],
         score=None,
         delivery=_delivery(inputs.deliverables, now=end, start=start),
+        assurance=assurance_coverage(inputs.assurance, day=local_day(end, inputs.timezone), at=end),
     )
     return replace(provisional, score=overall_score(provisional.parts()))
 
@@ -927,6 +1081,7 @@ def compute_one(
     if since < start:
         raise ValueError("`since` must lie within the period the inputs were loaded for")
     current = rag_at(inputs.updates, now)
+    today = local_day(now, inputs.timezone)
     return Figures(
         engagement_id=inputs.engagement_id,
         name=inputs.name,
@@ -947,6 +1102,10 @@ def compute_one(
         ),
         questions=question_figures(inputs.answers, now=now, start=start, since=since),
         rules_fired=tuple(r for r in inputs.fired if start < r.at <= now),
+        assurance=assurance_figures(
+            inputs.assurance, today=today, since_day=local_day(since, inputs.timezone)
+        ),
+        contract=contract_date(inputs.contract, today),
     )
 
 
@@ -989,6 +1148,7 @@ class _Acc:
     replans: list[Replan] = field(default_factory=list)
     answers: list[AnswerRow] = field(default_factory=list)
     fired: list[RuleFired] = field(default_factory=list)
+    assurance: list[AssuranceRow] = field(default_factory=list)
 
 
 def load(
@@ -1000,13 +1160,20 @@ def load(
     weeks: int,
 ) -> dict[int, Inputs]:
     """The inputs of every (unarchived) engagement of a workspace, or of those named, for the
-    `weeks` ending at `now`: ten SELECTs whatever the number of engagements."""
+    `weeks` ending at `now`: eleven SELECTs whatever the number of engagements."""
     start = now - weeks * WEEK
 
-    # 1. The engagements.
-    query = select(Engagement.id, Engagement.name, Engagement.handle, Engagement.timezone).where(
-        Engagement.team_id == team_id
-    )
+    # 1. The engagements, with their contract's dates.
+    query = select(
+        Engagement.id,
+        Engagement.name,
+        Engagement.handle,
+        Engagement.timezone,
+        Engagement.contract_start,
+        Engagement.contract_end,
+        Engagement.contract_renews,
+        Engagement.notice_days,
+    ).where(Engagement.team_id == team_id)
     if engagement_ids is None:
         query = query.where(col(Engagement.archived_at).is_(None))
     if engagement_ids is not None:
@@ -1212,6 +1379,29 @@ def load(
     # 10. The rules that fired in the period, newest first.
     _load_fired(session, team_id=team_id, ids=ids, start=start, now=now, acc=acc)
 
+    # 11. The evidence items as they stand now (waived ones are required no more).
+    for item in session.exec(
+        select(AssuranceItem)
+        .where(AssuranceItem.team_id == team_id)
+        .where(col(AssuranceItem.engagement_id).in_(ids))
+        .where(AssuranceItem.status != AssuranceStatus.WAIVED)
+        .where(AssuranceItem.created_at <= now)
+        .order_by(col(AssuranceItem.id))
+    ).all():
+        assert item.id is not None
+        acc[item.engagement_id].assurance.append(
+            AssuranceRow(
+                item.id,
+                item.type_key,
+                item.title,
+                item.status,
+                item.required,
+                item.valid_until,
+                item.created_at,
+                item.reviewed_at,
+            )
+        )
+
     grouped: dict[int, Inputs] = {}
     for eid, row in engagements.items():
         a = acc[eid]
@@ -1228,6 +1418,9 @@ def load(
             replans=tuple(a.replans),
             answers=tuple(a.answers),
             fired=tuple(a.fired),
+            timezone=row[3],
+            assurance=tuple(a.assurance),
+            contract=Contract(row[4], row[5], row[6], row[7]),
         )
     return grouped
 
