@@ -85,7 +85,7 @@ def test_a_lead_exports_the_record_and_anonymity_is_kept(cadence):
     assert set(tables) == {*form_families.exported_files(), "concerns.csv",
                            "concern_history.csv", "deliverables.csv",
                            "deliverable_history.csv", "audit.csv", "weekly.csv",
-                           "scorecard.csv"}  # fmt: skip
+                           "scorecard.csv", "assurance.csv", "contract.csv"}  # fmt: skip
     # No deliverable agreed: their files hold their header only.
     assert tables["deliverables.csv"] == tables["deliverable_history.csv"] == []
     assert {"updates.csv", "kpi_values.csv", "feedback.csv", "feedback_comments.csv",
@@ -288,6 +288,8 @@ def test_weekly_figures_and_the_scorecard_are_the_ones_figures_computes(cadence,
             "kpis_met": str(parts.kpis_met.met), "kpis_reported": str(parts.kpis_met.counted),
             "sla_met": str(parts.sla.met), "sla_counted": str(parts.sla.counted),
             "feedback_mean": "" if parts.feedback is None else str(parts.feedback),
+            "assurance_valid": str(parts.assurance.met),
+            "assurance_required": str(parts.assurance.counted),
             "score": "" if parts.score is None else str(parts.score),
         }  # fmt: skip
     # The one feedback answer (ad hoc, in December) counts from the month's end: not yet,

@@ -4,6 +4,10 @@ and their KPI figures, feedback without one answer in it, risk reviews: written 
 `question_export`), concerns and deliverables with their history, and the audit log, within a date range; and the figures the views show over that range, read from
 `figures` so a number is the same here as in the digest, the health card and the Home tab:
 each rolling week's RAG and on-time rate, and the vendor scorecard as of the range's end.
+Beside them, the state the range ends in: the assurance register (`assurance.csv`: each
+piece of evidence there by the range's end, as it stands now, and whether it counts as valid
+on the range's last day) and the contract's dates (`contract.csv`, with the last day to give
+notice).
 
 Read with a fixed number of queries; written with the csv module. Dates are the engagement's
 own days: `start` and `end` are both included. KPI figures are as the update's latest revision
@@ -25,9 +29,21 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, or_, select
 
 from bot.domain import deliverables, figures, form_families
+from bot.domain.assurance.types import name_of as kind_name
+from bot.domain.contract_clocks import contract_of
 from bot.domain.errors import UserError
-from bot.domain.export_files import ExportFile, ExportScope, number, when, write_csv
+from bot.domain.export_files import (
+    ExportFile,
+    ExportScope,
+    day,
+    number,
+    when,
+    write_csv,
+    yes_no,
+)
 from storage.models import (
+    AssuranceItem,
+    AssuranceType,
     AuditEvent,
     Cadence,
     Concern,
@@ -35,6 +51,7 @@ from storage.models import (
     Deliverable,
     DeliverableEvent,
     Engagement,
+    EngagementMember,
 )
 
 MAX_RANGE_DAYS = 366 * 5
@@ -140,7 +157,7 @@ def _scorecard(card: figures.Scorecard) -> list[list[object]]:
             [label, when(parts.period_end - figures.SCORE_WEEKS * figures.WEEK),
              when(parts.period_end), parts.on_time.met, parts.on_time.counted,
              parts.kpis_met.met, parts.kpis_met.counted, parts.sla.met, parts.sla.counted,
-             number(parts.feedback),
+             number(parts.feedback), parts.assurance.met, parts.assurance.counted,
              number(parts.score)]
         )  # fmt: skip
     return rows
@@ -148,7 +165,8 @@ def _scorecard(card: figures.Scorecard) -> list[list[object]]:
 
 SCORECARD_HEADER = [
     "period", "period_start", "period_end", "on_time_met", "on_time_counted", "kpis_met",
-    "kpis_reported", "sla_met", "sla_counted", "feedback_mean", "score",
+    "kpis_reported", "sla_met", "sla_counted", "feedback_mean", "assurance_valid",
+    "assurance_required", "score",
 ]  # fmt: skip
 
 
@@ -177,6 +195,48 @@ def _deliverable(d: Deliverable, tz: str, now: datetime) -> list[object]:
         when(d.cancelled_at), ON_TIME_WORDS[figures.delivered_on_time(row, now=now)],
         d.evidence_link, d.evidence_note, d.description, d.acceptance_criteria,
     ]  # fmt: skip
+
+
+ASSURANCE_HEADER = [
+    "item_id", "kind", "kind_name", "title", "status", "required", "valid_on_last_day",
+    "owner", "reviewers", "valid_from", "valid_until", "evidence_link",
+    "evidence_file_permalink", "evidence_note", "open_findings", "rounds", "reason",
+    "concern_id", "requested_at", "received_at", "reviewed_at", "created_at", "updated_at",
+]  # fmt: skip
+CONTRACT_HEADER = ["contract_start", "contract_end", "renewal", "notice_days", "notice_by"]
+
+
+def _assurance(
+    item: AssuranceItem, names: dict[str, str], leads: list[str], last_day: date
+) -> list[object]:
+    """One item's row. `reviewers`: those named, else the engagement's leads (who review it
+    then); `valid_on_last_day`: for a required item, whether it counts in the due diligence
+    coverage on the range's last day (`figures.assurance_coverage`'s rule), else empty."""
+    assert item.id is not None
+    row = figures.AssuranceRow(
+        item.id, item.type_key, item.title, item.status, item.required, item.valid_until,
+        item.created_at, item.reviewed_at,
+    )  # fmt: skip
+    valid = figures.assurance_coverage([row], day=last_day).met == 1 if item.required else None
+    return [
+        item.id, item.type_key, names.get(item.type_key) or kind_name(item.type_key),
+        item.title, item.status, yes_no(item.required), yes_no(valid), item.owner_user_id,
+        " ".join(item.reviewers or leads), day(item.valid_from), day(item.valid_until),
+        item.evidence_link, item.evidence_file_permalink or "", item.evidence_note,
+        number(item.open_findings), item.rounds, item.reason, number(item.concern_id),
+        when(item.requested_at), when(item.received_at), when(item.reviewed_at),
+        when(item.created_at), when(item.updated_at),
+    ]  # fmt: skip
+
+
+def _contract(engagement: Engagement) -> list[list[object]]:
+    """The contract's dates as one row (none when no date is set)."""
+    contract = contract_of(engagement)
+    if contract.start is None and contract.end is None and contract.notice_days is None:
+        return []
+    renewal = "renews by itself" if contract.renews else "ends"
+    return [[day(contract.start), day(contract.end), renewal, number(contract.notice_days),
+             day(contract.notice_by)]]  # fmt: skip
 
 
 def build(
@@ -226,6 +286,27 @@ def build(
         .where(col(DeliverableEvent.deliverable_id).in_(deliverable_ids))
         .order_by(col(DeliverableEvent.id))
     ).all()
+    # The assurance register as the range ends: each item there by then, as it stands now.
+    evidence = session.exec(
+        select(AssuranceItem)
+        .where(AssuranceItem.team_id == team_id)
+        .where(AssuranceItem.engagement_id == engagement_id)
+        .where(*([col(AssuranceItem.created_at) < until] if until is not None else []))
+        .order_by(col(AssuranceItem.id))
+    ).all()
+    own_kinds = dict(
+        session.exec(
+            select(AssuranceType.key, AssuranceType.name).where(AssuranceType.team_id == team_id)
+        ).all()
+    )
+    leads = list(
+        session.exec(
+            select(EngagementMember.user_id)
+            .where(EngagementMember.engagement_id == engagement_id)
+            .where(EngagementMember.role == "lead")
+            .order_by(col(EngagementMember.id))
+        ).all()
+    )
     cadence_ids = session.exec(
         select(Cadence.id).where(Cadence.engagement_id == engagement_id)
     ).all()
@@ -242,6 +323,8 @@ def build(
                 & col(AuditEvent.entity_id).in_([c.id for c in concerns] or [-1]),
                 (col(AuditEvent.entity_type) == "deliverable")
                 & col(AuditEvent.entity_id).in_(deliverable_ids),
+                (col(AuditEvent.entity_type) == "assurance_item")
+                & col(AuditEvent.entity_id).in_([i.id for i in evidence] or [-1]),
             )
         )
         .where(*within(col(AuditEvent.at)))
@@ -266,6 +349,8 @@ def build(
     ).scorecard
 
     scorecard_rows = _scorecard(card)
+    last_day = figures.local_day(figures_at, engagement.timezone)
+    contract_rows = _contract(engagement)
     files = (
         *[f for facts in form_families.FAMILIES.values() for f in facts.export(scope)],
         *form_families.export_questions(scope),
@@ -311,6 +396,15 @@ def build(
                  for e in deliverable_events],
             ),
         ),
+        ExportFile(
+            "assurance.csv",
+            len(evidence),
+            write_csv(
+                ASSURANCE_HEADER,
+                [_assurance(i, own_kinds, leads, last_day) for i in evidence],
+            ),
+        ),
+        ExportFile("contract.csv", len(contract_rows), write_csv(CONTRACT_HEADER, contract_rows)),
         ExportFile(
             "audit.csv",
             len(audit),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -70,3 +70,13 @@ def when(moment: datetime | None) -> str:
 
 def number(value: float | None) -> object:
     return "" if value is None else value
+
+
+def day(value: date | None) -> str:
+    """A calendar day (the engagement's own), as YYYY-MM-DD; empty when there is none."""
+    return value.isoformat() if value else ""
+
+
+def yes_no(value: bool | None) -> str:
+    """A yes/no cell in words (empty: not known), as the deliverables' `on_time` is written."""
+    return "" if value is None else ("yes" if value else "no")
