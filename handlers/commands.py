@@ -22,6 +22,7 @@ from bot.domain.errors import UserError
 from handlers import (
     answers,
     assurance,
+    assurance_requirements,
     cadences,
     concerns,
     deliverables,
@@ -115,6 +116,7 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("digest", "preview"): digests.preview_command,
     ("digest", "send"): digests.send_command,
     ("digest", "schedule"): digest_schedule.schedule_command,
+    ("assurance", "requirements"): assurance_requirements.requirements_command,
     ("away",): away_command,
     ("away", "off"): away_command,
 }

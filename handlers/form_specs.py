@@ -27,6 +27,7 @@ from bot.blocks.assurance import ADD_MODAL as ASSURANCE_ADD_MODAL
 from bot.blocks.assurance import PROVIDE_MODAL as ASSURANCE_PROVIDE_MODAL
 from bot.blocks.assurance import REJECT_MODAL as ASSURANCE_REJECT_MODAL
 from bot.blocks.assurance import WAIVE_MODAL as ASSURANCE_WAIVE_MODAL
+from bot.blocks.assurance_requirements import REQUIREMENTS_MODAL
 from bot.blocks.cadences import CADENCE_MODAL
 from bot.blocks.concerns import COMMENT_MODAL, CONCERN_MODAL, REASSIGN_MODAL, RESOLVE_MODAL
 from bot.blocks.deliverables import (
@@ -49,6 +50,7 @@ from bot.domain.errors import UserError
 from handlers import (
     answers,
     assurance,
+    assurance_requirements,
     cadences,
     concerns,
     deliverables,
@@ -158,6 +160,11 @@ FORMS: tuple[FormSpec, ...] = (
     ),
     FormSpec(
         ASSURANCE_WAIVE_MODAL, assurance.step_form, "the engagement's leads and Cadence admins"
+    ),
+    FormSpec(
+        REQUIREMENTS_MODAL,
+        assurance_requirements.requirements_submitted,
+        "the workspace's stewards: Cadence admins, Slack admins and owners",
     ),
     FormSpec(
         DIGEST_SCHEDULE_VIEW,

@@ -16,6 +16,9 @@ GOOD_FORM: dict[str, Any] = {
     "vendor_contacts": ["U0VENDOR", "W0EXTERNAL"],
     "stakeholders": ["U0STAKE"],
     "kpis": "Uptime (%) >= 99.9\nMean time to resolve (hours) <= 8",
+    # Low: no due diligence asked of the vendor by default, so a story that is not about the
+    # vendor's evidence hears nothing of it (tests/test_due_diligence.py sets its own).
+    "criticality": "low",
 }
 
 

@@ -72,6 +72,7 @@ from bot.blocks.assurance import ADD_MODAL as ASSURANCE_ADD_MODAL
 from bot.blocks.assurance import PROVIDE_MODAL as ASSURANCE_PROVIDE_MODAL
 from bot.blocks.assurance import REJECT_MODAL as ASSURANCE_REJECT_MODAL
 from bot.blocks.assurance import WAIVE_MODAL as ASSURANCE_WAIVE_MODAL
+from bot.blocks.assurance_requirements import REQUIREMENTS_MODAL
 from bot.blocks.cadences import CADENCE_MODAL
 from bot.blocks.concerns import (
     COMMENT_MODAL,
@@ -1369,6 +1370,7 @@ CASES: tuple[Case, ...] = (
     command("digest preview", EVERYONE, anything),
     command("digest send", STEWARDS, says("Posting the digest"), fresh_ids=digest_send_again),
     command("digest schedule", STEWARDS, opens("digest_schedule")),
+    command("assurance requirements", STEWARDS, opens(REQUIREMENTS_MODAL)),
     command("export acme-payments", MANAGERS, says("Exporting Acme Payments")),
     # -- buttons and menus --
     click(
@@ -1829,6 +1831,13 @@ CASES: tuple[Case, ...] = (
         saved(),
         callback=DIGEST_SCHEDULE_VIEW,
     ),
+    submission(
+        "form: due diligence requirements",
+        by_command("assurance requirements", ADMIN),
+        STEWARDS,
+        saved(),
+        callback=REQUIREMENTS_MODAL,
+    ),
     # -- the shortcut, the Home tab and the Messages tab --
     Case(
         "shortcut: raise a concern from a message",
@@ -2086,7 +2095,7 @@ TAMPERED_FORMS = {
     "accept evidence": ASSURANCE_ACCEPT_MODAL, "reject evidence": ASSURANCE_REJECT_MODAL,
     "waive evidence": ASSURANCE_WAIVE_MODAL,
 }  # fmt: skip
-NO_IDS_IN_METADATA = {DIGEST_SCHEDULE_VIEW}
+NO_IDS_IN_METADATA = {DIGEST_SCHEDULE_VIEW, REQUIREMENTS_MODAL}
 
 
 def test_every_form_binding_that_carries_ids_is_tampered_with():

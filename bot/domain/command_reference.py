@@ -120,6 +120,13 @@ REFERENCE: tuple[CommandSpec, ...] = (
         True,
     ),
     CommandSpec(
+        "assurance requirements",
+        "choose which evidence a new engagement asks its vendor for, by its criticality, and "
+        "add kinds of your own (Cadence admins, Slack admins and owners)",
+        "/cadence assurance requirements",
+        True,
+    ),
+    CommandSpec(
         "away <from> <to> · away off",
         "mark yourself away: no prompts, shown as away, not missing",
         "/cadence away 2026-12-22 2027-01-02",

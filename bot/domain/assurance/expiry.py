@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot.domain import audit, concerns, engagements, home
-from bot.domain.assurance import clocks
+from bot.domain import audit, concerns, engagements
+from bot.domain.assurance import clocks, register
 from bot.domain.concerns import ConcernInput
 from storage.assurance_statuses import AssuranceStatus
 from storage.models import AssuranceEvent, AssuranceItem, Concern
@@ -35,36 +35,19 @@ def locked(session: Session, item_id: int) -> AssuranceItem | None:
 
 
 def expire(session: Session, item: AssuranceItem, now: datetime) -> Concern | None:
-    """Turn an accepted item expired, record it (event, audit), raise its security concern and
-    start its provide window; None when it is no longer accepted (nothing done)."""
+    """Turn an accepted item expired and raise its security concern: its event and audit, its
+    card edited with a thread line and the Homes refreshed (`register.announce`), its clocks
+    (the provide window starts) and a DM asking its owner again; None when it is no longer
+    accepted (nothing done)."""
     if item.status != AssuranceStatus.ACCEPTED:
         return None
     assert item.id is not None
     details = engagements.get(
         session=session, team_id=item.team_id, engagement_id=item.engagement_id
     )
+    # Raised from the client's side, as its register's keeper: the engagement's first lead.
     actor = details.leads[0] if details.leads else item.owner_user_id
-    item.status = AssuranceStatus.EXPIRED
-    item.requested_at = item.updated_at = now  # asked again: its provide window starts now
     until = item.valid_until.isoformat() if item.valid_until else "its last valid day"
-    note = f"Valid until {until}: expired. Its owner is asked to provide it again."
-    session.add(
-        AssuranceEvent(
-            team_id=item.team_id,
-            item_id=item.id,
-            actor_user_id=actor,
-            action="expired",
-            from_status=AssuranceStatus.ACCEPTED,
-            to_status=AssuranceStatus.EXPIRED,
-            note=note,
-            at=now,
-        )
-    )
-    audit.record(
-        session=session, team_id=item.team_id, actor=actor, entity_type="assurance_item",
-        entity_id=item.id, action="expire", before={"status": AssuranceStatus.ACCEPTED.value},
-        after={"status": AssuranceStatus.EXPIRED.value}, now=now,
-    )  # fmt: skip
     concern = concerns.raise_concern(
         session=session,
         team_id=item.team_id,
@@ -86,15 +69,29 @@ def expire(session: Session, item: AssuranceItem, now: datetime) -> Concern | No
         source=SOURCE,
         source_ref=f"assurance:item:{item.id}",
     )
+    item.status = AssuranceStatus.EXPIRED
+    item.requested_at = item.updated_at = now  # asked again: its provide window starts now
     item.concern_id = concern.id
     session.add(item)
-    session.flush()
-    clocks.plan(session, item, now)
-    home.plan_refresh(
-        session,
+    event = AssuranceEvent(
         team_id=item.team_id,
-        user_ids=[item.owner_user_id],
-        cause=f"assurance={item.id}:expired={item.rounds}",
-        now=now,
+        item_id=item.id,
+        actor_user_id=actor,
+        action="expired",
+        from_status=AssuranceStatus.ACCEPTED,
+        to_status=AssuranceStatus.EXPIRED,
+        note=f"Valid until {until}: expired; concern #{concern.id} raised.",
+        data={"concern_id": concern.id},
+        at=now,
     )
+    session.add(event)
+    session.flush()
+    audit.record(
+        session=session, team_id=item.team_id, actor=actor, entity_type="assurance_item",
+        entity_id=item.id, action="expired", before={"status": AssuranceStatus.ACCEPTED.value},
+        after={"status": AssuranceStatus.EXPIRED.value, "concern_id": concern.id}, now=now,
+    )  # fmt: skip
+    register.announce(session, item, event, now)
+    register._plan_request(session, item, now)  # the owner's DM with its Provide button
+    clocks.plan(session, item, now)
     return concern

@@ -45,7 +45,8 @@ DEFAULT_REQUIREMENTS: Mapping[str, tuple[str, ...]] = {
         "soc2_type2", "iso27001", "pen_test", "dpa", "cyber_insurance", "bcp_test",
     ),
     "medium": ("soc2_type2", "pen_test", "dpa"),
-    "low": ("dpa",),
+    # No access to systems or data: no personal data processed (no DPA), nothing to certify.
+    "low": (),
 }  # fmt: skip
 
 

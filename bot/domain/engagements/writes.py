@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import audit, contract_clocks, deliverable_clocks, workspaces
 from bot.domain.assurance import clocks as assurance_clocks
+from bot.domain.assurance import diligence
 from bot.domain.engagements.definition import (
     DEFAULT_RESOLVE_HOURS,
     EngagementDetails,
@@ -232,7 +233,10 @@ def create(
     )
     contract_clocks.plan(session, engagement, now)
     session.flush()
-    return _as_written(engagement, data)
+    written = _as_written(engagement, data)
+    # Due diligence: what its criticality requires is asked of its vendor from the start.
+    diligence.request_at_start(session, written, actor, now)
+    return written
 
 
 # What a deliverable's clocks are computed from: a change of any re-plans them.
