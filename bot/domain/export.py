@@ -41,6 +41,7 @@ from bot.domain.export_files import (
     write_csv,
     yes_no,
 )
+from storage.assurance_statuses import AssuranceStatus
 from storage.models import (
     AssuranceItem,
     AssuranceType,
@@ -56,15 +57,17 @@ from storage.models import (
 
 MAX_RANGE_DAYS = 366 * 5
 MAX_WEEKS = 260  # weekly.csv covers at most the last five years of the range
-# What the engagement did in the range: each form family's answers (`form_families`) and the
-# concern register; an export with none of it is empty (the audit log, the weekly figures and
-# the scorecard are context, always there).
+# What the engagement did in the range: each form family's answers (`form_families`), the
+# concern and deliverable registers and the evidence there by its end; an export with none of
+# it is empty (the audit log, the weekly figures, the scorecard and the contract's dates are
+# context, always there).
 RECORD_FILES = (
     *form_families.exported_files(),
     "concerns.csv",
     "concern_history.csv",
     "deliverables.csv",
     "deliverable_history.csv",
+    "assurance.csv",
 )
 
 
@@ -210,14 +213,16 @@ def _assurance(
     item: AssuranceItem, names: dict[str, str], leads: list[str], last_day: date
 ) -> list[object]:
     """One item's row. `reviewers`: those named, else the engagement's leads (who review it
-    then); `valid_on_last_day`: for a required item, whether it counts in the due diligence
-    coverage on the range's last day (`figures.assurance_coverage`'s rule), else empty."""
+    then); `valid_on_last_day`: for a required item (not waived), whether it counts as valid
+    in the due diligence coverage on the range's last day (`figures.assurance_coverage`'s
+    rule), else empty."""
     assert item.id is not None
     row = figures.AssuranceRow(
         item.id, item.type_key, item.title, item.status, item.required, item.valid_until,
         item.created_at, item.reviewed_at,
     )  # fmt: skip
-    valid = figures.assurance_coverage([row], day=last_day).met == 1 if item.required else None
+    counted = item.required and item.status != AssuranceStatus.WAIVED
+    valid = figures.assurance_coverage([row], day=last_day).met == 1 if counted else None
     return [
         item.id, item.type_key, names.get(item.type_key) or kind_name(item.type_key),
         item.title, item.status, yes_no(item.required), yes_no(valid), item.owner_user_id,
