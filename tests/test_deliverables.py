@@ -281,6 +281,16 @@ def test_bad_input_is_said_inline_and_nothing_half_written_lands(cadence):
             "file",
             "choose it again",
         ),
+        (
+            "submit",
+            {
+                "file": [
+                    {"id": "F0AB1", "permalink": "https://acme.slack.com/files/F0AB1/x>|<!here"}
+                ]
+            },
+            "file",
+            "choose it again",
+        ),
         ("replan", {"due_on": DUE.isoformat(), "reason": "x"}, "due_on", "already"),
         ("replan", {"due_on": "2026-12-20"}, "reason", "Say why the date moves"),
         ("cancel", {}, "reason", "Say why it is cancelled"),

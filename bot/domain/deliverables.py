@@ -166,9 +166,12 @@ class Evidence:
 
 
 # A file chosen in the form's file input, as Slack describes it: its id and its permalink in the
-# workspace (https://<workspace>.slack.com/files/…, or an Enterprise Grid's enterprise domain).
+# workspace (https://<workspace>.slack.com/files/…, or an Enterprise Grid's enterprise domain),
+# in URL characters only: nothing that could close or relabel a Slack link (<, >, |).
 SLACK_FILE_ID = re.compile(r"^F[A-Z0-9]{2,30}$")
-SLACK_PERMALINK = re.compile(r"^https://[a-z0-9-]+(\.enterprise)?\.slack\.com/files/\S{1,400}$")
+SLACK_PERMALINK = re.compile(
+    r"^https://[a-z0-9-]+(\.enterprise)?\.slack\.com/files/[A-Za-z0-9._~/%+=-]{1,400}$"
+)
 
 
 def _file(raw: Mapping[str, Any], errors: dict[str, str]) -> tuple[str | None, str | None, str]:
