@@ -22,6 +22,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_postMessage": {"chat:write"},
     "chat_update": {"chat:write"},
     "conversations_history": {"channels:history", "groups:history", "im:history"},
+    "conversations_replies": {"channels:history", "groups:history", "im:history"},
     "conversations_info": {"channels:read", "groups:read"},
     "conversations_join": {"channels:join"},
     "conversations_open": {"im:write"},
@@ -45,13 +46,21 @@ def listed(section: str) -> list[str]:
     return re.findall(r"^\s+- ([^\s#]+)", block.group(2), flags=re.MULTILINE)
 
 
+# The Web API's method families (a client's other attributes, `client.base_url`, are not calls).
+FAMILIES = "|".join(
+    ("admin", "apps", "auth", "bookmarks", "chat", "conversations", "files", "oauth", "pins",
+     "reactions", "team", "usergroups", "users", "views")
+)  # fmt: skip
+
+
 def methods_called() -> set[str]:
-    """Every Web API method the app's own code calls on a client (the demo's stand-in aside)."""
+    """Every Web API method the app's own code calls on a client, or hands on to be called
+    (`_pages(client.conversations_history, …)`), the demo's stand-in aside."""
     found: set[str] = set()
     for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]:
         if "demo" in path.relative_to(ROOT).parts:
             continue
-        found |= set(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(", path.read_text()))
+        found |= set(re.findall(rf"\bclient\.((?:{FAMILIES})_[A-Za-z0-9_]+)\b", path.read_text()))
     return found
 
 
