@@ -181,6 +181,41 @@ def test_deliverables_are_rejected_then_accepted_and_slip_twice(demo: Demo):
     assert "2 deliverables: 1 accepted (1 after a rejection), 2 re-plans, 1 open." in demo.stdout
 
 
+def test_evidence_is_sent_back_expires_and_is_renewed_and_a_security_review_raises_a_concern(
+    demo: Demo,
+):
+    payments = demo.section("#payments-platform")
+    # Due diligence asked of Globex when Payments was created (its criticality: medium).
+    assert "📨 **#1 SOC 2 Type II report** · due diligence" in payments
+    # The penetration test report sent back, with the reason, and Vic asked again.
+    assert "sent it back: The payment API was out of scope; test it too" in payments
+    vic = demo.section("Vic Mendes · DM with Cadence")
+    assert "**Penetration test** for **Payments Platform** was sent back" in vic
+    # The certificate ran out on Wednesday: expired on Thursday morning, a security concern
+    # raised, closed once the renewal is accepted.
+    assert "**Thu 03 Dec 09:00 · Cadence**\n> 🟨 **#4 ISO 27001 certificate expired**" in payments
+    assert "⛔ **#10 ISO 27001 certificate**" in payments
+    assert "**Resolution:** Renewed" in payments and "_valid until Sun 02 Dec 2029" in payments
+    # The monthly security review: asked on the 1st, a "no" to access reviews raises a concern.
+    assert "Time for the security review for **Payments Platform**" in vic
+    assert "security review from **@Vic Mendes**: **AMBER**" in payments
+    assert "**Security posture**" in payments
+    assert "🟧 **#3 Were this period's access reviews completed? — No** · high · security" in (
+        payments
+    )
+    assert "1 expired and renewed." in demo.stdout
+    assert "1 security review answered, 1 concern raised by answers." in demo.stdout
+    # The digest and the health card count the evidence; the export carries the register.
+    digest = demo.section("#exec-digest")
+    assert "Assurance: due diligence 1 of 3" in digest
+    assert "assurance 33%" in digest
+    with zipfile.ZipFile(demo.folder / "cadence-payments-platform.zip") as archive:
+        names = set(archive.namelist())
+    assert {"assurance.csv", "contract.csv"} <= names
+    register = (demo.folder / "export" / "assurance.csv").read_text(encoding="utf-8")
+    assert "https://trust.globex.example/iso27001-2026.pdf" in register
+
+
 def test_the_survey_is_answered_and_summed_up_for_the_lead(demo: Demo):
     kai = demo.section("Kai Berg · DM with Cadence")
     assert "Time for the feedback survey for **Payments Platform**" in kai

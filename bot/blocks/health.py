@@ -307,10 +307,12 @@ def _deliverable_lines(f: Figures, h: Health, now: datetime) -> list[str]:
 
 def assurance_summary(a: AssuranceFigures) -> str:
     """`due diligence 4 of 6 · 1 expiring in 30 days · 1 expired` (the card's and the
-    digest's words for the same figures)."""
+    digest's words for the same figures; a count of none is left out)."""
     parts = [f"due diligence {a.coverage.met} of {a.coverage.counted}"]
-    parts.append(f"{len(a.expiring)} expiring in {EXPIRING_DAYS} days")
-    parts.append(f"*{len(a.expired)} expired*" if a.expired else "0 expired")
+    if a.expiring:
+        parts.append(f"{len(a.expiring)} expiring in {EXPIRING_DAYS} days")
+    if a.expired:
+        parts.append(f"*{len(a.expired)} expired*")
     return " · ".join(parts)
 
 

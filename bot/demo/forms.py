@@ -1,7 +1,8 @@
 """Forms the way a person fills them in: by what they read, not by the app's internal ids.
 
-The story names a KPI by its name (`"kpi:Uptime"`) and a blocker that still blocks by its text;
-`fill` finds the field or option the app rendered for it. `shown_fields` gives what the person
+The story names a KPI by its name (`"kpi:Uptime"`), a custom question by the start of its text
+(`"question:Were this period's access reviews"`, answered by an option's text) and a blocker
+that still blocks by its text; `fill` finds the field or option the app rendered for it. `shown_fields` gives what the person
 sent as the transcript shows a form: each field's label and the value as they saw it.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from bot.demo.slack_sim import build_view_state
 
 KPI_PREFIX = "kpi:"
+QUESTION_PREFIX = "question:"
 
 
 def _inputs(view: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -35,6 +37,18 @@ def fill(view: Mapping[str, Any], form: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     by_action = {block["element"].get("action_id"): block for block in _inputs(view)}
     for key, value in form.items():
+        if key.startswith(QUESTION_PREFIX):
+            text = key[len(QUESTION_PREFIX) :]
+            block = next((b for b in _inputs(view) if _label(b).startswith(text)), None)
+            if block is None:
+                raise ValueError(f"the form asks no question starting {text!r}")
+            element = block["element"]
+            if element.get("type") in ("radio_buttons", "static_select"):
+                value = _option_value(element, value)
+            elif element.get("type") == "checkboxes" and isinstance(value, list):
+                value = [_option_value(element, v) for v in value]
+            values[element["action_id"]] = value
+            continue
         if key.startswith(KPI_PREFIX):
             name = key[len(KPI_PREFIX) :]
             block = next((b for b in _inputs(view) if _label(b).startswith(name)), None)

@@ -27,6 +27,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from bot.blocks.assurance import ASSURANCE_BUTTON
 from bot.blocks.checkins import ANSWER_ACTION
 from bot.blocks.concerns import CONCERN_BUTTON
 from bot.blocks.deliverables import DELIVERABLE_BUTTON
@@ -347,7 +348,26 @@ class Player:
 
     def schedule(self, who: Person, channel: str, handle: str, form: Mapping[str, Any]) -> None:
         view = self.open_by_command(who, channel, f"schedule {handle}")
+        rule = form.get("rule_kind") or "weekly"
+        if rule != "weekly":  # choosing another kind of rule redraws the form with its fields
+            self.choose(who, view, "rule_kind", rule)
+            wanted = {"monthly_day": "rule_month_day", "cron": "rule_cron"}.get(rule, "rule_kind")
+            wait_until(
+                lambda: any(
+                    b.get("block_id") == wanted for b in self.fake.view(view["id"])["blocks"]
+                ),
+                WAIT_S,
+                "the form with the rule's fields",
+            )
+            view = self.fake.view(view["id"])
         self.submit(who, channel, view, form)
+
+    def choose(self, who: Person, view: dict[str, Any], action_id: str, value: str) -> None:
+        """Pick an option of a select in an open form (the app may redraw the form); the
+        transcript shows the form as sent, not each choice made on the way."""
+        reply = self.sim.click(view, action_id, value=value, user=who.user_id)
+        if reply.status != 200:
+            raise DemoError(f"the app answered HTTP {reply.status}: {reply.body[:200]}")
 
     def schedule_digest(self, who: Person, channel: str, form: Mapping[str, Any]) -> None:
         view = self.open_by_command(who, channel, "digest schedule")
@@ -426,6 +446,19 @@ class Player:
             self.click(who, channel, card, action)
             self.settle(receipts)
             return
+        view = self.open_by_click(who, channel, card, action)
+        self.submit(who, channel, view, form)
+
+    def add_evidence(self, who: Person, channel: str, handle: str, form: Mapping[str, Any]) -> None:
+        view = self.open_by_command(who, channel, f"assurance {handle} add")
+        self.submit(who, channel, view, form)
+
+    def evidence_step(
+        self, who: Person, channel: str, title: str, step: str, form: Mapping[str, Any]
+    ) -> None:
+        """A click on the evidence card's button (provide, accept, reject, waive) and its form."""
+        action = f"{ASSURANCE_BUTTON}:{step}"
+        card = self._latest(channel, action, title)
         view = self.open_by_click(who, channel, card, action)
         self.submit(who, channel, view, form)
 

@@ -4,9 +4,13 @@ Three engagements, set up on a Friday, with two deliverables agreed for the ware
 rejected once, then accepted; a report that slips twice); then each simulated week: the status
 updates asked on Monday morning (Globex answers on time, Initech late or just in time, Umbrella
 not at all), a feedback survey on Payments on Wednesday, concerns raised, acknowledged, resolved
-and one left to run past its SLA, and the executive digest on Friday afternoon. Everything Cadence does in
-between (prompts, reminders, overdue alerts, escalations, summaries, alerts, the digest and its
-chart) is the engine's, at the moments it decides.
+and one left to run past its SLA, and the executive digest on Friday afternoon. Globex's security
+evidence: the due diligence Payments' criticality asks for at its creation, a penetration test
+report sent back, an ISO 27001 certificate that runs out on the Wednesday of week 1 (expired
+and a security concern raised the next morning, closed when the renewal is accepted), and a
+monthly security review whose "no" to access reviews raises a concern. Everything Cadence does
+in between (prompts, reminders, overdue alerts, escalations, summaries, alerts, evidence
+expiring, the digest and its chart) is the engine's, at the moments it decides.
 
 The story only says what a person does; `Player` (bot/demo/player.py) does it through the app's
 real entry points, as Slack would. Times are Berlin time, where the leads work.
@@ -88,6 +92,14 @@ class People(Protocol):
         title: str,
         step: str,
         form: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    def add_evidence(
+        self, who: Person, channel: str, handle: str, form: Mapping[str, Any]
+    ) -> None: ...
+
+    def evidence_step(
+        self, who: Person, channel: str, title: str, step: str, form: Mapping[str, Any]
     ) -> None: ...
 
 
@@ -600,6 +612,7 @@ def week(n: int, last: bool) -> list[Step]:
         *survey(n),
         *concerns(n),
         *deliverables(n),
+        *evidence(n),
     ]
     if last:
         steps += [
@@ -617,11 +630,189 @@ def week(n: int, last: bool) -> list[Step]:
     return steps
 
 
+# --- Globex's security evidence and its security review ----------------------------------------
+
+ISO = "ISO 27001 certificate"
+PEN_TEST = "Penetration test"
+DPA = "Data processing agreement"
+MONTHLY_SECURITY_REVIEW = {
+    "kind": "security_review",
+    "rule_kind": "monthly_day",
+    "rule_month_day": "1",
+    "rule_local_time": "10:00",
+    "rule_timezone": "Europe/Berlin",
+    "window_hours": "72",
+    "reminder_hours": "24",
+    "audience": "vendor",
+    "delivery": "dm",
+}
+ACCESS_REVIEWS = "question:Were this period's access reviews completed?"
+INCIDENTS = "question:Any security incidents"
+PATCHES = "question:Were all critical security patches"
+SUBPROCESSORS = "question:Any change of subprocessors"
+DETAILS = "question:Details"
+ACCESS_REVIEW_CONCERN = "access reviews completed? — No"  # the concern its answer raises
+
+
+def evidence_set_up() -> list[Step]:
+    """Payments' due diligence was requested of Vic when Lena created it (its criticality);
+    Lena also asks for the ISO 27001 certificate, which Globex has, valid until Wednesday."""
+    day = SET_UP_ON
+    channel = PAYMENTS.channel_id
+    return [
+        Step(
+            at(day, "17:35"),
+            "Lena schedules Payments' monthly security review",
+            lambda p: p.schedule(LENA, channel, PAYMENTS_HANDLE, MONTHLY_SECURITY_REVIEW),
+        ),
+        Step(
+            at(day, "17:40"),
+            "Lena asks Globex for its ISO 27001 certificate",
+            lambda p: p.add_evidence(
+                LENA, channel, PAYMENTS_HANDLE, {"type": "iso27001", "owner": VIC.user_id}
+            ),
+        ),
+        Step(
+            at(day, "17:50"),
+            "Vic provides the certificate, valid until Wednesday",
+            lambda p: p.evidence_step(
+                VIC,
+                channel,
+                ISO,
+                "provide",
+                {
+                    "link": "https://trust.globex.example/iso27001-2023.pdf",
+                    "valid_from": "2023-12-03",
+                    "valid_until": at(week_start(1), "00:00", days=2).date().isoformat(),
+                    "note": "The recertification audit passed; the new certificate follows.",
+                },
+            ),
+        ),
+        Step(
+            at(day, "18:00"),
+            "Lena accepts it",
+            lambda p: p.evidence_step(LENA, channel, ISO, "accept", {}),
+        ),
+    ]
+
+
+def evidence(week: int) -> list[Step]:
+    """Week 1: the DPA provided and accepted, the penetration test report sent back, the
+    certificate expired on Thursday morning and its renewal accepted the same day; the
+    security review answered with a "no" to access reviews, whose concern Vic acknowledges and
+    resolves."""
+    if week != 1:
+        return []
+    monday = week_start(week)
+    channel = PAYMENTS.channel_id
+    return [
+        Step(
+            at(monday, "12:00"),
+            "Vic provides the data processing agreement",
+            lambda p: p.evidence_step(
+                VIC,
+                channel,
+                DPA,
+                "provide",
+                {"link": "https://legal.globex.example/dpa-northwind-signed.pdf"},
+            ),
+        ),
+        Step(
+            at(monday, "16:00"),
+            "Lena accepts it",
+            lambda p: p.evidence_step(LENA, channel, DPA, "accept", {"note": "Signed by legal."}),
+        ),
+        Step(
+            at(monday, "11:00", 1),
+            "Vic provides the penetration test report",
+            lambda p: p.evidence_step(
+                VIC,
+                channel,
+                PEN_TEST,
+                "provide",
+                {
+                    "link": "https://trust.globex.example/pentest-2026-q4.pdf",
+                    "valid_until": "2027-11-30",
+                    "findings": "3",
+                },
+            ),
+        ),
+        Step(
+            at(monday, "15:00", 2),
+            "Vic answers the security review: access reviews not done",
+            lambda p: p.answer_checkin(
+                VIC,
+                PAYMENTS_NAME,
+                {
+                    "rag": "amber",
+                    "reason": "Two leavers still have VPN access; removed by Friday.",
+                    "summary": "Patching on time and no incidents; the quarterly access review "
+                    "is late.",
+                    ACCESS_REVIEWS: "No",
+                    INCIDENTS: "No",
+                    PATCHES: "Yes",
+                    SUBPROCESSORS: "No",
+                    DETAILS: "Two leavers' VPN accounts still active; the review finishes "
+                    "on Friday.",
+                },
+            ),
+        ),
+        Step(
+            at(monday, "10:00", 2),
+            "Lena sends the penetration test report back",
+            lambda p: p.evidence_step(
+                LENA,
+                channel,
+                PEN_TEST,
+                "reject",
+                {"reason": "The payment API was out of scope; test it too and send the report."},
+            ),
+        ),
+        Step(
+            at(monday, "11:00", 3),
+            "Vic provides the renewed certificate",
+            lambda p: p.evidence_step(
+                VIC,
+                channel,
+                ISO,
+                "provide",
+                {
+                    "link": "https://trust.globex.example/iso27001-2026.pdf",
+                    "valid_from": at(monday, "00:00", 3).date().isoformat(),
+                    "valid_until": "2029-12-02",
+                },
+            ),
+        ),
+        Step(
+            at(monday, "14:00", 3),
+            "Lena accepts the renewal",
+            lambda p: p.evidence_step(
+                LENA, channel, ISO, "accept", {"note": "Same scope, three more years."}
+            ),
+        ),
+        Step(
+            at(monday, "10:00", 3),
+            "Vic acknowledges the access review concern",
+            lambda p: p.acknowledge_concern(VIC, channel, ACCESS_REVIEW_CONCERN),
+        ),
+        Step(
+            at(monday, "11:00", 4),
+            "Vic resolves it",
+            lambda p: p.resolve_concern(
+                VIC,
+                channel,
+                ACCESS_REVIEW_CONCERN,
+                "Both leavers' accounts removed; the access review is complete.",
+            ),
+        ),
+    ]
+
+
 def story(weeks: int) -> list[Step]:
     """The whole story for `weeks` weeks (1 to MAX_WEEKS), in time order."""
     if not 1 <= weeks <= MAX_WEEKS:
         raise ValueError(f"the demo plays 1 to {MAX_WEEKS} weeks, not {weeks}")
-    steps = set_up() + agreed_deliverables()
+    steps = set_up() + agreed_deliverables() + evidence_set_up()
     for n in range(1, weeks + 1):
         steps += week(n, last=n == weeks)
     return sorted(steps, key=lambda s: s.at)

@@ -10,6 +10,8 @@ from sqlmodel import col, select
 from bot.demo.transcript import Transcript
 from storage.db import Database
 from storage.models import (
+    AssuranceEvent,
+    AssuranceItem,
     Cadence,
     CheckIn,
     CheckInRecipient,
@@ -38,8 +40,19 @@ def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str
         concerns = session.exec(select(Concern)).all()
         feedback = session.exec(select(Feedback)).all()
         deliverables = session.exec(select(Deliverable)).all()
+        evidence = session.exec(select(AssuranceItem)).all()
+        lapsed = set(
+            session.exec(
+                select(AssuranceEvent.item_id).where(AssuranceEvent.action == "expired")
+            ).all()
+        )
     surveys = {i for i, kind in checkins.items() if kind == "feedback_survey"}
     asked = [r for r in recipients if checkins[r.checkin_id] == "status_update"]
+    reviews = [u for u in updates if checkins.get(u.checkin_id or 0) == "security_review"]
+    updates = [u for u in updates if u not in reviews]  # the status updates: RAG and lateness
+    from_answers = [c for c in concerns if c.source == "question"]
+    evidence_states = Counter(i.status for i in evidence)
+    renewed = sum(1 for i in evidence if i.id in lapsed and i.status == "accepted")
     late = sum(1 for u in updates if u.late)
     answered = sum(1 for r in asked if r.status == "answered")
     rags = Counter(u.rag for u in updates)
@@ -78,6 +91,12 @@ def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str
         f"({sum(1 for d in deliverables if d.rework_count)} after a rejection), "
         f"{sum(d.slip_count for d in deliverables)} re-plans, "
         f"{sum(1 for d in deliverables if d.status not in ('accepted', 'cancelled'))} open.",
+        f"{count(len(evidence), 'piece')} of security evidence "
+        f"({sum(1 for i in evidence if i.required)} due diligence): "
+        f"{evidence_states['accepted']} accepted, {evidence_states['rejected']} sent back, "
+        f"{evidence_states['requested']} still requested; {renewed} expired and renewed.",
+        f"{count(len(reviews), 'security review')} answered, "
+        f"{count(len(from_answers), 'concern')} raised by answers.",
         f"{count(len(feedback), 'survey answer')} in {count(len(surveys), 'survey')}, each "
         "summed up for the leads.",
         f"{count(len(digests), 'weekly digest')} in {in_channel}, each with its chart.",
