@@ -45,10 +45,10 @@ class MethodHelpers:
         each one later than the last. The time is the app's (`bot.platform.clock`: a test's or
         the demo's simulated moment), or the one `simulate_time_at` set for processes started
         with `tick --now`, so lookups bounded by time read the messages they should."""
-        moment = self.wall_now()
-        self._last_ts = max(moment, self._last_ts + 0.000001)
+        micros = round(self.wall_now() * 1_000_000)  # whole microseconds: no float rounding
+        self._last_ts = max(micros, self._last_ts + 1)
         next(self._ts)
-        return f"{self._last_ts:.6f}"
+        return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
     def _require(self, args: dict[str, Any], *names: str) -> None:
         for n in names:
