@@ -37,10 +37,11 @@ def expiring(item: AssuranceItem, engagement: Engagement, days: int) -> dict[str
     """To the owner, `days` before the last day the evidence is valid."""
     assert item.valid_until is not None
     title, name = escape(item.title), escape(engagement.name)
+    when = "today is its last valid day" if days == 0 else f"in {_days(days)}"
     text = (
-        f"🗓️ *{title}* for *{name}* is valid until *{day(item.valid_until)}*, in "
-        f"{_days(days)}. Provide its renewal before then: once that day passes it expires and "
-        "a security concern is raised."
+        f"🗓️ *{title}* for *{name}* is valid until *{day(item.valid_until)}*: {when}. "
+        "Provide its renewal before then: once that day passes it expires and a security "
+        "concern is raised."
     )
     return message(
         fit_text(text, 2900), [section(fit_text(text)), context(_where(item, engagement))]

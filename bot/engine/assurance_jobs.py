@@ -10,6 +10,7 @@ job's, so it goes once however often the job runs.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -43,8 +44,15 @@ def clock(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
         people = [item.owner_user_id]
         text = assurance_alerts.owed(item, engagement, found.days)
     else:
+        # Said from today (a pass run late says how long is really left); once the item's
+        # expiry is due, the expiry speaks instead.
+        assert item.valid_until is not None
+        today = now.astimezone(ZoneInfo(engagement.timezone)).date()
+        left = (item.valid_until - today).days
+        if left < 0:
+            return f"{job.key}: moot (past its last valid day), no reminder"
         people = [item.owner_user_id]
-        text = assurance_alerts.expiring(item, engagement, found.days)
+        text = assurance_alerts.expiring(item, engagement, left)
     for person in dict.fromkeys(people):
         plan_message(
             session,
