@@ -92,10 +92,37 @@ def test_a_new_engagement_asks_its_vendor_for_what_its_criticality_requires(cade
     assert chosen["element"]["initial_option"]["value"] == "medium"
 
 
-def test_an_engagement_without_vendor_contacts_asks_nobody(cadence):
+def edit(cadence: Cadence, values: dict[str, Any]) -> None:
+    with clock.fixed_at(NOW + timedelta(hours=1)):
+        view = open_form(cadence, "engagement edit acme-payments")
+        reply = cadence.sim.submit_view(view, values)
+    assert reply.status == 200 and reply.body == "", reply.body
+
+
+def test_an_engagement_without_vendor_contacts_asks_when_it_names_one(cadence):
     engagement = create(cadence, vendor_contacts=[], criticality="high")
     assert items_of(cadence, engagement) == []
     assert provide_asks(cadence, VENDOR) == []
+    edit(cadence, {"vendor_contacts": [VENDOR]})
+    asked = items_of(cadence, engagement)
+    assert [i.type_key for i in asked] == list(DEFAULT_REQUIREMENTS["high"])
+    assert {i.owner_user_id for i in asked} == {VENDOR}
+
+
+def test_a_higher_criticality_asks_for_what_is_missing_only(cadence):
+    engagement = create(cadence)  # low: nothing
+    assert items_of(cadence, engagement) == []
+    edit(cadence, {"criticality": "medium"})
+    assert [i.type_key for i in items_of(cadence, engagement)] == list(
+        DEFAULT_REQUIREMENTS["medium"]
+    )
+    edit(cadence, {"criticality": "high"})
+    keys = [i.type_key for i in items_of(cadence, engagement)]
+    assert sorted(keys) == sorted(DEFAULT_REQUIREMENTS["high"])  # each kind once
+    edit(cadence, {"criticality": "low"})  # lower: nothing withdrawn, nothing asked
+    assert len(items_of(cadence, engagement)) == len(DEFAULT_REQUIREMENTS["high"])
+    cadence.wait_until(lambda: len(provide_asks(cadence, VENDOR)) >= 6, what="six asks")
+    assert len(provide_asks(cadence, VENDOR)) == 6
 
 
 def test_the_stewards_set_the_workspaces_requirements_and_add_kinds_of_their_own(cadence):

@@ -60,18 +60,25 @@ def is_default(session: Session, team_id: str) -> bool:
 def request_at_start(
     session: Session, details: EngagementDetails, actor: str, now: datetime
 ) -> list[AssuranceItem]:
-    """Request of the first vendor contact each kind the new engagement's criticality
-    requires (each owner gets a DM with a Provide button: `register.request`), in the
-    creation's transaction. An engagement without vendor contacts has nobody to ask yet:
-    nothing is requested (its leads add items once they name one)."""
+    """Request of the first vendor contact each kind the engagement's criticality requires
+    and it has no item of yet (each owner gets a DM with a Provide button:
+    `register.request`), in the caller's transaction: at its creation, and again when an edit
+    raises its criticality or names its first vendor contact. An engagement without vendor
+    contacts has nobody to ask yet: nothing is requested."""
     engagement = details.engagement
-    if not details.vendor_contacts:
+    if not details.vendor_contacts or engagement.archived_at is not None:
         return []
     owner = details.vendor_contacts[0]
+    held = set(
+        session.exec(
+            select(AssuranceItem.type_key).where(AssuranceItem.engagement_id == engagement.id)
+        ).all()
+    )
     kinds = requirements(session, engagement.team_id).get(engagement.criticality, ())
     return [
         register.request(session, engagement, type_key, owner, True, actor, now)
         for type_key in kinds
+        if type_key not in held
     ]
 
 

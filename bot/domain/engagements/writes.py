@@ -296,6 +296,8 @@ def update(
         contract_clocks.plan(session, engagement, now)
     if ASSURANCE_SETTINGS & changed_after.keys():  # its evidence's reminders move with them
         assurance_clocks.replan_engagement(session, engagement, now)
+    if "criticality" in changed_after or (data.vendor_contacts and not before.vendor_contacts):
+        diligence.request_at_start(session, after, actor, now)  # what it requires now, once
     if changed_after:
         audit.record(
             session=session,
