@@ -87,18 +87,24 @@ def provide(cadence: Cadence, item: AssuranceItem, until: date, at: datetime) ->
     )
 
 
-def accept(cadence: Cadence, item: AssuranceItem, at: datetime) -> None:
-    """A lead accepts it from its card in the channel."""
+def review(
+    cadence: Cadence, item: AssuranceItem, at: datetime, what: str = "accept", values=None
+) -> None:
+    """A lead accepts (or rejects) it from its card in the channel."""
 
     def card() -> dict[str, Any] | None:
         found = item_named(cadence, item.title)
         if not found.message_ts:
             return None
         shown = cadence.fake.message(found.channel_id, found.message_ts)
-        return shown if ("assurance:accept", str(item.id)) in buttons_of(shown) else None
+        return shown if (f"assurance:{what}", str(item.id)) in buttons_of(shown) else None
 
-    shown = cadence.wait_until(card, what="the card's Accept button")
-    click_and_submit(cadence, shown, "assurance:accept", {}, LEAD, at)
+    shown = cadence.wait_until(card, what=f"the card's {what} button")
+    click_and_submit(cadence, shown, f"assurance:{what}", values or {}, LEAD, at)
+
+
+def accept(cadence: Cadence, item: AssuranceItem, at: datetime) -> None:
+    review(cadence, item, at)
 
 
 def said_to(cadence: Cadence, user: str, *words: str) -> list[str]:
@@ -266,3 +272,20 @@ def test_a_reminder_sent_late_says_how_long_is_really_left(cadence, monkeypatch)
     tick(cadence, monkeypatch, utc(2027, 3, 7, 12, 0))
     said = said_to(cadence, VENDOR, SOC2, "🗓️")
     assert len(said) == 1 and "in 28 days" in said[0], said
+
+
+def test_a_rejection_starts_the_window_again_from_the_rejection(cadence, monkeypatch):
+    set_up(cadence)
+    soc2 = item_named(cadence, SOC2)
+    provide(cadence, soc2, UNTIL, NOW + timedelta(days=1))
+    reason = {"reason": "The report's period ends before the contract starts."}
+    review(cadence, soc2, utc(2026, 12, 2, 9, 0), "reject", reason)  # Wednesday
+    sent_back = lambda: said_to(cadence, VENDOR, SOC2, "was sent back", "still not")  # noqa: E731
+    # Ten working days after Wednesday 2 December: Wednesday 16 December (the others: the 14th).
+    tick(cadence, monkeypatch, utc(2026, 12, 14, 8, 0))
+    assert sent_back() == [] and len(said_to(cadence, VENDOR, "still not provided")) == 2
+    tick(cadence, monkeypatch, utc(2026, 12, 16, 7, 59))
+    assert sent_back() == []
+    tick(cadence, monkeypatch, utc(2026, 12, 16, 8, 0))
+    said = sent_back()
+    assert len(said) == 1 and "period ends before the contract starts" in said[0], said
