@@ -24,6 +24,7 @@ from bot.blocks.engagements import (
 )
 from bot.blocks.help import usage_reply
 from bot.domain import engagements, roles
+from bot.domain.assurance import diligence
 from bot.domain.errors import NotAllowed, UserError
 from bot.engine import outbox
 from bot.platform.slack import quick_user_info
@@ -167,6 +168,7 @@ def engagement_form(
                     now=req.now,
                     admins=req.admins,
                 )
+            diligence.follow_engagement(session, before, after, req.user_id, req.now)
             outbox.engagement_saved(
                 session, before=before, after=after, actor=req.user_id, request=req.delivery,
                 now=req.now,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, roles, workspaces
-from bot.domain.assurance import register
+from bot.domain.assurance import clocks, register
 from bot.domain.assurance.types import BY_KEY, CRITICALITIES, DEFAULT_REQUIREMENTS, EvidenceType
 from bot.domain.engagements.definition import EngagementDetails
 from bot.domain.errors import FieldErrors
@@ -80,6 +80,32 @@ def request_at_start(
         for type_key in kinds
         if type_key not in held
     ]
+
+
+# What the clocks of the vendor's evidence are computed from.
+ASSURANCE_SETTINGS = ("timezone", "holidays", "assurance_expiry_days", "assurance_window_days")
+
+
+def follow_engagement(
+    session: Session,
+    before: EngagementDetails | None,
+    after: EngagementDetails,
+    actor: str,
+    now: datetime,
+) -> None:
+    """What an engagement's creation or edit means for its evidence, in the same transaction
+    (the caller saves the engagement, then calls this: the engagement knows nothing of the
+    register built on it). A new engagement asks for what its criticality requires; an edit
+    that raises its criticality or names its first vendor contact asks for what is missing; new
+    evidence settings (or zone, or holidays) move its items' clocks."""
+    if before is None:
+        request_at_start(session, after, actor, now)
+        return
+    old, new = before.engagement, after.engagement
+    if any(getattr(old, f) != getattr(new, f) for f in ASSURANCE_SETTINGS):
+        clocks.replan_engagement(session, new, now)
+    if old.criticality != new.criticality or (after.vendor_contacts and not before.vendor_contacts):
+        request_at_start(session, after, actor, now)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, contract_clocks, deliverable_clocks, workspaces
-from bot.domain.assurance import clocks as assurance_clocks
-from bot.domain.assurance import diligence
 from bot.domain.engagements.definition import (
     DEFAULT_RESOLVE_HOURS,
     EngagementDetails,
@@ -233,10 +231,7 @@ def create(
     )
     contract_clocks.plan(session, engagement, now)
     session.flush()
-    written = _as_written(engagement, data)
-    # Due diligence: what its criticality requires is asked of its vendor from the start.
-    diligence.request_at_start(session, written, actor, now)
-    return written
+    return _as_written(engagement, data)
 
 
 # What a deliverable's clocks are computed from: a change of any re-plans them.
@@ -247,12 +242,6 @@ CLOCK_SETTINGS = frozenset(
 
 # What the contract's reminders are computed from.
 CONTRACT_SETTINGS = frozenset({"timezone", "contract_end", "contract_renews", "notice_days"})
-
-
-# What the clocks of the vendor's evidence are computed from.
-ASSURANCE_SETTINGS = frozenset(
-    {"timezone", "holidays", "assurance_expiry_days", "assurance_window_days"}
-)
 
 
 def update(
@@ -294,10 +283,6 @@ def update(
         deliverable_clocks.replan_engagement(session, engagement, now)
     if CONTRACT_SETTINGS & changed_after.keys():
         contract_clocks.plan(session, engagement, now)
-    if ASSURANCE_SETTINGS & changed_after.keys():  # its evidence's reminders move with them
-        assurance_clocks.replan_engagement(session, engagement, now)
-    if "criticality" in changed_after or (data.vendor_contacts and not before.vendor_contacts):
-        diligence.request_at_start(session, after, actor, now)  # what it requires now, once
     if changed_after:
         audit.record(
             session=session,
