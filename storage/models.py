@@ -463,10 +463,6 @@ class ScheduledJob(SQLModel, table=True):
     # Lookups in a row that Slack did not answer for a job whose outcome is unknown (its error
     # says why; the engine gives up at `delivery.MAX_LOOKUPS`). Migration 0016.
     lookups_failed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    # For a job whose outcome is unknown: a moment after its lost attempt (when it was recorded
-    # as unknown, or its dead holder's lease ran out), set by the claim; a lookup reads Slack's
-    # messages up to it only (migration 0022).
-    unknown_until: datetime | None = moment(nullable=True)
     created_at: datetime = moment()
     updated_at: datetime = moment()
 

@@ -97,7 +97,6 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
                 message.channel,
                 thread_ts=message.payload.get("thread_ts"),
                 since=job.planned_at,
-                until=job.unknown_until,
             )
         except StillUnknown as e:
             retry_lookup(sender, job, str(e), wait_at_least=e.retry_after)
@@ -183,7 +182,6 @@ def find_sent(
     *,
     thread_ts: str | None = None,
     since: datetime | None = None,
-    until: datetime | None = None,
 ) -> dict[str, Any] | None:
     """The message the job `key` posted in `channel` (a person's DM for a user id), looked up
     by its metadata; None when Slack has none, or refuses for good to say (no history scope,
@@ -191,15 +189,12 @@ def find_sent(
     failed for a passing reason: sending now could post the message twice.
 
     A thread reply is looked for in its thread (`conversations.replies`): history holds
-    top-level messages only. Only messages from `since` (when the job was planned) to `until`
-    (a moment after the lost attempt), each widened by the clocks' skew, are read, page by
-    page, so a non-Marketplace app's 15 messages a page find it in a busy channel; a rate limit is not waited out here (Tier 1 is a minute) but handed back
+    top-level messages only. Only messages since `since` (when the job was planned, widened by
+    the clocks' skew) are read, newest first, page by page; a rate limit is not waited out here (Tier 1 is a minute) but handed back
     with its Retry-After."""
     args: dict[str, Any] = {"include_all_metadata": True, "limit": LOOKUP_PAGE}
     if since is not None:
         args["oldest"] = f"{(since - CLOCK_SKEW).timestamp():.6f}"
-    if until is not None:
-        args["latest"] = f"{(until + CLOCK_SKEW).timestamp():.6f}"
     try:
         if channel[:1] in "UW":
             channel = client.conversations_open(users=channel)["channel"]["id"]

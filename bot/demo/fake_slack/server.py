@@ -110,7 +110,9 @@ class Server:
         if delay:
             time.sleep(delay)
         status, body, extra_headers = 200, {}, {}
-        self.wall_now()  # every call tells the stand-in what time the app is at
+        # The moment the call arrived is the moment its message is stamped with, even when it
+        # is performed later (a delay, a loaded machine): Slack stamps what it receives.
+        self._caller.arrived = self.wall_now()
         token = None
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         if auth.startswith("Bearer "):

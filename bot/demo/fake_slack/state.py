@@ -34,7 +34,7 @@ class State:
         self._dms: dict[str, str] = {}  # user id -> D channel id
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts = itertools.count(1)
-        self._last_ts = 0  # the last ts given, in microseconds
+        self._given_ts: set[int] = set()  # every ts given, in microseconds
         self._wall_override: float | None = None
         self._wall_seen: float | None = None
         self._triggers: dict[str, dict[str, Any]] = {}

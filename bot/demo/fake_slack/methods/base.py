@@ -42,13 +42,16 @@ class MethodHelpers:
 
     def _new_ts(self) -> str:
         """A message's ts as Slack makes it: the Unix time of its posting, to the microsecond,
-        each one later than the last. The time is the app's (`bot.platform.clock`: a test's or
-        the demo's simulated moment), or the one `simulate_time_at` set for processes started
-        with `tick --now`, so lookups bounded by time read the messages they should."""
-        micros = round(self.wall_now() * 1_000_000)  # whole microseconds: no float rounding
-        self._last_ts = max(micros, self._last_ts + 1)
+        never one given before. The time is the app's (`bot.platform.clock`: a test's or the
+        demo's simulated moment, which may jump back), or the one `simulate_time_at` set for
+        processes started with `tick --now`, so lookups bounded by time read what they should."""
+        moment = getattr(self._caller, "arrived", None) or self.wall_now()
+        micros = round(moment * 1_000_000)  # whole microseconds: no float rounding
+        while micros in self._given_ts:
+            micros += 1
+        self._given_ts.add(micros)
         next(self._ts)
-        return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _require(self, args: dict[str, Any], *names: str) -> None:
         for n in names:
