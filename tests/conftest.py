@@ -283,8 +283,10 @@ class Cadence:
     def db(self) -> Database:
         return self.services.db
 
-    def wait_until(self, predicate, timeout: float = 5.0, what: str = "condition"):
-        """Poll for an effect of work done after ack (never sleep a fixed time)."""
+    def wait_until(self, predicate, timeout: float = 15.0, what: str = "condition"):
+        """Poll for an effect of work done after ack (never sleep a fixed time). The limit is
+        for a machine busy with the whole suite in parallel: an effect that never comes still
+        fails, only later."""
         return wait_until(predicate, timeout, what)
 
 
