@@ -425,6 +425,20 @@ def finish_sent(
     return set(result.scalars())
 
 
+def cancel_moot(session: Session, *, prefix: str, kind: str, keep: set[str], now: datetime) -> None:
+    """Cancel the pending jobs of `kind` whose keys start with `prefix` and are not in `keep`:
+    the clocks a record's change made moot (its clock keys name the facts they follow from)."""
+    pending = session.exec(
+        select(ScheduledJob.key)
+        .where(col(ScheduledJob.key).startswith(prefix, autoescape=True))
+        .where(col(ScheduledJob.kind) == kind)
+        .where(col(ScheduledJob.status) == PENDING)
+    ).all()
+    moot = [key for key in pending if key not in keep]
+    if moot:
+        cancel(session, now=now, keys=moot)
+
+
 def cancel(
     session: Session,
     *,

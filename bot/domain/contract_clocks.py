@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from storage import job_keys, jobs
 from storage.jobs import JobKind
-from storage.models import Engagement, ScheduledJob
+from storage.models import Engagement
 
 NOTICE_REMINDERS = (90, 30, 7)  # days before the last day to give notice
 REMIND_AT = time(9, 0)  # in the engagement's zone
@@ -95,19 +95,13 @@ def plan(session: Session, engagement: Engagement, now: datetime) -> None:
     assert engagement.id is not None
     wanted = [c for c in clocks(engagement) if c.due_at > now]
     keys = {c.key for c in wanted}
-    pending = session.exec(
-        select(ScheduledJob.key)
-        .where(
-            col(ScheduledJob.key).startswith(
-                job_keys.contract_clocks(engagement.id), autoescape=True
-            )
-        )
-        .where(col(ScheduledJob.kind) == JobKind.CONTRACT_CLOCK)
-        .where(col(ScheduledJob.status) == jobs.PENDING)
-    ).all()
-    moot = [key for key in pending if key not in keys]
-    if moot:
-        jobs.cancel(session, now=now, keys=moot)
+    jobs.cancel_moot(
+        session,
+        prefix=job_keys.contract_clocks(engagement.id),
+        kind=JobKind.CONTRACT_CLOCK,
+        keep=keys,
+        now=now,
+    )
     for clock in wanted:
         jobs.plan(
             session,

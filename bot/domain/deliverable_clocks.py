@@ -29,7 +29,7 @@ from bot.domain import concern_clock
 from storage import job_keys, jobs
 from storage.deliverable_statuses import DeliverableStatus
 from storage.jobs import JobKind
-from storage.models import Deliverable, Engagement, ScheduledJob
+from storage.models import Deliverable, Engagement
 
 # The due-soon reminder (the owner hears on the morning of the n-th working day back) and the
 # acceptance window (a submission waits this long before the acceptors are reminded) are the
@@ -152,19 +152,13 @@ def plan(session: Session, deliverable: Deliverable, now: datetime) -> None:
     assert engagement is not None
     wanted = clocks(deliverable, engagement)
     keys = {clock.key for clock in wanted}
-    pending = session.exec(
-        select(ScheduledJob.key)
-        .where(
-            col(ScheduledJob.key).startswith(
-                job_keys.deliverable_clocks(deliverable.id), autoescape=True
-            )
-        )
-        .where(col(ScheduledJob.kind) == JobKind.DELIVERABLE_CLOCK)
-        .where(col(ScheduledJob.status) == jobs.PENDING)
-    ).all()
-    moot = [key for key in pending if key not in keys]
-    if moot:
-        jobs.cancel(session, now=now, keys=moot)
+    jobs.cancel_moot(
+        session,
+        prefix=job_keys.deliverable_clocks(deliverable.id),
+        kind=JobKind.DELIVERABLE_CLOCK,
+        keep=keys,
+        now=now,
+    )
     for clock in wanted:
         if clock.stage == Stage.DUE_SOON and clock.due_at <= now:
             continue

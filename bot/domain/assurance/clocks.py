@@ -28,7 +28,7 @@ from bot.domain import concern_clock, concerns
 from storage import job_keys, jobs
 from storage.assurance_statuses import OWED, AssuranceStatus
 from storage.jobs import JobKind
-from storage.models import AssuranceItem, Concern, Engagement, ScheduledJob
+from storage.models import AssuranceItem, Concern, Engagement
 
 
 class Stage(StrEnum):
@@ -130,17 +130,13 @@ def plan(session: Session, item: AssuranceItem, now: datetime) -> None:
     assert engagement is not None
     wanted = clocks(item, engagement)
     keys = {c.key for c in wanted}
-    pending = session.exec(
-        select(ScheduledJob.key)
-        .where(
-            col(ScheduledJob.key).startswith(job_keys.assurance_clocks(item.id), autoescape=True)
-        )
-        .where(col(ScheduledJob.kind) == JobKind.ASSURANCE_CLOCK)
-        .where(col(ScheduledJob.status) == jobs.PENDING)
-    ).all()
-    moot = [key for key in pending if key not in keys]
-    if moot:
-        jobs.cancel(session, now=now, keys=moot)
+    jobs.cancel_moot(
+        session,
+        prefix=job_keys.assurance_clocks(item.id),
+        kind=JobKind.ASSURANCE_CLOCK,
+        keep=keys,
+        now=now,
+    )
     for clock in wanted:
         if clock.stage == Stage.EXPIRING and clock.due_at <= now:
             continue
