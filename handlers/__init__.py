@@ -46,6 +46,7 @@ from handlers import (
     messages,
     questions,
     status,
+    workflow_steps,
     workspace_events,
 )
 from handlers.context import request_context
@@ -84,6 +85,8 @@ EVENTS: dict[str, Listener] = {
     "tokens_revoked": workspace_events.tokens_revoked,
 }
 SHORTCUTS: dict[str, Listener] = {RAISE_SHORTCUT: concerns.raise_from_message}
+# Workflow Builder steps (Bolt's custom functions), by callback id: manifest.yml's `functions`.
+FUNCTIONS: dict[str, Listener] = workflow_steps.FUNCTIONS
 
 
 def register_listeners(app: App, services: Services, outbox: Outbox) -> None:
@@ -98,3 +101,5 @@ def register_listeners(app: App, services: Services, outbox: Outbox) -> None:
         app.event(event)(guarded(listener))
     for callback_id, listener in SHORTCUTS.items():
         app.shortcut(callback_id)(guarded(listener))
+    for callback_id, listener in FUNCTIONS.items():
+        app.function(callback_id)(guarded(listener))

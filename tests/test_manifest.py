@@ -13,6 +13,7 @@ from pathlib import Path
 
 import handlers
 from bot.domain.command_reference import REFERENCE
+from handlers.workflow_steps import STEPS
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = (ROOT / "manifest.yml").read_text()
@@ -82,6 +83,8 @@ def test_the_command_and_its_usage_hint_follow_the_reference():
 def test_the_shortcuts_and_events_are_those_the_app_handles():
     assert re.findall(r"callback_id: (\S+)", MANIFEST) == list(handlers.SHORTCUTS)
     subscribed = {EVENT_SUBSCRIPTIONS.get(e, e) for e in handlers.EVENTS}
+    if handlers.FUNCTIONS:  # Workflow Builder steps run on this event
+        subscribed.add("function_executed")
     assert set(listed("bot_events")) == subscribed
     assert "home_tab_enabled: true" in MANIFEST
     # People may type in the Messages tab, and what they type is answered (handlers/messages.py).
@@ -100,3 +103,71 @@ def test_the_scopes_are_exactly_those_the_code_uses():
         needed |= EVENT_SCOPES.get(event, set())
     assert set(listed("bot")) == needed
     assert {"chat_postMessage", "users_info", "files_upload_v2"} <= called  # the scan works
+
+
+def section(name: str) -> dict:
+    """A top-level mapping of the manifest (keys, nested mappings, lists of scalars), read by
+    indentation: enough of YAML for the `functions` section, without a YAML library."""
+    lines = [line.split(" #")[0].rstrip() for line in MANIFEST.splitlines()]
+    start = lines.index(f"{name}:")
+    body = []
+    for line in lines[start + 1 :]:
+        if line and not line.startswith(" "):
+            break
+        if line.strip() and not line.strip().startswith("#"):
+            body.append(line)
+    root: dict = {}
+    stack: list[tuple[int, dict | list]] = [(-1, root)]
+    for i, line in enumerate(body):
+        depth = len(line) - len(line.lstrip())
+        while stack[-1][0] >= depth:
+            stack.pop()
+        parent = stack[-1][1]
+        text = line.strip()
+        if text.startswith("- "):
+            assert isinstance(parent, list), line
+            parent.append(text[2:])
+            continue
+        key, _, value = text.partition(":")
+        value = value.strip()
+        assert isinstance(parent, dict), line
+        if value:
+            parent[key] = {"true": True, "false": False}.get(value, value)
+            continue
+        following = body[i + 1] if i + 1 < len(body) else ""
+        child: dict | list = [] if following.strip().startswith("- ") else {}
+        parent[key] = child
+        stack.append((depth, child))
+    return root
+
+
+def test_the_workflow_steps_are_declared_as_the_code_runs_them():
+    """Each step bound in handlers/__init__.py is a function of the manifest with the inputs and
+    outputs the listener reads and writes, typed as Slack types them; the settings Slack needs
+    for steps served by the app (https://docs.slack.dev/tools/bolt-python/concepts/custom-steps)."""
+    declared = section("functions")
+    assert set(declared) == set(handlers.FUNCTIONS) == set(STEPS)
+    for callback_id, step in STEPS.items():
+        function = declared[callback_id]
+        assert (function["title"], function["description"]) == (step.title, step.description)
+        for kind, params in (
+            ("input_parameters", step.inputs),
+            ("output_parameters", step.outputs),
+        ):
+            properties = function[kind]["properties"]
+            assert list(properties) == [p.name for p in params], (callback_id, kind)
+            for p in params:
+                written = properties[p.name]
+                assert written["type"] == p.type and written["title"] == p.title, p.name
+                assert written["is_required"] is p.required, p.name
+                assert written.get("enum", []) == list(p.enum), p.name
+            assert function[kind]["required"] == [p.name for p in params if p.required]
+        # Who runs it comes from Slack, never from the builder: one user_context input.
+        types = [
+            properties["type"] for properties in function["input_parameters"]["properties"].values()
+        ]
+        assert types.count("slack#/types/user_context") == 1, callback_id
+    settings = section("settings")
+    assert settings["function_runtime"] == "remote"
+    assert settings["org_deploy_enabled"] is True
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]

@@ -123,6 +123,7 @@ class Reply:
     response_url: str | None = None
     trigger_id: str | None = None
     payload: dict[str, Any] | None = None
+    execution: Any = None  # a Workflow Builder step's run, as the stand-in records it
 
 
 # --------------------------------------------------------------------------------------------
@@ -626,6 +627,60 @@ class SlackSim:
         headers = sign(body, self.signing_secret, content_type="application/json")
         reply = self.raw_post(body, headers)
         reply.payload = envelope
+        return reply
+
+    def function_executed(
+        self,
+        callback_id: str,
+        inputs: dict[str, Any],
+        *,
+        definition: dict[str, Any] | None = None,
+        retry_of: Reply | None = None,
+    ) -> Reply:
+        """A workflow reaches the app's step `callback_id`: Slack starts a function execution
+        (the stand-in records it, with its own token) and sends the ``function_executed``
+        event as its reference shows it
+        (https://docs.slack.dev/reference/events/function_executed): the ``function`` it runs
+        (`definition`: its title, description and parameters as the manifest declares them),
+        ``inputs``, ``function_execution_id``, ``workflow_execution_id``, ``event_ts`` and
+        ``bot_access_token``. The reply's ``execution`` is the stand-in's record of it.
+
+        `retry_of`: Slack delivering the same event again (the same event id, signed anew,
+        with X-Slack-Retry-Num), as it does when the first delivery got no answer in time."""
+        if retry_of is not None:
+            envelope = retry_of.payload or {}
+            body = json.dumps(envelope)
+            headers = sign(body, self.signing_secret, content_type="application/json")
+            headers |= {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+            reply = self.raw_post(body, headers)
+            reply.payload, reply.execution = envelope, retry_of.execution
+            return reply
+        execution = self.fake.start_execution(callback_id, inputs, team_id=self.team_id)
+        described = definition or {}
+        now = time.time()
+        event = {
+            "type": "function_executed",
+            "function": {
+                "id": f"Fn0CAD{secrets.token_hex(3).upper()}",
+                "callback_id": callback_id,
+                "title": described.get("title", callback_id),
+                "description": described.get("description", ""),
+                "type": "app",
+                "input_parameters": described.get("input_parameters", []),
+                "output_parameters": described.get("output_parameters", []),
+                "app_id": self.fake.app_id,
+                "date_created": 1694727597,
+                "date_updated": 1698947481,
+                "date_deleted": 0,
+            },
+            "inputs": inputs,
+            "function_execution_id": execution.id,
+            "workflow_execution_id": execution.workflow_execution_id,
+            "event_ts": f"{now:.6f}",
+            "bot_access_token": execution.token,
+        }
+        reply = self.event(event)
+        reply.execution = execution
         return reply
 
     def app_home_opened(self, user: str) -> Reply:

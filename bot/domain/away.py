@@ -54,3 +54,17 @@ def clear_away(*, session: Session, team_id: str, user_id: str, today: date) -> 
             row.ends_on = today - timedelta(days=1)
             session.add(row)
     return len(rows)
+
+
+def away_on(*, session: Session, team_id: str, user_ids: list[str], day: date) -> set[str]:
+    """Who of `user_ids` is away on `day` (one query): they are not asked that day."""
+    if not user_ids:
+        return set()
+    rows = session.exec(
+        select(AwayPeriod.user_id)
+        .where(AwayPeriod.team_id == team_id)
+        .where(col(AwayPeriod.user_id).in_(user_ids))
+        .where(col(AwayPeriod.starts_on) <= day)
+        .where(col(AwayPeriod.ends_on) >= day)
+    ).all()
+    return set(rows)

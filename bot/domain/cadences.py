@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, checkins, recurrence
-from bot.domain.checkin_kinds import CHECKIN_KINDS, spec_of
+from bot.domain import audit, away, checkins, recurrence
+from bot.domain.checkin_kinds import CHECKIN_KINDS, CheckInKind, spec_of
 from bot.domain.command_reference import echo, read_number
 from bot.domain.engagements import (
     EngagementDetails,
@@ -32,7 +33,7 @@ from bot.domain.errors import FieldErrors, NotFound, UserError
 from bot.domain.questions.editing import Scope, apply_template, copy_defaults
 from bot.domain.questions.templates import template
 from storage import jobs
-from storage.models import Cadence, CadenceBase, Engagement, EngagementMember
+from storage.models import Cadence, CadenceBase, CheckIn, Engagement, EngagementMember
 
 KINDS = {kind.value: spec.title for kind, spec in CHECKIN_KINDS.items()}
 RULE_KINDS = {
@@ -601,6 +602,101 @@ def skip_next(
         after={"next_slot": cadence.next_slot, "skipped": skipped},
     )
     return cadence, skipped
+
+
+@dataclass(frozen=True)
+class AskedNow:
+    """A check-in opened off the schedule: its row, its cadence and who it asks."""
+
+    checkin: CheckIn
+    cadence: Cadence
+    asked: tuple[str, ...]
+    again: bool  # it had been opened already this minute (a second ask changes nothing)
+
+
+def ask_now(
+    *,
+    session: Session,
+    team_id: str,
+    actor: str,
+    engagement_id: int,
+    ref: str | None,
+    now: datetime,
+    admins: Iterable[str],
+) -> AskedNow:
+    """Ask for a status update now, off the schedule: one more check-in of the engagement's
+    status-update cadence (the one numbered `ref`, or its only one), its prompts due at once,
+    with the cadence's window, reminder and escalation. The engagement's leads and Cadence
+    admins may, as they may change its cadences.
+
+    The occurrence is keyed by this minute in the cadence's zone, so asking twice within a
+    minute opens one check-in; and the schedule never opens another within `MIN_INTERVAL`
+    of it (the planner's rule), so people are not asked twice in a row."""
+    details = get_engagement(session=session, team_id=team_id, engagement_id=engagement_id)
+    require_manager(details, actor, admins)
+    name = details.engagement.name
+    if details.engagement.archived_at is not None:
+        raise UserError(f"{name} is archived; it asks for no updates.")
+    if ref:
+        cadence = find(session=session, team_id=team_id, ref=ref)
+        if cadence.engagement_id != details.id:
+            raise NotFound(
+                f"Cadence #{cadence.id} is not one of {name}'s. `/cadence cadences "
+                f"{details.engagement.handle}` lists its cadences."
+            )
+        if cadence.kind != CheckInKind.STATUS_UPDATE:
+            raise UserError(f"Cadence #{cadence.id} is not a status update; choose one that is.")
+        if cadence.status != ACTIVE:
+            raise UserError(f"Cadence #{cadence.id} is {cadence.status}; resume it first.")
+    else:
+        found = session.exec(
+            select(Cadence)
+            .where(Cadence.team_id == team_id)
+            .where(Cadence.engagement_id == details.id)
+            .where(Cadence.kind == CheckInKind.STATUS_UPDATE)
+            .where(Cadence.status == ACTIVE)
+            .order_by(col(Cadence.id))
+        ).all()
+        if not found:
+            raise UserError(
+                f"{name} has no active status-update cadence to ask with: a lead adds one "
+                f"with `/cadence schedule {details.engagement.handle}`."
+            )
+        if len(found) > 1:
+            numbers = ", ".join(f"#{c.id}" for c in found)
+            raise UserError(
+                f"{name} has {len(found)} status-update cadences ({numbers}): say which, by "
+                "its number."
+            )
+        cadence = found[0]
+    assert cadence.id is not None
+    slot = now.astimezone(ZoneInfo(cadence.timezone)).replace(tzinfo=None, second=0, microsecond=0)
+    people = audience(cadence, session)
+    absent = away.away_on(session=session, team_id=team_id, user_ids=people, day=slot.date())
+    status = checkins.open_occurrence(
+        session, cadence=cadence, engagement=details.engagement, slot=slot, at=now, now=now,
+        people=people, away=absent, zones={},
+    )  # fmt: skip
+    if status == checkins.HOLIDAY:
+        raise UserError(f"Today is one of {name}'s holidays: nobody is asked for an update.")
+    if status == checkins.EXCUSED:
+        raise UserError(
+            f"Cadence #{cadence.id} asks nobody today: everyone it asks is away, or none of "
+            f"them is on {name} any more."
+        )
+    checkin = session.exec(
+        select(CheckIn)
+        .where(CheckIn.cadence_id == cadence.id)
+        .where(CheckIn.occurrence_key == slot.isoformat(timespec="minutes"))
+    ).one()
+    if status is not None:
+        audit.record(
+            session=session, team_id=team_id, actor=actor, entity_type="cadence",
+            entity_id=cadence.id, action="ask_now", now=now,
+            after={"checkin_id": checkin.id, "slot": checkin.occurrence_key},
+        )  # fmt: skip
+    asked = tuple(u for u in people if u not in absent)
+    return AskedNow(checkin, cadence, asked, again=status is None)
 
 
 def delete(

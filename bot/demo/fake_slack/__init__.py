@@ -30,7 +30,8 @@ The parts, each readable alone:
 - ``state.py``: the workspaces (people, channels, DMs, messages, views, triggers, files,
   teams and tokens), set up and read back by tests;
 - ``methods/``: the Web API methods, a module per family (``oauth``, ``chat``,
-  ``conversations``, ``users``, ``views``, ``files``; ``base`` what they share);
+  ``conversations``, ``users``, ``views``, ``files``, ``functions``: Workflow Builder steps'
+  executions; ``base`` what they share);
 - ``server.py``: the HTTP server, and how one request is answered (``handle_api``).
 
 `FakeSlack` below is those parts put together, and what each starts with.
@@ -87,4 +88,5 @@ class FakeSlack(Server, Records, Faults, State, Methods):
         self._init_records()
         self._init_faults()
         self._init_state()
+        self._init_functions()
         self.add_user(bot_user_id, name="cadence", is_bot=True, tz="America/Los_Angeles")

@@ -125,7 +125,9 @@ class Server:
             body = {"ok": False, "error": "not_authed"}
         elif token in self._revoked:
             body = {"ok": False, "error": "token_revoked"}
-        elif not str(token).startswith(("xoxb-", "xoxp-")):
+        elif not str(token).startswith(("xoxb-", "xoxp-")) and not self.knows_function_token(
+            str(token)
+        ):  # a step's execution token is good for its workspace (methods/functions.py)
             body = {"ok": False, "error": "invalid_auth"}
         else:
             fault = self._next_fault(method, args)

@@ -13,6 +13,7 @@ from bot.demo.fake_slack.methods.base import ApiError, MethodHelpers
 from bot.demo.fake_slack.methods.chat import ChatMethods
 from bot.demo.fake_slack.methods.conversations import ConversationsMethods
 from bot.demo.fake_slack.methods.files import FilesMethods
+from bot.demo.fake_slack.methods.functions import FunctionsMethods
 from bot.demo.fake_slack.methods.oauth import OAuthMethods
 from bot.demo.fake_slack.methods.users import UsersMethods
 from bot.demo.fake_slack.methods.views import ViewsMethods
@@ -25,6 +26,7 @@ class Methods(
     UsersMethods,
     ViewsMethods,
     FilesMethods,
+    FunctionsMethods,
     MethodHelpers,
 ):
     """Every Web API method FakeSlack answers, and the way a call finds its method."""
