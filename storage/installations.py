@@ -56,6 +56,45 @@ def bot_token(engine: Engine, *, client_id: str, team_id: str) -> str | None:
         return connection.execute(query).scalar_one_or_none()
 
 
+@dataclass(frozen=True)
+class InstalledBot:
+    """Who Cadence's bot is in one workspace, as its install stored it."""
+
+    team_id: str
+    enterprise_id: str | None
+    bot_token: str
+    bot_id: str | None
+    bot_user_id: str | None
+    bot_scopes: list[str]
+
+
+def bot_of(engine: Engine, *, client_id: str, team_id: str) -> InstalledBot | None:
+    """The latest bot installed in workspace `team_id` (None: Cadence is not installed there),
+    by team id alone like `bot_token`: a request from a Slack Connect channel may name another
+    organisation's enterprise. A read-only transaction, as `bot_token`'s."""
+    bots = SLACK_BOTS.c
+    query = (
+        select(bots.enterprise_id, bots.bot_token, bots.bot_id, bots.bot_user_id, bots.bot_scopes)
+        .where(bots.client_id == client_id)
+        .where(bots.team_id == team_id)
+        .where(bots.bot_token.is_not(None))
+        .order_by(desc(bots.installed_at), desc(bots.id))
+        .limit(1)
+    )
+    with engine.execution_options(**{READ_ONLY: True}).begin() as connection:
+        row = connection.execute(query).first()
+    if row is None:
+        return None
+    return InstalledBot(
+        team_id=team_id,
+        enterprise_id=row.enterprise_id,
+        bot_token=row.bot_token,
+        bot_id=row.bot_id,
+        bot_user_id=row.bot_user_id,
+        bot_scopes=[s for s in (row.bot_scopes or "").split(",") if s],
+    )
+
+
 def installed(team_id_column: ColumnElement) -> ColumnElement[bool]:
     """A filter for planning queries: rows of workspaces that have not uninstalled Cadence."""
     return ~exists(

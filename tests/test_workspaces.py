@@ -17,7 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,13 @@ class Deployment:
 
 @pytest.fixture
 def deployment(fake_slack: FakeSlack, db: Database, database_url: str) -> Iterator[Deployment]:
-    fake = fake_slack
+    with serving_workspaces(fake_slack, db, database_url) as d:
+        yield d
+
+
+@contextmanager
+def serving_workspaces(fake: FakeSlack, db: Database, database_url: str) -> Iterator[Deployment]:
+    """The app under OAuth, serving HTTP, with Bravo and Charlie added to the fake's Slack."""
     fake.oauth_client = (CLIENT_ID, CLIENT_SECRET)
     fake.add_team(BRAVO, name="Bravo", domain="bravo")
     fake.add_user(B_LEAD, name="bea.lead", tz="Europe/Berlin", team_id=BRAVO)

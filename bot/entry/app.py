@@ -4,8 +4,9 @@ One workspace (SLACK_BOT_TOKEN): Bolt checks the token with `auth.test` when the
 Several (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET): Bolt serves Slack's OAuth
 install (`GET /slack/install`, `GET /slack/oauth_redirect`), keeps each installation in slack_sdk's
 SQLAlchemy installation store in Cadence's database, and authorizes each request with the bot
-token of the workspace it comes from; a signed request from a workspace without an installation
-is refused.
+token of the workspace Cadence is installed in (`installed_workspace.py`: in a Slack Connect
+channel, not the workspace of a person of another organisation); a signed request naming no
+workspace with an installation is refused.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.error import BoltError
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.engine.outbox_sender import Outbox
+from bot.entry import installed_workspace
 from bot.entry.sizing import LISTENER_THREADS
 from bot.platform.config import ConfigError, Settings
 from bot.platform.logs import ContextExecutor
@@ -60,7 +61,10 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
             client=web_client(settings),
             signing_secret=settings.slack_signing_secret,
             oauth_settings=oauth_settings(services),
-            authorize=_authorize(services),
+            before_authorize=installed_workspace.before_authorize,
+            authorize=installed_workspace.InstalledWorkspaceAuthorize(
+                services.db.engine, settings.slack_client_id or ""
+            ),
             process_before_response=False,
             listener_executor=executor,
         )
@@ -117,21 +121,6 @@ def oauth_settings(services: Services) -> OAuthSettings:
             failure=_install_failed,
         ),
         logger=log,
-    )
-
-
-def _authorize(services: Services) -> InstallationStoreAuthorize:
-    """Each request's workspace token from its installation (bot tokens only); Bolt's
-    `auth.test` of a token is remembered per token, so a request costs one indexed read."""
-    settings = services.settings
-    client_id = settings.slack_client_id or ""
-    return InstallationStoreAuthorize(
-        logger=log,
-        installation_store=installations.installation_store(services.db.engine, client_id),
-        client_id=client_id,
-        client_secret=settings.slack_client_secret,
-        bot_only=True,
-        cache_enabled=True,
     )
 
 

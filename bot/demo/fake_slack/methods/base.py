@@ -120,7 +120,10 @@ class MethodHelpers:
             "user": self.bot_user_id,
             "bot_id": self.bot_id,
             "app_id": self.app_id,
-            "team": self.team_id,
+            # The workspace of the token that posted it: in a Slack Connect channel, the
+            # installation's (https://docs.slack.dev/reference/methods/chat.postMessage, its
+            # example answer's `message.team`).
+            "team": self._call_team(),
             "ts": ts,
             "channel": channel,
         }
