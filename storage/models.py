@@ -79,6 +79,11 @@ class Workspace(SQLModel, table=True):
     # When someone last ran `/cadence digest send`: one manual digest per workspace per
     # `digests.MANUAL_SEND_GAP`, so nobody can make Cadence post to every digest channel at will.
     digest_manual_sent_at: datetime | None = moment(nullable=True)
+    # How many days answers (updates, feedback, risk reviews, custom answers) and closed
+    # concerns are kept, and audit events (None: forever, the default). Migration 0022;
+    # `bot/domain/retention.py` applies them.
+    retention_days: int | None = None
+    audit_retention_days: int | None = None
 
 
 class EngagementBase(SQLModel):
@@ -390,9 +395,16 @@ class ConcernEvent(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """A configuration change: who, when, what, before → after."""
+    """A configuration change: who, when, what, before → after.
 
-    __table_args__ = (Index("ix_audit_entity", "team_id", "entity_type", "entity_id"),)
+    Each event is a link of its workspace's chain (`storage/audit_chain.py`, migration 0022):
+    `seq` its place, `prev_hash` the hash of the link before, `hash` that of its own content
+    and `prev_hash`. Set at commit, under the lock of the workspace's `AuditChainHead`."""
+
+    __table_args__ = (
+        Index("ix_audit_entity", "team_id", "entity_type", "entity_id"),
+        UniqueConstraint("team_id", "seq", name="uq_auditevent_team_seq"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()
@@ -403,6 +415,25 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_type=JSON, nullable=True)
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON, nullable=True)
     at: datetime = moment()
+    # Nullable so a release before the chain can still write during a rolling deploy (its
+    # unchained events are then reported by `audit verify`).
+    seq: int | None = None
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """Where a workspace's audit chain ends and begins: the row every writer of an audit event
+    locks (so two transactions never fork the chain) and `audit verify` checks the end against
+    (so deleting the last events shows). Retention moves the beginning: `first_seq` is the first
+    link kept and `start_hash` the hash of the link before it (empty: the chain's genesis)."""
+
+    team_id: str = Field(primary_key=True, max_length=TEAM_ID_LENGTH)
+    last_seq: int = 0
+    last_hash: str = Field(default="", max_length=64)
+    first_seq: int = 1
+    start_hash: str = Field(default="", max_length=64)
+    trimmed_at: datetime | None = moment(nullable=True)  # when retention last trimmed it
 
 
 class AwayPeriod(SQLModel, table=True):

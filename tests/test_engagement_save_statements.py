@@ -20,7 +20,7 @@ from bot.domain import engagements
 from storage.models import AuditEvent, ConcernSla, EngagementMember, KpiDefinition
 
 ROW_STATEMENTS = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}
-MOST_FOR_A_VENDOR_EDIT = 9  # the request's key, the details (4), the row, audit, notice, Home
+MOST_FOR_A_VENDOR_EDIT = 11  # the request's key, the details (4), the row, notice, Home, audit (3: the event, its chain head locked and moved)
 CHILDREN = ("engagementmember", "kpidefinition", "concernsla")
 
 

@@ -1,4 +1,7 @@
-"""The audit trail: every configuration change, who made it, when, and before → after."""
+"""The audit trail: every configuration change, who made it, when, and before → after.
+
+Each event is linked into its workspace's hash chain when its transaction commits
+(`storage/audit_chain.py`), so an edit made outside Cadence shows in `audit verify`."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from storage import audit_chain
 from storage.models import AuditEvent
 
 
@@ -33,7 +37,7 @@ def record(
         after=after,
         at=now,
     )
-    session.add(event)
+    audit_chain.add(session, event)
     return event
 
 

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo|forget-workspace]`.
+"""Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo|forget-workspace|
+audit verify]`.
 
 Exit statuses, for cron and process managers: 0 done; 1 `tick` sent something that failed for
 good (retries still pending are not a failure); 2 the configuration cannot be used; 3 the
@@ -20,6 +21,7 @@ from storage.deadline import DatabaseUnavailable
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+NO_SLACK = frozenset({"migrate", "audit"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     forget.add_argument("team_id", help="the workspace's team id (T…)")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    audit = sub.add_parser("audit", help="the audit trail: `audit verify` checks its hash chain")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser(
+        "verify", help="report the first event edited, deleted or inserted outside Cadence"
+    )
+    verify.add_argument("--team", help="one workspace's team id (default: every workspace)")
     args = parser.parse_args(argv)
     command = args.command or "serve"
 
@@ -52,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(args)
     try:
-        settings = load_settings(need_slack=command != "migrate")
+        # Commands that only read or change the database need no Slack settings.
+        settings = load_settings(need_slack=command not in NO_SLACK)
     except ConfigError as e:
         print("Cadence cannot start. Set these (in .env or the environment):", file=sys.stderr)
         for problem in e.problems:
@@ -87,7 +96,7 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     db = Database.from_url(settings.database_url)
     services = Services(settings=settings, db=db)
     db.ping()  # a database that cannot be reached is told now, in one line
-    if command in ("tick", "worker", "forget-workspace") and migrate.pending(
+    if command in ("tick", "worker", "forget-workspace", "audit") and migrate.pending(
         db.engine, settings.database_url
     ):
         print(
@@ -102,6 +111,10 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
         from bot.entry.forget_workspace import forget_workspace
 
         return forget_workspace(services, args.team_id, confirmed=args.yes)
+    if command == "audit":
+        from bot.entry.audit_verify import audit_verify
+
+        return audit_verify(services, args.team)
     if command == "worker":
         from bot.engine import ticker
         from bot.entry.stopping import stop_on_signals
