@@ -101,8 +101,9 @@ from bot.entry.cli import main as cli_main
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform import clock
 from bot.platform.services import Services
-from handlers import ACTIONS, EVENTS, SHORTCUTS, VIEWS
+from handlers import ACTIONS, EVENTS, FUNCTIONS, SHORTCUTS, VIEWS
 from handlers.commands import ROUTES
+from handlers.workflow_steps import function_object
 from storage import models
 from storage.db import Database
 from storage.models import (
@@ -693,7 +694,7 @@ class Sent:
     reply: Reply
     calls: int
     responses: int
-    kind: str  # "command", "click", "submission", "shortcut", "event"
+    kind: str  # "command", "click", "submission", "shortcut", "event", "step"
     source: str = ""  # what the person could already read where they asked
 
 
@@ -720,6 +721,12 @@ def sending(
 def observe(world: World, sent: Sent, timeout: float = 5.0, *, dm: bool = True) -> Seen:
     """Wait for what the person sees in answer (the listener's last act); `dm=False` when a DM
     to them might be about something else (a confirmation of an earlier change)."""
+    if sent.kind == "step":  # a Workflow Builder step: how Slack heard it end
+        execution = sent.reply.execution
+        world.app.wait_until(lambda: execution.state != "running", timeout, what="the step's end")
+        if execution.state == "failed":
+            return Seen("step-failed", execution.error or "")
+        return Seen("step-completed", json.dumps(execution.outputs), execution.outputs or {})
     body = sent.reply.json or {}
     if body.get("response_action") == "errors":
         return Seen("errors", "\n".join(map(str, body["errors"].values())), body)
@@ -788,7 +795,9 @@ def digest_send_again(world: World) -> dict[str, int]:
 def assert_refused(world: World, sent: Sent, seen: Seen, before: dict[str, list[str]]) -> None:
     """A refusal: said as one, naming nothing the person could not already read, changing no
     row, and the only thing that reached Slack."""
-    assert seen.kind in ("inline", "errors", "ephemeral", "dm"), (seen.kind, seen.text[:300])
+    assert seen.kind in ("inline", "errors", "ephemeral", "dm", "step-failed"), (
+        seen.kind, seen.text[:300],
+    )  # fmt: skip
     assert any(w in seen.text for w in REFUSAL_WORDS), f"not a refusal: {seen.text!r}"
     leaked = [w for w in SECRET_WORDS if w in seen.text and w not in sent.source and w != sent.user]
     assert not leaked, f"the refusal to {sent.role} names {leaked}: {seen.text!r}"
@@ -799,7 +808,9 @@ def assert_refused(world: World, sent: Sent, seen: Seen, before: dict[str, list[
     others = [
         f"{c.method} {json.dumps(c.args)[:200]}"
         for c in list(world.fake.calls)[sent.calls :]
-        if c.method not in READ_ONLY and not (seen.kind == "dm" and c.method == "chat.postMessage")
+        if c.method not in READ_ONLY
+        and not (seen.kind == "dm" and c.method == "chat.postMessage")
+        and not (seen.kind == "step-failed" and c.method == "functions.completeError")
     ]
     others += [
         f"response {p.name}"
@@ -1103,7 +1114,8 @@ class Case:
     works: Works
     answers: bool = True  # the person is answered (else only the change shows, elsewhere)
     # What the request reaches in handlers/__init__.py: ("command", typed text), ("action",
-    # action_id), ("view", callback_id), ("shortcut", callback_id) or ("event", type).
+    # action_id), ("view", callback_id), ("shortcut", callback_id), ("event", type) or
+    # ("function", a Workflow Builder step's callback_id).
     binding: tuple[str, str] = ("", "")
 
     def __str__(self) -> str:
@@ -1191,6 +1203,30 @@ def shortcut(world: World, role: str, fresh: bool) -> Sent:
 def home(world: World, role: str, fresh: bool) -> Sent:
     return sending(world, role, PEOPLE[role], "event", "",
                    lambda: world.sim(role).app_home_opened(PEOPLE[role]))  # fmt: skip
+
+
+def step(callback_id: str, actor: str, **inputs: Any) -> Callable[[World, str, bool], Sent]:
+    """A workflow someone runs reaches the step: Slack's function_executed event, about the
+    installed workspace, with the person as its user_context input."""
+
+    def send(world: World, role: str, fresh: bool) -> Sent:
+        filled = {**inputs, actor: {"id": PEOPLE[role], "secret": "b4a7f0c2e1d9"}}
+        return sending(world, role, PEOPLE[role], "step", "", lambda: world.app.sim.function_executed(
+            callback_id, filled, definition=function_object(callback_id)))  # fmt: skip
+
+    return send
+
+
+def step_done(model: type[SQLModel], output: str, by: str | None) -> Works:
+    """The step completed, and its output names the row it made (by this person)."""
+
+    def works(world: World, sent: Sent, seen: Seen) -> None:
+        assert seen.kind == "step-completed", (seen.kind, seen.text)
+        with world.app.db.read_session() as session:
+            row = session.get(model, seen.body[output])
+        assert row is not None and (by is None or getattr(row, by) == sent.user), seen.body
+
+    return works
 
 
 def typed_to_cadence(world: World, role: str, fresh: bool) -> Sent:
@@ -1849,6 +1885,34 @@ CASES: tuple[Case, ...] = (
     Case(
         "event: Home opened", EVERYONE, home, home_published, binding=("event", "app_home_opened")
     ),
+    # -- Workflow Builder steps: the person who runs the workflow, checked as by the commands --
+    Case(
+        "step: raise a concern",
+        MEMBERS,
+        step("raise_concern", "raised_by", engagement="acme-payments", title="From a workflow"),
+        step_done(Concern, "concern_id", "raised_by"),
+        binding=("function", "raise_concern"),
+    ),
+    Case(
+        "step: ask for a status update now",
+        MANAGERS,
+        step("ask_status_update", "requested_by", engagement="acme-payments"),
+        step_done(CheckIn, "checkin_id", None),
+        binding=("function", "ask_status_update"),
+    ),
+    Case(
+        "step: add a deliverable",
+        MANAGERS,
+        step(
+            "add_deliverable",
+            "added_by",
+            engagement="acme-payments",
+            title="From a workflow",
+            due_date="2026-12-18",
+        ),
+        step_done(Deliverable, "deliverable_id", "created_by"),
+        binding=("function", "add_deliverable"),
+    ),
     Case(
         "event: a message in the Messages tab",
         EVERYONE,
@@ -1895,7 +1959,8 @@ def test_every_binding_the_app_answers_has_a_row():
     every kind of person has tried. And no row names a binding the app does not have."""
     gaps = missing_rows(CASES)
     assert not gaps, f"bindings with no row in CASES (who may use them?): {gaps}"
-    tables = {"action": ACTIONS, "view": VIEWS, "shortcut": SHORTCUTS, "event": EVENTS}
+    tables = {"action": ACTIONS, "view": VIEWS, "shortcut": SHORTCUTS, "event": EVENTS,
+              "function": FUNCTIONS}  # fmt: skip
     strays = [
         case.name
         for case in CASES
@@ -1933,7 +1998,8 @@ def missing_rows(cases: list[Case] | tuple[Case, ...]) -> list[str]:
         for route in ROUTES
         if not any(w[: len(route)] == route for w in words)
     ]
-    tables = {"action": ACTIONS, "view": VIEWS, "shortcut": SHORTCUTS, "event": EVENTS}
+    tables = {"action": ACTIONS, "view": VIEWS, "shortcut": SHORTCUTS, "event": EVENTS,
+              "function": FUNCTIONS}  # fmt: skip
     for kind, table in tables.items():
         names = [name for k, name in covered if k == kind]
         for key in table:

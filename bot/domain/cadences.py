@@ -673,10 +673,13 @@ def ask_now(
     slot = now.astimezone(ZoneInfo(cadence.timezone)).replace(tzinfo=None, second=0, microsecond=0)
     people = audience(cadence, session)
     absent = away.away_on(session=session, team_id=team_id, user_ids=people, day=slot.date())
+    planned: list[dict[str, Any]] = []
     status = checkins.open_occurrence(
         session, cadence=cadence, engagement=details.engagement, slot=slot, at=now, now=now,
-        people=people, away=absent, zones={},
+        people=people, away=absent, zones={}, job_rows=planned,
     )  # fmt: skip
+    # A request's change: its prompts go at once after the commit (the outbox), not next pass.
+    jobs.plan_many(session, planned, remember=True)
     if status == checkins.HOLIDAY:
         raise UserError(f"Today is one of {name}'s holidays: nobody is asked for an update.")
     if status == checkins.EXCUSED:
