@@ -131,6 +131,9 @@ def serve_fake(
         ThreadingHTTPServer.request_queue_size = backlog
     clock = {"clock": lambda: 0.0} if still_clock else {}
     fake = FakeSlack(team_id=team_id, app_id=app_id, **clock).start()
+    # Slack's rate tiers (fake_slack/tiers.py), counted on a clock that moves: a still one would
+    # keep every call of the run in one minute's window.
+    fake.rate_tiers = not still_clock
     print(fake.base_url, flush=True)
     for line in sys.stdin:
         command = json.loads(line)

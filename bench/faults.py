@@ -66,6 +66,9 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def fake_slack() -> Iterator[FakeSlack]:
     """The people and channels the scenarios use (as tests/conftest.py's fixture)."""
     with FakeSlack(team_id=TEAM) as fake:
+        fake.rate_tiers = (
+            True  # Slack's rate tiers (fake_slack/tiers.py), as in tests/test_faults.py
+        )
         fake.add_user(LEAD, name="lena.lead", tz="Europe/Berlin")
         fake.add_user(LEAD2, name="lars.lead", tz="Europe/Berlin")
         fake.add_user(ADMIN, name="ada.admin", tz="America/New_York")

@@ -85,6 +85,13 @@ LOCKED_TABLES = "slackrequest, engagement, awayperiod, auditevent"
 TODAY = utc(2026, 11, 25, 10, 0)
 
 
+@pytest.fixture(autouse=True)
+def slack_rate_tiers(fake_slack: FakeSlack) -> None:
+    """Every fault run meets Slack's rate tiers (bot/demo/fake_slack/tiers.py) besides the
+    faults it injects."""
+    fake_slack.rate_tiers = True
+
+
 # --- the database away or hanging, seen from Slack ---------------------------------------------
 
 

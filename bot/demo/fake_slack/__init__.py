@@ -27,6 +27,8 @@ The parts, each readable alone:
 - ``records.py``: what Slack heard (`Call`, `ResponsePost`, ``calls_to``, ``wait_for``);
 - ``faults.py``: faults on demand (``fail``, ``rate_limit``, ``server_error``, ``drop``,
   ``time_out``, ``hold``, ``delay``, ``chaos``; `CHAOS_KINDS`);
+- ``tiers.py``: Slack's rate tiers per method and workspace over a sliding minute
+  (``rate_tiers``: off by default, on in the fault suites and benchmarks; `rate_limited_calls`);
 - ``state.py``: the workspaces (people, channels, DMs, messages, views, triggers, files,
   teams and tokens), set up and read back by tests;
 - ``methods/``: the Web API methods, a module per family (``oauth``, ``chat``,
@@ -50,6 +52,7 @@ from bot.demo.fake_slack.methods import Methods
 from bot.demo.fake_slack.records import Call, Records, ResponsePost
 from bot.demo.fake_slack.server import Server
 from bot.demo.fake_slack.state import State
+from bot.demo.fake_slack.tiers import Tiers
 
 __all__ = [
     "CHAOS_KINDS",
@@ -61,7 +64,7 @@ __all__ = [
 ]
 
 
-class FakeSlack(Server, Records, Faults, State, Methods):
+class FakeSlack(Server, Records, Faults, Tiers, State, Methods):
     """A fake Slack Web API on 127.0.0.1 (see module docstring)."""
 
     def __init__(
@@ -87,6 +90,7 @@ class FakeSlack(Server, Records, Faults, State, Methods):
         self._init_server()
         self._init_records()
         self._init_faults()
+        self._init_tiers()
         self._init_state()
         self._init_functions()
         self.add_user(bot_user_id, name="cadence", is_bot=True, tz="America/Los_Angeles")

@@ -150,6 +150,7 @@ class Server:
                 # (a Home tab's content) then finds the other (the views.publish call).
                 with self._lock:
                     try:
+                        self._check_tier(method, args)  # tiers.py: 429 past the method's tier
                         body = self._perform(method, args)
                     except RateLimited as limited:
                         status = 429

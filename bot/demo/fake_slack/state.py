@@ -46,8 +46,7 @@ class State:
         # The app's distribution regime (conversations.history and .replies' reference pages):
         # a Marketplace or internal app (Tier 3, pages up to 999 / 1000), or one distributed
         # outside the Marketplace (one request a minute per workspace, 15 messages a page).
-        self.marketplace_app = True
-        self._tier1_calls: dict[tuple[str, str], float] = {}
+        self.marketplace_app = True  # its one request a minute: tiers.py
         # Whether a bot token reads a channel's threads (practice) or only DMs' (the reference).
         self.bot_reads_channel_threads = True
         # workspaces (OAuth): team id -> name and domain; issued codes and tokens -> team id

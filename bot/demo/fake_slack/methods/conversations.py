@@ -5,7 +5,7 @@ https://docs.slack.dev/reference/methods/ (conversations.info, conversations.joi
 conversations.history, conversations.replies, conversations.open, conversations.members): a
 private channel the bot is not in is ``channel_not_found``, history holds top-level messages
 only and message metadata only with ``include_all_metadata``, pages follow cursors, a
-non-Marketplace app reads 15 messages a page once a minute, a DM with someone of another
+non-Marketplace app reads 15 messages a page (once a minute: tiers.py), a DM with someone of another
 workspace is refused.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from bot.demo.fake_slack.methods.base import ApiError, RateLimited
+from bot.demo.fake_slack.methods.base import ApiError
 
 # A non-Marketplace app's page for conversations.history and .replies (their reference pages).
 NON_MARKETPLACE_LIMIT = 15
@@ -85,18 +85,6 @@ class ConversationsMethods:
             raise ApiError("invalid_limit") from None
         return max(1, min(limit, most))
 
-    def _history_tier(self, method: str) -> None:
-        """Tier 3 for Marketplace and internal apps (not modelled: roughly 50 a minute); one
-        request a minute per workspace for a non-Marketplace app."""
-        if self.marketplace_app:
-            return
-        key = (self._call_team(), method)
-        now = self.clock()
-        last = self._tier1_calls.get(key)
-        if last is not None and now - last < 60:
-            raise RateLimited(max(1, int(60 - (now - last)) + 1))
-        self._tier1_calls[key] = now
-
     def _messages_of(self, channel: str) -> list[dict[str, Any]]:
         return [m for (c, _), m in self._messages.items() if c == channel and not m["_deleted"]]
 
@@ -149,7 +137,6 @@ class ConversationsMethods:
         self._require(args, "channel")
         channel = str(args["channel"])
         self._readable(channel)
-        self._history_tier("conversations.history")
         limit = self._page_limit(args, 100, 999)
         found = sorted(
             (
@@ -191,7 +178,6 @@ class ConversationsMethods:
         self._readable(channel)
         if channel[:1] != "D" and not self.bot_reads_channel_threads:
             raise ApiError("missing_scope", needed="channels:history", provided="bot")
-        self._history_tier("conversations.replies")
         limit = self._page_limit(args, 1000, 1000)
         parent = self._messages.get((channel, ts))
         if parent is None or parent["_deleted"]:

@@ -1,0 +1,126 @@
+"""Rate limits as Slack applies them: per method, per workspace (the token's team), over a
+sliding minute of the stand-in's ``clock``, answered HTTP 429 with ``Retry-After``.
+
+Slack's rate-limit page (https://docs.slack.dev/apis/web-api/rate-limits, formerly
+https://api.slack.com/apis/rate-limits): limits apply "per API method per workspace/team per
+app"; Tier 1 is 1+ a minute ("a small amount of burst behavior is tolerated"), Tier 2 20+,
+Tier 3 50+ ("sporadic bursts are welcome"), Tier 4 100+ ("generous burst behavior"); past a
+limit Slack answers ``HTTP 429 Too Many Requests`` with ``Retry-After``, the seconds to wait.
+The stand-in grants each tier its floor over any sliding minute: the whole minute's calls may
+come at once (the burst the page tolerates), then nothing until the oldest leaves the window.
+
+Special limits: ``chat.postMessage`` "generally allows posting one message per second per
+channel" with "short bursts >1 allowed" (the same page, "Posting messages"): modelled as a
+bucket per channel of POST_BURST messages, one more each second. Its "workspace-wide limit"
+has no published figure and is not modelled. ``chat.getPermalink`` and ``auth.test`` say only
+"special rate limits apply" (their reference pages): modelled as Tier 4.
+
+``conversations.history`` and ``conversations.replies`` are Tier 3 for Marketplace and internal
+apps; an app distributed outside the Marketplace (``marketplace_app = False``) gets one request
+a minute per workspace and 15 messages a page (their reference pages, "As of May 29, 2025").
+That regime holds whether ``rate_tiers`` is on or not: it is what the app is, not a test's
+wish for speed.
+
+``rate_tiers`` switches the tiers on (default off: most tests make a few calls each and want
+speed; the fault suites and the benchmarks turn it on). A call refused with 429 does not count
+against the window (it was not served).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from bot.demo.fake_slack.methods.base import RateLimited
+
+PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}  # each tier's floor (the page's "1+", "20+", …)
+WINDOW_SECONDS = 60.0
+POST_BURST = 3  # chat.postMessage: a burst of this many to one channel, then one a second
+
+# Each method Cadence calls, with its tier as its reference page under
+# https://docs.slack.dev/reference/methods/ gives it.
+TIERS: dict[str, int] = {
+    "auth.test": 4,  # "special": modelled as Tier 4
+    "chat.delete": 3,
+    "chat.getPermalink": 4,  # "special": modelled as Tier 4
+    "chat.postEphemeral": 4,
+    "chat.update": 3,
+    "conversations.history": 3,
+    "conversations.info": 3,
+    "conversations.join": 3,
+    "conversations.members": 4,
+    "conversations.open": 3,
+    "conversations.replies": 3,
+    "files.completeUploadExternal": 4,
+    "files.getUploadURLExternal": 4,
+    "oauth.v2.access": 4,
+    "users.info": 4,
+    "views.open": 4,
+    "views.publish": 4,
+    "views.push": 4,
+    "views.update": 4,
+}
+# One request a minute per workspace for a non-Marketplace app (both methods' pages).
+NON_MARKETPLACE_TIER1 = frozenset({"conversations.history", "conversations.replies"})
+
+
+class Tiers:
+    """FakeSlack's rate tiers: `rate_tiers` on or off, the calls each window holds, and what
+    was refused (``ratelimited``: (workspace, method, Retry-After, clock) per 429 served)."""
+
+    def _init_tiers(self) -> None:
+        self.rate_tiers = False
+        # (workspace, method[, channel]) -> the clock readings of the calls in its window
+        self._windows: dict[tuple[str, ...], deque[float]] = {}
+        # (workspace, channel) -> (messages it may still take at once, when that was counted)
+        self._post_buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self.ratelimited: list[tuple[str, str, int, float]] = []
+
+    def _check_tier(self, method: str, args: dict[str, Any]) -> None:
+        """Count the call against its window, or raise RateLimited with its Retry-After.
+        Called under the fake's lock, before the method is performed."""
+        team = self._call_team()
+        now = self.clock()
+        if method in NON_MARKETPLACE_TIER1 and not self.marketplace_app:
+            self._take((team, method), 1, WINDOW_SECONDS, now, method)
+            return
+        if not self.rate_tiers:
+            return
+        if method == "chat.postMessage":
+            channel = str(args.get("channel") or "")
+            channel = self._dms.get(channel, channel)  # a user id posts in their DM
+            self._take_post((team, channel), now)
+            return
+        tier = TIERS.get(method)
+        if tier is not None:
+            self._take((team, method), PER_MINUTE[tier], WINDOW_SECONDS, now, method)
+
+    def _take(
+        self, key: tuple[str, ...], most: int, window: float, now: float, method: str
+    ) -> None:
+        calls = self._windows.setdefault(key, deque())
+        while calls and now - calls[0] >= window:
+            calls.popleft()
+        if len(calls) >= most:
+            # Until the oldest call leaves the window, in whole seconds (Retry-After is an
+            # integer number of seconds), never less than one.
+            retry_after = max(1, math.ceil(window - (now - calls[0])))
+            self.ratelimited.append((key[0], method, retry_after, now))
+            raise RateLimited(retry_after)
+        calls.append(now)
+
+    def _take_post(self, key: tuple[str, str], now: float) -> None:
+        """chat.postMessage to one channel: a bucket of POST_BURST, refilled one a second."""
+        left, since = self._post_buckets.get(key, (float(POST_BURST), now))
+        left = min(float(POST_BURST), left + (now - since))
+        if left < 1:
+            retry_after = max(1, math.ceil(1 - left))
+            self.ratelimited.append((key[0], "chat.postMessage", retry_after, now))
+            raise RateLimited(retry_after)
+        self._post_buckets[key] = (left - 1, now)
+
+    def rate_limited_calls(self, method: str | None = None) -> list[tuple[str, str, int, float]]:
+        """The 429s the tiers served (workspace, method, Retry-After, clock), oldest first."""
+        with self._lock:
+            return [r for r in self.ratelimited if method is None or r[1] == method]
