@@ -217,9 +217,11 @@ def digest_chart(post_key: str) -> str:
 # --- Home (bot/domain/home.py) ------------------------------------------------------------------
 
 
-def home(user_id: str, cause: str) -> str:
-    """A person's Home tab republished after a change (`cause` names it; cut to fit)."""
-    return f"home:user={user_id}:{cause}"[:MAX_LENGTH]
+def home(user_id: str, window: datetime, *, then: bool = False) -> str:
+    """A person's Home tab republished after the changes of the coalescing window that starts
+    at `window` (`bot/domain/home.py`): the window's first refresh at once, and `then` one
+    for every later change of the window together, at its end."""
+    return f"home:user={user_id}:at={window.isoformat()}" + (":then" if then else "")
 
 
 # --- a message that follows from another job -----------------------------------------------------

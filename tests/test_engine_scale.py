@@ -302,8 +302,9 @@ def statements(db: Database | None = None) -> Iterator[list[str]]:
 
 def test_home_refreshes_asked_by_a_batch_of_occurrences_are_found_with_one_query(db: Database):
     """Planning 30 occurrences asks for 30 Home refreshes: one query finds who has opened
-    Home among all of them, each person gets one job (named by the first change that asked),
-    and the jobs are planned by the time the transaction's keys are read, or at its commit."""
+    Home among all of them, each person gets one job (their window's first, sent at once),
+    and the jobs are planned by the time the transaction's keys are read, or at its commit. A
+    later change in the same window is the window's one `then` job, due at its end."""
     opened = [f"U0HOME{i}" for i in range(6)]
     with db.session() as session:
         for user in opened:
@@ -315,15 +316,19 @@ def test_home_refreshes_asked_by_a_batch_of_occurrences_are_found_with_one_query
             )
         keys = jobs.planned_keys(session)
     assert len(selects) == 1, selects
-    assert sorted(keys) == [f"home:user={u}:c={i}" for i, u in enumerate(opened)]
+    window = home.window_of(NOW).isoformat()
+    assert sorted(keys) == [f"home:user={u}:at={window}" for u in opened]
 
     with db.session() as session:  # nobody reads the keys: planned as it commits
         home.plan_refresh(session, team_id=TEAM, user_ids=opened[:2], cause="later", now=NOW)
-    with db.read_session() as session:
+    with db.read_session() as session:  # the same window: its one `then` job each, at its end
         later = session.exec(
-            select(ScheduledJob.key).where(col(ScheduledJob.key).like("%later"))
+            select(ScheduledJob.key, ScheduledJob.due_at).where(
+                col(ScheduledJob.key).like("%:then")
+            )
         ).all()
-    assert sorted(later) == [f"home:user={u}:later" for u in opened[:2]]
+    assert sorted(k for k, _ in later) == [f"home:user={u}:at={window}:then" for u in opened[:2]]
+    assert {due.replace(tzinfo=UTC) for _, due in later} == {home.window_of(NOW) + home.HOME_WINDOW}
 
 
 def test_a_batch_of_prompts_reads_whom_it_asks_once(cadence: Cadence, monkeypatch):

@@ -7,6 +7,16 @@ them or answered by them, a concern of theirs changing, an engagement of theirs 
 archived, an update changing its RAG. Only people who have opened the tab at least once are
 republished, so a prompt to thousands of people plans no Home jobs for those who never look.
 
+Refreshes are coalesced per person over windows of HOME_WINDOW: views.publish is a Tier 4
+method (100+ a minute per workspace, https://docs.slack.dev/reference/methods/views.publish),
+and a busy Monday changes the same Home many times a minute. A window's first change plans
+a job sent at once (key `home:user=U:at=<window>`); every later change of that window is the
+one job `…:then`, due at the window's end, built then from what the whole window changed. So
+a burst gives a person at most two publishes per window, and a change is never left unshown:
+a `then` job runs only once its window is over, after every change that names it. A batch
+planned in one statement (more than PLAN_ONE_BY_ONE people) is sent by a pass anyway, so it
+plans the `then` job only.
+
 This module reads and writes storage only (no other domain module), so the modules whose
 changes it follows (check-ins, concerns) can call it without an import cycle.
 """
@@ -16,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -28,6 +38,7 @@ from storage.models import EngagementMember, Person
 # Up to this many Home jobs are planned one by one (their keys remembered, so the outbox sends
 # them as soon as the change commits); more go in one statement and the next pass sends them.
 PLAN_ONE_BY_ONE = 20
+HOME_WINDOW = timedelta(seconds=10)  # a person's Home is published at most twice per window
 NEVER_REFRESHED = datetime(1970, 1, 1, tzinfo=UTC)  # a Person row the engine has not filled in
 _REFRESHED = "cadence_home_refreshed"  # session.info: people already planned in this transaction
 _ASKED = "cadence_home_asked"  # session.info: refreshes asked for, not planned yet
@@ -77,8 +88,9 @@ def plan_refresh(
     user_ids: Iterable[str] = (),
     engagement_id: int | None = None,
 ) -> None:
-    """Plan a `HOME` job (key `home:user=U:<cause>`) for each of `user_ids` and, with
-    `engagement_id`, each member of that engagement, who has opened the Home tab.
+    """Plan a `HOME` job for each of `user_ids` and, with `engagement_id`, each member of that
+    engagement, who has opened the Home tab: at once if it is their window's first, else the
+    window's `then` job (see the module's docstring). `cause` is kept in its payload.
 
     Planned later in the transaction (`jobs.plan_later`: when its planned keys are read, or at
     its commit), together with every other refresh it asked for: one query finds the people of
@@ -135,25 +147,38 @@ def _plan_asked(session: Session) -> None:
             query = query.where(col(Person.user_id).in_(named))
         opened_by_team[team_id] = set(session.exec(query).all())
     done: set[tuple[str, str]] = session.info.setdefault(_REFRESHED, set())
-    planned: list[dict] = []
+    planned: list[tuple[_Refresh, str]] = []
     for a in asked:
         people = set(a.user_ids) | set(members.get(a.engagement_id or 0, ()))
         for u in sorted(people & opened_by_team[a.team_id]):
             if (a.team_id, u) in done:
                 continue
             done.add((a.team_id, u))
-            planned.append(
-                {
-                    "team_id": a.team_id,
-                    "key": job_keys.home(u, a.cause),
-                    "kind": JobKind.HOME,
-                    "due_at": a.now,
-                    "now": a.now,
-                    "user_id": u,
-                }
-            )
+            planned.append((a, u))
     if len(planned) <= PLAN_ONE_BY_ONE:
-        for job in planned:
-            jobs.plan(session, **job)
+        for a, u in planned:
+            # The window's first refresh goes at once; if it exists, the window's `then` job.
+            if jobs.plan(session, **_home_job(a, u, then=False)) is None:
+                jobs.plan(session, **_home_job(a, u, then=True))
     else:
-        jobs.plan_many(session, [jobs.job_row(**job) for job in planned])
+        jobs.plan_many(session, [jobs.job_row(**_home_job(a, u, then=True)) for a, u in planned])
+
+
+def window_of(now: datetime) -> datetime:
+    """The start of the coalescing window `now` falls in (windows are aligned to the epoch,
+    so every process agrees on them)."""
+    step = HOME_WINDOW.total_seconds()
+    return datetime.fromtimestamp(now.timestamp() // step * step, tz=UTC)
+
+
+def _home_job(a: _Refresh, user_id: str, *, then: bool) -> dict:
+    window = window_of(a.now)
+    return {
+        "team_id": a.team_id,
+        "key": job_keys.home(user_id, window, then=then),
+        "kind": JobKind.HOME,
+        "due_at": window + HOME_WINDOW if then else a.now,
+        "now": a.now,
+        "user_id": user_id,
+        "payload": {"cause": a.cause[:200]},
+    }
