@@ -42,6 +42,7 @@ from handlers import (
     deliverables,
     engagements,
     form_specs,
+    forms,
     home,
     messages,
     questions,
@@ -85,6 +86,9 @@ EVENTS: dict[str, Listener] = {
     "tokens_revoked": workspace_events.tokens_revoked,
 }
 SHORTCUTS: dict[str, Listener] = {RAISE_SHORTCUT: concerns.raise_from_message}
+# A modal closed (view_closed): no view of Cadence's asks for it (notify_on_close), so one that
+# comes anyway is only acknowledged, whatever its callback id (Bolt would answer 404).
+CLOSED_VIEWS: dict[str | re.Pattern, Listener] = {re.compile(".*"): forms.closed}
 # Workflow Builder steps (Bolt's custom functions), by callback id: manifest.yml's `functions`.
 FUNCTIONS: dict[str, Listener] = workflow_steps.FUNCTIONS
 
@@ -99,6 +103,8 @@ def register_listeners(app: App, services: Services, outbox: Outbox) -> None:
         app.view(callback_id)(guarded(listener))
     for event, listener in EVENTS.items():
         app.event(event)(guarded(listener))
+    for callback_id, listener in CLOSED_VIEWS.items():
+        app.view_closed(callback_id)(guarded(listener))
     for callback_id, listener in SHORTCUTS.items():
         app.shortcut(callback_id)(guarded(listener))
     for callback_id, listener in FUNCTIONS.items():

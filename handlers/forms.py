@@ -47,6 +47,12 @@ class DamagedForm(UserError):
         super().__init__("This form is damaged; run the command again.")
 
 
+def closed(ack: Callable[[], Any]) -> None:
+    """A modal closed without being submitted (view_closed): nothing was asked, nothing to do
+    but acknowledge it (https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload)."""
+    ack()
+
+
 def state_of(view: Any) -> dict[str, Any]:
     """A submitted view's `state.values`, checked for shape: every form listener reads its
     input through this, so a view without state (or with state of another type) is a
