@@ -31,6 +31,7 @@ from handlers import (
     engagements,
     exports,
     questions,
+    retention,
     status,
 )
 from handlers.context import Command, Request
@@ -118,6 +119,7 @@ ROUTES: dict[tuple[str, ...], Handler] = {
     ("digest", "schedule"): digest_schedule.schedule_command,
     ("assurance", "requirements"): assurance_requirements.requirements_command,
     ("away",): away_command,
+    ("retention",): retention.retention_command,
     ("away", "off"): away_command,
 }
 SPECS: dict[tuple[str, ...], CommandSpec] = {

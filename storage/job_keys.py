@@ -270,3 +270,8 @@ def assurance_clock(item_id: int, stage: str, facts: str) -> str:
     """One clock of an assurance item; `facts` are what it follows from (its valid-until date
     and round, or the moment it became owed and the window), so a change names a new one."""
     return f"{assurance_clocks(item_id)}stage={stage}:{facts}"
+
+
+def retention(team_id: str, day: str, batch: int) -> str:
+    """One batch of a workspace's daily retention pass (`bot/engine/retention_jobs.py`)."""
+    return f"retention:team={team_id}:on={day}:batch={batch}"

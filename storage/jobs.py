@@ -78,6 +78,7 @@ class JobKind(StrEnum):
     QUESTION_ALERT = "question_alert"  # a question's rule alerting one lead, built when sent
     CONTRACT_CLOCK = "contract_clock"  # a contract date is near: remind the leads, once if live
     ASSURANCE_CLOCK = "assurance_clock"  # an evidence item's clock: remind, expire, escalate
+    RETENTION = "retention"  # delete one batch of what is past the workspace's retention
 
 
 PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = tuple(JobStatus)

@@ -1407,6 +1407,8 @@ CASES: tuple[Case, ...] = (
     command("digest send", STEWARDS, says("Posting the digest"), fresh_ids=digest_send_again),
     command("digest schedule", STEWARDS, opens("digest_schedule")),
     command("assurance requirements", STEWARDS, opens(REQUIREMENTS_MODAL)),
+    command("retention", EVERYONE, says("forever (the default)")),
+    command("retention answers 730", STEWARDS, says("Saved", "730 days")),
     command("export acme-payments", MANAGERS, says("Exporting Acme Payments")),
     # -- buttons and menus --
     click(

@@ -55,6 +55,7 @@ PINNED = [
     (job_keys.to_person("concern-notice:x", "U2"), "concern-notice:x:to=U2"),
     (job_keys.to_creator("welcome:x", "U2"), "welcome:x:creator=U2"),
     (job_keys.not_posted("summary:x"), "summary:x:not-posted"),
+    (job_keys.retention("T1", "2026-12-07", 2), "retention:team=T1:on=2026-12-07:batch=2"),
 ]
 
 

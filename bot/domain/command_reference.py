@@ -143,6 +143,13 @@ REFERENCE: tuple[CommandSpec, ...] = (
         True,
     ),
     CommandSpec(
+        "retention [answers|audit <days>|forever]",
+        "how long answers, resolved concerns and audit events are kept (default forever); "
+        "change it (Cadence admins, Slack admins and owners)",
+        "/cadence retention answers 730",
+        True,
+    ),
+    CommandSpec(
         "export <eng> [from] [to]",
         "CSV files of updates, KPIs, feedback, concerns and the audit log, sent to you as a "
         "zip (leads and admins)",

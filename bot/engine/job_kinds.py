@@ -30,6 +30,7 @@ from bot.engine import (
     messages,
     prompts,
     question_jobs,
+    retention_jobs,
     survey_results,
     timeline_jobs,
 )
@@ -79,6 +80,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.MISSED_SUMMARY: KindHandler(works_in_database=alerts.plan_missed_summary),
     JobKind.SURVEY_RESULTS: KindHandler(works_in_database=survey_results.plan_survey_results),
     JobKind.DIGEST: KindHandler(works_in_database=digests.plan_posts),
+    JobKind.RETENTION: KindHandler(works_in_database=retention_jobs.purge),
     JobKind.DIGEST_POST: KindHandler(builds_message=digests.build_post),
     JobKind.DIGEST_CHART: KindHandler(builds_message=digests.build_chart),
     JobKind.QUESTION_RULE: KindHandler(works_in_database=question_jobs.act),

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, delete, select
 
-from bot.engine import delivery, digests, planner, runner
+from bot.engine import delivery, digests, planner, retention_jobs, runner
 from bot.platform.services import Services
 from storage import requests
 from storage.db import Database
@@ -110,6 +110,7 @@ def tick(
         planned = planner.plan_due(services.db, now, stopping=watch.stopping)
         if not watch.stopping.is_set():  # stopping: digests are planned by the next pass
             planned += digests.plan_due(services.db, now)
+            planned += retention_jobs.plan_due(services.db, now)
     finally:
         planning.set()
         sending.join()
