@@ -16,27 +16,33 @@ import json
 import logging
 import secrets
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from conftest import ACME, LEAD, SIGNING_SECRET, VENDOR, Cadence
+import pytest
+from conftest import ACME, LEAD, SIGNING_SECRET, TEAM, VENDOR, Cadence
 from engine_flows import schedule, tick, utc
 from flows import create_engagement, text_of, wait_reply
 from slack_requests import Reply, build_block_action, build_view_state, find_element, sign
 from sqlmodel import select
+from test_workspaces import OAUTH_ENV, install, serving_workspaces
 
 from bot.blocks.checkins import ANSWER_ACTION
 from bot.blocks.concerns import RAISE_SHORTCUT
 from bot.blocks.question_editor import QUESTION_ADD
+from bot.demo.fake_slack import FakeSlack
 from bot.demo.fake_slack.methods.functions import COMPLETED, FAILED
 from bot.platform import clock
 from handlers import ACTIONS, COMMANDS, EVENTS, FUNCTIONS, SHORTCUTS, VIEWS
 from handlers.workflow_steps import function_object
+from storage.db import Database
 from storage.models import Concern, ScheduledJob, StatusUpdate
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 CREATED = utc(2026, 11, 25, 10, 0)  # a Wednesday
 MON = utc(2026, 11, 30, 8, 0)  # the weekly check-in opens
+GRID = ("E0ACMEORG", "Acme Org")  # the organisation of tests/payloads/*_grid.json
 APOLOGY = "something went wrong on Cadence's side"
 # A view submission's answers Slack knows (https://docs.slack.dev/surfaces/modals#response).
 RESPONSE_ACTIONS = {"errors", "update", "push", "clear"}
@@ -206,13 +212,30 @@ HANDLED: list[str] = [
 ]
 
 
-def test_slacks_own_payloads_are_acknowledged_and_acted_on(cadence, monkeypatch, caplog):
+@pytest.fixture(params=["one token", "OAuth, a Grid workspace"])
+def served(
+    request: pytest.FixtureRequest, fake_slack: FakeSlack, db: Database, database_url: str
+) -> Iterator[tuple[Cadence, dict[str, str]]]:
+    """The app with one token, or under OAuth installed in a workspace of an Enterprise Grid
+    organisation: its installation names the organisation, the `_grid` payloads name it too,
+    the others (taken from workspaces outside any organisation) do not, and each is still
+    served by the workspace's installation; with the environment a tick needs."""
+    if request.param == "one token":
+        yield request.getfixturevalue("cadence"), {}
+        return
+    fake_slack.add_team(TEAM, name=fake_slack.team_name, domain="acme", enterprise=GRID)
+    with serving_workspaces(fake_slack, db, database_url) as d:
+        install(d, TEAM, installer=LEAD)
+        yield d.acme, OAUTH_ENV
+
+
+def test_slacks_own_payloads_are_acknowledged_and_acted_on(served, monkeypatch, caplog):
     caplog.set_level(logging.WARNING)
-    c = cadence
+    c, env = served
     with clock.fixed_at(CREATED):
         create_engagement(c)
     made = schedule(c, CREATED)
-    tick(c, monkeypatch, MON)
+    tick(c, monkeypatch, MON, **env)
     dm = c.fake.dm_channel_id(VENDOR)
     (prompt,) = [m for m in c.fake.messages(dm) if "Time for" in text_of(m)]
 

@@ -50,7 +50,7 @@ class State:
         # Whether a bot token reads a channel's threads (practice) or only DMs' (the reference).
         self.bot_reads_channel_threads = True
         # workspaces (OAuth): team id -> name and domain; issued codes and tokens -> team id
-        self._teams: dict[str, dict[str, str]] = {
+        self._teams: dict[str, dict[str, str | None]] = {
             self.team_id: {"name": self.team_name, "domain": self.team_domain}
         }
         self._codes: dict[str, dict[str, Any]] = {}
@@ -167,10 +167,24 @@ class State:
 
     # ---------------------------------------------------------------- workspaces (OAuth)
 
-    def add_team(self, team_id: str, *, name: str, domain: str | None = None) -> None:
-        """Another workspace the app can be installed in (add its people with ``team_id``)."""
+    def add_team(
+        self,
+        team_id: str,
+        *,
+        name: str,
+        domain: str | None = None,
+        enterprise: tuple[str, str] | None = None,
+    ) -> None:
+        """Another workspace the app can be installed in (add its people with ``team_id``), or
+        the default one again; ``enterprise``: the (id, name) of the Enterprise Grid
+        organisation it belongs to."""
         with self._lock:
-            self._teams[team_id] = {"name": name, "domain": domain or name.lower()}
+            self._teams[team_id] = {
+                "name": name,
+                "domain": domain or name.lower(),
+                "enterprise_id": enterprise[0] if enterprise else None,
+                "enterprise_name": enterprise[1] if enterprise else None,
+            }
 
     def authorize(
         self, team_id: str, *, installer: str, scopes: Iterable[str] = ("commands", "chat:write")

@@ -27,6 +27,10 @@ class OAuthMethods:
             "team_id": team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
+            # A workspace of an Enterprise Grid organisation names it.
+            **(
+                {"enterprise_id": org} if (org := self._teams[team_id].get("enterprise_id")) else {}
+            ),
             "is_enterprise_install": False,
         }
 
@@ -61,6 +65,12 @@ class OAuthMethods:
             "access_token": token,
             "bot_user_id": self.bot_user_id,
             "team": {"id": team_id, "name": team["name"]},
-            "enterprise": None,
+            # A workspace install in an Enterprise Grid organisation names the organisation
+            # (https://docs.slack.dev/reference/methods/oauth.v2.access, its example answer).
+            "enterprise": (
+                {"id": team["enterprise_id"], "name": team["enterprise_name"]}
+                if team.get("enterprise_id")
+                else None
+            ),
             "is_enterprise_install": False,
         }
