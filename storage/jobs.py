@@ -105,6 +105,7 @@ class ClaimedJob:
     lookups_failed: int = 0  # lookups of an unknown outcome Slack did not answer, in a row
     # When it was planned: no attempt, so no message of it, can be older (a lookup's bound).
     planned_at: datetime | None = None
+    unknown_until: datetime | None = None  # its lost attempt began by then (a lookup's bound)
 
     @property
     def outcome_unknown(self) -> bool:
@@ -285,6 +286,16 @@ def claim_statement(
                 (col(ScheduledJob.status) == CLAIMED, 0),
                 else_=col(ScheduledJob.lookups_failed),
             ),
+            # The row as it was (SET reads the old values): the lost attempt began by the old
+            # lease's end, or by when it was recorded as unknown (its last update).
+            unknown_until=case(
+                (col(ScheduledJob.status) == CLAIMED, col(ScheduledJob.lease_expires_at)),
+                (
+                    col(ScheduledJob.error).startswith(OUTCOME_UNKNOWN),
+                    col(ScheduledJob.updated_at),
+                ),
+                else_=None,
+            ),
         )
         .returning(*ScheduledJob.__table__.c)
     )
@@ -315,6 +326,7 @@ def claim(
             error=r.error,
             lookups_failed=r.lookups_failed,
             planned_at=r.created_at,
+            unknown_until=r.unknown_until,
         )
         for r in rows
     ]

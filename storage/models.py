@@ -494,6 +494,10 @@ class ScheduledJob(SQLModel, table=True):
     # Lookups in a row that Slack did not answer for a job whose outcome is unknown (its error
     # says why; the engine gives up at `delivery.MAX_LOOKUPS`). Migration 0016.
     lookups_failed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # For a job whose outcome is unknown: by when its lost attempt began (when it was recorded
+    # as unknown, or its dead holder's lease ran out), set by the claim; a lookup reads Slack's
+    # messages up to a pass's span after it only (migration 0028).
+    unknown_until: datetime | None = moment(nullable=True)
     created_at: datetime = moment()
     updated_at: datetime = moment()
 

@@ -5,8 +5,10 @@ place and within the right time.
 - A thread reply is not in `conversations.history` (Slack returns top-level messages only): it
   is looked for in its thread with `conversations.replies`.
 - An app distributed outside the Marketplace reads 15 messages a page, one request a minute: the
-  lookup reads only the messages since the job was planned, and a rate limit is handed back (the
-  job waits its Retry-After) rather than slept through.
+  lookup reads only the messages between the job's planning and a pass's span after its lost
+  attempt, so one page finds it in a busy channel; one read serves every lost message of the
+  conversation; a rate limit is handed back (the job waits its Retry-After) rather than slept
+  through, and the pass's other lookups in that workspace wait too.
 - Where a bot may not read a channel's threads (the reference's reading of conversations.replies),
   the lookup is refused for good, and the line is sent again: a duplicate line, never a lost one.
 """
@@ -15,8 +17,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from conftest import ACME, STAKEHOLDER, VENDOR, Cadence
 from engine_flows import jobs_of, tick
+from lookup_backlog import cut_and_settle
 from test_concerns import RAISED_AT, raise_by_command, set_up, the_concern
 
 from bot.platform import clock
@@ -24,14 +28,36 @@ from storage import jobs
 from storage.models import Concern
 
 
-def raise_one(cadence: Cadence) -> None:
+def raise_one(cadence: Cadence, title: str = "Backups untested") -> None:
     with clock.fixed_at(RAISED_AT):
         raise_by_command(
             cadence,
-            "concern acme-payments Backups untested",
+            f"concern acme-payments {title}",
             {"severity": "low", "category": "quality"},
             user=STAKEHOLDER,
         )
+
+
+def lost_cards(cadence: Cadence, count: int) -> list[jobs.ClaimedJob]:
+    """`count` concerns raised whose cards Slack took without the answer reaching Cadence."""
+    cadence.fake.drop("chat.postMessage", reaches_slack=True, when={"channel": ACME}, times=count)
+    for n in range(count):
+        raise_one(cadence, f"Backups untested on site {n + 1}")
+    return cadence.wait_until(
+        lambda: (
+            found
+            if len(
+                found := [
+                    j
+                    for j in jobs_of(cadence, "concern_card")
+                    if j.status == "pending" and (j.error or "").startswith(jobs.OUTCOME_UNKNOWN)
+                ]
+            )
+            == count
+            else None
+        ),
+        what=f"{count} cards left with their outcome unknown",
+    )
 
 
 def copies(cadence: Cadence, key: str) -> list[dict]:
@@ -110,6 +136,63 @@ def test_outside_the_marketplace_one_page_of_15_finds_it_since_the_job_was_plann
     assert planned >= (RAISED_AT - timedelta(minutes=10)).timestamp()  # not the whole history
 
 
+def test_outside_the_marketplace_a_busy_channel_is_read_only_up_to_the_lost_attempt(
+    cadence, monkeypatch
+):
+    """Forty messages (nearly three pages of 15) after the lost post: the lookup's upper bound
+    (a pass's span after the attempt) leaves them out, so one request of one page finds it."""
+    set_up(cadence)
+    cadence.fake.marketplace_app = False
+    (card,) = lost_cards(cadence, 1)
+    with clock.fixed_at(RAISED_AT + timedelta(minutes=50)):
+        for n in range(40):
+            cadence.fake.say(ACME, STAKEHOLDER, f"message {n}")
+
+    tick(cadence, monkeypatch, RAISED_AT + timedelta(hours=1))
+    assert len(copies(cadence, card.key)) == 1, "posted twice"
+    (card,) = [j for j in jobs_of(cadence, "concern_card") if j.key == card.key]
+    assert card.status == "sent"
+    (looked,) = cadence.fake.calls_to("conversations.history")  # one request, one page
+    sent_at = float(copies(cadence, card.key)[0]["ts"])
+    assert float(looked.args["oldest"]) <= sent_at <= float(looked.args["latest"])
+    assert float(looked.args["latest"]) < (RAISED_AT + timedelta(minutes=50)).timestamp()
+
+
+def test_one_read_serves_every_lost_message_of_a_conversation(cadence, monkeypatch):
+    """Three cards lost in one channel: at Tier 1 a read is a minute, so the pass reads the
+    channel once for all three, and sends none of them again."""
+    set_up(cadence)
+    cadence.fake.marketplace_app = False
+    cards = lost_cards(cadence, 3)
+    assert all(len(copies(cadence, card.key)) == 1 for card in cards)
+
+    tick(cadence, monkeypatch, RAISED_AT + timedelta(hours=1))
+    assert len(cadence.fake.calls_to("conversations.history")) == 1
+    assert not [c for c in cadence.fake.calls if c.status == 429]
+    for card in cards:
+        assert len(copies(cadence, card.key)) == 1, f"{card.key} posted twice"
+        (now,) = [j for j in jobs_of(cadence, "concern_card") if j.key == card.key]
+        assert (now.status, now.result_ts) == ("sent", copies(cadence, card.key)[0]["ts"])
+
+
+def test_a_rate_limit_holds_the_workspaces_other_lookups_of_the_pass(cadence, monkeypatch):
+    """Slack said wait 45 s to the first lookup: the second lost card of the workspace is not
+    looked for in the same pass (asking again within the Retry-After is what Slack's rate limit
+    page asks apps not to do), and both are found after the wait."""
+    set_up(cadence)
+    first, second = lost_cards(cadence, 2)
+    cadence.fake.rate_limit("conversations.history", retry_after=45)
+    tick(cadence, monkeypatch, RAISED_AT + timedelta(hours=1))
+    assert len(cadence.fake.calls_to("conversations.history")) == 1  # the 429, and no more
+    for card in (first, second):
+        (now,) = [j for j in jobs_of(cadence, "concern_card") if j.key == card.key]
+        assert now.status == "pending" and now.due_at >= RAISED_AT + timedelta(hours=1, seconds=45)
+    tick(cadence, monkeypatch, RAISED_AT + timedelta(hours=2))
+    for card in (first, second):
+        (now,) = [j for j in jobs_of(cadence, "concern_card") if j.key == card.key]
+        assert now.status == "sent" and len(copies(cadence, card.key)) == 1
+
+
 def test_a_rate_limited_lookup_waits_for_slacks_retry_after(cadence, monkeypatch):
     """Tier 1: a second lookup within the minute gets 429; the job is planned again after its
     Retry-After instead of holding the pass (nothing is sent meanwhile)."""
@@ -145,3 +228,27 @@ def test_where_a_bot_may_not_read_a_channels_threads_the_line_is_sent_again(cade
     refused = cadence.fake.calls_to("conversations.replies")
     assert refused and refused[-1].response.get("error") == "missing_scope"
     assert len(copies(cadence, line.key)) == 2  # the lesser harm: twice, not never
+
+
+@pytest.mark.slow  # a simulated day of one-minute ticks
+@pytest.mark.parametrize("marketplace", [True, False], ids=["marketplace", "outside"])
+def test_a_backlog_of_unknown_outcomes_settles_once_each_in_either_regime(
+    cadence, monkeypatch, marketplace
+):
+    """The network cut during a Monday pass and while concerns were raised: every prompt (a DM
+    each) and card (one channel) lost its answer, half after Slack took it. Ticking every
+    minute, each is found or sent again exactly once; outside the Marketplace it takes about
+    a minute per conversation (Tier 1), and no 429 is met twice in a minute by one method."""
+    settled = cut_and_settle(
+        cadence, lambda at: tick(cadence, monkeypatch, at), people=8, concerns=3,
+        marketplace=marketplace,
+    )  # fmt: skip
+    print("\n" + settled.line())
+    assert settled.unknown >= 8 + 3 and 0 < settled.in_slack < settled.unknown
+    assert (settled.duplicates, settled.lost) == (0, 0), settled.line()
+    assert settled.most_refused <= 1, settled.line()
+    conversations = 8 + 1  # each person's DM, and the channel
+    if marketplace:
+        assert settled.minutes <= 3 and settled.refused == 0, settled.line()
+    else:  # one read a minute per workspace
+        assert settled.minutes >= conversations - 1, settled.line()

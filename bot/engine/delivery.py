@@ -2,7 +2,7 @@
 record what Slack said (fenced by the lease), and apply the failure policy of `slack_errors`.
 
 Every message carries metadata naming its job, so a message in Slack can be traced to its row,
-and one whose outcome is unknown is looked for by it (`find_sent`) before it is sent again.
+and one whose outcome is unknown is looked for by it (`lookups`) before it is sent again.
 The kinds of job and how each builds its message live in `job_kinds`; claiming and pacing in
 `runner`; the sender and its caches in `sender`; retries in `retries`; the message jobs a job
 plans (notices to the leads) in `outbox`.
@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot.engine.lookups import JOB_EVENT, LOOKUP_PAGE, StillUnknown, find_sent
 from bot.engine.outbox import leads_of, plan_message, plan_prepared, tell_leads_once
 from bot.engine.retries import MAX_LOOKUPS, backoff, finish, retry, retry_lookup
 from bot.engine.sender import CACHED, Lru, Pacer, Sender
@@ -51,11 +51,7 @@ __all__ = [  # what callers imported from here before the sender, retries and pl
 ]
 
 log = logging.getLogger(__name__)
-JOB_EVENT = "cadence_job"  # the metadata event type naming the job that sent a message
-HISTORY_LOOKBACK = 200  # kept for callers: the page a lookup asks for (LOOKUP_PAGE)
-LOOKUP_PAGE = HISTORY_LOOKBACK  # asked for; a non-Marketplace app gets 15 a page whatever it asks
-MAX_LOOKUP_PAGES = 20  # pages one lookup reads before it takes the message as not sent
-CLOCK_SKEW = timedelta(minutes=5)  # a lookup's lower bound is widened by this much
+HISTORY_LOOKBACK = LOOKUP_PAGE  # kept for callers: the page a lookup asks for
 
 
 @dataclass
@@ -91,15 +87,14 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
     client = sender.client_for(job.team_id)
     if job.outcome_unknown and message.ts is None and message.home_view is None:
         try:
-            found = find_sent(
+            found = sender.lookups.find(
                 without_rate_waits(client),
-                job.key,
+                job,
                 message.channel,
-                thread_ts=message.payload.get("thread_ts"),
-                since=job.planned_at,
+                message.payload.get("thread_ts"),
             )
         except StillUnknown as e:
-            retry_lookup(sender, job, str(e), wait_at_least=e.retry_after)
+            retry_lookup(sender, job, str(e), retry_after=e.retry_after)
             return
         if found is not None:
             record_sent(sender, job, message, found)
@@ -163,77 +158,6 @@ def record_sent(
     if not recorded:
         log.warning("lost the lease on %s before recording it sent", job.key)
     sender.say(f"{message.describe} sent (ts {response.get('ts')})")
-
-
-class StillUnknown(Exception):
-    """Slack did not answer whether it has a message (a timeout, a dropped connection, a rate
-    limit or server error that outlasted the client's retries): ask again later, not before
-    `retry_after` seconds when Slack said so (a rate limit's Retry-After)."""
-
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def find_sent(
-    client: WebClient,
-    key: str,
-    channel: str,
-    *,
-    thread_ts: str | None = None,
-    since: datetime | None = None,
-) -> dict[str, Any] | None:
-    """The message the job `key` posted in `channel` (a person's DM for a user id), looked up
-    by its metadata; None when Slack has none, or refuses for good to say (no history scope,
-    no access: then sending again is the lesser harm). Raises StillUnknown when the lookup
-    failed for a passing reason: sending now could post the message twice.
-
-    A thread reply is looked for in its thread (`conversations.replies`): history holds
-    top-level messages only. Only messages since `since` (when the job was planned, widened by
-    the clocks' skew) are read, newest first, page by page; a rate limit is not waited out here (Tier 1 is a minute) but handed back
-    with its Retry-After."""
-    args: dict[str, Any] = {"include_all_metadata": True, "limit": LOOKUP_PAGE}
-    if since is not None:
-        args["oldest"] = f"{(since - CLOCK_SKEW).timestamp():.6f}"
-    try:
-        if channel[:1] in "UW":
-            channel = client.conversations_open(users=channel)["channel"]["id"]
-        if thread_ts is not None:
-            pages = _pages(client.conversations_replies, channel=channel, ts=thread_ts, **args)
-        else:
-            pages = _pages(client.conversations_history, channel=channel, **args)
-        for messages in pages:
-            for found in messages:
-                metadata = found.get("metadata") or {}
-                if (
-                    metadata.get("event_type") == JOB_EVENT
-                    and (metadata.get("event_payload") or {}).get("job") == key
-                ):
-                    return {"channel": channel, "ts": found["ts"]}
-    except SlackApiError as e:
-        if e.response.status_code == 429:
-            wait = int(e.response.headers.get("Retry-After", "60") or 60)
-            raise StillUnknown(f"lookup: ratelimited for {wait} s", retry_after=wait) from e
-        if classify(e, to_person=False) is Verdict.RETRY:
-            raise StillUnknown(f"lookup: {error_code(e)}") from e
-        log.info("could not look for %s in %s: %s", key, channel, error_code(e))
-        return None
-    except OSError as e:
-        raise StillUnknown(f"lookup: connection: {e}") from e
-    return None
-
-
-def _pages(call: Callable[..., Any], **args: Any):
-    """The messages of each page `call` answers, following its cursors (at most
-    MAX_LOOKUP_PAGES: past that, the message is taken as not sent)."""
-    cursor = None
-    for _ in range(MAX_LOOKUP_PAGES):
-        response = call(**args, **({"cursor": cursor} if cursor else {}))
-        yield response.get("messages") or []
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return
-    log.warning("a lookup read %d pages without reaching its start", MAX_LOOKUP_PAGES)
 
 
 def _call(client: WebClient, job: jobs.ClaimedJob, message: Message):

@@ -47,14 +47,20 @@ def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
 
 
 def retry_lookup(
-    sender: Sender, job: jobs.ClaimedJob, error: str, *, wait_at_least: int | None = None
+    sender: Sender, job: jobs.ClaimedJob, error: str, *, retry_after: int | None = None
 ) -> None:
     """Slack did not say whether it has the message: its outcome stays unknown and it is
     looked for again later, with the backoff of other retries. A lookup sends nothing, so it
     is not one of the job's send attempts (`refund`): a prompt is not given up because Slack
     failed to answer questions about it. Only after MAX_LOOKUPS failures in a row does the job
-    stop, unsent (it may be in Slack: sending again could post it twice)."""
-    tries = job.lookups_failed + 1
+    stop, unsent (it may be in Slack: sending again could post it twice).
+
+    A rate limit (`retry_after`, Slack's Retry-After) is not a failure: Slack answered, and
+    said when to ask. The job waits exactly that long, and it neither grows the backoff nor
+    counts towards MAX_LOOKUPS: outside the Marketplace a workspace's lookups are read one a
+    minute, so a long backlog waits its turn rather than being given up."""
+    rate_limited = retry_after is not None
+    tries = job.lookups_failed if rate_limited else job.lookups_failed + 1
     if tries >= MAX_LOOKUPS:
         finish(
             sender,
@@ -66,7 +72,7 @@ def retry_lookup(
         sender.say(f"{job.key} failed for good: its outcome is unknown ({error})")
         sender.failed.append(job.key)
         return
-    wait = max(backoff(tries), timedelta(seconds=wait_at_least or 0))  # Slack's Retry-After
+    wait = timedelta(seconds=retry_after) if rate_limited else backoff(tries)
     with sender.db.begin() as connection:
         recorded = jobs.finish(
             connection,
@@ -74,7 +80,12 @@ def retry_lookup(
             owner=sender.owner,
             now=sender.now,
             status=JobStatus.PENDING,
-            error=f"{jobs.OUTCOME_UNKNOWN}: lookup {tries} failed: {error}",
+            error=f"{jobs.OUTCOME_UNKNOWN}: "
+            + (
+                f"lookup waits its turn: {error}"
+                if rate_limited
+                else f"lookup {tries} failed: {error}"
+            ),
             retry_at=sender.now + wait,
             refund=True,
             lookups_failed=tries,

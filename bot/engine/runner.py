@@ -176,6 +176,8 @@ def _by_lane(
                 _guard(sender, job)
         else:
             by_lane[lane(job)].append(job)
+    for lane_jobs in by_lane.values():
+        sender.lookups.widen(lane_jobs)  # one read for the lost messages of a conversation
     return by_lane
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlmodel import col, select
 
+from bot.engine.lookups import Lookups
 from bot.platform.services import Services
 from storage import jobs
 from storage.db import Database
@@ -60,6 +61,9 @@ class Sender:
     # Jobs whose Slack call was started in this run: should anything fail after it (recording
     # the outcome, an `on_sent` write), Slack may have the message (`may_have_sent`).
     _called: set[int] = field(default_factory=set)
+    # What this pass read of each conversation looking for lost messages (one read serves
+    # every unknown outcome there), and which workspaces' reads are rate limited.
+    lookups: Lookups = field(default_factory=Lookups)
 
     @classmethod
     def for_services(cls, services: Services, now: datetime, *, owner: str) -> Sender:

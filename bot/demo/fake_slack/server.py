@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import threading
 import time
 import urllib.parse
@@ -50,7 +51,7 @@ class Server:
             pass
 
         Handler.fake = fake
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _CountingServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
@@ -68,6 +69,26 @@ class Server:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every request that reached the stand-in has been answered, and none waits
+        to be accepted: after a test kills a caller mid-call, what it had sent is performed
+        before the test moves the simulated clock on (in real time Slack would have performed
+        it within seconds, long before another worker takes the job over)."""
+        server = self._server
+        if server is None:
+            return
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if server.busy():
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= 0.05:
+                return
+            time.sleep(0.01)
+        raise TimeoutError(f"the stand-in Slack was still answering after {timeout} s")
 
     def __enter__(self) -> FakeSlack:
         return self.start()
@@ -97,6 +118,10 @@ class Server:
         self, method: str, args: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Answer one Web API call: (status, json body, extra headers). Records it."""
+        # The moment the call arrived is the moment its message is stamped with, even when it
+        # is performed later (a hold, a delay, a loaded machine): Slack stamps what it
+        # receives, and a caller killed mid-call made it at its own moment, not a later one.
+        self._caller.arrived = self.wall_now()
         with self._lock:
             delay = self._delays.get(method, 0)
             hold = self._holds.get(method)
@@ -110,9 +135,6 @@ class Server:
         if delay:
             time.sleep(delay)
         status, body, extra_headers = 200, {}, {}
-        # The moment the call arrived is the moment its message is stamped with, even when it
-        # is performed later (a delay, a loaded machine): Slack stamps what it receives.
-        self._caller.arrived = self.wall_now()
         token = None
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         if auth.startswith("Bearer "):
@@ -196,6 +218,35 @@ def _decode_args(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
             with contextlib.suppress(ValueError):
                 args[k] = json.loads(v)
     return args
+
+
+class _CountingServer(ThreadingHTTPServer):
+    """A threading server that knows whether it is answering anything (`drain`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answering = 0
+        self._count_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._count_lock:
+            self._answering += 1
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._count_lock:
+                self._answering -= 1
+
+    def busy(self) -> bool:
+        """A request is being answered, or a connection waits to be accepted."""
+        with self._count_lock:
+            if self._answering:
+                return True
+        waiting, _, _ = select.select([self.socket], [], [], 0)
+        return bool(waiting)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,128 @@
+"""A backlog of unknown outcomes settling: the scenario `tests/test_lookups.py` runs short and
+`bench/settling.py` runs at full size, in either of Slack's regimes.
+
+The network is cut during a Monday pass: every `chat.postMessage` loses its answer, half of them
+after Slack took the message. The prompts are DMs (one conversation each), the concern cards
+share the engagement's channel. Ticks follow every simulated minute until no job is left with an
+unknown outcome; the stand-in's rate tiers run on the same simulated clock, so a minute of Tier 1
+is a simulated minute. What counts: every message once (none lost, none twice), and no 429 loop:
+after a 429 the pass asks that method no more (at most one 429 per method and minute).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from conftest import STAKEHOLDER, Cadence
+from engine_flows import jobs_of
+from test_concerns import raise_by_command
+from test_faults import MONDAY, set_up_weekly_checkins
+
+from bot.engine.lookups import JOB_EVENT
+from bot.platform import clock
+from storage import jobs
+
+READS = ("conversations.history", "conversations.replies")
+
+
+@dataclass
+class Settled:
+    regime: str
+    unknown: int  # jobs left with an unknown outcome by the cut
+    in_slack: int  # of which Slack had taken
+    minutes: int  # simulated minutes from the cut until none was left unknown
+    reads: int  # history and replies requests
+    refused: int  # of which answered 429
+    most_refused: int  # the most 429s one method was answered in one simulated minute
+    duplicates: int
+    lost: int
+
+    def line(self) -> str:
+        return (
+            f"{self.regime}: {self.unknown} unknown outcomes ({self.in_slack} in Slack) settled in "
+            f"{self.minutes} simulated min; {self.reads} reads, {self.refused} answered 429, "
+            f"at most {self.most_refused} a minute per method; {self.duplicates} duplicated, "
+            f"{self.lost} lost"
+        )
+
+
+def cut_and_settle(
+    cadence: Cadence,
+    tick: Callable[[datetime], object],
+    *,
+    people: int,
+    concerns: int,
+    marketplace: bool,
+) -> Settled:
+    fake = cadence.fake
+    set_up_weekly_checkins(cadence, people=people)
+    cut = MONDAY + timedelta(hours=2)  # the prompts' moment: 09:00 in Berlin
+    now = {"at": cut - timedelta(hours=1)}
+    fake.clock = lambda: now["at"].timestamp()  # Tier 1's minute is a simulated minute
+    fake.marketplace_app = marketplace
+    # From here every post loses its answer, at random before or after Slack took it.
+    fake.chaos(1.0, methods=["chat.postMessage"], kinds=("drop", "drop_after"), seed=people)
+    with clock.fixed_at(cut - timedelta(hours=1)):
+        for n in range(concerns):  # their cards go to the channel as each is raised
+            raise_by_command(
+                cadence,
+                f"concern acme-payments Backups untested on site {n + 1}",
+                {"severity": "low", "category": "quality"},
+                user=STAKEHOLDER,
+            )
+    cadence.wait_until(
+        lambda: len([j for j in jobs_of(cadence, "concern_card") if j.error]) == concerns,
+        what="the concern cards' posts to be lost",
+    )
+    unknown = {j.key: j for j in _unknown(cadence)}
+    now["at"] = cut
+    tick(cut)
+    fake.calm()  # the network is back
+    unknown |= {j.key: j for j in _unknown(cadence)}
+    in_slack = sum(1 for key in unknown if _copies(cadence).get(key))
+    minutes, refused_by_minute = 0, Counter()
+    while _unknown(cadence):
+        minutes += 1
+        now["at"] = cut + timedelta(minutes=minutes)
+        heard = len(fake.calls)
+        tick(now["at"])
+        for call in fake.calls[heard:]:
+            if call.method in READS and call.status == 429:
+                refused_by_minute[(minutes, call.method)] += 1
+        assert minutes < 6 * 60, f"6 hours passed and {len(_unknown(cadence))} are still unknown"
+    reads = [c for c in fake.calls if c.method in READS]
+    copies = _copies(cadence)
+    expected = set(unknown)
+    finished = {j.key for j in jobs_of(cadence) if j.status == "sent"}
+    return Settled(
+        regime="Marketplace or internal app" if marketplace else "outside the Marketplace",
+        unknown=len(unknown),
+        in_slack=in_slack,
+        minutes=minutes,
+        reads=len(reads),
+        refused=sum(1 for c in reads if c.status == 429),
+        most_refused=max(refused_by_minute.values(), default=0),
+        duplicates=sum(1 for key in expected if copies.get(key, 0) > 1),
+        lost=len({key for key in expected if not copies.get(key) or key not in finished}),
+    )
+
+
+def _unknown(cadence: Cadence) -> list:
+    """Jobs still to run whose last attempt's outcome is unknown."""
+    return [
+        j
+        for j in jobs_of(cadence)
+        if j.status in ("pending", "claimed") and (j.error or "").startswith(jobs.OUTCOME_UNKNOWN)
+    ]
+
+
+def _copies(cadence: Cadence) -> Counter:
+    per_job: Counter = Counter()
+    for message in cadence.fake.messages():
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") == JOB_EVENT:
+            per_job[metadata["event_payload"]["job"]] += 1
+    return per_job
