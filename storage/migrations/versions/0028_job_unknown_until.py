@@ -1,9 +1,9 @@
-"""scheduledjob.unknown_until: for a job whose outcome is unknown, a moment after its lost
-attempt, so a lookup reads only the messages between the job's planning and then (a
-non-Marketplace app reads 15 messages a page, once a minute)
+"""scheduledjob.unknown_until: for a job whose outcome is unknown, by when its lost attempt
+began, so a lookup reads only the messages between the job's planning and a pass's span after
+it (a non-Marketplace app reads 15 messages a page, once a minute)
 
 Revision ID: 0028
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0028"
-down_revision: str | None = "0021"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
