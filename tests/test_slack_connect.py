@@ -21,6 +21,7 @@ import copy
 import json
 import secrets
 import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,7 @@ import pytest
 from conftest import ACME, EXTERNAL, LEAD, SIGNING_SECRET, TEAM, Cadence
 from engine_flows import tick, utc
 from flows import text_of, wait_reply
-from slack_requests import SlackSim, sign
+from slack_requests import SlackSim, build_view_submission, sign
 from sqlmodel import select
 from test_workspaces import (
     B_CHANNEL,
@@ -191,6 +192,34 @@ def test_a_person_of_another_organisation_acts_as_the_installed_workspace(
     # Everything this person caused went out with Acme's token.
     after = [c for c in d.fake.calls[before_calls:] if c.method != "auth.test"]
     assert after and {c.token for c in after} == {token}, {(c.method, c.token) for c in after}
+
+
+def test_a_grid_workspace_serves_a_person_of_another_grid_organisation(
+    two_installed_workspaces, monkeypatch
+):
+    """Acme is a workspace of an Enterprise Grid organisation, the vendor's another: their
+    submission names the vendor's organisation (`enterprise`, `team.enterprise_id`) and Acme's
+    workspace (`app_installed_team_id`). Bolt's own lookup, by enterprise and team together,
+    finds nothing there; Cadence finds Acme's installation by its workspace."""
+    d = two_installed_workspaces
+    d.fake.add_team(TEAM, name=d.fake.team_name, domain="acme", enterprise=("E0ACMEORG", "Acme"))
+    set_up(d, monkeypatch)
+    vendor = from_the_vendors_workspace(d)
+    before = len(d.fake.calls_to("views.open"))
+    vendor.sim.click(channel_prompt(d), "checkin_answer", user=EXTERNAL, channel=ACME)
+    form = opened_view(d, before)
+    values = {"rag": "green", "summary": "Certified."}
+    payload = build_view_submission(
+        form, values, user=EXTERNAL, trigger_id=d.fake.new_trigger_id(view_id=form["id"]),
+        team_id=VENDOR_TEAM, team_domain="vendorco", api_app_id=d.fake.app_id, fake=d.fake,
+    )  # fmt: skip
+    payload["team"].update(enterprise_id="E0VENDORORG", enterprise_name="VendorCo")
+    payload["enterprise"] = {"id": "E0VENDORORG", "name": "VendorCo"}
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    reply = vendor.sim.raw_post(body, sign(body, SIGNING_SECRET))
+    assert reply.status == 200 and reply.body == "", reply.body
+    update = d.acme.wait_until(lambda: one_update(d), what="the update")
+    assert (update.team_id, update.author_user_id, update.rag) == (TEAM, EXTERNAL, "green")
 
 
 def test_a_person_of_another_organisation_is_checked_as_one(two_installed_workspaces, monkeypatch):
