@@ -1,5 +1,5 @@
 """Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo|forget-workspace|
-audit verify]`.
+forget-person|person-export|audit verify]`.
 
 Exit statuses, for cron and process managers: 0 done; 1 `tick` sent something that failed for
 good (retries still pending are not a failure); 2 the configuration cannot be used; 3 the
@@ -21,7 +21,10 @@ from storage.deadline import DatabaseUnavailable
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
-NO_SLACK = frozenset({"migrate", "audit"})
+SCHEMA_FIRST = frozenset(
+    {"tick", "worker", "forget-workspace", "audit", "forget-person", "person-export"}
+)
+NO_SLACK = frozenset({"migrate", "audit", "forget-person", "person-export"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     forget.add_argument("team_id", help="the workspace's team id (T…)")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forget_person = sub.add_parser(
+        "forget-person", help="erase a person's text and identity from a workspace's data"
+    )
+    forget_person.add_argument("team_id", help="the workspace's team id (T…)")
+    forget_person.add_argument("user_id", help="the person's Slack user id (U… or W…)")
+    forget_person.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    export = sub.add_parser("person-export", help="everything stored about one person")
+    export.add_argument("team_id", help="the workspace's team id (T…)")
+    export.add_argument("user_id", help="the person's Slack user id (U… or W…)")
+    export.add_argument("--out", help="a file to write: JSON, or CSVs in a .zip (default: print)")
     audit = sub.add_parser("audit", help="the audit trail: `audit verify` checks its hash chain")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser(
@@ -96,9 +109,7 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     db = Database.from_url(settings.database_url)
     services = Services(settings=settings, db=db)
     db.ping()  # a database that cannot be reached is told now, in one line
-    if command in ("tick", "worker", "forget-workspace", "audit") and migrate.pending(
-        db.engine, settings.database_url
-    ):
+    if command in SCHEMA_FIRST and migrate.pending(db.engine, settings.database_url):
         print(
             "The database schema is not up to date: run `python -m bot migrate` first "
             "(the release step does this in a Procfile deployment).",
@@ -111,6 +122,12 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
         from bot.entry.forget_workspace import forget_workspace
 
         return forget_workspace(services, args.team_id, confirmed=args.yes)
+    if command in ("forget-person", "person-export"):
+        from bot.entry.person_commands import forget_person, person_export
+
+        if command == "person-export":
+            return person_export(services, args.team_id, args.user_id, args.out)
+        return forget_person(services, args.team_id, args.user_id, confirmed=args.yes)
     if command == "audit":
         from bot.entry.audit_verify import audit_verify
 
