@@ -13,6 +13,7 @@ from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 
 from conftest import STAKEHOLDER, TEAM, VENDOR
+from engine_flows import schedule, tick
 from flows import create_engagement
 from sqlalchemy import String, select
 from sqlmodel import SQLModel
@@ -22,7 +23,14 @@ from test_retention import feedback_at, update_at
 from bot.domain import figures, person_data
 from bot.entry.person_commands import forget_person
 from bot.platform import clock
-from storage.models import AuditEvent, EngagementMember, Feedback, StatusUpdate, UpdateRevision
+from storage.models import (
+    AuditEvent,
+    EngagementMember,
+    Feedback,
+    ScheduledJob,
+    StatusUpdate,
+    UpdateRevision,
+)
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -119,7 +127,16 @@ def test_forget_person_erases_text_and_identity_and_the_figures_stay(
     cadence, monkeypatch, database_url
 ):
     engagement_id = story(cadence)
+    # A weekly check-in asks VENDOR on Monday 9 November (nobody answers it): a prompt's job,
+    # keyed by them, and a recipient row that counts in the on-time rate.
+    schedule(cadence, NOW - timedelta(days=29))
+    tick(cadence, monkeypatch, datetime(2026, 11, 9, 8, 0, tzinfo=UTC))
+    tick(cadence, monkeypatch, datetime(2026, 11, 12, 8, 0, tzinfo=UTC))
     before = figures_of(cadence, engagement_id)
+    assert before[0].counted >= 1, before[0]
+    with cadence.db.read_session() as session:
+        keys = session.execute(select(ScheduledJob.key)).scalars().all()
+    assert [k for k in keys if VENDOR in k], keys
 
     # Asked to confirm, anything but the person's id keeps everything.
     out = io.StringIO()
@@ -154,6 +171,9 @@ def test_forget_person_erases_text_and_identity_and_the_figures_stay(
     assert VENDOR not in members
     assert (feedback.author_user_id, feedback.comment) == (STAKEHOLDER, "Sam's comment")
     assert figures_of(cadence, engagement_id) == before
+    with cadence.db.read_session() as session:
+        keys = session.execute(select(ScheduledJob.key)).scalars().all()
+    assert keys and not [k for k in keys if VENDOR in k]
 
     # No longer on the engagement: the update form does not open for them.
     opened = len(cadence.fake.calls_to("views.open"))

@@ -13,7 +13,7 @@ Forgetting someone, in one transaction:
   text answer to a custom question, the notes of the changes they made to concerns,
   deliverables and evidence, and the description and quote of a concern they raised;
 - everywhere else their id is replaced by one pseudonym made for this erasure (random, so it
-  leads back to nobody), so every row still counts: a RAG, a KPI figure, a rating, an on-time
+  leads back to nobody; in jobs' keys too), so every row still counts: a RAG, a KPI figure, a rating, an on-time
   answer stay where they were and the figures do not move.
 The audit trail keeps their id: its events cannot change without breaking its chain
 (`storage/audit_chain.py`); they go with the workspace's audit retention.
@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, SQLModel, col
 
 from storage.jobs import JobStatus
@@ -161,6 +161,14 @@ def forget(session: Session, *, team_id: str, user_id: str, now: datetime) -> tu
         .where(col(ScheduledJob.status) != JobStatus.CLAIMED)
         .values(payload={})
     )
+    # A job's key names the person it was for (unique keys: it is rewritten, never dropped, so
+    # what was sent once is still known as sent).
+    note("job keys", session.execute(
+        update(ScheduledJob)
+        .where(col(ScheduledJob.team_id) == team_id)
+        .where(col(ScheduledJob.key).contains(user_id))
+        .values(key=func.replace(col(ScheduledJob.key), user_id, as_))
+    ).rowcount)  # fmt: skip
     # Every audience.
     for model in (EngagementMember, Person, AwayPeriod):
         note(model.__tablename__, session.execute(
