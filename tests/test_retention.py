@@ -16,7 +16,7 @@ from test_audit_chain import verify
 from test_authorization import resolve
 from test_concerns import raise_by_command, the_concern
 
-from bot.domain import retention
+from bot.domain import audit, retention
 from bot.platform import clock
 from storage.models import AuditChainHead, AuditEvent, Concern, Feedback, StatusUpdate
 
@@ -186,3 +186,24 @@ def test_a_batch_deletes_at_most_its_size_and_says_there_is_more(cadence):
     assert rounds[0] == ({"status updates": 2, "audit events": 1}, True)  # one: its creation
     assert summaries(cadence, StatusUpdate, StatusUpdate.summary) == []
     assert len(rounds) >= 2 and not rounds[-1][1]
+
+
+def test_a_pass_runs_batch_after_batch_until_nothing_is_past(cadence, monkeypatch, database_url):
+    """510 audit events past a 30-day limit: the pass's first batch deletes 500 and plans the
+    next, which the same pass runs; the chain still verifies."""
+    with cadence.db.session() as session:
+        for n in range(retention.BATCH + 10):
+            audit.record(
+                session=session, team_id=TEAM, actor=LEAD, entity_type="engagement",
+                entity_id=n, action="update", now=days_ago(100), after={"n": n},
+            )  # fmt: skip
+    with clock.fixed_at(NOW):
+        said(cadence, "retention audit 30")
+
+    lines = tick(cadence, monkeypatch, NOW)
+    done = [line for line in lines if "retention of T0CADENCE, batch" in line]
+    assert len(done) == 2, lines
+    assert "batch 1: deleted 500 audit events; more in the next batch" in done[0]
+    assert "batch 2: deleted 10 audit events" in done[1] and "more" not in done[1]
+    status, out = verify(monkeypatch, database_url)
+    assert status == 0, out

@@ -69,4 +69,4 @@ def purge(session: Session, job: ClaimedJob, now: datetime) -> str:
     if purged.more:
         day = str(job.payload.get("day", now.date().isoformat()))
         _plan(session, team_id=job.team_id, day=day, batch=batch + 1, now=now)
-    return f"{now.isoformat()} retention of {job.team_id}, batch {batch}: {purged.line()}"
+    return f"retention of {job.team_id}, batch {batch}: {purged.line()}"
