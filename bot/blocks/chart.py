@@ -8,6 +8,9 @@ update yet), so colour is never the only signal, with that week's on-time rate p
 
 Pure: figures in, PNG bytes out. It draws on a `Figure` with its own Agg canvas, never through
 pyplot, so there is no global figure state and two digests can be drawn on two threads.
+matplotlib (with numpy and PIL: 43 MB of a worker) is imported by the functions that draw, not
+with this module: the web process imports it through the job kinds and never draws a chart,
+and idled at 124 MB for it (issue 23; tests/test_web_memory.py).
 
 The picture is laid out in pixels (one axes spanning the figure, its data units being pixels, y
 downwards), so its width is fixed for a phone (1200 px) and its height is exactly the rows it
@@ -21,15 +24,14 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.domain.command_reference import shorten
 from bot.domain.figures import WEEK, Figures, Rate
+
+if TYPE_CHECKING:  # matplotlib itself is imported where a chart is drawn (see above)
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MAX_CHART_ROWS = 25  # rows drawn at most, the "+N more" row included: readable on a phone
 CHART_FILENAME = "cadence-digest.png"
@@ -150,6 +152,9 @@ def chart_height_px(count: int) -> int:
 
 def _canvas(height_px: int) -> tuple[Figure, Axes]:
     """A figure of WIDTH_PX × `height_px` with one axes whose data units are pixels, y down."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     # A hair over the pixel count, so a float product just under it never truncates a row away.
     fig = Figure(figsize=(WIDTH_PX / DPI, (height_px + 0.01) / DPI), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
@@ -168,6 +173,8 @@ def _title(ax: Axes, subtitle: str) -> None:
 def _legend(ax: Axes, y: float) -> None:
     """Each swatch with its letter and its meaning, then what the small figure means; each
     entry placed after the measured width of the one before, so none overlaps."""
+    from matplotlib.patches import Rectangle
+
     renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
     x = 24.0
     for swatch in SWATCHES.values():
@@ -187,6 +194,8 @@ def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int) -> Figure:
     Cell letters carry the gid "cell-letter", on-time rates "cell-rate", names "row-name" and
     the "+N more" row "more-rows", so a test can find what was drawn without reading pixels.
     """
+    from matplotlib.patches import Rectangle
+
     count = len(figures)
     height = chart_height_px(count)
     fig, ax = _canvas(height)

@@ -13,20 +13,22 @@ every mark has its own shape, and each row says its status and slips in words be
 Pure: a `Timeline` in, PNG bytes out, drawn on a `Figure` with its own Agg canvas (never
 pyplot), laid out in pixels like `chart.py`: 1200 px wide, as tall as its rows, capped at
 MAX_ROWS deliverables with a "+N more" row. `timeline_alt_text` says the same in words.
+matplotlib is imported by the functions that draw, as in `chart.py` (the web process never
+draws, and must not carry it).
 """
 
 from __future__ import annotations
 
 import io
 from datetime import date, timedelta
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from typing import TYPE_CHECKING
 
 from bot.domain.command_reference import shorten
 from bot.domain.deliverable_timeline import Timeline, TimelineItem
+
+if TYPE_CHECKING:  # matplotlib itself is imported where the picture is drawn, as in chart.py
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MAX_ROWS = 30  # deliverables drawn at most; beyond, a "+N more" row
 MAX_ALT_TEXT = 1000  # Slack's limit for a file's alt_txt
@@ -197,6 +199,9 @@ class _Axis:
 
 
 def _canvas(height_px: int) -> tuple[Figure, Axes]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(WIDTH_PX / DPI, (height_px + 0.01) / DPI), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -243,6 +248,8 @@ def _legend(ax: Axes, y: float) -> None:
 
 
 def _row(ax: Axes, axis: _Axis, item: TimelineItem, y: float, today: date) -> None:
+    from matplotlib.patches import Rectangle
+
     mid = y + ROW_PX / 2
     cancelled = item.state == "cancelled"
     ax.text(LABEL_RIGHT_PX, mid - 8, shorten(f"#{item.deliverable_id} {_name(item.title)}",
@@ -281,6 +288,8 @@ def _row(ax: Axes, axis: _Axis, item: TimelineItem, y: float, today: date) -> No
 def _draw(timeline: Timeline) -> Figure:
     """The picture as a matplotlib Figure (`timeline_png` saves it; tests read its texts: row
     titles carry the gid "row-title", their words "row-words", milestones "milestone")."""
+    from matplotlib.patches import Rectangle
+
     height = timeline_height_px(timeline)
     fig, ax = _canvas(height)
     name = _name(timeline.name)
