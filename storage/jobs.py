@@ -173,7 +173,10 @@ def plan(session: Session, **job: Any) -> int | None:
     The session remembers the keys it planned (`planned_keys`), so that whoever commits it can
     ask for them to be sent at once instead of at the next tick.
     """
-    job_id = insert_ignoring_conflict(session, ScheduledJob, job_row(**job), ["key"])
+    row = job_row(**job)
+    if (cause := session.info.get(RESTORED_CAUSE)) is not None:
+        _inherit_restored(row, cause)
+    job_id = insert_ignoring_conflict(session, ScheduledJob, row, ["key"])
     if job_id is not None:
         session.info.setdefault(PLANNED_KEYS, []).append(job["key"])
     return job_id
@@ -224,6 +227,8 @@ def plan_many(session: Session, rows: list[dict[str, Any]], *, remember: bool = 
     are: `planned_keys`), rather than a pass's, which runs what is due itself.
     """
     if rows:
+        if (cause := session.info.get(RESTORED_CAUSE)) is not None:
+            rows = [_inherit_restored(dict(row), cause) for row in rows]
         dialect = session.get_bind().dialect.name
         session.execute(_insert_statement(ScheduledJob.__table__, dialect, ("key",), False), rows)
         if remember:
@@ -376,6 +381,8 @@ def finish(
         .where(col(ScheduledJob.status) == CLAIMED)
         .values(**values)
     )
+    if job.error == RESTORED and isinstance(connection, OrmSession):
+        _restored_cause(connection, job, now)  # type: ignore[arg-type]
     return result.rowcount == 1
 
 
@@ -480,3 +487,71 @@ def cancel(
     if keys:
         statement = statement.where(col(ScheduledJob.key).in_(list(keys)))
     return session.execute(statement.values(status=CANCELLED, updated_at=now)).rowcount
+
+
+# What a restored job's error says: its outcome is unknown because of the restore.
+RESTORED = f"{OUTCOME_UNKNOWN}: restored from a backup"
+
+
+def mark_restored(session: Session, *, now: datetime, since: datetime) -> int:
+    """After a backup is restored: every job pending or claimed and due by `now` may already
+    have been sent, after the backup's moment, by the database the backup was taken from.
+    Each becomes a job of unknown outcome (looked for in Slack by its metadata before it is
+    sent again), its lease let go, and its planned moment at most `since` (the backup's
+    moment or earlier) so that the lookup reaches back to the backup. How many were marked."""
+    statement = (
+        update(ScheduledJob)
+        .where(col(ScheduledJob.status).in_([PENDING, CLAIMED]))
+        .where(col(ScheduledJob.due_at) <= now)
+        .values(
+            status=PENDING,
+            lease_owner=None,
+            lease_expires_at=None,
+            error=RESTORED,
+            lookups_failed=0,
+            created_at=case(
+                (col(ScheduledJob.created_at) > since, since), else_=col(ScheduledJob.created_at)
+            ),
+            updated_at=now,
+        )
+    )
+    return session.execute(statement).rowcount
+
+
+RESTORED_CAUSE = "cadence_restored_cause"
+
+
+def _restored_cause(session: Session, job: ClaimedJob, now: datetime) -> None:
+    """A restored job's outcome is being recorded: what it plans in this transaction (a
+    refused DM's mention in the channel, an alert) may have gone out too, from the database
+    the backup was taken from, so those jobs are of unknown outcome as well, looked for since
+    the restored job was planned. Those it planned already in this transaction are marked
+    now, the rest as they are planned."""
+    since = job.planned_at or now
+    session.info[RESTORED_CAUSE] = since
+    keys = session.info.get(PLANNED_KEYS) or []
+    if keys:
+        session.execute(
+            update(ScheduledJob)
+            .where(col(ScheduledJob.key).in_(list(keys)))
+            .where(col(ScheduledJob.status) == PENDING)
+            .values(
+                error=RESTORED,
+                created_at=case(
+                    (col(ScheduledJob.created_at) > since, since),
+                    else_=col(ScheduledJob.created_at),
+                ),
+            )
+        )
+
+
+def _inherit_restored(row: dict[str, Any], since: datetime) -> dict[str, Any]:
+    row["error"] = RESTORED
+    row["created_at"] = min(row["created_at"], since)
+    return row
+
+
+def last_change(session: Session) -> datetime | None:
+    """The latest moment any job was planned or changed: a restored database's backup was
+    taken no earlier (a lower bound of the backup's moment)."""
+    return session.execute(select(func.max(col(ScheduledJob.updated_at)))).scalar()

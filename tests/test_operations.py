@@ -53,6 +53,8 @@ COMMANDS = (
     ("tick",),
     ("migrate",),
     ("forget-workspace", TEAM, "--yes"),
+    ("backup", "cadence-backup"),
+    ("restore-mark",),
 )
 
 

@@ -1,5 +1,5 @@
 """Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo|forget-workspace|
-forget-person|person-export|audit verify]`.
+forget-person|person-export|audit verify|backup FILE|restore-mark [--now ISO-8601]]`.
 
 Exit statuses, for cron and process managers: 0 done; 1 `tick` sent something that failed for
 good (retries still pending are not a failure); 2 the configuration cannot be used; 3 the
@@ -22,9 +22,19 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
 SCHEMA_FIRST = frozenset(
-    {"tick", "worker", "forget-workspace", "audit", "forget-person", "person-export"}
+    {
+        "tick",
+        "worker",
+        "forget-workspace",
+        "audit",
+        "forget-person",
+        "person-export",
+        "restore-mark",
+    }
 )
-NO_SLACK = frozenset({"migrate", "audit", "forget-person", "person-export"})
+NO_SLACK = frozenset(
+    {"migrate", "audit", "forget-person", "person-export", "backup", "restore-mark"}
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         "verify", help="report the first event edited, deleted or inserted outside Cadence"
     )
     verify.add_argument("--team", help="one workspace's team id (default: every workspace)")
+    backup = sub.add_parser("backup", help="back the database up to a new file, while it runs")
+    backup.add_argument(
+        "file", help="the backup to write (SQLite: a database file; else pg_dump's)"
+    )
+    restore_mark = sub.add_parser(
+        "restore-mark", help="on a restored database, before anything ticks: send nothing twice"
+    )
+    restore_mark.add_argument("--now", help="the moment it is restored at, ISO-8601 with an offset")
     args = parser.parse_args(argv)
     command = args.command or "serve"
 
@@ -106,9 +124,17 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
         migrate.upgrade(settings.database_url)
         print("database schema is up to date")
         return 0
+    if command == "backup":
+        from bot.entry.backup import backup, missing_source
+
+        if (problem := missing_source(settings.database_url)) is not None:
+            return database_problem(problem)
     db = Database.from_url(settings.database_url)
     services = Services(settings=settings, db=db)
     db.ping()  # a database that cannot be reached is told now, in one line
+    if command == "backup":
+        db.dispose()
+        return backup(settings.database_url, args.file)
     if command in SCHEMA_FIRST and migrate.pending(db.engine, settings.database_url):
         print(
             "The database schema is not up to date: run `python -m bot migrate` first "
@@ -128,6 +154,8 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
         if command == "person-export":
             return person_export(services, args.team_id, args.user_id, args.out)
         return forget_person(services, args.team_id, args.user_id, confirmed=args.yes)
+    if command == "restore-mark":
+        return run_restore_mark(services, args.now)
     if command == "audit":
         from bot.entry.audit_verify import audit_verify
 
@@ -156,26 +184,50 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def parse_now(now_text: str | None) -> datetime | None:
+    """`--now` as a moment (the clock's when not given); None, with the problem said on
+    stderr, when it cannot be used."""
+    from bot.platform import clock
+
+    if not now_text:
+        return clock.now()
+    try:
+        moment = datetime.fromisoformat(now_text)
+    except ValueError:
+        print(
+            f"--now {now_text!r} is not ISO-8601, e.g. 2026-11-30T09:00:00+01:00", file=sys.stderr
+        )
+        return None
+    if moment.tzinfo is None:
+        print("--now needs an offset, e.g. 2026-11-30T09:00:00+01:00 or ...Z", file=sys.stderr)
+        return None
+    return moment
+
+
+def run_restore_mark(services, now_text: str | None) -> int:
+    """`restore-mark` at `--now` (or now)."""
+    from bot.entry.backup import restore_mark
+    from bot.platform import clock
+
+    moment = parse_now(now_text)
+    if moment is None:
+        return EXIT_CONFIG
+    try:
+        with clock.fixed_at(moment) as now:
+            return restore_mark(services, now)
+    finally:
+        services.db.dispose()
+
+
 def run_tick(services, now_text: str | None) -> int:
     """One pass at `--now` (or now); prints what it did. Exits 1 when a send failed for good in
     this pass, so cron can alert; retries left for a later pass are not a failure."""
     from bot.engine import tick as engine
     from bot.platform import clock
 
-    if now_text:
-        try:
-            moment = datetime.fromisoformat(now_text)
-        except ValueError:
-            print(
-                f"--now {now_text!r} is not ISO-8601, e.g. 2026-11-30T09:00:00+01:00",
-                file=sys.stderr,
-            )
-            return EXIT_CONFIG
-        if moment.tzinfo is None:
-            print("--now needs an offset, e.g. 2026-11-30T09:00:00+01:00 or ...Z", file=sys.stderr)
-            return EXIT_CONFIG
-    else:
-        moment = clock.now()
+    moment = parse_now(now_text)
+    if moment is None:
+        return EXIT_CONFIG
     try:
         with clock.fixed_at(moment) as now:
             report = engine.tick(services, now, wall_clock=wall_clock)
