@@ -203,3 +203,19 @@ def test_backup_of_a_sqlite_file_that_does_not_exist_creates_nothing(tmp_path, m
     status, _ = run_cli(monkeypatch, f"sqlite:///{missing}", "backup", str(tmp_path / "b.db"))
     assert status == 3
     assert not missing.exists() and not (tmp_path / "b.db").exists()
+
+
+@pytest.mark.postgres
+def test_without_pg_dump_backup_says_the_command_and_never_the_password(
+    postgres_migrated_url, tmp_path, monkeypatch, capsys
+):
+    # The test server trusts local connections, so a password in the URL is accepted unread.
+    url = make_url(postgres_migrated_url).set(password="s3cret-pw")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump there
+    status, _ = run_cli(
+        monkeypatch, url.render_as_string(hide_password=False), "backup", str(tmp_path / "b")
+    )
+    said = capsys.readouterr().err
+    assert status == 2, said
+    assert "pg_dump --format=custom" in said and "s3cret-pw" not in said
+    assert not (tmp_path / "b").exists()

@@ -25,7 +25,7 @@ from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from bot.engine import digests, planner
 from bot.entry import db_problems
@@ -74,7 +74,15 @@ def backup(database_url: str, target: str) -> int:
 def _pg_dump(database_url: str, path: Path) -> int:
     url = make_url(database_url)
     # libpq's URL, without the password (it goes in the environment, out of `ps`).
-    dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    # (URL.set leaves a part it is given None unchanged: the URL is built without it.)
+    dsn = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    ).render_as_string(hide_password=False)
     arguments = ["--format=custom", f"--file={path}", f"--dbname={dsn}"]
     binary = shutil.which("pg_dump")
     if binary is None:
