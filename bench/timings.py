@@ -54,6 +54,7 @@ from bot.platform.config import load_settings  # noqa: E402
 from bot.platform.services import Services  # noqa: E402
 from storage import installations, migrate  # noqa: E402
 from storage.db import REQUEST_SECONDS, Deadline  # noqa: E402
+from storage.encryption import Keys, new_key  # noqa: E402
 from storage.models import AuditEvent  # noqa: E402
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -234,6 +235,7 @@ def reads_while_writing(scratch: Scratch, repeat: int, verdicts: Verdicts) -> No
     took: list[float] = []
     url = scratch.new("reads")
     db = scratch.database(url)
+    keys = Keys([new_key()])
     for _ in range(repeat):
         with db.session() as writer:
             writer.execute(
@@ -245,7 +247,7 @@ def reads_while_writing(scratch: Scratch, repeat: int, verdicts: Verdicts) -> No
             writer.flush()  # BEGIN IMMEDIATE has run: this connection holds the write lock
             began = time.monotonic()
             migrate.pending(db.engine, url)
-            installations.bot_token(db.engine, client_id="CID", team_id="T1")
+            installations.bot_token(db.engine, client_id="CID", team_id="T1", keys=keys)
             took.append(time.monotonic() - began)
     verdicts.report("SQLite: two reads while another connection writes", took, 0.5)
 

@@ -7,10 +7,16 @@ migration 0013). The engine has no request to authorize, so it finds a workspace
 its team id. An uninstalled workspace keeps its data (engagements, history) but loses its tokens,
 its pending jobs and its place in planning (`workspace.uninstalled_at`) until it installs
 Cadence again; `forget` deletes every row it has, for an admin who asks.
+
+The tokens are stored encrypted (`storage/encryption.py`): the store seals and opens them in
+its own statements (`SealedInstallationStore`), `bot_of` and `bot_token` open what they read. A token no key
+opens, or one in plain text, is refused loudly: logged as an error, and the workspace is served
+as if it had no installation (nothing is sent with a value that is not its token).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,46 +25,63 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import ColumnElement, Engine, delete, desc, exists, func, select, update
 from sqlmodel import Session, SQLModel, col
 
+from storage.encryption import Keys, UnreadableSecret, seal_columns, where
 from storage.jobs import JobStatus
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, ScheduledJob, Workspace
 from storage.sqlite_locking import READ_ONLY
 
 STATE_EXPIRATION_SECONDS = 600  # an install started and not finished within ten minutes is void
+log = logging.getLogger(__name__)
 
 
-def installation_store(engine: Engine, client_id: str) -> SQLAlchemyInstallationStore:
-    """slack_sdk's store over Cadence's database (its tables are Alembic's, not created here)."""
-    return SQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+class SealedInstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's SQLAlchemy store with its secret columns sealed: what `save` writes is
+    encrypted, what `find_*` reads is decrypted. A stored token it cannot open makes the
+    workspace look not installed (Bolt refuses its requests) and is logged as an error."""
+
+    def __init__(self, client_id: str, engine: Engine, keys: Keys):
+        super().__init__(client_id=client_id, engine=engine, logger=log)
+        seal_columns((self.bots, self.installations), keys)
+
+    def find_bot(self, **kwargs):  # type: ignore[override]
+        try:
+            return super().find_bot(**kwargs)
+        except UnreadableSecret as e:
+            log.error("refused a stored token: %s", e)
+            return None
+
+    def find_installation(self, **kwargs):  # type: ignore[override]
+        try:
+            return super().find_installation(**kwargs)
+        except UnreadableSecret as e:
+            log.error("refused a stored token: %s", e)
+            return None
+
+
+def installation_store(engine: Engine, client_id: str, keys: Keys) -> SealedInstallationStore:
+    """slack_sdk's store over Cadence's database (its tables are Alembic's, not created here),
+    its tokens encrypted with `keys`."""
+    return SealedInstallationStore(client_id=client_id, engine=engine, keys=keys)
 
 
 def state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
     return SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine)
 
 
-def bot_token(engine: Engine, *, client_id: str, team_id: str) -> str | None:
-    """The latest bot token of the app `client_id` in workspace `team_id` (None: not installed).
+def bot_token(engine: Engine, *, client_id: str, team_id: str, keys: Keys) -> str | None:
+    """The latest bot token of the app `client_id` in workspace `team_id`, decrypted (None: not
+    installed, or its token cannot be opened, which is logged as an error).
 
     Unlike the store's `find_bot`, whatever Enterprise Grid org the workspace belongs to: the
-    engine knows a workspace by its team id alone. A read-only transaction: on SQLite it takes
-    neither the write lock nor the process's turn to write, so a long write elsewhere (a pass,
-    a request) never holds up finding a token.
+    engine knows a workspace by its team id alone.
     """
-    bots = SLACK_BOTS.c
-    query = (
-        select(bots.bot_token)
-        .where(bots.client_id == client_id)
-        .where(bots.team_id == team_id)
-        .where(bots.bot_token.is_not(None))
-        .order_by(desc(bots.installed_at), desc(bots.id))
-        .limit(1)
-    )
-    with engine.execution_options(**{READ_ONLY: True}).begin() as connection:
-        return connection.execute(query).scalar_one_or_none()
+    bot = bot_of(engine, client_id=client_id, team_id=team_id, keys=keys)
+    return None if bot is None else bot.bot_token
 
 
 @dataclass(frozen=True)
 class InstalledBot:
-    """Who Cadence's bot is in one workspace, as its install stored it."""
+    """Who Cadence's bot is in one workspace, as its install stored it (its token decrypted)."""
 
     team_id: str
     enterprise_id: str | None
@@ -68,13 +91,23 @@ class InstalledBot:
     bot_scopes: list[str]
 
 
-def bot_of(engine: Engine, *, client_id: str, team_id: str) -> InstalledBot | None:
-    """The latest bot installed in workspace `team_id` (None: Cadence is not installed there),
-    by team id alone like `bot_token`: a request from a Slack Connect channel may name another
-    organisation's enterprise. A read-only transaction, as `bot_token`'s."""
+def bot_of(engine: Engine, *, client_id: str, team_id: str, keys: Keys) -> InstalledBot | None:
+    """The latest bot installed in workspace `team_id` (None: Cadence is not installed there, or
+    its stored token cannot be opened, which is logged as an error), by team id alone: a request
+    from a Slack Connect channel may name another organisation's enterprise.
+
+    A read-only transaction: on SQLite it takes neither the write lock nor the process's turn to
+    write, so a long write elsewhere (a pass, a request) never holds up finding a token."""
     bots = SLACK_BOTS.c
     query = (
-        select(bots.enterprise_id, bots.bot_token, bots.bot_id, bots.bot_user_id, bots.bot_scopes)
+        select(
+            bots.id,
+            bots.enterprise_id,
+            bots.bot_token,
+            bots.bot_id,
+            bots.bot_user_id,
+            bots.bot_scopes,
+        )
         .where(bots.client_id == client_id)
         .where(bots.team_id == team_id)
         .where(bots.bot_token.is_not(None))
@@ -85,10 +118,15 @@ def bot_of(engine: Engine, *, client_id: str, team_id: str) -> InstalledBot | No
         row = connection.execute(query).first()
     if row is None:
         return None
+    try:
+        token = keys.open(row.bot_token, where=where(SLACK_BOTS, "bot_token", row.id, team_id))
+    except UnreadableSecret as e:
+        log.error("refused a stored token: %s", e)
+        return None
     return InstalledBot(
         team_id=team_id,
         enterprise_id=row.enterprise_id,
-        bot_token=row.bot_token,
+        bot_token=token,
         bot_id=row.bot_id,
         bot_user_id=row.bot_user_id,
         bot_scopes=[s for s in (row.bot_scopes or "").split(",") if s],

@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.assurance_statuses import assurance_status_check
@@ -812,6 +812,23 @@ SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
 SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(
     SQLModel.metadata, SQLAlchemyInstallationStore.default_bots_table_name
 )
+# The secrets these tables hold, stored encrypted (`storage/encryption.py`; migration 0023
+# widened them for the ciphertext: a Fernet token of a 255-character secret is 420 characters).
+# Cadence asks for bot tokens only; a user token or webhook URL would be sealed all the same.
+SEALED_LENGTH = 1000
+SEALED_COLUMNS = {
+    SLACK_INSTALLATIONS: (
+        "bot_token",
+        "bot_refresh_token",
+        "user_token",
+        "user_refresh_token",
+        "incoming_webhook_url",
+    ),
+    SLACK_BOTS: ("bot_token", "bot_refresh_token"),
+}
+for _table, _names in SEALED_COLUMNS.items():
+    for _name in _names:
+        _table.c[_name].type = String(SEALED_LENGTH)
 SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     SQLModel.metadata, SQLAlchemyOAuthStateStore.default_table_name
 )

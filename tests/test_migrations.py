@@ -170,6 +170,23 @@ def _is_false(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is False
 
 
+def _string_length(node: ast.expr | None) -> int | None:
+    """n of a literal `sa.String(n)` (or `String(n)`), else None."""
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+        return None
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    length = node.args[0].value
+    return length if name == "String" and isinstance(length, int) else None
+
+
+def _widened(call: ast.Call) -> bool:
+    """A String made longer (`existing_type=sa.String(200), type_=sa.String(1000)`): the previous
+    release's values all fit, and it reads longer ones as it read any."""
+    old = _string_length(_keyword(call, "existing_type"))
+    new = _string_length(_keyword(call, "type_"))
+    return old is not None and new is not None and new >= old
+
+
 def not_additive(source: str) -> list[str]:
     """What a migration's `upgrade()` (its source) does that the previous release's code
     could trip on."""
@@ -186,7 +203,7 @@ def not_additive(source: str) -> list[str]:
                 found.append(f"a column renamed ({line})")
             if _is_false(_keyword(call, "nullable")):
                 found.append(f"a column made NOT NULL ({line})")
-            if _keyword(call, "type_") is not None:
+            if _keyword(call, "type_") is not None and not _widened(call):
                 found.append(f"a column's type changed ({line})")
         elif name == "add_column":
             column = call.args[0] if call.args else _keyword(call, "column")
@@ -222,7 +239,8 @@ def test_each_migration_is_additive_or_declares_itself_a_contract_step(revision:
 
 
 def test_the_rule_catches_each_kind_of_contraction():
-    """The rule itself, on a migration that does each thing it forbids (and things it allows)."""
+    """The rule itself, on a migration that does each thing it forbids (and things it allows:
+    a nullable column, a server default, an index, a String widened)."""
     source = """
 import sqlalchemy as sa
 from alembic import op
@@ -235,6 +253,8 @@ def upgrade():
         batch_op.alter_column("c", nullable=False)
         batch_op.alter_column("d", nullable=True)
         batch_op.alter_column("e", type_=sa.Integer())
+        batch_op.alter_column("e2", existing_type=sa.String(200), type_=sa.String(50))
+        batch_op.alter_column("e3", existing_type=sa.String(200), type_=sa.String(1000))
         batch_op.add_column(sa.Column("f", sa.Integer(), nullable=False))
         batch_op.add_column(sa.Column("g", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("h", sa.Integer(), nullable=True))
@@ -248,6 +268,7 @@ def upgrade():
         "drop_column",
         "a column renamed",
         "a column made NOT NULL",
+        "a column's type changed",
         "a column's type changed",
         "a NOT NULL column without a server default",
         "rename_table",

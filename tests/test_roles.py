@@ -215,6 +215,7 @@ def test_with_several_workspaces_each_admin_names_their_workspace():
         "SLACK_CLIENT_ID": "1.2",
         "SLACK_CLIENT_SECRET": "c",
         "SLACK_STATE_SECRET": "x",
+        "CADENCE_ENCRYPTION_KEYS": "f" * 43 + "=",
     }
     with pytest.raises(ConfigError) as refused:
         load_settings({**base, "CADENCE_ADMINS": "U0ADMIN"})

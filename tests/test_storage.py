@@ -16,6 +16,7 @@ from sqlmodel import SQLModel, select
 
 from storage import installations, migrate
 from storage.db import REQUEST_SECONDS, Database, Deadline
+from storage.encryption import Keys, new_key
 from storage.models import SLACK_BOTS, AuditEvent, Engagement, EngagementMember, ScheduledJob
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -278,17 +279,21 @@ def test_pure_reads_answer_while_another_connection_writes_on_sqlite(sqlite_url:
     writer or the busy timeout (as they did when every transaction began IMMEDIATE)."""
     migrate.upgrade(sqlite_url)
     db = Database.from_url(sqlite_url)
+    keys = Keys([new_key()])
     with db.session() as session:
+        token = keys.seal("xoxb-t1")
         session.execute(
             SLACK_BOTS.insert().values(
-                client_id="CID", app_id="A1", team_id="T1", bot_token="xoxb-t1", installed_at=NOW
+                client_id="CID", app_id="A1", team_id="T1", bot_token=token, installed_at=NOW
             )
         )
     answers: dict[str, object] = {}
 
     def read() -> None:
         answers["pending"] = migrate.pending(db.engine, sqlite_url)
-        answers["token"] = installations.bot_token(db.engine, client_id="CID", team_id="T1")
+        answers["token"] = installations.bot_token(
+            db.engine, client_id="CID", team_id="T1", keys=keys
+        )
 
     with db.session() as writer:
         writer.add(engagement("writing"))

@@ -56,11 +56,13 @@ from storage.models import SLACK_BOTS, CheckIn, Engagement, ScheduledJob, Worksp
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "cadence-client-secret"
 STATE_SECRET = "a long random text only this deployment knows"
+ENCRYPTION_KEY = "cTiWnRT3iNfDjp1J3tDi8W6VjZ8Z2zgxBukmlqRDcFQ="  # a Fernet key, for the tests only
 OAUTH_ENV = {
     "SLACK_BOT_TOKEN": "",
     "SLACK_CLIENT_ID": CLIENT_ID,
     "SLACK_CLIENT_SECRET": CLIENT_SECRET,
     "SLACK_STATE_SECRET": STATE_SECRET,
+    "CADENCE_ENCRYPTION_KEYS": ENCRYPTION_KEY,
     # With several workspaces each Cadence admin names their own (a bare ID is refused).
     # W0GRIDADMIN is an admin of Acme only, though a member of Bravo too (see its test).
     "CADENCE_ADMINS": f"{TEAM}:{ADMIN},{TEAM}:W0GRIDADMIN",

@@ -12,9 +12,11 @@ workspace with an installation is refused.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.error import BoltError
+from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
@@ -24,6 +26,7 @@ from bot.entry.sizing import LISTENER_THREADS
 from bot.platform.config import ConfigError, Settings
 from bot.platform.logs import ContextExecutor
 from bot.platform.services import Services
+from bot.platform.signing import SigningSecrets, signing_secrets
 from bot.platform.slack import SignedStates, web_client
 from handlers import register_listeners
 from storage import installations
@@ -56,14 +59,23 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
     executor = ContextExecutor(  # a listener logs in its request's context
         max_workers=LISTENER_THREADS, thread_name_prefix="cadence-listener"
     )
+    # Bolt's own check knows one secret: Cadence's, in its place (before authorization), also
+    # accepts the previous one during a rotation (bot/platform/signing.py).
+    signatures = {
+        "signing_secret": settings.slack_signing_secret,
+        "request_verification_enabled": False,
+        "before_authorize": EitherSigningSecret(
+            signing_secrets(settings),
+            then=installed_workspace.before_authorize if settings.oauth else None,
+        ),
+    }
     if settings.oauth:
         app = App(
             client=web_client(settings),
-            signing_secret=settings.slack_signing_secret,
+            **signatures,
             oauth_settings=oauth_settings(services),
-            before_authorize=installed_workspace.before_authorize,
             authorize=installed_workspace.InstalledWorkspaceAuthorize(
-                services.db.engine, settings.slack_client_id or ""
+                services.db.engine, settings.slack_client_id or "", services.keys
             ),
             process_before_response=False,
             listener_executor=executor,
@@ -72,7 +84,7 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
         try:
             app = App(
                 client=web_client(settings),
-                signing_secret=settings.slack_signing_secret,
+                **signatures,
                 # Ack first: Bolt answers Slack as soon as a listener acks and keeps working after.
                 process_before_response=False,
                 listener_executor=executor,
@@ -98,6 +110,26 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
     return app
 
 
+class EitherSigningSecret(RequestVerification):
+    """Bolt's request verification (401 for a request not signed by Slack, skipped in Socket
+    Mode) with Cadence's verifier: the signing secret, or the previous one during a rotation.
+    Bolt takes one `before_authorize`: a verified request goes on to `then` (under OAuth, the
+    installed workspace's middleware), so nothing unsigned reaches it."""
+
+    def __init__(self, verifier: SigningSecrets, then: Callable | None = None):
+        super().__init__(verifier.signing_secret, base_logger=log)
+        self._verifier = verifier
+        self._then = then
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable) -> BoltResponse:
+        then = self._then
+        if then is None:
+            return super().process(req=req, resp=resp, next=next)
+        return super().process(
+            req=req, resp=resp, next=lambda: then(context=req.context, body=req.body, next=next)
+        )
+
+
 def oauth_settings(services: Services) -> OAuthSettings:
     """Slack's install flow with its installations and states in Cadence's database."""
     settings = services.settings
@@ -110,7 +142,7 @@ def oauth_settings(services: Services) -> OAuthSettings:
         user_scopes=[],
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
-        installation_store=installations.installation_store(engine, client_id),
+        installation_store=installations.installation_store(engine, client_id, services.keys),
         installation_store_bot_only=True,
         state_store=SignedStates(
             installations.state_store(engine), settings.slack_state_secret or ""

@@ -1,5 +1,6 @@
 """Command line: `python -m bot [serve|worker|tick [--now ISO-8601]|migrate|demo|forget-workspace|
-forget-person|person-export|audit verify|backup FILE|restore-mark [--now ISO-8601]]`.
+forget-person|person-export|audit verify|backup FILE|restore-mark [--now ISO-8601]|rotate-key|
+new-key]`.
 
 Exit statuses, for cron and process managers: 0 done; 1 `tick` sent something that failed for
 good (retries still pending are not a failure); 2 the configuration cannot be used; 3 the
@@ -30,10 +31,11 @@ SCHEMA_FIRST = frozenset(
         "forget-person",
         "person-export",
         "restore-mark",
+        "rotate-key",
     }
 )
 NO_SLACK = frozenset(
-    {"migrate", "audit", "forget-person", "person-export", "backup", "restore-mark"}
+    {"migrate", "audit", "forget-person", "person-export", "backup", "restore-mark", "rotate-key"}
 )
 
 
@@ -83,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         "restore-mark", help="on a restored database, before anything ticks: send nothing twice"
     )
     restore_mark.add_argument("--now", help="the moment it is restored at, ISO-8601 with an offset")
+    sub.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored secret under the first key of CADENCE_ENCRYPTION_KEYS",
+    )
+    sub.add_parser("new-key", help="print a new key for CADENCE_ENCRYPTION_KEYS")
     args = parser.parse_args(argv)
     command = args.command or "serve"
 
@@ -90,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.demo import run as run_demo
 
         return run_demo(args)
+    if command == "new-key":
+        from bot.entry.rotate_key import new_key
+
+        return new_key()
     try:
         # Commands that only read or change the database need no Slack settings.
         settings = load_settings(need_slack=command not in NO_SLACK)
@@ -142,6 +153,12 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    if command == "rotate-key":
+        from bot.entry.rotate_key import rotate_key
+
+        return rotate_key(services)
+    if command in ("tick", "worker") and (refused := _unreadable_secrets(services)):
+        return refused
     if command == "tick":
         return run_tick(services, args.now)
     if command == "forget-workspace":
@@ -167,6 +184,8 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
         ticker.run_blocking(services, stop_on_signals())
         return 0
     migrate.upgrade(settings.database_url)  # the single process keeps its own schema current
+    if refused := _unreadable_secrets(services):
+        return refused
     from bot.entry.serve import serve
 
     try:
@@ -177,6 +196,18 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
             print(f"  • {problem}", file=sys.stderr)
         return EXIT_CONFIG
     return 0
+
+
+def _unreadable_secrets(services) -> int:
+    """EXIT_CONFIG after one line when a stored secret cannot be opened (plain text, another
+    key's); 0 when every one can."""
+    from bot.entry.rotate_key import unreadable_secrets
+
+    problem = unreadable_secrets(services)
+    if problem is None:
+        return 0
+    print(f"Cadence cannot start. {problem}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def wall_clock() -> datetime:

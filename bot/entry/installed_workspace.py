@@ -39,6 +39,7 @@ from slack_bolt.authorization.authorize import Authorize
 from sqlalchemy import Engine
 
 from storage import installations
+from storage.encryption import Keys
 
 log = logging.getLogger(__name__)
 CANDIDATES_KEY = "cadence_installed_teams"
@@ -85,9 +86,10 @@ class InstalledWorkspaceAuthorize(Authorize):
     """Bolt's `authorize` for several workspaces: the bot of the first team in the payload that
     installed Cadence (bot tokens only; no `auth.test`, the stored row says who the bot is)."""
 
-    def __init__(self, engine: Engine, client_id: str) -> None:
+    def __init__(self, engine: Engine, client_id: str, keys: Keys) -> None:
         self.engine = engine
         self.client_id = client_id
+        self.keys = keys  # the stored tokens are encrypted (storage/encryption.py)
 
     def __call__(
         self,
@@ -100,7 +102,9 @@ class InstalledWorkspaceAuthorize(Authorize):
     ) -> AuthorizeResult | None:
         teams = context.get(CANDIDATES_KEY) or ((team_id,) if team_id else ())
         for team in teams:
-            bot = installations.bot_of(self.engine, client_id=self.client_id, team_id=team)
+            bot = installations.bot_of(
+                self.engine, client_id=self.client_id, team_id=team, keys=self.keys
+            )
             if bot is not None:
                 return AuthorizeResult(
                     enterprise_id=bot.enterprise_id,

@@ -25,10 +25,12 @@ from slack_sdk.signature import SignatureVerifier
 from bot.engine import tick as engine
 from bot.engine.outbox_sender import Outbox
 from bot.entry.app import INSTALL_PATH, REDIRECT_PATH, build_app
+from bot.entry.rotate_key import unreadable_secrets
 from bot.platform import clock
 from bot.platform.config import ConfigError, configure_logging, load_settings
 from bot.platform.logs import keep_bodies_out
 from bot.platform.services import Services
+from bot.platform.signing import signing_secrets
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ class CadenceWSGI:
         self.slack = CadenceRequestHandler(
             build_app(services, self.outbox),
             path=SLACK_PATH,
-            signing_secret=services.settings.slack_signing_secret,
+            verifier=signing_secrets(services.settings),
         )
         self.health_probe = HealthProbe(services)
 
@@ -127,9 +129,9 @@ class CadenceRequestHandler(SlackRequestHandler):
     200 with an empty body (nothing can be done with it) and logged in one line, naming the
     error's type but never the body; one that is not signed still gets 401."""
 
-    def __init__(self, app: App, path: str, signing_secret: str):
+    def __init__(self, app: App, path: str, verifier: SignatureVerifier):
         super().__init__(app, path=path)
-        self.verifier = SignatureVerifier(signing_secret=signing_secret)
+        self.verifier = verifier
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         body = request.get_body()
@@ -236,4 +238,7 @@ def create_app() -> CadenceWSGI:
     except ConfigError as e:
         raise SystemExit("Cadence cannot start:\n" + str(e)) from None
     configure_logging(settings)
-    return CadenceWSGI(Services(settings=settings, db=Database.from_url(settings.database_url)))
+    services = Services(settings=settings, db=Database.from_url(settings.database_url))
+    if problem := unreadable_secrets(services):
+        raise SystemExit(f"Cadence cannot start. {problem}")
+    return CadenceWSGI(services)

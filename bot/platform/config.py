@@ -13,8 +13,11 @@ rules between variables) is a validator raising `_problem(...)`. `load_settings`
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -63,6 +66,7 @@ WHERE_TO_FIND = {
         "are all set; set the rest, or none for one workspace with SLACK_BOT_TOKEN"
     ),
 }
+NEW_KEY_HINT = "make one with `python -m bot new-key`"
 OAUTH_VARIABLES = {
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_client_secret": "SLACK_CLIENT_SECRET",
@@ -139,8 +143,21 @@ class Settings(BaseSettings):
         None, validation_alias="SLACK_CLIENT_SECRET", repr=False
     )
     slack_state_secret: str | None = Field(None, validation_alias="SLACK_STATE_SECRET", repr=False)
+    # The keys that encrypt the secrets Cadence stores (storage/encryption.py): the first
+    # encrypts, every one decrypts. Needed with several workspaces (their tokens are stored).
+    encryption_keys: tuple[str, ...] = Field(
+        (), validation_alias="CADENCE_ENCRYPTION_KEYS", repr=False
+    )
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN", repr=False)
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET", repr=False)
+    # A rotation of the signing secret: the one Slack used before, accepted beside the new one
+    # until the moment given (or until it is removed).
+    slack_signing_secret_previous: str | None = Field(
+        None, validation_alias="SLACK_SIGNING_SECRET_PREVIOUS", repr=False
+    )
+    slack_signing_secret_previous_until: datetime | None = Field(
+        None, validation_alias="SLACK_SIGNING_SECRET_PREVIOUS_UNTIL"
+    )
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN", repr=False)
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
     slack_api_url: Annotated[AnyHttpUrl, AfterValidator(_with_slash)] = Field(
@@ -204,6 +221,17 @@ class Settings(BaseSettings):
     def _oauth_part(cls, value: Any) -> str | None:
         return _text(value) or None
 
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _encryption_keys(cls, value: Any, info: ValidationInfo) -> tuple[str, ...]:
+        keys = _encryption_keys(value)
+        if not keys and all(info.data.get(name) for name in OAUTH_VARIABLES):
+            raise _problem(
+                "CADENCE_ENCRYPTION_KEYS is not set: with several workspaces Cadence stores each "
+                f"one's bot token encrypted with it; {NEW_KEY_HINT}"
+            )
+        return keys
+
     @field_validator("slack_bot_token", mode="before")
     @classmethod
     def _bot_token(cls, value: Any, info: ValidationInfo) -> str:
@@ -234,6 +262,33 @@ class Settings(BaseSettings):
                 f"SLACK_SIGNING_SECRET is not set: {WHERE_TO_FIND['SLACK_SIGNING_SECRET']}"
             )
         return secret
+
+    @field_validator("slack_signing_secret_previous", mode="before")
+    @classmethod
+    def _previous_signing_secret(cls, value: Any) -> str | None:
+        return _text(value) or None
+
+    @field_validator("slack_signing_secret_previous_until", mode="before")
+    @classmethod
+    def _previous_until(cls, value: Any, info: ValidationInfo) -> datetime | None:
+        text = _text(value)
+        if not text:
+            return None
+        try:
+            until = datetime.fromisoformat(text)
+        except ValueError:
+            until = None
+        if until is None or until.tzinfo is None:
+            raise _problem(
+                "SLACK_SIGNING_SECRET_PREVIOUS_UNTIL must be a moment with its offset, like "
+                f"2026-12-31T18:00:00+00:00, not {_shown(text)}"
+            )
+        if not info.data.get("slack_signing_secret_previous"):
+            raise _problem(
+                "SLACK_SIGNING_SECRET_PREVIOUS_UNTIL is set but SLACK_SIGNING_SECRET_PREVIOUS is "
+                "not: set the signing secret Slack used before the rotation, or neither"
+            )
+        return until
 
     @field_validator("slack_app_token", mode="before")
     @classmethod
@@ -333,8 +388,32 @@ class _SettingsWithoutSlack(Settings):
     def _signing_secret(cls, value: Any) -> str:
         return _text(value)
 
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _encryption_keys(cls, value: Any) -> tuple[str, ...]:
+        return _encryption_keys(value)  # checked, but `rotate-key` says when it is missing
+
     def __repr_name__(self) -> str:
         return "Settings"
+
+
+def _encryption_keys(value: Any) -> tuple[str, ...]:
+    """CADENCE_ENCRYPTION_KEYS: Fernet keys (32 bytes, URL-safe base64: 44 characters),
+    comma-separated. A bad one is named by its place, never echoed (it is a secret)."""
+    keys = _comma_list(value)
+    for place, key in enumerate(keys, start=1):
+        try:
+            good = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            good = False
+        if not good:
+            raise _problem(
+                f"CADENCE_ENCRYPTION_KEYS: key {place} of {len(keys)} is not an encryption key "
+                f"(44 characters of URL-safe base64): {NEW_KEY_HINT}"
+            )
+    if len(set(keys)) != len(keys):
+        raise _problem("CADENCE_ENCRYPTION_KEYS names one key twice: list each key once")
+    return tuple(keys)
 
 
 VARIABLES: dict[str, str] = {

@@ -15,6 +15,7 @@ from bot.platform.config import Settings
 from bot.platform.slack import BotTokens, web_client
 from storage import installations
 from storage.db import Database
+from storage.encryption import Keys
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,20 @@ class Services:
     """Where the engine's "now" comes from (`clock.now`, which `tick --now` and tests can fix)."""
 
     @cached_property
+    def keys(self) -> Keys:
+        """The keys of the secrets Cadence stores (CADENCE_ENCRYPTION_KEYS: required with
+        several workspaces, checked at start; `ValueError` when none is set)."""
+        return Keys(self.settings.encryption_keys)
+
+    @cached_property
     def tokens(self) -> BotTokens:
         """Each workspace's bot token from its installation (OAuth mode), kept briefly."""
         client_id = self.settings.slack_client_id or ""
 
         def lookup(team_id: str) -> str | None:
-            return installations.bot_token(self.db.engine, client_id=client_id, team_id=team_id)
+            return installations.bot_token(
+                self.db.engine, client_id=client_id, team_id=team_id, keys=self.keys
+            )
 
         return BotTokens(lookup)
 
