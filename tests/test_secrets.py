@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from wsgiref.simple_server import make_server
 
 import pytest
@@ -56,6 +60,7 @@ from storage import installations, migrate
 from storage.db import Database
 from storage.encryption import Keys, UnreadableSecret, new_key
 
+ROOT = Path(__file__).resolve().parents[1]
 NEW_KEY = "3RkIRU58LgI2PUdpoe_wlWEIcVZ7gUGazFUvLzK4YKc="
 OTHER_KEY = "mqzs-fufAbVl82RDe8P0GcZqnAX5ZdPZcn0-CcJeltA="
 SECRET_COLUMNS = (
@@ -257,6 +262,29 @@ def test_a_token_stored_in_plain_text_is_refused_until_rotate_key_encrypts_it(
     status, _, err = run_cli(monkeypatch, d, "tick", "--now", MON.isoformat(), keys=ENCRYPTION_KEY)
     assert status == 0, err
     assert prompts_sent(d, before)[VENDOR] == acme_token
+
+
+@pytest.mark.slow
+def test_rotate_key_as_a_process_with_a_bad_key_says_one_line(tmp_path, sqlite_migrated_url):
+    """`python -m bot rotate-key` run by a person: a malformed key and a missing one are each a
+    clear message and status 2, never a traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CADENCE_"))}
+    env.update(DATABASE_URL=sqlite_migrated_url, PYTHONPATH=str(ROOT))
+    for keys, said in (
+        ("not-a-key", "CADENCE_ENCRYPTION_KEYS: key 1 of 1 is not an encryption key"),
+        ("", "Cadence cannot rotate its key. CADENCE_ENCRYPTION_KEYS is not set"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "rotate-key"],
+            cwd=tmp_path,
+            env={**env, "CADENCE_ENCRYPTION_KEYS": keys},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stderr
+        assert said in result.stderr and "Traceback" not in result.stderr
+        assert result.stdout == "" and "not-a-key" not in result.stderr
 
 
 def test_new_key_prints_a_key_the_configuration_takes(capsys):
