@@ -62,6 +62,8 @@ def permalink(sender: Sender, job: jobs.ClaimedJob, concern: Concern) -> str | N
     if not ref.startswith("slack:"):
         return None
     _, channel, ts = [*ref.split(":", 2), "", ""][:3]
+    if not sender.may_call(job.team_id, "chat.getPermalink"):  # its tier: the card goes without
+        return None
     try:
         found = sender.client_for(job.team_id).chat_getPermalink(channel=channel, message_ts=ts)
     except (SlackApiError, OSError) as e:

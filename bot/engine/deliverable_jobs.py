@@ -124,7 +124,10 @@ def working_days(
 
 
 def zone_from_slack(sender: Sender, job: jobs.ClaimedJob) -> str | None:
-    """The reader's time zone as Slack says it, when Cadence has not learnt it yet."""
+    """The reader's time zone as Slack says it, when Cadence has not learnt it yet (None, as
+    when Slack will not say, while users.info's tier is spent in the workspace)."""
+    if not sender.may_call(job.team_id, "users.info"):
+        return None
     try:
         found = sender.client_for(job.team_id).users_info(user=job.user_id)
     except (SlackApiError, OSError) as e:
@@ -136,6 +139,8 @@ def zone_from_slack(sender: Sender, job: jobs.ClaimedJob) -> str | None:
 def card_link(sender: Sender, job: jobs.ClaimedJob, deliverable: Deliverable) -> str | None:
     """The card's permalink, if it was posted and Slack gives one."""
     if not (deliverable.channel_id and deliverable.message_ts):
+        return None
+    if not sender.may_call(job.team_id, "chat.getPermalink"):  # its tier: go without
         return None
     try:
         found = sender.client_for(job.team_id).chat_getPermalink(

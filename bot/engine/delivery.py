@@ -189,9 +189,10 @@ def _failed(sender: Sender, job: jobs.ClaimedJob, message: Message, e: SlackApiE
     verdict = classify(e, to_person=message.on_dm_refused is not None)
     error = error_code(e)
     if verdict is Verdict.RETRY:
-        retry(
-            sender, job, f"HTTP {e.response.status_code if e.response is not None else 0} {error}"
-        )
+        status = e.response.status_code if e.response is not None else 0
+        # A 429 the client handed back (a long Retry-After): not before Slack said.
+        later = int(e.response.headers.get("Retry-After", 0) or 0) if status == 429 else None
+        retry(sender, job, f"HTTP {status} {error}", wait_at_least=later)
         return
     refused_dm = verdict is Verdict.DM_REFUSED and message.on_dm_refused is not None
     with sender.db.session() as session:

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import cadences, checkins
 from bot.domain.cadences import CadenceStatus
+from bot.platform.rate_limits import RateBudgets
 from storage import job_keys, jobs
 from storage.db import Database
 from storage.installations import installed
@@ -317,10 +318,16 @@ def refresh_people(
     now: datetime,
     *,
     stopping: threading.Event | None = None,
+    budgets: RateBudgets | None = None,
 ) -> None:
     """Learn the time zones of people asked at their own local time, before planning needs
     them (Slack is called outside any transaction). Once `stopping` is set, nobody more is
     asked (each call may take the Slack client's whole timeout): the next pass asks the rest.
+
+    users.info is paced by its tier per workspace (`budgets`, bot/platform/rate_limits.py): a
+    workspace whose minute is spent, or that Slack answered 429, is asked no more this pass
+    (the next pass asks the rest; its people are asked an hour ahead of their prompt) while
+    the other workspaces go on.
 
     Who needs asking is read in two set-based queries whatever the number of cadences (the
     role-based audiences joined to their members, fresh people left out in SQL; the chosen
@@ -329,9 +336,16 @@ def refresh_people(
     """
     with db.read_session() as session:
         wanted = stale_audience(session, now)
+    held_back: set[str] = set()
     for team_id, user_id in sorted(wanted):
         if stopping is not None and stopping.is_set():
             return
+        if team_id in held_back:
+            continue
+        if budgets is not None and budgets.take(team_id, "users.info") > 0:
+            held_back.add(team_id)
+            log.info("users.info rate-limited in %s: the next pass asks the rest", team_id)
+            continue
         try:
             user = client_for(team_id).users_info(user=user_id)["user"]
         except SlackApiError as e:

@@ -17,8 +17,9 @@ from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins
 from bot.domain.checkins import PENDING
 from bot.engine.delivery import Message
-from bot.engine.retries import finish
+from bot.engine.retries import finish, put_off
 from bot.engine.sender import Sender
+from bot.platform.rate_limits import wait_seconds
 from storage import job_keys, jobs
 from storage.db import Database
 from storage.jobs import JobKind, JobStatus
@@ -119,6 +120,11 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     recipient = recipients[0] if recipients else None
     if recipient is None or recipient.status != PENDING:
         finish(sender, job, JobStatus.CANCELLED, error="answered or away")
+        return None
+    if sender.away_emoji and not sender.may_call(job.team_id, "users.info"):
+        # Whether they are away is asked first (users.info, paced by its tier): later.
+        later = sender.budgets.wait(job.team_id, "users.info")
+        put_off(sender, job, wait_seconds(later), "users.info rate-limited")
         return None
     if sender.away_emoji and is_away_by_status(sender, job.team_id, job.user_id):
         with sender.db.session() as session:

@@ -82,6 +82,8 @@ def _where(
 
 
 def _permalink(sender: Sender, job: jobs.ClaimedJob, channel: str, ts: str) -> str | None:
+    if not sender.may_call(job.team_id, "chat.getPermalink"):  # its tier: go without
+        return None
     try:
         found = sender.client_for(job.team_id).chat_getPermalink(channel=channel, message_ts=ts)
     except (SlackApiError, OSError) as e:

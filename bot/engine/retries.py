@@ -33,7 +33,9 @@ def backoff(tries: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** (max(1, tries) - 1)))
 
 
-def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
+def retry(
+    sender: Sender, job: jobs.ClaimedJob, error: str, *, wait_at_least: int | None = None
+) -> None:
     if job.attempts >= jobs.MAX_ATTEMPTS:
         finish(
             sender, job, JobStatus.FAILED, error=f"gave up after {job.attempts} attempts: {error}"
@@ -41,7 +43,7 @@ def retry(sender: Sender, job: jobs.ClaimedJob, error: str) -> None:
         sender.say(f"{job.key} failed for good: {error}")
         sender.failed.append(job.key)
         return
-    wait = backoff(job.attempts)
+    wait = max(backoff(job.attempts), timedelta(seconds=wait_at_least or 0))  # a Retry-After
     finish(sender, job, JobStatus.PENDING, error=error, retry_at=sender.now + wait)
     sender.say(f"{job.key} will be retried in {int(wait.total_seconds())} s: {error}")
 
@@ -95,3 +97,17 @@ def retry_lookup(
     sender.say(
         f"{job.key} will be looked for in Slack again in {int(wait.total_seconds())} s: {error}"
     )
+
+
+def put_off(sender: Sender, job: jobs.ClaimedJob, seconds: int, why: str) -> None:
+    """Run the job again in `seconds` without counting this claim as an attempt and without
+    touching its error (an unknown outcome is still looked for first): it called nothing,
+    held back by a rate limit of its workspace (bot/platform/rate_limits.py)."""
+    finish(
+        sender,
+        job,
+        JobStatus.PENDING,
+        retry_at=sender.now + timedelta(seconds=seconds),
+        refund=True,
+    )
+    sender.say(f"{job.key} put off {seconds} s: {why}")

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from sqlmodel import col, select
 
 from bot.engine.lookups import Lookups
+from bot.platform.rate_limits import RateBudgets
 from bot.platform.services import Services
 from storage import jobs
 from storage.db import Database
@@ -42,6 +43,7 @@ class Sender:
     concurrency: int = 8
     away_emoji: frozenset[str] = frozenset()
     batch: int = 50
+    budgets: RateBudgets = field(default_factory=RateBudgets)  # the process's, shared
     outcomes: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # keys of jobs the jobs run here planned
     failed: list[str] = field(default_factory=list)  # keys of jobs that failed for good here
@@ -86,6 +88,7 @@ class Sender:
             concurrency=settings.send_concurrency,
             away_emoji=settings.away_emoji,
             batch=max(50, 4 * settings.send_concurrency),
+            budgets=services.rate_budgets,
         )
 
     def calling(self, job: jobs.ClaimedJob) -> None:
@@ -103,6 +106,11 @@ class Sender:
         """The job's run is over (its outcome recorded or its retry planned)."""
         with self._lock:
             self._called.discard(job.id)
+
+    def may_call(self, team_id: str, method: str) -> bool:
+        """Whether a call Cadence can do without (a lookup) fits the workspace's rate budget
+        now (and is counted); when not, the caller goes without it this time."""
+        return self.budgets.take(team_id, method) == 0
 
     def say(self, line: str) -> None:
         with self._lock:

@@ -91,7 +91,9 @@ def tick(
     sender = delivery.Sender.for_services(services, now, owner=f"{process_name()}:tick")
     watch.sender = sender
     watch.phase = "refreshing people (time zones)"
-    planner.refresh_people(services.db, sender.client_for, now, stopping=watch.stopping)
+    planner.refresh_people(
+        services.db, sender.client_for, now, stopping=watch.stopping, budgets=sender.budgets
+    )
     # Sending starts while planning goes on, so the first prompts are not held back by the
     # last occurrences to be planned.
     planning = threading.Event()

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from bot.platform import clock as _clock
 from bot.platform.config import Settings
+from bot.platform.rate_limits import RateBudgets
 from bot.platform.slack import BotTokens, web_client
 from storage import installations
 from storage.db import Database
@@ -43,11 +44,19 @@ class Services:
 
         return BotTokens(lookup)
 
+    @cached_property
+    def rate_budgets(self) -> RateBudgets:
+        """What this process may still ask Slack per workspace and method (rate_limits.py)."""
+        return RateBudgets()
+
     def slack_client(self, team_id: str) -> WebClient:
         """The Web API client that speaks for Cadence in workspace `team_id` (the engine's one
         way to Slack): the deployment's token, or with several workspaces that workspace's
-        installation's token (a client that refuses every call when it has none)."""
-        return web_client(self.settings, team_id=team_id, tokens=self.tokens)
+        installation's token (a client that refuses every call when it has none). Its 429s
+        are kept in `rate_budgets`."""
+        return web_client(
+            self.settings, team_id=team_id, tokens=self.tokens, budgets=self.rate_budgets
+        )
 
     def admins_of(self, team_id: str) -> frozenset[str]:
         """Cadence admins of workspace `team_id` (CADENCE_ADMINS, per workspace under OAuth)."""

@@ -31,6 +31,7 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.web import SlackResponse
 
 from bot.platform.config import Settings
+from bot.platform.rate_limits import RateBudgets, WorkspaceRateLimits
 
 SLACK_TIMEOUT_SECONDS = 15
 TOKEN_TTL_SECONDS = 60.0  # how long a process trusts a workspace's token lookup
@@ -55,7 +56,8 @@ def without_rate_waits(client: WebClient) -> WebClient:
     """The same client without the rate-limit retries: for calls whose Retry-After should be
     handed back rather than slept through (a lookup under Tier 1 waits a minute: the engine
     plans it again instead of holding a pass)."""
-    handlers = [h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)]
+    waits = (RateLimitErrorRetryHandler, WorkspaceRateLimits)
+    handlers = [h for h in client.retry_handlers if not isinstance(h, waits)]
     if len(handlers) == len(client.retry_handlers):
         return client
     return WebClient(
@@ -130,17 +132,28 @@ def web_client(
     *,
     team_id: str | None = None,
     tokens: Callable[[str], str | None] | None = None,
+    budgets: RateBudgets | None = None,
 ) -> WebClient:
     """The Web API client for a workspace (for the Bolt app: `team_id=None`, no token in OAuth
     mode, Bolt sets each request's).
 
     One workspace: SLACK_BOT_TOKEN. Several (OAuth): the token `tokens` finds for `team_id`,
-    or a `NotInstalledClient` when it finds none.
+    or a `NotInstalledClient` when it finds none. With `budgets` (the engine's clients), a 429
+    is recorded there for its workspace and method, and only a short Retry-After is slept
+    through (`WorkspaceRateLimits`): one throttled workspace holds no thread of a pass.
     """
+    handlers = retry_handlers()
+    if budgets is not None and team_id is not None:
+        handlers = [
+            WorkspaceRateLimits(budgets, team_id)
+            if isinstance(h, RateLimitErrorRetryHandler)
+            else h
+            for h in handlers
+        ]
     options = {
         "base_url": settings.slack_api_url,
         "timeout": SLACK_TIMEOUT_SECONDS,
-        "retry_handlers": retry_handlers(),
+        "retry_handlers": handlers,
     }
     if not settings.oauth:
         return WebClient(token=settings.slack_bot_token, **options)

@@ -66,16 +66,19 @@ NON_MARKETPLACE_TIER1 = frozenset({"conversations.history", "conversations.repli
 
 
 class Tiers:
-    """FakeSlack's rate tiers: `rate_tiers` on or off, the calls each window holds, and what
-    was refused (``ratelimited``: (workspace, method, Retry-After, clock) per 429 served)."""
+    """FakeSlack's rate tiers: `rate_tiers` on or off, each tier's calls a minute
+    (`per_minute`: a test may grant less, as Slack does when other processes of the app spend
+    the same workspace's minute), the calls each window holds, and what was counted
+    (``tier_log``: (workspace, method, clock, Retry-After or 0) per call, 429s included)."""
 
     def _init_tiers(self) -> None:
         self.rate_tiers = False
+        self.per_minute = dict(PER_MINUTE)
+        self.tier_log: list[tuple[str, str, float, int]] = []
         # (workspace, method[, channel]) -> the clock readings of the calls in its window
         self._windows: dict[tuple[str, ...], deque[float]] = {}
         # (workspace, channel) -> (messages it may still take at once, when that was counted)
         self._post_buckets: dict[tuple[str, str], tuple[float, float]] = {}
-        self.ratelimited: list[tuple[str, str, int, float]] = []
 
     def _check_tier(self, method: str, args: dict[str, Any]) -> None:
         """Count the call against its window, or raise RateLimited with its Retry-After.
@@ -94,7 +97,7 @@ class Tiers:
             return
         tier = TIERS.get(method)
         if tier is not None:
-            self._take((team, method), PER_MINUTE[tier], WINDOW_SECONDS, now, method)
+            self._take((team, method), self.per_minute[tier], WINDOW_SECONDS, now, method)
 
     def _take(
         self, key: tuple[str, ...], most: int, window: float, now: float, method: str
@@ -106,9 +109,10 @@ class Tiers:
             # Until the oldest call leaves the window, in whole seconds (Retry-After is an
             # integer number of seconds), never less than one.
             retry_after = max(1, math.ceil(window - (now - calls[0])))
-            self.ratelimited.append((key[0], method, retry_after, now))
+            self.tier_log.append((key[0], method, now, retry_after))
             raise RateLimited(retry_after)
         calls.append(now)
+        self.tier_log.append((key[0], method, now, 0))
 
     def _take_post(self, key: tuple[str, str], now: float) -> None:
         """chat.postMessage to one channel: a bucket of POST_BURST, refilled one a second."""
@@ -116,11 +120,16 @@ class Tiers:
         left = min(float(POST_BURST), left + (now - since))
         if left < 1:
             retry_after = max(1, math.ceil(1 - left))
-            self.ratelimited.append((key[0], "chat.postMessage", retry_after, now))
+            self.tier_log.append((key[0], "chat.postMessage", now, retry_after))
             raise RateLimited(retry_after)
         self._post_buckets[key] = (left - 1, now)
+        self.tier_log.append((key[0], "chat.postMessage", now, 0))
 
     def rate_limited_calls(self, method: str | None = None) -> list[tuple[str, str, int, float]]:
         """The 429s the tiers served (workspace, method, Retry-After, clock), oldest first."""
         with self._lock:
-            return [r for r in self.ratelimited if method is None or r[1] == method]
+            return [
+                (team, m, retry_after, at)
+                for team, m, at, retry_after in self.tier_log
+                if retry_after and (method is None or m == method)
+            ]
