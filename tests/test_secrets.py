@@ -52,7 +52,7 @@ from test_workspaces import (
 from test_workspaces import deployment as _two_workspaces  # noqa: F401  (the `deployment` fixture)
 
 from bot.entry.cli import main
-from bot.entry.wsgi import CadenceWSGI
+from bot.entry.wsgi import CadenceWSGI, create_app
 from bot.platform import clock
 from bot.platform.config import ConfigError, load_settings
 from bot.platform.services import Services
@@ -253,6 +253,8 @@ def test_a_token_stored_in_plain_text_is_refused_until_rotate_key_encrypts_it(
     assert status == 2 and out == "" and len(d.fake.calls) == before
     assert err.strip().startswith("Cadence cannot start. 2 stored secret(s) are in plain text")
     assert "run `python -m bot rotate-key` to encrypt them" in err and acme_token not in err
+    with pytest.raises(SystemExit, match=r"^Cadence cannot start\. 2 stored secret\(s\) are in"):
+        create_app()  # the Procfile's web process, with the same environment
 
     status, out, err = run_cli(monkeypatch, d, "rotate-key", keys=ENCRYPTION_KEY)
     assert (status, err) == (0, "")
