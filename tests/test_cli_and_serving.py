@@ -262,7 +262,9 @@ def slack_env(fake_slack, database_url: str, port: int, **extra: str) -> dict[st
 @pytest.mark.slow
 def test_the_single_process_serves_slack_and_runs_the_scheduler(tmp_path, fake_slack, sqlite_url):
     port = free_port()
-    env = slack_env(fake_slack, sqlite_url, port, CADENCE_TICK_SECONDS="1")
+    home = tmp_path / "home"
+    env = slack_env(fake_slack, sqlite_url, port, CADENCE_TICK_SECONDS="1", HOME=str(home))
+    env.pop("XDG_RUNTIME_DIR", None)  # gunicorn's control socket would go to ~/.gunicorn/
     with serving([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, port=port) as url:
         # It migrated its own database, and the scheduler beside it is ticking.
         scheduler = wait_until(lambda: ticked(url), 15, "the scheduler's heartbeat", interval=0.05)
@@ -282,6 +284,8 @@ def test_the_single_process_serves_slack_and_runs_the_scheduler(tmp_path, fake_s
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(url + "/nope", timeout=5)
         assert missing.value.code == 404
+        # No control socket (gunicorn's default since 25.1): nothing left in the home folder.
+        assert not (home / ".gunicorn").exists()
 
 
 @pytest.mark.slow

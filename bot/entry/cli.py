@@ -10,6 +10,7 @@ database cannot be used. Problems are one line each on stderr, never a traceback
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from bot.entry import db_problems
 from bot.platform.config import ConfigError, Settings, configure_logging, load_settings
 from storage.deadline import DatabaseUnavailable
 
+log = logging.getLogger(__name__)
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
@@ -34,12 +36,23 @@ SCHEMA_FIRST = frozenset(
         "rotate-key",
     }
 )
+# Commands that only read or change the database: no Slack setting is asked for.
 NO_SLACK = frozenset(
-    {"migrate", "audit", "forget-person", "person-export", "backup", "restore-mark", "rotate-key"}
+    {
+        "migrate",
+        "audit",
+        "forget-person",
+        "person-export",
+        "forget-workspace",
+        "backup",
+        "restore-mark",
+        "rotate-key",
+    }
 )
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and its arguments (the README's command table lists each one)."""
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Cadence: check-ins, updates and concerns in Slack."
     )
@@ -90,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         help="re-encrypt every stored secret under the first key of CADENCE_ENCRYPTION_KEYS",
     )
     sub.add_parser("new-key", help="print a new key for CADENCE_ENCRYPTION_KEYS")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     command = args.command or "serve"
 
     if command == "demo":
@@ -101,8 +118,14 @@ def main(argv: list[str] | None = None) -> int:
         from bot.entry.rotate_key import new_key
 
         return new_key()
+    # What was typed is checked before the configuration: a mistyped argument is the first
+    # thing to fix, and it is said even where no credentials are set.
+    if command in ("tick", "restore-mark") and isinstance(
+        problem := moment_argument(args.now), str
+    ):
+        print(problem, file=sys.stderr)
+        return EXIT_CONFIG
     try:
-        # Commands that only read or change the database need no Slack settings.
         settings = load_settings(need_slack=command not in NO_SLACK)
     except ConfigError as e:
         print("Cadence cannot start. Set these (in .env or the environment):", file=sys.stderr)
@@ -111,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         print("See .env.example and the README's configuration table.", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings)
+    if warning := db_problems.in_memory_warning(settings.database_url):
+        log.warning(warning)
     problem = db_problems.before_connecting(settings.database_url)
     if problem is not None:
         return database_problem(problem)
@@ -215,24 +240,29 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def moment_argument(now_text: str | None) -> datetime | str | None:
+    """`--now`'s moment (None: not given), or the one line saying what is wrong with it."""
+    if not now_text:
+        return None
+    try:
+        moment = datetime.fromisoformat(now_text)
+    except ValueError:
+        return f"--now {now_text!r} is not ISO-8601, e.g. 2026-11-30T09:00:00+01:00"
+    if moment.tzinfo is None:
+        return "--now needs an offset, e.g. 2026-11-30T09:00:00+01:00 or ...Z"
+    return moment
+
+
 def parse_now(now_text: str | None) -> datetime | None:
     """`--now` as a moment (the clock's when not given); None, with the problem said on
     stderr, when it cannot be used."""
     from bot.platform import clock
 
-    if not now_text:
-        return clock.now()
-    try:
-        moment = datetime.fromisoformat(now_text)
-    except ValueError:
-        print(
-            f"--now {now_text!r} is not ISO-8601, e.g. 2026-11-30T09:00:00+01:00", file=sys.stderr
-        )
+    moment = moment_argument(now_text)
+    if isinstance(moment, str):
+        print(moment, file=sys.stderr)
         return None
-    if moment.tzinfo is None:
-        print("--now needs an offset, e.g. 2026-11-30T09:00:00+01:00 or ...Z", file=sys.stderr)
-        return None
-    return moment
+    return clock.now() if moment is None else moment
 
 
 def run_restore_mark(services, now_text: str | None) -> int:

@@ -27,6 +27,22 @@ def sqlite_path(database_url: str) -> Path | None:
     return Path(url.database)
 
 
+def in_memory_warning(database_url: str) -> str | None:
+    """A warning for an in-memory SQLite database (`sqlite://`, `sqlite:///`, `:memory:`,
+    `mode=memory`): it works, and loses everything. Its data is gone when the process exits,
+    no other process sees it, and SQLAlchemy gives each thread a database of its own."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
+        return (
+            f"DATABASE_URL {database_url} is an in-memory SQLite database: what Cadence stores "
+            "is lost when this process exits, and no other process or thread sees it. Point "
+            "it at a file, e.g. sqlite:///cadence.db."
+        )
+    return None
+
+
 def before_connecting(database_url: str) -> str | None:
     """What can be told without connecting: a SQLite file whose folder does not exist (SQLite
     would only say "unable to open database file")."""

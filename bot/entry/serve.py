@@ -23,6 +23,10 @@ from bot.platform.logs import gunicorn_logger_class
 from bot.platform.services import Services
 
 log = logging.getLogger(__name__)
+# How long a stop may take before gunicorn kills its worker; the scheduler's grace (20 s) fits
+# in it. A process manager must wait longer than this before its own SIGKILL (docs/operations.md's
+# systemd unit: TimeoutStopSec, checked by tests/test_operator_diagnostics.py).
+GRACEFUL_TIMEOUT_S = 30
 
 
 class CadenceServer(BaseApplication):
@@ -42,7 +46,11 @@ class CadenceServer(BaseApplication):
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("threads", HTTP_THREADS)
         self.cfg.set("timeout", 60)
-        self.cfg.set("graceful_timeout", 30)  # the scheduler's grace (20 s) fits in it
+        self.cfg.set("graceful_timeout", GRACEFUL_TIMEOUT_S)
+        # gunicorn ≥ 25.1 opens a control socket for `gunicornc` by default, under
+        # $XDG_RUNTIME_DIR or ~/.gunicorn/; nothing of Cadence's uses it (the Procfile's `web`
+        # line turns it off too), and a process should leave nothing behind in a home directory.
+        self.cfg.set("control_socket_disable", True)
         self.cfg.set("accesslog", None)
         self.cfg.set("loglevel", settings.log_level.lower())
         self.cfg.set("logger_class", gunicorn_logger_class())

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
@@ -25,6 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.engine import tick as engine
 from bot.engine.outbox_sender import Outbox
 from bot.entry.app import INSTALL_PATH, REDIRECT_PATH, build_app
+from bot.entry.db_problems import in_memory_warning
 from bot.entry.rotate_key import unreadable_secrets
 from bot.platform import clock
 from bot.platform.config import ConfigError, configure_logging, load_settings
@@ -132,6 +134,7 @@ class CadenceRequestHandler(SlackRequestHandler):
     def __init__(self, app: App, path: str, verifier: SignatureVerifier):
         super().__init__(app, path=path)
         self.verifier = verifier
+        self.failures = SignatureFailures()
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         body = request.get_body()
@@ -143,18 +146,86 @@ class CadenceRequestHandler(SlackRequestHandler):
             return self._unreadable(body, headers, type(e).__name__)
         if response.status == 500:  # an exception inside Bolt's dispatch, logged by Bolt
             return self._unreadable(body, headers, "error in Bolt's dispatch")
+        if response.status == 401 and not self._signed(body, headers):
+            self.failures.failed(_header(headers, "x-slack-request-timestamp"))
         return response
 
-    def _unreadable(self, body: str, headers: dict[str, Any], what: str) -> BoltResponse:
-        def header(name: str) -> str:
-            value = headers.get(name) or ""
-            return str(value[0] if isinstance(value, list | tuple) and value else value)
+    def _signed(self, body: str, headers: dict[str, Any]) -> bool:
+        timestamp = _header(headers, "x-slack-request-timestamp")
+        signature = _header(headers, "x-slack-signature")
+        if not (timestamp.strip().isdigit() and signature):  # is_valid raises on these
+            return False
+        return self.verifier.is_valid(body, timestamp, signature)
 
-        timestamp, signature = header("x-slack-request-timestamp"), header("x-slack-signature")
-        if not self.verifier.is_valid(body, timestamp, signature):
+    def _unreadable(self, body: str, headers: dict[str, Any], what: str) -> BoltResponse:
+        if not self._signed(body, headers):
+            self.failures.failed(_header(headers, "x-slack-request-timestamp"))
             return BoltResponse(status=401, body={"error": "invalid request"})
         log.warning("acknowledged a signed Slack request Bolt could not read (%s)", what)
         return BoltResponse(status=200, body="")
+
+
+def _header(headers: dict[str, Any], name: str) -> str:
+    value = headers.get(name) or ""
+    return str(value[0] if isinstance(value, list | tuple) and value else value)
+
+
+# Slack signs each request with the app's signing secret and refuses nothing itself: a wrong
+# SLACK_SIGNING_SECRET shows only as every request answered 401, which Slack's side reports as
+# "dispatch_failed" or a timeout. Slack's timestamps are checked within five minutes of the
+# receiver's clock (https://api.slack.com/authentication/verifying-requests-from-slack).
+SIGNATURE_WARNING_EVERY_S = 60.0
+TIMESTAMP_WINDOW_S = 5 * 60
+
+
+class SignatureFailures:
+    """Requests to /slack/events refused for their signature, said at most once a minute (an
+    attacker's flood, or every request of a misconfigured app, is one line a minute, not one a
+    request), with the likely cause and how many there were. Never the secret, the signature
+    or the body."""
+
+    def __init__(
+        self,
+        every_s: float = SIGNATURE_WARNING_EVERY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ):
+        self.every_s = every_s
+        self.monotonic = monotonic
+        self.wall = wall
+        self._lock = threading.Lock()
+        self._unsaid = 0
+        self._said_at: float | None = None
+
+    def failed(self, timestamp: str) -> None:
+        """A request with this X-Slack-Request-Timestamp failed its signature check."""
+        with self._lock:
+            self._unsaid += 1
+            now = self.monotonic()
+            if self._said_at is not None and now - self._said_at < self.every_s:
+                return
+            count, self._unsaid, self._said_at = self._unsaid, 0, now
+        refused = f"{count} refused with 401 since the last warning; at most one a minute"
+        log.warning(self.likely_cause(timestamp), refused)
+
+    def likely_cause(self, timestamp: str) -> str:
+        """The warning's text, with `%s` where the count goes."""
+        if not timestamp.strip().isdigit():
+            return (
+                f"Requests without Slack's signature reach {SLACK_PATH} (%s): not sent by "
+                "Slack, or through a proxy that drops the X-Slack-* headers?"
+            )
+        skew = self.wall() - int(timestamp)
+        if abs(skew) > TIMESTAMP_WINDOW_S:
+            return (
+                "Slack requests fail their signature check (%s): their timestamp is "
+                f"{abs(skew):.0f} s {'behind' if skew > 0 else 'ahead of'} this machine's clock "
+                "(Slack allows 5 minutes): is the clock right (NTP)?"
+            )
+        return (
+            "Slack requests fail their signature check (%s): is SLACK_SIGNING_SECRET the app's "
+            "Signing Secret (Basic Information → App Credentials)?"
+        )
 
 
 HEALTH_TIMEOUT_S = 1.0
@@ -238,6 +309,8 @@ def create_app() -> CadenceWSGI:
     except ConfigError as e:
         raise SystemExit("Cadence cannot start:\n" + str(e)) from None
     configure_logging(settings)
+    if warning := in_memory_warning(settings.database_url):
+        log.warning(warning)
     services = Services(settings=settings, db=Database.from_url(settings.database_url))
     if problem := unreadable_secrets(services):
         raise SystemExit(f"Cadence cannot start. {problem}")

@@ -11,6 +11,8 @@ lines are kept out of it:
 - slack_sdk's and urllib3's request lines (they carry request bodies) below WARNING, and
   slack_sdk's ERROR line for a connection that failed (the caller handles it and says so);
 - APScheduler's warning that a pass is still running when the next interval comes.
+Alembic's "Running upgrade …" lines quote a migration's docstring, line breaks and all: they are
+joined into one line each (`OneLine`), so every event is one line in the text format too.
 At DEBUG the rest of the libraries' lines reach the log, with one exception at every level:
 
 What a request carried never reaches the log (`keep_bodies_out`): Bolt's signature check quotes
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -196,6 +199,24 @@ class NoBodies(logging.Filter):
 
 
 _NO_BODIES = NoBodies()
+# Loggers whose messages carry text written over several lines for another reader: Alembic's
+# "Running upgrade 0003 -> 0004, <the migration's docstring>" quotes its first paragraph,
+# line breaks and all.
+MULTILINE_LOGGERS = ("alembic.runtime.migration",)
+
+
+class OneLine(logging.Filter):
+    """A message's own line breaks become spaces, so each event is one line in the text format
+    too (a traceback, kept apart in `exc_info`, still follows it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\n" in message:
+            record.msg, record.args = re.sub(r"[ \t]*\r?\n\s*", " ", message), None
+        return True
+
+
+_ONE_LINE = OneLine()
 
 
 def keep_bodies_out() -> None:
@@ -251,6 +272,10 @@ def setup(*, level: str, fmt: str) -> None:
     root.addHandler(handler)
     root.setLevel(numeric)
     keep_bodies_out()
+    for name in MULTILINE_LOGGERS:
+        logger = logging.getLogger(name)
+        if _ONE_LINE not in logger.filters:
+            logger.addFilter(_ONE_LINE)
 
 
 def gunicorn_logger_class() -> type:
