@@ -7,7 +7,8 @@ as Slack's rate-limit page says, and Cadence meets those limits rather than figh
 - Cadence: a 429 with a long Retry-After is handed back at once (no thread sleeps on it) and
   holds back that workspace and method only; a busy Monday across two workspaces publishes
   every Home within views.publish's tier (the rest put off, never refused), sends every
-  prompt once, and the quiet workspace is not slowed by the busy one.
+  prompt once, and the quiet workspace is not slowed by the busy one; where Slack grants less,
+  each 429 is waited out and nothing is lost or doubled; zones are learnt at users.info's tier.
 """
 
 from __future__ import annotations
@@ -196,6 +197,7 @@ class SimulatedClock:
 BUSY = 4  # Acme's engagements on Monday …
 CONTACTS = 30  # … each with this many vendor contacts, every one of whom has opened Home
 MON = utc(2026, 11, 30, 8, 0)  # Monday 09:00 in Berlin
+EARLIEST = utc(2026, 11, 29, 19, 0)  # Monday 09:00 at UTC+14, where a local-time cadence starts
 
 
 def test_a_busy_monday_in_one_workspace_meets_the_tiers_and_slows_no_other(
@@ -245,9 +247,34 @@ def test_where_slack_grants_less_each_429_is_waited_out_and_nothing_is_lost(
         assert {utc_of(j.due_at) for j in homes if j.team_id == BRAVO} == {window_end}
 
 
-def busy_monday(d, db: Database) -> list[str]:
+def test_zones_are_learnt_at_users_info_tier_in_each_workspace(
+    fake_slack: FakeSlack, db: Database, database_url: str, monkeypatch
+):
+    """Prompts at each person's own 09:00: their zones are learnt in the hour before the first
+    zone's 09:00, with users.info at Tier 4 per workspace: Acme's first 100 in one pass, the
+    other 20 in the next, Bravo's all at once; Slack refuses nothing, nobody is asked twice."""
+    fake = fake_slack
+    with serving_workspaces(fake, db, database_url) as d:
+        everyone = busy_monday(d, db, options=["recipient_local_time"])
+        before = len(fake.calls)
+        passes = []
+        for n in range(2):
+            moment = EARLIEST - timedelta(minutes=50 - 2 * n)
+            passes.append(monday_passes(d, monkeypatch, 1, moment))
+        asked = [
+            Counter(fake.team_of(c.token) for c in calls if c.method == "users.info")
+            for calls in passes
+        ]
+        assert asked == [{TEAM: PER_MINUTE[4], BRAVO: 3}, {TEAM: BUSY * CONTACTS - PER_MINUTE[4]}]
+        assert fake.rate_limited_calls() == []
+        learnt = Counter(c.args["user"] for c in fake.calls[before:] if c.method == "users.info")
+        assert set(learnt) == set(everyone) and set(learnt.values()) == {1}
+
+
+def busy_monday(d, db: Database, **cadence: object) -> list[str]:
     """Acme: BUSY engagements of CONTACTS vendor contacts each, one of Bravo with three, all
-    checking in weekly on Monday at 09:00 Berlin; everyone has opened Home. Who they are."""
+    checking in weekly on Monday at 09:00 Berlin (`cadence`: more of the schedule form);
+    everyone has opened Home. Who they are."""
     fake = d.fake
     install(d, TEAM, installer=LEAD)
     install(d, BRAVO, installer=B_LEAD)
@@ -265,7 +292,7 @@ def busy_monday(d, db: Database) -> list[str]:
                 workspace, user=lead, team_id=team, name=f"{prefix} Monday {e}",
                 channel=channel, vendor_contacts=vendors, stakeholders=[], kpis="",
             )  # fmt: skip
-        schedule_in(workspace, f"{prefix}-monday-{e}", user=lead, escalation_to=[lead])
+        schedule_in(workspace, f"{prefix}-monday-{e}", user=lead, escalation_to=[lead], **cadence)
         people[team] += vendors
     with db.session() as session:  # each has opened Home before (as tests/test_home.py)
         for team, users in people.items():
@@ -274,14 +301,14 @@ def busy_monday(d, db: Database) -> list[str]:
     return people[TEAM] + people[BRAVO]
 
 
-def monday_passes(d, monkeypatch, passes: int) -> list:
+def monday_passes(d, monkeypatch, passes: int, start=MON) -> list:
     """Slack's tiers on, on the stand-in's clock following the passes' simulated moments; the
-    worker's passes two minutes apart from 09:00; the calls Slack heard meanwhile."""
+    worker's passes two minutes apart from `start`; the calls Slack heard meanwhile."""
     d.fake.rate_tiers = True
     d.fake.clock = SimulatedClock(d.fake)
     before = len(d.fake.calls)
     for n in range(passes):
-        oauth_tick(d, monkeypatch, MON + timedelta(minutes=2 * n))
+        oauth_tick(d, monkeypatch, start + timedelta(minutes=2 * n))
     return d.fake.calls[before:]
 
 
