@@ -9,6 +9,11 @@ Slackbot passes on to the person who ran the workflow
 listener on the domain operations the commands and forms use, with the same checks of who may:
 it never ends with an exception, only with its outputs or a message that says how to fix it.
 
+The end is a job of the step's own transaction (`bot/engine/step_ends.py`): a change that
+commits has its end planned with it, sent at once after the commit and retried by the engine
+if Slack fails, so a retried event (acted on once) never leaves the step running. A refusal
+writes nothing but its end (and the delivery, so a retry of it acts once too).
+
 Who acts is the step's `slack#/types/user_context` input: Workflow Builder fills it with the
 person who ran the workflow and lets no builder set it by hand
 (https://docs.slack.dev/reference/types/user_context-type), so a workflow cannot act as a lead
@@ -34,6 +39,7 @@ from bot.domain import cadences, concerns, deliverables, engagements
 from bot.domain.concerns import CATEGORIES
 from bot.domain.engagements import SEVERITIES, EngagementDetails
 from bot.domain.errors import FieldErrors, NotFound, UserError
+from bot.engine import step_ends
 from handlers.context import AlreadyDone, Request
 from storage.deadline import DatabaseUnavailable
 from storage.models import Engagement
@@ -69,7 +75,8 @@ class Step:
     description: str
     inputs: tuple[Param, ...]
     outputs: tuple[Param, ...]
-    run: Callable[[Request, dict[str, Any], str], dict[str, Any]]
+    # What it does, in the step's transaction (`run_step` opens it and plans the end in it).
+    run: Callable[[Session, Request, dict[str, Any], str], dict[str, Any]]
 
     @property
     def actor(self) -> Param:
@@ -142,72 +149,75 @@ def engagement_of(session: Session, req: Request, raw: Any) -> EngagementDetails
 # --- the steps -------------------------------------------------------------------------------
 
 
-def raise_concern(req: Request, inputs: dict[str, Any], execution: str) -> dict[str, Any]:
+def raise_concern(
+    session: Session, req: Request, inputs: dict[str, Any], execution: str
+) -> dict[str, Any]:
     """A concern in the engagement's register, as the concern form raises one: its card, its
     owner's DM, its clocks and any alert to the leads planned in the same transaction."""
-    with req.change() as session:
-        details = engagement_of(session, req, inputs.get("engagement"))
-        concerns.require_member(details, req.user_id, req.admins)
-        data = concerns.validate(
-            {
-                "title": _text(inputs, "title"),
-                "severity": _text(inputs, "severity").lower() or "medium",
-                "category": _text(inputs, "category").lower() or "other",
-                "description": _text(inputs, "description"),
-                "owner": _text(inputs, "owner") or None,
-                "due_on": _text(inputs, "due_date") or None,
-            },
-            today=req.now.date(),
-        )
-        concern = concerns.raise_concern(
-            session=session, team_id=req.team_id, actor=req.user_id, engagement_id=details.id,
-            data=data, now=req.now, admins=req.admins, source="workflow",
-            source_ref=f"workflow:{execution}",
-        )  # fmt: skip
-        return {
-            "concern_id": concern.id,
-            "engagement": details.engagement.handle,
-            "channel": details.engagement.channel_id,
-        }
+    details = engagement_of(session, req, inputs.get("engagement"))
+    concerns.require_member(details, req.user_id, req.admins)
+    data = concerns.validate(
+        {
+            "title": _text(inputs, "title"),
+            "severity": _text(inputs, "severity").lower() or "medium",
+            "category": _text(inputs, "category").lower() or "other",
+            "description": _text(inputs, "description"),
+            "owner": _text(inputs, "owner") or None,
+            "due_on": _text(inputs, "due_date") or None,
+        },
+        today=req.now.date(),
+    )
+    concern = concerns.raise_concern(
+        session=session, team_id=req.team_id, actor=req.user_id, engagement_id=details.id,
+        data=data, now=req.now, admins=req.admins, source="workflow",
+        source_ref=f"workflow:{execution}",
+    )  # fmt: skip
+    return {
+        "concern_id": concern.id,
+        "engagement": details.engagement.handle,
+        "channel": details.engagement.channel_id,
+    }
 
 
-def ask_status_update(req: Request, inputs: dict[str, Any], execution: str) -> dict[str, Any]:
+def ask_status_update(
+    session: Session, req: Request, inputs: dict[str, Any], execution: str
+) -> dict[str, Any]:
     """One more check-in of the engagement's status-update cadence, its prompts due now."""
     number = inputs.get("cadence")
     ref = str(number).strip() if number not in (None, "") else None
-    with req.change() as session:
-        details = engagement_of(session, req, inputs.get("engagement"))
-        asked = cadences.ask_now(
-            session=session, team_id=req.team_id, actor=req.user_id, engagement_id=details.id,
-            ref=ref, now=req.now, admins=req.admins,
-        )  # fmt: skip
-        return {
-            "checkin_id": asked.checkin.id,
-            "cadence": asked.cadence.id,
-            "asked_count": len(asked.asked),
-        }
+    details = engagement_of(session, req, inputs.get("engagement"))
+    asked = cadences.ask_now(
+        session=session, team_id=req.team_id, actor=req.user_id, engagement_id=details.id,
+        ref=ref, now=req.now, admins=req.admins,
+    )  # fmt: skip
+    return {
+        "checkin_id": asked.checkin.id,
+        "cadence": asked.cadence.id,
+        "asked_count": len(asked.asked),
+    }
 
 
-def add_deliverable(req: Request, inputs: dict[str, Any], execution: str) -> dict[str, Any]:
+def add_deliverable(
+    session: Session, req: Request, inputs: dict[str, Any], execution: str
+) -> dict[str, Any]:
     """A deliverable, as the deliverable form adds one: checked against the engagement's
     people as they are now; its card and clocks planned."""
-    with req.change() as session:
-        details = engagement_of(session, req, inputs.get("engagement"))
-        deliverables.require_creator(details, req.user_id, req.admins)
-        owner = _text(inputs, "owner") or next(iter(details.vendor_contacts), "")
-        deliverable = deliverables.create(
-            session=session, team_id=req.team_id, actor=req.user_id, engagement_id=details.id,
-            raw={
-                "title": _text(inputs, "title"),
-                "due_on": _text(inputs, "due_date"),
-                "owner": owner,
-                "description": _text(inputs, "description"),
-                "acceptance": _text(inputs, "acceptance_criteria"),
-                "milestone": _text(inputs, "milestone"),
-            },
-            now=req.now, admins=req.admins,
-        )  # fmt: skip
-        return {"deliverable_id": deliverable.id, "due_date": deliverable.due_on.isoformat()}
+    details = engagement_of(session, req, inputs.get("engagement"))
+    deliverables.require_creator(details, req.user_id, req.admins)
+    owner = _text(inputs, "owner") or next(iter(details.vendor_contacts), "")
+    deliverable = deliverables.create(
+        session=session, team_id=req.team_id, actor=req.user_id, engagement_id=details.id,
+        raw={
+            "title": _text(inputs, "title"),
+            "due_on": _text(inputs, "due_date"),
+            "owner": owner,
+            "description": _text(inputs, "description"),
+            "acceptance": _text(inputs, "acceptance_criteria"),
+            "milestone": _text(inputs, "milestone"),
+        },
+        now=req.now, admins=req.admins,
+    )  # fmt: skip
+    return {"deliverable_id": deliverable.id, "due_date": deliverable.due_on.isoformat()}
 
 
 STEPS: dict[str, Step] = {
@@ -309,51 +319,80 @@ def why(step: Step, error: UserError) -> str:
 
 
 def run_step(step: Step) -> Callable[..., None]:
-    """The listener of one step: its outputs on success, a clear message on any failure."""
+    """The listener of one step: its change and its end (the outputs) in one transaction; on
+    any failure, a transaction that writes only its end (a clear message)."""
 
     def listener(event: dict, context: BoltContext) -> None:
         req = Request.of(context)
         inputs = event.get("inputs") if isinstance(event.get("inputs"), dict) else {}
-        execution = str(event.get("function_execution_id") or "")
+        execution = event.get("function_execution_id")
+        if not isinstance(execution, str) or not execution:
+            log.warning("%s: an execution without its id: nothing to end", step.callback_id)
+            return
+        token = context.function_bot_access_token or event.get("bot_access_token")
+        end = Ending(req, step, execution, token if isinstance(token, str) else None)
         try:
             req = dataclasses.replace(req, user_id=actor_of(inputs, step))
-            outputs = step.run(req, inputs, execution)
-        except AlreadyDone:  # Slack delivered it again: the first delivery ended the step
+            with req.change() as session:
+                outputs = step.run(session, req, inputs, execution)
+                end.plan(session, outputs=outputs)
+            return
+        except AlreadyDone:  # Slack delivered it again: the first delivery planned its end
             log.info("%s: a retried execution %s was acted on before", step.callback_id, execution)
             return
         except DatabaseUnavailable as e:
             log.warning("%s: the database is unavailable (%s)", step.callback_id, e)
-            _end(context, step, error=DATABASE_AWAY)
+            error = DATABASE_AWAY
         except UserError as e:
-            _end(context, step, error=why(step, e))
+            error = why(step, e)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("step %s failed (reference %s)", step.callback_id, reference)
-            _end(context, step, error=f"Sorry, something went wrong on Cadence's side "
-                 f"(reference {reference}). Run the workflow again; if it keeps happening, give "
-                 "your Cadence admin that reference.")  # fmt: skip
-        else:
-            _end(context, step, outputs=outputs)
+            error = (f"Sorry, something went wrong on Cadence's side (reference {reference}). "
+                     "Run the workflow again; if it keeps happening, give your Cadence admin "
+                     "that reference.")  # fmt: skip
+        end.fail(context, error)
 
     listener.__name__ = listener.__qualname__ = step.callback_id
     listener.__doc__ = f"The Workflow Builder step “{step.title}”."
     return listener
 
 
-def _end(
-    context: BoltContext, step: Step, *, outputs: dict[str, Any] | None = None, error: str = ""
-) -> None:
-    """Complete or fail the execution once. Slack refusing because it has ended already (a
-    delivery that raced another) is logged, not raised."""
-    try:
-        if error:
-            context.fail(error=error)
-        else:
-            context.complete(outputs=outputs or {})
-    except SlackApiError as e:
-        log.warning(
-            "%s: Slack did not take its end (%s)", step.callback_id, e.response.get("error")
-        )
+@dataclass(frozen=True)
+class Ending:
+    """How one execution ends: planned as a job (`step_ends.plan`), in the step's transaction
+    or one of its own."""
+
+    req: Request
+    step: Step
+    execution: str
+    token: str | None
+
+    def plan(self, session: Session, *, outputs: dict[str, Any] | None = None, error: str = ""):
+        step_ends.plan(
+            session, team_id=self.req.team_id, execution=self.execution,
+            callback_id=self.step.callback_id, token=self.token, now=self.req.now,
+            outputs=outputs, error=error,
+        )  # fmt: skip
+
+    def fail(self, context: BoltContext, error: str) -> None:
+        """The change wrote nothing: a transaction of its own records the delivery (a retry of
+        it acts once) and plans the failed end. Only a database that cannot take even that
+        has the step failed at once, from here (nothing else could end it)."""
+        try:
+            with self.req.change() as session:
+                self.plan(session, error=error)
+        except AlreadyDone:
+            log.info("%s: a retried execution %s was refused before", self.step.callback_id,
+                     self.execution)  # fmt: skip
+        except Exception as e:
+            log.warning("%s: could not plan the end of %s (%s); failing it at once",
+                        self.step.callback_id, self.execution, e)  # fmt: skip
+            try:
+                context.fail(error=error)
+            except SlackApiError as refused:
+                log.warning("%s: Slack did not take its end (%s)", self.step.callback_id,
+                            refused.response.get("error"))  # fmt: skip
 
 
 FUNCTIONS: dict[str, Callable[..., None]] = {cid: run_step(s) for cid, s in STEPS.items()}

@@ -275,3 +275,11 @@ def assurance_clock(item_id: int, stage: str, facts: str) -> str:
 def retention(team_id: str, day: str, batch: int) -> str:
     """One batch of a workspace's daily retention pass (`bot/engine/retention_jobs.py`)."""
     return f"retention:team={team_id}:on={day}:batch={batch}"
+
+
+# --- Workflow Builder steps (bot/engine/step_ends.py) -------------------------------------------
+
+
+def step_end(execution_id: str) -> str:
+    """A step's end (functions.completeSuccess or completeError): one per function execution."""
+    return f"step-end:execution={execution_id}"

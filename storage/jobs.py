@@ -7,6 +7,9 @@
   A job whose lease expired (its process died) is due again.
 - `finish` records the outcome only if this process still holds the lease (a fenced update).
 - `release` hands back claimed jobs a stopping process never started.
+A job's `secret` (a short-lived credential its call needs) is cleared by every write that ends
+the job (`finish` to any status but pending, `finish_sent`, `cancel`): it is kept only while
+the job may still need it.
 No Slack call ever happens inside these transactions.
 """
 
@@ -79,6 +82,7 @@ class JobKind(StrEnum):
     CONTRACT_CLOCK = "contract_clock"  # a contract date is near: remind the leads, once if live
     ASSURANCE_CLOCK = "assurance_clock"  # an evidence item's clock: remind, expire, escalate
     RETENTION = "retention"  # delete one batch of what is past the workspace's retention
+    STEP_END = "step_end"  # end a Workflow Builder step: functions.completeSuccess/completeError
 
 
 PENDING, CLAIMED, SENT, DONE, FAILED, CANCELLED = tuple(JobStatus)
@@ -106,6 +110,7 @@ class ClaimedJob:
     # When it was planned: no attempt, so no message of it, can be older (a lookup's bound).
     planned_at: datetime | None = None
     unknown_until: datetime | None = None  # its lost attempt began by then (a lookup's bound)
+    secret: str | None = None  # a credential its call needs, as stored (cleared once it ends)
 
     @property
     def outcome_unknown(self) -> bool:
@@ -140,6 +145,7 @@ def job_row(
     cadence_id: int | None = None,
     checkin_id: int | None = None,
     user_id: str | None = None,
+    secret: str | None = None,
 ) -> dict[str, Any]:
     """The full row of a new job (every column, so rows can be inserted together)."""
     return {
@@ -159,6 +165,7 @@ def job_row(
         "result_ts": None,
         "error": None,
         "lookups_failed": 0,
+        "secret": secret,
         "created_at": now,
         "updated_at": now,
     }
@@ -332,6 +339,7 @@ def claim(
             lookups_failed=r.lookups_failed,
             planned_at=r.created_at,
             unknown_until=r.unknown_until,
+            secret=r.secret,
         )
         for r in rows
     ]
@@ -374,6 +382,8 @@ def finish(
         values["due_at"] = retry_at
     if refund:
         values["attempts"] = ScheduledJob.attempts - 1
+    if status != PENDING:  # the job has ended: what its call needed is needed no more
+        values["secret"] = None
     result = connection.execute(
         update(ScheduledJob)
         .where(col(ScheduledJob.id) == job.id)
@@ -438,6 +448,7 @@ def finish_sent(
             updated_at=now,
             lease_owner=None,
             lease_expires_at=None,
+            secret=None,
             result_channel=case(channels, value=job_id, else_=col(ScheduledJob.result_channel))
             if channels
             else col(ScheduledJob.result_channel),
@@ -486,7 +497,7 @@ def cancel(
         statement = statement.where(col(ScheduledJob.kind).in_(list(kinds)))
     if keys:
         statement = statement.where(col(ScheduledJob.key).in_(list(keys)))
-    return session.execute(statement.values(status=CANCELLED, updated_at=now)).rowcount
+    return session.execute(statement.values(status=CANCELLED, updated_at=now, secret=None)).rowcount
 
 
 # What a restored job's error says: its outcome is unknown because of the restore.

@@ -498,6 +498,9 @@ class ScheduledJob(SQLModel, table=True):
     # as unknown, or its dead holder's lease ran out), set by the claim; a lookup reads Slack's
     # messages up to a pass's span after it only (migration 0028).
     unknown_until: datetime | None = moment(nullable=True)
+    # A short-lived credential the job's call needs (a Workflow Builder step's execution token),
+    # cleared as soon as the job ends, whatever its end (`storage.jobs`; migration 0029).
+    secret: str | None = Field(default=None, max_length=1000)
     created_at: datetime = moment()
     updated_at: datetime = moment()
 

@@ -794,7 +794,8 @@ def digest_send_again(world: World) -> dict[str, int]:
 
 def assert_refused(world: World, sent: Sent, seen: Seen, before: dict[str, list[str]]) -> None:
     """A refusal: said as one, naming nothing the person could not already read, changing no
-    row, and the only thing that reached Slack."""
+    row, and the only thing that reached Slack. A step's refusal writes only its end, the job
+    that fails it (and the delivery, so a retry of it acts once)."""
     assert seen.kind in ("inline", "errors", "ephemeral", "dm", "step-failed"), (
         seen.kind, seen.text[:300],
     )  # fmt: skip
@@ -802,6 +803,12 @@ def assert_refused(world: World, sent: Sent, seen: Seen, before: dict[str, list[
     leaked = [w for w in SECRET_WORDS if w in seen.text and w not in sent.source and w != sent.user]
     assert not leaked, f"the refusal to {sent.role} names {leaked}: {seen.text!r}"
     after = snapshot(world)
+    if seen.kind == "step-failed":  # its one write: the failed end (and the delivery, once)
+        ends = [r for r in after["scheduledjob"] if r not in before["scheduledjob"]]
+        assert len(ends) == 1 and "'step-end:execution=" in ends[0], ends
+        assert len(after["slackrequest"]) == len(before["slackrequest"]) + 1
+        after = {**after, "scheduledjob": before["scheduledjob"],
+                 "slackrequest": before["slackrequest"]}  # fmt: skip
     changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
     assert not changed, f"a refused request changed {list(changed)}: {changed}"
     url = sent.reply.response_url or ""

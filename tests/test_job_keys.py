@@ -56,6 +56,7 @@ PINNED = [
     (job_keys.to_creator("welcome:x", "U2"), "welcome:x:creator=U2"),
     (job_keys.not_posted("summary:x"), "summary:x:not-posted"),
     (job_keys.retention("T1", "2026-12-07", 2), "retention:team=T1:on=2026-12-07:batch=2"),
+    (job_keys.step_end("Fx0ABC"), "step-end:execution=Fx0ABC"),
 ]
 
 

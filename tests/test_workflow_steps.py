@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from conftest import ACME, LEAD, OUTSIDER, STAKEHOLDER, VENDOR, Cadence
+from conftest import ACME, BOT_TOKEN, LEAD, OUTSIDER, STAKEHOLDER, VENDOR, Cadence
 from engine_flows import dms_to, schedule, tick, utc
 from flows import create_engagement, text_of
 from slack_sdk import WebClient
@@ -280,17 +280,21 @@ def test_the_steps_are_those_the_event_names():
 def test_the_stand_in_ends_an_execution_once_as_slacks_reference_says(fake_slack):
     """functions.completeSuccess / completeError with the execution's own token: an unknown
     execution is `function_execution_not_found`, one already ended
-    `execution_not_in_running_state`, and a made-up function token is refused."""
+    `execution_not_in_running_state` (asked with the bot token: the execution's token was
+    revoked when it ended), and a made-up function token is refused."""
     execution = fake_slack.start_execution("add_deliverable", {"title": "Runbook"})
     client = WebClient(token=execution.token, base_url=fake_slack.base_url)
+    bot = WebClient(token=BOT_TOKEN, base_url=fake_slack.base_url)
     assert client.functions_completeSuccess(
         function_execution_id=execution.id, outputs={"deliverable_id": 4}
     )["ok"]
     assert (execution.state, execution.outputs) == (COMPLETED, {"deliverable_id": 4})
     for call, error in (
         (lambda: client.functions_completeError(function_execution_id=execution.id, error="x"),
+         "invalid_auth"),
+        (lambda: bot.functions_completeError(function_execution_id=execution.id, error="x"),
          "execution_not_in_running_state"),
-        (lambda: client.functions_completeError(function_execution_id="Fx0NONE", error="x"),
+        (lambda: bot.functions_completeError(function_execution_id="Fx0NONE", error="x"),
          "function_execution_not_found"),
         (lambda: WebClient(token="xwfp-made-up", base_url=fake_slack.base_url)
          .functions_completeSuccess(function_execution_id=execution.id, outputs={}),
@@ -303,3 +307,89 @@ def test_the_stand_in_ends_an_execution_once_as_slacks_reference_says(fake_slack
         else:
             raise AssertionError(f"{error} expected")
     assert execution.state == COMPLETED and execution.ends == ["success", "error"]
+    assert execution.ended == 1
+
+
+# --- the end is a job of the step's transaction: it cannot get lost -----------------------------
+
+
+def end_job(cadence: Cadence, execution: Execution) -> ScheduledJob | None:
+    """The job that ends the execution (None before the step planned it)."""
+    key = f"step-end:execution={execution.id}"
+    found = [j for j in rows(cadence, ScheduledJob) if j.key == key]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_an_end_slack_fails_is_sent_again_by_the_next_pass_and_a_retry_does_not_act(
+    cadence, monkeypatch
+):
+    """The change commits, but Slack answers the step's end with 503s (more than the client's
+    own retries): the end waits in the outbox with the engine's backoff, Slack's retry of the
+    event acts on nothing, and the next pass ends the step, once."""
+    set_up(cadence)
+    cadence.fake.server_error("functions.completeSuccess", status=503, times=3)
+    inputs = {"engagement": "acme-payments", "raised_by": who(LEAD), "title": "Badge access"}
+    first = run(cadence, "raise_concern", inputs)
+    execution = first.execution
+
+    def waiting() -> ScheduledJob | None:
+        job = end_job(cadence, execution)
+        return job if job is not None and job.status == "pending" and job.error else None
+
+    job = cadence.wait_until(waiting, what="the end to wait for its retry")
+    assert "HTTP 503" in job.error and execution.state == "running"
+    assert job.secret == execution.token  # its token, for now: not in the payload
+    assert execution.token not in str(job.payload)
+    assert job.payload["outputs"]["concern_id"] == rows(cadence, Concern)[0].id
+    with clock.fixed_at(NOW):
+        again = cadence.sim.function_executed("raise_concern", inputs, retry_of=first)
+    assert again.status == 200
+    tick(cadence, monkeypatch, NOW + timedelta(minutes=1))  # past the 30 s backoff
+    assert execution.state == COMPLETED and execution.ended == 1
+    assert execution.outputs == {"concern_id": rows(cadence, Concern)[0].id,
+                                 "engagement": "acme-payments", "channel": ACME}  # fmt: skip
+    assert len(rows(cadence, Concern)) == 1
+    job = end_job(cadence, execution)
+    assert (job.status, job.secret) == ("sent", None)  # the token is not kept once it is done
+    tick(cadence, monkeypatch, NOW + timedelta(minutes=5))
+    assert execution.ended == 1 and execution.ends == ["success"]
+
+
+def test_an_end_whose_answer_was_lost_is_done_once(cadence, monkeypatch):
+    """Slack took the end but its answer never came: the engine calls again; the execution's
+    token was revoked with the end, the bot token hears `execution_not_in_running_state`,
+    and that is done, not a failure."""
+    set_up(cadence)
+    cadence.fake.drop("functions.completeSuccess", reaches_slack=True)
+    inputs = {"engagement": "acme-payments", "added_by": who(LEAD), "title": "Runbook",
+              "due_date": "2026-12-18"}  # fmt: skip
+    execution = run(cadence, "add_deliverable", inputs).execution
+    ended(cadence, execution)
+    cadence.wait_until(
+        lambda: getattr(end_job(cadence, execution), "status", None) in ("pending", "sent"),
+        what="its outcome",
+    )
+    tick(cadence, monkeypatch, NOW + timedelta(minutes=1))
+    job = end_job(cadence, execution)
+    assert (job.status, job.secret) == ("sent", None), job.error
+    assert execution.state == COMPLETED and execution.ended == 1
+    assert execution.ends == ["success", "success"]  # the second answered as done
+
+
+def test_a_refusal_writes_only_its_end(cadence, monkeypatch):
+    """A refused step changes nothing but still ends: its failed end is the one job of its
+    transaction, and a retry of the event plans nothing more."""
+    set_up(cadence)
+    before = {j.key for j in rows(cadence, ScheduledJob)}
+    inputs = {"engagement": "acme-payments", "raised_by": who(OUTSIDER), "title": "Hm"}
+    first = run(cadence, "raise_concern", inputs)
+    assert "are raised by the people on it" in failed(cadence, first)
+    with clock.fixed_at(NOW):
+        cadence.sim.function_executed("raise_concern", inputs, retry_of=first)
+    tick(cadence, monkeypatch, NOW + timedelta(minutes=1))
+    planned = [j for j in rows(cadence, ScheduledJob) if j.key not in before]
+    assert [(j.key, j.status, j.secret) for j in planned] == [
+        (f"step-end:execution={first.execution.id}", "sent", None)
+    ]
+    assert first.execution.ended == 1 and rows(cadence, Concern) == []

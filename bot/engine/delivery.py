@@ -76,6 +76,16 @@ class Message:
     # A Home tab to publish (views.publish) for `channel`, a user id: no ts comes back, and
     # publishing again is harmless, so an unknown outcome is not looked for first.
     home_view: dict[str, Any] | None = None
+    # A call that posts no message (a Workflow Builder step's end: `step_ends`), made as it is
+    # with the job's client. Nothing to look for: an unknown outcome is settled by calling
+    # again, and Slack's errors in `done_if` say an earlier attempt did it already.
+    call: Callable[[WebClient], Any] | None = None
+    done_if: frozenset[str] = frozenset()
+
+    @property
+    def looked_for(self) -> bool:
+        """An unknown outcome of it is looked for in Slack before it is sent again."""
+        return self.ts is None and self.home_view is None and self.call is None
 
 
 def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
@@ -85,7 +95,7 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
     the message (by the job named in its metadata), so it is not posted twice.
     """
     client = sender.client_for(job.team_id)
-    if job.outcome_unknown and message.ts is None and message.home_view is None:
+    if job.outcome_unknown and message.looked_for:
         try:
             found = sender.lookups.find(
                 without_rate_waits(client),
@@ -106,6 +116,10 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
     try:
         response = _call(client, job, message)
     except SlackApiError as e:
+        if error_code(e) in message.done_if:  # an earlier attempt reached Slack: done
+            record_sent(sender, job, message, {})
+            sender.say(f"{message.describe}: done by an earlier attempt ({error_code(e)})")
+            return
         verdict = classify(
             e, to_person=message.on_dm_refused is not None, may_rejoin=message.may_rejoin
         )
@@ -161,6 +175,8 @@ def record_sent(
 
 
 def _call(client: WebClient, job: jobs.ClaimedJob, message: Message):
+    if message.call is not None:
+        return message.call(client)
     if message.home_view is not None:
         return client.views_publish(user_id=message.channel, view=message.home_view)
     if message.upload is not None:  # files_upload_v2: the upload URL, the bytes, completing it

@@ -31,6 +31,7 @@ from bot.engine import (
     prompts,
     question_jobs,
     retention_jobs,
+    step_ends,
     survey_results,
     timeline_jobs,
 )
@@ -87,6 +88,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.QUESTION_ALERT: KindHandler(builds_message=question_jobs.alert),
     JobKind.CONTRACT_CLOCK: KindHandler(works_in_database=contract_jobs.clock),
     JobKind.ASSURANCE_CLOCK: KindHandler(works_in_database=assurance_jobs.clock),
+    JobKind.STEP_END: KindHandler(builds_message=step_ends.build),
 }
 
 

@@ -184,8 +184,12 @@ def _by_lane(
 
 def lane(job: jobs.ClaimedJob) -> str:
     """Jobs to one channel (or one person's DM) go one after another, paced. Jobs that post in
-    a channel name it in their payload when planned."""
-    return job.payload.get("channel") or job.user_id or f"checkin:{job.checkin_id}"
+    a channel name it in their payload when planned; a call that posts nothing names its own
+    lane (a step's end: its execution)."""
+    payload = job.payload
+    return (
+        payload.get("channel") or payload.get("lane") or job.user_id or f"checkin:{job.checkin_id}"
+    )
 
 
 def _run_lane(

@@ -8,7 +8,11 @@ When a workflow reaches an app's step, Slack starts a function execution and sen
 its ``function_execution_id`` and a ``bot_access_token`` made for that execution, which Bolt
 puts on the listener's client (its AttachingFunctionToken middleware). ``start_execution``
 stands for Slack starting one (the simulator's ``function_executed`` helper calls it); the
-execution then ends once, with its outputs or its error, as these methods record.
+execution then ends once, with its outputs or its error, as these methods record. Its token is
+revoked when it ends (Slack's Bolt maintainers: the token expires 15 minutes after it was issued
+"OR [is] revoked when the step is completed",
+https://github.com/slackapi/bolt-python/issues/1075), so a second end with it is `invalid_auth`;
+the workspace's bot token may end it too (both methods take bot tokens, no scope required).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class Execution:
     outputs: dict[str, Any] | None = None
     error: str | None = None
     ends: list[str] = field(default_factory=list)  # every completion tried, in order
+    ended: int = 0  # completions Slack took: at most one, whatever was tried
 
 
 class FunctionsMethods:
@@ -89,6 +94,12 @@ class FunctionsMethods:
             raise ApiError("execution_not_in_running_state")
         return execution
 
+    def _ended(self, execution: Execution) -> None:
+        """The execution has ended: its token is revoked."""
+        execution.ended += 1
+        self._execution_tokens.pop(execution.token, None)
+        self._tokens.pop(execution.token, None)
+
     def _m_functions_completeSuccess(self, args: dict[str, Any]) -> dict[str, Any]:
         # https://docs.slack.dev/reference/methods/functions.completeSuccess: `outputs` is
         # required, an object matching the step's output parameters.
@@ -103,6 +114,7 @@ class FunctionsMethods:
             raise ApiError("parameter_validation_failed")
         execution = self._running(args)
         execution.state, execution.outputs = COMPLETED, outputs
+        self._ended(execution)
         return {}
 
     def _m_functions_completeError(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -111,4 +123,5 @@ class FunctionsMethods:
         self._require(args, "function_execution_id", "error")
         execution = self._running(args)
         execution.state, execution.error = FAILED, str(args["error"])
+        self._ended(execution)
         return {}
