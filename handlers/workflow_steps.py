@@ -42,6 +42,7 @@ from bot.domain.errors import FieldErrors, NotFound, UserError
 from bot.engine import step_ends
 from handlers.context import AlreadyDone, Request
 from storage.deadline import DatabaseUnavailable
+from storage.encryption import Keys
 from storage.models import Engagement
 
 log = logging.getLogger("cadence.handlers")
@@ -371,9 +372,15 @@ class Ending:
     def plan(self, session: Session, *, outputs: dict[str, Any] | None = None, error: str = ""):
         step_ends.plan(
             session, team_id=self.req.team_id, execution=self.execution,
-            callback_id=self.step.callback_id, token=self.token, now=self.req.now,
+            callback_id=self.step.callback_id, token=self.token, keys=self.keys, now=self.req.now,
             outputs=outputs, error=error,
         )  # fmt: skip
+
+    @property
+    def keys(self) -> Keys | None:
+        """What seals the execution's token; without keys it is not stored (`step_ends`)."""
+        services = self.req.services
+        return services.keys if services.settings.encryption_keys else None
 
     def fail(self, context: BoltContext, error: str) -> None:
         """The change wrote nothing: a transaction of its own records the delivery (a retry of

@@ -308,7 +308,16 @@ def make_settings(database_url: str, fake: FakeSlack, **overrides: str) -> Setti
 
 @pytest.fixture
 def cadence(fake_slack: FakeSlack, db: Database, database_url: str) -> Iterator[Cadence]:
-    services = Services(settings=make_settings(database_url, fake_slack), db=db)
+    with serving(
+        Services(settings=make_settings(database_url, fake_slack), db=db), fake_slack
+    ) as app:
+        yield app
+
+
+@contextmanager
+def serving(services: Services, fake_slack: FakeSlack) -> Iterator[Cadence]:
+    """The app with these services, serving HTTP until the block ends (`cadence` is the usual
+    one; a test wanting other settings builds its own with `make_settings`)."""
     application = CadenceWSGI(services)
     server = make_server(
         "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler

@@ -10,10 +10,22 @@ unknown engagement or a bad date changes nothing; Slack delivering the event aga
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from conftest import ACME, BOT_TOKEN, LEAD, OUTSIDER, STAKEHOLDER, VENDOR, Cadence
+import pytest
+from conftest import (
+    ACME,
+    BOT_TOKEN,
+    LEAD,
+    OUTSIDER,
+    STAKEHOLDER,
+    VENDOR,
+    Cadence,
+    make_settings,
+    serving,
+)
 from engine_flows import dms_to, schedule, tick, utc
 from flows import create_engagement, text_of
 from slack_sdk import WebClient
@@ -22,9 +34,12 @@ from sqlmodel import select
 
 from bot.demo.fake_slack.methods.functions import COMPLETED, FAILED, Execution
 from bot.platform import clock
+from bot.platform.services import Services
 from handlers.workflow_steps import STEPS, function_object
+from storage.encryption import Keys
 from storage.models import CheckIn, Concern, Deliverable, ScheduledJob
 
+ENCRYPTION_KEY = "cTiWnRT3iNfDjp1J3tDi8W6VjZ8Z2zgxBukmlqRDcFQ="  # a Fernet key, for tests only
 NOW = utc(2026, 12, 2, 10, 0)  # a Wednesday: the weekly cadence's Monday slot is days away
 
 
@@ -321,12 +336,21 @@ def end_job(cadence: Cadence, execution: Execution) -> ScheduledJob | None:
     return found[0] if found else None
 
 
+@pytest.fixture
+def sealing(fake_slack, db, database_url) -> Iterator[Cadence]:
+    """Cadence with encryption keys (CADENCE_ENCRYPTION_KEYS), as a deployment under OAuth."""
+    settings = make_settings(database_url, fake_slack, CADENCE_ENCRYPTION_KEYS=ENCRYPTION_KEY)
+    with serving(Services(settings=settings, db=db), fake_slack) as app:
+        yield app
+
+
 def test_an_end_slack_fails_is_sent_again_by_the_next_pass_and_a_retry_does_not_act(
-    cadence, monkeypatch
+    sealing, monkeypatch
 ):
     """The change commits, but Slack answers the step's end with 503s (more than the client's
     own retries): the end waits in the outbox with the engine's backoff, Slack's retry of the
     event acts on nothing, and the next pass ends the step, once."""
+    cadence = sealing
     set_up(cadence)
     cadence.fake.server_error("functions.completeSuccess", status=503, times=3)
     inputs = {"engagement": "acme-payments", "raised_by": who(LEAD), "title": "Badge access"}
@@ -339,33 +363,40 @@ def test_an_end_slack_fails_is_sent_again_by_the_next_pass_and_a_retry_does_not_
 
     job = cadence.wait_until(waiting, what="the end to wait for its retry")
     assert "HTTP 503" in job.error and execution.state == "running"
-    assert job.secret == execution.token  # its token, for now: not in the payload
+    # Its token, for now, sealed with the deployment's keys: in no payload, never in plain text.
+    assert job.secret and execution.token not in job.secret
+    assert Keys([ENCRYPTION_KEY]).open(job.secret, where="test") == execution.token
     assert execution.token not in str(job.payload)
     assert job.payload["outputs"]["concern_id"] == rows(cadence, Concern)[0].id
     with clock.fixed_at(NOW):
         again = cadence.sim.function_executed("raise_concern", inputs, retry_of=first)
     assert again.status == 200
-    tick(cadence, monkeypatch, NOW + timedelta(minutes=1))  # past the 30 s backoff
+    keys = {"CADENCE_ENCRYPTION_KEYS": ENCRYPTION_KEY}
+    tick(cadence, monkeypatch, NOW + timedelta(minutes=1), **keys)  # past the 30 s backoff
     assert execution.state == COMPLETED and execution.ended == 1
     assert execution.outputs == {"concern_id": rows(cadence, Concern)[0].id,
                                  "engagement": "acme-payments", "channel": ACME}  # fmt: skip
     assert len(rows(cadence, Concern)) == 1
     job = end_job(cadence, execution)
     assert (job.status, job.secret) == ("sent", None)  # the token is not kept once it is done
-    tick(cadence, monkeypatch, NOW + timedelta(minutes=5))
+    used = [c.headers.get("Authorization") for c in cadence.fake.calls
+            if c.method == "functions.completeSuccess"]  # fmt: skip
+    assert used[-1] == f"Bearer {execution.token}"  # the execution's own token ended it
+    tick(cadence, monkeypatch, NOW + timedelta(minutes=5), **keys)
     assert execution.ended == 1 and execution.ends == ["success"]
 
 
 def test_an_end_whose_answer_was_lost_is_done_once(cadence, monkeypatch):
-    """Slack took the end but its answer never came: the engine calls again; the execution's
-    token was revoked with the end, the bot token hears `execution_not_in_running_state`,
-    and that is done, not a failure."""
+    """Slack took the end but its answer never came: the engine calls again (with the bot
+    token: a deployment without encryption keys stores no execution token) and hears
+    `execution_not_in_running_state`, which is done, not a failure."""
     set_up(cadence)
     cadence.fake.drop("functions.completeSuccess", reaches_slack=True)
     inputs = {"engagement": "acme-payments", "added_by": who(LEAD), "title": "Runbook",
               "due_date": "2026-12-18"}  # fmt: skip
     execution = run(cadence, "add_deliverable", inputs).execution
     ended(cadence, execution)
+    assert end_job(cadence, execution).secret is None  # no keys: its token is not stored at all
     cadence.wait_until(
         lambda: getattr(end_job(cadence, execution), "status", None) in ("pending", "sent"),
         what="its outcome",

@@ -24,6 +24,7 @@ from bot.platform.rate_limits import RateBudgets
 from bot.platform.services import Services
 from storage import jobs
 from storage.db import Database
+from storage.encryption import Keys
 from storage.models import Cadence, CheckIn, Engagement
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Sender:
     concurrency: int = 8
     away_emoji: frozenset[str] = frozenset()
     batch: int = 50
+    keys: Keys | None = None  # CADENCE_ENCRYPTION_KEYS: what opens a job's sealed secret
     budgets: RateBudgets = field(default_factory=RateBudgets)  # the process's, shared
     outcomes: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # keys of jobs the jobs run here planned
@@ -89,6 +91,7 @@ class Sender:
             away_emoji=settings.away_emoji,
             batch=max(50, 4 * settings.send_concurrency),
             budgets=services.rate_budgets,
+            keys=services.keys if settings.encryption_keys else None,
         )
 
     def calling(self, job: jobs.ClaimedJob) -> None:

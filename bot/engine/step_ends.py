@@ -15,15 +15,18 @@ the function has been completed and cannot be found", completeError's reference)
 mean an earlier attempt ended it (`ENDED`).
 
 The call is made with the execution's own token (the event's ``bot_access_token``), kept in
-the job's `secret` column only: never in its payload, cleared when the job ends
-(`storage.jobs`). The token lives 15 minutes and is revoked once the step has ended (Slack's
-Bolt maintainers, https://github.com/slackapi/bolt-python/issues/1075); after that, or when
-Slack refuses it, the workspace's bot token ends the step (both methods take bot tokens, no
-scope required).
+the job's `secret` column only, encrypted with CADENCE_ENCRYPTION_KEYS (`storage.encryption`):
+never in its payload, never in plain text, cleared when the job ends (`storage.jobs`). The
+token lives 15 minutes and is revoked once the step has ended (Slack's Bolt maintainers,
+https://github.com/slackapi/bolt-python/issues/1075); after that, when Slack refuses it, when
+no keys are set (a deployment with one bot token: it is not stored at all) or when the keys no
+longer open it, the workspace's bot token ends the step (both methods take bot tokens, no scope
+required).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,8 +38,10 @@ from bot.engine.delivery import Message
 from bot.engine.sender import Sender
 from bot.engine.slack_errors import error_code
 from storage import job_keys, jobs
+from storage.encryption import Keys, UnreadableSecret
 from storage.jobs import ClaimedJob, JobKind
 
+log = logging.getLogger(__name__)
 # Slack's answers to ending an execution that has ended already: an earlier attempt did it.
 ENDED = frozenset({"execution_not_in_running_state", "function_execution_not_found"})
 # What Slack answers a token it no longer takes (the execution token expired, or was revoked
@@ -55,6 +60,7 @@ def plan(
     execution: str,
     callback_id: str,
     token: str | None,
+    keys: Keys | None,
     now: datetime,
     outputs: dict[str, Any] | None = None,
     error: str = "",
@@ -75,7 +81,7 @@ def plan(
         due_at=now,
         now=now,
         payload=payload,
-        secret=token or None,
+        secret=keys.seal(token) if token and keys is not None else None,
     )
 
 
@@ -83,7 +89,7 @@ def build(sender: Sender, job: ClaimedJob) -> Message:
     """The call that ends the step, with the execution's token while it may still be good."""
     payload = job.payload
     execution = str(payload.get("execution") or "")
-    token = job.secret if _fresh(job, sender.now) else None
+    token = _token(sender, job)
     failing = "error" in payload
 
     def end(client: WebClient) -> Any:
@@ -116,6 +122,15 @@ def build(sender: Sender, job: ClaimedJob) -> Message:
     )
 
 
-def _fresh(job: ClaimedJob, now: datetime) -> bool:
+def _token(sender: Sender, job: ClaimedJob) -> str | None:
+    """The execution's token while it may still be good, else None (the bot token then)."""
     planned = job.planned_at
-    return planned is not None and now - planned < TOKEN_LIFE
+    if job.secret is None or sender.keys is None or planned is None:
+        return None
+    if sender.now - planned >= TOKEN_LIFE:
+        return None
+    try:
+        return sender.keys.open(job.secret, where=f"scheduledjob.secret (job {job.id})")
+    except UnreadableSecret as e:
+        log.warning("%s: the bot token ends the step instead", e)
+        return None
