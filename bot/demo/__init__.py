@@ -17,21 +17,46 @@ from datetime import datetime
 from pathlib import Path
 
 DEFAULT_WEEKS = 4
+DEFAULT_OUT = "cadence-demo"  # .gitignore lists it (tests/test_demo_arguments.py)
+EXIT_ARGUMENTS = 2  # as the CLI's configuration problems
+
+
+def weeks_argument(given: object) -> int | str:
+    """`--weeks` as a number of weeks, or the one line saying what is wrong with it."""
+    from bot.demo.script import MAX_WEEKS
+
+    if given is None:
+        return DEFAULT_WEEKS
+    text = str(given).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WEEKS:
+        return f"--weeks must be a whole number of weeks from 1 to {MAX_WEEKS}, not {text!r}"
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Play the demo; returns the process exit status."""
+    """Play the demo; returns the process exit status. Its arguments are checked first, each
+    problem in one line, before a minute is spent playing."""
+    weeks = weeks_argument(getattr(args, "weeks", None))
+    if isinstance(weeks, str):
+        print(weeks, file=sys.stderr)
+        return EXIT_ARGUMENTS
+    from bot.demo import outputs
+
+    folder = Path(getattr(args, "out", None) or DEFAULT_OUT)
+    if problem := outputs.refuse(folder):
+        print(problem, file=sys.stderr)
+        return EXIT_ARGUMENTS
+    return play(weeks, folder)
+
+
+def play(weeks: int, folder: Path) -> int:
+    """The demo itself, once its arguments are known to be good."""
     from bot.demo import cast, outputs, render_html, render_markdown, script, summary, transcript
     from bot.demo.player import DemoError, Player
     from bot.demo.progress import Progress
     from bot.demo.slack_text import Names
     from bot.platform.logs import setup
 
-    weeks = getattr(args, "weeks", None) or DEFAULT_WEEKS
-    if not 1 <= weeks <= script.MAX_WEEKS:
-        print(f"--weeks must be from 1 to {script.MAX_WEEKS}", file=sys.stderr)
-        return 2
-    folder = Path(getattr(args, "out", None) or "cadence-demo")
     setup(level="WARNING", fmt="text")  # the story's own chatter would drown the progress
     started = time.monotonic()
     progress = Progress(weeks)
@@ -82,11 +107,6 @@ def run(args: argparse.Namespace) -> int:
     for line in intro:
         print(f"  {line}")
     print(f"\nWritten to {folder}/:")
-    print(f"  {written.page.name:<30} the weeks as a Slack-like timeline: open it in a browser")
-    print(f"  {written.transcript.name:<30} the same, as text")
-    if written.chart is not None:
-        print(f"  {written.chart.name:<30} the last digest's chart ({len(written.charts)} dated)")
-    if written.export_zip is not None:
-        print(f"  {written.export_zip.name:<30} /cadence export, as Slack delivered it")
-        print(f"  {outputs.EXPORT_FOLDER + '/':<30} its CSV files: {', '.join(written.csv_files)}")
+    for line in outputs.describe(written):
+        print(f"  {line}")
     return 0

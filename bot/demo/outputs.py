@@ -1,13 +1,16 @@
 """The demo's folder: the files the app uploaded (the digest charts, the CSV export), the
-transcript as text and as a page."""
+transcript as text and as a page; whether `--out` can take them (asked before the run, so a bad
+folder costs a line, not a minute's run and a traceback); and the plain list of what it holds."""
 
 from __future__ import annotations
 
 import io
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +23,24 @@ CHART = "digest-chart.png"
 EXPORT_FOLDER = "export"
 TRANSCRIPT = "transcript.md"
 PAGE = "index.html"
+
+
+def refuse(folder: Path) -> str | None:
+    """Why the demo cannot write to `folder`, in one line; None when it can. The folder is
+    created (with its parents) if missing, and a file is written in it and removed: the only
+    sure test, whatever the permissions, the file system or the user."""
+    if folder.exists() and not folder.is_dir():
+        return f"--out {folder} is a file: name a folder (it is created if missing)"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"--out {folder}: the folder cannot be created ({e.strerror}): name another"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        return f"--out {folder}: nothing can be written there ({e.strerror}): name another folder"
+    return None
 
 
 def uploaded_files(fake: RecordingSlack) -> dict[str, SavedFile]:
@@ -100,3 +121,39 @@ def write(
         folder, folder / TRANSCRIPT, folder / PAGE, chart, charts, export_zip, export_folder,
         csv_files,
     )  # fmt: skip
+
+
+def _posted_on(chart: Path) -> str:
+    """`Fri 4 Dec`, from a chart's name (digest-chart-2026-12-04.png, see `uploaded_files`)."""
+    try:
+        day = date.fromisoformat(chart.name.removeprefix("digest-chart-")[:10])
+    except ValueError:
+        return "a weekly digest"
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def describe(written: Written) -> list[str]:
+    """One plain line per file or folder written, its name first: what it is and what to do
+    with it."""
+    rows = [
+        (written.page.name, "the weeks as Slack showed them: open it in a browser"),
+        (written.transcript.name, "the same, as text"),
+    ]
+    rows += [
+        (c.name, f"the chart posted with the digest of {_posted_on(c)}") for c in written.charts
+    ]
+    if written.chart is not None and written.charts:
+        rows.append(
+            (written.chart.name, f"a copy of the latest chart ({_posted_on(written.charts[-1])})")
+        )
+    if written.export_zip is not None:
+        rows.append((written.export_zip.name, "what /cadence export sent, as Slack delivered it"))
+    if written.export_folder is not None:
+        tables = len(written.csv_files)
+        rows.append((
+            written.export_folder.name + "/",
+            f"that zip unpacked: {tables} CSV file{'' if tables == 1 else 's'}, "
+            + ", ".join(written.csv_files),
+        ))  # fmt: skip
+    width = max(len(name) for name, _ in rows) + 2
+    return [f"{name:<{width}}{what}" for name, what in rows]

@@ -63,12 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     tick.add_argument("--now", help="the moment to run at, ISO-8601 with an offset")
     sub.add_parser("migrate", help="bring the database schema up to date")
     demo = sub.add_parser("demo", help="play several weeks of Cadence against a stand-in Slack")
-    demo.add_argument(
-        "--out", default="cadence-demo", help="where to write (default ./cadence-demo)"
-    )
-    demo.add_argument(
-        "--weeks", type=int, default=4, help="how many weeks to simulate (1 to 8, default 4)"
-    )
+    # Checked by the demo itself, each in one line (argparse would add its usage to each).
+    demo.add_argument("--out", help="the folder to write to (default ./cadence-demo)")
+    demo.add_argument("--weeks", help="how many weeks to simulate (1 to 8, default 4)")
     forget = sub.add_parser(
         "forget-workspace", help="delete everything Cadence keeps about a workspace"
     )
