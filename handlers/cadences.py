@@ -19,10 +19,9 @@ from bot.blocks.cadences import (
     delete_confirmation,
     preview_text,
 )
-from bot.blocks.checkins import local
 from bot.blocks.common import escape, plain_message
 from bot.blocks.help import usage_reply
-from bot.domain import cadences, engagements
+from bot.domain import cadences, engagements, moments
 from bot.domain.errors import FieldErrors, UserError
 from bot.engine import outbox
 from handlers import questions
@@ -36,6 +35,7 @@ from handlers.forms import (
     save_form,
     state_of,
 )
+from storage.models import Cadence
 
 log = logging.getLogger(__name__)
 LIFECYCLE = ("pause", "resume", "skip", "delete")
@@ -187,11 +187,16 @@ def change_lifecycle(req: Request, name: str, ref: str) -> str:
         if name == "skip":
             cadence, skipped = cadences.skip_next(session=session, **common)
             return (
-                f"Skipped the {skipped.replace('T', ' ')} occurrence of cadence #{cadence.id}; "
+                f"Skipped the {_slot(cadence, skipped)} occurrence of cadence #{cadence.id}; "
                 f"next run {_next(cadence)}."
             )
         cadence = cadences.delete(session=session, **common)
         return f"Deleted cadence #{cadence.id}; its history is kept."
+
+
+def _slot(cadence: Cadence, key: str) -> str:
+    """The occurrence skipped, as its schedule names it (the cadence's zone)."""
+    return moments.slot(key, cadence.timezone, each_person=cadence.recipient_local_time)
 
 
 def _id(metadata: dict[str, Any], key: str) -> int:
@@ -203,7 +208,7 @@ def _id(metadata: dict[str, Any], key: str) -> int:
 
 
 def _next(cadence) -> str:
-    return local(cadence.next_run_at, cadence.timezone) if cadence.next_run_at else "none"
+    return moments.moment(cadence.next_run_at, cadence.timezone) if cadence.next_run_at else "none"
 
 
 # --- the schedule form -------------------------------------------------------------------------

@@ -196,7 +196,7 @@ def test_its_owner_is_reminded_before_it_expires_then_it_expires_once_and_a_rene
             .where(AuditEvent.action == "resolved")
         ).all()
     assert resolved.status == "resolved" and "Renewed" in resolved.resolution_note
-    assert "2028-04-04" in resolved.resolution_note and resolver == [LEAD]
+    assert "Tue 04 Apr 2028" in resolved.resolution_note and resolver == [LEAD]
     assert (renewed.status, renewed.concern_id, renewed.valid_until) == (
         "accepted",
         None,

@@ -149,7 +149,7 @@ def test_the_health_card_the_digest_and_the_export_say_the_same(cadence):
     assert (
         f"📄 Contract: give notice by *{day(today + 70 * DAY)}* (in 70 days), or it renews"
     ) in card
-    assert "Assurance (required evidence valid): 60 % (3 of 5) ▲ +20 pts" in card
+    assert "Assurance (required evidence valid): 60% (3 of 5) ▲ +20 pts" in card
     assert "*60/100* · ▲ +20 pts vs the 4 weeks before" in card
     assert "assurance × 20" in card  # the written formula beside it
 

@@ -162,7 +162,8 @@ def test_the_same_figures_give_the_same_bytes():
 def test_alt_text_counts_every_engagement_and_names_the_red_ones():
     text = chart.chart_alt_text(SAMPLE, now=NOW, weeks=WEEKS)
     assert text == (
-        "Heat strip of RAG status by week for 6 engagements over 8 weeks ending 24 Nov 2026: "
+        "Heat strip of RAG status by week for 6 engagements over 8 weeks to Tue 24 Nov 2026 "
+        "12:00 UTC: "
         "now 2 green, 1 amber, 2 red, 1 with no update yet. "
         "Red now: Payments platform migration to the new ledger, Data warehouse."
     )
@@ -178,7 +179,7 @@ def test_alt_text_counts_the_engagements_not_drawn_and_stays_short():
 
 def test_alt_text_when_there_is_nothing():
     text = chart.chart_alt_text([], now=NOW, weeks=WEEKS)
-    assert text == "No engagements to chart yet (8 weeks ending 24 Nov 2026)."
+    assert text == "No engagements to chart yet (8 weeks to Tue 24 Nov 2026 12:00 UTC)."
 
 
 @pytest.mark.parametrize("fill", [s.fill for s in chart.SWATCHES.values()])

@@ -139,12 +139,12 @@ def test_the_views_show_the_deliverables_as_the_figures_compute_them(cadence):
     with clock.fixed_at(NOW):
         card = text_of(wait_reply(cadence, cadence.sim.command("status acme-payments")))
     assert (
-        "*Deliverables* over 8 weeks: on time 25 % (1 of 4) · accepted first time 50 % (1 of 2)"
+        "*Deliverables* over 8 weeks: on time 25% (1 of 4) · accepted first time 50% (1 of 2)"
         " · average slip 2.5 d (1 of 4 moved later) · *1 overdue* · 1 due in the next 7 days"
     ) in card
     assert "Load test report* · due Fri 11 Dec (4 d ago)" in card
     assert "Go-live checklist* moved Fri 18 Dec → Mon 21 Dec (+3 d)" in card
-    assert "Deliverables (on time, accepted first time): 33 % (2 of 6)" in card
+    assert "Deliverables (on time, accepted first time): 33% (2 of 6)" in card
 
     # The digest: overdue, due this week and what slipped, within Slack's limits.
     digest = digest_message([found], DigestScope(now=NOW, since=SINCE))

@@ -243,7 +243,7 @@ def test_replanning_twice_shows_the_slips(cadence):
     assert (moved.slip_count, moved.days_slipped) == (2, 7)
     assert moved.due_at == utc(2026, 12, 18, 23, 0)
     card = card_of(cadence, "slipped 2 times")
-    assert "slipped 2 times (7 days; first due 11 Dec 2026)" in text_of(card)
+    assert "slipped 2 times (7 days; first due Fri 11 Dec 2026)" in text_of(card)
     lines = thread_of(cadence, 2)
     assert "re-planned it from Fri 11 Dec to Mon 14 Dec 2026: Firewall late." in lines[0]
     with cadence.db.read_session() as session:

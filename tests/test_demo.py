@@ -133,7 +133,7 @@ def test_vendors_are_asked_reminded_and_their_leads_alerted(demo: Demo):
     assert "The PSP certification passing on Thursday." in payments  # why it is amber
     assert "⚠️ Mean time to resolve: **10 hours** (target ≤ 8 hours)" in payments  # missed
     # Its firewall blocker carried over to the next week's update.
-    assert "(ticket NET-311) _(since 30 Nov 2026)_" in payments
+    assert "(ticket NET-311) _(since Mon 30 Nov 2026)_" in payments
 
     # Umbrella's never answers: a reminder, then the lead hears it is overdue, then escalation.
     mia = demo.section("Mia Chen · DM with Cadence")

@@ -143,7 +143,7 @@ def test_a_range_selects_by_day_and_an_empty_one_says_so(cadence):
                  if c.args.get("channel") == LEAD and "Nothing to export" in text_of(c.args)],
         what="the empty range's answer",
     )  # fmt: skip
-    assert len(said) == 1 and "01 Oct 2026 to 31 Oct 2026" in text_of(said[0].args)
+    assert len(said) == 1 and "Thu 01 Oct 2026 to Sat 31 Oct 2026" in text_of(said[0].args)
 
 
 def test_bad_dates_and_other_people_are_told_what_is_wrong(cadence):

@@ -128,7 +128,7 @@ def test_the_card_shows_the_same_figures_as_the_figures_module(cadence):
     # The scorecard: the very score the figures give, and the formula under it.
     score = found.scorecard.now.score
     assert score is not None and f"*{score}/100*" in text
-    assert "KPIs on target: 50 % (1 of 2)" in text
+    assert "KPIs on target: 50% (1 of 2)" in text
     assert figures.SCORE_FORMULA in text
     assert card["text"].startswith("Health of Acme Payments: amber, score")
     assert action_ids(card) == {UPDATE_BUTTON, CONCERN_BUTTON, CONCERNS_BUTTON}

@@ -100,7 +100,7 @@ def test_each_person_sees_their_own_home(cadence, monkeypatch):
     home = open_home(cadence, LEAD, at)
     seen = text(home)
     assert "🟠 *Amber* · *Acme Payments*" in seen and "you: lead" in seen
-    assert "8-week trend `– – – – – – – A` · score 100/100 · on time 100 % (1 of 1)" in seen
+    assert "8-week trend `– – – – – – – A` · score 100/100 · on time 100% (1 of 1)" in seen
     assert "Waiting for your answer" not in seen and buttons(home) == []
 
     # The stakeholder: the concern they raised.

@@ -338,7 +338,7 @@ def test_unreadable_stored_rules_are_refused(kind: str, text: str):
         (weekly(*range(7)), "every day"),
         (
             Rule(kind="every_n_weeks", weekdays=(TU,), interval=2, start_date=date(2026, 12, 1)),
-            "every 2 weeks on Tuesday (from 2026-12-01)",
+            "every 2 weeks on Tuesday (from Tue 01 Dec 2026)",
         ),
         (
             Rule(kind="monthly_day", month_day=31),

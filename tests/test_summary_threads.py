@@ -44,7 +44,12 @@ def test_summaries_of_a_dm_check_in_share_one_thread_in_the_channel(cadence, mon
     starter = next(
         m for m in cadence.fake.messages(ACME) if "The answers are in this thread" in text_of(m)
     )
-    assert "Acme Payments" in text_of(starter) and "2026-11-30 09:00" in text_of(starter)
+    # Readers in a channel each see the slot in their own zone, Slack's date token; a client
+    # that cannot show it reads the engagement's zone
+    # (https://api.slack.com/reference/surfaces/formatting#date-formatting).
+    slot = int(utc(2026, 11, 30, 8, 0).timestamp())  # 09:00 in Berlin
+    token = f"<!date^{slot}^{{date_short_pretty}} {{time}}|Mon 30 Nov 09:00 CET>"
+    assert "Acme Payments" in text_of(starter) and token in text_of(starter)
     assert {m.get("thread_ts") for m in posted} == {starter["ts"]}
 
 

@@ -138,7 +138,7 @@ def test_each_lead_gets_one_aggregate_without_anonymous_names_then_the_trend(cad
         assert "Quality of work: *3.8* / 5 (up 0.4)" in shown
         assert "Timeliness: *3.0* / 5 (up 0.7)" in shown
         assert "Overall: *2.5* / 5 (down 0.5)" in shown
-        assert "Changes against the survey of 2026-11-30 09:00 (3 answers)" in shown
+        assert "Changes against the survey of Mon 30 Nov 09:00 CET (3 answers)" in shown
         assert f"<@{S4}>" in shown and "Better this week." in shown
         for never in (STAKEHOLDER, S3):
             assert never not in json.dumps(second)

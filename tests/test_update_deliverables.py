@@ -185,11 +185,11 @@ def test_an_ad_hoc_update_replans_a_late_deliverable_and_keeps_at_risk(cadence):
     summary = summary_of(cadence, update)
     assert "Deliverables" in summary
     assert (
-        f"Will be late: #{load.id} Load test report, now due *14 Dec 2026* (was 4 Dec 2026)"
+        f"Will be late: #{load.id} Load test report, now due *Mon 14 Dec 2026* (was Fri 04 Dec 2026)"
         " — Staging was down for two days." in summary
     )
     assert (
-        f"At risk: #{cutover.id} Cutover runbook (due 11 Dec 2026) — Sign-off from the bank "
+        f"At risk: #{cutover.id} Cutover runbook (due Fri 11 Dec 2026) — Sign-off from the bank "
         "is pending." in summary
     )
 
@@ -257,7 +257,7 @@ def test_the_form_from_a_check_in_prompt_replans_too(cadence):
     assert update.checkin_id == checkin_id
     moved = deliverable(cadence, load)
     assert (moved.due_on, moved.slip_count, moved.days_slipped) == (date(2026, 12, 9), 1, 5)
-    assert "now due *9 Dec 2026*" in summary_of(cadence, update)
+    assert "now due *Wed 09 Dec 2026*" in summary_of(cadence, update)
 
 
 def test_bad_answers_are_refused_inline_and_nothing_is_written(cadence):

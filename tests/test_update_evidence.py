@@ -375,7 +375,7 @@ def test_a_turn_to_red_says_what_it_was_and_green_or_amber_tell_nobody(cadence):
     )
     for lead in (LEAD, LEAD2):
         (alert,) = cadence.wait_until(lambda lead=lead: alerts_to(cadence, lead), what="alert")
-        assert "Acme Payments* turned *red*, from green on 23 Nov 2026" in alert
+        assert "Acme Payments* turned *red*, from green on Mon 23 Nov 2026" in alert
         assert "The PSP restoring the link." in alert
 
     # Red again the week after: red still reaches the leads, but it did not turn red.
@@ -408,7 +408,7 @@ def test_last_times_blockers_are_asked_about_and_one_open_after_two_updates_is_p
         "Firewall change NET-311",
         "Test data from the client",
     ]
-    assert asked["element"]["options"][0]["description"]["text"] == "reported 23 Nov 2026"
+    assert asked["element"]["options"][0]["description"]["text"] == "reported Mon 23 Nov 2026"
     assert "initial_options" not in asked["element"]  # nothing stays open unless said so
     assert block(view, "blockers")["label"]["text"] == "New blockers"
     assert "initial_value" not in block(view, "blockers")["element"]
@@ -432,13 +432,13 @@ def test_last_times_blockers_are_asked_about_and_one_open_after_two_updates_is_p
         {"text": "Staging DB quota", "since": "2026-11-30", "carried": 0},
     ]
     text = summary_of(cadence, second)
-    assert "• Firewall change NET-311 _(since 23 Nov 2026)_" in text
+    assert "• Firewall change NET-311 _(since Mon 23 Nov 2026)_" in text
     assert "Test data" not in text and "open since" not in text
 
     with clock.fixed_at(MONDAY + timedelta(days=14)):
         view = update_form(cadence)
         options = block(view, "still_blocking")["element"]["options"]
-        assert options[0]["description"]["text"] == "reported 23 Nov 2026 · carried over 1×"
+        assert options[0]["description"]["text"] == "reported Mon 23 Nov 2026 · carried over 1×"
         ticked = still_blocks(view, "Firewall change NET-311")
         reply = cadence.sim.submit_view(
             view, {"rag": "green", "still_blocking": ticked}, user=VENDOR
@@ -449,7 +449,7 @@ def test_last_times_blockers_are_asked_about_and_one_open_after_two_updates_is_p
         {"text": "Firewall change NET-311", "since": "2026-11-23", "carried": 2}
     ]
     text = summary_of(cadence, third)
-    assert "• Firewall change NET-311 — ⏳ *open since 23 Nov 2026*" in text
+    assert "• Firewall change NET-311 — ⏳ *open since Mon 23 Nov 2026*" in text
     assert f"<@{LEAD}>, <@{LEAD2}>: 1 blocker is still open after two updates." in text
 
     # The edit form ticks what the update carried over, and keeps the typed ones apart.
@@ -505,7 +505,7 @@ def test_the_next_form_is_filled_in_from_last_time_but_the_status(cadence):
     with clock.fixed_at(MONDAY + timedelta(days=7)):
         view = update_form(cadence)
     ids = kpi_ids(cadence)
-    assert "Filled in from your update of 23 Nov 2026" in text_of(view)
+    assert "Filled in from your update of Mon 23 Nov 2026" in text_of(view)
     assert "initial_option" not in block(view, "rag")["element"]
     assert block(view, "summary")["element"]["initial_value"] == "Tokenisation live in staging."
     assert block(view, "next_steps")["element"]["initial_value"] == "PSP certification on Thursday"

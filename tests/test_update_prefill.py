@@ -72,7 +72,7 @@ def test_the_form_is_filled_in_from_the_same_kind_past_51_answers_of_another(cad
         session.add(asked)
     with clock.fixed_at(MONDAY + timedelta(days=7)):
         view = update_form(cadence)
-    assert "Filled in from your update of 23 Nov 2026" in text_of(view)
+    assert "Filled in from your update of Mon 23 Nov 2026" in text_of(view)
     assert block(view, "summary")["element"]["initial_value"] == "Tokenisation live in staging."
     assert block(view, "next_steps")["element"]["initial_value"] == "Certify"
 

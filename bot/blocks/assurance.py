@@ -29,8 +29,8 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from bot.blocks.checkins import local
 from bot.blocks.common import context, escape, fit_text, message, pack_sections, section
+from bot.domain import moments
 from bot.domain.assurance.queries import DueDiligence, RegisterPage, Waiting, expiring_soon
 from bot.domain.assurance.register import MAX_TEXT, MAX_TITLE
 from bot.domain.assurance.types import EvidenceType
@@ -88,10 +88,6 @@ def steps_for(item: AssuranceItem) -> list[str]:
     return []
 
 
-def _day(value: date) -> str:
-    return value.strftime("%a %d %b %Y")
-
-
 def headline(item: AssuranceItem) -> str:
     emoji = STATUS_EMOJI.get(AssuranceStatus(item.status), "")
     required = " · due diligence" if item.required else ""
@@ -102,7 +98,7 @@ def validity(item: AssuranceItem, today: date | None = None) -> str:
     """`valid until Fri 30 Apr 2027` (expiring soon, given today), or nothing known yet."""
     if item.valid_until is None:
         return "no expiry" if item.status == AssuranceStatus.ACCEPTED else ""
-    text = f"valid until {_day(item.valid_until)}"
+    text = f"valid until {moments.day(item.valid_until)}"
     if today is not None and expiring_soon(item, today):
         text += ", *expiring soon*"
     return text
@@ -166,7 +162,7 @@ def thread_line(event: AssuranceEvent, tz: str) -> dict[str, Any]:
     text = f"<@{event.actor_user_id}> {ACTION_WORDS.get(event.action, event.action)}"
     if event.note:
         text += f": {escape(event.note)}"
-    text += f" · {local(event.at, tz)}"
+    text += f" · {moments.moment(event.at, tz)}"
     return message(fit_text(text, 2900), [section(fit_text(text))])
 
 

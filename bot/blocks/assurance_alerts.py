@@ -5,10 +5,10 @@ through the security concern it raises (the concern's card and DMs)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from bot.blocks.common import context, escape, fit_text, message, section
+from bot.domain.moments import day
 from storage.assurance_statuses import AssuranceStatus
 from storage.models import AssuranceItem, Engagement
 
@@ -17,10 +17,6 @@ OWED_WORDS = {
     AssuranceStatus.REJECTED: "was sent back",
     AssuranceStatus.EXPIRED: "expired and was asked for again",
 }
-
-
-def day(value: date) -> str:
-    return value.strftime("%a %d %b %Y")
 
 
 def _days(count: int, unit: str = "day") -> str:

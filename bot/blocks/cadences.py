@@ -24,8 +24,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.checkins import local
 from bot.blocks.common import channel_link, context, escape, mentions, message, section
+from bot.domain import moments
 from bot.domain.cadences import (
     AUDIENCES,
     DELIVERIES,
@@ -197,7 +197,7 @@ def preview_text(occurrences: Sequence[Occurrence] | None, tz: str, problem: str
         return f":warning: {problem}"
     if not occurrences:
         return "Fill in the rule to see the next runs."
-    lines = [f"• {local(o.at, tz)}" for o in occurrences]
+    lines = [f"• {moments.moment(o.at, tz)}" for o in occurrences]
     return "*Next runs*\n" + "\n".join(lines)
 
 
@@ -303,7 +303,7 @@ def cadence_line(cadence, engagement, now: datetime) -> str:
         else f"{rule_of(cadence).describe()} at {cadence.local_time}"
     )
     nxt = (
-        f"next {local(cadence.next_run_at, cadence.timezone)}"
+        f"next {moments.moment(cadence.next_run_at, cadence.timezone)}"
         if cadence.next_run_at and cadence.status == CadenceStatus.ACTIVE
         else "no next run"
     )

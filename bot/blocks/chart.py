@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.figures import WEEK, Figures, Rate
 
@@ -101,9 +102,11 @@ def _swatch_of(rag: str | None) -> Swatch:
 # --- shared helpers ------------------------------------------------------------------------------
 
 
-def _day(moment: datetime) -> str:
-    """`17 Nov`: short, unambiguous, no leading zero (and no platform-specific strftime)."""
-    return f"{moment.day} {moment:%b}"
+def _day(moment: datetime, tz: str) -> str:
+    """`17 Nov`, the day in the reader's zone: short, unambiguous, no leading zero (and no
+    platform-specific strftime)."""
+    local = moments.local_day(moment, tz)
+    return f"{local.day} {local:%b}"
 
 
 def week_ends(now: datetime, weeks: int) -> list[datetime]:
@@ -123,12 +126,7 @@ def _name(f: Figures) -> str:
 
 
 def _percent(rate: Rate) -> str:
-    value = rate.value
-    return "" if value is None else f"{round(100 * value)}%"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    return moments.percent(rate.value, none="")
 
 
 # --- the picture ---------------------------------------------------------------------------------
@@ -188,7 +186,7 @@ def _legend(ax: Axes, y: float) -> None:
     ax.text(x, y + 15, "80% = updates on time that week", fontsize=9, va="center", color="#1a1a1a")
 
 
-def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int) -> Figure:
+def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "UTC") -> Figure:
     """The chart as a matplotlib Figure (`digest_chart` saves it; tests read its texts).
 
     Cell letters carry the gid "cell-letter", on-time rates "cell-rate", names "row-name" and
@@ -200,7 +198,7 @@ def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int) -> Figure:
     height = chart_height_px(count)
     fig, ax = _canvas(height)
     ends = week_ends(now, weeks)
-    span = f"{_plural(weeks, 'week')} ending {_day(now)} {now:%Y} (UTC)"
+    span = f"{moments.counted(weeks, 'week')} to {moments.long_moment(now, tz)}"
     if count == 0:
         _title(ax, span)
         ax.text(
@@ -209,14 +207,14 @@ def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int) -> Figure:
         )  # fmt: skip
         return fig
 
-    _title(ax, f"{_plural(count, 'engagement')} · {span}")
+    _title(ax, f"{moments.counted(count, 'engagement')} · {span}")
     _legend(ax, 92)
 
     column = (GRID_RIGHT_PX - GRID_LEFT_PX) / max(weeks, 1)
     top = HEADER_PX
     for i, end in enumerate(ends):
         ax.text(
-            GRID_LEFT_PX + (i + 0.5) * column, top - 10, _day(end), fontsize=8.5,
+            GRID_LEFT_PX + (i + 0.5) * column, top - 10, _day(end, tz), fontsize=8.5,
             ha="center", va="bottom", color="#333333",
         )  # fmt: skip
 
@@ -254,31 +252,36 @@ def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int) -> Figure:
         y = top + shown * ROW_PX
         ax.text(
             GRID_LEFT_PX, y + ROW_PX / 2,
-            f"+{_plural(hidden, 'more engagement')} not shown",
+            f"+{moments.counted(hidden, 'more engagement')} not shown",
             fontsize=9.5, fontstyle="italic", ha="left", va="center", color="#333333",
             gid="more-rows",
         )  # fmt: skip
     return fig
 
 
-def digest_chart(figures: Sequence[Figures], *, now: datetime, weeks: int) -> bytes:
+def digest_chart(
+    figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "UTC"
+) -> bytes:
     """The heat strip as PNG bytes, 1200 px wide (see the module's docstring).
 
     `figures` in the order to draw (worst first); `now` is the moment they end at and `weeks`
-    the length of their trends. An empty sequence gives a small image that says so.
+    the length of their trends; `tz` the digest's zone, its readers'. An empty sequence gives
+    a small image that says so.
     """
-    fig = _draw(figures, now=now, weeks=weeks)
+    fig = _draw(figures, now=now, weeks=weeks, tz=tz)
     out = io.BytesIO()
     # No "Software" stamp: the same figures give the same bytes whatever matplotlib drew them.
     fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
     return out.getvalue()
 
 
-def chart_alt_text(figures: Sequence[Figures], *, now: datetime, weeks: int) -> str:
+def chart_alt_text(
+    figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "UTC"
+) -> str:
     """What the chart shows, for screen readers (Slack's alt_text): how many engagements over
     how many weeks, how many are green, amber and red now (all of them, drawn or not), and
     which are red, within MAX_ALT_TEXT characters."""
-    span = f"{_plural(weeks, 'week')} ending {_day(now)} {now:%Y}"
+    span = f"{moments.counted(weeks, 'week')} to {moments.long_moment(now, tz)}"
     if not figures:
         return f"No engagements to chart yet ({span})."
     counts = dict.fromkeys(("green", "amber", "red", NONE), 0)
@@ -288,7 +291,7 @@ def chart_alt_text(figures: Sequence[Figures], *, now: datetime, weeks: int) -> 
     if counts[NONE]:
         parts.append(f"{counts[NONE]} with no update yet")
     text = (
-        f"Heat strip of RAG status by week for {_plural(len(figures), 'engagement')} over "
+        f"Heat strip of RAG status by week for {moments.counted(len(figures), 'engagement')} over "
         f"{span}: now {', '.join(parts)}."
     )
     shown, hidden = drawn_rows(len(figures))

@@ -5,20 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.blocks.common import channel_link, context, escape, mentions, message, section
+from bot.domain import moments
 from bot.domain.checkin_kinds import label as kind_label
 from bot.domain.checkin_kinds import spec_of
 
 ANSWER_ACTION = "checkin_answer"
-
-
-def local(moment: datetime, tz: str) -> str:
-    """`Mon 30 Nov 09:00 CET` in the engagement's (or person's) zone."""
-    return moment.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M %Z")
 
 
 def button_label(kind: str) -> str:
@@ -56,12 +51,12 @@ def prompt(
     if reminder:
         text = (
             f"{who}Reminder: your {label} for *{escape(engagement_name)}* is due by "
-            f"{local(closes_at, tz)}."
+            f"{moments.moment(closes_at, tz)}."
         )
     else:
         text = (
             f"{who}Time for the {label} for *{escape(engagement_name)}*. "
-            f"It takes two minutes; please answer by {local(closes_at, tz)}."
+            f"It takes two minutes; please answer by {moments.moment(closes_at, tz)}."
         )
     return message(
         text,
@@ -120,7 +115,7 @@ def survey_overdue_alert(
     missing = asked - answered - away
     text = (
         f"{head}: the {label} for *{escape(engagement_name)}* ({slot}) has {answered} of "
-        f"{asked} answer{'s' if asked != 1 else ''}; {missing} not yet."
+        f"{moments.counted(asked, 'answer')}; {missing} not yet."
     )
     lines = [text]
     if away:
@@ -135,17 +130,15 @@ def survey_overdue_alert(
     return message(text, blocks)
 
 
-def missed_summary(
-    *, engagement_name: str, kind: str, slots: Sequence[str], tz: str
-) -> dict[str, Any]:
-    """After downtime: one summary of the occurrences whose window closed unprompted."""
+def missed_summary(*, engagement_name: str, kind: str, slots: Sequence[str]) -> dict[str, Any]:
+    """After downtime: one summary of the occurrences whose window closed unprompted (`slots`
+    as the reader reads them, `bot.domain.moments.slot`)."""
     label = kind_label(kind)
     shown = ", ".join(slots[:20]) + (f" and {len(slots) - 20} more" if len(slots) > 20 else "")
     text = (
-        f"Cadence was not running when {len(slots)} {label} check-in"
-        f"{'s' if len(slots) != 1 else ''} for *{escape(engagement_name)}* fell due, and their "
-        f"windows have closed, so they were recorded as missed rather than sent late: {shown} "
-        f"({tz})."
+        f"Cadence was not running when {moments.counted(len(slots), f'{label} check-in')} "
+        f"for *{escape(engagement_name)}* fell due, and their "
+        f"windows have closed, so they were recorded as missed rather than sent late: {shown}."
     )
     return message(text, [section(text)])
 
@@ -170,9 +163,9 @@ def failure_notice(*, engagement_name: str, target: str, error: str) -> dict[str
 
 def thread_starter(*, kind: str, engagement_name: str, slot: str) -> dict[str, Any]:
     """A check-in asked by DM, as its channel shows it: one message whose thread holds the
-    answers' summaries."""
+    answers' summaries. `slot` as its readers read it (`bot.domain.moments`)."""
     text = (
-        f"📋 *{escape(engagement_name)}*: {kind_label(kind)}s for {slot.replace('T', ' ')}. "
+        f"📋 *{escape(engagement_name)}*: {kind_label(kind)}s for {slot}. "
         "The answers are in this thread."
     )
     return message(text, [section(text)])

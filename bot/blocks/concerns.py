@@ -24,8 +24,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
-from bot.blocks.checkins import local
 from bot.blocks.common import context, escape, fit_text, message, section
+from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.concerns import (
     CATEGORIES,
@@ -188,16 +188,16 @@ def concern_modal(
 
 def _deadline(concern: Concern, tz: str) -> str:
     if concern.status == ConcernStatus.RESOLVED:
-        when = local(concern.resolved_at, tz) if concern.resolved_at else "—"
+        when = moments.moment(concern.resolved_at, tz) if concern.resolved_at else "—"
         return f"Resolved {when}"
     parts = []
     if (
         concern.status in (ConcernStatus.OPEN, ConcernStatus.REOPENED)
         and concern.acknowledge_due_at
     ):
-        parts.append(f"acknowledge by {local(concern.acknowledge_due_at, tz)}")
+        parts.append(f"acknowledge by {moments.moment(concern.acknowledge_due_at, tz)}")
     if concern.resolve_due_at:
-        parts.append(f"resolve by {local(concern.resolve_due_at, tz)}")
+        parts.append(f"resolve by {moments.moment(concern.resolve_due_at, tz)}")
     return "SLA: " + ", ".join(parts) if parts else ""
 
 
@@ -268,7 +268,7 @@ def thread_line(event: ConcernEvent, tz: str) -> dict[str, Any]:
         text += f" {event.note}"
     elif event.note:
         text += f": {escape(event.note)}"
-    text += f" · {local(event.at, tz)}"
+    text += f" · {moments.moment(event.at, tz)}"
     return message(fit_text(text, 2900), [section(fit_text(text))])
 
 
@@ -293,12 +293,12 @@ def due_alert(concern: Concern, engagement: Engagement, stage: Stage) -> dict[st
     """A deadline passed unmet: said once, to the owner and leads (or upwards, escalated)."""
     tz = engagement.timezone
     if stage == Stage.ACKNOWLEDGE:
-        what = f"has not been acknowledged; it was due by {local(concern.acknowledge_due_at, tz)}"
+        what = f"has not been acknowledged; it was due by {moments.moment(concern.acknowledge_due_at, tz)}"
     elif stage == Stage.RESOLVE:
-        what = f"is not resolved; it was due by {local(concern.resolve_due_at, tz)}"
+        what = f"is not resolved; it was due by {moments.moment(concern.resolve_due_at, tz)}"
     else:
         what = (
-            f"is still not resolved, past its deadline of {local(concern.resolve_due_at, tz)}: "
+            f"is still not resolved, past its deadline of {moments.moment(concern.resolve_due_at, tz)}: "
             "escalated"
         )
     text = (

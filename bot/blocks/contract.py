@@ -8,11 +8,8 @@ from typing import Any
 
 from bot.blocks.common import context, escape, message, section
 from bot.domain.contract_clocks import Contract
+from bot.domain.moments import day
 from storage.models import Engagement
-
-
-def day(value: date) -> str:
-    return value.strftime("%a %d %b %Y")
 
 
 def _days(count: int) -> str:

@@ -8,12 +8,12 @@ and, for a reader in another zone, the moment it falls in theirs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.blocks.common import context, escape, fit_text, message, section
+from bot.domain import moments
 from bot.domain.deliverable_clocks import Stage
+from bot.domain.moments import day
 from storage.models import Deliverable, Engagement
 
 
@@ -28,16 +28,11 @@ class Reading:
     working_days: int
 
 
-def day(value: date) -> str:
-    return value.strftime("%a %d %b %Y")
-
-
 def due_in_reader_terms(deliverable: Deliverable, engagement: Engagement, reader_tz: str | None):
     """`Wed 28 Oct 2026 (the end of that day in Europe/Berlin: Wed 28 Oct 19:00 EDT for you)`."""
     said = f"*{day(deliverable.due_on)}* (the end of that day in {engagement.timezone}"
     if reader_tz and reader_tz != engagement.timezone:
-        there = deliverable.due_at.astimezone(ZoneInfo(reader_tz))
-        said += f": {there.strftime('%a %d %b %H:%M %Z')} for you"
+        said += f": {moments.moment(deliverable.due_at, reader_tz)} for you"
     return said + ")"
 
 

@@ -25,8 +25,8 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from bot.blocks.checkins import local
 from bot.blocks.common import context, escape, fit_text, message, section
+from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.deliverables import (
     DUE_SOON,
@@ -206,7 +206,7 @@ def headline(deliverable: Deliverable) -> str:
 def due_words(deliverable: Deliverable, now: datetime | None = None) -> str:
     """When it is due, and (given `now`, for an open one not yet submitted) whether it is late
     or due soon."""
-    text = f"due {deliverable.due_on:%a %d %b %Y}"
+    text = f"due {moments.day(deliverable.due_on)}"
     status = DeliverableStatus(deliverable.status)
     if now is not None and status in (DeliverableStatus.PLANNED, DeliverableStatus.IN_PROGRESS):
         if deliverable.due_at <= now:
@@ -224,7 +224,7 @@ def history_words(deliverable: Deliverable) -> str:
         times = "once" if deliverable.slip_count == 1 else f"{deliverable.slip_count} times"
         parts.append(
             f"slipped {times} ({deliverable.days_slipped} days; first due "
-            f"{deliverable.original_due_on:%d %b %Y})"
+            f"{moments.day(deliverable.original_due_on)})"
         )
     if deliverable.rework_count:
         times = "once" if deliverable.rework_count == 1 else f"{deliverable.rework_count} times"
@@ -271,7 +271,7 @@ def deliverable_card(
         blocks.append(ActionsBlock(block_id="deliverable_actions", elements=buttons))
     text = (
         f"Deliverable #{deliverable.id}: {escape(deliverable.title)} — {status}, "
-        f"due {deliverable.due_on:%d %b %Y}"
+        f"due {moments.day(deliverable.due_on)}"
     )
     return message(text, blocks)
 
@@ -282,12 +282,12 @@ def thread_line(event: DeliverableEvent, tz: str) -> dict[str, Any]:
     data = event.data or {}
     if event.action == "replanned" and data.get("from") and data.get("to"):
         old, new = date.fromisoformat(data["from"]), date.fromisoformat(data["to"])
-        text += f" from {old:%a %d %b} to {new:%a %d %b %Y}"
+        text += f" from {moments.short_day(old)} to {moments.day(new)}"
     if event.action == "rejected" and data.get("rework"):
         text += f" (rework {data['rework']})"
     if event.note:
         text += f": {escape(event.note)}"
-    text += f" · {local(event.at, tz)}"
+    text += f" · {moments.moment(event.at, tz)}"
     return message(fit_text(text, 2900), [section(fit_text(text))])
 
 
@@ -410,7 +410,7 @@ def milestone_words(milestone: Milestone) -> str:
     """`🟠 *Cutover* Thu 10 Dec: at risk, 1 of 2 accepted`."""
     return (
         f"{MILESTONE_EMOJI.get(milestone.status, '')} *{escape(milestone.name)}* "
-        f"{milestone.on.strftime('%a %d %b')}: {milestone.status}, "
+        f"{moments.short_day(milestone.on)}: {milestone.status}, "
         f"{milestone.accepted} of {milestone.total} accepted"
     )
 

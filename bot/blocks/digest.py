@@ -27,10 +27,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, message
-from bot.blocks.contract import day as contract_day
 from bot.blocks.contract import upcoming_line
 from bot.blocks.health import HEALTH_ACTION, assurance_summary
 from bot.blocks.question_results import digest_lines
+from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.figures import MAX_SLIPS, SCORE_FORMULA, Figures, Rate
 from bot.domain.updates.evidence import RAG_EMOJI
@@ -45,12 +45,14 @@ MAX_QUESTIONS = 4  # custom questions aggregated in a digest entry; the rest cou
 
 @dataclass(frozen=True)
 class DigestScope:
-    """What a digest covers and who reads it: the period's end, where "changed" starts, and
-    whether it is the scheduled post or a private preview."""
+    """What a digest covers and who reads it: the period's end, where "changed" starts,
+    whether it is the scheduled post or a private preview, and the zone its readers read its
+    times in (the workspace's digest zone)."""
 
     now: datetime
     since: datetime
     preview: bool = False
+    timezone: str = "UTC"
 
 
 def attention_rank(f: Figures) -> tuple:
@@ -78,7 +80,7 @@ def ordered(figures: Sequence[Figures]) -> list[Figures]:
 
 
 def percent(rate: Rate) -> str:
-    return "–" if rate.value is None else f"{round(100 * rate.value)}%"
+    return moments.percent(rate.value)
 
 
 def points(change: float | None) -> str:
@@ -188,7 +190,7 @@ def assurance_line(f: Figures) -> str | None:
     line = f"Assurance: {assurance_summary(a)}"
     this_week = [f"{r.title} (expired)" for r in a.expired_since]
     this_week += [
-        f"{r.title} (valid until {contract_day(r.valid_until)})"
+        f"{r.title} (valid until {moments.day(r.valid_until)})"
         for r in a.expiring_week
         if r.valid_until is not None
     ]
@@ -335,7 +337,10 @@ def digest_message(figures: Sequence[Figures], scope: DigestScope) -> dict[str, 
     now = scope.now
     rows = ordered(figures)
     title = "Cadence digest preview" if scope.preview else "Cadence weekly digest"
-    period = f"Week to {now:%a %d %b %Y %H:%M} UTC · changes since {scope.since:%a %d %b %H:%M}"
+    tz = scope.timezone
+    period = (
+        f"Week to {moments.long_moment(now, tz)} · changes since {moments.moment(scope.since, tz)}"
+    )
     top = headline(rows)
     blocks: list = [HeaderBlock(text=title), context(period)]
     if not rows:

@@ -16,9 +16,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.checkins import local
 from bot.blocks.common import context, section, timezone_input
 from bot.blocks.engagements import CHANNEL_FILTER
+from bot.domain import moments
 from bot.domain.workspaces import DigestSchedule
 from storage.models import Workspace
 
@@ -86,9 +86,9 @@ def upcoming_text(upcoming: Sequence[datetime], timezone: str) -> str:
     if not upcoming:
         return "Choose at least one day to see when the digest goes out."
     try:
-        times = " · ".join(local(at, timezone) for at in upcoming)
+        times = " · ".join(moments.moment(at, timezone) for at in upcoming)
     except (ValueError, KeyError):  # an unknown zone: show UTC rather than fail
-        times = " · ".join(local(at, "UTC") for at in upcoming)
+        times = " · ".join(moments.moment(at, "UTC") for at in upcoming)
     return f"Next digests as shown here: {times}"
 
 
@@ -108,7 +108,7 @@ def schedule_summary(workspace: Workspace) -> str:
     #exec.` for the confirmation after saving."""
     schedule = DigestSchedule.of(workspace)
     nxt = workspace.digest_next_run_at
-    when = f", next on {local(nxt, schedule.timezone)}" if nxt else ""
+    when = f", next on {moments.moment(nxt, schedule.timezone)}" if nxt else ""
     if schedule.channel_id:
         where = (
             f"to <#{schedule.channel_id}> (an engagement with a digest channel of its own goes "

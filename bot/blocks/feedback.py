@@ -28,6 +28,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.question_results import survey_blocks
 from bot.blocks.questions import question_blocks
+from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.feedback import (
     ANONYMOUS,
@@ -237,7 +238,8 @@ def survey_results(
     blocks.append(section("\n".join(lines)))
     if previous_slot is not None and results.previous_answers is not None:
         compared = (
-            f"Changes against the survey of {previous_slot} ({results.previous_answers} answers)."
+            f"Changes against the survey of {previous_slot} "
+            f"({moments.counted(results.previous_answers, 'answer')})."
         )
     else:
         compared = (
@@ -251,8 +253,8 @@ def survey_results(
         comment_blocks, left_out = _comment_sections(results.comments, room)
         blocks += comment_blocks
         if left_out:
-            more = "comment" if left_out == 1 else "comments"
-            blocks.append(context(f"{left_out} more {more} did not fit in this message."))
+            more = moments.counted(left_out, "more comment")
+            blocks.append(context(f"{more} did not fit in this message."))
     else:
         blocks.append(context("No comments."))
     return message(text, blocks)

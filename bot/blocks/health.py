@@ -14,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, DividerBlock, HeaderBlock
 
-from bot.blocks.checkins import local
 from bot.blocks.common import (
     context,
     escape,
@@ -29,10 +27,9 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.concerns import SEVERITY_EMOJI
-from bot.blocks.contract import day as contract_day
 from bot.blocks.contract import upcoming_line
 from bot.blocks.question_results import card_lines
-from bot.domain import checkin_kinds
+from bot.domain import checkin_kinds, moments
 from bot.domain.assurance.types import name_of as kind_name
 from bot.domain.command_reference import shorten
 from bot.domain.concerns import WAITING_FOR_ACK
@@ -123,7 +120,8 @@ def trend_line(trend: Sequence[str | None]) -> str:
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{round(value)} %"
+    """A share given out of 100, written as every message writes one (`moments.percent`)."""
+    return moments.percent(None if value is None else value / 100, none="—")
 
 
 def rate_text(rate: Rate) -> str:
@@ -189,7 +187,9 @@ def _rag_section(f: Figures, h: Health, now: datetime) -> str:
     weeks = len(f.rag_trend)
     lines = [f"*RAG* {rag_word(f.rag_now)}"]
     if f.rag_as_of is not None:
-        lines[0] += f" as of {local(f.rag_as_of, h.timezone)} ({relative(f.rag_as_of, now)})"
+        lines[0] += (
+            f" as of {moments.moment(f.rag_as_of, h.timezone)} ({relative(f.rag_as_of, now)})"
+        )
     lines.append(f"Trend over {weeks} weeks, oldest first: {trend_line(f.rag_trend)}")
     lines.append(f"On-time updates over {weeks} weeks: {rate_text(f.on_time)}")
     changes = f.changes
@@ -199,7 +199,7 @@ def _rag_section(f: Figures, h: Health, now: datetime) -> str:
         else "RAG unchanged"
     )
     lines.append(
-        f"Since {local(changes.since, h.timezone)}: {moved} · {changes.updates} "
+        f"Since {moments.moment(changes.since, h.timezone)}: {moved} · {changes.updates} "
         f"update{'s' if changes.updates != 1 else ''} · {changes.concerns_raised} concern"
         f"{'s' if changes.concerns_raised != 1 else ''} raised, {changes.concerns_resolved} "
         "resolved"
@@ -216,7 +216,7 @@ def _update_section(h: Health, now: datetime) -> str:
         text = (
             f"*Last update* {RAG_EMOJI.get(last.rag, NO_RAG)} {last.rag} from "
             f"{mentions([last.author_user_id])} · {relative(last.submitted_at, now)} "
-            f"({local(last.submitted_at, h.timezone)}){late}"
+            f"({moments.moment(last.submitted_at, h.timezone)}){late}"
         )
         if last.summary.strip():
             quoted = shorten(" ".join(last.summary.split()), MAX_SUMMARY)
@@ -227,9 +227,9 @@ def _update_section(h: Health, now: datetime) -> str:
     else:
         kind = checkin_kinds.title(nxt.kind)
         when = (
-            f"{nxt.local_time} in each person's own time zone, from {local(nxt.at, 'UTC')}"
+            f"{nxt.local_time} in each person's own time zone, from {moments.moment(nxt.at, 'UTC')}"
             if nxt.each_local_time
-            else local(nxt.at, nxt.timezone)
+            else moments.moment(nxt.at, nxt.timezone)
         )
         soon = "due now" if nxt.at <= now else relative(nxt.at, now)
         text += f"\n*Next check-in* {kind} · {when} ({soon})"
@@ -261,16 +261,10 @@ def _concern_lines(f: Figures, h: Health, now: datetime) -> list[str]:
     return lines
 
 
-def _day(moment: datetime, tz: str) -> str:
-    """The local day a deliverable is due: it is due at the end of it, so the day before the
-    moment `due_at` holds."""
-    return f"{(moment.astimezone(ZoneInfo(tz)) - timedelta(seconds=1)):%a %d %b}"
-
-
 def deliverable_line(row: DeliverableRow, tz: str, now: datetime) -> str:
     """`*#7 Cutover runbook* · due Fri 11 Dec (4 d ago)`."""
     title = escape(shorten(row.title, 150))
-    when = f"{_day(row.due_at, tz)} ({relative(row.due_at, now)})"
+    when = f"{moments.end_of_day(row.due_at, tz)} ({relative(row.due_at, now)})"
     return f"*#{row.deliverable_id} {title}* · due {when}"
 
 
@@ -327,7 +321,7 @@ def evidence_line(row: AssuranceRow, *, expired: bool) -> str:
     required = " · due diligence" if row.required else ""
     if row.valid_until is None:
         return f"⛔ *{evidence_name(row)}*{required} · expired"
-    when = contract_day(row.valid_until)
+    when = moments.day(row.valid_until)
     if expired:
         return f"⛔ *{evidence_name(row)}*{required} · expired after {when}"
     return f"⏳ *{evidence_name(row)}*{required} · valid until {when}"
@@ -460,7 +454,9 @@ def health_card(f: Figures, h: Health, *, now: datetime, buttons: bool = True) -
     ]
     if buttons:
         blocks.append(_buttons(f.engagement_id))
-    blocks.append(context(f"As of {local(now, h.timezone)} · `/cadence status {escape(f.handle)}`"))
+    blocks.append(
+        context(f"As of {moments.moment(now, h.timezone)} · `/cadence status {escape(f.handle)}`")
+    )
     return message(fallback, blocks)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ButtonElement,
@@ -23,11 +22,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.assurance import home_blocks as evidence_blocks
-from bot.blocks.checkins import ANSWER_ACTION, button_label, local
+from bot.blocks.checkins import ANSWER_ACTION, button_label
 from bot.blocks.common import MAX_SECTION_TEXT, context, escape, fit_text, section
 from bot.blocks.concerns import concern_age, headline
 from bot.blocks.engagements import engagement_lines, fit_sections
 from bot.blocks.question_results import fired_line
+from bot.domain import moments
 from bot.domain.assurance.queries import Waiting as EvidenceWaiting
 from bot.domain.checkin_kinds import title as kind_title
 from bot.domain.checkins import CheckInStatus
@@ -70,7 +70,7 @@ def figures_line(f: Figures) -> str:
     on_time_text = (
         "on time —"
         if on_time.value is None
-        else f"on time {round(100 * on_time.value)} % ({on_time.met} of {on_time.counted})"
+        else f"on time {moments.percent(on_time.value)} ({on_time.met} of {on_time.counted})"
     )
     return (
         f"{TREND_WEEKS}-week trend `{trend_letters(f.rag_trend)}` · {score_text} · {on_time_text}"
@@ -98,14 +98,18 @@ def _fitted(lines: Sequence[str], budget: int, total: int) -> list:
     return [*sections, more]
 
 
-def waiting_blocks(waiting: Sequence[tuple[CheckIn, Cadence, Engagement]]) -> list:
-    """Each check-in waiting for the person, with the button that opens its form."""
+def waiting_blocks(
+    waiting: Sequence[tuple[CheckIn, Cadence, Engagement]], reader_tz: str | None = None
+) -> list:
+    """Each check-in waiting for the person, with the button that opens its form; its due time
+    in the person's zone (`reader_tz`; the cadence's while Slack has not told us theirs)."""
     blocks: list = [section(f"*Waiting for your answer* ({len(waiting)})")]
     for checkin, cadence, engagement in waiting:
         late = " _(overdue)_" if checkin.status == CheckInStatus.OVERDUE else ""
         text = (
             f"{kind_title(cadence.kind)} for "
-            f"*{escape(engagement.name)}*{late} · due {local(checkin.window_closes_at, cadence.timezone)}"
+            f"*{escape(engagement.name)}*{late} · due "
+            f"{moments.moment(checkin.window_closes_at, reader_tz or cadence.timezone)}"
         )
         blocks.append(
             SectionBlock(
@@ -175,6 +179,7 @@ def rule_blocks(
     mine: Sequence[tuple[EngagementDetails, tuple[str, ...]]],
     figures: Mapping[int, Figures],
     now: datetime,
+    reader_tz: str | None = None,
 ) -> list:
     """For a lead: the rules of custom questions that fired in the last 7 days on the
     engagements they lead (from the figures every view shares), newest first; the rest
@@ -191,7 +196,7 @@ def rule_blocks(
     fired.sort(key=lambda pair: pair[0].at, reverse=True)
     lines = [
         f"*{escape(details.engagement.name)}* · {fired_line(r)} · "
-        f"{r.at.astimezone(ZoneInfo(details.engagement.timezone)):%a %d %b}"
+        f"{moments.short_day(moments.local_day(r.at, reader_tz or details.engagement.timezone))}"
         for r, details in fired[:MAX_HOME_RULES]
     ]
     blocks: list = [section(f"*Rules fired in the last 7 days* ({len(fired)})")]
@@ -227,16 +232,18 @@ def home_view(
     total: int | None = None,
     evidence: EvidenceWaiting | None = None,
     deliverables: Waiting | None = None,
+    reader_tz: str | None = None,
 ) -> dict[str, Any]:
     """The person's Home tab: what waits for their answer, their open concerns, their
     engagements worst first (RAG, trend, score, on-time rate from `figures`), within 100 blocks.
     `total`: how many engagements they have, when `mine` is only the first of them;
-    `deliverables`: what they must submit or accept."""
+    `deliverables`: what they must submit or accept; `reader_tz`: the person's Slack zone, which
+    its times are said in (None: each engagement's)."""
     figures = figures or {}
     total = len(mine) if total is None else total
     blocks: list = [HeaderBlock(text="Cadence")]
     if waiting:
-        blocks.extend(waiting_blocks(waiting))
+        blocks.extend(waiting_blocks(waiting, reader_tz))
         blocks.append(DividerBlock())
     if deliverables is not None and deliverables.total and now is not None:
         blocks.extend(deliverable_blocks(deliverables, now))
@@ -248,7 +255,7 @@ def home_view(
     if concerns is not None and concerns.total and now is not None:
         blocks.extend(concern_blocks(concerns, now))
         blocks.append(DividerBlock())
-    fired = rule_blocks(user_id, mine, figures, now) if now is not None else []
+    fired = rule_blocks(user_id, mine, figures, now, reader_tz) if now is not None else []
     if fired:
         blocks.extend(fired)
         blocks.append(DividerBlock())

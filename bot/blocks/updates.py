@@ -5,7 +5,6 @@ update is red or misses a KPI."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -27,6 +26,7 @@ from bot.blocks.common import context, escape, mentions, message, pack_sections,
 from bot.blocks.questions import answer_sections, question_blocks
 from bot.domain import checkin_kinds
 from bot.domain.engagements import format_number
+from bot.domain.moments import day
 from bot.domain.updates.deliverable_answers import (
     ANSWERS,
     AT_RISK,
@@ -94,11 +94,6 @@ def _text_input(
     )
 
 
-def day(when: date) -> str:
-    """`3 Nov 2026`."""
-    return f"{when.day} {when:%b %Y}"
-
-
 def _fit(text: str, limit: int = MAX_OPTION_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -135,7 +130,7 @@ def _deliverable_inputs(field: DeliverableField, given: DeliverableAnswer | None
     the new date and the reason (both optional to Slack; required by the save when late)."""
     options = [Option(value=v, label=f"{ANSWER_MARKS[v]} {t}") for v, t in ANSWERS.items()]
     chosen = next((o for o in options if given and o.value == given.answer), None)
-    due = f"due {field.due_on:%a} {day(field.due_on)}" + (", overdue" if field.overdue else "")
+    due = f"due {day(field.due_on)}" + (", overdue" if field.overdue else "")
     return [
         InputBlock(
             block_id=field.action_id,

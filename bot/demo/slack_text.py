@@ -154,6 +154,8 @@ def _convert(
             return keep(mention("@" + (label or names.person(target[1:]))))
         if target.startswith("#"):
             return keep(mention("#" + (label or names.channel(target[1:]))))
+        if target.startswith("!date^"):  # Slack shows the date; its fallback is our words
+            return label or target
         if target.startswith("!"):
             word = target[1:].split("^")[0]
             return keep(mention(label or "@" + word))

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
 
-from bot.domain import deliverables, figures, form_families
+from bot.domain import deliverables, figures, form_families, moments
 from bot.domain.assurance.types import name_of as kind_name
 from bot.domain.contract_clocks import contract_of
 from bot.domain.errors import UserError
@@ -108,7 +108,8 @@ class Export:
     def period(self) -> str:
         if self.start is None:
             return "its whole history"
-        return f"{self.start:%d %b %Y} to {self.end:%d %b %Y}"
+        end = self.end or self.start
+        return f"{moments.day(self.start)} to {moments.day(end)}"
 
     def zipped(self) -> bytes:
         buffer = io.BytesIO()

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from dateutil.rrule import rrule, rrulestr
 
+from bot.domain import moments
 from bot.domain.errors import UserError
 
 __all__ = [
@@ -202,9 +203,9 @@ class Rule:
         return self.cron
 
     def describe(self) -> str:
-        """A phrase for people, e.g. "every 2 weeks on Tuesday (from 2026-12-01)"."""
+        """A phrase for people, e.g. "every 2 weeks on Tuesday (from Tue 01 Dec 2026)"."""
         self.validate()
-        since = f" (from {self.start_date.isoformat()})" if self.start_date else ""
+        since = f" (from {moments.day(self.start_date)})" if self.start_date else ""
         if self.kind == "weekly":
             return f"every {_day_list(self.weekdays)}{since}"
         if self.kind == "every_n_weeks":

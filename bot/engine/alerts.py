@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.blocks import checkins as checkin_blocks
-from bot.domain import checkins
+from bot.domain import checkins, moments
 from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.engine.outbox import leads_of, plan_message
+from bot.engine.planner import person_zones
 from storage import job_keys, jobs
 from storage.jobs import JobKind
 from storage.models import Cadence, CheckIn, Engagement
@@ -40,24 +41,31 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
         return f"{job.key}: everyone answered, no alert"
     leads = leads_of(session, engagement)
     targets = list(cadence.escalation_user_ids or leads) if escalation else leads
-    slot = checkin.occurrence_key.replace("T", " ")
+    zones = person_zones(session, engagement.team_id, targets)
     spec = spec_of(cadence.kind)
     survey = spec is not None and spec.answered_with == FormFamily.FEEDBACK
-    if survey:  # counts only: naming who is missing or away names who answered
-        asked = len(found.missing) + len(found.answered) + len(found.away)
-        alert = checkin_blocks.survey_overdue_alert(
-            engagement_name=engagement.name,
-            handle=engagement.handle,
-            kind=cadence.kind,
-            slot=slot,
-            asked=asked,
-            answered=len(found.answered),
-            away=len(found.away),
-            escalation=escalation,
+    asked = len(found.missing) + len(found.answered) + len(found.away)
+
+    def alert_for(target: str) -> dict:
+        """The alert as `target` reads it: the slot in their own zone."""
+        slot = moments.slot(
+            checkin.occurrence_key,
+            cadence.timezone,
+            reader_tz=zones.get(target),
+            each_person=cadence.recipient_local_time,
         )
-        missing_said = f"{len(missing)} of {asked}"
-    else:
-        alert = checkin_blocks.overdue_alert(
+        if survey:  # counts only: naming who is missing or away names who answered
+            return checkin_blocks.survey_overdue_alert(
+                engagement_name=engagement.name,
+                handle=engagement.handle,
+                kind=cadence.kind,
+                slot=slot,
+                asked=asked,
+                answered=len(found.answered),
+                away=len(found.away),
+                escalation=escalation,
+            )
+        return checkin_blocks.overdue_alert(
             engagement_name=engagement.name,
             handle=engagement.handle,
             kind=cadence.kind,
@@ -68,7 +76,8 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
             via_channel=list(found.via_channel),
             escalation=escalation,
         )
-        missing_said = ", ".join(missing)
+
+    missing_said = f"{len(missing)} of {asked}" if survey else ", ".join(missing)
     label = "escalation" if escalation else "overdue alert"
     for target in targets:
         plan_message(
@@ -76,7 +85,7 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
             job,
             key=job_keys.alert(job.kind, checkin.id, target),
             to=target,
-            message=alert,
+            message=alert_for(target),
             describe=f"{label} {engagement.handle} {checkin.occurrence_key} to {target}",
             now=now,
         )
@@ -90,13 +99,21 @@ def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -
     engagement = session.get(Engagement, cadence.engagement_id)
     assert engagement is not None
     leads = leads_of(session, engagement)
-    summary = checkin_blocks.missed_summary(
-        engagement_name=engagement.name,
-        kind=cadence.kind,
-        slots=[s.replace("T", " ") for s in job.payload.get("slots", [])],
-        tz=cadence.timezone,
-    )
+    zones = person_zones(session, engagement.team_id, leads)
     for lead in leads:
+        summary = checkin_blocks.missed_summary(
+            engagement_name=engagement.name,
+            kind=cadence.kind,
+            slots=[
+                moments.slot(
+                    key,
+                    cadence.timezone,
+                    reader_tz=zones.get(lead),
+                    each_person=cadence.recipient_local_time,
+                )
+                for key in job.payload.get("slots", [])
+            ],
+        )
         plan_message(
             session,
             job,

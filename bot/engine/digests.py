@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.blocks import chart
 from bot.blocks.digest import DigestScope, digest_message, ordered
@@ -30,6 +30,7 @@ from bot.engine.sender import Sender
 from storage import job_keys, jobs
 from storage.db import Database
 from storage.jobs import JobKind
+from storage.models import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +146,14 @@ def _figures(sender: Sender, job: jobs.ClaimedJob) -> tuple[list[figures.Figures
         inputs = figures.load(
             session, team_id=job.team_id, engagement_ids=ids, now=as_of, weeks=figures.TREND_WEEKS
         )
+        workspace = session.exec(select(Workspace).where(Workspace.team_id == job.team_id)).first()
     computed = figures.compute(inputs, now=as_of, weeks=figures.TREND_WEEKS, since=since)
-    scope = DigestScope(now=as_of, since=since, preview=bool(payload.get("preview")))
+    scope = DigestScope(
+        now=as_of,
+        since=since,
+        preview=bool(payload.get("preview")),
+        timezone=workspace.digest_timezone if workspace else "UTC",
+    )
     return ordered(list(computed.values())), scope
 
 
@@ -181,8 +188,8 @@ def build_chart(sender: Sender, job: jobs.ClaimedJob) -> Message:
     """`DIGEST_CHART`: RAG per engagement per week, as a PNG in the digest's channel."""
     rows, scope = _figures(sender, job)
     weeks = figures.TREND_WEEKS
-    png = chart.digest_chart(rows, now=scope.now, weeks=weeks)
-    alt = chart.chart_alt_text(rows, now=scope.now, weeks=weeks)
+    png = chart.digest_chart(rows, now=scope.now, weeks=weeks, tz=scope.timezone)
+    alt = chart.chart_alt_text(rows, now=scope.now, weeks=weeks, tz=scope.timezone)
     return Message(
         job.payload["channel"],
         {"text": "RAG by week, with the on-time update rate in each cell.", "alt_txt": alt},

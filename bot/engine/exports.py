@@ -7,11 +7,27 @@ from datetime import date
 
 from bot.blocks.common import escape, plain_message
 from bot.domain import export as record
+from bot.domain import moments
 from bot.engine.delivery import Message
 from bot.engine.retries import finish
 from bot.engine.sender import Sender
 from storage import jobs
 from storage.jobs import JobStatus
+
+# What a row of each file is, counted in the message that brings the export.
+ROWS_OF = {
+    "updates.csv": "status update",
+    "kpi_values.csv": "KPI value",
+    "feedback.csv": "feedback answer",
+    "feedback_comments.csv": "feedback comment",
+    "risk_reviews.csv": "risk review",
+    "concerns.csv": "concern",
+    "concern_history.csv": "concern event",
+    "deliverables.csv": "deliverable",
+    "deliverable_history.csv": "deliverable event",
+    "assurance.csv": "evidence item",
+    "audit.csv": "audit event",
+}
 
 
 def _day(text: str | None) -> date | None:
@@ -44,10 +60,10 @@ def send_export(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
             quiet=True,
         )
     rows = {f.name: f.rows for f in built.files}
-    counts = ", ".join(f"{rows[n]} {n.removesuffix('.csv').replace('_', ' ')}"
+    counts = ", ".join(moments.counted(rows[n], ROWS_OF.get(n, n.removesuffix(".csv")))
                        for n in (*record.RECORD_FILES, "audit.csv"))  # fmt: skip
-    weeks = rows["weekly.csv"]
-    counts += f"; the RAG and on-time rate of {weeks} week{'s' * (weeks != 1)}, and the scorecard"
+    weeks = moments.counted(rows["weekly.csv"], "week")
+    counts += f"; the RAG and on-time rate of {weeks}, and the scorecard"
     return Message(
         to,
         {"text": f"The record of {name} for {built.period()}: {counts}."},

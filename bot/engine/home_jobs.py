@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.blocks.assurance import MAX_HOME_ITEMS as MAX_HOME_EVIDENCE
 from bot.blocks.home import (
@@ -26,6 +26,7 @@ from bot.engine.retries import finish
 from bot.engine.sender import Sender
 from storage import jobs
 from storage.jobs import JobStatus
+from storage.models import Person
 
 
 def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
@@ -45,6 +46,9 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
     evidence = assurance_queries.waiting_on(
         session=session, team_id=team_id, user_id=user_id, limit=MAX_HOME_EVIDENCE
     )
+    reader_tz = session.exec(  # what Slack last told us of their zone (None: not yet)
+        select(Person.tz).where(Person.team_id == team_id).where(Person.user_id == user_id)
+    ).first()
     numbers: dict[int, figures.Figures] = {}
     if mine:
         inputs = figures.load(
@@ -65,6 +69,7 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
         total=page.total,
         deliverables=deliverables,
         evidence=evidence,
+        reader_tz=reader_tz,
     )
 
 

@@ -18,7 +18,7 @@ from bot.blocks import checkins as checkin_blocks
 from bot.blocks.engagements import created_notice, welcome_message
 from bot.blocks.updates import not_posted_notice
 from bot.blocks.updates import update_summary as render_summary
-from bot.domain import checkins, engagements, updates
+from bot.domain import checkins, engagements, moments, updates
 from bot.domain.errors import NotFound
 from bot.engine.delivery import Message
 from bot.engine.outbox import plan_message
@@ -149,7 +149,13 @@ def checkin_thread(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
     return Message(
         engagement.channel_id,
         checkin_blocks.thread_starter(
-            kind=cadence.kind, engagement_name=engagement.name, slot=checkin.occurrence_key
+            kind=cadence.kind,
+            engagement_name=engagement.name,
+            slot=(  # its readers' zones are unknown: Slack shows each theirs
+                moments.slot(checkin.occurrence_key, cadence.timezone, each_person=True)
+                if cadence.recipient_local_time
+                else moments.for_everyone(checkin.scheduled_for, cadence.timezone)
+            ),
         ),
         f"thread of check-in {checkin_id} in {engagement.channel_id}",
         may_rejoin=True,

@@ -16,10 +16,11 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.blocks import feedback as feedback_blocks
-from bot.domain import checkins, feedback_results, figures
+from bot.domain import checkins, feedback_results, figures, moments
 from bot.engine.outbox import leads_of, plan_message
+from bot.engine.planner import person_zones
 from storage import job_keys, jobs
-from storage.models import CheckIn, Engagement
+from storage.models import Cadence, CheckIn, Engagement
 
 
 def plan_survey_results(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
@@ -32,18 +33,31 @@ def plan_survey_results(session: Session, job: jobs.ClaimedJob, now: datetime) -
     assert engagement is not None
     results, previous = feedback_results.results_of(session, checkin)
     found = checkins.roster(session, checkin.id)
-    slot = checkin.occurrence_key.replace("T", " ")
-    dm = feedback_blocks.survey_results(
-        engagement_name=engagement.name,
-        vendor=engagement.vendor,
-        slot=slot,
-        asked=len(found.missing) + len(found.answered),
-        results=results,
-        previous_slot=previous.occurrence_key.replace("T", " ") if previous else None,
-        questions=figures.survey_questions(session, checkin),
-    )
+    cadence = session.get(Cadence, checkin.cadence_id)
+    assert cadence is not None
+    asked = len(found.missing) + len(found.answered)
+    questions = figures.survey_questions(session, checkin)
     leads = leads_of(session, engagement)
+    zones = person_zones(session, engagement.team_id, leads)
+
+    def when(key: str, lead: str) -> str:
+        return moments.slot(
+            key,
+            cadence.timezone,
+            reader_tz=zones.get(lead),
+            each_person=cadence.recipient_local_time,
+        )
+
     for lead in leads:
+        dm = feedback_blocks.survey_results(
+            engagement_name=engagement.name,
+            vendor=engagement.vendor,
+            slot=when(checkin.occurrence_key, lead),
+            asked=asked,
+            results=results,
+            previous_slot=when(previous.occurrence_key, lead) if previous else None,
+            questions=questions,
+        )
         plan_message(
             session,
             job,

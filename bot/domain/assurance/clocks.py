@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.domain import concern_clock, concerns
+from bot.domain import concern_clock, concerns, moments
 from storage import job_keys, jobs
 from storage.assurance_statuses import OWED, AssuranceStatus
 from storage.jobs import JobKind
@@ -183,7 +183,7 @@ def on_accepted(session: Session, item: AssuranceItem, actor: str, now: datetime
     if concern is None or concern.status == concerns.ConcernStatus.RESOLVED:
         return
     assert concern.id is not None
-    until = f", valid until {item.valid_until.isoformat()}" if item.valid_until else ""
+    until = f", valid until {moments.day(item.valid_until)}" if item.valid_until else ""
     concerns.resolve(
         session=session,
         team_id=item.team_id,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot.domain import audit, concerns, engagements
+from bot.domain import audit, concerns, engagements, moments
 from bot.domain.assurance import clocks, register
 from bot.domain.concerns import ConcernInput
 from storage.assurance_statuses import AssuranceStatus
@@ -47,7 +47,7 @@ def expire(session: Session, item: AssuranceItem, now: datetime) -> Concern | No
     )
     # Raised from the client's side, as its register's keeper: the engagement's first lead.
     actor = details.leads[0] if details.leads else item.owner_user_id
-    until = item.valid_until.isoformat() if item.valid_until else "its last valid day"
+    until = moments.day(item.valid_until) if item.valid_until else "its last valid day"
     concern = concerns.raise_concern(
         session=session,
         team_id=item.team_id,

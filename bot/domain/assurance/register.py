@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, deliverables, engagements, home
+from bot.domain import audit, deliverables, engagements, home, moments
 from bot.domain.assurance import clocks
 from bot.domain.assurance.types import EvidenceType, known
 from bot.domain.engagements import EngagementDetails
@@ -261,7 +261,7 @@ def validate_provided(raw: Mapping[str, Any], *, kind: EvidenceType, today: date
         errors["valid_until"] = "The last valid day comes after the first."
     elif valid_until is not None and valid_until < today:
         errors["valid_until"] = (
-            f"That day has passed (today is {today:%a %d %b %Y}): provide evidence still valid."
+            f"That day has passed (today is {moments.day(today)}): provide evidence still valid."
         )
     findings: int | None = None
     if kind.findings:

@@ -16,6 +16,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from bot.domain import moments
 from bot.domain.concerns import CATEGORIES
 from bot.domain.engagements import SEVERITIES, format_number
 from bot.domain.targets import KpiOutcome, kpi_outcome
@@ -197,7 +198,7 @@ def answer_text(kind: QuestionType, value: Any, unit: str = "") -> str:
     if kind == QuestionType.MULTI_CHOICE:
         return ", ".join(str(v) for v in value)
     if kind == QuestionType.DATE:
-        return date.fromisoformat(str(value)).strftime("%a %d %b %Y")
+        return moments.day(date.fromisoformat(str(value)))
     return str(value)
 
 

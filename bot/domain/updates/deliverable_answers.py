@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from bot.domain import moments
+
 HORIZON = timedelta(days=14)  # asked about when due within this, or overdue
 MAX_ASKED = 10  # three blocks each: the form stays far below Slack's 100 blocks
 MAX_REASON = 3000
@@ -110,10 +112,6 @@ def fields_of(answers: Sequence[DeliverableAnswer]) -> tuple[DeliverableField, .
     )
 
 
-def _day(when: date) -> str:
-    return f"{when:%a %d %b %Y}"
-
-
 def _new_date(errors: dict[str, str], field: DeliverableField, raw: Any, today: date):
     key = field.due_action_id
     if not raw:
@@ -127,10 +125,10 @@ def _new_date(errors: dict[str, str], field: DeliverableField, raw: Any, today: 
     if new_due == field.given:
         return new_due  # an edit keeping the date it gave: re-planned already
     if new_due < today:
-        errors[key] = f"That date is in the past (today is {_day(today)}): pick a later one."
+        errors[key] = f"That date is in the past (today is {moments.day(today)}): pick a later one."
         return None
     if new_due <= field.due_on:
-        errors[key] = f"It is due {_day(field.due_on)}: late means a later date."
+        errors[key] = f"It is due {moments.day(field.due_on)}: late means a later date."
         return None
     return new_due
 
