@@ -27,7 +27,7 @@ from sqlmodel import Session, SQLModel, col
 
 from storage.encryption import Keys, UnreadableSecret, seal_columns, where
 from storage.jobs import JobStatus
-from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, ScheduledJob, Workspace
+from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, Engagement, ScheduledJob, Workspace
 from storage.sqlite_locking import READ_ONLY
 
 STATE_EXPIRATION_SECONDS = 600  # an install started and not finished within ten minutes is void
@@ -89,6 +89,22 @@ class InstalledBot:
     bot_id: str | None
     bot_user_id: str | None
     bot_scopes: list[str]
+
+
+def teams_of_channel(engine: Engine, *, channel_id: str) -> list[str]:
+    """The workspaces whose active engagement's channel is `channel_id`: one is where a
+    command sent there belongs, two (at most two are read) are a choice Cadence never makes.
+    One query on `ix_engagement_channel_id`, in a read-only transaction as `bot_of`."""
+    engagement = Engagement.__table__.c
+    query = (
+        select(engagement.team_id)
+        .where(engagement.channel_id == channel_id)
+        .where(engagement.archived_at.is_(None))
+        .distinct()
+        .limit(2)
+    )
+    with engine.execution_options(**{READ_ONLY: True}).begin() as connection:
+        return list(connection.execute(query).scalars())
 
 
 def bot_of(engine: Engine, *, client_id: str, team_id: str, keys: Keys) -> InstalledBot | None:

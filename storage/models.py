@@ -122,7 +122,12 @@ class EngagementBase(SQLModel):
 class Engagement(EngagementBase, table=True):
     """A client–vendor relationship: who is involved, where they talk, what success means."""
 
-    __table_args__ = (UniqueConstraint("team_id", "handle", name="uq_engagement_team_handle"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "handle", name="uq_engagement_team_handle"),
+        # Which engagement a channel is (a Slack Connect person's command names the channel;
+        # `installations.teams_of_channel`; a step's engagement named by its channel).
+        Index("ix_engagement_channel_id", "channel_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()

@@ -31,6 +31,7 @@ from engine_flows import tick, utc
 from flows import text_of, wait_reply
 from slack_requests import SlackSim, build_view_submission, sign
 from sqlmodel import select
+from test_list_queries import statements
 from test_workspaces import (
     B_CHANNEL,
     B_LEAD,
@@ -256,8 +257,9 @@ def test_a_payload_naming_only_a_workspace_without_cadence_is_refused_politely(
     opened = len(d.fake.calls_to("views.open"))
 
     # A slash command names only where the person was (https://docs.slack.dev/interactivity/
-    # implementing-slash-commands: team_id): their workspace, without Cadence.
-    reply = vendor.sim.command("update acme-payments", user=EXTERNAL, channel=ACME)
+    # implementing-slash-commands: team_id): their workspace, without Cadence; sent in no
+    # engagement's channel (their DM), nothing says which installation it is for.
+    reply = vendor.sim.command("update acme-payments", user=EXTERNAL, channel="D0VENDORDM")
     assert_refused(vendor, reply)
     # The message shortcut on a message of the vendor's own person: nothing in it is Cadence's.
     theirs = {"type": "message", "user": EXTERNAL, "team": VENDOR_TEAM, "text": "Deploy done",
@@ -283,6 +285,54 @@ def test_a_payload_naming_only_a_workspace_without_cadence_is_refused_politely(
                              "event_ts": f"{time.time():.6f}"}, installed=VENDOR_TEAM)  # fmt: skip
     assert reply.status == 200
     assert len(d.fake.calls_to("views.publish")) == publishes
+
+
+def test_an_external_persons_command_in_the_shared_engagement_channel_is_served(
+    two_installed_workspaces, monkeypatch
+):
+    """The vendor's `/cadence` names the vendor's workspace (no Cadence there) and the channel:
+    Acme's engagement channel, so Acme's installation serves it, the person checked as one of
+    another organisation, found with one indexed query. In their DM, in a channel that is no
+    engagement's, or in one two workspaces' engagements use, it is refused politely."""
+    d = two_installed_workspaces
+    set_up(d, monkeypatch)
+    vendor = from_the_vendors_workspace(d)
+    with statements(d.db.engine) as sent:
+        reply = vendor.sim.command("status acme-payments", user=EXTERNAL, channel=ACME)
+        said = text_of(wait_reply(vendor, reply))
+    assert said.startswith("Health of Acme Payments"), said
+    lookups = [q for q in sent if "DISTINCT engagement.team_id" in q]
+    assert len(lookups) == 1, lookups
+    if d.db.engine.dialect.name == "sqlite":
+        with d.db.engine.connect() as conn:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {lookups[0]}", (ACME, 2, 0)).all()
+        assert "ix_engagement_channel_id" in str(plan), plan
+    # Checked as a person of another organisation: Acme's engagement they are not on is not
+    # theirs to see, from the shared channel either (Acme's lead sees it).
+    with clock.fixed_at(CREATED):
+        create_engagement_in(
+            d.acme, user=LEAD, team_id=TEAM, name="Acme Internal", channel="C0INTERNAL",
+            vendor_contacts=["U0VENDOR"],
+        )  # fmt: skip
+    reply = vendor.sim.command("status acme-internal", user=EXTERNAL, channel=ACME)
+    assert "A health card is for the people on its engagement" in text_of(wait_reply(vendor, reply))
+    reply = vendor.sim.command("engagement list", user=EXTERNAL, channel=ACME)
+    listed = text_of(wait_reply(vendor, reply))
+    assert "acme-payments" in listed and "acme-internal" not in listed, listed
+    reply = d.acme.sim.command("status acme-internal", user=LEAD, channel=ACME)
+    assert "Health of Acme Internal" in text_of(wait_reply(d.acme, reply))
+
+    for channel in ("D0VENDORDM", "C0NOENGAGEMENT"):
+        assert_refused(vendor, vendor.sim.command("status acme-payments", user=EXTERNAL,
+                                                  channel=channel))  # fmt: skip
+    # Bravo's people make ACME their engagement's channel too: which workspace? Neither.
+    with clock.fixed_at(CREATED):
+        create_engagement_in(
+            d.bravo, user=B_LEAD, team_id=BRAVO, name="Bravo Shared", channel=ACME,
+            vendor_contacts=[B_VENDOR], stakeholders=[], kpis="",
+        )  # fmt: skip
+    assert_refused(vendor, vendor.sim.command("status acme-payments", user=EXTERNAL,
+                                              channel=ACME))  # fmt: skip
 
 
 def one_update(d: Deployment) -> StatusUpdate | None:

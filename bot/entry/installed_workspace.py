@@ -22,6 +22,16 @@ Here the fields that say where Cadence is installed come first, in this order:
   `view.team_id`), as Bolt would.
 The first that has an installation answers, looked up by team id alone (as the engine finds a
 workspace's token: `storage.installations.bot_token`), whatever organisation the payload names.
+
+A slash command names only the team the person was in
+(https://docs.slack.dev/interactivity/implementing-slash-commands: `team_id`), so a person of
+another organisation typing `/cadence` in a shared engagement channel names their own
+workspace. When none of its teams installed Cadence, the command's `channel_id` decides: the
+channel of an active engagement of exactly one workspace (`installations.teams_of_channel`, one
+indexed query) is served as that workspace, the person checked as one of another organisation
+(`Request.only_for`); a DM, another channel, or a channel two workspaces' engagements use (never
+a guess between them) is not.
+
 A payload none of whose teams installed Cadence is refused by Bolt with its apology (200, never
 a 500). An organisation-wide install (`is_enterprise_install`) is not supported: Cadence's rows
 belong to workspaces.
@@ -43,6 +53,7 @@ from storage.encryption import Keys
 
 log = logging.getLogger(__name__)
 CANDIDATES_KEY = "cadence_installed_teams"
+COMMAND_CHANNEL_KEY = "cadence_command_channel"
 
 
 def installed_teams(body: dict[str, Any]) -> tuple[str, ...]:
@@ -78,8 +89,16 @@ def installed_teams(body: dict[str, Any]) -> tuple[str, ...]:
 def before_authorize(context: BoltContext, body: dict[str, Any], next: Callable) -> Any:
     """Bolt's `before_authorize` middleware: hands the payload's teams to the authorize below
     (Bolt gives an authorize the context, not the body)."""
-    context[CANDIDATES_KEY] = installed_teams(body if isinstance(body, dict) else {})
+    body = body if isinstance(body, dict) else {}
+    context[CANDIDATES_KEY] = installed_teams(body)
+    context[COMMAND_CHANNEL_KEY] = command_channel(body)
     return next()
+
+
+def command_channel(body: dict[str, Any]) -> str | None:
+    """The channel a slash command was sent in (None for any other payload)."""
+    channel = body.get("channel_id")
+    return channel if body.get("command") and isinstance(channel, str) and channel else None
 
 
 class InstalledWorkspaceAuthorize(Authorize):
@@ -106,14 +125,30 @@ class InstalledWorkspaceAuthorize(Authorize):
                 self.engine, client_id=self.client_id, team_id=team, keys=self.keys
             )
             if bot is not None:
-                return AuthorizeResult(
-                    enterprise_id=bot.enterprise_id,
-                    team_id=bot.team_id,
-                    bot_id=bot.bot_id,
-                    bot_user_id=bot.bot_user_id,
-                    bot_token=bot.bot_token,
-                    bot_scopes=bot.bot_scopes,
-                    user_id=user_id,
+                return self._as(bot, user_id)
+        channel = context.get(COMMAND_CHANNEL_KEY)
+        if channel:
+            owners = installations.teams_of_channel(self.engine, channel_id=channel)
+            if len(owners) == 1:
+                bot = installations.bot_of(
+                    self.engine, client_id=self.client_id, team_id=owners[0], keys=self.keys
                 )
+                if bot is not None:
+                    return self._as(bot, user_id)
+            elif owners:
+                log.warning("a command in %s, an engagement channel of several workspaces "
+                            "(%s): served by none", channel, ", ".join(owners))  # fmt: skip
         log.info("no installation of Cadence in any team the request names (%s)", teams)
         return None
+
+    @staticmethod
+    def _as(bot: installations.InstalledBot, user_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            bot_id=bot.bot_id,
+            bot_user_id=bot.bot_user_id,
+            bot_token=bot.bot_token,
+            bot_scopes=bot.bot_scopes,
+            user_id=user_id,
+        )

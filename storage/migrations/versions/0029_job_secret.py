@@ -1,5 +1,7 @@
 """scheduledjob.secret: a short-lived credential a job's call needs (a Workflow Builder step's
-execution token, for functions.completeSuccess / completeError), cleared when the job ends
+execution token, for functions.completeSuccess / completeError), cleared when the job ends;
+and an index on engagement.channel_id: which workspace's engagement a channel is, for a
+command a Slack Connect person sends from a workspace without Cadence
 
 Revision ID: 0029
 Revises: 0023
@@ -23,8 +25,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("secret", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True)
         )
+    with op.batch_alter_table("engagement", schema=None) as batch_op:
+        batch_op.create_index("ix_engagement_channel_id", ["channel_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("engagement", schema=None) as batch_op:
+        batch_op.drop_index("ix_engagement_channel_id")
     with op.batch_alter_table("scheduledjob", schema=None) as batch_op:
         batch_op.drop_column("secret")
