@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.common import plain_message
 from bot.blocks.help import help_message, usage_reply
-from bot.domain import away
+from bot.domain import away, moments
 from bot.domain.command_reference import REFERENCE, CommandSpec, parse, spec_for
 from bot.domain.errors import UserError
 from handlers import (
@@ -86,7 +86,7 @@ def away_command(cmd: Command) -> None:
         return
     cmd.ack(
         **plain_message(
-            f"You are away from {starts:%a %d %b %Y} to {ends:%a %d %b %Y}: no check-ins, and "
+            f"You are away from {moments.day(starts)} to {moments.day(ends)}: no check-ins, and "
             "reports show you as away, not missing. `/cadence away off` ends it early."
         )
     )

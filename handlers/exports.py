@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.blocks.common import escape, plain_message
 from bot.blocks.help import usage_reply
-from bot.domain import engagements
+from bot.domain import engagements, moments
 from bot.domain.errors import UserError
 from bot.domain.export import parse_range
 from bot.engine import outbox
@@ -31,7 +31,7 @@ def export_command(cmd: Command) -> None:
     except UserError as e:
         cmd.ack(**usage_reply(e.message, cmd.spec))
         return
-    span = f"{start:%d %b %Y} to {end:%d %b %Y}" if start and end else "its whole history"
+    span = f"{moments.day(start)} to {moments.day(end)}" if start and end else "its whole history"
     cmd.ack(
         **plain_message(
             f"Exporting {escape(details.engagement.name)} for {span}: the CSV files arrive in a zip "

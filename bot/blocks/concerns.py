@@ -233,7 +233,7 @@ def concern_card(concern: Concern, engagement: Engagement, permalink: str | None
     blocks: list[Any] = [section(fit_text("\n".join(lines)))]
     facts = [_deadline(concern, tz)]
     if concern.due_on:
-        facts.append(f"needed by {concern.due_on:%a %d %b %Y}")
+        facts.append(f"needed by {moments.day(concern.due_on)}")
     blocks.append(context(" · ".join(f for f in facts if f) or "—"))
     buttons = card_buttons(concern)
     if buttons:

@@ -289,7 +289,7 @@ def _deliverable_lines(f: Figures, h: Health, now: datetime) -> list[str]:
     for r in d.replans_since[:MAX_SLIPS]:
         lines.append(
             f"↪️ *#{r.deliverable_id} {escape(shorten(r.title, 150))}* moved "
-            f"{r.from_on:%a %d %b} → {r.to_on:%a %d %b} (+{r.days} d), "
+            f"{moments.short_day(r.from_on)} → {moments.short_day(r.to_on)} (+{r.days} d), "
             f"{relative(r.at, now)}"
         )
     lines.append(

@@ -160,7 +160,7 @@ def deliverable_blocks(waiting: Waiting, now: datetime) -> list:
             section(
                 fit_text(
                     f"*#{d.id} {escape(d.title)}* · {ACTION_WORDS[what]}\n"
-                    f"{escape(engagement.name)} · due {d.due_on:%a %d %b %Y}{late}"
+                    f"{escape(engagement.name)} · due {moments.day(d.due_on)}{late}"
                 )
             )
         )

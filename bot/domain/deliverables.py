@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, case, cast, func, or_
 from sqlmodel import Session, col, select
 
-from bot.domain import audit, deliverable_clocks, engagements, home
+from bot.domain import audit, deliverable_clocks, engagements, home, moments
 from bot.domain.command_reference import shorten
 from bot.domain.engagements import EngagementDetails
 from bot.domain.errors import FieldErrors, NotAllowed, NotFound, UserError
@@ -94,7 +94,7 @@ def _due_date(errors: dict[str, str], key: str, raw: Any, today: date) -> date |
         errors[key] = "Pick a date from the calendar."
         return None
     if due_on < today:
-        errors[key] = f"That date is in the past (today is {today:%a %d %b %Y}): pick a later one."
+        errors[key] = f"That date is in the past (today is {moments.day(today)}): pick a later one."
         return None
     return due_on
 
@@ -665,7 +665,7 @@ def replan(
         errors["reason"] = "Say why the date moves: the register is read months later."
     _limited(errors, "reason", reason, MAX_TEXT)
     if due_on is not None and due_on == deliverable.due_on:
-        errors["due_on"] = f"It is due {due_on:%a %d %b %Y} already: pick another date."
+        errors["due_on"] = f"It is due {moments.day(due_on)} already: pick another date."
     if errors or due_on is None:
         raise FieldErrors(errors)
     old = deliverable.due_on
