@@ -9,6 +9,11 @@ slack     a month of ticks, one every hour, while the fake Slack fails one call 
           took the message): messages delivered, duplicated, lost, by the job each names.
 kills     a month of weekday check-ins, the worker (`python -m bot tick`) SIGKILLed at a random
           moment of twenty sending passes: lost, duplicated, duplicates per kill.
+settling (and settling-outside: the same outside the Marketplace)
+          200 messages whose outcomes a network cut left unknown (prompts in DMs, concern cards
+          in a channel; half of them in Slack), ticking every simulated minute in each of Slack's
+          regimes: how long until each is found or sent again, the reads and 429s it took,
+          duplicated and lost (tests/lookup_backlog.py).
 database  a PostgreSQL of its own (initdb, its own port) away 30 s then frozen (SIGSTOP) 10 s,
           and SQLite locked 30 s by another writer, while Slack uses Cadence and a worker runs:
           the slowest answer to Slack, the slowest /healthz, how soon the worker passes again.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import shutil
 import sys
@@ -51,6 +57,7 @@ from conftest import (  # noqa: E402
 )
 from engine_flows import tick  # noqa: E402
 from flows import GOOD_FORM, open_form  # noqa: E402
+from lookup_backlog import cut_and_settle  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -229,13 +236,38 @@ def sqlite_locked(url: str, seconds: float) -> None:
         )
 
 
-RUNS = {"slack": slack_faults, "kills": kills, "database": database}
+def settling(kind: str, url: str, quick: bool, *, marketplace: bool = True) -> None:
+    people, concerns = (16, 4) if quick else (180, 20)
+    with app_on(url) as (cadence, patch):
+        started = time.monotonic()
+        result = cut_and_settle(
+            cadence,
+            lambda at: tick(cadence, patch, at),
+            people=people,
+            concerns=concerns,
+            marketplace=marketplace,
+        )
+        ok = result.duplicates == 0 and result.lost == 0 and result.most_refused <= 1
+        print(f"  settling {kind:10} {result.line()}")
+        print(
+            f"         {'PASS' if ok else 'MISS'} (targets: 0 duplicated, 0 lost, at most one "
+            f"429 a minute per method); {time.monotonic() - started:.0f} s"
+        )
+
+
+RUNS = {
+    "slack": slack_faults,
+    "kills": kills,
+    "settling": settling,
+    "settling-outside": functools.partial(settling, marketplace=False),
+    "database": database,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--only", default="slack,kills,database")
+    parser.add_argument("--only", default="slack,kills,settling,settling-outside,database")
     parser.add_argument("--quick", action="store_true", help="a week, five kills, 5 s outages")
     parser.add_argument("--postgres-url", default=DEFAULT_PG)
     args = parser.parse_args()

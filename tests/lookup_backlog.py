@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from conftest import STAKEHOLDER, Cadence
-from engine_flows import jobs_of
+from engine_flows import jobs_of, schedule
+from flows import create_engagement
 from test_concerns import raise_by_command
-from test_faults import MONDAY, set_up_weekly_checkins
+from test_faults import MONDAY, SET_UP, set_up_weekly_checkins, vendors
 
 from bot.engine.lookups import JOB_EVENT
 from bot.platform import clock
 from storage import jobs
 
 READS = ("conversations.history", "conversations.replies")
+MOST_PER_ENGAGEMENT = 50  # vendor contacts an engagement may have
 
 
 @dataclass
@@ -57,8 +59,14 @@ def cut_and_settle(
     concerns: int,
     marketplace: bool,
 ) -> Settled:
+    """`people` vendor contacts prompted in DMs (at most 50 an engagement: beyond the first
+    engagement's, more engagements in channels of their own), `concerns` cards in one channel."""
     fake = cadence.fake
-    set_up_weekly_checkins(cadence, people=people)
+    first = min(people, MOST_PER_ENGAGEMENT)
+    set_up_weekly_checkins(cadence, people=first)
+    more = vendors(people)[first:]
+    for n in range(0, len(more), MOST_PER_ENGAGEMENT):
+        _another_engagement(cadence, n // MOST_PER_ENGAGEMENT, more[n : n + MOST_PER_ENGAGEMENT])
     cut = MONDAY + timedelta(hours=2)  # the prompts' moment: 09:00 in Berlin
     now = {"at": cut - timedelta(hours=1)}
     fake.clock = lambda: now["at"].timestamp()  # Tier 1's minute is a simulated minute
@@ -108,6 +116,16 @@ def cut_and_settle(
         duplicates=sum(1 for key in expected if copies.get(key, 0) > 1),
         lost=len({key for key in expected if not copies.get(key) or key not in finished}),
     )
+
+
+def _another_engagement(cadence: Cadence, n: int, people: list[str]) -> None:
+    channel, name = f"C0MORE{n:03d}", f"Backlog {n + 1}"
+    cadence.fake.add_channel(channel, name=f"backlog-{n + 1}")
+    for user in people:
+        cadence.fake.add_user(user, name=user.lower(), tz="Asia/Kolkata")
+    with clock.fixed_at(SET_UP):
+        create_engagement(cadence, name=name, channel=channel, vendor_contacts=people)
+    schedule(cadence, SET_UP, handle=f"backlog-{n + 1}")
 
 
 def _unknown(cadence: Cadence) -> list:
