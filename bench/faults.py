@@ -249,6 +249,10 @@ def settling(kind: str, url: str, quick: bool, *, marketplace: bool = True) -> N
         )
         ok = result.duplicates == 0 and result.lost == 0 and result.most_refused <= 1
         print(f"  settling {kind:10} {result.line()}")
+        for lost in result.lost_jobs:
+            print(f"         lost: {lost}")
+        for doubled in result.doubled_jobs:
+            print(f"         doubled: {doubled}")
         print(
             f"         {'PASS' if ok else 'MISS'} (targets: 0 duplicated, 0 lost, at most one "
             f"429 a minute per method); {time.monotonic() - started:.0f} s"

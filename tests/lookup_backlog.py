@@ -41,6 +41,8 @@ class Settled:
     most_refused: int  # the most 429s one method was answered in one simulated minute
     duplicates: int
     lost: int
+    lost_jobs: list[str]  # each lost job: its key, status and last error
+    doubled_jobs: list[str]  # each duplicated job: its key and its copies' ts
 
     def line(self) -> str:
         return (
@@ -101,6 +103,13 @@ def cut_and_settle(
             if call.method in READS and call.status == 429:
                 refused_by_minute[(minutes, call.method)] += 1
         assert minutes < 6 * 60, f"6 hours passed and {len(_unknown(cadence))} are still unknown"
+    settled_in = minutes
+    # What else the cut left waiting (a send retried after a 429 or a refused connection) goes
+    # out too before anything is counted lost.
+    while _expected_pending(cadence, unknown) and minutes < settled_in + 180:
+        minutes += 1
+        now["at"] = cut + timedelta(minutes=minutes)
+        tick(now["at"])
     reads = [c for c in fake.calls if c.method in READS]
     copies = _copies(cadence)
     expected = set(unknown)
@@ -109,12 +118,18 @@ def cut_and_settle(
         regime="Marketplace or internal app" if marketplace else "outside the Marketplace",
         unknown=len(unknown),
         in_slack=in_slack,
-        minutes=minutes,
+        minutes=settled_in,
         reads=len(reads),
         refused=sum(1 for c in reads if c.status == 429),
         most_refused=max(refused_by_minute.values(), default=0),
         duplicates=sum(1 for key in expected if copies.get(key, 0) > 1),
-        lost=len({key for key in expected if not copies.get(key) or key not in finished}),
+        lost=len(lost := {key for key in expected if not copies.get(key) or key not in finished}),
+        lost_jobs=[f"{j.key} {j.status} {j.error}" for j in jobs_of(cadence) if j.key in lost],
+        doubled_jobs=[
+            f"{j.key} {j.status} planned {j.created_at} ts {_stamps(cadence, j.key)}"
+            for j in jobs_of(cadence)
+            if j.key in expected and copies.get(j.key, 0) > 1
+        ],
     )
 
 
@@ -128,12 +143,24 @@ def _another_engagement(cadence: Cadence, n: int, people: list[str]) -> None:
     schedule(cadence, SET_UP, handle=f"backlog-{n + 1}")
 
 
+def _expected_pending(cadence: Cadence, expected: dict) -> list:
+    return [j for j in jobs_of(cadence) if j.key in expected and j.status in ("pending", "claimed")]
+
+
 def _unknown(cadence: Cadence) -> list:
     """Jobs still to run whose last attempt's outcome is unknown."""
     return [
         j
         for j in jobs_of(cadence)
         if j.status in ("pending", "claimed") and (j.error or "").startswith(jobs.OUTCOME_UNKNOWN)
+    ]
+
+
+def _stamps(cadence: Cadence, key: str) -> list[str]:
+    return [
+        m["ts"]
+        for m in cadence.fake.messages()
+        if ((m.get("metadata") or {}).get("event_payload") or {}).get("job") == key
     ]
 
 
