@@ -15,15 +15,14 @@ a lookup reads as little as it can:
 - one read serves every unknown outcome of a pass in the same conversation (`Lookups`): the
   runner widens the first read to cover the others of its lane;
 - a 429 is not slept through (Tier 1 asks a minute) but handed back with its Retry-After, and
-  remembered for that workspace and method so the pass's other lookups there wait too, while
-  other workspaces go on.
+  recorded in the process's `RateBudgets` for that workspace and method, so its other lookups
+  there wait too (this pass's and the next), while other workspaces go on.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.engine.slack_errors import Verdict, classify, error_code
+from bot.platform.rate_limits import RateBudgets, wait_seconds
 from storage import jobs
 
 log = logging.getLogger(__name__)
@@ -111,15 +111,14 @@ class _Read:
 
 
 class Lookups:
-    """What one pass has read of each conversation, and which workspaces' history methods are
-    rate limited until when. A pass holds the leases of the jobs it looks for, so nobody else
-    can post them meanwhile: what a read did not find stays not found for the pass."""
+    """What one pass has read of each conversation. A pass holds the leases of the jobs it looks
+    for, so nobody else can post them meanwhile: what a read did not find stays not found for
+    the pass. Rate limits are the process's (`budgets`), shared with every other call."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+    def __init__(self, budgets: RateBudgets) -> None:
+        self._budgets = budgets
         self._lock = threading.Lock()
         self._reads: dict[tuple[str, str, str | None], _Read] = {}
-        self._limited_until: dict[tuple[str, str], float] = {}
         self._widened: dict[int, tuple[Window, frozenset[str]]] = {}
         # One read at a time per workspace and method: lanes run side by side, and a rate
         # limit is learned from the first 429, not from one per lane.
@@ -163,11 +162,11 @@ class Lookups:
             if read is not None and read.answers(job.key, own):
                 ts = read.found.get(job.key)
                 return {"channel": read.channel, "ts": ts} if ts is not None else None
-            wait = self._limited_until.get((job.team_id, method), 0.0) - self._clock()
+            wait = self._budgets.wait(job.team_id, method)
             if wait > 0:
                 raise StillUnknown(
                     f"lookup: {method} rate limited for {wait:.0f} s more",
-                    retry_after=int(wait) + 1,
+                    retry_after=wait_seconds(wait),
                 )
             window, wanted = self._widened.get(job.id, (own, frozenset()))
             window, wanted = window.union(own), wanted | {job.key}
@@ -179,8 +178,7 @@ class Lookups:
             )
         except StillUnknown as e:
             if e.retry_after is not None:
-                with self._lock:
-                    self._limited_until[(job.team_id, method)] = self._clock() + e.retry_after
+                self._budgets.blocked(job.team_id, method, e.retry_after)
             raise
         with self._lock:
             self.reads += 1

@@ -66,8 +66,11 @@ class Sender:
     # the outcome, an `on_sent` write), Slack may have the message (`may_have_sent`).
     _called: set[int] = field(default_factory=set)
     # What this pass read of each conversation looking for lost messages (one read serves
-    # every unknown outcome there), and which workspaces' reads are rate limited.
-    lookups: Lookups = field(default_factory=Lookups)
+    # every unknown outcome there); its rate limits are the process's `budgets`.
+    lookups: Lookups = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lookups = Lookups(self.budgets)
 
     @classmethod
     def for_services(cls, services: Services, now: datetime, *, owner: str) -> Sender:
