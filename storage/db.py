@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from storage.audit_keys import NONE, SESSION_INFO, AuditKeys
 from storage.deadline import (
     CONNECT_TIMEOUT_S,
     REQUEST_SECONDS,
@@ -108,6 +109,9 @@ class Database:
     """The engine plus the two ways to use it: a write transaction or a read-only one."""
 
     engine: Engine
+    # The keys audit links are made with (storage/audit_keys.py): the deployment's, given by
+    # `Services`; none, plain sha256 links.
+    audit_keys: AuditKeys = field(default=NONE, repr=False)
 
     @classmethod
     def from_url(cls, database_url: str) -> Database:
@@ -128,6 +132,7 @@ class Database:
             Session(self.engine, expire_on_commit=False) as session,
             session.begin(),
         ):
+            session.info[SESSION_INFO] = self.audit_keys
             yield session
 
     @contextmanager

@@ -425,6 +425,8 @@ class AuditEvent(SQLModel, table=True):
     seq: int | None = None
     prev_hash: str | None = Field(default=None, max_length=64)
     hash: str | None = Field(default=None, max_length=64)
+    # The audit key whose HMAC `hash` is (storage/audit_keys.py); None: a plain sha256 link.
+    key_id: str | None = Field(default=None, max_length=16)
 
 
 class AuditChainHead(SQLModel, table=True):
@@ -439,6 +441,10 @@ class AuditChainHead(SQLModel, table=True):
     first_seq: int = 1
     start_hash: str = Field(default="", max_length=64)
     trimmed_at: datetime | None = moment(nullable=True)  # when retention last trimmed it
+    # An HMAC of where the chain begins and ends under audit key `key_id` (migration 0030):
+    # with a key, what proves the head was not moved by someone without it. None: unsealed.
+    key_id: str | None = Field(default=None, max_length=16)
+    seal: str | None = Field(default=None, max_length=64)
 
 
 class AwayPeriod(SQLModel, table=True):

@@ -180,7 +180,11 @@ def test_rotate_key_re_encrypts_every_secret_while_the_old_key_still_reads(d, mo
     assert sorted(row.team_id for row in audited) == [BRAVO, TEAM]
     assert all(row.actor_user_id.startswith("cli:") for row in audited)
     status, out, _ = run_cli(monkeypatch, d, "audit", "verify", keys=NEW_KEY)
+    assert status == 2 and "CANNOT VERIFY" in out  # the old key's links need the old key
+    monkeypatch.setenv("CADENCE_RETIRED_KEYS", ENCRYPTION_KEY)  # kept to verify only
+    status, out, _ = run_cli(monkeypatch, d, "audit", "verify", keys=NEW_KEY)
     assert status == 0 and "intact" in out  # the rotation's events are links of the chain
+    monkeypatch.delenv("CADENCE_RETIRED_KEYS")
 
     # The old key alone no longer reads them: a pass refuses to start, in one line.
     status, out, err = run_cli(

@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="report the first event edited, deleted or inserted outside Cadence"
     )
     verify.add_argument("--team", help="one workspace's team id (default: every workspace)")
+    verify.add_argument(
+        "--adopt",
+        action="store_true",
+        help="chain events a release before the chain wrote, and seal a head no key holds yet",
+    )
     backup = sub.add_parser("backup", help="back the database up to a new file, while it runs")
     backup.add_argument(
         "file", help="the backup to write (SQLite: a database file; else pg_dump's)"
@@ -198,7 +203,7 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "audit":
         from bot.entry.audit_verify import audit_verify
 
-        return audit_verify(services, args.team)
+        return audit_verify(services, args.team, adopt=args.adopt)
     if command == "worker":
         from bot.engine import ticker
         from bot.entry.stopping import stop_on_signals

@@ -4,7 +4,8 @@ stores (storage/encryption.py), and the check that a process can read them befor
 Rotating a key: put a new key first in CADENCE_ENCRYPTION_KEYS and keep the old one after it
 (every process now seals with the new one and still opens the old), run `rotate-key` (every
 stored secret is re-encrypted under the new key, in one transaction, audited per workspace),
-then remove the old key. The first run after upgrading also encrypts the tokens stored in plain
+then move the old key to CADENCE_RETIRED_KEYS (the audit links it keyed still verify with
+it). The first run after upgrading also encrypts the tokens stored in plain
 text before encryption existed. A key that cannot open a stored secret stops it, in one line,
 with nothing changed.
 """
@@ -58,7 +59,11 @@ def rotate_key(services: Services) -> int:
             "left as that wrote them: run rotate-key again once every process has the new key."
         )
     if len(services.settings.encryption_keys) > 1:
-        print("Once every process runs with the new key first, remove the older key(s).")
+        print(
+            "Once every process runs with the new key first, move the older key(s) to "
+            "CADENCE_RETIRED_KEYS: they open no secret there, and the audit links they keyed "
+            "still verify."
+        )
     return 0
 
 

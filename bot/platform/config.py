@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     encryption_keys: tuple[str, ...] = Field(
         (), validation_alias="CADENCE_ENCRYPTION_KEYS", repr=False
     )
+    # Keys taken out of CADENCE_ENCRYPTION_KEYS, kept only so the audit links they keyed still
+    # verify (storage/audit_keys.py); never used to encrypt or open a secret.
+    retired_keys: tuple[str, ...] = Field((), validation_alias="CADENCE_RETIRED_KEYS", repr=False)
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN", repr=False)
     slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET", repr=False)
     # A rotation of the signing secret: the one Slack used before, accepted beside the new one
@@ -231,6 +234,11 @@ class Settings(BaseSettings):
                 f"one's bot token encrypted with it; {NEW_KEY_HINT}"
             )
         return keys
+
+    @field_validator("retired_keys", mode="before")
+    @classmethod
+    def _retired_keys(cls, value: Any) -> tuple[str, ...]:
+        return _encryption_keys(value, variable="CADENCE_RETIRED_KEYS")
 
     @field_validator("slack_bot_token", mode="before")
     @classmethod
@@ -397,7 +405,7 @@ class _SettingsWithoutSlack(Settings):
         return "Settings"
 
 
-def _encryption_keys(value: Any) -> tuple[str, ...]:
+def _encryption_keys(value: Any, variable: str = "CADENCE_ENCRYPTION_KEYS") -> tuple[str, ...]:
     """CADENCE_ENCRYPTION_KEYS: Fernet keys (32 bytes, URL-safe base64: 44 characters),
     comma-separated. A bad one is named by its place, never echoed (it is a secret)."""
     keys = _comma_list(value)
@@ -408,11 +416,11 @@ def _encryption_keys(value: Any) -> tuple[str, ...]:
             good = False
         if not good:
             raise _problem(
-                f"CADENCE_ENCRYPTION_KEYS: key {place} of {len(keys)} is not an encryption key "
+                f"{variable}: key {place} of {len(keys)} is not an encryption key "
                 f"(44 characters of URL-safe base64): {NEW_KEY_HINT}"
             )
     if len(set(keys)) != len(keys):
-        raise _problem("CADENCE_ENCRYPTION_KEYS names one key twice: list each key once")
+        raise _problem(f"{variable} names one key twice: list each key once")
     return tuple(keys)
 
 

@@ -15,6 +15,7 @@ from bot.platform.config import Settings
 from bot.platform.rate_limits import RateBudgets
 from bot.platform.slack import BotTokens, web_client
 from storage import installations
+from storage.audit_keys import AuditKeys
 from storage.db import Database
 from storage.encryption import Keys
 
@@ -25,6 +26,11 @@ class Services:
     db: Database
     clock: Callable[[], datetime] = _clock.now
     """Where the engine's "now" comes from (`clock.now`, which `tick --now` and tests can fix)."""
+
+    def __post_init__(self) -> None:
+        # Audit events are linked with the deployment's audit keys (storage/audit_keys.py):
+        # derived from CADENCE_ENCRYPTION_KEYS, the retired ones verifying only.
+        self.db.audit_keys = AuditKeys.of(self.settings.encryption_keys, self.settings.retired_keys)
 
     @cached_property
     def keys(self) -> Keys:
