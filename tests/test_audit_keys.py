@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from bot.domain import audit
 from bot.entry.cli import main
-from storage.audit_chain import hash_of
+from storage.audit_chain import hash_of, trim
 from storage.audit_keys import NONE, AuditKeys
 from storage.db import Database
 from storage.models import AuditChainHead, AuditEvent
@@ -237,3 +237,25 @@ def test_plain_links_of_a_release_without_keys_after_the_seal_are_adopted(
     assert status == 1 and f"BROKEN at audit event {plain.id}: the head was sealed before" in out
     status, out = verify(monkeypatch, database_url, "--adopt", keys=[KEY_A])
     assert status == 0 and "intact, 3 events, keyed" in out
+
+
+def test_retention_cutting_a_keyed_chain_reseals_its_head(db, monkeypatch, database_url):
+    """Retention moves where the chain begins: the head's seal covers that too, so the cut
+    chain verifies, and a start moved by SQL does not."""
+    keys = AuditKeys.of([KEY_A])
+    for n in range(1, 5):
+        record(db, n, keys)
+    with db.session() as session:
+        cut = trim(session, team_id="T1", before=NOW + timedelta(minutes=3), now=NOW, limit=10)
+    assert cut == 2
+    status, out = verify(monkeypatch, database_url, keys=[KEY_A])
+    assert status == 0 and "intact, 2 events, keyed" in out
+    with db.begin() as conn:  # hiding one more event the way retention would, without the key
+        third = chain(db)[0]
+        conn.execute(text("DELETE FROM auditevent WHERE id = :i"), {"i": third.id})
+        conn.execute(
+            text("UPDATE auditchainhead SET first_seq = :s, start_hash = :h"),
+            {"s": third.seq + 1, "h": third.hash},
+        )
+    status, out = verify(monkeypatch, database_url, keys=[KEY_A])
+    assert status == 1 and "seal does not match" in out
