@@ -45,6 +45,16 @@ def test_a_slot_is_its_wall_clock_in_the_cadences_zone_or_the_readers():
         == "Mon 30 Nov 09:00 (each person's own time)"
     )
     assert not ISO.search(moments.slot("2026-03-29T02:30", "Europe/Berlin"))  # a DST gap
+    # A reader whose zone is unknown gets Slack's own date, which Slack shows in theirs.
+    assert moments.slot("2026-11-30T09:00", "Europe/Berlin", reader_unknown=True) == (
+        moments.for_everyone(WINTER, "Europe/Berlin")
+    )
+    assert (
+        moments.slot(
+            "2026-11-30T09:00", "Europe/Berlin", reader_tz="Europe/London", reader_unknown=True
+        )
+        == "Mon 30 Nov 08:00 GMT"
+    )
 
 
 def test_periods_days_and_slacks_own_date():
@@ -134,8 +144,8 @@ def test_no_message_of_a_two_week_run_shows_an_iso_timestamp(played):
     assert {"chat.postMessage", "views.publish", "view"} <= methods
     for said in ("Overdue:", "Escalation:", "Feedback survey results", "Cadence weekly digest"):
         assert said in words, f"the run never said {said!r}"
-    # An escalation names its check-in's slot in words, in a zone (Dana's own once Cadence has
-    # learned it; until then the engagement's).
+    # An escalation names its check-in's slot in Dana's zone: hers once Cadence has learned it,
+    # until then Slack's own date, which shows her hers (the engagement's zone as fallback).
     escalations = [
         t
         for c in fake.calls_to("chat.postMessage")
@@ -144,7 +154,12 @@ def test_no_message_of_a_two_week_run_shows_an_iso_timestamp(played):
         if t.startswith("Escalation:")
     ]
     assert escalations and all(
-        re.search(r"\(\w{3} \d\d \w{3} \d\d:\d\d (CET|GMT)\)", t) for t in escalations
+        re.search(
+            r"\((<!date\^\d+\^\{date_short_pretty\} \{time\}\|)?\w{3} \d\d \w{3} \d\d:\d\d "
+            r"(CET|GMT)>?\)",
+            t,
+        )
+        for t in escalations
     ), escalations
     raw = sorted({(m, t) for m, t in seen if ISO.search(t)})
     assert not raw, "raw timestamps shown:\n" + "\n".join(f"{m}: {t[:300]}" for m, t in raw)

@@ -80,12 +80,18 @@ def period(start: datetime, end: datetime, tz: str | None) -> str:
 
 
 def slot(
-    key: str, tz: str | None, *, reader_tz: str | None = None, each_person: bool = False
+    key: str,
+    tz: str | None,
+    *,
+    reader_tz: str | None = None,
+    each_person: bool = False,
+    reader_unknown: bool = False,
 ) -> str:
     """A check-in's slot (stored as its local wall-clock time in the cadence's zone `tz`,
     `2026-11-30T09:00`) as a person reads it: `Mon 30 Nov 09:00 CET`, in `reader_tz` when
-    given; `Mon 30 Nov 09:00 (each person's own time)` for a cadence asked at each recipient's
-    local time, whose slot is no one moment."""
+    given; for a reader whose zone Cadence has not learned (`reader_unknown`), Slack's own date,
+    which shows them theirs (`for_everyone`); `Mon 30 Nov 09:00 (each person's own time)` for a
+    cadence asked at each recipient's local time, whose slot is no one moment."""
     try:
         wall = datetime.fromisoformat(key)
     except ValueError:
@@ -93,6 +99,8 @@ def slot(
     if each_person and wall.tzinfo is None:
         return f"{wall:%a %d %b %H:%M} (each person's own time)"
     at = wall if wall.tzinfo is not None else wall.replace(tzinfo=zone(tz))
+    if reader_unknown and not reader_tz:
+        return for_everyone(at, tz)
     return moment(at, reader_tz or tz)
 
 

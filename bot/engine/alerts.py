@@ -53,6 +53,7 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
             cadence.timezone,
             reader_tz=zones.get(target),
             each_person=cadence.recipient_local_time,
+            reader_unknown=True,  # Slack shows them their own zone then
         )
         if survey:  # counts only: naming who is missing or away names who answered
             return checkin_blocks.survey_overdue_alert(
@@ -110,6 +111,7 @@ def plan_missed_summary(session: Session, job: jobs.ClaimedJob, now: datetime) -
                     cadence.timezone,
                     reader_tz=zones.get(lead),
                     each_person=cadence.recipient_local_time,
+                    reader_unknown=True,
                 )
                 for key in job.payload.get("slots", [])
             ],

@@ -46,6 +46,7 @@ def plan_survey_results(session: Session, job: jobs.ClaimedJob, now: datetime) -
             cadence.timezone,
             reader_tz=zones.get(lead),
             each_person=cadence.recipient_local_time,
+            reader_unknown=True,  # Slack shows them their own zone then
         )
 
     for lead in leads:
