@@ -1217,11 +1217,27 @@ def step(callback_id: str, actor: str, **inputs: Any) -> Callable[[World, str, b
     installed workspace, with the person as its user_context input."""
 
     def send(world: World, role: str, fresh: bool) -> Sent:
-        filled = {**inputs, actor: {"id": PEOPLE[role], "secret": "b4a7f0c2e1d9"}}
+        known = {name: value(world) if callable(value) else value for name, value in inputs.items()}
+        filled = {**known, actor: {"id": PEOPLE[role], "secret": "b4a7f0c2e1d9"}}
         return sending(world, role, PEOPLE[role], "step", "", lambda: world.app.sim.function_executed(
             callback_id, filled, definition=function_object(callback_id)))  # fmt: skip
 
     return send
+
+
+def acme_status_cadence(world: World) -> int:
+    """Acme's first active status-update cadence: the cases before may have scheduled more, and
+    with several the step asks which (as a person running the workflow would say)."""
+    with world.app.db.read_session() as session:
+        found = session.exec(
+            select(CadenceRow.id)
+            .where(CadenceRow.kind == "status_update")
+            .where(CadenceRow.status == "active")
+            .where(CadenceRow.engagement_id == world.ids["a"])
+            .order_by(CadenceRow.id)
+        ).first()
+    assert found is not None, "Acme has no active status-update cadence to ask with"
+    return found
 
 
 def step_done(model: type[SQLModel], output: str, by: str | None) -> Works:
@@ -1905,7 +1921,12 @@ CASES: tuple[Case, ...] = (
     Case(
         "step: ask for a status update now",
         MANAGERS,
-        step("ask_status_update", "requested_by", engagement="acme-payments"),
+        step(
+            "ask_status_update",
+            "requested_by",
+            engagement="acme-payments",
+            cadence=acme_status_cadence,
+        ),
         step_done(CheckIn, "checkin_id", None),
         binding=("function", "ask_status_update"),
     ),
