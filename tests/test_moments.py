@@ -206,3 +206,24 @@ def test_the_exports_message_counts_its_rows_in_words(played):
         assert not re.search(
             r"\b(?:[02-9]|\d\d+) [a-zA-Z ]*(?:value|event|item|answer)\b[,;.]", text
         )
+
+
+def test_home_says_a_due_time_in_the_readers_zone_or_lets_slack_say_it():
+    from bot.blocks.home import waiting_blocks
+    from storage.models import Cadence, CheckIn, Engagement
+
+    waiting = [
+        (
+            CheckIn(id=1, window_closes_at=WINTER, status="open"),
+            Cadence(kind="status_update", timezone="Europe/Berlin"),
+            Engagement(name="Acme Payments", timezone="Europe/Berlin"),
+        )
+    ]
+
+    def said(reader_tz: str | None) -> str:
+        blocks = waiting_blocks(waiting, reader_tz)[1:]
+        return json.dumps([b.to_dict() if hasattr(b, "to_dict") else b for b in blocks])
+
+    assert "due Mon 30 Nov 03:00 EST" in said("America/New_York")
+    token = moments.for_everyone(WINTER, "Europe/Berlin")
+    assert f"due {token}" in said(None)

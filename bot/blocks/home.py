@@ -102,15 +102,17 @@ def waiting_blocks(
     waiting: Sequence[tuple[CheckIn, Cadence, Engagement]], reader_tz: str | None = None
 ) -> list:
     """Each check-in waiting for the person, with the button that opens its form; its due time
-    in the person's zone (`reader_tz`; the cadence's while Slack has not told us theirs)."""
+    in the person's zone (`reader_tz`; while Slack has not told us theirs, Slack's own date,
+    which shows them theirs, the cadence's zone as its fallback)."""
     blocks: list = [section(f"*Waiting for your answer* ({len(waiting)})")]
     for checkin, cadence, engagement in waiting:
         late = " _(overdue)_" if checkin.status == CheckInStatus.OVERDUE else ""
-        text = (
-            f"{kind_title(cadence.kind)} for "
-            f"*{escape(engagement.name)}*{late} · due "
-            f"{moments.moment(checkin.window_closes_at, reader_tz or cadence.timezone)}"
+        due = (
+            moments.moment(checkin.window_closes_at, reader_tz)
+            if reader_tz
+            else moments.for_everyone(checkin.window_closes_at, cadence.timezone)
         )
+        text = f"{kind_title(cadence.kind)} for *{escape(engagement.name)}*{late} · due {due}"
         blocks.append(
             SectionBlock(
                 block_id=f"waiting-{checkin.id}",
