@@ -223,7 +223,7 @@ def history_words(deliverable: Deliverable) -> str:
     if deliverable.slip_count:
         times = "once" if deliverable.slip_count == 1 else f"{deliverable.slip_count} times"
         parts.append(
-            f"slipped {times} ({deliverable.days_slipped} days; first due "
+            f"slipped {times} ({moments.counted(deliverable.days_slipped, 'day')}; first due "
             f"{moments.day(deliverable.original_due_on)})"
         )
     if deliverable.rework_count:
