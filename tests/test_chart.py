@@ -2,7 +2,9 @@
 phone, taller with rows, bounded at MAX_CHART_ROWS), every cell lettered as well as coloured, the
 on-time rate in the cell, an empty digest still an image, and alt text that counts every
 engagement, drawn or not. Figures are computed by `figures.compute_one` from hand-made inputs, so
-the chart reads what the digest will give it."""
+the chart reads what the digest will give it. The chart starts at the first week with data, and
+a missed update (a window closed with nobody's answer) is drawn apart from "no update yet": its
+own colour, hatch, mark and words, in the legend too; never "0%"."""
 
 from __future__ import annotations
 
@@ -114,15 +116,19 @@ def test_every_cell_carries_its_letter_and_the_weeks_on_time_rate():
     fig = chart._draw(SAMPLE, now=NOW, weeks=WEEKS)
     letters = texts(fig, "cell-letter")
     assert len(letters) == len(SAMPLE) * WEEKS
-    assert set(letters) == {"G", "A", "R", "–"}
-    # Row 1: green from week 0, amber from 3, red from 5 (carried to the end).
-    assert letters[:WEEKS] == ["G", "G", "G", "A", "A", "R", "R", "R"]
-    # Row 5 never had an update: no RAG in any week.
+    assert set(letters) == {"G", "A", "R", "–", "✗"}
+    # Row 1: green from week 0, amber from 3, red from 5 (carried to the end), but week 6's
+    # two people both missed their update: that week is "✗", not the red carried over.
+    assert letters[:WEEKS] == ["G", "G", "G", "A", "A", "R", "✗", "R"]
+    # Row 5 never had an update and was never asked: no RAG in any week, nothing missed.
     assert letters[4 * WEEKS : 5 * WEEKS] == ["–"] * WEEKS
     rates = texts(fig, "cell-rate")
-    assert rates[:3] == ["33%", "0%", "50%"]  # row 1, weeks 5–7; nothing counted before: blank
-    assert "100%" in rates and "75%" in rates
-    assert len(rates) == 3 + 2 + 1 + 1 + 0 + 8
+    # Row 1: week 5 1 of 3, week 6 missed (said in words, no "0%"), week 7 1 of 2.
+    assert rates[:2] == ["33%", "50%"]
+    assert "100%" in rates and "75%" in rates and "0%" not in rates
+    assert len(rates) == 2 + 2 + 1 + 1 + 0 + 8
+    # What was missed, in words: row 1's weeks 5, 6 and 7; row 3's week 4 (3 of 4 answered).
+    assert texts(fig, "cell-missed") == ["2 missed", "2 missed", "1 missed", "1 missed"]
 
 
 def test_week_columns_are_labelled_by_the_day_they_end():
@@ -179,7 +185,7 @@ def test_alt_text_counts_the_engagements_not_drawn_and_stays_short():
 
 def test_alt_text_when_there_is_nothing():
     text = chart.chart_alt_text([], now=NOW, weeks=WEEKS)
-    assert text == "No engagements to chart yet (8 weeks to Tue 24 Nov 2026 12:00 UTC)."
+    assert text == "No engagements to chart yet (as of Tue 24 Nov 2026 12:00 UTC)."
 
 
 @pytest.mark.parametrize("fill", [s.fill for s in chart.SWATCHES.values()])
@@ -188,3 +194,92 @@ def test_letters_contrast_with_their_cell(fill):
     ink = chart._luminance(chart.ink_for(fill))
     hi, lo = max(lum, ink), min(lum, ink)
     assert (hi + 0.05) / (lo + 0.05) >= 4.5  # WCAG AA for text
+
+
+# --- from the first week with data; missed apart from not yet -----------------------------------
+
+FIRST_DIGEST = [
+    # Asked in the last week only: both people's windows closed unanswered.
+    engagement(9, "Nobody answered", None, {7: (0, 2)}),
+    # Asked in the last week and answered on time, green.
+    engagement(10, "Answered", {7: "green"}, {7: (1, 1)}),
+    # Never asked anything yet.
+    engagement(11, "Not asked yet"),
+]
+
+
+def test_the_first_digest_charts_only_the_week_with_data():
+    fig = chart._draw(FIRST_DIGEST, now=NOW, weeks=WEEKS)
+    assert texts(fig, "week-label") == ["24 Nov"]  # not seven empty weeks before it
+    assert "3 engagements · 1 week to Tue 24 Nov 2026 12:00 UTC" in texts(fig, None)
+    assert texts(fig, "cell-letter") == ["✗", "G", "–"]
+    assert texts(fig, "cell-missed") == ["2 missed"]
+    assert texts(fig, "cell-rate") == ["100%"]  # the missed week shows no "0%"
+    # A short chart keeps its columns' width rather than one 830 px cell.
+    cells = [p for p in fig.axes[0].patches if p.get_y() >= chart.HEADER_PX]
+    assert max(p.get_width() for p in cells) <= chart.MAX_COLUMN_PX
+    png = chart.digest_chart(FIRST_DIGEST, now=NOW, weeks=WEEKS)
+    assert size(png) == (chart.WIDTH_PX, chart.chart_height_px(3))
+
+
+def test_the_chart_starts_at_the_earliest_engagements_first_week():
+    rows = [*FIRST_DIGEST, engagement(12, "Older", {5: "amber"}, {5: (1, 1)})]
+    fig = chart._draw(rows, now=NOW, weeks=WEEKS)
+    assert texts(fig, "week-label") == ["10 Nov", "17 Nov", "24 Nov"]
+    # The newer ones read "no update yet" in the weeks before they were asked.
+    assert texts(fig, "cell-letter") == ["–", "–", "✗", "–", "–", "G", "–", "–", "–", "A", "A", "A"]
+
+
+def test_nothing_to_show_yet_is_one_week_of_no_update_yet():
+    fig = chart._draw([engagement(11, "Not asked yet")], now=NOW, weeks=WEEKS)
+    assert texts(fig, "week-label") == ["24 Nov"]
+    assert texts(fig, "cell-letter") == ["–"]
+
+
+def test_missed_has_its_own_colour_hatch_mark_and_label_in_the_legend():
+    missed, none = chart.SWATCHES[chart.MISSED], chart.SWATCHES[chart.NONE]
+    assert missed.fill not in {s.fill for k, s in chart.SWATCHES.items() if k != chart.MISSED}
+    assert missed.hatch and not any(s.hatch for k, s in chart.SWATCHES.items() if k != "missed")
+    assert missed.letter == "✗" and none.letter == "–"
+    fig = chart._draw(FIRST_DIGEST, now=NOW, weeks=WEEKS)
+    labels = texts(fig, "legend-label")
+    assert labels == [
+        "Green", "Amber", "Red", "Update missed", "No update yet (not due, or no check-in)",
+    ]  # fmt: skip
+    assert texts(fig, "legend-letter") == ["G", "A", "R", "✗", "–"]
+    hatched = [p for p in fig.axes[0].patches if p.get_hatch()]
+    # The legend's swatch and the missed cell: hatched in the missed colour.
+    assert len(hatched) == 2
+    assert {tuple(round(c, 3) for c in p.get_facecolor()[:3]) for p in hatched} == {
+        (0.0, round(0x72 / 255, 3), round(0xB2 / 255, 3))
+    }
+
+
+def test_missed_pixels_are_drawn_where_the_missed_week_is():
+    """Reading the PNG itself: the missed blue is in row 1's only cell and nowhere in row 2's."""
+    from io import BytesIO
+
+    from matplotlib.image import imread
+
+    image = imread(BytesIO(chart.digest_chart(FIRST_DIGEST, now=NOW, weeks=WEEKS)), format="png")
+    column = chart.MAX_COLUMN_PX
+    left = int(chart.GRID_LEFT_PX + 4)
+    right = int(chart.GRID_LEFT_PX + column - 4)
+
+    def blue_in_row(row: int) -> int:
+        top = chart.HEADER_PX + row * chart.ROW_PX + 4
+        cell = image[top : top + chart.ROW_PX - 8, left:right, :3]
+        r, g, b = (cell[..., i] * 255 for i in range(3))
+        return int(((abs(r - 0x00) < 8) & (abs(g - 0x72) < 8) & (abs(b - 0xB2) < 8)).sum())
+
+    assert blue_in_row(0) > 500
+    assert blue_in_row(1) == 0 and blue_in_row(2) == 0
+
+
+def test_alt_text_names_who_missed_their_latest_update():
+    text = chart.chart_alt_text(FIRST_DIGEST, now=NOW, weeks=WEEKS)
+    assert text == (
+        "Heat strip of RAG status by week for 3 engagements over 1 week to Tue 24 Nov 2026 "
+        "12:00 UTC: now 1 green, 0 amber, 0 red, 2 with no update yet. "
+        "Missed their latest update: Nobody answered."
+    )

@@ -79,6 +79,21 @@ def test_on_time_rate_by_week_buckets_by_when_the_check_in_was_scheduled():
     assert weekly[0].value is None  # no check-in is not 0 %
 
 
+def test_missed_is_a_closed_window_without_an_answer_and_the_first_week_is_the_first_asked():
+    # Week 2 (Dec 14, Dec 21 12:00]: A on time, B late (answered, so not missed), C missed, D
+    # away. Week 3: E's window still open (not yet missed), F answered. Nothing before week 2.
+    assert figures.missed_by_week(ASKED, now=NOW, weeks=WEEKS) == (0, 0, 1, 0)
+    assert figures.first_week(ASKED, (None,) * WEEKS, now=NOW, weeks=WEEKS) == 2
+    # A RAG carried in from before the period is data from the first week on.
+    assert figures.first_week(ASKED, ("green",) * WEEKS, now=NOW, weeks=WEEKS) == 0
+    # Someone away alone is nobody asked; nothing at all is no first week.
+    away = [asked("D", utc(2026, 12, 7, 9), utc(2026, 12, 9, 9), "away")]
+    assert figures.first_week(away, (None,) * WEEKS, now=NOW, weeks=WEEKS) is None
+    # Answered after `now` (a figure computed as of an earlier moment) is still missed then.
+    late = [asked("C", MON_21, WED_23, "answered", utc(2026, 12, 29, 9))]
+    assert figures.missed_by_week(late, now=NOW, weeks=WEEKS) == (0, 0, 1, 0)
+
+
 def test_everyone_away_is_no_rate_at_all():
     rows = [asked(u, MON_21, WED_23, "away") for u in "XYZ"]
     assert figures.on_time_rate(rows, now=NOW, start=START) == Rate(0, 0)
@@ -316,6 +331,10 @@ def test_figures_of_an_engagement_built_through_the_product(cadence, monkeypatch
     assert found.on_time_by_week == (Rate(0, 0), Rate(0, 0), Rate(1, 2), Rate(0, 2))
     assert (found.rag_now, found.rag_as_of) == ("green", utc(2026, 11, 30, 10, 0))
     assert found.rag_trend == (None, None, "green", "green")
+    # Of the four asked, three windows closed unanswered: one in the first check-in's week,
+    # both people in the second's; the first week with data is the first check-in's.
+    assert found.missed_by_week == (0, 0, 1, 2) and found.missed == 3
+    assert found.first_week == 2
     # The concern: open (acknowledged), resolve deadline Dec 4 09:00 passed: one breach.
     assert found.concerns.open_by_severity["high"] == 1 and found.concerns.open_total == 1
     assert found.concerns.oldest_open_age == timedelta(days=9, hours=3)

@@ -3,8 +3,12 @@
 Why an image: a digest of many engagements reads at a glance as a grid of colours, which Block
 Kit cannot draw. Why this shape: one row per engagement in the order given (the caller puts the
 worst first), one column per rolling week of `bot.domain.figures` (labelled by the day it
-ends), each cell coloured by the RAG in force at the week's end *and* lettered G/A/R ("–": no
-update yet), so colour is never the only signal, with that week's on-time rate printed small.
+ends) from the first week any of them has something to show (a first digest is not seven
+empty columns), each cell coloured by the RAG in force at the week's end *and* lettered G/A/R
+("–": no update yet), so colour is never the only signal, with that week's on-time rate
+printed small. A week whose update was missed (`bot.blocks.trend`: every window closed with no
+answer) has its own colour, a hatch and "✗ missed" in words, never the grey of "not due yet";
+a week where only some missed keeps its RAG and carries a hatched band with "N missed".
 
 Pure: figures in, PNG bytes out. It draws on a `Figure` with its own Agg canvas, never through
 pyplot, so there is no global figure state and two digests can be drawn on two threads.
@@ -22,10 +26,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.blocks import trend
 from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.figures import WEEK, Figures, Rate
@@ -43,27 +48,33 @@ NAME_CHARS = 28
 DPI = 150
 WIDTH_PX = 1200  # 8 in at 150 dpi
 ROW_PX = 46
-HEADER_PX = 168  # title, subtitle, legend and the week labels above the first row
+HEADER_PX = 196  # title, subtitle, legend (two lines) and the week labels above the first row
 FOOTER_PX = 24
 EMPTY_HEIGHT_PX = 200
 NAME_RIGHT_PX = 336  # engagement names end here, right-aligned
 GRID_LEFT_PX = 348
 GRID_RIGHT_PX = WIDTH_PX - 24
 GAP_PX = 3  # white between cells, so neighbouring cells of one colour still read as cells
+MAX_COLUMN_PX = (GRID_RIGHT_PX - GRID_LEFT_PX) / 8  # a short chart's columns are not stretched
+BAND_PX = 12  # a partly missed week's hatched band along the cell's foot
 
 T = TypeVar("T")
 
-NONE = "none"  # no update yet (or a RAG this chart does not know)
+NONE = trend.NONE  # no update yet (or a RAG this chart does not know)
+MISSED = trend.MISSED
 
 
 @dataclass(frozen=True)
 class Swatch:
-    """How one RAG value is drawn: fill, the letter it carries and the letter's colour."""
+    """How one week's state is drawn: fill, the letter it carries, the letter's colour, and a
+    hatch (the missed week's, so it stays apart in greyscale and for any colour vision)."""
 
     label: str
     letter: str
     fill: str
     ink: str  # black or white, whichever contrasts more with the fill
+    hatch: str | None = None
+    hatch_colour: str = "#ffffff"
 
 
 def _luminance(hex_colour: str) -> float:
@@ -81,22 +92,32 @@ def ink_for(fill: str) -> str:
     return "#ffffff" if on_white > on_black else "#000000"
 
 
-def _swatch(label: str, letter: str, fill: str) -> Swatch:
-    return Swatch(label, letter, fill, ink_for(fill))
+def _swatch(label: str, letter: str, fill: str, **hatch: str) -> Swatch:
+    return Swatch(label, letter, fill, ink_for(fill), **hatch)
 
 
 # Okabe–Ito's bluish green and orange, and a dark red: three different lightnesses, so the
 # three stay apart for red–green colour blindness and in greyscale; grey for no update yet.
+# Missed: Okabe–Ito's blue, which no colour vision confuses with the others, cross-hatched
+# (no other cell is) and lettered ✗ with the word "missed".
 SWATCHES: dict[str, Swatch] = {
     "green": _swatch("Green", "G", "#009e73"),
     "amber": _swatch("Amber", "A", "#e69f00"),
     "red": _swatch("Red", "R", "#a50f2d"),
-    NONE: _swatch("No update yet", "–", "#d4d4d4"),
+    MISSED: _swatch("Update missed", trend.LETTERS[MISSED], "#0072b2", hatch="xx"),
+    NONE: _swatch("No update yet (not due, or no check-in)", "–", "#d4d4d4"),
 }
 
 
-def _swatch_of(rag: str | None) -> Swatch:
-    return SWATCHES.get(rag or NONE, SWATCHES[NONE])
+def _swatch_of(state: str | None) -> Swatch:
+    return SWATCHES.get(state or NONE, SWATCHES[NONE])
+
+
+def first_column(figures: Sequence[Figures], weeks: int) -> int:
+    """The first week any engagement has something to show (the chart starts there); the last
+    week when none has anything yet."""
+    found = [f.first_week for f in figures if f.first_week is not None]
+    return max(0, min(found)) if found else weeks - 1
 
 
 # --- shared helpers ------------------------------------------------------------------------------
@@ -176,31 +197,59 @@ def _legend(ax: Axes, y: float) -> None:
     renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
     x = 24.0
     for swatch in SWATCHES.values():
-        ax.add_patch(Rectangle((x, y), 40, 30, facecolor=swatch.fill, edgecolor="none"))
-        ax.text(
-            x + 20, y + 15, swatch.letter, fontsize=10, fontweight="bold", color=swatch.ink,
-            ha="center", va="center",
+        ax.add_patch(_cell_patch(Rectangle, (x, y), 40, 30, swatch))
+        _letter(ax, x + 20, y + 15, swatch, fontsize=10, gid="legend-letter")
+        label = ax.text(
+            x + 50, y + 15, swatch.label, fontsize=9, va="center", color="#1a1a1a",
+            gid="legend-label",
         )  # fmt: skip
-        label = ax.text(x + 50, y + 15, swatch.label, fontsize=9, va="center", color="#1a1a1a")
-        x += 50 + label.get_window_extent(renderer).width + 36
-    ax.text(x, y + 15, "80% = updates on time that week", fontsize=9, va="center", color="#1a1a1a")
+        x += 50 + label.get_window_extent(renderer).width + 30
+    ax.text(
+        24, y + 52, "80% = updates on time that week · a hatched band: some of that week's "
+        "updates missed", fontsize=9, va="center", color="#1a1a1a",
+    )  # fmt: skip
+
+
+def _cell_patch(rectangle: type, xy: tuple[float, float], w: float, h: float, swatch: Swatch):
+    """A cell's rectangle in its swatch: fill, and the hatch for a missed week."""
+    patch = rectangle(xy, w, h, facecolor=swatch.fill, edgecolor="none", linewidth=0)
+    if swatch.hatch:
+        patch.set_hatch(swatch.hatch)
+        patch.set_hatchcolor(swatch.hatch_colour)
+        patch.set_hatch_linewidth(1.2)
+    return patch
+
+
+def _letter(ax: Axes, x: float, y: float, swatch: Swatch, *, fontsize: float, gid: str) -> None:
+    """A cell's letter; on a hatched cell, on a patch of its plain fill so it stays legible."""
+    box = (
+        {"boxstyle": "round,pad=0.2", "facecolor": swatch.fill, "edgecolor": "none"}
+        if swatch.hatch
+        else None
+    )
+    ax.text(
+        x, y, swatch.letter, fontsize=fontsize, fontweight="bold", color=swatch.ink,
+        ha="center", va="center", gid=gid, bbox=box,
+    )  # fmt: skip
 
 
 def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "UTC") -> Figure:
     """The chart as a matplotlib Figure (`digest_chart` saves it; tests read its texts).
 
-    Cell letters carry the gid "cell-letter", on-time rates "cell-rate", names "row-name" and
-    the "+N more" row "more-rows", so a test can find what was drawn without reading pixels.
+    Cell letters carry the gid "cell-letter", on-time rates "cell-rate", what was missed
+    "cell-missed", week labels "week-label", names "row-name" and the "+N more" row
+    "more-rows", so a test can find what was drawn without reading pixels.
     """
     from matplotlib.patches import Rectangle
 
     count = len(figures)
     height = chart_height_px(count)
     fig, ax = _canvas(height)
-    ends = week_ends(now, weeks)
-    span = f"{moments.counted(weeks, 'week')} to {moments.long_moment(now, tz)}"
+    first = first_column(figures, weeks)
+    ends = week_ends(now, weeks)[first:]
+    span = f"{moments.counted(len(ends), 'week')} to {moments.long_moment(now, tz)}"
     if count == 0:
-        _title(ax, span)
+        _title(ax, f"As of {moments.long_moment(now, tz)}")
         ax.text(
             WIDTH_PX / 2, 140, "No engagements to chart yet", fontsize=12, color="#555555",
             ha="center", va="center",
@@ -210,12 +259,12 @@ def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "U
     _title(ax, f"{moments.counted(count, 'engagement')} · {span}")
     _legend(ax, 92)
 
-    column = (GRID_RIGHT_PX - GRID_LEFT_PX) / max(weeks, 1)
+    column = min((GRID_RIGHT_PX - GRID_LEFT_PX) / max(len(ends), 1), MAX_COLUMN_PX)
     top = HEADER_PX
     for i, end in enumerate(ends):
         ax.text(
             GRID_LEFT_PX + (i + 0.5) * column, top - 10, _day(end, tz), fontsize=8.5,
-            ha="center", va="bottom", color="#333333",
+            ha="center", va="bottom", color="#333333", gid="week-label",
         )  # fmt: skip
 
     shown, hidden = drawn_rows(count)
@@ -225,29 +274,8 @@ def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "U
             NAME_RIGHT_PX, y + ROW_PX / 2, shorten(_name(f), NAME_CHARS), fontsize=9,
             ha="right", va="center", color="#1a1a1a", parse_math=False, gid="row-name",
         )  # fmt: skip
-        rags = _fit(f.rag_trend, weeks, None)
-        rates = _fit(f.on_time_by_week, weeks, Rate(0, 0))
-        for i, (rag, rate) in enumerate(zip(rags, rates, strict=True)):
-            swatch = _swatch_of(rag)
-            x = GRID_LEFT_PX + i * column
-            ax.add_patch(
-                Rectangle(
-                    (x + GAP_PX / 2, y + GAP_PX / 2), column - GAP_PX, ROW_PX - GAP_PX,
-                    facecolor=swatch.fill, edgecolor="none",
-                )
-            )  # fmt: skip
-            percent = _percent(rate)
-            centre = x + column / 2
-            ax.text(
-                centre - (22 if percent else 0), y + ROW_PX / 2, swatch.letter, fontsize=11,
-                fontweight="bold", ha="center", va="center", color=swatch.ink,
-                gid="cell-letter",
-            )  # fmt: skip
-            if percent:
-                ax.text(
-                    centre + 18, y + ROW_PX / 2, percent, fontsize=7.5, ha="center",
-                    va="center", color=swatch.ink, gid="cell-rate",
-                )  # fmt: skip
+        for i, week in enumerate(_weeks(f, weeks, first)):
+            _cell(ax, Rectangle, GRID_LEFT_PX + i * column, y, column, week)
     if hidden:
         y = top + shown * ROW_PX
         ax.text(
@@ -257,6 +285,62 @@ def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "U
             gid="more-rows",
         )  # fmt: skip
     return fig
+
+
+def _weeks(f: Figures, weeks: int, first: int) -> list[trend.Week]:
+    """The row's weeks from the chart's first column, its trends fitted to `weeks` (figures
+    computed for another number of weeks still draw, aligned on `now`)."""
+    fitted = replace(
+        f,
+        rag_trend=tuple(_fit(f.rag_trend, weeks, None)),
+        on_time_by_week=tuple(_fit(f.on_time_by_week, weeks, Rate(0, 0))),
+        missed_by_week=tuple(_fit(f.missed_by_week, weeks, 0)),
+    )
+    return trend.weeks_of(fitted, first=first)
+
+
+def _cell(ax: Axes, rectangle: type, x: float, y: float, column: float, week: trend.Week) -> None:
+    """One week of one engagement: its swatch and letter; the on-time rate, or "missed" in
+    words; a partly missed week's hatched band with how many missed."""
+    swatch = _swatch_of(week.state)
+    inner = ROW_PX - GAP_PX
+    ax.add_patch(
+        _cell_patch(rectangle, (x + GAP_PX / 2, y + GAP_PX / 2), column - GAP_PX, inner, swatch)
+    )
+    centre, middle = x + column / 2, y + ROW_PX / 2
+    if week.state == MISSED:  # the mark above, how many in words below, each on plain fill
+        _letter(ax, centre, middle - 9, swatch, fontsize=10, gid="cell-letter")
+        ax.text(
+            centre, middle + 10, "missed" if week.missed == 1 else f"{week.missed} missed",
+            fontsize=7.5, fontweight="bold", ha="center", va="center", color=swatch.ink,
+            gid="cell-missed",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": swatch.fill, "edgecolor": "none"},
+        )  # fmt: skip
+        return
+    percent = _percent(week.rate)
+    if week.missed:  # some answered, some missed: the missed hatch along the foot
+        band = SWATCHES[MISSED]
+        ax.add_patch(
+            _cell_patch(
+                rectangle, (x + GAP_PX / 2, y + GAP_PX / 2 + inner - BAND_PX), column - GAP_PX,
+                BAND_PX, band,
+            )
+        )  # fmt: skip
+        middle -= BAND_PX / 2
+        ax.text(
+            centre, y + GAP_PX / 2 + inner - BAND_PX / 2, f"{week.missed} missed", fontsize=6.5,
+            fontweight="bold", ha="center", va="center", color=band.ink, gid="cell-missed",
+            bbox={"boxstyle": "square,pad=0.05", "facecolor": band.fill, "edgecolor": "none"},
+        )  # fmt: skip
+    ax.text(
+        centre - (22 if percent else 0), middle, swatch.letter, fontsize=11,
+        fontweight="bold", ha="center", va="center", color=swatch.ink, gid="cell-letter",
+    )  # fmt: skip
+    if percent:
+        ax.text(
+            centre + 18, middle, percent, fontsize=7.5, ha="center", va="center",
+            color=swatch.ink, gid="cell-rate",
+        )  # fmt: skip
 
 
 def digest_chart(
@@ -279,11 +363,13 @@ def chart_alt_text(
     figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "UTC"
 ) -> str:
     """What the chart shows, for screen readers (Slack's alt_text): how many engagements over
-    how many weeks, how many are green, amber and red now (all of them, drawn or not), and
-    which are red, within MAX_ALT_TEXT characters."""
-    span = f"{moments.counted(weeks, 'week')} to {moments.long_moment(now, tz)}"
+    how many weeks (from the first with data), how many are green, amber and red now (all of
+    them, drawn or not), which missed their latest update and which are red, within
+    MAX_ALT_TEXT characters."""
+    shown_weeks = weeks - first_column(figures, weeks)
+    span = f"{moments.counted(shown_weeks, 'week')} to {moments.long_moment(now, tz)}"
     if not figures:
-        return f"No engagements to chart yet ({span})."
+        return f"No engagements to chart yet (as of {moments.long_moment(now, tz)})."
     counts = dict.fromkeys(("green", "amber", "red", NONE), 0)
     for f in figures:
         counts[f.rag_now if f.rag_now in counts else NONE] += 1
@@ -297,6 +383,12 @@ def chart_alt_text(
     shown, hidden = drawn_rows(len(figures))
     if hidden:
         text += f" The first {shown} are drawn."
+    missed = [f for f in figures if trend.missed_latest(f)]
+    if missed:  # the worst news, before the red ones (names shortened to stay inside the limit)
+        text += (
+            f" Missed their latest update: {', '.join(shorten(_name(f), 40) for f in missed[:5])}"
+        )
+        text += f" and {len(missed) - 5} more." if len(missed) > 5 else "."
     red = [_name(f) for f in figures if f.rag_now == "red"]
     if red:
         text += " Red now: "

@@ -523,6 +523,16 @@ class Figures:
     rules_fired: tuple[RuleFired, ...] = ()  # in the period, newest first
     assurance: AssuranceFigures = AssuranceFigures()
     contract: ContractDate | None = None
+    # People asked each week whose window closed with no answer by now (`missed_by_week`), and
+    # the first week with anything to show (a RAG in force or someone asked; None: nothing):
+    # a missed update is the worst news, never drawn like "not due yet" (`bot/blocks/trend.py`).
+    missed_by_week: tuple[int, ...] = ()
+    first_week: int | None = None
+
+    @property
+    def missed(self) -> int:
+        """Updates missed in the period: asked, window closed, never answered."""
+        return sum(self.missed_by_week)
 
 
 # --- pure figures ------------------------------------------------------------------------------
@@ -568,6 +578,39 @@ def on_time_by_week(asked: Sequence[Asked], *, now: datetime, weeks: int) -> tup
         if i is not None:
             buckets[i].append(row)
     return tuple(on_time_rate(b, now=now, start=now - weeks * WEEK) for b in buckets)
+
+
+def is_missed(row: Asked, *, now: datetime) -> bool:
+    """A status update missed: its window closed by `now` with no answer by then (an answer
+    after the close is late, not missed; someone away was never asked)."""
+    if row.status == RecipientStatus.AWAY or row.window_closes_at > now:
+        return False
+    return row.answered_at is None or row.answered_at > now
+
+
+def missed_by_week(asked: Sequence[Asked], *, now: datetime, weeks: int) -> tuple[int, ...]:
+    """How many updates each week's check-ins (by when they were scheduled) missed, oldest
+    first."""
+    counts = [0] * weeks
+    for row in asked:
+        i = _bucket(row.scheduled_for, now, weeks)
+        if i is not None and is_missed(row, now=now):
+            counts[i] += 1
+    return tuple(counts)
+
+
+def first_week(
+    asked: Sequence[Asked], trend: Sequence[str | None], *, now: datetime, weeks: int
+) -> int | None:
+    """The first week with something to show: a RAG in force at its end, or someone (not away)
+    asked by a check-in scheduled in it; None when no week has either. A chart or trend starts
+    there rather than with weeks before the engagement was asked anything."""
+    found = [i for i, rag in enumerate(trend) if rag is not None]
+    for row in asked:
+        i = _bucket(row.scheduled_for, now, weeks)
+        if i is not None and row.status != RecipientStatus.AWAY:
+            found.append(i)
+    return min(found, default=None)
 
 
 def rag_at(updates: Iterable[Update], at: datetime) -> Update | None:
@@ -1082,6 +1125,7 @@ def compute_one(
         raise ValueError("`since` must lie within the period the inputs were loaded for")
     current = rag_at(inputs.updates, now)
     today = local_day(now, inputs.timezone)
+    trend = rag_trend(inputs.updates, now=now, weeks=weeks)
     return Figures(
         engagement_id=inputs.engagement_id,
         name=inputs.name,
@@ -1090,7 +1134,7 @@ def compute_one(
         on_time_by_week=on_time_by_week(inputs.asked, now=now, weeks=weeks),
         rag_now=current.rag if current else None,
         rag_as_of=current.submitted_at if current else None,
-        rag_trend=rag_trend(inputs.updates, now=now, weeks=weeks),
+        rag_trend=trend,
         kpis=kpi_figures(inputs.kpis, inputs.updates, now=now),
         concerns=open_concerns(inputs.concerns, now=now),
         sla=sla_compliance(inputs.concerns, now=now, start=start),
@@ -1106,6 +1150,8 @@ def compute_one(
             inputs.assurance, today=today, since_day=local_day(since, inputs.timezone)
         ),
         contract=contract_date(inputs.contract, today),
+        missed_by_week=missed_by_week(inputs.asked, now=now, weeks=weeks),
+        first_week=first_week(inputs.asked, trend, now=now, weeks=weeks),
     )
 
 
