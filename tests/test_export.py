@@ -11,7 +11,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from conftest import ACME, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR
+from conftest import ACME, ADMIN, LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR
 from engine_flows import answer_prompt, dms_to, schedule, tick, utc
 from flows import create_engagement, open_form, submit, text_of
 from sqlmodel import select
@@ -55,9 +55,15 @@ def record(cadence) -> None:
 
 
 def export_files(
-    cadence, text: str, *, user: str = LEAD, at: datetime = START + timedelta(days=1)
+    cadence,
+    text: str,
+    *,
+    user: str = LEAD,
+    at: datetime = START + timedelta(days=1),
+    readme: list[str] | None = None,
 ) -> tuple[dict, dict[str, list[dict]]]:
-    """Run the command at `at`; its answer, and the CSVs of the zip that arrived (by name)."""
+    """Run the command at `at`; its answer, and the CSVs of the zip that arrived (by name);
+    the zip's README.txt appended to `readme` when given."""
     uploaded = len(cadence.fake.uploaded_files())
     with clock.fixed_at(at):
         reply = cadence.sim.command(text, user=user)
@@ -73,7 +79,11 @@ def export_files(
         tables = {
             n: list(csv.DictReader(io.StringIO(archive.read(n).decode())))
             for n in archive.namelist()
+            if n.endswith(".csv")
         }
+        assert "README.txt" in archive.namelist()
+        if readme is not None:
+            readme.append(archive.read("README.txt").decode())
     return reply.json or {}, tables
 
 
@@ -91,8 +101,9 @@ def test_a_lead_exports_the_record_and_anonymity_is_kept(cadence):
     assert {"updates.csv", "kpi_values.csv", "feedback.csv", "feedback_comments.csv",
             "risk_reviews.csv"} <= set(tables)  # fmt: skip
     (update,) = tables["updates.csv"]
-    assert (update["author"], update["rag"], update["reason"]) == (VENDOR, "amber",
-                                                                  "PSP certification")  # fmt: skip
+    assert (update["author"], update["author_name"], update["rag"], update["reason"]) == (
+        VENDOR, "vic.vendor", "amber", "PSP certification",
+    )  # fmt: skip
     (kpi,) = tables["kpi_values.csv"]
     assert kpi == {
         "update_id": update["update_id"], "kpi": "Uptime", "unit": "%", "value": "99.95",
@@ -104,7 +115,7 @@ def test_a_lead_exports_the_record_and_anonymity_is_kept(cadence):
     (month,) = tables["feedback.csv"]
     assert month == {
         "group": "ad hoc and late answers, 2026-11", "group_start": "2026-11-01T00:00:00+00:00",
-        "answers": "2", "communication": "", "quality": "", "timeliness": "", "overall": "",
+        "group_start_local": "2026-11-01T01:00:00+01:00", "answers": "2", "communication": "", "quality": "", "timeliness": "", "overall": "",
         "scores": "withheld: under 3 answers",
     }  # fmt: skip
     assert tables["feedback_comments.csv"] == []
@@ -120,9 +131,11 @@ def test_a_lead_exports_the_record_and_anonymity_is_kept(cadence):
     # ending at the export's moment; no check-in yet, so no on-time rate (not 0 %).
     exported_at = START + timedelta(days=1)
     assert tables["weekly.csv"] == [{
-        "week_start": (exported_at - timedelta(days=7)).isoformat(),
-        "week_end": exported_at.isoformat(), "rag_at_week_end": "amber", "asked": "0",
-        "answered_on_time": "0", "on_time_rate": "",
+        "week_start": "2026-11-24T09:00:00+00:00",
+        "week_start_local": "2026-11-24T10:00:00+01:00",
+        "week_end": "2026-12-01T09:00:00+00:00", "week_end_local": "2026-12-01T10:00:00+01:00",
+        "rag_at_week_end": "amber", "asked": "0", "answered_on_time": "0",
+        "on_time_percent": "",
     }]  # fmt: skip
     now, before, formula = tables["scorecard.csv"]
     assert (now["period"], now["period_end"]) == ("last 4 weeks", exported_at.isoformat())
@@ -260,18 +273,24 @@ def test_weekly_figures_and_the_scorecard_are_the_ones_figures_computes(cadence,
     found = figures.compute_one(loaded, now=end, weeks=weeks)
 
     assert tables["weekly.csv"] == [
-        {"week_start": start.isoformat(), "week_end": (start + figures.WEEK).isoformat(),
+        {"week_start": start.isoformat(),
+         "week_start_local": start.astimezone(berlin).isoformat(),
+         "week_end": (start + figures.WEEK).isoformat(),
+         "week_end_local": (start + figures.WEEK).astimezone(berlin).isoformat(),
          "rag_at_week_end": rag or "", "asked": str(rate.counted),
          "answered_on_time": str(rate.met),
-         "on_time_rate": "" if rate.value is None else str(rate.value)}
+         "on_time_percent": "" if rate.value is None else str(round(100 * rate.value, 1))}
         for start, rag, rate in zip(figures.week_starts(end, weeks), found.rag_trend,
                                     found.on_time_by_week, strict=True)
     ]  # fmt: skip
     # Worked by hand: weeks ending 25 Nov, 2 Dec and 9 Dec at 23:00 UTC; four people asked
     # over the two check-ins, one answer on time; no update before the vendor's answer.
-    assert [(w["rag_at_week_end"], w["asked"], w["answered_on_time"], w["on_time_rate"])
-            for w in tables["weekly.csv"]] == [
-        ("", "0", "0", ""), ("green", "2", "1", "0.5"), ("green", "2", "0", "0.0"),
+    # Shares as percentages to one decimal; each week's bounds in Berlin beside UTC.
+    assert [(w["week_end"], w["week_end_local"], w["rag_at_week_end"], w["asked"],
+             w["answered_on_time"], w["on_time_percent"]) for w in tables["weekly.csv"]] == [
+        ("2026-11-25T23:00:00+00:00", "2026-11-26T00:00:00+01:00", "", "0", "0", ""),
+        ("2026-12-02T23:00:00+00:00", "2026-12-03T00:00:00+01:00", "green", "2", "1", "50.0"),
+        ("2026-12-09T23:00:00+00:00", "2026-12-10T00:00:00+01:00", "green", "2", "0", "0.0"),
     ]  # fmt: skip
 
     card = figures.compute_one(loaded, now=end, weeks=8).scorecard
@@ -283,11 +302,14 @@ def test_weekly_figures_and_the_scorecard_are_the_ones_figures_computes(cadence,
         assert row == {
             "period": row["period"],
             "period_start": (parts.period_end - 4 * figures.WEEK).isoformat(),
+            "period_start_local": (parts.period_end - 4 * figures.WEEK)
+            .astimezone(berlin).isoformat(),
             "period_end": parts.period_end.isoformat(),
+            "period_end_local": parts.period_end.astimezone(berlin).isoformat(),
             "on_time_met": str(parts.on_time.met), "on_time_counted": str(parts.on_time.counted),
             "kpis_met": str(parts.kpis_met.met), "kpis_reported": str(parts.kpis_met.counted),
             "sla_met": str(parts.sla.met), "sla_counted": str(parts.sla.counted),
-            "feedback_mean": "" if parts.feedback is None else str(parts.feedback),
+            "feedback_mean": "" if parts.feedback is None else str(round(parts.feedback, 1)),
             "assurance_valid": str(parts.assurance.met),
             "assurance_required": str(parts.assurance.counted),
             "score": "" if parts.score is None else str(parts.score),
@@ -336,3 +358,64 @@ def test_each_form_family_writes_exactly_the_files_it_declares(db):
             written = facts.export(scope)
             assert tuple(f.name for f in written) == facts.exported_as
             assert all(f.rows == 0 and f.text.count("\n") == 1 for f in written)  # a header
+
+
+# --- names beside ids, local times beside UTC, rounded figures -----------------------------------
+
+
+def test_names_sit_beside_ids_local_times_beside_utc_and_figures_are_rounded(cadence):
+    """Worked by hand: Acme's zone is Berlin (UTC+1 in winter); three people rate November,
+    so its averages are shown, to one decimal; each person Slack names once."""
+    with clock.fixed_at(START - timedelta(days=1)):
+        create_engagement(cadence, stakeholders=[STAKEHOLDER, ADMIN])
+    with clock.fixed_at(START):
+        submit_form(cadence, "update acme-payments",
+                    {"rag": "green", "summary": "On track.", "kpi_1": "99.95"},
+                    user=VENDOR)  # fmt: skip
+        for user, ratings, comment, anonymous in (
+            (STAKEHOLDER, ("2", "3", "2", "4"), "Slow to answer.", ["anonymous"]),
+            (LEAD, ("4", "4", "4", "4"), "Clear demos.", []),
+            (ADMIN, ("5", "4", "3", "5"), "", []),
+        ):
+            submit_form(cadence, "feedback acme-payments",
+                        {**dict(zip(("communication", "quality", "timeliness", "overall"),
+                                    ratings, strict=True)),
+                         "comment": comment, "anonymous": anonymous}, user=user)  # fmt: skip
+    asked = len(cadence.fake.calls_to("users.info"))
+    readme: list[str] = []
+    _, tables = export_files(cadence, "export acme-payments", readme=readme)
+
+    (update,) = tables["updates.csv"]
+    assert {k: update[k] for k in ("submitted_at", "submitted_at_local", "author",
+                                   "author_name")} == {
+        "submitted_at": "2026-11-30T09:00:00+00:00",
+        "submitted_at_local": "2026-11-30T10:00:00+01:00",
+        "author": VENDOR, "author_name": "vic.vendor",
+    }  # fmt: skip
+    # (2+4+5)/3, (3+4+4)/3, (2+4+3)/3, (4+4+5)/3: 3.666…, 3.666…, 3.0, 4.333…
+    (month,) = tables["feedback.csv"]
+    assert [month[k] for k in ("answers", "communication", "quality", "timeliness",
+                               "overall", "scores")] == [
+        "3", "3.7", "3.7", "3.0", "4.3", "shown",
+    ]  # fmt: skip
+    # Named comments with their author's name; the anonymous one with neither.
+    assert sorted(
+        (c["comment"], c["author"], c["author_name"], c["anonymous"])
+        for c in tables["feedback_comments.csv"]
+    ) == [("Clear demos.", LEAD, "lena.lead", "False"),
+          ("Slow to answer.", "", "", "True")]  # fmt: skip
+    created = next(a for a in tables["audit.csv"] if a["action"] == "create")
+    assert (created["actor"], created["actor_name"]) == (LEAD, "lena.lead")
+    assert created["at"] == "2026-11-29T09:00:00+00:00"
+    assert created["at_local"] == "2026-11-29T10:00:00+01:00"
+    (card, *_) = tables["scorecard.csv"]
+    assert card["feedback_mean"] == "4.3"  # the overall ratings' mean, as above
+    assert STAKEHOLDER not in str(tables["feedback.csv"]) + str(tables["feedback_comments.csv"])
+    assert "sam.stake" not in str(tables)  # the anonymous rater is named nowhere
+
+    # Slack was asked each person's name once, whatever the rows (never per row).
+    looked_up = [c.args["user"] for c in cadence.fake.calls_to("users.info")[asked:]]
+    assert sorted(looked_up) == sorted(set(looked_up))
+    assert {LEAD, VENDOR} <= set(looked_up)
+    (text,) = readme
+    assert "rounded to one decimal" in text and "_local" in text and "_name" in text

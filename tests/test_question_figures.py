@@ -296,10 +296,11 @@ def test_the_views_show_the_answers_as_the_figures_compute_them(cadence, monkeyp
     assert hours == {
         "engagement": "acme-payments", "engagement_name": "Acme Payments",
         "cadence": str(cadence_id), "checkin_scheduled_for": "2026-11-30T08:00:00+00:00",
-        "form": "update", "question_key": "hours", "question": "'=Overtime hours",
+        "checkin_scheduled_for_local": "2026-11-30T09:00:00+01:00", "form": "update", "question_key": "hours", "question": "'=Overtime hours",
         "question_type": "number", "options": "", "unit": "h", "target": "10.0",
         "target_direction": "at most", "answer": "12 h", "number": "12.0", "outcome": "missed",
-        "author": VENDOR, "answered_at": "2026-11-30T10:00:00+00:00",
+        "author": VENDOR, "author_name": "vic.vendor", "answered_at": "2026-11-30T10:00:00+00:00",
+        "answered_at_local": "2026-11-30T11:00:00+01:00",
     }  # fmt: skip
     blocker = next(r for r in first if r["question_key"] == "blocker")
     assert blocker["options"] == "None | Scope | Staffing" and blocker["outcome"] == ""

@@ -14,6 +14,10 @@ own days: `start` and `end` are both included. KPI figures are as the update's l
 recorded them, with the target, tolerance and direction in force then (not the KPI's current
 target). Weeks are the figures' rolling UTC weeks ending at the range's end (or at the export's
 moment, whichever is earlier).
+
+Written for people to read (`export_files`, said in the zip's README.txt): each user id has the
+person's name beside it (`…_name`, asked of Slack when the zip is written), each moment its
+local time in the engagement's zone beside UTC (`…_local`), computed figures one decimal.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import io
 import json
 import math
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -33,11 +38,18 @@ from bot.domain.assurance.types import name_of as kind_name
 from bot.domain.contract_clocks import contract_of
 from bot.domain.errors import UserError
 from bot.domain.export_files import (
+    README_TEXT,
     ExportFile,
     ExportScope,
+    at,
+    at_columns,
     day,
     number,
-    when,
+    rounded,
+    share,
+    who,
+    who_columns,
+    whose,
     write_csv,
     yes_no,
 )
@@ -111,11 +123,18 @@ class Export:
         end = self.end or self.start
         return f"{moments.day(self.start)} to {moments.day(end)}"
 
-    def zipped(self) -> bytes:
+    def people(self) -> set[str]:
+        """The Slack ids whose names the files show beside them."""
+        return {u for f in self.files for u in f.table.people()}
+
+    def zipped(self, names: Mapping[str, str] | None = None) -> bytes:
+        """The files (with `names` beside the ids: Slack's names of `people()`) and a
+        README.txt saying how they are written."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(README_FILE, README_TEXT)
             for f in self.files:
-                archive.writestr(f.name, f.text)
+                archive.writestr(f.name, f.table.render(names or {}))
         return buffer.getvalue()
 
     def filename(self) -> str:
@@ -123,8 +142,7 @@ class Export:
         return f"cadence-{self.engagement.handle}{span}.zip"
 
 
-def _rate(rate: figures.Rate) -> object:
-    return "" if rate.value is None else rate.value
+README_FILE = "README.txt"
 
 
 def figures_span(
@@ -139,17 +157,17 @@ def figures_span(
     return end.astimezone(UTC), max(1, min(MAX_WEEKS, weeks))
 
 
-def _weekly(found: figures.Figures, *, end: datetime, weeks: int) -> list[list[object]]:
+def _weekly(found: figures.Figures, *, end: datetime, weeks: int, tz: str) -> list[list[object]]:
     return [
-        [when(week_start), when(week_start + figures.WEEK), rag or "", rate.counted, rate.met,
-         _rate(rate)]
+        [*at(week_start, tz), *at(week_start + figures.WEEK, tz), rag or "", rate.counted,
+         rate.met, share(rate.value)]
         for week_start, rag, rate in zip(
             figures.week_starts(end, weeks), found.rag_trend, found.on_time_by_week, strict=True
         )
     ]  # fmt: skip
 
 
-def _scorecard(card: figures.Scorecard) -> list[list[object]]:
+def _scorecard(card: figures.Scorecard, tz: str) -> list[list[object]]:
     rows: list[list[object]] = []
     for label, parts in (
         (f"last {figures.SCORE_WEEKS} weeks", card.now),
@@ -158,27 +176,29 @@ def _scorecard(card: figures.Scorecard) -> list[list[object]]:
         if parts is None:
             continue
         rows.append(
-            [label, when(parts.period_end - figures.SCORE_WEEKS * figures.WEEK),
-             when(parts.period_end), parts.on_time.met, parts.on_time.counted,
+            [label, *at(parts.period_end - figures.SCORE_WEEKS * figures.WEEK, tz),
+             *at(parts.period_end, tz), parts.on_time.met, parts.on_time.counted,
              parts.kpis_met.met, parts.kpis_met.counted, parts.sla.met, parts.sla.counted,
-             number(parts.feedback), parts.assurance.met, parts.assurance.counted,
-             number(parts.score)]
+             rounded(parts.feedback), parts.assurance.met, parts.assurance.counted,
+             rounded(parts.score)]
         )  # fmt: skip
     return rows
 
 
 SCORECARD_HEADER = [
-    "period", "period_start", "period_end", "on_time_met", "on_time_counted", "kpis_met",
+    "period", *at_columns("period_start", "period_end"), "on_time_met", "on_time_counted",
+    "kpis_met",
     "kpis_reported", "sla_met", "sla_counted", "feedback_mean", "assurance_valid",
     "assurance_required", "score",
 ]  # fmt: skip
 
 
 DELIVERABLE_HEADER = [
-    "deliverable_id", "title", "milestone", "status", "owner", "acceptors", "created_at",
-    "original_due_on", "due_on", "due_at", "slip_count", "days_slipped", "rework_count",
-    "submitted_at", "accepted_at", "cancelled_at", "on_time", "evidence_link", "evidence_note",
-    "description", "acceptance_criteria",
+    "deliverable_id", "title", "milestone", "status", *who_columns("owner", "acceptors"),
+    *at_columns("created_at"), "original_due_on", "due_on", *at_columns("due_at"),
+    "slip_count", "days_slipped", "rework_count",
+    *at_columns("submitted_at", "accepted_at", "cancelled_at"), "on_time", "evidence_link",
+    "evidence_note", "description", "acceptance_criteria",
 ]  # fmt: skip
 ON_TIME_WORDS = {True: "yes", False: "no", None: ""}
 
@@ -193,25 +213,27 @@ def _deliverable(d: Deliverable, tz: str, now: datetime) -> list[object]:
         d.rework_count, d.submitted_at, d.accepted_at, d.cancelled_at,
     )  # fmt: skip
     return [
-        d.id, d.title, d.milestone, d.status, d.owner_user_id, " ".join(d.acceptors or ()),
-        when(d.created_at), d.original_due_on.isoformat(), d.due_on.isoformat(), when(d.due_at),
-        d.slip_count, d.days_slipped, d.rework_count, when(d.submitted_at), when(d.accepted_at),
-        when(d.cancelled_at), ON_TIME_WORDS[figures.delivered_on_time(row, now=now)],
+        d.id, d.title, d.milestone, d.status, *who(d.owner_user_id), *whose(d.acceptors or ()),
+        *at(d.created_at, tz), d.original_due_on.isoformat(), d.due_on.isoformat(),
+        *at(d.due_at, tz), d.slip_count, d.days_slipped, d.rework_count, *at(d.submitted_at, tz),
+        *at(d.accepted_at, tz), *at(d.cancelled_at, tz),
+        ON_TIME_WORDS[figures.delivered_on_time(row, now=now)],
         d.evidence_link, d.evidence_note, d.description, d.acceptance_criteria,
     ]  # fmt: skip
 
 
 ASSURANCE_HEADER = [
     "item_id", "kind", "kind_name", "title", "status", "required", "valid_on_last_day",
-    "owner", "reviewers", "valid_from", "valid_until", "evidence_link",
+    *who_columns("owner", "reviewers"), "valid_from", "valid_until", "evidence_link",
     "evidence_file_permalink", "evidence_note", "open_findings", "rounds", "reason",
-    "concern_id", "requested_at", "received_at", "reviewed_at", "created_at", "updated_at",
+    "concern_id",
+    *at_columns("requested_at", "received_at", "reviewed_at", "created_at", "updated_at"),
 ]  # fmt: skip
 CONTRACT_HEADER = ["contract_start", "contract_end", "renewal", "notice_days", "notice_by"]
 
 
 def _assurance(
-    item: AssuranceItem, names: dict[str, str], leads: list[str], last_day: date
+    item: AssuranceItem, names: dict[str, str], leads: list[str], last_day: date, tz: str
 ) -> list[object]:
     """One item's row. `reviewers`: those named, else the engagement's leads (who review it
     then); `valid_on_last_day`: for a required item (not waived), whether it counts as valid
@@ -226,12 +248,12 @@ def _assurance(
     valid = figures.assurance_coverage([row], day=last_day).met == 1 if counted else None
     return [
         item.id, item.type_key, names.get(item.type_key) or kind_name(item.type_key),
-        item.title, item.status, yes_no(item.required), yes_no(valid), item.owner_user_id,
-        " ".join(item.reviewers or leads), day(item.valid_from), day(item.valid_until),
+        item.title, item.status, yes_no(item.required), yes_no(valid), *who(item.owner_user_id),
+        *whose(item.reviewers or leads), day(item.valid_from), day(item.valid_until),
         item.evidence_link, item.evidence_file_permalink or "", item.evidence_note,
         number(item.open_findings), item.rounds, item.reason, number(item.concern_id),
-        when(item.requested_at), when(item.received_at), when(item.reviewed_at),
-        when(item.created_at), when(item.updated_at),
+        *at(item.requested_at, tz), *at(item.received_at, tz), *at(item.reviewed_at, tz),
+        *at(item.created_at, tz), *at(item.updated_at, tz),
     ]  # fmt: skip
 
 
@@ -265,7 +287,8 @@ def build(
     since = datetime.combine(start, time(0), tzinfo=zone) if start else None
     until = datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone) if end else None
 
-    scope = ExportScope(session, team_id, engagement_id, since, until, now)
+    tz = engagement.timezone
+    scope = ExportScope(session, team_id, engagement_id, since, until, now, tz)
     within = scope.within  # each form family's files read the same range (`form_families`)
 
     concerns = session.exec(
@@ -354,7 +377,7 @@ def build(
         loaded, now=figures_at, weeks=max(weeks, 2 * figures.SCORE_WEEKS)
     ).scorecard
 
-    scorecard_rows = _scorecard(card)
+    scorecard_rows = _scorecard(card, tz)
     last_day = figures.local_day(figures_at, engagement.timezone)
     contract_rows = _contract(engagement)
     files = (
@@ -364,22 +387,25 @@ def build(
             "concerns.csv",
             len(concerns),
             write_csv(
-                ["concern_id", "title", "severity", "category", "status", "owner", "raised_by",
-                 "raised_side", "raised_at", "acknowledge_due_at", "acknowledged_at",
-                 "resolve_due_at", "resolved_at", "resolution_note", "source"],
-                [[c.id, c.title, c.severity, c.category, c.status, c.owner_user_id, c.raised_by,
-                  c.raised_side, when(c.raised_at), when(c.acknowledge_due_at),
-                  when(c.acknowledged_at), when(c.resolve_due_at), when(c.resolved_at),
-                  c.resolution_note, c.source] for c in concerns],
+                ["concern_id", "title", "severity", "category", "status",
+                 *who_columns("owner", "raised_by"), "raised_side",
+                 *at_columns("raised_at", "acknowledge_due_at", "acknowledged_at",
+                             "resolve_due_at", "resolved_at"), "resolution_note", "source"],
+                [[c.id, c.title, c.severity, c.category, c.status, *who(c.owner_user_id),
+                  *who(c.raised_by), c.raised_side, *at(c.raised_at, tz),
+                  *at(c.acknowledge_due_at, tz), *at(c.acknowledged_at, tz),
+                  *at(c.resolve_due_at, tz), *at(c.resolved_at, tz), c.resolution_note,
+                  c.source] for c in concerns],
             ),
         ),
         ExportFile(
             "concern_history.csv",
             len(events),
             write_csv(
-                ["concern_id", "at", "actor", "action", "from_status", "to_status", "note"],
-                [[e.concern_id, when(e.at), e.actor_user_id, e.action, e.from_status or "",
-                  e.to_status, e.note] for e in events],
+                ["concern_id", *at_columns("at"), *who_columns("actor"), "action", "from_status",
+                 "to_status", "note"],
+                [[e.concern_id, *at(e.at, tz), *who(e.actor_user_id), e.action,
+                  e.from_status or "", e.to_status, e.note] for e in events],
             ),
         ),
         ExportFile(
@@ -387,16 +413,17 @@ def build(
             len(agreed),
             write_csv(
                 DELIVERABLE_HEADER,
-                [_deliverable(d, engagement.timezone, now) for d in agreed],
+                [_deliverable(d, tz, now) for d in agreed],
             ),
         ),
         ExportFile(
             "deliverable_history.csv",
             len(deliverable_events),
             write_csv(
-                ["deliverable_id", "at", "actor", "action", "from_status", "to_status", "note",
-                 "from_due_on", "to_due_on", "days_moved"],
-                [[e.deliverable_id, when(e.at), e.actor_user_id, e.action, e.from_status or "",
+                ["deliverable_id", *at_columns("at"), *who_columns("actor"), "action",
+                 "from_status", "to_status", "note", "from_due_on", "to_due_on", "days_moved"],
+                [[e.deliverable_id, *at(e.at, tz), *who(e.actor_user_id), e.action,
+                  e.from_status or "",
                   e.to_status, e.note, (e.data or {}).get("from", ""),
                   (e.data or {}).get("to", ""), (e.data or {}).get("days", "")]
                  for e in deliverable_events],
@@ -407,7 +434,7 @@ def build(
             len(evidence),
             write_csv(
                 ASSURANCE_HEADER,
-                [_assurance(i, own_kinds, leads, last_day) for i in evidence],
+                [_assurance(i, own_kinds, leads, last_day, tz) for i in evidence],
             ),
         ),
         ExportFile("contract.csv", len(contract_rows), write_csv(CONTRACT_HEADER, contract_rows)),
@@ -415,8 +442,9 @@ def build(
             "audit.csv",
             len(audit),
             write_csv(
-                ["at", "actor", "entity_type", "entity_id", "action", "before", "after"],
-                [[when(a.at), a.actor_user_id, a.entity_type, a.entity_id, a.action,
+                [*at_columns("at"), *who_columns("actor"), "entity_type", "entity_id", "action",
+                 "before", "after"],
+                [[*at(a.at, tz), *who(a.actor_user_id), a.entity_type, a.entity_id, a.action,
                   json.dumps(a.before, ensure_ascii=False) if a.before else "",
                   json.dumps(a.after, ensure_ascii=False) if a.after else ""] for a in audit],
             ),
@@ -425,9 +453,9 @@ def build(
             "weekly.csv",
             weeks,
             write_csv(
-                ["week_start", "week_end", "rag_at_week_end", "asked", "answered_on_time",
-                 "on_time_rate"],
-                _weekly(weekly, end=figures_at, weeks=weeks),
+                [*at_columns("week_start", "week_end"), "rag_at_week_end", "asked",
+                 "answered_on_time", "on_time_percent"],
+                _weekly(weekly, end=figures_at, weeks=weeks, tz=tz),
             ),
         ),
         ExportFile(

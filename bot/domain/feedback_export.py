@@ -10,11 +10,20 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.domain import feedback_results
-from bot.domain.export_files import ExportFile, ExportScope, when, write_csv
+from bot.domain.export_files import (
+    ExportFile,
+    ExportScope,
+    at,
+    at_columns,
+    rounded,
+    who,
+    who_columns,
+    write_csv,
+)
 from storage.models import CheckIn, Feedback
 
 FEEDBACK_HEADER = [
-    "group", "group_start", "answers", "communication", "quality", "timeliness", "overall",
+    "group", *at_columns("group_start"), "answers", "communication", "quality", "timeliness", "overall",
     "scores",
 ]  # fmt: skip
 
@@ -26,6 +35,7 @@ def _feedback(
     since: datetime | None,
     until: datetime | None,
     now: datetime,
+    tz: str = "UTC",
 ) -> tuple[list[list[object]], list[list[object]]]:
     """The feedback of the range without one answer in it: per batch (a survey's answers in
     its window, or a month's ad hoc and late answers; `feedback_results.Batch`) its number of
@@ -72,28 +82,28 @@ def _feedback(
                 if not a.anonymous and a.comment.strip()
             ]
         else:
-            averages = [round(float(results.averages[k]), 2) for k in feedback_results.RATINGS]
+            averages = [rounded(results.averages[k]) for k in feedback_results.RATINGS]
             shown = "shown"
             comments += results.comments
-        groups.append([batch.label, when(batch.starts), results.answers, *averages, shown])
+        groups.append([batch.label, *at(batch.starts, tz), results.answers, *averages, shown])
     ordered = feedback_results.ordered_comments(comments)
-    return groups, [[c.text, c.author or "", c.author is None] for c in ordered]
+    return groups, [[c.text, *who(c.author), c.author is None] for c in ordered]
 
 
 def export_files(scope: ExportScope) -> tuple[ExportFile, ...]:
     feedback_groups, feedback_comments = _feedback(
         scope.session, engagement_id=scope.engagement_id, since=scope.since, until=scope.until,
-        now=scope.now,
+        now=scope.now, tz=scope.tz,
     )  # fmt: skip
     return (
         ExportFile(
             "feedback.csv",
-            sum(int(row[2]) for row in feedback_groups),  # type: ignore[call-overload]
+            sum(int(row[3]) for row in feedback_groups),  # type: ignore[call-overload]
             write_csv(FEEDBACK_HEADER, feedback_groups),
         ),
         ExportFile(
             "feedback_comments.csv",
             len(feedback_comments),
-            write_csv(["comment", "author", "anonymous"], feedback_comments),
+            write_csv(["comment", *who_columns("author"), "anonymous"], feedback_comments),
         ),
     )  # fmt: skip

@@ -19,17 +19,28 @@ from sqlalchemy import and_, or_, true
 from sqlmodel import col, select
 
 from bot.domain import feedback_results
-from bot.domain.export_files import ExportFile, ExportScope, number, when, write_csv
+from bot.domain.export_files import (
+    ExportFile,
+    ExportScope,
+    at,
+    at_columns,
+    number,
+    who,
+    who_columns,
+    write_csv,
+)
 from bot.domain.feedback import MIN_ANSWERS
 from bot.domain.questions.definition import answer_text, outcome, type_of
 from storage.models import CheckIn, Engagement, Question, QuestionAnswer
 
 ANSWERS_FILE = "answers.csv"
 ANSWERS_HEADER = [
-    "engagement", "engagement_name", "cadence", "checkin_scheduled_for", "form", "question_key",
-    "question", "question_type", "options", "unit", "target", "target_direction", "answer",
-    "number", "outcome", "author", "answered_at",
+    "engagement", "engagement_name", "cadence", *at_columns("checkin_scheduled_for"), "form",
+    "question_key", "question", "question_type", "options", "unit", "target", "target_direction",
+    "answer", "number", "outcome", *who_columns("author"), *at_columns("answered_at"),
 ]  # fmt: skip
+ANSWER_COLUMN = ANSWERS_HEADER.index("answer")
+AUTHOR_COLUMN = ANSWERS_HEADER.index("author")
 FORM_WORDS = {"update": "update", "feedback": "feedback", "risk_review": "risk review"}
 OPTION_SEPARATOR = " | "
 
@@ -42,6 +53,7 @@ def _row(
     *,
     author: str,
     answered: datetime,
+    tz: str,
 ) -> list[object]:
     kind = type_of(question)
     judged = outcome(question, answer.value)
@@ -49,12 +61,13 @@ def _row(
         "at least" if question.higher_is_better else "at most"
     )  # fmt: skip
     return [
-        engagement.handle, engagement.name, question.cadence_id or "", when(scheduled),
+        engagement.handle, engagement.name, question.cadence_id or "", *at(scheduled, tz),
         FORM_WORDS.get(answer.source, answer.source), answer.question_key, question.text,
         question.kind, OPTION_SEPARATOR.join(question.options or ()), question.unit,
         number(question.target), direction,
         answer_text(kind, answer.value, question.unit) if kind else str(answer.value),
-        number(answer.number), judged.value if judged else "", author, when(answered),
+        number(answer.number), judged.value if judged else "", *who(author),
+        *at(answered, tz),
     ]  # fmt: skip
 
 
@@ -79,7 +92,8 @@ def answer_rows(scope: ExportScope) -> list[list[object]]:
         if answer.source != "feedback":
             rows.append(
                 _row(engagement, answer, question, scheduled,
-                     author=answer.author_user_id or "", answered=answer.answered_at)
+                     author=answer.author_user_id or "", answered=answer.answered_at,
+                     tz=scope.tz)
             )  # fmt: skip
             continue
         batch = feedback_results.batch_of(
@@ -98,11 +112,11 @@ def answer_rows(scope: ExportScope) -> list[list[object]]:
             (answer, question, engagement, scheduled)
         )
     for batch, answers in sorted(batches.values(), key=lambda b: (b[0].starts, b[0].key)):
-        rows += _survey_rows(batch, answers)
+        rows += _survey_rows(batch, answers, scope.tz)
     return rows
 
 
-def _survey_rows(batch: feedback_results.Batch, answers: list[Any]) -> list[list[object]]:
+def _survey_rows(batch: feedback_results.Batch, answers: list[Any], tz: str) -> list[list[object]]:
     """A survey batch's rows: per question, only from MIN_ANSWERS answers up, in the order of
     their words; names only where nobody in the batch answered anonymously."""
     by_key: dict[str, list[Any]] = {}
@@ -117,10 +131,10 @@ def _survey_rows(batch: feedback_results.Batch, answers: list[Any]) -> list[list
             row = _row(
                 engagement, answer, question, scheduled,
                 author="" if anonymous else (answer.author_user_id or ""),
-                answered=batch.starts,
+                answered=batch.starts, tz=tz,
             )  # fmt: skip
-            words = str(row[12])
-            out.append(((question.position, key, words.casefold(), words, row[15]), row))
+            words = str(row[ANSWER_COLUMN])
+            out.append(((question.position, key, words.casefold(), words, row[AUTHOR_COLUMN]), row))
     return [row for _, row in sorted(out, key=lambda o: o[0])]
 
 

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.domain.export_files import ExportFile, ExportScope, when, write_csv
+from bot.domain.export_files import (
+    ExportFile,
+    ExportScope,
+    at_columns,
+    who,
+    who_columns,
+    write_csv,
+)
 from storage.models import RiskReview
 
-RISK_REVIEW_HEADER = ["review_id", "submitted_at", "author", "late", "concern_id", "status_before",
-                      "choice", "note", "raised_concern_id"]  # fmt: skip
+RISK_REVIEW_HEADER = ["review_id", *at_columns("submitted_at"), *who_columns("author"), "late",
+                      "concern_id", "status_before", "choice", "note",
+                      "raised_concern_id"]  # fmt: skip
 
 
-def _review_rows(review: RiskReview) -> list[list[object]]:
+def _review_rows(review: RiskReview, scope: ExportScope) -> list[list[object]]:
     """A risk review as given: a row per concern it answered (what the author chose for it and
     why), or one row when it answered none (it may only have raised a new one)."""
-    head = [review.id, when(review.submitted_at), review.author, review.late]
+    head = [review.id, *scope.at(review.submitted_at), *who(review.author), review.late]
     raised = (review.answers or {}).get("raised") or ""
     answered = (review.answers or {}).get("concerns") or []
     if not answered:
@@ -38,6 +46,6 @@ def export_files(scope: ExportScope) -> tuple[ExportFile, ...]:
         ExportFile(
             "risk_reviews.csv",
             len(reviews),
-            write_csv(RISK_REVIEW_HEADER, [row for r in reviews for row in _review_rows(r)]),
+            write_csv(RISK_REVIEW_HEADER, [row for r in reviews for row in _review_rows(r, scope)]),
         ),
     )  # fmt: skip

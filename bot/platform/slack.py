@@ -211,6 +211,17 @@ def quick_user_info(client: WebClient, user_id: str) -> dict[str, Any] | None:
     return None
 
 
+def display_name(user: dict[str, Any]) -> str:
+    """The name Slack shows for a users.info `user`: their display name, else their full name,
+    else their handle (https://api.slack.com/types/user: `profile.display_name` may be empty)."""
+    profile = user.get("profile") or {}
+    for name in (profile.get("display_name"), profile.get("real_name"), user.get("real_name"),
+                 user.get("name")):  # fmt: skip
+        if name and str(name).strip():
+            return str(name).strip()
+    return ""
+
+
 def user_timezone(client: WebClient, user_id: str) -> str | None:
     """A person's time zone from their Slack profile, or None if Slack will not say."""
     try:

@@ -7,7 +7,15 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.domain import figures
-from bot.domain.export_files import ExportFile, ExportScope, number, when, write_csv
+from bot.domain.export_files import (
+    ExportFile,
+    ExportScope,
+    at_columns,
+    number,
+    who,
+    who_columns,
+    write_csv,
+)
 from bot.domain.updates.evidence import KpiOutcome
 from storage.models import KpiDefinition, KpiValue, StatusUpdate, UpdateRevision
 
@@ -58,9 +66,11 @@ def export_files(scope: ExportScope) -> tuple[ExportFile, ...]:
             "updates.csv",
             len(updates),
             write_csv(
-                ["update_id", "submitted_at", "author", "rag", "reason", "summary",
-                 "accomplishments", "next_steps", "blockers", "confidence", "late", "revision"],
-                [[u.id, when(u.submitted_at), u.author_user_id, u.rag, u.reason, u.summary,
+                ["update_id", *at_columns("submitted_at"), *who_columns("author"), "rag",
+                 "reason", "summary", "accomplishments", "next_steps", "blockers", "confidence",
+                 "late", "revision"],
+                [[u.id, *scope.at(u.submitted_at), *who(u.author_user_id), u.rag, u.reason,
+                  u.summary,
                   u.accomplishments, u.next_steps, u.blockers, u.confidence, u.late, u.revision]
                  for u in updates],
             ),
