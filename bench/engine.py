@@ -146,14 +146,14 @@ def insert_engagements(db: Database, count: int, prefix: str, members: Callable[
 
 def cadence_row(
     engagement_id: int,
-    rule_index: int,
+    rule_index: int | recurrence.Rule,
     local_time: str,
     zone: str,
     occurrence,
     delivery: str = "dm",
     local: bool = False,
 ):
-    rule = RULES[rule_index]
+    rule = RULES[rule_index] if isinstance(rule_index, int) else rule_index
     return {
         "team_id": TEAM,
         "engagement_id": engagement_id,
@@ -256,20 +256,22 @@ def seed_jobs(db: Database, pending: int, finished: int) -> None:
             conn.execute(insert(table), chunk)
 
 
-def seed_due(db: Database, count: int, at: datetime, prefix: str) -> list[str]:
-    """`count` engagements with one vendor contact each and a weekly Monday cadence whose
-    occurrence fires at `at` (DM delivery): one prompt each. Returns the vendors' IDs."""
+def seed_due(
+    db: Database, count: int, at: datetime, prefix: str, rule: recurrence.Rule = RULES[0]
+) -> list[str]:
+    """`count` engagements with one vendor contact each and a weekly cadence (`rule`: Mondays)
+    whose occurrence fires at `at` (DM delivery): one prompt each. Returns the vendors' IDs."""
     users = [f"U0{prefix.upper()}{i:07d}" for i in range(count)]
     if not users:
         return users
     ids = insert_engagements(db, count, prefix, lambda i: [users[i]])
     local_time = at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
     occurrence = recurrence.next_occurrence(
-        RULES[0], recurrence.parse_local_time(local_time), "Europe/Berlin", at - MINUTE
+        rule, recurrence.parse_local_time(local_time), "Europe/Berlin", at - MINUTE
     )
     assert occurrence is not None and occurrence.at == at
     insert_cadences(
-        db, [cadence_row(eid, 0, local_time, "Europe/Berlin", occurrence) for eid in ids]
+        db, [cadence_row(eid, rule, local_time, "Europe/Berlin", occurrence) for eid in ids]
     )
     return users
 

@@ -3,6 +3,7 @@ scenarios shortened (tests/test_faults.py), with the same code.
 
     python bench/faults.py [--database sqlite|postgresql|both] [--only slack,kills,database]
                            [--quick]
+    python bench/faults.py --only burst [--prompts 10000]
 
 slack     a month of ticks, one every hour, while the fake Slack fails one call in five
           (429 with Retry-After, 5xx, dropped connections and late answers, some after Slack
@@ -17,6 +18,12 @@ settling (and settling-outside: the same outside the Marketplace)
 database  a PostgreSQL of its own (initdb, its own port) away 30 s then frozen (SIGSTOP) 10 s,
           and SQLite locked 30 s by another writer, while Slack uses Cadence and a worker runs:
           the slowest answer to Slack, the slowest /healthz, how soon the worker passes again.
+burst     (issue 21, item 6; PostgreSQL only, a server of its own) two `worker` and two `web`
+          processes (the Procfile's lines) while 10,000 prompts fall due at once, Slack failing
+          one call in five: a worker SIGKILLed mid-burst, PostgreSQL restarted, people using
+          Cadence throughout: prompts due, delivered, lost, duplicated; requests sent,
+          acknowledged within 3 s, failed, the slowest; the time to drain; what happened when.
+          Not in the default --only: it takes minutes (bench/burst.py).
 
 The app is the real one, served over HTTP and driven by signed requests and `tick --now`;
 only Slack is faked (bot/demo/fake_slack/). Scratch databases are dropped at the end.
@@ -268,17 +275,33 @@ RUNS = {
 }
 
 
+def burst_run(prompts: int) -> None:
+    import burst  # bench/burst.py
+
+    root = Path(tempfile.mkdtemp(prefix="cadence-burst-"))
+    result = burst.run(prompts, root, wall_clock_s=600)
+    print(f"  burst  postgresql {prompts:,} prompts due at once, 2 workers, 2 web processes, "
+          "20% faults")  # fmt: skip
+    for line in result.lines():
+        print(f"         {line}")
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--only", default="slack,kills,settling,settling-outside,database")
     parser.add_argument("--quick", action="store_true", help="a week, five kills, 5 s outages")
     parser.add_argument("--postgres-url", default=DEFAULT_PG)
+    parser.add_argument("--prompts", type=int, default=10_000, help="burst: prompts due at once")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)  # the faults make the app log a lot, by design
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     print(f"Fault runs{' (quick)' if args.quick else ''}, {time.strftime('%Y-%m-%d')}")
     for name in args.only.split(","):
+        if name == "burst":
+            burst_run(args.prompts)
+            continue
         for kind in kinds:
             with scratch_database(kind, args.postgres_url) as url:
                 RUNS[name](kind, url, args.quick)
