@@ -79,7 +79,16 @@ def test_a_weekly_digest_with_the_numbers_of_four_weeks_and_its_chart(cadence, m
     # concern was neither acknowledged (24 h) nor resolved (72 h) in time: 0 of 2.
     # Score = (30 × 33.3 + 30 × 0 + 25 × 0) / 85 = 11.8 → 12 (no feedback: its weight left out).
     assert "Score *12*" in text, text
-    assert "on time 33%" in text and "KPIs on target 0/1" in text and "SLAs met 0%" in text
+    assert "on time 33%, 1 missed" in text and "KPIs on target 0/1" in text
+    assert "SLAs met 0%" in text
+    # Weeks end Mondays 09:01 UTC; they start at the first with data (week 1's check-in, asked
+    # at 08:01), not eight weeks back. Week 1: asked, answered at 10:00, after its week ended:
+    # no update yet by then (–), nothing missed. Week 2: the green in force (its own answer
+    # came late on Wednesday: late is not missed). Week 3: the update missed: ✗, not the amber
+    # carried over. Week 4: amber, its window still open (not yet missed).
+    assert "Weeks (oldest first): `–G✗A`" in text
+    assert "🟠 amber · ❌ *1 update missed* · *Acme Payments*" in text
+    assert "✗ update missed, – no update yet" in text  # the key, in the footer
     assert "1 high" in text and "1 past SLA" in text and "VPN keys shared by email" in text
     assert "Acme Payments" in text
     # The same numbers as the figures module computes from the same rows.
@@ -90,6 +99,7 @@ def test_a_weekly_digest_with_the_numbers_of_four_weeks_and_its_chart(cadence, m
     computed = figures.compute(inputs, now=at, weeks=figures.TREND_WEEKS)[engagement.id]
     assert computed.scorecard.now.score == 12
     assert computed.scorecard.now.on_time == figures.Rate(1, 3)
+    assert computed.missed_by_week == (0, 0, 0, 0, 0, 0, 1, 0) and computed.first_week == 4
     # Its button opens the health card.
     buttons = [b["accessory"] for b in digest["blocks"] if b.get("accessory")]
     assert [b["value"] for b in buttons] == [str(engagement.id)]
@@ -104,6 +114,7 @@ def test_a_weekly_digest_with_the_numbers_of_four_weeks_and_its_chart(cadence, m
     assert width >= 800 and 200 <= height <= 2000
     asked = cadence.fake.calls_to("files.getUploadURLExternal")[-1].args
     assert "amber" in str(asked.get("alt_txt")) and "1 engagement" in str(asked.get("alt_txt"))
+    assert "over 4 weeks to Mon 30 Nov 2026" in str(asked.get("alt_txt"))  # from week 1 on
     assert cadence.fake.calls_to("files.completeUploadExternal")[-1].ok
     # Exactly once: the same slot ticked again (or by a second process) posts nothing more.
     tick(cadence, monkeypatch, at + timedelta(minutes=1))

@@ -106,7 +106,8 @@ def test_the_card_shows_the_same_figures_as_the_figures_module(cadence):
     text = text_of(card)
 
     assert found.rag_now == "amber" and "🟠 *Amber* as of Mon 30 Nov" in text
-    assert "`– – – – – – – A`" in text  # the trend, oldest first, in letters as well
+    # The trend from its first week with data (the update's), in letters as well.
+    assert "Trend over 1 week, oldest first: 🟠  `A`" in text
     assert f"from <@{VENDOR}>" in text and "Slipping a week." in text
     # KPIs against target: one met, one missed, each with its target.
     assert [(k.name, k.value, k.outcome) for k in found.kpis] == [
@@ -261,3 +262,46 @@ def test_an_engagement_with_nothing_yet_has_a_plain_card():
                  "*KPIs* none defined", "*Open concerns* none", "*Feedback* no answers",
                  "*Scorecard* (last 4 weeks): *—*"):  # fmt: skip
         assert says in text, says
+
+
+def missed_inputs(*asked: figures.Asked, updates: tuple[Update, ...] = ()) -> figures.Figures:
+    inputs = Inputs(1, "Quiet", "quiet", asked=asked, updates=updates)
+    return figures.compute_one(inputs, now=NOW, weeks=figures.TREND_WEEKS)
+
+
+def asked_at(user: str, days_before: float, answered: bool = False) -> figures.Asked:
+    """Asked `days_before` NOW with a day's window (closed by NOW); answered within an hour."""
+    at = NOW - timedelta(days=days_before)
+    return figures.Asked(int(days_before), user, "answered" if answered else "pending", at,
+                         at + timedelta(days=1), at + timedelta(hours=1) if answered else None)  # fmt: skip
+
+
+def test_missed_updates_are_said_in_words_never_0_percent_or_no_update_yet():
+    # Weeks end at NOW, NOW − 7 d, …: a check-in 8 days before NOW is in week 6, one 2 days
+    # before in week 7; both windows closed, nobody ever answered: 4 updates missed.
+    found = missed_inputs(asked_at(VENDOR, 8), asked_at(EXTERNAL, 8), asked_at(VENDOR, 2),
+                          asked_at(EXTERNAL, 2))  # fmt: skip
+    extra = health.Health(1, "Vendor", "UTC", ACME, archived=False)
+    text = text_of(health_card(found, extra, now=NOW))
+    assert "*RAG* ❌ *2 updates missed*, no RAG given yet" in text
+    assert "Trend over 2 weeks, oldest first: ❌ ❌  `✗ ✗` (✗ missed)" in text
+    assert "On-time updates over 2 weeks: none on time: 4 missed" in text
+    assert "On-time updates: none on time: 4 missed" in text  # the scorecard's part
+    assert "no update yet" not in text and "0%" not in text
+
+
+def test_a_missed_update_after_a_rag_keeps_the_rag_and_says_what_was_missed():
+    # Week 6: the vendor answered on time (green); week 7: the vendor missed; week 5 was
+    # asked of someone away only (not data). The RAG stays green, the miss is said beside it.
+    away = figures.Asked(9, EXTERNAL, "away", NOW - timedelta(days=15), NOW - timedelta(days=14))
+    green = Update(1, "green", NOW - timedelta(days=10) + timedelta(hours=1))
+    found = missed_inputs(away, asked_at(VENDOR, 10, answered=True), asked_at(VENDOR, 2),
+                          updates=(green,))  # fmt: skip
+    extra = health.Health(1, "Vendor", "UTC", ACME, archived=False)
+    text = text_of(health_card(found, extra, now=NOW))
+    assert "*RAG* 🟢 *Green* as of Sat 21 Nov 10:00 UTC" in text
+    assert (
+        "❌ *1 update missed* at the latest check-in: the RAG above is the last one given" in text
+    )
+    assert "Trend over 2 weeks, oldest first: 🟢 ❌  `G ✗` (✗ missed)" in text
+    assert "On-time updates over 2 weeks: 50% (1 of 2), 1 missed" in text

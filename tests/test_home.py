@@ -90,8 +90,8 @@ def test_each_person_sees_their_own_home(cadence, monkeypatch):
     cadence.wait_until(lambda: the_concern(cadence), what="the concern")
 
     # The lead: the engagement with its RAG, trend, score and on-time rate, worked out by hand
-    # from what was seeded. Trend: eight weeks ending now, only this week holds an update
-    # (amber). On time: the vendor answered within the 48-hour window (met); the external
+    # from what was seeded. Trend: from the first week with data (the first check-in's, this
+    # one), which holds an update (amber). On time: the vendor answered within the 48-hour window (met); the external
     # engineer's window is still open, so it is not yet counted: 1 of 1. Score: of its parts
     # only on-time has something to count (no KPI figure reported; the high concern is inside
     # its 24 h and 72 h clocks; no feedback), so 100 × 30 ÷ 30 = 100; nothing four weeks
@@ -100,7 +100,7 @@ def test_each_person_sees_their_own_home(cadence, monkeypatch):
     home = open_home(cadence, LEAD, at)
     seen = text(home)
     assert "🟠 *Amber* · *Acme Payments*" in seen and "you: lead" in seen
-    assert "8-week trend `– – – – – – – A` · score 100/100 · on time 100% (1 of 1)" in seen
+    assert "1-week trend `A` · score 100/100 · on time: 100% (1 of 1)" in seen
     assert "Waiting for your answer" not in seen and buttons(home) == []
 
     # The stakeholder: the concern they raised.
@@ -112,6 +112,21 @@ def test_each_person_sees_their_own_home(cadence, monkeypatch):
     home = open_home(cadence, OUTSIDER, at)
     assert "not part of any engagement" in text(home)
     assert "Your engagements" not in text(home)
+
+
+def test_a_missed_update_says_so_in_words_on_the_leads_home(cadence, monkeypatch):
+    set_up(cadence)
+    tick(cadence, monkeypatch, MON)
+    # Nobody answers; the 48-hour window closes on Wednesday 08:00 UTC.
+    tick(cadence, monkeypatch, MON + timedelta(hours=49))
+    seen = text(open_home(cadence, LEAD, MON + timedelta(hours=50)))
+    # Both vendor contacts missed: said in words where the RAG would be, not "No update yet";
+    # the trend starts at the week of the first check-in and marks it ✗ with its key; the
+    # on-time rate says "none on time: 2 missed", never "0%". The score has only on-time to
+    # count, 0 of 2: 0 × 20 ÷ 20 = 0.
+    assert "❌ *2 updates missed* · *Acme Payments*" in seen
+    assert "1-week trend `✗` (✗ missed) · score 0/100 · on time: none on time: 2 missed" in seen
+    assert "No update yet" not in seen and "0%" not in seen
 
 
 def test_once_opened_home_is_published_again_after_each_change_for_that_person(

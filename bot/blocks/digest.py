@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks import trend
 from bot.blocks.common import MAX_MESSAGE_BLOCKS, MAX_SECTION_TEXT, context, escape, message
 from bot.blocks.contract import upcoming_line
 from bot.blocks.health import HEALTH_ACTION, assurance_summary
@@ -37,7 +38,6 @@ from bot.domain.updates.evidence import RAG_EMOJI
 
 MAX_DETAILED = 12  # engagements given a section of their own; the rest get a line
 NO_UPDATE = "⚪"
-TREND_LETTERS = {"green": "G", "amber": "A", "red": "R", None: "·"}
 SEVERITY_WORDS = ("critical", "high", "medium", "low")
 MAX_TITLE = 90  # a concern's title in a digest entry (the health card has it whole)
 MAX_QUESTIONS = 4  # custom questions aggregated in a digest entry; the rest counted
@@ -97,7 +97,19 @@ def rag_marker(rag: str | None) -> str:
 
 
 def trend_letters(f: Figures) -> str:
-    return "".join(TREND_LETTERS.get(r, "·") for r in f.rag_trend)
+    """From the first week with data, ✗ a week whose update was missed (`bot.blocks.trend`)."""
+    return trend.letters(trend.weeks_of(f), sep="")
+
+
+def _no_rag(f: Figures) -> str:
+    """The mark of an engagement with no RAG: ❌ when its latest update was missed."""
+    return trend.MARKS[trend.MISSED] if trend.missed_latest(f) else NO_UPDATE
+
+
+def missed_marker(f: Figures) -> str:
+    """` · ❌ 2 updates missed` when the latest update due was missed, else nothing."""
+    missed = trend.missed_words(f)
+    return f" · {trend.MARKS[trend.MISSED]} *{missed}*" if missed else ""
 
 
 def age(delta: timedelta) -> str:
@@ -128,7 +140,8 @@ def score_line(f: Figures) -> str:
     feedback = "–" if now.feedback is None else f"{now.feedback:.1f}/5"
     score = "–" if now.score is None else str(now.score)
     return (
-        f"Score *{score}*{points(card.change())} · on time {percent(now.on_time)}"
+        f"Score *{score}*{points(card.change())} · on time "
+        f"{trend.on_time_brief(now.on_time, trend.score_missed(f))}"
         f"{points(changes['on_time'])} · KPIs on target {now.kpis_met.met}/{now.kpis_met.counted}"
         f"{points(changes['kpis'])} · deliverables {percent(now.delivery)}"
         f"{points(changes['delivery'])} · SLAs met {percent(now.sla)}{points(changes['sla'])}"
@@ -220,20 +233,23 @@ def question_lines(f: Figures) -> list[str]:
 
 def detailed_section(f: Figures, now: datetime) -> SectionBlock:
     changed = change_phrase(f)
-    head = f"{rag_marker(f.rag_now)} · *{name_of(f)}* `{f.handle}`"
+    status = rag_marker(f.rag_now) + missed_marker(f)
+    if f.rag_now is None and trend.missed_latest(f):  # missed, not "no update yet"
+        status = missed_marker(f).removeprefix(" · ")
+    head = f"{status} · *{name_of(f)}* `{f.handle}`"
     if changed:
         head += f" · _changed: {changed}_"
-    trend = f"Weeks (oldest first): `{trend_letters(f)}`"
+    weeks = f"Weeks (oldest first): `{trend_letters(f)}`"
     delivered = deliverable_line(f)
     evidence = assurance_line(f)
     contract = contract_line(f)
     tail = [line for line in (delivered, evidence, contract) if line]
     asked = question_lines(f)
-    text = "\n".join([head, f"{score_line(f)}\n{trend}", concern_line(f, now), *tail, *asked])
+    text = "\n".join([head, f"{score_line(f)}\n{weeks}", concern_line(f, now), *tail, *asked])
     if len(text) > MAX_SECTION_TEXT:  # long titles: drop them, keep whole sentences
         tail = [line.split("\n")[0] for line in (delivered, evidence, contract) if line]
         text = "\n".join(
-            [head, f"{score_line(f)}\n{trend}", concern_line(f, now).split("\n")[0], *tail]
+            [head, f"{score_line(f)}\n{weeks}", concern_line(f, now).split("\n")[0], *tail]
         )
     return SectionBlock(
         block_id=f"digest-{f.engagement_id}",
@@ -254,9 +270,10 @@ def summary_line(f: Figures) -> str:
         extra += f" · {len(f.assurance.expired)} evidence expired"
     changed = change_phrase(f)
     return (
-        f"{RAG_EMOJI.get(f.rag_now or '', NO_UPDATE)} *{name_of(f)}* `{f.handle}` · score "
-        f"{'–' if score is None else score} · on time {percent(f.scorecard.now.on_time)}{extra}"
-        + (f" · _{changed}_" if changed else "")
+        f"{RAG_EMOJI.get(f.rag_now or '', _no_rag(f))} *{name_of(f)}* `{f.handle}` · score "
+        f"{'–' if score is None else score} · on time "
+        f"{trend.on_time_brief(f.scorecard.now.on_time, trend.score_missed(f))}"
+        f"{missed_marker(f)}{extra}" + (f" · _{changed}_" if changed else "")
     )
 
 
@@ -354,7 +371,7 @@ def digest_message(figures: Sequence[Figures], scope: DigestScope) -> dict[str, 
     ]
     footer = [
         DividerBlock(),
-        context(f"{SCORE_FORMULA} Weeks: G green, A amber, R red, · no update."),
+        context(f"{SCORE_FORMULA} Weeks, from the first with data: {trend.KEY}."),
     ]
     needing = [f for f in rows if attention_rank(f)[0] < 4]  # everything but plain green
     detailed = needing[:MAX_DETAILED] if needing else rows[: min(3, len(rows))]

@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, DividerBlock, HeaderBlock
 
+from bot.blocks import trend
 from bot.blocks.common import (
     context,
     escape,
@@ -56,7 +57,6 @@ HEALTH_ACTION = "health_card"  # opens an engagement's health card; the engageme
 UPDATE_BUTTON = f"{HEALTH_ACTION}:update"  # the card's buttons, the engagement id as value
 CONCERN_BUTTON = f"{HEALTH_ACTION}:concern"
 CONCERNS_BUTTON = f"{HEALTH_ACTION}:concerns"
-RAG_LETTERS = {"green": "G", "amber": "A", "red": "R"}
 NO_RAG = "⚪"
 OUTCOME_MARKS = {KpiOutcome.MET: "✅", KpiOutcome.WITHIN: "🟡", KpiOutcome.MISSED: "❌"}
 OUTCOME_WORDS = {
@@ -112,11 +112,11 @@ def rag_word(rag: str | None) -> str:
     return f"{RAG_EMOJI.get(rag, NO_RAG)} *{rag.capitalize()}*"
 
 
-def trend_line(trend: Sequence[str | None]) -> str:
-    """One mark per week, oldest first, as colours and letters (never colour alone)."""
-    marks = " ".join(RAG_EMOJI.get(r or "", NO_RAG) for r in trend)
-    letters = " ".join(RAG_LETTERS.get(r or "", "–") for r in trend)
-    return f"{marks}  `{letters}`"
+def trend_line(weeks: Sequence[trend.Week]) -> str:
+    """One mark per week, oldest first, as colours and letters (never colour alone), a missed
+    week as ❌ and ✗ (`bot.blocks.trend`), with the key of the marks beyond G, A and R."""
+    marks = " ".join(trend.MARKS[w.state] for w in weeks)
+    return f"{marks}  `{trend.letters(list(weeks))}`{trend.key_of(list(weeks))}"
 
 
 def percent(value: float | None) -> str:
@@ -184,14 +184,24 @@ def concern_line(row: ConcernRow, now: datetime) -> str:
 
 
 def _rag_section(f: Figures, h: Health, now: datetime) -> str:
-    weeks = len(f.rag_trend)
-    lines = [f"*RAG* {rag_word(f.rag_now)}"]
+    shown = trend.weeks_of(f)
+    weeks = moments.counted(len(shown), "week")
+    missed = trend.missed_words(f)
+    if f.rag_now is None and missed:  # the worst news, in words: never "no update yet"
+        lines = [f"*RAG* {trend.MARKS[trend.MISSED]} *{missed}*, no RAG given yet"]
+    else:
+        lines = [f"*RAG* {rag_word(f.rag_now)}"]
     if f.rag_as_of is not None:
         lines[0] += (
             f" as of {moments.moment(f.rag_as_of, h.timezone)} ({relative(f.rag_as_of, now)})"
         )
-    lines.append(f"Trend over {weeks} weeks, oldest first: {trend_line(f.rag_trend)}")
-    lines.append(f"On-time updates over {weeks} weeks: {rate_text(f.on_time)}")
+        if missed:
+            lines.append(
+                f"{trend.MARKS[trend.MISSED]} *{missed}* at the latest check-in: the RAG above "
+                "is the last one given"
+            )
+    lines.append(f"Trend over {weeks}, oldest first: {trend_line(shown)}")
+    lines.append(f"On-time updates over {weeks}: {trend.on_time_words(f.on_time, f.missed)}")
     changes = f.changes
     moved = (
         f"{rag_word(changes.rag_before)} → {rag_word(changes.rag_now)}"
@@ -393,7 +403,7 @@ def _scorecard_section(f: Figures) -> str:
         "—" if now.feedback is None else f"{now.feedback:.1f}/5 ({percent(parts['feedback'])})"
     )
     shown = {
-        "on_time": rate_text(now.on_time),
+        "on_time": trend.on_time_words(now.on_time, trend.score_missed(f)),
         "kpis": rate_text(now.kpis_met),
         "delivery": rate_text(now.delivery),
         "sla": rate_text(now.sla),
@@ -427,7 +437,7 @@ def health_card(f: Figures, h: Health, *, now: datetime, buttons: bool = True) -
     name = f.name or f.handle
     score = f.scorecard.now.score
     fallback = (
-        f"Health of {escape(name)}: {f.rag_now or 'no update yet'}, score "
+        f"Health of {escape(name)}: {f.rag_now or trend.missed_words(f) or 'no update yet'}, score "
         f"{'—' if score is None else score}/100, {f.concerns.open_total} open concern"
         f"{'s' if f.concerns.open_total != 1 else ''}"
     )

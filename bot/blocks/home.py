@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks import trend
 from bot.blocks.assurance import home_blocks as evidence_blocks
 from bot.blocks.checkins import ANSWER_ACTION, button_label
 from bot.blocks.common import MAX_SECTION_TEXT, context, escape, fit_text, section
@@ -34,7 +35,7 @@ from bot.domain.checkins import CheckInStatus
 from bot.domain.concerns import ConcernPage
 from bot.domain.deliverable_queue import ACCEPT, SUBMIT, Waiting
 from bot.domain.engagements import EngagementDetails
-from bot.domain.figures import TREND_WEEKS, Figures
+from bot.domain.figures import Figures
 from bot.domain.updates.evidence import RAG_EMOJI
 from storage.models import Cadence, CheckIn, Engagement
 
@@ -54,33 +55,37 @@ def rag_marker(rag: str | None) -> str:
     return f"{RAG_EMOJI[rag]} *{RAG_WORDS[rag]}*"
 
 
-def trend_letters(trend: Sequence[str | None]) -> str:
-    """A RAG trend as letters, oldest first (G, A, R; – for a week with no update yet)."""
-    return " ".join(RAG_WORDS.get(rag or "", "–")[0] for rag in trend)
-
-
 def figures_line(f: Figures) -> str:
-    """RAG trend, score (and its change) and on-time rate of one engagement."""
+    """RAG trend from its first week with data (✗ a week whose update was missed, – no update
+    yet: `bot.blocks.trend`), score (and its change) and on-time rate in words (a missed
+    update is never "0%")."""
     score = f.scorecard.now.score
     change = f.scorecard.change()
     score_text = "score —" if score is None else f"score {score}/100"
     if score is not None and change is not None:
         score_text += f" ({change:+d})"
-    on_time = f.on_time
-    on_time_text = (
-        "on time —"
-        if on_time.value is None
-        else f"on time {moments.percent(on_time.value)} ({on_time.met} of {on_time.counted})"
-    )
+    weeks = trend.weeks_of(f)
     return (
-        f"{TREND_WEEKS}-week trend `{trend_letters(f.rag_trend)}` · {score_text} · {on_time_text}"
+        f"{len(weeks)}-week trend `{trend.letters(weeks)}`{trend.key_of(weeks)} · {score_text}"
+        f" · on time: {trend.on_time_words(f.on_time, f.missed)}"
     )
+
+
+def status_marker(f: Figures | None) -> str:
+    """The RAG as emoji and word, or, when the latest update due was missed, that in words:
+    beside a RAG given before it, or instead of "no update yet"."""
+    rag = rag_marker(f.rag_now if f else None)
+    missed = trend.missed_words(f) if f else None
+    if not missed:
+        return rag
+    said = f"{trend.MARKS[trend.MISSED]} *{missed}*"
+    return said if f is None or f.rag_now is None else f"{rag} · {said}"
 
 
 def engagement_entry(
     details: EngagementDetails, roles: Sequence[str], figures: Figures | None
 ) -> str:
-    rag = rag_marker(figures.rag_now if figures else None)
+    rag = status_marker(figures)
     line = f"{rag} · {engagement_lines(details)} · you: {', '.join(roles)}"
     return f"{line}\n{figures_line(figures)}" if figures is not None else line
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain import moments
-from bot.domain.figures import Figures, Rate
+from bot.domain.figures import SCORE_WEEKS, Figures, Rate
 
 MISSED = "missed"
 NONE = "none"  # no update yet, nothing missed: not due yet, or no check-in that week
 LETTERS = {"green": "G", "amber": "A", "red": "R", MISSED: "✗", NONE: "–"}
+MARKS = {"green": "🟢", "amber": "🟠", "red": "🔴", MISSED: "❌", NONE: "⚪"}
 KEY = "G green, A amber, R red, ✗ update missed, – no update yet"
 
 
@@ -85,6 +86,19 @@ def on_time_words(rate: Rate, missed: int) -> str:
     return f"none on time: {', '.join(parts)}"
 
 
+def on_time_brief(rate: Rate, missed: int) -> str:
+    """The on-time rate for a one-line summary (the digest's): `33%`, `33%, 1 missed`,
+    `none, 2 missed`, `none, 1 late`; `–` when nothing was counted. Never "0%"."""
+    if rate.counted == 0:
+        return "–"
+    if rate.met:
+        said = moments.percent(rate.value)
+        return f"{said}, {missed} missed" if missed else said
+    late = rate.counted - missed
+    parts = ([f"{late} late"] if late else []) + ([f"{missed} missed"] if missed else [])
+    return f"none, {', '.join(parts)}"
+
+
 def missed_latest(f: Figures) -> int:
     """How many missed the engagement's latest week with an update due, when nobody answered
     it (a MISSED week); 0 otherwise."""
@@ -92,3 +106,24 @@ def missed_latest(f: Figures) -> int:
         if w.rate.counted:
             return w.missed if w.state == MISSED else 0
     return 0
+
+
+def score_missed(f: Figures) -> int:
+    """Updates missed in the scorecard's period (its last SCORE_WEEKS weeks)."""
+    return sum(f.missed_by_week[-SCORE_WEEKS:])
+
+
+def missed_words(f: Figures) -> str | None:
+    """What a view says when the latest update due was missed: `2 updates missed`, or None."""
+    missed = missed_latest(f)
+    return f"{moments.counted(missed, 'update')} missed" if missed else None
+
+
+def key_of(weeks: list[Week]) -> str:
+    """The letters' key for what a trend shows beyond G, A, R: ` (✗ missed, – no update yet)`."""
+    said = [
+        f"{LETTERS[s]} {w}"
+        for s, w in ((MISSED, "missed"), (NONE, "no update yet"))
+        if any(week.state == s for week in weeks)
+    ]
+    return f" ({', '.join(said)})" if said else ""
