@@ -123,7 +123,11 @@ def test_a_stakeholder_raises_a_security_concern_and_the_right_people_hear_at_on
             lambda lead=lead: [m for m in dms_to(cadence, lead) if "security" in text_of(m)],
             what="the leads' security alert",
         )
-        assert len(alert) == 1 and "told to the leads at once" in text_of(alert[0])
+        assert (
+            len(alert) == 1
+            and "As one of its leads, you hear of a security concern this serious at once"
+            in text_of(alert[0])
+        )
     with cadence.db.read_session() as session:
         audit = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "concern")).all()
     assert [(a.action, a.actor_user_id) for a in audit] == [("raise", STAKEHOLDER)]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import in_ci
+from wording import COUNT, faults
 
 from bot.demo import script
 from bot.demo.cast import LENA, PAYMENTS
@@ -255,6 +256,16 @@ def test_the_csv_export_is_written_as_slack_delivered_it(demo: Demo):
     assert "shared the file **cadence-payments-platform.zip**" in demo.section(
         "Lena Park · DM with Cadence"
     )
+
+
+def test_no_message_says_0_0_a_wrong_plural_or_another_percentage(demo: Demo):
+    """Every message the run showed, read with tests/wording.py's rules (issue 22, item 4)."""
+    text = demo.transcript
+    # The scan read what it is about: digests' shares, counts, the export's message.
+    assert "% · " in text and "KPIs on target" in text and "The record of" in text
+    assert len(COUNT.findall(text)) > 50
+    found = faults(text)
+    assert not found, "\n".join(found)
 
 
 def test_a_step_the_app_refuses_stops_the_story_saying_which(tmp_path: Path):

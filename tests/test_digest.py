@@ -79,7 +79,7 @@ def test_a_weekly_digest_with_the_numbers_of_four_weeks_and_its_chart(cadence, m
     # concern was neither acknowledged (24 h) nor resolved (72 h) in time: 0 of 2.
     # Score = (30 × 33.3 + 30 × 0 + 25 × 0) / 85 = 11.8 → 12 (no feedback: its weight left out).
     assert "Score *12*" in text, text
-    assert "on time 33%, 1 missed" in text and "KPIs on target 0/1" in text
+    assert "on time 33%, 1 missed" in text and "KPIs on target 0%" in text
     assert "SLAs met 0%" in text
     # Weeks end Mondays 09:01 UTC; they start at the first with data (week 1's check-in, asked
     # at 08:01), not eight weeks back. Week 1: asked, answered at 10:00, after its week ended:

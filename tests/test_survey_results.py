@@ -110,7 +110,7 @@ def test_each_lead_gets_one_aggregate_without_anonymous_names_then_the_trend(cad
         assert "No earlier survey" in shown
         assert "Releases keep slipping without notice." in shown
         assert "Great demos &amp; notes." in shown and f"<@{S2}>" in shown
-        assert "_anonymous_" in shown
+        assert "_(given anonymously)_" in shown and "— _anonymous_" not in shown
         # Neither anonymous answerer is named anywhere in the message, nor who did not answer.
         for never in (STAKEHOLDER, S3, S4):
             assert never not in json.dumps(dm)
@@ -289,14 +289,14 @@ def test_many_long_comments_stay_within_slacks_limits_and_the_rest_are_counted()
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert all(len(s) <= MAX_SECTION_TEXT for s in sections)
     quotes = [s for s in sections if s.startswith(">")]
-    shown = sum(s.count("— _anonymous_") for s in quotes)
+    shown = sum(s.count("_(given anonymously)_") for s in quotes)
     left_out = 150 - shown
     assert (
         text_of({"blocks": blocks[-1:]}).strip()
         == f"{left_out} more comments did not fit in this message."
     )
     # Each comment is cut between words, within its limit, escaped, with its ellipsis.
-    first = quotes[0].split("\n— ")[0]
+    first = quotes[0].split("\n_(given anonymously)_")[0]
     assert len(first) <= COMMENT_LIMIT and first.endswith("…")
     last_word = first.removesuffix("…").rsplit(" ", 1)[-1]
     assert last_word in {"Deliveries", "&amp;", "&lt;reviews&gt;", "keep", "slipping"}

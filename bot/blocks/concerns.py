@@ -278,7 +278,8 @@ def notice(concern: Concern, engagement: Engagement, reason: str) -> dict[str, A
     if reason == "security":
         text = (
             f"🔐 A *{concern.severity} security* concern was raised on "
-            f"*{escape(engagement.name)}* {where}, and it is told to the leads at once."
+            f"*{escape(engagement.name)}* {where}. As one of its leads, you hear of a "
+            "security concern this serious at once."
         )
     else:
         text = (

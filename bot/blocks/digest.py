@@ -142,7 +142,7 @@ def score_line(f: Figures) -> str:
     return (
         f"Score *{score}*{points(card.change())} · on time "
         f"{trend.on_time_brief(now.on_time, trend.score_missed(f))}"
-        f"{points(changes['on_time'])} · KPIs on target {now.kpis_met.met}/{now.kpis_met.counted}"
+        f"{points(changes['on_time'])} · KPIs on target {percent(now.kpis_met)}"
         f"{points(changes['kpis'])} · deliverables {percent(now.delivery)}"
         f"{points(changes['delivery'])} · SLAs met {percent(now.sla)}{points(changes['sla'])}"
         f" · feedback {feedback} · assurance {percent(now.assurance)}"

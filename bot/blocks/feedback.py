@@ -168,8 +168,11 @@ def _quote(text: str, limit: int = COMMENT_LIMIT) -> str:
 
 
 def _comment_text(comment: Comment) -> str:
-    author = "_anonymous_" if comment.author is None else f"<@{comment.author}>"
-    return f"{_quote(comment.text)}\n— {author}"
+    """A comment quoted with its author after it, or, given anonymously, saying so (not
+    signed "anonymous" as if that were someone's name)."""
+    if comment.author is None:
+        return f"{_quote(comment.text)}\n_(given anonymously)_"
+    return f"{_quote(comment.text)}\n— <@{comment.author}>"
 
 
 def _comment_sections(comments: Sequence[Comment], budget: int) -> tuple[list[SectionBlock], int]:

@@ -251,7 +251,8 @@ def _kpi_lines(f: Figures, h: Health) -> list[str]:
         return ["*KPIs* none defined for this engagement"]
     met = sum(1 for k in f.kpis if k.outcome == KpiOutcome.MET)
     reported = sum(1 for k in f.kpis if k.outcome is not None)
-    header = f"*KPIs against target* ({met} of {reported} reported on target)"
+    said = f"{met} of {reported} reported on target" if reported else "none reported yet"
+    header = f"*KPIs against target* ({said})"
     return [header, *(kpi_line(k) for k in f.kpis)]
 
 

@@ -35,6 +35,7 @@ ROWS_OF = {
     "feedback.csv": "feedback answer",
     "feedback_comments.csv": "feedback comment",
     "risk_reviews.csv": "risk review",
+    "answers.csv": "custom question answer",
     "concerns.csv": "concern",
     "concern_history.csv": "concern event",
     "deliverables.csv": "deliverable",
