@@ -197,3 +197,15 @@ def test_only_people_who_may_see_the_engagement_get_it(cadence):
         ).all()
     assert planned == []
     assert cadence.fake.calls_to("files.getUploadURLExternal") == []
+
+
+def test_one_day_is_said_as_one_day():
+    """A slip of a single day, and a deliverable a single day late, read '1 day', not '1 days'."""
+    before = realistic()
+    six = next(i for i in before.items if i.deliverable_id == 6)
+    slipped = replace(six, due=D(2027, 1, 16), replans=(Replan(D(2027, 1, 15), D(2027, 1, 16)),))
+    text = timeline.timeline_alt_text(
+        realistic(items=tuple(slipped if i is six else i for i in before.items))
+    )
+    assert "(+1 day)" in text, text
+    assert "1 days" not in text

@@ -114,8 +114,9 @@ def concern_modal(
         if left_out:
             blocks.append(
                 context(
-                    f"The first {MAX_CHOICES} engagements by name; {left_out} more are not "
-                    "listed. For one of those, use `/cadence concern <engagement>`."
+                    f"The first {MAX_CHOICES} engagements by name; "
+                    f"{'1 more is' if left_out == 1 else f'{left_out} more are'} not listed. "
+                    "For one of those, use `/cadence concern <engagement>`."
                 )
             )
     if quote:

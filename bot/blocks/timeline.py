@@ -23,6 +23,7 @@ import io
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.deliverable_timeline import Timeline, TimelineItem
 
@@ -84,10 +85,6 @@ def _day(d: date) -> str:
     return f"{d.day} {d:%b}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
@@ -100,7 +97,7 @@ def row_words(item: TimelineItem, today: date) -> str:
     """The second line of a row's label: its status, lateness, slips and rework, in words."""
     parts = [STATUS_WORDS.get(item.state, item.state)]
     if item.overdue:
-        parts[0] += f" {_plural((today - item.due).days, 'day')}"
+        parts[0] += f" {moments.counted((today - item.due).days, 'day')}"
     slips = item.slips
     if slips:
         parts.append(f"slipped {_times(len(slips))} (+{sum(r.days for r in slips)} d)")
@@ -298,8 +295,8 @@ def _draw(timeline: Timeline) -> Figure:
     items, hidden = drawn(timeline)
     today = timeline.today
     subtitle = (
-        f"{_plural(len(timeline.items), 'deliverable')} · "
-        f"{_plural(len(timeline.milestones), 'milestone')} · today {_day(today)} {today:%Y} "
+        f"{moments.counted(len(timeline.items), 'deliverable')} · "
+        f"{moments.counted(len(timeline.milestones), 'milestone')} · today {_day(today)} {today:%Y} "
         f"({timeline.timezone})"
     )
     ax.text(24, 58, subtitle, fontsize=9, va="top", color=SOFT, parse_math=False)
@@ -359,7 +356,7 @@ def _draw(timeline: Timeline) -> Figure:
         if x >= 0:
             ax.plot([x, x], [start, end], color=INK, lw=0.9, linestyle=(0, (1, 2)), zorder=1)
     if hidden:
-        ax.text(LABEL_RIGHT_PX, y + ROW_PX / 2, f"+{_plural(hidden, 'more deliverable')} not "
+        ax.text(LABEL_RIGHT_PX, y + ROW_PX / 2, f"+{moments.counted(hidden, 'more deliverable')} not "
                 "shown", fontsize=9, fontstyle="italic", ha="right", va="center",
                 color="#333333", gid="more-rows")  # fmt: skip
     x = axis.x(today)
@@ -386,7 +383,7 @@ def timeline_filename(timeline: Timeline) -> str:
 def _sentences(timeline: Timeline) -> list[str]:
     items, today = timeline.items, timeline.today
     head = (
-        f"Timeline of {_plural(len(items), 'deliverable')} of {_name(timeline.name)}, "
+        f"Timeline of {moments.counted(len(items), 'deliverable')} of {_name(timeline.name)}, "
         f"planned against actual dates, today {_day(today)} {today:%Y}"
     )
     if not items:
@@ -400,7 +397,7 @@ def _sentences(timeline: Timeline) -> list[str]:
         out.append(
             "Milestones: "
             + "; ".join(
-                f"{_name(m.name)} {_day(m.due)} ({m.state}, {_plural(m.count, 'deliverable')})"
+                f"{_name(m.name)} {_day(m.due)} ({m.state}, {moments.counted(m.count, 'deliverable')})"
                 for m in timeline.milestones
             )
             + "."
@@ -410,7 +407,7 @@ def _sentences(timeline: Timeline) -> list[str]:
         out.append(
             "Overdue: "
             + "; ".join(
-                f"{_name(i.title)} (due {_day(i.due)}, {_plural((today - i.due).days, 'day')} late)"
+                f"{_name(i.title)} (due {_day(i.due)}, {moments.counted((today - i.due).days, 'day')} late)"
                 for i in overdue
             )
             + "."
@@ -422,7 +419,7 @@ def _sentences(timeline: Timeline) -> list[str]:
             + "; ".join(
                 f"{_name(i.title)} {_times(len(i.slips))}, "
                 + " → ".join([_day(i.planned), *(_day(r.new) for r in i.replans)])
-                + f" (+{sum(r.days for r in i.slips)} days)"
+                + f" (+{moments.counted(sum(r.days for r in i.slips), 'day')})"
                 for i in slipped
             )
             + "."
