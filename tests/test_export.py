@@ -419,3 +419,14 @@ def test_names_sit_beside_ids_local_times_beside_utc_and_figures_are_rounded(cad
     assert {LEAD, VENDOR} <= set(looked_up)
     (text,) = readme
     assert "rounded to one decimal" in text and "_local" in text and "_name" in text
+
+
+def test_the_export_arrives_without_names_when_slack_will_not_say(cadence):
+    """users.info refused for everyone: the ids are there, their names empty, nothing lost."""
+    record(cadence)
+    cadence.fake.fail("users.info", error="user_not_found", times=50)
+    _, tables = export_files(cadence, "export acme-payments")
+    (update,) = tables["updates.csv"]
+    assert (update["author"], update["author_name"]) == (VENDOR, "")
+    assert all(a["actor_name"] == "" for a in tables["audit.csv"])
+    assert {a["actor"] for a in tables["audit.csv"]} >= {LEAD}
