@@ -30,6 +30,7 @@ from bot.blocks.question_editor import (
     QUESTION_MENU,
     QUESTION_TEMPLATE,
 )
+from bot.blocks.roundup import NOTIFY_ACTION
 from bot.blocks.updates import BLOCKER_CONCERN_ACTION, EDIT_ACTION
 from bot.engine.outbox_sender import Outbox
 from bot.platform.services import Services
@@ -77,6 +78,7 @@ ACTIONS: dict[str | re.Pattern, Listener] = {
     QUESTION_ADD: questions.question_add,
     QUESTION_TEMPLATE: questions.question_template,
     KIND_ACTION: questions.question_kind,
+    NOTIFY_ACTION: home.notify_changed,
 }
 VIEWS: dict[str, Listener] = form_specs.VIEWS  # every modal form, one spec each
 EVENTS: dict[str, Listener] = {

@@ -10,10 +10,10 @@ changes that show there republish it through the outbox; later openings only rea
 
 from __future__ import annotations
 
-from slack_bolt import BoltContext
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.domain import home
+from bot.domain import home, notifications
 from bot.engine.home_jobs import home_page
 from handlers.context import Request
 
@@ -32,3 +32,17 @@ def app_home_opened(event: dict, client: WebClient, context: BoltContext) -> Non
             home.opened(session, team_id=req.team_id, user_id=user_id, now=req.now)
             view = home_page(session, team_id=req.team_id, user_id=user_id, now=req.now)
     client.views_publish(user_id=user_id, view=view)
+
+
+def notify_changed(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    """The Home tab's choice of how the person hears of answers (each, a daily round-up, only
+    summaries): their own, recorded at once; the tab is published again showing it."""
+    ack()
+    req = Request.of(context)
+    chosen = (body["actions"][0].get("selected_option") or {}).get("value") or ""
+    with req.change() as session:
+        notifications.choose(
+            session, team_id=req.team_id, user_id=req.user_id, mode=chosen, now=req.now
+        )
+        view = home_page(session, team_id=req.team_id, user_id=req.user_id, now=req.now)
+    client.views_publish(user_id=req.user_id, view=view)

@@ -89,6 +89,17 @@ def update_alert(update_id: int, revision: int, lead: str) -> str:
     return f"update-alert:update={update_id}:revision={revision}:lead={lead}"
 
 
+def roundup(team_id: str, user_id: str, day: str) -> str:
+    """A person's daily round-up of held notices (`bot/domain/notifications.py`), for the local
+    day (ISO date) it goes out on: the first notice held for that day plans it."""
+    return f"roundup:team={team_id}:user={user_id}:day={day}"
+
+
+def roundup_dm(roundup_key: str) -> str:
+    """The round-up's DM, planned once by the round-up job."""
+    return f"{roundup_key}:dm"
+
+
 def risk_review_summary(review_id: int) -> str:
     return f"risk-review:{review_id}:summary"
 

@@ -82,6 +82,7 @@ class JobKind(StrEnum):
     CONTRACT_CLOCK = "contract_clock"  # a contract date is near: remind the leads, once if live
     ASSURANCE_CLOCK = "assurance_clock"  # an evidence item's clock: remind, expire, escalate
     RETENTION = "retention"  # delete one batch of what is past the workspace's retention
+    ROUNDUP = "roundup"  # a person's daily round-up of held notices is due: plan its DM
     STEP_END = "step_end"  # end a Workflow Builder step: functions.completeSuccess/completeError
 
 

@@ -537,6 +537,9 @@ class Person(SQLModel, table=True):
     # steer Cadence's workspace settings (`bot/domain/roles.py`), re-checked when it is old.
     slack_role: str | None = Field(default=None, max_length=16)
     slack_role_checked_at: datetime | None = moment(nullable=True)
+    # How they want to hear of answers that need a lead's attention (`bot/domain/notifications.py`:
+    # "each", "daily", "summaries"; None: the default, a daily round-up). Migration 0031.
+    notify: str | None = Field(default=None, max_length=16)
 
 
 class TickerHeartbeat(SQLModel, table=True):
@@ -846,3 +849,24 @@ for _table, _names in SEALED_COLUMNS.items():
 SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     SQLModel.metadata, SQLAlchemyOAuthStateStore.default_table_name
 )
+
+
+class RoundupItem(SQLModel, table=True):
+    """A notice held for a person's daily round-up instead of a DM of its own (an update that
+    is red or missed a KPI): one line, unique by the notice's key, marked with the round-up
+    that takes it (`roundup_key`, NULL until then) and deleted in that round-up's transaction.
+    Migration 0031."""
+
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_roundupitem_key"),
+        Index("ix_roundupitem_person_pending", "team_id", "user_id", "roundup_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM_ID_LENGTH)
+    user_id: str = Field(max_length=SLACK_ID_LENGTH)
+    key: str = Field(max_length=200)
+    engagement_id: int | None = parent("engagement", nullable=True)
+    line: str = Field(max_length=2000)
+    created_at: datetime = moment()
+    roundup_key: str | None = Field(default=None, max_length=200)

@@ -104,3 +104,21 @@ def text_of(payload: dict[str, Any]) -> str:
             if isinstance(element, dict) and isinstance(element.get("text"), str):
                 parts.append(element["text"])
     return "\n".join(parts)
+
+
+def choose_notify(cadence: Cadence, mode: str, *, user: str = LEAD) -> dict[str, Any]:
+    """On their Home tab, the person chooses how they hear of answers (`each`, `daily`,
+    `summaries`); the Home tab published again, showing the choice."""
+    before = len(cadence.fake.calls_to("views.publish"))
+    reply = cadence.sim.app_home_opened(user)
+    assert reply.status == 200, reply.body
+    cadence.fake.wait_for("views.publish", count=before + 1)
+    home = cadence.fake.home_view(user)
+    assert home is not None
+    reply = cadence.sim.click(home, "notify_mode", user=user, value=mode)
+    assert reply.status == 200, reply.body
+    published = cadence.fake.wait_for("views.publish", count=before + 2)[-1]
+    assert published.ok, published.response
+    shown = cadence.fake.home_view(user)
+    assert shown is not None
+    return shown

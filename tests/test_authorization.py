@@ -942,6 +942,16 @@ def prompt_of(checkin: str):
     return prepare
 
 
+def lead_home(world: World, fresh: str | None) -> Source:
+    """A lead's Home tab, where the choice of how one hears of answers is (everyone's own)."""
+    before = len(world.fake.calls_to("views.publish"))
+    accepted(world.sim("lead").app_home_opened(LEAD))
+    world.fake.wait_for("views.publish", count=before + 1)
+    view = world.fake.home_view(LEAD)
+    assert view is not None
+    return view, GENERAL
+
+
 def update_summary(world: World, fresh: str | None) -> Source:
     message = summary_message(world, world.ids["upd_a"])
     return message, message["channel"]
@@ -1909,6 +1919,15 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "event: Home opened", EVERYONE, home, home_published, binding=("event", "app_home_opened")
+    ),
+    # Anyone's own choice, whatever view the click came from: it never names another person.
+    click(
+        "home: how I hear of answers",
+        lead_home,
+        "notify_mode",
+        EVERYONE,
+        home_published,
+        option="daily",
     ),
     # -- Workflow Builder steps: the person who runs the workflow, checked as by the commands --
     Case(

@@ -151,6 +151,9 @@ def test_vendors_are_asked_reminded_and_their_leads_alerted(demo: Demo):
     assert "Overdue: the status update for **Data Warehouse Migration**" in lena
     assert "🔴 **Data Warehouse Migration** is **red**" in lena
     assert "**Payments Platform** missed a KPI" in lena
+    # By default in her daily round-up at 17:00 (Berlin), not a DM of their own.
+    assert "**Mon 30 Nov 17:00 · Cadence**\n> **Your round-up for Mon 30 Nov 2026**" in lena
+    assert "**Wed 02 Dec 17:00 · Cadence**\n> **Your round-up for Wed 02 Dec 2026**" in lena
 
 
 def test_concerns_are_raised_acknowledged_resolved_and_escalated(demo: Demo):

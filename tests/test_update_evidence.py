@@ -4,9 +4,9 @@ The story: Acme Payments has two leads and two KPIs, one with an amber tolerance
 (`Uptime (%) >= 99.9 (amber 99.5)`). Its vendor sends status updates with `/cadence update`
 and from check-in prompts. An amber or red says what would make it green; each KPI figure is
 met (✅), within tolerance (🟡) or missed (⚠️); a red, a turn to red or a missed KPI reaches the
-leads once by DM; last time's blockers are asked about, and one still open after two updates is
-pointed out to the leads; the form is filled in from last time (all but the status); a late
-answer is marked late. Everything goes through signed HTTP requests to the running app and the
+leads once by DM (those who chose each answer; else in a daily round-up); last time's blockers
+are asked about, and one still open after two updates is pointed out to the leads; the form is
+filled in from last time (all but the status); a late answer is marked late. Everything goes through signed HTTP requests to the running app and the
 fake Slack (and `tick` for check-ins); each story runs on SQLite and PostgreSQL.
 """
 
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conftest import ACME, LEAD, LEAD2, STAKEHOLDER, VENDOR
-from flows import GOOD_FORM, create_engagement, open_form, text_of
+from flows import GOOD_FORM, choose_notify, create_engagement, open_form, text_of
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -107,6 +107,13 @@ def alerts_to(cadence, lead: str) -> list[str]:
         for c in cadence.fake.calls_to("chat.postMessage")
         if c.args.get("channel") == lead and c.ok and "The summary is in" in text_of(c.args)
     ]
+
+
+def each_answer(cadence) -> None:
+    """Both leads choose to hear of each answer at once (the default is a daily round-up:
+    tests/test_notification_prefs.py)."""
+    for lead in (LEAD, LEAD2):
+        choose_notify(cadence, "each", user=lead)
 
 
 def block(view: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -312,6 +319,7 @@ def test_a_tolerance_on_the_wrong_side_of_its_target_is_named_inline(cadence):
 
 def test_a_missed_kpi_reaches_each_lead_once_and_an_edit_does_not_repeat_it(cadence):
     set_up(cadence)
+    each_answer(cadence)
     send(cadence, {"rag": "green", "summary": "Steady.", **figures(cadence, mttr="10")})
     (update,) = wait_summaries(cadence, 1)
 
@@ -360,6 +368,7 @@ def test_a_missed_kpi_reaches_each_lead_once_and_an_edit_does_not_repeat_it(cade
 
 def test_a_turn_to_red_says_what_it_was_and_green_or_amber_tell_nobody(cadence):
     set_up(cadence)
+    each_answer(cadence)
     send(
         cadence,
         {"rag": "amber", "summary": "Slipping.", "reason": "Certification.", **figures(cadence)},

@@ -28,6 +28,7 @@ from bot.blocks.common import MAX_SECTION_TEXT, context, escape, fit_text, secti
 from bot.blocks.concerns import concern_age, headline
 from bot.blocks.engagements import engagement_lines, fit_sections
 from bot.blocks.question_results import fired_line
+from bot.blocks.roundup import notify_choice
 from bot.domain import moments
 from bot.domain.assurance.queries import Waiting as EvidenceWaiting
 from bot.domain.checkin_kinds import title as kind_title
@@ -36,6 +37,7 @@ from bot.domain.concerns import ConcernPage
 from bot.domain.deliverable_queue import ACCEPT, SUBMIT, Waiting
 from bot.domain.engagements import EngagementDetails
 from bot.domain.figures import Figures
+from bot.domain.notifications import MODES
 from bot.domain.updates.evidence import RAG_EMOJI
 from storage.models import Cadence, CheckIn, Engagement
 
@@ -240,12 +242,14 @@ def home_view(
     evidence: EvidenceWaiting | None = None,
     deliverables: Waiting | None = None,
     reader_tz: str | None = None,
+    notify: str | None = None,
 ) -> dict[str, Any]:
     """The person's Home tab: what waits for their answer, their open concerns, their
     engagements worst first (RAG, trend, score, on-time rate from `figures`), within 100 blocks.
     `total`: how many engagements they have, when `mine` is only the first of them;
     `deliverables`: what they must submit or accept; `reader_tz`: the person's Slack zone, which
-    its times are said in (None: each engagement's)."""
+    its times are said in (None: each engagement's); `notify`: how they hear of answers that
+    need a lead (shown to leads only: `roundup.notify_choice`)."""
     figures = figures or {}
     total = len(mine) if total is None else total
     blocks: list = [HeaderBlock(text="Cadence")]
@@ -284,7 +288,9 @@ def home_view(
             engagement_entry(d, roles, figures.get(d.id))
             for d, roles in sorted(mine, key=worst_first)
         ]
-        blocks.extend(_fitted(lines, MAX_HOME_BLOCKS - len(blocks) - 2, total))
+        blocks.extend(_fitted(lines, MAX_HOME_BLOCKS - len(blocks) - 4, total))
     blocks.append(DividerBlock())
+    if notify is not None and any("lead" in roles for _, roles in mine):
+        blocks.extend(notify_choice(MODES, notify))
     blocks.append(context("`/cadence help` lists every command."))
     return View(type="home", blocks=blocks[:MAX_HOME_BLOCKS]).to_dict()

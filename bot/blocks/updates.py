@@ -434,6 +434,17 @@ def _blockers(summary: UpdateSummary) -> list:
 
 def leads_alert(alert: LeadsAlert) -> dict[str, Any]:
     """The leads' DM when an update is red, turned red, or misses a KPI (what is new in it)."""
+    lines = alert_lines(alert)
+    fallback = lines[0].replace("*", "")
+    return message(fallback, pack_sections(lines))
+
+
+def alert_line(alert: LeadsAlert) -> str:
+    """The same alert as one entry of a lead's daily round-up."""
+    return "\n".join(alert_lines(alert))
+
+
+def alert_lines(alert: LeadsAlert) -> list[str]:
     name = escape(alert.engagement_name)
     kind = _kind_title(alert.kind).lower()
     if alert.red and alert.was:
@@ -453,8 +464,7 @@ def leads_alert(alert: LeadsAlert) -> dict[str, Any]:
     if alert.missed:
         lines += ["*Missed*", *(kpi_line(r) for r in alert.missed)]
     lines.append(f"The summary is in <#{alert.channel_id}>.")
-    fallback = headline.replace("*", "")
-    return message(fallback, pack_sections(lines))
+    return lines
 
 
 def not_posted_notice(summary: UpdateSummary, error: str | None) -> dict[str, Any]:

@@ -7,7 +7,9 @@ request) and forgetting them (erasure), for `python -m bot person-export` and `f
 Forgetting someone, in one transaction:
 - they leave every audience: their engagement roles, cadences' chosen audiences and
   escalations, deliverables' acceptors, evidence reviewers, an engagement's escalation
-  contact; their pending messages are cancelled; their `Person` row and time away go;
+  contact; their pending messages are cancelled; their `Person` row (their notification
+  choice with it) and time away go, and so do notices held for a round-up, to them or
+  naming them;
 - what they wrote in answers is erased: an update's text (summary, accomplishments, next
   steps, blockers, reason, in every revision), a feedback comment, a risk review's notes, a
   text answer to a custom question, the notes of the changes they made to concerns,
@@ -50,6 +52,7 @@ from storage.models import (
     Question,
     QuestionAnswer,
     RiskReview,
+    RoundupItem,
     ScheduledJob,
     StatusUpdate,
     UpdateRevision,
@@ -78,6 +81,7 @@ PERSON_COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {
     AssuranceType: ("created_by",),
     AssuranceRequirement: ("created_by",),
     AssuranceItem: ("owner_user_id", "created_by"),
+    RoundupItem: ("user_id",),
     AssuranceEvent: ("actor_user_id",),
 }
 # Every JSON list of people's Slack ids, by table.
@@ -169,6 +173,12 @@ def forget(session: Session, *, team_id: str, user_id: str, now: datetime) -> tu
         .where(col(ScheduledJob.key).contains(user_id))
         .values(key=func.replace(col(ScheduledJob.key), user_id, as_))
     ).rowcount)  # fmt: skip
+    # Notices held for a round-up: those to them, and those naming them (their update's words).
+    note(RoundupItem.__tablename__, session.execute(
+        delete(RoundupItem).where(col(RoundupItem.team_id) == team_id)
+        .where((col(RoundupItem.user_id) == user_id)
+               | col(RoundupItem.line).contains(f"<@{user_id}>"))
+    ).rowcount)  # fmt: skip
     # Every audience.
     for model in (EngagementMember, Person, AwayPeriod):
         note(model.__tablename__, session.execute(
@@ -193,7 +203,7 @@ def forget(session: Session, *, team_id: str, user_id: str, now: datetime) -> tu
     _erase_text(session, team_id, user_id, note)
     # Their identity, everywhere else but the audit trail.
     for model, columns in PERSON_COLUMNS.items():
-        if model in (AuditEvent, EngagementMember, Person, AwayPeriod):
+        if model in (AuditEvent, EngagementMember, Person, AwayPeriod, RoundupItem):
             continue
         table = model.__table__  # type: ignore[attr-defined]
         for column in columns:

@@ -19,7 +19,7 @@ from bot.blocks.home import (
     MAX_HOME_ENGAGEMENTS,
     home_view,
 )
-from bot.domain import checkins, concerns, deliverable_queue, engagements, figures
+from bot.domain import checkins, concerns, deliverable_queue, engagements, figures, notifications
 from bot.domain.assurance import queries as assurance_queries
 from bot.engine.delivery import Message
 from bot.engine.retries import finish
@@ -46,9 +46,13 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
     evidence = assurance_queries.waiting_on(
         session=session, team_id=team_id, user_id=user_id, limit=MAX_HOME_EVIDENCE
     )
-    reader_tz = session.exec(  # what Slack last told us of their zone (None: not yet)
-        select(Person.tz).where(Person.team_id == team_id).where(Person.user_id == user_id)
+    person = session.exec(  # what Slack last told us of their zone (None: not yet), their choice
+        select(Person.tz, Person.notify)
+        .where(Person.team_id == team_id)
+        .where(Person.user_id == user_id)
     ).first()
+    reader_tz, chosen = person if person is not None else (None, None)
+    notify = chosen if chosen in notifications.MODES else notifications.DEFAULT
     numbers: dict[int, figures.Figures] = {}
     if mine:
         inputs = figures.load(
@@ -70,6 +74,7 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
         deliverables=deliverables,
         evidence=evidence,
         reader_tz=reader_tz,
+        notify=notify,
     )
 
 

@@ -31,6 +31,7 @@ from bot.engine import (
     prompts,
     question_jobs,
     retention_jobs,
+    roundups,
     step_ends,
     survey_results,
     timeline_jobs,
@@ -88,6 +89,7 @@ KINDS: dict[JobKind, KindHandler] = {
     JobKind.QUESTION_ALERT: KindHandler(builds_message=question_jobs.alert),
     JobKind.CONTRACT_CLOCK: KindHandler(works_in_database=contract_jobs.clock),
     JobKind.ASSURANCE_CLOCK: KindHandler(works_in_database=assurance_jobs.clock),
+    JobKind.ROUNDUP: KindHandler(works_in_database=roundups.plan_roundup),
     JobKind.STEP_END: KindHandler(builds_message=step_ends.build),
 }
 

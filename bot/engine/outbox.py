@@ -20,8 +20,8 @@ from sqlmodel import Session
 from bot.blocks import checkins as checkin_blocks
 from bot.blocks.common import plain_message
 from bot.blocks.engagements import archived_notice, saved_notice
-from bot.blocks.updates import leads_alert
-from bot.domain import audit, checkins, home
+from bot.blocks.updates import alert_line, leads_alert
+from bot.domain import audit, checkins, home, notifications
 from bot.domain.engagements import EngagementDetails, people_with_role
 from bot.domain.updates.save import LeadsAlert, Saved
 from storage import job_keys, jobs
@@ -238,18 +238,40 @@ def update_saved(
 
 
 def update_alerted(session: Session, *, team_id: str, alert: LeadsAlert, now: datetime) -> None:
-    """Tell each lead by DM that an update is red or missed a KPI. The key names the update
+    """Tell each lead that an update is red or missed a KPI: by DM, in their daily round-up or
+    not at all, as each chose (`bot/domain/notifications.py`). The key names the update
     and its revision, and only a revision with something new to tell has an alert, so neither
     a retried request nor an edit tells the same thing twice."""
+    update = session.get(StatusUpdate, alert.update_id)
+    engagement = session.get(Engagement, update.engagement_id) if update else None
+    modes = notifications.modes_of(session, team_id=team_id, user_ids=alert.leads)
     for lead in alert.leads:
-        message(
+        key = job_keys.update_alert(alert.update_id, alert.revision, lead)
+
+        def send(lead: str = lead, key: str = key) -> None:
+            message(
+                session,
+                team_id=team_id,
+                key=key,
+                to=lead,
+                payload=leads_alert(alert),
+                describe=f"alert on update {alert.update_id} (revision {alert.revision}) to {lead}",
+                now=now,
+            )
+
+        notifications.notice(  # by the lead's choice: at once, in the round-up, or not
             session,
             team_id=team_id,
-            key=job_keys.update_alert(alert.update_id, alert.revision, lead),
-            to=lead,
-            payload=leads_alert(alert),
-            describe=f"alert on update {alert.update_id} (revision {alert.revision}) to {lead}",
+            user_id=lead,
+            found=notifications.Notice(
+                key=key,
+                line=alert_line(alert),
+                send=send,
+                engagement_id=engagement.id if engagement else None,
+            ),
+            fallback_tz=engagement.timezone if engagement else None,
             now=now,
+            mode=modes[lead],
         )
 
 
