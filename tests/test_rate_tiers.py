@@ -332,3 +332,17 @@ def assert_each_sent_once(d, everyone: list[str], monday: list) -> list:
 
 def utc_of(moment):
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_a_long_retry_after_holds_no_listener_thread(cadence):
+    """A person's request whose views.open Slack answers 429 with a Retry-After longer than
+    the short wait: the listener does not sleep it through and call again (slack_sdk's own
+    handler did, so a burst of clicks past the tier left every listener thread asleep and
+    Bolt answered the requests after them 404; bench/burst.py). The trigger is dead by then."""
+    cadence.fake.rate_limit("views.open", retry_after=3)
+    reply = cadence.sim.command("engagement new")
+    assert reply.status == 200 and reply.elapsed < 3, reply.body
+    cadence.fake.wait_for("views.open")
+    time.sleep(4)  # past the Retry-After: a sleeping listener would have called again by now
+    calls = cadence.fake.calls_to("views.open")
+    assert len(calls) == 1 and calls[0].response.get("error") == "ratelimited", calls

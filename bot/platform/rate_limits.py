@@ -93,9 +93,15 @@ class WorkspaceRateLimits(RetryHandler):
     """slack_sdk's retry handler for 429 in a workspace's client: the Retry-After is recorded
     in the process's `RateBudgets` for that workspace and method; a short one (at most
     SHORT_WAIT_SECONDS) is waited out and the call tried again, a longer one is handed back at
-    once (the caller plans the job again after it) instead of sleeping on a pass's thread."""
+    once (the caller plans the job again after it) instead of sleeping on a pass's thread.
 
-    def __init__(self, budgets: RateBudgets, team_id: str, max_retry_count: int = 3):
+    Without `budgets` (the Bolt app's client, which answers people): nothing is recorded, and
+    a long Retry-After fails the call at once, since slack_sdk's own handler would sleep it
+    through on a listener thread (a trigger_id is dead after 3 s anyway). Sleeping, a burst of
+    clicks past views.open's tier put every listener thread to sleep for up to a minute and
+    Bolt answered the requests after them 404, unacknowledged (bench/burst.py)."""
+
+    def __init__(self, budgets: RateBudgets | None, team_id: str | None, max_retry_count: int = 3):
         super().__init__(max_retry_count=max_retry_count)
         self.budgets = budgets
         self.team_id = team_id
@@ -111,7 +117,8 @@ class WorkspaceRateLimits(RetryHandler):
         if response is None or response.status_code != 429:
             return False
         seconds = retry_after(response)
-        self.budgets.blocked(self.team_id, method_of(request.url), seconds)
+        if self.budgets is not None and self.team_id is not None:
+            self.budgets.blocked(self.team_id, method_of(request.url), seconds)
         return state.current_attempt < self.max_retry_count and seconds <= SHORT_WAIT_SECONDS
 
     def _can_retry(self, **_: Any) -> bool:  # can_retry decides

@@ -138,18 +138,19 @@ def web_client(
     mode, Bolt sets each request's).
 
     One workspace: SLACK_BOT_TOKEN. Several (OAuth): the token `tokens` finds for `team_id`,
-    or a `NotInstalledClient` when it finds none. With `budgets` (the engine's clients), a 429
-    is recorded there for its workspace and method, and only a short Retry-After is slept
-    through (`WorkspaceRateLimits`): one throttled workspace holds no thread of a pass.
+    or a `NotInstalledClient` when it finds none. Only a short Retry-After is slept through
+    (`WorkspaceRateLimits`): one throttled workspace holds no thread of a pass, and a burst of
+    requests past a method's tier no listener thread. With `budgets` (the engine's clients),
+    a 429 is recorded there for its workspace and method.
     """
-    handlers = retry_handlers()
-    if budgets is not None and team_id is not None:
-        handlers = [
-            WorkspaceRateLimits(budgets, team_id)
-            if isinstance(h, RateLimitErrorRetryHandler)
-            else h
-            for h in handlers
-        ]
+    # A 429 is never slept through for long: not on a pass's thread, nor on a listener's.
+    recorded = budgets is not None and team_id is not None
+    handlers = [
+        WorkspaceRateLimits(budgets if recorded else None, team_id if recorded else None)
+        if isinstance(h, RateLimitErrorRetryHandler)
+        else h
+        for h in retry_handlers()
+    ]
     options = {
         "base_url": settings.slack_api_url,
         "timeout": SLACK_TIMEOUT_SECONDS,
