@@ -28,7 +28,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -75,6 +75,7 @@ class Burst:
     faults: Counter  # fault kind -> how many the stand-in served
     wall_s: float = 0.0
     settled: bool = False  # the last prompts went out in passes run at later moments
+    errors: dict[str, str | None] = field(default_factory=dict)  # prompt job key -> error
 
     @property
     def delivered(self) -> int:
@@ -103,6 +104,15 @@ class Burst:
     def slowest(self) -> float:
         return max((took for _, _, took in self.requests), default=0.0)
 
+    def unsent(self) -> list[str]:
+        """The prompt jobs not sent at the end, by status and what their error begins with."""
+        left = Counter(
+            f"{status}: {(self.errors.get(key) or '').split(':')[0][:60]}"
+            for key, status in self.prompt_jobs.items()
+            if status != "sent"
+        )
+        return [f"  not sent at the end: {what} x{n}" for what, n in sorted(left.items())]
+
     def failures(self) -> list[str]:
         """The requests not acknowledged, by kind and answer."""
         failed: dict[tuple[str, int], list[float]] = {}
@@ -129,6 +139,7 @@ class Burst:
             + f"), acknowledged (200 within 3 s) {self.acknowledged}, "
             f"failed {len(self.requests) - self.acknowledged}, slowest ack {self.slowest:.2f} s",
             *self.failures(),
+            *self.unsent(),
             f"time to drain the burst {drained}; faults served: "
             + ", ".join(f"{k} {n}" for k, n in sorted(self.faults.items())),
             *(f"  {event}" for event in self.events),
@@ -300,6 +311,17 @@ def prompt_jobs(db: Database) -> dict[str, str] | None:
         return None
 
 
+def prompt_errors(db: Database) -> dict[str, str | None]:
+    """The last error of every prompt job not sent."""
+    with db.read_session() as session:
+        rows = session.exec(
+            select(ScheduledJob.key, ScheduledJob.error).where(
+                ScheduledJob.kind == "prompt", ScheduledJob.status != "sent"
+            )
+        ).all()
+    return dict(rows)
+
+
 def per_job(fake: FakeSlack) -> Counter:
     counted: Counter = Counter()
     for message in fake.messages():
@@ -410,6 +432,7 @@ def run(
                 faults=Counter(kind for _, kind in fake.injected),
                 wall_s=time.monotonic() - started,
                 settled=settled,
+                errors=prompt_errors(db),
             )
         finally:
             processes.stop()
@@ -420,7 +443,7 @@ def settle(url: str, fake: FakeSlack, db: Database, events: list[str], begun: fl
     """Passes (`python -m bot tick --now`) past the leases of the dead and then an hour apart
     (the longest backoff) until every prompt is sent; the seconds after `begun` it ended."""
     at = datetime.now(UTC) + jobs_module.LEASE + timedelta(seconds=5)
-    for _ in range(12):
+    for _ in range(24):
         fake.simulate_time_at(at)
         subprocess.run(
             [sys.executable, "-m", "bot", "tick", "--now", at.isoformat()],

@@ -279,7 +279,7 @@ def burst_run(prompts: int) -> None:
     import burst  # bench/burst.py
 
     root = Path(tempfile.mkdtemp(prefix="cadence-burst-"))
-    result = burst.run(prompts, root, wall_clock_s=600)
+    result = burst.run(prompts, root, wall_clock_s=480)
     print(f"  burst  postgresql {prompts:,} prompts due at once, 2 workers, 2 web processes, "
           "20% faults")  # fmt: skip
     for line in result.lines():
