@@ -280,6 +280,29 @@ def test_alt_text_names_who_missed_their_latest_update():
     text = chart.chart_alt_text(FIRST_DIGEST, now=NOW, weeks=WEEKS)
     assert text == (
         "Heat strip of RAG status by week for 3 engagements over 1 week to Tue 24 Nov 2026 "
-        "12:00 UTC: now 1 green, 0 amber, 0 red, 2 with no update yet. "
+        "12:00 UTC: now 1 green, 0 amber, 0 red, 1 with no update: missed, 1 with no update yet. "
         "Missed their latest update: Nobody answered."
     )
+
+
+def test_a_week_answered_only_late_says_late_not_0_percent():
+    # Week 7: asked 3 days before NOW with a day's window; answered two days late, so counted
+    # and not on time, but not missed: the RAG it gave, and "late".
+    scheduled = NOW - 3 * figures.WEEK / 7
+    late = Asked(1, "U1", "answered", scheduled, scheduled + figures.WEEK / 7,
+                 scheduled + 2 * figures.WEEK / 7)  # fmt: skip
+    inputs = Inputs(
+        1, "Late", "late", asked=(late,), updates=(Update(1, "amber", late.answered_at),)
+    )
+    found = figures.compute_one(inputs, now=NOW, weeks=WEEKS)
+    fig = chart._draw([found], now=NOW, weeks=WEEKS)
+    assert texts(fig, "cell-letter") == ["A"]
+    assert texts(fig, "cell-rate") == ["late"] and texts(fig, "cell-missed") == []
+
+
+def test_every_text_lies_inside_the_picture():
+    fig = chart._draw(FIRST_DIGEST + SAMPLE, now=NOW, weeks=WEEKS)
+    renderer = fig.canvas.get_renderer()
+    for text in fig.axes[0].texts:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= chart.WIDTH_PX, text.get_text()

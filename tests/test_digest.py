@@ -242,3 +242,18 @@ def test_hundreds_of_engagements_stay_within_slacks_limits(n):
     # Red first.
     first = next(b for b in blocks if b.get("block_id", "").startswith("digest-"))
     assert "🔴" in first["text"]["text"]
+
+
+def test_the_headline_counts_a_missed_update_apart_from_no_update_yet():
+    from bot.blocks.digest import headline
+    from bot.domain.figures import Asked, Inputs
+
+    now = utc(2026, 11, 30, 9)
+    at = now - timedelta(days=2)  # a day's window, closed unanswered
+    asked = (Asked(1, VENDOR, "pending", at, at + timedelta(days=1)),)
+    missed = figures.compute_one(Inputs(1, "A", "a", asked=asked), now=now, weeks=8)
+    quiet = figures.compute_one(Inputs(2, "B", "b"), now=now, weeks=8)
+    assert headline([missed, quiet]) == (
+        "*2 engagements*: 🔴 0 red · 🟠 0 amber · 🟢 0 green · ❌ 1 missed their update · "
+        "⚪ 1 without an update yet"
+    )

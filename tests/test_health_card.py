@@ -283,7 +283,8 @@ def test_missed_updates_are_said_in_words_never_0_percent_or_no_update_yet():
                           asked_at(EXTERNAL, 2))  # fmt: skip
     extra = health.Health(1, "Vendor", "UTC", ACME, archived=False)
     text = text_of(health_card(found, extra, now=NOW))
-    assert "*RAG* ❌ *2 updates missed*, no RAG given yet" in text
+    assert "*RAG* ❌ *4 updates missed*, no RAG given yet" in text  # all of them, in words
+    assert text.startswith("Health of Quiet: 2 updates missed,")  # the latest check-in's
     assert "Trend over 2 weeks, oldest first: ❌ ❌  `✗ ✗` (✗ missed)" in text
     assert "On-time updates over 2 weeks: none on time: 4 missed" in text
     assert "On-time updates: none on time: 4 missed" in text  # the scorecard's part

@@ -205,8 +205,8 @@ def _legend(ax: Axes, y: float) -> None:
         )  # fmt: skip
         x += 50 + label.get_window_extent(renderer).width + 30
     ax.text(
-        24, y + 52, "80% = updates on time that week · a hatched band: some of that week's "
-        "updates missed", fontsize=9, va="center", color="#1a1a1a",
+        24, y + 52, "80% = updates on time that week · late = answered after the window · "
+        "hatched band = some missed", fontsize=9, va="center", color="#1a1a1a",
     )  # fmt: skip
 
 
@@ -317,7 +317,8 @@ def _cell(ax: Axes, rectangle: type, x: float, y: float, column: float, week: tr
             bbox={"boxstyle": "round,pad=0.15", "facecolor": swatch.fill, "edgecolor": "none"},
         )  # fmt: skip
         return
-    percent = _percent(week.rate)
+    # None on time but nothing missed either: answered late, said so rather than "0%".
+    percent = "late" if week.rate.counted and not week.rate.met else _percent(week.rate)
     if week.missed:  # some answered, some missed: the missed hatch along the foot
         band = SWATCHES[MISSED]
         ax.add_patch(
@@ -370,10 +371,13 @@ def chart_alt_text(
     span = f"{moments.counted(shown_weeks, 'week')} to {moments.long_moment(now, tz)}"
     if not figures:
         return f"No engagements to chart yet (as of {moments.long_moment(now, tz)})."
-    counts = dict.fromkeys(("green", "amber", "red", NONE), 0)
+    counts = dict.fromkeys(("green", "amber", "red", MISSED, NONE), 0)
     for f in figures:
-        counts[f.rag_now if f.rag_now in counts else NONE] += 1
+        rag = f.rag_now if f.rag_now in ("green", "amber", "red") else None
+        counts[rag or (MISSED if trend.missed_latest(f) else NONE)] += 1
     parts = [f"{counts[rag]} {rag}" for rag in ("green", "amber", "red")]
+    if counts[MISSED]:
+        parts.append(f"{counts[MISSED]} with no update: missed")
     if counts[NONE]:
         parts.append(f"{counts[NONE]} with no update yet")
     text = (

@@ -278,12 +278,15 @@ def summary_line(f: Figures) -> str:
 
 
 def headline(figures: Sequence[Figures]) -> str:
-    counts = {k: 0 for k in (*RAG_EMOJI, None)}
+    counts: dict[str | None, int] = {k: 0 for k in (*RAG_EMOJI, trend.MISSED, None)}
     for f in figures:
-        counts[f.rag_now if f.rag_now in RAG_EMOJI else None] += 1
+        rag = f.rag_now if f.rag_now in RAG_EMOJI else None
+        counts[rag or (trend.MISSED if trend.missed_latest(f) else None)] += 1
     parts = [f"{RAG_EMOJI[k]} {counts[k]} {k}" for k in ("red", "amber", "green")]
+    if counts[trend.MISSED]:  # not "without an update": the update was due and missed
+        parts.append(f"{trend.MARKS[trend.MISSED]} {counts[trend.MISSED]} missed their update")
     if counts[None]:
-        parts.append(f"{NO_UPDATE} {counts[None]} without an update")
+        parts.append(f"{NO_UPDATE} {counts[None]} without an update yet")
     n = len(figures)
     return f"*{n} engagement{'s' if n != 1 else ''}*: " + " · ".join(parts)
 

@@ -188,7 +188,10 @@ def _rag_section(f: Figures, h: Health, now: datetime) -> str:
     weeks = moments.counted(len(shown), "week")
     missed = trend.missed_words(f)
     if f.rag_now is None and missed:  # the worst news, in words: never "no update yet"
-        lines = [f"*RAG* {trend.MARKS[trend.MISSED]} *{missed}*, no RAG given yet"]
+        lines = [
+            f"*RAG* {trend.MARKS[trend.MISSED]} *{moments.counted(f.missed, 'update')} missed*,"
+            " no RAG given yet"
+        ]
     else:
         lines = [f"*RAG* {rag_word(f.rag_now)}"]
     if f.rag_as_of is not None:
