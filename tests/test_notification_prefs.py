@@ -20,7 +20,9 @@ from conftest import LEAD, LEAD2, STAKEHOLDER, TEAM, VENDOR
 from engine_flows import dms_to, tick
 from flows import choose_notify, text_of
 from sqlmodel import select
+from test_answers import answer_prompt
 from test_audit_chain import run_cli
+from test_questions_answer import GOOD, aid, open_checkin_with, submit
 from test_update_evidence import figures, send, set_up, wait_summaries
 
 from bot.domain.notifications import roundup_due
@@ -101,6 +103,35 @@ def test_an_answer_after_17_00_waits_for_the_next_days_round_up(cadence, monkeyp
     tick(cadence, monkeypatch, ROUNDUP + timedelta(days=1))
     (roundup,) = about_updates(cadence, LEAD)
     assert "Tue 24 Nov 2026*: 1 answer that needs you" in roundup
+
+
+def test_a_questions_alert_rule_is_in_the_round_up_by_default_and_sent_once(cadence, monkeypatch):
+    goal = {"text": "Sprint goal met?", "kind": "single_choice",
+            "options": ["Fully", "Partly", "Not at all"],
+            "rule": {"on": ["Partly", "Not at all"], "action": "alert"}}  # fmt: skip
+    with clock.fixed_at(MONDAY):
+        checkin_id, (qid,) = open_checkin_with(cadence, [goal])
+        view = answer_prompt(cadence, checkin_id)
+    with clock.fixed_at(MONDAY + timedelta(hours=1)):
+        assert submit(cadence, view, {**GOOD, aid(qid): "2"}).body == ""
+    wait_summaries(cadence, 1)
+    tick(cadence, monkeypatch, MONDAY + timedelta(hours=2))
+    assert about_updates(cadence, LEAD) == []
+    assert not [m for m in dms_to(cadence, LEAD) if "raised the alarm" in text_of(m)]
+
+    tick(cadence, monkeypatch, ROUNDUP)
+    for lead in (LEAD, LEAD2):
+        (roundup,) = about_updates(cadence, lead)
+        assert "1 answer that needs you" in roundup
+        assert "*Acme Payments*: an answer to a status update raised the alarm." in roundup
+        assert "*Sprint goal met?*" in roundup and "<@U0VENDOR> answered: *Not at all*" in roundup
+    # Its own job was taken by the round-up: a day later it does not go alone.
+    tick(cadence, monkeypatch, ROUNDUP + timedelta(days=1, minutes=1))
+    assert not [m for m in dms_to(cadence, LEAD) if "raised the alarm" in text_of(m)
+                and "round-up" not in text_of(m)]  # fmt: skip
+    with cadence.db.read_session() as session:
+        alerts = session.exec(select(ScheduledJob).where(ScheduledJob.kind == "question_alert"))
+        assert {j.status for j in alerts} == {"cancelled"}
 
 
 # --- the choices on Home -----------------------------------------------------------------------

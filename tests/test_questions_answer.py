@@ -26,7 +26,7 @@ from sqlmodel import select
 from test_answers import answer_prompt, seed_checkin
 from test_risk_reviews import ANSWERED_AT, open_checkin, open_review, raise_two_concerns
 from test_risk_reviews import reviews as reviews_of
-from test_update_evidence import MONDAY, set_up
+from test_update_evidence import MONDAY, each_answer, set_up
 
 from bot.domain.questions.definition import MAX_QUESTIONS
 from bot.platform import clock
@@ -486,6 +486,7 @@ def test_an_alert_rule_tells_each_lead_once_with_a_link_to_the_answer(cadence):
     with clock.fixed_at(MONDAY):
         checkin_id, (qid,) = open_checkin_with(cadence, [goal])
         view = answer_prompt(cadence, checkin_id)
+    each_answer(cadence)  # told at once (by default: in the leads' round-ups)
     with clock.fixed_at(MONDAY + timedelta(hours=1)):
         assert submit(cadence, view, {**GOOD, aid(qid): "2"}).body == ""
     (update,) = rows_of(cadence, StatusUpdate)
@@ -582,6 +583,7 @@ def test_a_survey_answer_is_stored_without_its_author_and_its_rule_waits_for_the
             kind="feedback_survey",
         )  # fmt: skip
         view = answer_prompt(cadence, checkin_id, user=STAKEHOLDER)
+    each_answer(cadence)  # told at the close (by default: in the leads' round-ups)
     order = [b.get("block_id") for b in view["blocks"]]
     assert order[-4:] == [*(aid(i) for i in ids), "anonymous"]  # the name's choice last
     ratings = {k: "4" for k in ("communication", "quality", "timeliness", "overall")}

@@ -26,7 +26,7 @@ from test_questions_answer import (
     rule_alerts_to,
     submit,
 )
-from test_update_evidence import MONDAY, set_up
+from test_update_evidence import MONDAY, each_answer, set_up
 
 from bot.domain import figures
 from bot.domain.checkin_kinds import CheckInKind
@@ -137,6 +137,7 @@ def test_a_change_of_subprocessors_alerts_the_leads_and_the_prompt_names_the_rev
         checkin_id = seed_checkin(cadence, engagement, kind=KIND, recipients=(VENDOR,))
         asked = questions_of(cadence, cadence_of(cadence, checkin_id).id)
         view = answer_prompt(cadence, checkin_id)
+    each_answer(cadence)  # told at once (by default: in the leads' round-ups)
     values = {q.id: "no" if q.kind == "yes_no" else None for q in asked}
     values[by_text(asked, "Were this period's access reviews").id] = "yes"
     values[by_text(asked, "Were all critical security patches").id] = "yes"

@@ -161,6 +161,30 @@ def rule_alert(
 ) -> dict[str, Any]:
     """A lead's DM when an answer trips its question's rule: the question, the answer, who
     answered (nobody for a survey's), and where to read the answer."""
+    lines = rule_alert_lines(
+        engagement_name=engagement_name,
+        record=record,
+        question=question,
+        answer=answer,
+        author=author,
+        link=link,
+        channel_id=channel_id,
+    )
+    fallback = f"{engagement_name}: an answer to a {record} raised the alarm"
+    return message(escape(fallback), pack_sections(lines))
+
+
+def rule_alert_lines(
+    *,
+    engagement_name: str,
+    record: str,
+    question: str,
+    answer: str,
+    author: str | None,
+    link: str | None,
+    channel_id: str | None,
+) -> list[str]:
+    """The rule alert's lines: its own DM's, or one entry of a lead's daily round-up."""
     name = escape(engagement_name)
     who = f"<@{author}> answered" if author else "An answer said"
     headline = f"🔔 *{name}*: an answer to a {record} raised the alarm."
@@ -171,5 +195,4 @@ def rule_alert(
         lines.append(f"The answers are in <#{channel_id}>.")
     else:
         lines.append("You get the survey's results, with every answer counted, as usual.")
-    fallback = f"{engagement_name}: an answer to a {record} raised the alarm"
-    return message(escape(fallback), pack_sections(lines))
+    return lines

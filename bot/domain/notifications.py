@@ -1,8 +1,9 @@
 """How a person wants to hear of answers that need a lead: each one by DM, one round-up a day,
 or only summaries (issue 22, item 3: leads got a DM per answer).
 
-The notices an answer causes for a lead (an update that is red or missed a KPI, a custom
-question's rule alerting the leads) go through `notice`: with "each" it sends the DM as before;
+The notices an answer causes for a lead go through `notice` (an update that is red or missed a
+KPI) or, for a custom question's rule alerting the leads, `bot/domain/questions/rules.py`'s
+alert planned `held_for` the round-up (`plan_roundup`): with "each" it sends the DM as before;
 with "daily", the default, it holds the notice as one line (`RoundupItem`, unique by the
 notice's own key, so a retried request holds it once) and plans the person's round-up for the
 day (a `ROUNDUP` job keyed by person and local day: the first notice of the day plans it, the
@@ -180,6 +181,15 @@ def hold(
         },
         ["key"],
     )
+    return plan_roundup(session, team_id=team_id, user_id=user_id, tz=tz, now=now)[0]
+
+
+def plan_roundup(
+    session: Session, *, team_id: str, user_id: str, tz: str | None, now: datetime
+) -> tuple[str, datetime]:
+    """The person's next round-up, planned unless it is (its key, when it is due). A notice
+    that keeps its own job (a question's rule alert) is planned with `held_for` this key and
+    due a day after it: the round-up takes it, or it goes alone, never neither."""
     day, due = roundup_due(now, tz)
     roundup = job_keys.roundup(team_id, user_id, day)
     jobs.plan(
@@ -192,7 +202,7 @@ def hold(
         payload={"day": day},
         user_id=user_id,
     )
-    return roundup
+    return roundup, due
 
 
 def collect(session: Session, *, team_id: str, user_id: str, roundup_key: str) -> list[str]:

@@ -12,16 +12,16 @@ import logging
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from bot.blocks.questions import rule_alert
+from bot.blocks.questions import rule_alert, rule_alert_lines
 from bot.domain.questions import rules
 from bot.engine.delivery import Message
 from bot.engine.retries import finish
 from bot.engine.sender import Sender
 from storage import jobs
-from storage.jobs import JobStatus
-from storage.models import CheckIn, Engagement, QuestionRuleFired, StatusUpdate
+from storage.jobs import JobKind, JobStatus
+from storage.models import CheckIn, Engagement, QuestionRuleFired, ScheduledJob, StatusUpdate
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +90,40 @@ def _permalink(sender: Sender, job: jobs.ClaimedJob, channel: str, ts: str) -> s
         log.info("no permalink for %s in %s: %s", ts, channel, e)
         return None
     return found.get("permalink")
+
+
+def take_held(session: Session, job: jobs.ClaimedJob, now: datetime) -> list[str]:
+    """For the round-up `job`: the rule alerts held for it (planned `held_for` its key, due a
+    day later), each as the round-up's entry, cancelled as jobs of their own in the same
+    transaction (only those still pending: one sent alone is not told twice)."""
+    held = session.exec(
+        select(ScheduledJob)
+        .where(ScheduledJob.team_id == job.team_id)
+        .where(ScheduledJob.user_id == job.user_id)
+        .where(ScheduledJob.kind == JobKind.QUESTION_ALERT)
+        .where(ScheduledJob.status == JobStatus.PENDING)
+        .order_by(col(ScheduledJob.id))
+    ).all()
+    lines, keys = [], []
+    for row in held:
+        payload = row.payload or {}
+        if payload.get("held_for") != job.key:
+            continue
+        engagement = session.get(Engagement, payload.get("engagement_id"))
+        keys.append(row.key)
+        if engagement is None or engagement.archived_at is not None:
+            continue
+        channel, _ = _where(session, payload, row.checkin_id, engagement)
+        entry = rule_alert_lines(
+            engagement_name=engagement.name,
+            record=rules.RECORD_WORDS.get(payload.get("source", ""), "check-in"),
+            question=payload.get("question", ""),
+            answer=payload.get("answer", ""),
+            author=payload.get("author"),
+            link=None,
+            channel_id=channel,
+        )
+        lines.append("\n".join(entry))
+    if keys:
+        jobs.cancel(session, now=now, keys=keys)
+    return lines

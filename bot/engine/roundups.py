@@ -1,5 +1,6 @@
 """The daily round-up as a job kind (`JobKind.ROUNDUP`, a database kind): at its hour it takes
-every line held for the person (`notifications.collect`, which deletes them) and plans one DM
+every line held for the person (`notifications.collect`, which deletes them) and the rule
+alerts held for it (`question_jobs.take_held`, which cancels them) and plans one DM
 carrying them, under the round-up's own key, in the same transaction as finishing the job: it
 commits whole or not at all, and the job's unique key (person and day) means one round-up, in
 any number of processes.
@@ -14,6 +15,7 @@ from sqlmodel import Session
 
 from bot.blocks.roundup import roundup
 from bot.domain import notifications
+from bot.engine import question_jobs
 from bot.engine.outbox import plan_message
 from storage import job_keys, jobs
 
@@ -25,6 +27,7 @@ def plan_roundup(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
     lines = notifications.collect(
         session, team_id=job.team_id, user_id=user_id, roundup_key=job.key
     )
+    lines += question_jobs.take_held(session, job, now)
     if not lines:  # an earlier round-up (the day before's, run late) took them
         return f"{job.key}: nothing held"
     plan_message(

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.domain import concerns, engagements, home
+from bot.domain import concerns, engagements, home, notifications
 from bot.domain.concerns import MAX_TITLE, ConcernInput
 from bot.domain.errors import NotFound
 from bot.domain.questions.answering import Stored
@@ -148,15 +148,31 @@ def act(session: Session, *, fired_id: int, now: datetime) -> str:
     }
 
     def plan_alerts(session: Session) -> None:
+        # By each lead's choice (bot/domain/notifications.py): at once, taken by their daily
+        # round-up (due a day after it, so sent alone should the round-up not take it), or not.
+        modes = notifications.modes_of(session, team_id=fired.team_id, user_ids=leads)
         for lead in leads:
+            due_at, held = now, {}
+            if modes[lead] == notifications.SUMMARIES:
+                continue
+            if modes[lead] == notifications.DAILY:
+                tz = notifications.zone_of(session, team_id=fired.team_id, user_id=lead)
+                roundup, due = notifications.plan_roundup(
+                    session,
+                    team_id=fired.team_id,
+                    user_id=lead,
+                    tz=tz or details.engagement.timezone,
+                    now=now,
+                )
+                due_at, held = due + timedelta(days=1), {"held_for": roundup}
             jobs.plan(
                 session,
                 team_id=fired.team_id,
                 key=job_keys.question_alert(fired_id, lead),
                 kind=JobKind.QUESTION_ALERT,
-                due_at=now,
+                due_at=due_at,
                 now=now,
-                payload=payload,
+                payload={**payload, **held},
                 checkin_id=answer.checkin_id,
                 user_id=lead,
             )
