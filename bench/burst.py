@@ -419,6 +419,7 @@ def run(
                             settled = True
                             break
                     time.sleep(0.25)
+            processes.stop()  # the workers' lookups would keep the stand-in busy
             fake.calm()
             fake.drain()
             jobs = prompt_jobs(db) or {}
