@@ -256,7 +256,7 @@ def read_conversation(
             raise StillUnknown(f"lookup: ratelimited for {wait} s", retry_after=wait) from e
         if classify(e, to_person=False) is Verdict.RETRY:
             raise StillUnknown(f"lookup: {error_code(e)}") from e
-        log.info("could not read %s to look for lost messages: %s", channel, error_code(e))
+        log.info("could not look for lost messages in %s: %s", channel, error_code(e))
         return channel, None, False
     except OSError as e:
         raise StillUnknown(f"lookup: connection: {e}") from e
