@@ -30,7 +30,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from bot.domain import moments
+from bot.domain import home, moments
 from bot.domain.errors import UserError
 from storage import job_keys, jobs
 from storage.jobs import JobKind, insert_ignoring_conflict
@@ -44,7 +44,6 @@ MODES = {
 }
 DEFAULT = DAILY
 ROUNDUP_HOUR = 17  # the round-up's local time: the day's answers are in, the day not yet over
-NEVER_REFRESHED = datetime(1970, 1, 1, tzinfo=UTC)  # as bot/domain/home.py: zone not yet learnt
 
 
 def mode_of(session: Session, *, team_id: str, user_id: str) -> str:
@@ -72,20 +71,7 @@ def choose(session: Session, *, team_id: str, user_id: str, mode: str, now: date
     person who clicked). An unknown value is refused, nothing written."""
     if mode not in MODES:
         raise UserError("That choice is out of date; open Cadence's Home tab again.")
-    insert_ignoring_conflict(
-        session,
-        Person,
-        {
-            "team_id": team_id,
-            "user_id": user_id,
-            "tz": None,
-            "status_emoji": "",
-            "external": False,
-            "refreshed_at": NEVER_REFRESHED,  # the engine still learns their zone
-            "home_opened_at": now,  # chosen on Home: they have it open
-        },
-        ["team_id", "user_id"],
-    )
+    home.opened(session, team_id=team_id, user_id=user_id, now=now)  # chosen on Home: open
     session.execute(
         update(Person)
         .where(col(Person.team_id) == team_id)
