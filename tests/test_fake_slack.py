@@ -211,6 +211,35 @@ def test_views_update_hash_and_push_limit(fake: FakeSlack, client: WebClient) ->
     assert fake.opened_views()[0]["id"] == view["id"]
 
 
+def test_a_view_over_250_kb_is_too_large(fake: FakeSlack, client: WebClient) -> None:
+    """views.open/update/push/publish: `view_too_large` past 250 kB (each method's page)."""
+    big = "x" * 2900
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": big}}] * 90
+    home = {"type": "home", "blocks": blocks}
+    assert error_of(lambda: client.views_publish(user_id="U0LEAD", view=home)) == "view_too_large"
+    assert fake.home_view("U0LEAD") is None
+    small = {"type": "home", "blocks": blocks[:1]}
+    assert client.views_publish(user_id="U0LEAD", view=small)["ok"]
+
+
+def test_a_step_is_ended_once_by_its_own_workspace(fake: FakeSlack, client: WebClient) -> None:
+    """functions.completeSuccess/completeError: `function_execution_not_found` for an unknown
+    execution, `access_denied` for another workspace's, `execution_not_in_running_state` after
+    it ended; Tier 3 like every other call the stand-in limits."""
+    fake.add_team("T0OTHER", name="Other")
+    other = fake.start_execution("raise_concern", {}, team_id="T0OTHER")
+    mine = fake.start_execution("raise_concern", {})
+    unknown = lambda: client.functions_completeError(function_execution_id="Fx0NOPE", error="e")  # noqa: E731
+    assert error_of(unknown) == "function_execution_not_found"
+    theirs = lambda: client.functions_completeSuccess(function_execution_id=other.id, outputs={})  # noqa: E731
+    assert error_of(theirs) == "access_denied"
+    assert client.functions_completeSuccess(function_execution_id=mine.id, outputs={"a": 1})["ok"]
+    again = lambda: client.functions_completeError(function_execution_id=mine.id, error="late")  # noqa: E731
+    assert error_of(again) == "execution_not_in_running_state"
+    assert (fake.execution(mine.id).state, fake.execution(mine.id).ended) == ("completed", 1)
+    assert fake.execution(other.id).state == "running"
+
+
 def test_invalid_blocks_rejected_and_recorded(fake: FakeSlack, client: WebClient) -> None:
     section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
     err = error_of(

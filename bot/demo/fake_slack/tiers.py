@@ -54,6 +54,8 @@ TIERS: dict[str, int] = {
     "conversations.replies": 3,
     "files.completeUploadExternal": 4,
     "files.getUploadURLExternal": 4,
+    "functions.completeError": 3,
+    "functions.completeSuccess": 3,
     "oauth.v2.access": 4,
     "users.info": 4,
     "views.open": 4,

@@ -83,12 +83,15 @@ class FunctionsMethods:
 
     def _running(self, args: dict[str, Any]) -> Execution:
         """The execution a call names, with the errors both methods document:
-        `function_execution_not_found` for one unknown (or of another workspace), and
+        `function_execution_not_found` for one unknown, `access_denied` ("this actor does not
+        have access to this function execution") for another workspace's, and
         `execution_not_in_running_state` once it has been completed or failed."""
         self._require(args, "function_execution_id")
         execution = self._executions.get(str(args["function_execution_id"]))
-        if execution is None or execution.team_id != self._call_team():
+        if execution is None:
             raise ApiError("function_execution_not_found")
+        if execution.team_id != self._call_team():
+            raise ApiError("access_denied")
         execution.ends.append("success" if "outputs" in args else "error")
         if execution.state != RUNNING:
             raise ApiError("execution_not_in_running_state")

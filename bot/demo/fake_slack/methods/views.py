@@ -10,6 +10,7 @@ for 3 seconds, a modal holds a stack of at most 3 views, an update with a stale 
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import time
 from typing import Any
@@ -19,6 +20,9 @@ from bot.demo.fake_slack.methods.base import ApiError
 
 TRIGGER_TTL_SECONDS = 3.0
 VIEW_STACK_MAX = 3
+
+
+VIEW_MAX_BYTES = 250 * 1000
 
 
 class ViewsMethods:
@@ -34,6 +38,10 @@ class ViewsMethods:
         return t
 
     def _check_view(self, method: str, view: Any) -> dict[str, Any]:
+        # views.open/update/push/publish: "view_too_large: the provided view is greater than
+        # 250kb" (each method's reference page, https://docs.slack.dev/reference/methods/).
+        if len(json.dumps(view, ensure_ascii=False).encode()) > VIEW_MAX_BYTES:
+            raise ApiError("view_too_large")
         errors = validate_view(view)
         if errors:
             self._block_error(method, errors, view)
