@@ -54,26 +54,35 @@ def schedule(cadence: Cadence, at: datetime, handle: str = "acme-payments", **va
         return session.exec(select(CadenceRow).order_by(CadenceRow.id.desc())).first()
 
 
-def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0", **env: str) -> list[str]:
-    """`python -m bot tick --now <at>` (its real entry point, in this process); the lines it
-    printed."""
-    settings = cadence.services.settings
+def run_cli(monkeypatch, database_url: str, *args: str, **env: str) -> tuple[int, str]:
+    """`python -m bot <args>` (its real entry point, in this process) against `database_url`,
+    with the single-workspace settings (and `env`); its exit status and what it printed."""
     for key, value in {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": settings.slack_api_url,
-        "DATABASE_URL": settings.database_url,
+        "DATABASE_URL": database_url,
         "CADENCE_ADMINS": ADMIN,
-        "CADENCE_CHANNEL_PACE_SECONDS": pace,
         "LOG_LEVEL": "WARNING",
         **env,
     }.items():
         monkeypatch.setenv(key, value)
     out = io.StringIO()
     with redirect_stdout(out):
-        # 1: a send failed for good in this pass (tests/test_operations.py checks which).
-        assert main(["tick", "--now", at.isoformat()]) in (0, 1)
-    return out.getvalue().splitlines()
+        status = main(list(args))
+    return status, out.getvalue()
+
+
+def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0", **env: str) -> list[str]:
+    """`python -m bot tick --now <at>` (its real entry point, in this process); the lines it
+    printed."""
+    settings = cadence.services.settings
+    status, out = run_cli(
+        monkeypatch, settings.database_url, "tick", "--now", at.isoformat(),
+        SLACK_API_URL=settings.slack_api_url, CADENCE_CHANNEL_PACE_SECONDS=pace, **env,
+    )  # fmt: skip
+    # 1: a send failed for good in this pass (tests/test_operations.py checks which).
+    assert status in (0, 1)
+    return out.splitlines()
 
 
 def dms_to(cadence: Cadence, user_id: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
-from conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, TEAM
+from conftest import TEAM
 from flows import create_engagement, open_form, submit
 from sqlalchemy import text
 from sqlmodel import select
@@ -27,22 +27,6 @@ from storage.db import Database
 from storage.models import AuditChainHead, AuditEvent
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-
-
-def run_cli(monkeypatch, database_url: str, *args: str) -> tuple[int, str]:
-    """`python -m bot <args>` in this process, against `database_url`; status and output."""
-    for key, value in {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "DATABASE_URL": database_url,
-        "CADENCE_ADMINS": ADMIN,
-        "LOG_LEVEL": "WARNING",
-    }.items():
-        monkeypatch.setenv(key, value)
-    out = io.StringIO()
-    with redirect_stdout(out):
-        status = main(list(args))
-    return status, out.getvalue()
 
 
 def verify(monkeypatch, database_url: str, *args: str) -> tuple[int, str]:

@@ -13,18 +13,16 @@ import shutil
 import sqlite3
 import subprocess
 from collections import Counter
-from contextlib import closing, redirect_stdout
-from io import StringIO
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, BOT_TOKEN, EXTERNAL, LEAD, LEAD2, SIGNING_SECRET, VENDOR
-from engine_flows import dms_to, schedule, tick, utc
+from conftest import EXTERNAL, LEAD, LEAD2, VENDOR
+from engine_flows import dms_to, run_cli, schedule, tick, utc
 from flows import create_engagement, text_of
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from bot.entry.cli import main
 from bot.platform import clock
 from storage import jobs
 from storage.db import Database
@@ -37,22 +35,6 @@ TUESDAY = utc(2026, 12, 1, 8, 0)  # the Monday window's reminder; the Tuesday ca
 WINDOW_CLOSES = utc(2026, 12, 2, 8, 0)  # the Monday window's overdue alert to the lead
 RESTORED_AT = utc(2026, 12, 2, 10, 0)
 ESCALATION = utc(2026, 12, 3, 8, 0)
-
-
-def run_cli(monkeypatch, database_url: str, *argv: str) -> tuple[int, str]:
-    """`python -m bot …` (its real entry point, in this process) on `database_url`."""
-    for key, value in {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "DATABASE_URL": database_url,
-        "CADENCE_ADMINS": ADMIN,
-        "LOG_LEVEL": "WARNING",
-    }.items():
-        monkeypatch.setenv(key, value)
-    out = StringIO()
-    with redirect_stdout(out):
-        status = main(list(argv))
-    return status, out.getvalue()
 
 
 def restore(database_url: str, backup: Path, tmp_path: Path, request) -> str:

@@ -17,11 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import LEAD, LEAD2, STAKEHOLDER, TEAM, VENDOR
-from engine_flows import dms_to, tick
+from engine_flows import dms_to, run_cli, tick
 from flows import choose_notify, text_of
 from sqlmodel import select
 from test_answers import answer_prompt
-from test_audit_chain import run_cli
 from test_questions_answer import GOOD, aid, open_checkin_with, submit
 from test_update_evidence import figures, send, set_up, wait_summaries
 

@@ -13,11 +13,11 @@ from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 
 from conftest import STAKEHOLDER, TEAM, VENDOR
-from engine_flows import schedule, tick
+from engine_flows import run_cli, schedule, tick
 from flows import create_engagement
 from sqlalchemy import String, select
 from sqlmodel import SQLModel
-from test_audit_chain import run_cli, verify
+from test_audit_chain import verify
 from test_retention import feedback_at, update_at
 
 from bot.domain import figures, person_data
