@@ -8,9 +8,9 @@ nothing), and prints what it deleted.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
+from bot.entry.confirmation import typed_back
 from bot.platform.services import Services
 from storage import installations
 
@@ -38,14 +38,13 @@ def forget_workspace(
             f"Workspace {team_id} still has Cadence installed: its installation goes too, and "
             "its requests are refused until someone there installs Cadence again."
         )
-    if not confirmed:
-        try:
-            typed = ask(f"Type {team_id} to delete them all for good (anything else keeps them): ")
-        except EOFError:  # no terminal to answer from: never delete without an answer
-            typed = ""
-        if typed.strip() != team_id:
-            print("Nothing was deleted.", file=sys.stderr)
-            return EXIT_REFUSED
+    if not confirmed and not typed_back(
+        ask,
+        team_id,
+        f"Type {team_id} to delete them all for good (anything else keeps them): ",
+        "Nothing was deleted.",
+    ):
+        return EXIT_REFUSED
     with services.db.session() as session:
         deleted = installations.forget(session, team_id=team_id)
     services.tokens.forget(team_id)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain import audit, person_data
+from bot.entry.confirmation import typed_back
 from bot.platform import clock
 from bot.platform.services import Services
 
@@ -98,14 +99,13 @@ def forget_person(
     print(f"Cadence keeps {person_data.count_of(held)} rows naming {user_id} in {team_id}:")
     for table, rows in sorted(held.items()):
         print(f"  {table}: {len(rows)}")
-    if not confirmed:
-        try:
-            typed = ask(f"Type {user_id} to forget them for good (anything else keeps it all): ")
-        except EOFError:  # no terminal to answer from: never erase without an answer
-            typed = ""
-        if typed.strip() != user_id:
-            print("Nothing was changed.", file=sys.stderr)
-            return EXIT_REFUSED
+    if not confirmed and not typed_back(
+        ask,
+        user_id,
+        f"Type {user_id} to forget them for good (anything else keeps it all): ",
+        "Nothing was changed.",
+    ):
+        return EXIT_REFUSED
     now = clock.now()
     with services.db.session() as session:
         as_, counts = person_data.forget(session, team_id=team_id, user_id=user_id, now=now)
