@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -42,18 +40,17 @@ for folder in (ROOT, ROOT / "tests", ROOT / "bench"):
 
 import engine as seeding  # noqa: E402  (bench/engine.py: bulk seeding)
 from conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, TEAM  # noqa: E402
+from engine_flows import messages_per_job  # noqa: E402
 from sqlmodel import select  # noqa: E402
 from test_cli_and_serving import clean_env, procfile_command  # noqa: E402
-from test_faults import OwnPostgres, free_port  # noqa: E402
+from test_faults import free_port, own_postgres_server  # noqa: E402
 
 from bot.blocks.checkins import ANSWER_ACTION  # noqa: E402
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
 from bot.demo.slack_sim import SlackSim  # noqa: E402
 from bot.demo.waiting import wait_until  # noqa: E402
 from bot.domain import recurrence  # noqa: E402
-from bot.engine.delivery import JOB_EVENT  # noqa: E402
 from storage import jobs as jobs_module  # noqa: E402
-from storage import migrate  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import ScheduledJob  # noqa: E402
 
@@ -322,30 +319,6 @@ def prompt_errors(db: Database) -> dict[str, str | None]:
     return dict(rows)
 
 
-def per_job(fake: FakeSlack) -> Counter:
-    counted: Counter = Counter()
-    for message in fake.messages():
-        metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == JOB_EVENT:
-            counted[metadata["event_payload"]["job"]] += 1
-    return counted
-
-
-@contextmanager
-def own_postgres() -> Iterator[OwnPostgres]:
-    """A PostgreSQL server of the run's own (tests/test_faults.py's), removed at the end."""
-    root = Path(tempfile.mkdtemp(prefix="cadence-burst-pg-"))  # initdb's user owns it
-    server = OwnPostgres(root)
-    try:
-        server.init()
-        migrate.upgrade(server.url)
-        yield server
-    finally:
-        with contextlib.suppress(Exception):
-            server.stop()
-        shutil.rmtree(root, ignore_errors=True)
-
-
 def run(
     prompts: int,
     root: Path,
@@ -370,7 +343,11 @@ def run(
         events.append(f"{time.monotonic() - begun:6.1f} s  {what}")
 
     (root / "logs").mkdir(parents=True, exist_ok=True)
-    with own_postgres() as server, backlog(BACKLOG), FakeSlack(team_id=TEAM) as fake:
+    with (
+        own_postgres_server("cadence-burst-pg-") as server,
+        backlog(BACKLOG),
+        FakeSlack(team_id=TEAM) as fake,
+    ):
         fake.rate_tiers = True  # Slack's rate tiers (fake_slack/tiers.py) besides the faults
         _, users = seed_burst(server.url, prompts)
         for user in users:
@@ -425,7 +402,7 @@ def run(
             jobs = prompt_jobs(db) or {}
             return Burst(
                 prompts=prompts,
-                per_job=per_job(fake),
+                per_job=messages_per_job(fake),
                 prompt_jobs=jobs,
                 requests=list(people.requests),
                 events=events,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from conftest import ADMIN, BOT_TOKEN, LEAD, SIGNING_SECRET, Cadence
 from flows import open_form, submit
 from sqlmodel import select
 
+from bot.engine.lookups import JOB_EVENT
 from bot.entry.cli import main
 from bot.platform import clock
 from storage.models import Cadence as CadenceRow
@@ -83,6 +85,17 @@ def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0", **env:
     # 1: a send failed for good in this pass (tests/test_operations.py checks which).
     assert status in (0, 1)
     return out.splitlines()
+
+
+def messages_per_job(fake) -> Counter:
+    """How many messages in Slack carry each job's metadata (by job key): more than one is a
+    duplicate, none for a sent job is a loss."""
+    counted: Counter = Counter()
+    for message in fake.messages():
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") == JOB_EVENT:
+            counted[metadata["event_payload"]["job"]] += 1
+    return counted
 
 
 def dms_to(cadence: Cadence, user_id: str) -> list[dict[str, Any]]:

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from conftest import STAKEHOLDER, Cadence
-from engine_flows import jobs_of, schedule
+from engine_flows import jobs_of, messages_per_job, schedule
 from flows import create_engagement
 from test_concerns import raise_by_command
 from test_faults import MONDAY, SET_UP, set_up_weekly_checkins, vendors
 
-from bot.engine.lookups import JOB_EVENT
 from bot.platform import clock
 from storage import jobs
 
@@ -92,7 +91,7 @@ def cut_and_settle(
     tick(cut)
     fake.calm()  # the network is back
     unknown |= {j.key: j for j in _unknown(cadence)}
-    in_slack = sum(1 for key in unknown if _copies(cadence).get(key))
+    in_slack = sum(1 for key in unknown if messages_per_job(cadence.fake).get(key))
     minutes, refused_by_minute = 0, Counter()
     while _unknown(cadence):
         minutes += 1
@@ -111,7 +110,7 @@ def cut_and_settle(
         now["at"] = cut + timedelta(minutes=minutes)
         tick(now["at"])
     reads = [c for c in fake.calls if c.method in READS]
-    copies = _copies(cadence)
+    copies = messages_per_job(cadence.fake)
     expected = set(unknown)
     finished = {j.key for j in jobs_of(cadence) if j.status == "sent"}
     return Settled(
@@ -162,12 +161,3 @@ def _stamps(cadence: Cadence, key: str) -> list[str]:
         for m in cadence.fake.messages()
         if ((m.get("metadata") or {}).get("event_payload") or {}).get("job") == key
     ]
-
-
-def _copies(cadence: Cadence) -> Counter:
-    per_job: Counter = Counter()
-    for message in cadence.fake.messages():
-        metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == JOB_EVENT:
-            per_job[metadata["event_payload"]["job"]] += 1
-    return per_job

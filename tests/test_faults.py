@@ -56,7 +56,7 @@ from conftest import (
     in_ci,
     make_settings,
 )
-from engine_flows import jobs_of, schedule, tick, utc
+from engine_flows import jobs_of, messages_per_job, schedule, tick, utc
 from flows import GOOD_FORM, count, create_engagement, find_engagement, open_form, text_of
 from slack_requests import SlackSim, build_block_action, find_element
 from sqlalchemy import create_engine, text
@@ -68,7 +68,6 @@ from test_outbox import post_twice, submission_body
 from waiting import wait_until
 
 from bot.demo.fake_slack import FakeSlack
-from bot.engine.delivery import JOB_EVENT
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform import clock
 from bot.platform import slack as slack_platform
@@ -336,11 +335,7 @@ def set_up_weekly_checkins(cadence: Cadence, people: int, weekdays: tuple[int, .
 
 def delivered(cadence: Cadence, until: datetime) -> Delivery:
     """Messages in Slack by job, and the status of every message job due by `until`."""
-    per_job: Counter = Counter()
-    for message in cadence.fake.messages():
-        metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == JOB_EVENT:
-            per_job[metadata["event_payload"]["job"]] += 1
+    per_job = messages_per_job(cadence.fake)
     jobs = {
         j.key: j.status
         for j in jobs_of(cadence)
@@ -626,7 +621,15 @@ def own_postgres() -> Iterator[OwnPostgres]:
         if in_ci():
             pytest.fail("initdb is needed for the database outage tests")
         pytest.skip("no initdb here")
-    root = Path(tempfile.mkdtemp(prefix="cadence-pg-"))
+    with own_postgres_server("cadence-pg-") as server:
+        yield server
+
+
+@contextmanager
+def own_postgres_server(prefix: str) -> Iterator[OwnPostgres]:
+    """A PostgreSQL server of our own, migrated; thawed, stopped and removed at the end (the
+    outage tests and bench/burst.py)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     server = OwnPostgres(root)
     try:
         server.init()
