@@ -37,7 +37,7 @@ from test_workspaces import (
 from bot.demo.fake_slack import FakeSlack
 from bot.demo.fake_slack.tiers import PER_MINUTE, POST_BURST
 from bot.domain import home
-from bot.engine.delivery import JOB_EVENT
+from bot.engine.lookups import JOB_EVENT
 from bot.platform import clock as app_clock
 from bot.platform.rate_limits import RateBudgets, WorkspaceRateLimits
 from storage.db import Database

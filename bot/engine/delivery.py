@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot.engine.lookups import JOB_EVENT, LOOKUP_PAGE, StillUnknown, find_sent
+from bot.engine.lookups import JOB_EVENT, StillUnknown
 from bot.engine.outbox import leads_of, plan_message, plan_prepared, tell_leads_once
 from bot.engine.retries import MAX_LOOKUPS, backoff, finish, retry, retry_lookup
 from bot.engine.sender import CACHED, Lru, Pacer, Sender
@@ -30,16 +30,12 @@ from storage.jobs import JobStatus
 
 __all__ = [  # what callers imported from here before the sender, retries and planning moved
     "CACHED",
-    "HISTORY_LOOKBACK",
-    "JOB_EVENT",
     "MAX_LOOKUPS",
     "Lru",
     "Message",
     "Pacer",
     "Sender",
-    "StillUnknown",
     "backoff",
-    "find_sent",
     "finish",
     "leads_of",
     "plan_message",
@@ -51,7 +47,6 @@ __all__ = [  # what callers imported from here before the sender, retries and pl
 ]
 
 log = logging.getLogger(__name__)
-HISTORY_LOOKBACK = LOOKUP_PAGE  # kept for callers: the page a lookup asks for
 
 
 @dataclass

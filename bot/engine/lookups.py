@@ -2,7 +2,7 @@
 
 A call that timed out, or a worker killed mid-call, leaves a job whose message may be in Slack.
 Every message carries metadata naming its job, so the next attempt reads the conversation and
-looks for it (`find_sent`). Reading costs what Slack's rate tiers say: an app distributed
+looks for it (`Lookups.find`). Reading costs what Slack's rate tiers say: an app distributed
 outside the Marketplace reads `conversations.history` and `conversations.replies` at Tier 1
 (one request a minute per workspace) and 15 messages a page
 (https://docs.slack.dev/changelog/2025/05/29/rate-limit-changes-for-non-marketplace-apps), so
@@ -26,7 +26,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -140,7 +140,10 @@ class Lookups:
     def find(
         self, client: WebClient, job: jobs.ClaimedJob, channel: str, thread_ts: str | None
     ) -> dict[str, Any] | None:
-        """The job's message ({"channel", "ts"}) or None; StillUnknown as `find_sent`."""
+        """The job's message ({"channel", "ts"}) or None when Slack has none, or refuses for
+        good to say (no history scope, no access: sending again is then the lesser harm).
+        Raises StillUnknown when the lookup failed for a passing reason (a timeout, a 5xx, a
+        rate limit with its Retry-After): sending now could post the message twice."""
         method = HISTORY_METHODS[1] if thread_ts is not None else HISTORY_METHODS[0]
         with self._lock:
             turn = self._turns[(job.team_id, method)]
@@ -186,31 +189,6 @@ class Lookups:
                 self._reads[conversation] = _Read(window, wanted, found, resolved, whole)
         ts = (found or {}).get(job.key)
         return {"channel": resolved, "ts": ts} if ts is not None else None
-
-
-def find_sent(
-    client: WebClient,
-    key: str,
-    channel: str,
-    *,
-    thread_ts: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> dict[str, Any] | None:
-    """The message the job `key` posted in `channel` (a person's DM for a user id), looked up
-    by its metadata, between `since` and `until` (each widened by the clocks' skew); None when
-    Slack has none, or refuses for good to say (no history scope, no access: then sending again
-    is the lesser harm). Raises StillUnknown when the lookup failed for a passing reason:
-    sending now could post the message twice."""
-    window = Window(
-        (since - CLOCK_SKEW).timestamp() if since is not None else None,
-        (until + CLOCK_SKEW).timestamp() if until is not None else None,
-    )
-    resolved, found, _ = read_conversation(
-        client, channel, thread_ts=thread_ts, window=window, wanted=frozenset({key})
-    )
-    ts = (found or {}).get(key)
-    return {"channel": resolved, "ts": ts} if ts is not None else None
 
 
 def read_conversation(

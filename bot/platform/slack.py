@@ -44,7 +44,7 @@ def retry_handlers() -> list:
     while the request was being sent (`URLError`: refused, reset before Slack had it all): a
     connection dropped or timed out while waiting for the answer may have reached Slack, and
     sending again would post twice. The engine settles those by looking for the message by
-    its metadata (`delivery.find_sent`) before it sends again."""
+    its metadata (`bot.engine.lookups`) before it sends again."""
     return [
         ConnectionErrorRetryHandler(max_retry_count=2, error_types=[URLError]),
         RateLimitErrorRetryHandler(max_retry_count=3),
