@@ -78,10 +78,10 @@ def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0", **env:
     """`python -m bot tick --now <at>` (its real entry point, in this process); the lines it
     printed."""
     settings = cadence.services.settings
+    env = {"SLACK_API_URL": settings.slack_api_url, "CADENCE_CHANNEL_PACE_SECONDS": pace, **env}
     status, out = run_cli(
-        monkeypatch, settings.database_url, "tick", "--now", at.isoformat(),
-        SLACK_API_URL=settings.slack_api_url, CADENCE_CHANNEL_PACE_SECONDS=pace, **env,
-    )  # fmt: skip
+        monkeypatch, settings.database_url, "tick", "--now", at.isoformat(), **env
+    )
     # 1: a send failed for good in this pass (tests/test_operations.py checks which).
     assert status in (0, 1)
     return out.splitlines()
