@@ -262,8 +262,13 @@ def submit(
 
 
 def button_id(body: dict[str, Any], problem: str) -> int:
-    """The id a button carries (a hint only: the caller re-checks it in the database)."""
+    """The id a button carries (a hint only: the caller re-checks it in the database). A value
+    no id column can hold (past a signed 64-bit integer: SQLite's INTEGER, PostgreSQL's
+    BIGINT) is as out of date as text: a forged click gets the same answer, never an error."""
     try:
-        return int(body["actions"][0]["value"])
+        found = int(body["actions"][0]["value"])
     except (KeyError, IndexError, TypeError, ValueError) as e:
         raise UserError(f"{problem} Run the command again.") from e
+    if not 0 < found < 2**63:
+        raise UserError(f"{problem} Run the command again.")
+    return found
