@@ -70,6 +70,16 @@ def test_every_request_url_is_the_one_path_the_app_serves():
     assert len(urls) == 3 and all(u.endswith("/slack/events") for u in urls)
 
 
+def test_the_http_comment_counts_and_names_every_url_to_replace():
+    """The header tells an HTTP installer which URLs to edit; it once said "all three" above four."""
+    comment = "\n".join(line for line in MANIFEST.splitlines() if line.startswith("#"))
+    paths = re.findall(r"^[^#]*https://YOUR-HOST(/\S+)", MANIFEST, re.MULTILINE)
+    counts = {"two": 2, "three": 3, "four": 4, "five": 5}
+    said = re.search(r"all (\w+) URLs", comment)
+    assert said and counts[said.group(1)] == len(paths), (said, paths)
+    assert all(path in comment for path in set(paths)), paths
+
+
 def test_the_command_and_its_usage_hint_follow_the_reference():
     assert re.findall(r"- command: (\S+)", MANIFEST) == list(handlers.COMMANDS)
     hint = re.search(r'usage_hint: "([^"]+)"', MANIFEST).group(1)
