@@ -42,6 +42,7 @@ import itertools
 import json
 import os
 import random
+import re
 import shlex
 import signal
 import socket
@@ -61,7 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT)]
 
-from common import FakeProcess, Rows, Scratch  # noqa: E402  (bench/ is the script's folder)
+from common import FakeProcess, Rows, Scratch, record_result, stop_recording  # noqa: E402  (bench/ is the script's folder)
 from sqlalchemy import insert, text  # noqa: E402
 
 from bot.blocks.checkins import prompt  # noqa: E402
@@ -938,6 +939,45 @@ def verdicts(cases: list[Case], sizes: Sizes) -> bool:
     return ok
 
 
+def record(cases: list[Case], sizes: Sizes) -> None:
+    """The headline figures of the largest size into bench/results.json (what the docs quote),
+    each against the bare app measured in the same run."""
+    for case in cases:
+        if case.size != max(sizes.engagements):
+            continue
+        b, one, closed, paced = case.backend.lower(), *modes(sizes)
+        for mode, key in ((one, "one_client"), (closed, "back_to_back"), (paced, "paced")):
+            cadence, bare = case.pair(mode)
+            ratios = [cadence.p(k, 50) / bare.p(k, 50) for k in KINDS]
+            record_result(f"ack.{b}.{key}.p50_ratio", (min(ratios), max(ratios)), "x", digits=1)
+            p50 = [cadence.p(k, 50) * 1e3 for k in KINDS]
+            record_result(f"ack.{b}.{key}.p50", (min(p50), max(p50)), "ms")
+            worst = max(KINDS, key=lambda k: cadence.p(k, 99))
+            record_result(f"ack.{b}.{key}.p99_max", cadence.p(worst, 99) * 1e3, "ms",
+                          baseline_ratio=cadence.p(worst, 99) / bare.p(worst, 99),
+                          baseline="the bare Bolt app's p99 of the same kind")  # fmt: skip
+            kind = re.sub(r" <[^>]+>", "", LABELS[worst])  # no <from>: the docs are Markdown
+            record_result(f"ack.{b}.{key}.p99_worst_kind", kind, "")
+            n = len(cadence.outcomes)
+            record_result(f"ack.{b}.{key}.requests_per_s", n / cadence.wall_s, "",
+                          baseline_ratio=bare.wall_s / cadence.wall_s,
+                          baseline="the bare Bolt app's requests a second")  # fmt: skip
+            record_result(f"ack.{b}.{key}.bare_requests_per_s", n / bare.wall_s, "")
+            record_result(f"ack.{b}.{key}.cpu_per_request", cadence.cpu_s * 1e3 / n, "ms",
+                          digits=1, baseline_ratio=cadence.cpu_s / bare.cpu_s,
+                          baseline="the bare Bolt app's CPU per request")  # fmt: skip
+            record_result(f"ack.{b}.{key}.bare_cpu_per_request", bare.cpu_s * 1e3 / n, "ms",
+                          digits=1)  # fmt: skip
+        cadence, bare = case.pair(one)
+        for kind in KINDS:
+            cpu, floor = cadence.cpu_by_kind[kind] * 1e3, bare.cpu_by_kind[kind] * 1e3
+            record_result(f"ack.{b}.cpu_per_request.{kind}", cpu, "ms", digits=1,
+                          baseline_ratio=cpu / floor if floor else None,
+                          baseline="the bare Bolt app's CPU per request of the same kind")  # fmt: skip
+        bad = sum(p.bad() for p in case.phases)
+        record_result(f"ack.{b}.not_2xx", bad, "")
+
+
 def run_backend(label: str, postgres_url: str | None, sizes: Sizes, log_dir: Path) -> list[Case]:
     scratch = Scratch(postgres_url, prefix="ack")
     fake = FakeProcess(
@@ -991,6 +1031,7 @@ def main(argv: list[str] | None = None) -> int:
         log_dir = Path(args.keep_logs) if args.keep_logs else Path(tmp)
         log_dir.mkdir(parents=True, exist_ok=True)
         if args.smoke:
+            stop_recording("a smoke run")
             return smoke(log_dir)
         sizes = QUICK if args.quick else FULL
         print(f"ack latency: {' '.join(shlex.quote(a) for a in procfile_web(0)[1:])} (Procfile,"
@@ -1001,7 +1042,9 @@ def main(argv: list[str] | None = None) -> int:
             cases += run_backend("SQLite", None, sizes, log_dir)
         if args.database in ("postgresql", "both"):
             cases += run_backend("PostgreSQL", args.postgres_url, sizes, log_dir)
-        return 0 if verdicts(cases, sizes) else 1
+        ok = verdicts(cases, sizes)
+        record(cases, sizes)
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":

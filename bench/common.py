@@ -1,16 +1,19 @@
-"""What the benchmarks share: scratch databases, rows seeded in bulk, and the fake Slack in a
-child process.
+"""What the benchmarks share: scratch databases, rows seeded in bulk, the fake Slack in a
+child process, and the file their headline figures are recorded in.
 
 Every benchmark measures on databases of its own, migrated with Alembic and dropped at the end,
 and seeds them with Core bulk inserts (executemany) shaped as the domain writes its rows:
 driving thousands of engagements through Slack would take far longer than the measure. Slack
 is bot/demo/fake_slack/ run in a child process (`FakeProcess`, which runs this file with
-`--serve-fake`), so that its CPU is never counted as the measured process's.
+`--serve-fake`), so that its CPU is never counted as the measured process's. What a run prints
+as its headline figures it also records with `record_result` in bench/results.json, which the
+docs' figures are written from (bench/results.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -19,6 +22,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +30,68 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as the fake Slack's child process (see FakeProcess)
     sys.path.insert(0, str(ROOT))
 
+import results  # noqa: E402  (bench/results.py: the figures file and the docs quoting it)
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from storage import migrate  # noqa: E402
 from storage.db import Database  # noqa: E402
+
+# --- the figures file -----------------------------------------------------------------------------
+
+_not_recording: str | None = None  # why this run's figures are not the documented ones
+
+
+def stop_recording(why: str) -> None:
+    """This run's figures are not the ones the docs quote (smaller sizes, a smoke run): print
+    them, record none."""
+    global _not_recording
+    _not_recording = why
+
+
+def record_result(
+    name: str,
+    value: float | tuple[float, float] | str,
+    unit: str,
+    *,
+    digits: int = 0,
+    baseline_ratio: float | None = None,
+    baseline: str | None = None,
+    note: str | None = None,
+) -> None:
+    """Record one headline figure in bench/results.json (merged: other figures are kept).
+
+    `value` as the docs write it in `unit` ("ms", "s", "MB", "x", "" for a count), with
+    `digits` decimals; a (low, high) pair is a range (over request kinds, over repeats).
+    `baseline_ratio`: the figure against `baseline`, measured in the same run, since the
+    machine is shared and noisy and only ratios compare across runs. The date, the machine
+    (cores, load average) and the command line are added, so a reader knows what was run.
+    CADENCE_BENCH_RESULTS names another file (a test's)."""
+    if _not_recording is not None:
+        print(f"(not recorded in bench/results.json: {_not_recording})", flush=True)
+        return
+
+    def kept(v: float | str) -> float | str:  # two more decimals than shown: enough to compare
+        return round(v, digits + 2) if isinstance(v, float) else v
+
+    entry: dict[str, Any] = {
+        "value": [kept(v) for v in value] if isinstance(value, tuple) else kept(value),
+        "unit": unit,
+        "digits": digits,
+    }
+    if baseline_ratio is not None:
+        entry["baseline_ratio"] = round(baseline_ratio, 3)
+        entry["baseline"] = baseline
+    if note:
+        entry["note"] = note
+    load = os.getloadavg()[0]
+    entry["date"] = datetime.now(UTC).date().isoformat()
+    entry["machine"] = f"{os.cpu_count()} cores, load average {load:.1f}"
+    script = Path(sys.argv[0]).resolve()
+    shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else Path(script.name)
+    entry["run"] = " ".join([str(shown), *sys.argv[1:]])
+    path = Path(os.environ.get("CADENCE_BENCH_RESULTS") or results.RESULTS)
+    results.record(path, name, entry)
 
 
 class Scratch:

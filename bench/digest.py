@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from common import Rows, Scratch  # noqa: E402  (bench/ is the script's folder)
+from common import Rows, Scratch, record_result  # noqa: E402  (bench/ is the script's folder)
 from sqlalchemy import event, insert, or_, select, text  # noqa: E402
 
 from bot.blocks import chart  # noqa: E402
@@ -511,6 +511,8 @@ def report(backend: str, results: list[Result], repeat: int) -> bool:
     )
     if 1_000 in by_size:
         total = by_size[1_000].run.total_s
+        record_result(f"digest.{backend.lower()}.total_1000", total, "s", digits=2,
+                      baseline_ratio=total / by_size[1_000].bare_s, baseline="a bare read")  # fmt: skip
         good = total < 5
         ok &= good
         print(f"total for 1,000                  {total:>6.2f} s   target < 5 s    {verdict(good)}"

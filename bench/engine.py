@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from common import FakeProcess, Scratch  # noqa: E402  (bench/ is the script's folder)
+from common import FakeProcess, Scratch, record_result, stop_recording  # noqa: E402  (bench/ is the script's folder)
 from sqlalchemy import insert, update  # noqa: E402
 
 from bot.blocks import checkins as checkin_blocks  # noqa: E402
@@ -332,6 +332,11 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def backend(scratch: Scratch) -> str:
+    """The database a section measures, as bench/results.json names it."""
+    return "sqlite" if scratch.postgres_url is None else "postgresql"
+
+
 def bench_idle(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
     url = scratch.new("idle")
     db = scratch.database(url)
@@ -353,10 +358,15 @@ def bench_idle(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
             assert report.actions == [], report.actions
             times.append(m["wall"])
         medians[size] = statistics.median(times)
+        record_result(
+            f"engine.{backend(scratch)}.idle_tick.{size}", medians[size] * 1e3, "ms", digits=2
+        )
         lines.append(Line(f"(a) idle tick, {size:,} cadences, all kinds (median of {len(times)}; "
                           f"min {min(times) * 1000:.2f} ms)", f"{medians[size] * 1000:.2f} ms"))  # fmt: skip
     small, large = sizes.idle[0], sizes.idle[-1]
     ratio = medians[large] / medians[small]
+    record_result(f"engine.{backend(scratch)}.idle_tick.growth", ratio, "x", digits=2,
+                  note=f"the idle tick with {large:,} cadences against {small:,}")  # fmt: skip
     lines[-1].target = f"<= 2x the {small:,} figure"
     lines[-1].verdict = f"{verdict(ratio <= 2)} ({ratio:.2f}x)"
     return lines
@@ -440,6 +450,16 @@ def bench_cpu(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
 
     total = (plan["cpu"] + deliver["cpu"]) / count
     one = (plan_one["cpu"] + deliver_one["cpu"]) / contacts
+    b, floor = f"engine.{backend(scratch)}", "the bare loop"
+    record_result(f"{b}.cpu_per_prompt", total * 1e3, "ms", digits=2, baseline_ratio=total / bare,
+                  baseline=floor)  # fmt: skip
+    record_result(f"{b}.cpu_per_prompt.plan", plan["cpu"] / count * 1e3, "ms", digits=2)
+    record_result(f"{b}.cpu_per_prompt.deliver", deliver["cpu"] / count * 1e3, "ms", digits=2)
+    record_result(f"{b}.cpu_per_prompt.bare_loop", bare * 1e3, "ms", digits=2)
+    record_result(f"{b}.cpu_per_prompt.ratio", total / bare, "x", digits=2)
+    record_result(f"{b}.one_engagement.cpu_per_prompt", one * 1e3, "ms", digits=2,
+                  baseline_ratio=one / bare, baseline=floor)  # fmt: skip
+    record_result(f"{b}.one_engagement.ratio", one / bare, "x", digits=2)
     return [
         Line(f"(b) tick CPU per prompt, {count:,} cadences due (DM)", f"{total * 1000:.2f} ms",
              "<= 2x the bare loop", f"{verdict(total <= 2 * bare)} ({total / bare:.2f}x)"),
@@ -476,6 +496,11 @@ def bench_latency(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Lin
         fake.ask("delay", method="chat.postMessage", seconds=0)
     serial_rate, rate = count / one["wall"], count / many["wall"]
     n = concurrent.settings.send_concurrency
+    b = f"engine.{backend(scratch)}.latency"
+    record_result(f"{b}.serial", serial_rate, "prompts/s", digits=1)
+    record_result(f"{b}.concurrent", rate, "prompts/s", digits=1, baseline_ratio=rate / serial_rate,
+                  baseline="the same tick sending one at a time")  # fmt: skip
+    record_result(f"{b}.speedup", rate / serial_rate, "x", digits=1)
     return [
         Line(f"(c) prompts/s of a tick, 100 ms latency, {count} prompts, serial",
              f"{serial_rate:.1f} /s"),
@@ -530,6 +555,9 @@ def bench_memory(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line
     peak = peak_rss(command, {**os.environ, **environment(url, fake.base_url)})
     expect_sent(fake, due)
     fake.ask("reset", messages=True)
+    record_result(f"engine.{backend(scratch)}.peak_rss", peak, "MB", baseline_ratio=peak / baseline,
+                  baseline="the same command on an empty database (imports alone)")  # fmt: skip
+    record_result(f"engine.{backend(scratch)}.peak_rss.imports", baseline, "MB")
     return [
         Line(f"(d) peak RSS, python -m bot tick sending {due:,} prompts in one pass "
              f"({sizes.memory_cadences:,} cadences)", f"{peak:.0f} MB", "< 200 MB",
@@ -569,6 +597,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     sizes = QUICK if args.quick else FULL
+    if args.quick:
+        stop_recording("--quick: smaller sizes than the documented figures'")
     backends = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     for backend in backends:
         run(backend, sizes, args.postgres_url)

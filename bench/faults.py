@@ -50,6 +50,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pytest  # noqa: E402  (its MonkeyPatch sets the environment `tick` reads)
 import test_faults as scenario  # noqa: E402
+from common import record_result, stop_recording  # noqa: E402  (bench/common.py)
 from conftest import (  # noqa: E402
     ACME,
     ADMIN,
@@ -145,6 +146,7 @@ def slack_faults(kind: str, url: str, quick: bool) -> None:
             timeout_seconds=2.5,
         )
         extra = sum(n - 1 for n in result.duplicates.values())
+        record_delivery(f"faults.{kind}.slack", result, extra)
         print(f"  slack  {kind:10} {weeks} weeks, {people} people, ticks every hour, 20% faults")
         print(f"         {result.line()}")
         print(
@@ -152,6 +154,14 @@ def slack_faults(kind: str, url: str, quick: bool) -> None:
             f"lost {len(result.lost)} ({'PASS' if not result.lost else 'MISS'}); "
             f"{time.monotonic() - started:.0f} s"
         )
+
+
+def record_delivery(name: str, delivery: scenario.Delivery, extra: int) -> None:
+    """What a run delivered, in bench/results.json: messages, message jobs, extra copies, lost."""
+    record_result(f"{name}.messages", sum(delivery.per_job.values()), "")
+    record_result(f"{name}.jobs", len(delivery.jobs), "")
+    record_result(f"{name}.duplicated", extra, "")
+    record_result(f"{name}.lost", len(delivery.lost), "")
 
 
 def kills(kind: str, url: str, quick: bool) -> None:
@@ -166,6 +176,7 @@ def kills(kind: str, url: str, quick: bool) -> None:
         )  # fmt: skip
         extra = sum(n - 1 for n in result.delivery.duplicates.values())
         worst = max(result.delivery.duplicates.values(), default=1) - 1
+        record_delivery(f"faults.{kind}.kills", result.delivery, extra)
         print(f"  kills  {kind:10} {weeks} weeks of weekday check-ins, 16 people")
         print(f"         {result.line()}")
         print(
@@ -202,6 +213,12 @@ def postgres_outages(away: float, frozen: float) -> None:
                     seen = scenario.during_outage(cadence, view, seconds)
                 back = scenario.recovered(cadence, process, before)
                 ok = max(seen.requests) < 3 and max(seen.health) < 1.3
+                figure = f"faults.postgresql.{name.split()[0]}"
+                record_result(f"{figure}.requests", len(seen.requests), "")
+                record_result(f"{figure}.slowest_answer", max(seen.requests), "s", digits=2)
+                record_result(f"{figure}.slowest_healthz", max(seen.health), "s", digits=2)
+                record_result(f"{figure}.worker_back", back, "s", digits=1)
+                record_result(f"{figure}.healthz_status", "503", "")  # during_outage asserts it
                 print(f"  db     postgresql {seen.line(name)}")
                 print(
                     f"         worker passing again {back:.1f} s after, same process; "
@@ -220,7 +237,7 @@ def sqlite_locked(url: str, seconds: float) -> None:
     with app_on(url) as (cadence, _), scenario.worker(cadence) as process:
         scenario.wait_until(lambda: scenario.last_tick(cadence), 60, "a first pass")
         view = open_form(cadence)
-        answers, health = [], []
+        answers, health, statuses = [], [], set()
         with scenario.database_held(cadence):
             before = scenario.last_tick(cadence)
             until = time.monotonic() + seconds
@@ -232,9 +249,15 @@ def sqlite_locked(url: str, seconds: float) -> None:
                     reply = cadence.sim.command("away 2026-12-01 2026-12-05")
                 _, at = scenario.apology_after(cadence, reply, started)
                 answers.append(max(reply.elapsed, at))
-                health.append(scenario.healthz(cadence)[2])
+                status, _, took = scenario.healthz(cadence)
+                health.append(took)
+                statuses.add(str(status))
         back = scenario.recovered(cadence, process, before)
         ok = max(answers) < 3 and max(health) < 1.3
+        record_result("faults.sqlite.locked.slowest_answer", max(answers), "s", digits=2)
+        record_result("faults.sqlite.locked.healthz_status", " and ".join(sorted(statuses)), "",
+                      note="every /healthz answer while locked")  # fmt: skip
+        record_result("faults.sqlite.locked.worker_back", back, "s", digits=1)
         print(
             f"  db     sqlite     locked {seconds:g} s by another writer: {len(answers)} requests, "
             f"slowest answer {max(answers):.2f} s, slowest /healthz {max(health):.2f} s "
@@ -255,6 +278,9 @@ def settling(kind: str, url: str, quick: bool, *, marketplace: bool = True) -> N
             marketplace=marketplace,
         )
         ok = result.duplicates == 0 and result.lost == 0 and result.most_refused <= 1
+        figure = f"faults.{kind}.settling.{'marketplace' if marketplace else 'outside'}"
+        for field in ("unknown", "in_slack", "minutes", "reads", "refused", "duplicates", "lost"):
+            record_result(f"{figure}.{field}", getattr(result, field), "")
         print(f"  settling {kind:10} {result.line()}")
         for lost in result.lost_jobs:
             print(f"         lost: {lost}")
@@ -284,6 +310,13 @@ def burst_run(prompts: int) -> None:
           "20% faults")  # fmt: skip
     for line in result.lines():
         print(f"         {line}")
+    figure = f"faults.burst.{prompts}"
+    record_result(f"{figure}.delivered", result.delivered, "")
+    record_result(f"{figure}.duplicated", len(result.duplicated), "")
+    record_result(f"{figure}.not_sent", len(result.lost), "")
+    record_result(f"{figure}.requests", len(result.requests), "")
+    record_result(f"{figure}.unacknowledged", len(result.requests) - result.acknowledged, "")
+    record_result(f"{figure}.slowest_ack", result.slowest, "s", digits=2)
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -297,6 +330,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)  # the faults make the app log a lot, by design
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    if args.quick:
+        stop_recording("--quick: shorter runs than the documented figures'")
     print(f"Fault runs{' (quick)' if args.quick else ''}, {time.strftime('%Y-%m-%d')}")
     for name in args.only.split(","):
         if name == "burst":

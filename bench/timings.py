@@ -42,7 +42,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import Scratch  # noqa: E402  (bench/ is the script's folder)
+from common import Scratch, record_result  # noqa: E402  (bench/ is the script's folder)
 from sqlalchemy import insert  # noqa: E402
 
 from bot.demo.fake_slack import FakeSlack  # noqa: E402
@@ -81,10 +81,17 @@ class Verdicts:
     def __init__(self) -> None:
         self.ok = True
 
-    def report(self, what: str, seconds: list[float], target: float) -> None:
+    def report(
+        self, what: str, seconds: list[float], target: float, name: str | None = None
+    ) -> None:
+        """Print a figure against its target; with `name`, record it (fastest to slowest run)
+        in bench/results.json."""
         worst = max(seconds)
         met = worst < target
         self.ok &= met
+        if name is not None:
+            digits = 1 if min(seconds) >= 1 else 2
+            record_result(name, (min(seconds), worst), "s", digits=digits)
         print(
             f"{what:<58} median {statistics.median(seconds):7.3f} s  max {worst:7.3f} s  "
             f"target < {target:g} s  {'PASS' if met else 'FAIL'}",
@@ -173,8 +180,10 @@ def ack(scratch: Scratch, repeat: int, verdicts: Verdicts) -> None:
                 3 * SLOW_S,
                 "the creator's confirmation (the work after the ack)",
             )
-    verdicts.report("ack of a command, views.open slow", commands, 1.5)
-    verdicts.report("ack of a submission, conversations.info slow", submissions, 1.5)
+    verdicts.report("ack of a command, views.open slow", commands, 1.5, "timings.ack.command")
+    verdicts.report(
+        "ack of a submission, conversations.info slow", submissions, 1.5, "timings.ack.submission"
+    )
 
 
 def sqlite_writers(scratch: Scratch, repeat: int, verdicts: Verdicts) -> None:
@@ -228,7 +237,9 @@ def sqlite_writers(scratch: Scratch, repeat: int, verdicts: Verdicts) -> None:
             print(f"  {len(errors)} writes failed: {errors[0]!r}")
             verdicts.ok = False
         longest.append(max(waits))
-    verdicts.report("SQLite: longest wait of 240 queued writes", longest, 1.5)
+    verdicts.report(
+        "SQLite: longest wait of 240 queued writes", longest, 1.5, "timings.sqlite.queued_write"
+    )
 
 
 def reads_while_writing(scratch: Scratch, repeat: int, verdicts: Verdicts) -> None:
@@ -249,13 +260,19 @@ def reads_while_writing(scratch: Scratch, repeat: int, verdicts: Verdicts) -> No
             migrate.pending(db.engine, url)
             installations.bot_token(db.engine, client_id="CID", team_id="T1", keys=keys)
             took.append(time.monotonic() - began)
-    verdicts.report("SQLite: two reads while another connection writes", took, 0.5)
+    verdicts.report(
+        "SQLite: two reads while another connection writes",
+        took,
+        0.5,
+        "timings.sqlite.reads_while_writing",
+    )
 
 
 GAP_RULES = ("* * * * *", "*/30 9 * * 1", "0,30 9 29 2 *", "0 0,23 * * *", "0 9 31 2 *")
 
 
 def gaps(repeat: int, verdicts: Verdicts) -> None:
+    slowest: dict[str, float] = {}
     for rule in GAP_RULES:
         took: list[float] = []
         for _ in range(repeat):
@@ -263,6 +280,10 @@ def gaps(repeat: int, verdicts: Verdicts) -> None:
             recurrence.smallest_gap(recurrence.Rule(kind="cron", cron=rule), day_time(0), NOW)
             took.append(time.perf_counter() - began)
         verdicts.report(f"smallest_gap of {rule!r}", took, 0.5)
+        slowest[rule] = max(took)
+    rule = max(slowest, key=lambda r: slowest[r])
+    record_result("timings.smallest_gap.max", slowest[rule] * 1e3, "ms",
+                  note=f"the slowest rule: {rule}")  # fmt: skip
 
 
 def demo(repeat: int, verdicts: Verdicts) -> None:
@@ -279,7 +300,7 @@ def demo(repeat: int, verdicts: Verdicts) -> None:
                 timeout=600,
             )
             took.append(time.monotonic() - began)
-    verdicts.report("python -m bot demo --weeks 2", took, 60)
+    verdicts.report("python -m bot demo --weeks 2", took, 60, "timings.demo")
 
 
 SECTIONS = ("ack", "sqlite", "reads", "gap", "demo")
