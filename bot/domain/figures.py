@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_
+from sqlalchemy import Result, Select, func, or_
 from sqlmodel import Session, col, select
 
 from bot.domain.checkin_kinds import kinds_counted_on_time
@@ -1165,9 +1165,23 @@ def compute(
 # --- loading (set-based) -----------------------------------------------------------------------
 
 
+def _rows(session: Session, query: Any) -> Result[Any]:
+    """A big read's rows as plain tuples, through Core in the session's transaction: no ORM
+    instances, no identity map. At 1,000 engagements the loader reads some 40,000 rows; as ORM
+    objects they cost more than the reading, and the collector's passes over them more again."""
+    if session.autoflush:  # what an ORM query would flush first, so the read sees it
+        session.flush()
+    return session.connection().execute(query)
+
+
 def _reports(content: Mapping[str, Any]) -> tuple[KpiReport, ...]:
+    return _reports_of(content.get("kpis"))
+
+
+def _reports_of(kpis: Any) -> tuple[KpiReport, ...]:
+    """The KPI figures of a revision's content's "kpis" (None: it has none)."""
     out = []
-    for k in content.get("kpis") or ():
+    for k in kpis or ():
         if k.get("kpi_id") is None or k.get("value") is None:
             continue
         out.append(
@@ -1224,14 +1238,15 @@ def load(
         query = query.where(col(Engagement.archived_at).is_(None))
     if engagement_ids is not None:
         query = query.where(col(Engagement.id).in_(list(engagement_ids)))
-    engagements = {row[0]: row for row in session.exec(query.order_by(col(Engagement.id))).all()}
+    engagements = {row[0]: row for row in _rows(session, query.order_by(col(Engagement.id)))}
     ids = list(engagements)
     acc: dict[int, _Acc] = {eid: _Acc() for eid in ids}
     if not ids:
         return {}
 
     # 2. Who the check-ins that count on time (status updates) asked in the period.
-    rows = session.exec(
+    rows = _rows(
+        session,
         select(
             CheckIn.engagement_id,
             CheckInRecipient.checkin_id,
@@ -1248,21 +1263,23 @@ def load(
         .where(col(Cadence.kind).in_(list(kinds_counted_on_time())))
         .where(CheckIn.scheduled_for > start)
         .where(CheckIn.scheduled_for <= now)
-        .order_by(col(CheckIn.scheduled_for), col(CheckInRecipient.id))
-    ).all()
+        .order_by(col(CheckIn.scheduled_for), col(CheckInRecipient.id)),
+    )
     for eid, checkin_id, user_id, status, scheduled, closes, answered in rows:
         acc[eid].asked.append(Asked(checkin_id, user_id, status, scheduled, closes, answered))
 
     # 3. Updates in the period, plus the last one before it (the RAG in force at its start),
-    #    each with its latest revision's KPI figures.
+    #    each with its latest revision's KPI figures (only the content's "kpis", read in SQL:
+    #    the rest of a revision is prose the figures never show).
     last_before = latest_update_ids(team_id, ids, by=start)
-    rows = session.exec(
+    rows = _rows(
+        session,
         select(
             StatusUpdate.engagement_id,
             StatusUpdate.id,
             StatusUpdate.rag,
             StatusUpdate.submitted_at,
-            UpdateRevision.content,
+            col(UpdateRevision.content)["kpis"],
         )
         .outerjoin(
             UpdateRevision,
@@ -1273,34 +1290,46 @@ def load(
         .where(col(StatusUpdate.engagement_id).in_(ids))
         .where(StatusUpdate.submitted_at <= now)
         .where(or_(StatusUpdate.submitted_at > start, col(StatusUpdate.id).in_(last_before)))
-        .order_by(col(StatusUpdate.submitted_at), col(StatusUpdate.id))
-    ).all()
-    for eid, update_id, rag, submitted, content in rows:
-        acc[eid].updates.append(Update(update_id, rag, submitted, _reports(content or {})))
+        .order_by(col(StatusUpdate.submitted_at), col(StatusUpdate.id)),
+    )
+    for eid, update_id, rag, submitted, kpis in rows:
+        acc[eid].updates.append(Update(update_id, rag, submitted, _reports_of(kpis)))
 
     # 4. The KPIs the engagements report against now.
-    for kpi in session.exec(
-        select(KpiDefinition)
+    for eid, *kpi in _rows(
+        session,
+        select(
+            KpiDefinition.engagement_id,
+            KpiDefinition.id,
+            KpiDefinition.name,
+            KpiDefinition.unit,
+            KpiDefinition.target,
+            KpiDefinition.tolerance,
+            KpiDefinition.higher_is_better,
+            KpiDefinition.position,
+        )
         .where(KpiDefinition.team_id == team_id)
         .where(col(KpiDefinition.engagement_id).in_(ids))
-        .where(or_(col(KpiDefinition.retired_at).is_(None), col(KpiDefinition.retired_at) > now))
-    ).all():
-        assert kpi.id is not None
-        acc[kpi.engagement_id].kpis.append(
-            Kpi(
-                kpi.id,
-                kpi.name,
-                kpi.unit,
-                kpi.target,
-                kpi.tolerance,
-                kpi.higher_is_better,
-                kpi.position,
-            )
-        )
+        .where(or_(col(KpiDefinition.retired_at).is_(None), col(KpiDefinition.retired_at) > now)),
+    ):
+        acc[eid].kpis.append(Kpi(*kpi))
 
     # 5. Concerns open now, or raised or resolved in the period.
-    for c in session.exec(
-        select(Concern)
+    for eid, *concern in _rows(
+        session,
+        select(
+            Concern.engagement_id,
+            Concern.id,
+            Concern.severity,
+            Concern.status,
+            Concern.raised_at,
+            Concern.acknowledged_at,
+            Concern.resolved_at,
+            Concern.acknowledge_due_at,
+            Concern.resolve_due_at,
+            Concern.title,
+            Concern.category,
+        )
         .where(Concern.team_id == team_id)
         .where(col(Concern.engagement_id).in_(ids))
         .where(Concern.raised_at <= now)
@@ -1311,27 +1340,14 @@ def load(
                 Concern.resolved_at > start,
             )
         )
-        .order_by(col(Concern.id))
-    ).all():
-        assert c.id is not None
-        acc[c.engagement_id].concerns.append(
-            ConcernRow(
-                c.id,
-                c.severity,
-                c.status,
-                c.raised_at,
-                c.acknowledged_at,
-                c.resolved_at,
-                c.acknowledge_due_at,
-                c.resolve_due_at,
-                c.title,
-                c.category,
-            )
-        )
+        .order_by(col(Concern.id)),
+    ):
+        acc[eid].concerns.append(ConcernRow(*concern))
 
     # 6. Feedback whose batch counts from within the period (a batch counts from its survey's
     #    close or its month's end, so its answers are stored up to FEEDBACK_LOOKBACK before).
-    for eid, counted, checkin_id, opened, closes, *scores in session.exec(
+    for eid, counted, checkin_id, opened, closes, *scores in _rows(
+        session,
         select(
             Feedback.engagement_id,
             Feedback.submitted_at,
@@ -1347,8 +1363,8 @@ def load(
         .where(Feedback.team_id == team_id)
         .where(col(Feedback.engagement_id).in_(ids))
         .where(Feedback.submitted_at > start - FEEDBACK_LOOKBACK)
-        .where(Feedback.submitted_at <= now)
-    ).all():
+        .where(Feedback.submitted_at <= now),
+    ):
         batch = batch_of(counted=counted, checkin_id=checkin_id, opened=opened, closes=closes)
         if start < batch.counts_from <= now:
             acc[eid].ratings.append(Rating(batch.counts_from, *scores, batch=batch.key))
@@ -1356,8 +1372,23 @@ def load(
     # 7. Deliverables open now, or first due, due, accepted or cancelled in the period (a
     #    day's margin on the first agreed date: its end is in the engagement's zone).
     first_day = (start - timedelta(days=2)).date()
-    for d in session.exec(
-        select(Deliverable)
+    for eid, deliverable_id, title, status, created, due, first_due_on, *counts in _rows(
+        session,
+        select(
+            Deliverable.engagement_id,
+            Deliverable.id,
+            Deliverable.title,
+            Deliverable.status,
+            Deliverable.created_at,
+            Deliverable.due_at,
+            Deliverable.original_due_on,
+            Deliverable.slip_count,
+            Deliverable.days_slipped,
+            Deliverable.rework_count,
+            Deliverable.submitted_at,
+            Deliverable.accepted_at,
+            Deliverable.cancelled_at,
+        )
         .where(Deliverable.team_id == team_id)
         .where(col(Deliverable.engagement_id).in_(ids))
         .where(Deliverable.created_at <= now)
@@ -1369,28 +1400,16 @@ def load(
                 Deliverable.original_due_on >= first_day,
             )
         )
-        .order_by(col(Deliverable.id))
-    ).all():
-        assert d.id is not None
-        acc[d.engagement_id].deliverables.append(
-            DeliverableRow(
-                d.id,
-                d.title,
-                d.status,
-                d.created_at,
-                d.due_at,
-                due_moment(d.original_due_on, engagements[d.engagement_id][3]),
-                d.slip_count,
-                d.days_slipped,
-                d.rework_count,
-                d.submitted_at,
-                d.accepted_at,
-                d.cancelled_at,
-            )
+        .order_by(col(Deliverable.id)),
+    ):
+        first_due = due_moment(first_due_on, engagements[eid][3])
+        acc[eid].deliverables.append(
+            DeliverableRow(deliverable_id, title, status, created, due, first_due, *counts)
         )
 
     # 8. Their re-plans in the period (what slipped since the last digest).
-    for eid, deliverable_id, title, at, data in session.exec(
+    for eid, deliverable_id, title, at, data in _rows(
+        session,
         select(
             Deliverable.engagement_id,
             DeliverableEvent.deliverable_id,
@@ -1404,8 +1423,8 @@ def load(
         .where(DeliverableEvent.action == "replanned")
         .where(DeliverableEvent.at > start)
         .where(DeliverableEvent.at <= now)
-        .order_by(col(DeliverableEvent.at), col(DeliverableEvent.id))
-    ).all():
+        .order_by(col(DeliverableEvent.at), col(DeliverableEvent.id)),
+    ):
         try:
             replan = Replan(
                 deliverable_id,
@@ -1426,27 +1445,26 @@ def load(
     _load_fired(session, team_id=team_id, ids=ids, start=start, now=now, acc=acc)
 
     # 11. The evidence items as they stand now (waived ones are required no more).
-    for item in session.exec(
-        select(AssuranceItem)
+    for eid, *item in _rows(
+        session,
+        select(
+            AssuranceItem.engagement_id,
+            AssuranceItem.id,
+            AssuranceItem.type_key,
+            AssuranceItem.title,
+            AssuranceItem.status,
+            AssuranceItem.required,
+            AssuranceItem.valid_until,
+            AssuranceItem.created_at,
+            AssuranceItem.reviewed_at,
+        )
         .where(AssuranceItem.team_id == team_id)
         .where(col(AssuranceItem.engagement_id).in_(ids))
         .where(AssuranceItem.status != AssuranceStatus.WAIVED)
         .where(AssuranceItem.created_at <= now)
-        .order_by(col(AssuranceItem.id))
-    ).all():
-        assert item.id is not None
-        acc[item.engagement_id].assurance.append(
-            AssuranceRow(
-                item.id,
-                item.type_key,
-                item.title,
-                item.status,
-                item.required,
-                item.valid_until,
-                item.created_at,
-                item.reviewed_at,
-            )
-        )
+        .order_by(col(AssuranceItem.id)),
+    ):
+        acc[eid].assurance.append(AssuranceRow(*item))
 
     grouped: dict[int, Inputs] = {}
     for eid, row in engagements.items():
