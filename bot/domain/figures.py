@@ -57,6 +57,7 @@ from bot.domain.questions.definition import (
     chosen_words,
 )
 from bot.domain.updates.evidence import KpiOutcome, outcome_of_content
+from bot.platform import collector
 from storage.assurance_statuses import AssuranceStatus
 from storage.deliverable_statuses import DeliverableStatus
 from storage.models import (
@@ -642,9 +643,13 @@ def kpi_figures(
     target and tolerance in force when it was reported), the figure before it and the
     direction of change between the two in the KPI's own direction."""
     ordered = sorted((u for u in updates if u.submitted_at <= now), key=lambda u: u.submitted_at)
+    by_kpi: dict[int, list[KpiReport]] = {}  # one pass over the reports, not one per KPI
+    for u in ordered:
+        for r in u.kpis:
+            by_kpi.setdefault(r.kpi_id, []).append(r)
     out: list[KpiFigure] = []
     for kpi in sorted(kpis, key=lambda k: (k.position, k.kpi_id)):
-        reports = [r for u in ordered for r in u.kpis if r.kpi_id == kpi.kpi_id]
+        reports = by_kpi.get(kpi.kpi_id, [])
         last = reports[-1] if reports else None
         prev = reports[-2] if len(reports) > 1 else None
         out.append(
@@ -1158,8 +1163,12 @@ def compute_one(
 def compute(
     inputs: Mapping[int, Inputs], *, now: datetime, weeks: int, since: datetime | None = None
 ) -> dict[int, Figures]:
-    """The figures of each engagement (`since`: the last digest; default a week before now)."""
-    return {eid: compute_one(one, now=now, weeks=weeks, since=since) for eid, one in inputs.items()}
+    """The figures of each engagement (`since`: the last digest; default a week before now),
+    with the cyclic collector paused (`collector.paused` says why)."""
+    with collector.paused():
+        return {
+            eid: compute_one(one, now=now, weeks=weeks, since=since) for eid, one in inputs.items()
+        }
 
 
 # --- loading (set-based) -----------------------------------------------------------------------
@@ -1220,7 +1229,20 @@ def load(
     weeks: int,
 ) -> dict[int, Inputs]:
     """The inputs of every (unarchived) engagement of a workspace, or of those named, for the
-    `weeks` ending at `now`: eleven SELECTs whatever the number of engagements."""
+    `weeks` ending at `now`: eleven SELECTs whatever the number of engagements, read with the
+    cyclic collector paused (`collector.paused` says why)."""
+    with collector.paused():
+        return _load(session, team_id=team_id, engagement_ids=engagement_ids, now=now, weeks=weeks)
+
+
+def _load(
+    session: Session,
+    *,
+    team_id: str,
+    engagement_ids: Sequence[int] | None,
+    now: datetime,
+    weeks: int,
+) -> dict[int, Inputs]:
     start = now - weeks * WEEK
 
     # 1. The engagements, with their contract's dates.
