@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from waiting import wait_until
 
 from bot.demo.fake_slack import FakeSlack
+from bot.engine.outbox_sender import Outbox
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform.config import Settings, load_settings
 from bot.platform.services import Services
@@ -278,10 +279,17 @@ class Cadence:
     services: Services
     fake: FakeSlack
     sim: SlackSim
+    outbox: Outbox | None = None  # the served app's, when the test serves it (`settle`)
 
     @property
     def db(self) -> Database:
         return self.services.db
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait until what requests planned has been sent at once (the outbox), before a test
+        moves its simulated clock on: a send left in flight would meet Slack at the new moment."""
+        if self.outbox is not None and not self.outbox.wait_idle(timeout):
+            raise AssertionError(f"the outbox was still sending after {timeout} s")
 
     def wait_until(self, predicate, timeout: float = 15.0, what: str = "condition"):
         """Poll for an effect of work done after ack (never sleep a fixed time). The limit is
@@ -334,6 +342,7 @@ def serving(services: Services, fake_slack: FakeSlack) -> Iterator[Cadence]:
             services=services,
             fake=fake_slack,
             sim=SlackSim(url, fake_slack, SIGNING_SECRET, team_id=TEAM),
+            outbox=application.outbox,
         )
     finally:
         server.shutdown()

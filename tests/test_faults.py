@@ -658,7 +658,8 @@ def serving(database_url: str, fake: FakeSlack) -> Iterator[Cadence]:
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     try:
-        yield Cadence(url, services, fake, SlackSim(url, fake, SIGNING_SECRET, team_id=TEAM))
+        sim = SlackSim(url, fake, SIGNING_SECRET, team_id=TEAM)
+        yield Cadence(url, services, fake, sim, outbox=application.outbox)
     finally:
         server.shutdown()
         server.server_close()

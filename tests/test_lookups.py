@@ -20,6 +20,7 @@ from datetime import timedelta
 import pytest
 from conftest import ACME, STAKEHOLDER, VENDOR, Cadence
 from engine_flows import jobs_of, tick
+from flows import create_engagement
 from lookup_backlog import cut_and_settle
 from test_concerns import RAISED_AT, raise_by_command, set_up, the_concern
 
@@ -27,8 +28,11 @@ from bot.platform import clock
 from storage import jobs
 from storage.models import Concern
 
+OTHER = "C0OTHER"  # a second engagement's channel
 
-def raise_one(cadence: Cadence, title: str = "Backups untested") -> None:
+
+def raise_one(cadence: Cadence, title: str = "Backups untested", *, settle: bool = True) -> None:
+    """A concern raised at RAISED_AT, its card sent at once (`settle`: before the clock moves)."""
     with clock.fixed_at(RAISED_AT):
         raise_by_command(
             cadence,
@@ -36,6 +40,8 @@ def raise_one(cadence: Cadence, title: str = "Backups untested") -> None:
             {"severity": "low", "category": "quality"},
             user=STAKEHOLDER,
         )
+        if settle:
+            cadence.settle()
 
 
 def lost_cards(cadence: Cadence, count: int) -> list[jobs.ClaimedJob]:
@@ -156,6 +162,46 @@ def test_outside_the_marketplace_a_busy_channel_is_read_only_up_to_the_lost_atte
     sent_at = float(copies(cadence, card.key)[0]["ts"])
     assert float(looked.args["oldest"]) <= sent_at <= float(looked.args["latest"])
     assert float(looked.args["latest"]) < (RAISED_AT + timedelta(minutes=50)).timestamp()
+
+
+def test_a_post_sent_long_after_its_request_is_looked_for_where_it_landed(cadence, monkeypatch):
+    """The outbox sends a request's jobs off the request thread, with the request's moment as
+    its `now`, and its two threads may be busy: here with two other engagements' cards, each
+    call answered 3 s late, while the simulated clock moves two hours on. The card's call
+    begins then, Slack takes it and the answer is lost. The unknown outcome is dated when the
+    call began, not at the request's moment, so the lookup's window (up to a pass's span after
+    that date) reaches the copy Slack took, and the card is not posted twice."""
+    set_up(cadence)
+    cadence.fake.add_channel(OTHER, name="other")
+    with clock.fixed_at(RAISED_AT - timedelta(hours=1)):
+        create_engagement(cadence, name="Other Payments", channel=OTHER, vendor_contacts=[VENDOR])
+        cadence.settle()
+    cadence.fake.delay("chat.postMessage", 3)
+    with clock.fixed_at(RAISED_AT):
+        for n in (1, 2):  # both outbox threads busy with another channel's card
+            raise_by_command(
+                cadence,
+                f"concern other-payments Laptops unencrypted {n}",
+                {"severity": "low", "category": "security"},
+                user=STAKEHOLDER,
+            )
+        cadence.wait_until(
+            lambda: len(cadence.fake.calls_to("chat.postMessage")) >= 2, what="both busy"
+        )
+        cadence.fake.drop("chat.postMessage", reaches_slack=True, when={"channel": ACME})
+        raise_one(cadence, settle=False)  # its card waits for a thread
+    later = RAISED_AT + timedelta(hours=2)
+    with clock.fixed_at(later):
+        card = lost(cadence, "concern_card")
+        (copy,) = copies(cadence, card.key)
+        cadence.settle()
+    cadence.fake.delay("chat.postMessage", 0)
+    assert float(copy["ts"]) >= later.timestamp()
+
+    tick(cadence, monkeypatch, later + timedelta(hours=1))
+    assert len(copies(cadence, card.key)) == 1, "posted twice"
+    (card,) = [j for j in jobs_of(cadence, "concern_card") if j.key == card.key]
+    assert (card.status, card.result_ts) == ("sent", copy["ts"])
 
 
 def test_one_read_serves_every_lost_message_of_a_conversation(cadence, monkeypatch):

@@ -20,9 +20,14 @@ MAX_LOOKUPS = 12
 
 
 def finish(sender: Sender, job: jobs.ClaimedJob, status: JobStatus, **outcome: Any) -> None:
+    """Record the outcome (if the lease is still held). An unknown outcome is dated when it was
+    met: when its call began (`Sender.met_at`), since the lookup that follows reads up to a pass's
+    span after that date."""
+    error = str(outcome.get("error") or "")
+    at = sender.met_at(job) if error.startswith(jobs.OUTCOME_UNKNOWN) else sender.now
     with sender.db.begin() as connection:
         recorded = jobs.finish(
-            connection, job, owner=sender.owner, now=sender.now, status=status, **outcome
+            connection, job, owner=sender.owner, now=at, status=status, **outcome
         )
     if not recorded:
         log.warning("lost the lease on %s before recording %s", job.key, status)

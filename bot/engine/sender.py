@@ -46,6 +46,9 @@ class Sender:
     batch: int = 50
     keys: Keys | None = None  # CADENCE_ENCRYPTION_KEYS: what opens a job's sealed secret
     budgets: RateBudgets = field(default_factory=RateBudgets)  # the process's, shared
+    # The clock as it reads now (`Services.clock`): `now` is the pass's start or a request's
+    # moment, and a job's call may start well after it (see `met_at`).
+    clock: Callable[[], datetime] | None = None
     outcomes: list[str] = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # keys of jobs the jobs run here planned
     failed: list[str] = field(default_factory=list)  # keys of jobs that failed for good here
@@ -64,7 +67,7 @@ class Sender:
     _recording: threading.Lock = field(default_factory=threading.Lock)
     # Jobs whose Slack call was started in this run: should anything fail after it (recording
     # the outcome, an `on_sent` write), Slack may have the message (`may_have_sent`).
-    _called: set[int] = field(default_factory=set)
+    _called: dict[int, datetime] = field(default_factory=dict)  # job id -> call began
     # What this pass read of each conversation looking for lost messages (one read serves
     # every unknown outcome there); its rate limits are the process's `budgets`.
     lookups: Lookups = field(init=False)
@@ -94,13 +97,23 @@ class Sender:
             away_emoji=settings.away_emoji,
             batch=max(50, 4 * settings.send_concurrency),
             budgets=services.rate_budgets,
+            clock=services.clock,
             keys=services.keys if settings.encryption_keys else None,
         )
+
+    def met_at(self, job: jobs.ClaimedJob) -> datetime:
+        """The date an unknown outcome of `job` is stamped with: when its Slack call began
+        (else `now`). A lookup reads up to a pass's span after that date, which covers the
+        call's own timeout and the SDK's Retry-After waits; `now` alone is the pass's start or,
+        for the outbox, the request's moment, which a call may follow by a queue's wait."""
+        with self._lock:
+            began = self._called.get(job.id)
+        return max(self.now, began) if began is not None else self.now
 
     def calling(self, job: jobs.ClaimedJob) -> None:
         """The job's Slack call is about to be made: from now on it may be in Slack."""
         with self._lock:
-            self._called.add(job.id)
+            self._called[job.id] = self.clock() if self.clock is not None else self.now
 
     def may_have_sent(self, job: jobs.ClaimedJob) -> bool:
         """Whether Slack may have this job's message: its call was made in this run, or an
@@ -111,7 +124,7 @@ class Sender:
     def forget_call(self, job: jobs.ClaimedJob) -> None:
         """The job's run is over (its outcome recorded or its retry planned)."""
         with self._lock:
-            self._called.discard(job.id)
+            self._called.pop(job.id, None)
 
     def may_call(self, team_id: str, method: str) -> bool:
         """Whether a call Cadence can do without (a lookup) fits the workspace's rate budget
