@@ -24,6 +24,13 @@ from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.demo.answers import (
+    FIRST_MOBILE_ANSWER,
+    mobile_update,
+    payments_update,
+    survey_answer,
+    warehouse_update,
+)
 from bot.demo.cast import (
     DANA,
     DIGEST,
@@ -48,10 +55,6 @@ MAX_WEEKS = 8
 PAYMENTS_NAME, PAYMENTS_HANDLE = "Payments Platform", "payments-platform"
 WAREHOUSE_NAME, WAREHOUSE_HANDLE = "Data Warehouse Migration", "data-warehouse-migration"
 MOBILE_NAME, MOBILE_HANDLE = "Mobile Banking App", "mobile-banking-app"
-
-FIREWALL = "Waiting for the client's firewall change (ticket NET-311)"
-LOAD_TEST = "Load-test environment shared with another team"
-CREDENTIALS = "Source-system credentials expire every day"
 
 
 class People(Protocol):
@@ -250,125 +253,20 @@ def set_up() -> list[Step]:
 # --- the weeks ---------------------------------------------------------------------------------
 
 
-def payments_update(week: int) -> dict[str, Any]:
-    """Globex's update: amber with a missed KPI, the firewall blocker carried over twice, then
-    green."""
-    shape = (week - 1) % 4
-    if shape == 0:
-        return {
-            "rag": "amber",
-            "reason": "The PSP certification passing on Thursday.",
-            "summary": "Card tokenisation is live in staging; the PSP certification slipped a week.",
-            "accomplishments": "Tokenisation service deployed\nLoad test at 2x peak passed",
-            "next_steps": "PSP certification on Thursday",
-            "blockers": FIREWALL,
-            "confidence": "3",
-            "kpi:Uptime": "99.95",
-            "kpi:Mean time to resolve": "10",
-        }
-    if shape == 1:
-        return {
-            "rag": "amber",
-            "reason": "The firewall change, then the certification.",
-            "summary": "Certification rehearsed; still waiting for the firewall change.",
-            "accomplishments": "PSP test cases green\nRunbook reviewed with operations",
-            "next_steps": "Certification as soon as NET-311 is done",
-            "still_blocking": [FIREWALL],
-            "blockers": LOAD_TEST,
-            "confidence": "3",
-            "kpi:Uptime": "99.7",
-            "kpi:Mean time to resolve": "7.5",
-        }
-    if shape == 2:
-        return {
-            "rag": "green",
-            "reason": None,  # filled in from last time; green needs none
-            "summary": "Certification passed; rollout plan agreed.",
-            "accomplishments": "PSP certification passed\nRollout plan signed off",
-            "next_steps": "Pilot with 5% of card traffic",
-            "still_blocking": [FIREWALL],
-            "confidence": "4",
-            "kpi:Uptime": "99.93",
-            "kpi:Mean time to resolve": "6",
-        }
-    return {
-        "rag": "green",
-        "reason": None,
-        "summary": "Pilot running on 5% of card traffic without incident.",
-        "accomplishments": "Pilot live\nFirewall change done",
-        "next_steps": "25% of traffic next week",
-        "confidence": "5",
-        "kpi:Uptime": "99.96",
-        "kpi:Mean time to resolve": "5",
-    }
-
-
-def warehouse_update(week: int) -> dict[str, Any]:
-    """Initech's update: red with a missed KPI, then amber, then green."""
-    shape = (week - 1) % 4
-    if shape == 0:
-        return {
-            "rag": "red",
-            "reason": "A successful cutover rehearsal; it failed on Tuesday and was rolled back.",
-            "summary": "The cutover rehearsal failed on data checks; we rolled back.",
-            "accomplishments": "Rollback completed in 40 minutes",
-            "next_steps": "Fix the currency mapping, rehearse again next Tuesday",
-            "blockers": CREDENTIALS,
-            "confidence": "2",
-            "kpi:Data quality": "95.2",
-        }
-    if shape == 1:
-        return {
-            "rag": "amber",
-            "reason": "A second clean rehearsal.",
-            "summary": "Second rehearsal passed with two warnings.",
-            "accomplishments": "Currency mapping fixed",
-            "next_steps": "Final rehearsal",
-            "still_blocking": [CREDENTIALS],
-            "confidence": "3",
-            "kpi:Data quality": "97.1",
-        }
-    if shape == 2:
-        return {
-            "rag": "amber",
-            "reason": "Sign-off from finance.",
-            "summary": "Final rehearsal clean; waiting for finance to sign off.",
-            "accomplishments": "Final rehearsal clean",
-            "next_steps": "Cutover after sign-off",
-            "confidence": "4",
-            "kpi:Data quality": "98.4",
-        }
-    return {
-        "rag": "green",
-        "reason": None,
-        "summary": "Cutover done; the old warehouse is read-only.",
-        "accomplishments": "Cutover on Tuesday night",
-        "next_steps": "Decommission plan",
-        "confidence": "4",
-        "kpi:Data quality": "99.1",
-    }
-
-
-SURVEY_ANSWERS = (
-    (SAM, "12:00", 0, (4, 3, 2, 3), "Releases keep slipping without notice.", True),
-    (PRIYA, "09:30", 1, (5, 4, 3, 4), "Great demos and clear notes.", False),
-    (KAI, "11:00", 1, (3, 3, 2, 2), "", True),
+SURVEY_ANSWERS = (  # who answers Wednesday's survey, when, and whether anonymously
+    (SAM, "12:00", 0, True),
+    (PRIYA, "09:30", 1, False),
+    (KAI, "11:00", 1, True),
 )
 
 
 def survey(week: int) -> list[Step]:
-    """Wednesday's survey on Payments; all three stakeholders answer, happier each week."""
+    """Wednesday's survey on Payments; all three stakeholders answer (answers.py: happier each
+    week, then a dip while the PSP's freeze holds the rollout)."""
     wednesday = at(week_start(week), "00:00", days=2)
     steps = []
-    for person, clock_time, days, ratings, comment, anonymous in SURVEY_ANSWERS:
-        better = [min(5, r + week - 1) for r in ratings]
-        form: dict[str, Any] = dict(
-            zip(
-                ("communication", "quality", "timeliness", "overall"), map(str, better), strict=True
-            )
-        )
-        if comment and week == 1:
-            form["comment"] = comment
+    for person, clock_time, days, anonymous in SURVEY_ANSWERS:
+        form = survey_answer(person.name.split()[0], week)
         if anonymous:
             form["anonymous"] = ["anonymous"]
         steps.append(
@@ -381,7 +279,15 @@ def survey(week: int) -> list[Step]:
     return steps
 
 
+CRASH_RATE = "Crash rate tripled after release 4.2"
+
+
 def concerns(week: int) -> list[Step]:
+    """Week 1: a security concern raised, acknowledged and resolved, and a critical one on the
+    app nobody answers (alerted and escalated); weeks 2-4: Globex's blockers as a concern,
+    resolved once the firewall change is done. Week 5 on: Umbrella acknowledges the escalated
+    concern and the lead closes it once the fix is out; Initech's rounding blocker becomes a
+    concern, resolved the next week."""
     monday = week_start(week)
     if week == 1:
         return [
@@ -412,7 +318,7 @@ def concerns(week: int) -> list[Step]:
                     OMAR,
                     MOBILE.channel_id,
                     MOBILE_HANDLE,
-                    "Crash rate tripled after release 4.2",
+                    CRASH_RATE,
                     {
                         "severity": "critical",
                         "category": "quality",
@@ -456,11 +362,59 @@ def concerns(week: int) -> list[Step]:
                 ),
             )
         ]
+    if week == 5:
+        return [
+            Step(
+                at(monday, "10:00"),
+                "Mia acknowledges the escalated crash concern at last",
+                lambda p: p.acknowledge_concern(MIA, MOBILE.channel_id, CRASH_RATE),
+            )
+        ]
+    if week == 6:
+        return [
+            Step(
+                at(monday, "10:00", 1),
+                "Lena turns Initech's rounding blocker into a concern",
+                lambda p: p.raise_blockers_as_concern(
+                    LENA, WAREHOUSE.channel_id, WAREHOUSE_NAME, {"severity": "medium"}
+                ),
+            ),
+            Step(
+                at(monday, "12:00", 1),
+                "Raj acknowledges it",
+                lambda p: p.acknowledge_concern(RAJ, WAREHOUSE.channel_id, "rounding rule"),
+            ),
+        ]
+    if week == 7:
+        return [
+            Step(
+                at(monday, "12:00"),
+                "Raj resolves the rounding concern",
+                lambda p: p.resolve_concern(
+                    RAJ,
+                    WAREHOUSE.channel_id,
+                    "rounding rule",
+                    "Finance chose half-up rounding to the cent; the three reports match.",
+                ),
+            ),
+            Step(
+                at(monday, "10:00", 1),
+                "Omar resolves the crash concern",
+                lambda p: p.resolve_concern(
+                    OMAR,
+                    MOBILE.channel_id,
+                    CRASH_RATE,
+                    "Release 4.2.1 fixed the Android 14 keystore crash; crash-free sessions "
+                    "are back above 99.5%.",
+                ),
+            ),
+        ]
     return []
 
 
 RUNBOOK = "Cutover runbook"
 RECONCILIATION = "Reconciliation report"
+DECOMMISSION_PLAN = "Decommission plan"
 
 
 def agreed_deliverables() -> list[Step]:
@@ -500,7 +454,8 @@ def agreed_deliverables() -> list[Step]:
 
 
 def deliverables(week: int) -> list[Step]:
-    """The runbook is rejected once, then accepted; the report slips twice, then is accepted."""
+    """The runbook is rejected once, then accepted; the report slips twice, then is accepted;
+    after the cutover (week 5 on) a decommission plan is agreed, submitted and accepted."""
     monday = week_start(week)
     channel = WAREHOUSE.channel_id
 
@@ -592,28 +547,88 @@ def deliverables(week: int) -> list[Step]:
             ),
             step("10:00", 3, "Priya accepts the report", PRIYA, RECONCILIATION, "accept", {}),
         ]
+    if week == 5:
+        plan = {
+            "description": "What is switched off, archived and cancelled, in which order.",
+            "acceptance": "An archive snapshot restored and checked before anything is deleted.",
+            "due_on": at(monday, "00:00", days=11).date().isoformat(),  # week 6's Friday
+            "owner": RAJ.user_id,
+            "milestone": "Decommission",
+        }
+        return [
+            Step(
+                at(monday, "10:30"),
+                "Lena agrees the decommission plan with Initech",
+                lambda p: p.add_deliverable(
+                    LENA, channel, WAREHOUSE_HANDLE, DECOMMISSION_PLAN, plan
+                ),
+            ),
+            step("11:00", 1, "Raj starts the decommission plan", RAJ, DECOMMISSION_PLAN, "start"),
+        ]
+    if week == 6:
+        return [
+            step(
+                "14:00",
+                0,
+                "Raj submits the decommission plan",
+                RAJ,
+                DECOMMISSION_PLAN,
+                "submit",
+                {"link": "https://wiki.initech.example/dwh/decommission-plan"},
+            ),
+            step(
+                "10:00",
+                3,
+                "Lena accepts the decommission plan",
+                LENA,
+                DECOMMISSION_PLAN,
+                "accept",
+                {"note": "Archive first, as agreed; go ahead."},
+            ),
+        ]
     return []
 
 
-def week(n: int, last: bool) -> list[Step]:
+INITECH_ON_TIME_FROM = 5  # the week Initech, its cutover behind it, starts answering on time
+
+
+def raj_answers(n: int) -> Step:
+    """Initech answers after the window in odd weeks and just in time in even ones, until the
+    cutover is behind it; then on Monday afternoon."""
     monday = week_start(n)
-    late = n % 2 == 1  # Initech answers after the window in odd weeks, just in time in even ones
+    if n >= INITECH_ON_TIME_FROM:
+        moment, what = at(monday, "15:00"), "Raj answers on time"
+    elif n % 2 == 1:
+        moment, what = at(monday, "14:00", 2), "Raj answers late"
+    else:
+        moment, what = at(monday, "16:00", 1), "Raj answers just in time"
+    return Step(moment, what, lambda p: p.answer_checkin(RAJ, WAREHOUSE_NAME, warehouse_update(n)))
+
+
+def week(n: int, last: bool) -> list[Step]:
+    """Week `n`'s steps: the vendors' answers (Umbrella's from week 5), the survey, concerns,
+    deliverables and evidence, and on the last Friday a health card and the export."""
+    monday = week_start(n)
     steps = [
         Step(
             at(monday, "11:00"),
             "Vic answers on time",
             lambda p: p.answer_checkin(VIC, PAYMENTS_NAME, payments_update(n)),
         ),
-        Step(
-            at(monday, "14:00", 2) if late else at(monday, "16:00", 1),
-            "Raj answers late" if late else "Raj answers just in time",
-            lambda p: p.answer_checkin(RAJ, WAREHOUSE_NAME, warehouse_update(n)),
-        ),
+        raj_answers(n),
         *survey(n),
         *concerns(n),
         *deliverables(n),
         *evidence(n),
     ]
+    if n >= FIRST_MOBILE_ANSWER:
+        steps.append(
+            Step(
+                at(monday, "14:00" if n == FIRST_MOBILE_ANSWER else "12:00"),
+                "Mia answers" + (" for the first time" if n == FIRST_MOBILE_ANSWER else ""),
+                lambda p: p.answer_checkin(MIA, MOBILE_NAME, mobile_update(n)),
+            )
+        )
     if last:
         steps += [
             Step(
@@ -700,9 +715,9 @@ def evidence(week: int) -> list[Step]:
     """Week 1: the DPA provided and accepted, the penetration test report sent back, the
     certificate expired on Thursday morning and its renewal accepted the same day; the
     security review answered with a "no" to access reviews, whose concern Vic acknowledges and
-    resolves."""
+    resolves. Later weeks: `later_evidence`."""
     if week != 1:
-        return []
+        return later_evidence(week)
     monday = week_start(week)
     channel = PAYMENTS.channel_id
     return [
@@ -806,6 +821,86 @@ def evidence(week: int) -> list[Step]:
             ),
         ),
     ]
+
+
+SOC2 = "SOC 2 Type II report"
+
+
+def later_evidence(week: int) -> list[Step]:
+    """Week 5: the penetration test, the payment API now in scope, provided again and accepted;
+    the second monthly security review (the 1st of January) answered with every control in
+    place. Week 7: the SOC 2 report provided and accepted, the last of Payments' due
+    diligence."""
+    monday = week_start(week)
+    channel = PAYMENTS.channel_id
+    if week == 5:
+        return [
+            Step(
+                at(monday, "11:00", 1),
+                "Vic provides the penetration test report again, the payment API in scope",
+                lambda p: p.evidence_step(
+                    VIC,
+                    channel,
+                    PEN_TEST,
+                    "provide",
+                    {
+                        "link": "https://trust.globex.example/pentest-2026-q4-api.pdf",
+                        "valid_until": "2027-12-28",
+                        "findings": "0",
+                        "note": "The payment API tested too; its two findings fixed and retested.",
+                    },
+                ),
+            ),
+            Step(
+                at(monday, "10:00", 2),
+                "Lena accepts it",
+                lambda p: p.evidence_step(
+                    LENA, channel, PEN_TEST, "accept", {"note": "Full scope, no open findings."}
+                ),
+            ),
+            Step(
+                at(monday, "14:00", 4),
+                "Vic answers the security review: every control in place",
+                lambda p: p.answer_checkin(
+                    VIC,
+                    PAYMENTS_NAME,
+                    {
+                        "rag": "green",
+                        "summary": "Access reviews done on time, patches current, no incidents.",
+                        ACCESS_REVIEWS: "Yes",
+                        INCIDENTS: "No",
+                        PATCHES: "Yes",
+                        SUBPROCESSORS: "No",
+                    },
+                ),
+            ),
+        ]
+    if week == 7:
+        return [
+            Step(
+                at(monday, "11:00", 2),
+                "Vic provides Globex's SOC 2 Type II report",
+                lambda p: p.evidence_step(
+                    VIC,
+                    channel,
+                    SOC2,
+                    "provide",
+                    {
+                        "link": "https://trust.globex.example/soc2-type2-2026.pdf",
+                        "valid_from": "2026-01-01",
+                        "valid_until": "2027-06-30",
+                    },
+                ),
+            ),
+            Step(
+                at(monday, "15:00", 3),
+                "Lena accepts it",
+                lambda p: p.evidence_step(
+                    LENA, channel, SOC2, "accept", {"note": "No exceptions in the period."}
+                ),
+            ),
+        ]
+    return []
 
 
 def story(weeks: int) -> list[Step]:

@@ -57,6 +57,13 @@ def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str
     answered = sum(1 for r in asked if r.status == "answered")
     rags = Counter(u.rag for u in updates)
     concern_states = Counter(c.status for c in concerns)
+    # Answered (acknowledged or resolved) late or not by the end: escalated, even once settled.
+    late_to_acknowledge = sum(
+        1
+        for c in concerns
+        if c.acknowledge_due_at is not None
+        and (c.acknowledged_at or c.resolved_at or transcript.end) > c.acknowledge_due_at
+    )
     entries = transcript.entries()
     digests = [e for e in entries if e.kind == "file" and e.file and e.file.is_image]
     in_digest = transcript.conversation(digest_channel)
@@ -84,8 +91,9 @@ def lines(db: Database, transcript: Transcript, digest_channel: str) -> list[str
         f"Updates: {rags['green']} green, {rags['amber']} amber, {rags['red']} red; "
         f"{missed_kpis} KPI figures short of target.",
         f"{count(len(concerns), 'concern')}: {concern_states['resolved']} resolved, "
-        f"{concern_states['acknowledged']} acknowledged, {concern_states['open']} never "
-        "acknowledged (alerted past its SLA, then escalated).",
+        f"{concern_states['acknowledged']} acknowledged, {concern_states['open']} not "
+        f"acknowledged; {late_to_acknowledge} past the deadline to acknowledge (alerted, then "
+        "escalated).",
         f"{count(len(deliverables), 'deliverable')}: "
         f"{sum(1 for d in deliverables if d.status == 'accepted')} accepted "
         f"({sum(1 for d in deliverables if d.rework_count)} after a rejection), "
