@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import in_ci
+from browser import browse
 from wording import COUNT, faults
 
 from bot.demo import script
@@ -291,34 +290,6 @@ def test_a_step_the_app_refuses_stops_the_story_saying_which(tmp_path: Path):
 # --- the page, in a real browser --------------------------------------------------------------
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        reason = "Chromium is not installed (Debian: apt-get install -y chromium)"
-        if in_ci():
-            pytest.fail(reason + " — CI=true requires the browser test")
-        pytest.skip(reason)
-    return found
-
-
-def browse(page: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            f"--window-size={WINDOW[0]},{WINDOW[1]}",
-            *args,
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-
-
 PROBE = """<script>
 window.addEventListener("load", () => {
   const seen = [...document.images].map((img) => {
@@ -338,7 +309,7 @@ def test_the_page_renders_in_a_browser_with_the_chart_visible(demo: Demo):
     # The page as it is, with a probe that reports each image once the page has loaded.
     probe = demo.folder / "probe.html"
     probe.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    dumped = browse(probe, "--virtual-time-budget=10000", "--dump-dom")
+    dumped = browse(probe, WINDOW, "--virtual-time-budget=10000", "--dump-dom")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     found = re.search(r'data-images="([^"]*)"', dumped.stdout)
     assert found, dumped.stdout[:500]
@@ -351,7 +322,7 @@ def test_the_page_renders_in_a_browser_with_the_chart_visible(demo: Demo):
     assert "Cadence weekly digest" in dumped.stdout and "#payments-platform" in dumped.stdout
 
     shot = demo.folder / "screenshot.png"
-    taken = browse(page, f"--screenshot={shot}")
+    taken = browse(page, WINDOW, f"--screenshot={shot}")
     assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
     data = shot.read_bytes()
     assert data.startswith(PNG) and struct.unpack(">II", data[16:24]) == WINDOW

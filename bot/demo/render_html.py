@@ -1,5 +1,7 @@
 """index.html: the transcript as a Slack-like timeline, one page that needs nothing else (its
-style inline, the digest charts embedded as data URIs), so it opens anywhere, offline."""
+style inline, the digest charts embedded as data URIs, its own marks for the messages' emoji
+from `page_marks`, since no emoji font can be counted on), so it opens anywhere, offline. Below
+700 px the sidebar becomes a block of links on top, so a phone's column is the page's width."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.demo.page_marks import marked, symbols
 from bot.demo.slack_text import Line, Names, to_html, to_plain
 from bot.demo.transcript import BOT_NAME, Entry, SavedFile, Transcript
 
@@ -73,6 +76,22 @@ figure img { max-width: 100%; border: 1px solid #ddd; border-radius: 6px; }
 figcaption { color: #616061; font-size: 12px; }
 a.file { display: inline-block; border: 1px solid #ccc; border-radius: 6px; padding: 6px 12px;
   margin: 4px 0; color: #1264a3; text-decoration: none; }
+.content { min-width: 0; overflow-wrap: anywhere; }
+svg.mark { width: 1.1em; height: 1.1em; vertical-align: -0.18em; margin: 0 .08em; }
+svg.marks { position: absolute; width: 0; height: 0; overflow: hidden; }
+@media (max-width: 700px) {
+  nav { position: static; width: auto; padding: 10px 0 8px; }
+  nav h1 { margin: 0 12px 6px; font-size: 16px; }
+  nav h2 { margin: 6px 12px 2px; }
+  nav .links { display: flex; flex-wrap: wrap; gap: 4px; padding: 0 12px; }
+  nav a { padding: 2px 8px; border: 1px solid #5c2c5d; border-radius: 12px; font-size: 13px; }
+  nav .count { float: none; margin-left: 4px; }
+  main { margin-left: 0; padding: 0 12px 40px; }
+  .msg { grid-template-columns: 28px 1fr; gap: 6px; padding: 6px 2px; }
+  .avatar { width: 28px; height: 28px; font-size: 11px; }
+  .msg.thread { margin-left: 12px; }
+  .body .fields, .modal dl { grid-template-columns: 1fr; }
+}
 """
 
 
@@ -98,17 +117,16 @@ def avatar(name: str) -> str:
 
 def render(transcript: Transcript, *, intro: Sequence[str] = ()) -> str:
     names = transcript.names
-    nav = [f"<h1>{e(transcript.workspace)}</h1>", "<h2>Channels</h2>"]
-    dms_started = False
-    for conversation in transcript.conversations:
-        if conversation.kind == "dm" and not dms_started:
-            nav.append("<h2>Direct messages</h2>")
-            dms_started = True
-        label = conversation.title.split(" · ")[0]
-        nav.append(
-            f'<a href="#c-{e(conversation.key)}">{e(label)}'
-            f'<span class="count">{len(conversation.entries)}</span></a>'
-        )
+    nav = [f"<h1>{e(transcript.workspace)}</h1>"]
+    for heading, kind in (("Channels", "channel"), ("Direct messages", "dm")):
+        links = [
+            f'<a href="#c-{e(c.key)}">{e(c.title.split(" · ")[0])}'
+            f'<span class="count">{len(c.entries)}</span></a>'
+            for c in transcript.conversations
+            if c.kind == kind
+        ]
+        if links:
+            nav.append(f'<h2>{heading}</h2><div class="links">{"".join(links)}</div>')
     body = [
         '<header class="intro"><h1>Cadence demo: what Slack would have shown</h1>',
         f"<p>Simulated from {e(day(transcript.start))} {when(transcript.start)} to "
@@ -135,12 +153,12 @@ def render(transcript: Transcript, *, intro: Sequence[str] = ()) -> str:
                 body.append(f'<div class="day">{e(shown_day)}</div>')
             body.append(_entry(entry, names))
         body.append("</section>")
+    page = marked(f"<nav>{''.join(nav)}</nav><main>{''.join(body)}</main>")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Cadence demo</title>"
-        f"<style>{STYLE}</style></head><body>"
-        f"<nav>{''.join(nav)}</nav><main>{''.join(body)}</main></body></html>\n"
+        f"<style>{STYLE}</style></head><body>{symbols(page)}{page}</body></html>\n"
     )
 
 

@@ -18,7 +18,22 @@ BOLD = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
 ITALIC = re.compile(r"(?<![\w_])_(?!\s)([^_\n]+?)(?<!\s)_(?![\w_])")
 STRIKE = re.compile(r"(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])")
 PLACEHOLDER = re.compile("\x00(\\d+)\x00")
-EMOJI = {":warning:": "⚠️"}
+EMOJI = {  # Slack's short codes for the emoji Cadence's messages use, as Slack shows them
+    ":large_green_circle:": "🟢",
+    ":large_orange_circle:": "🟠",
+    ":red_circle:": "🔴",
+    ":large_yellow_circle:": "🟡",
+    ":white_circle:": "⚪",
+    ":white_check_mark:": "✅",
+    ":x:": "❌",
+    ":warning:": "⚠️",
+    ":rotating_light:": "🚨",
+    ":information_source:": "ℹ️",
+    ":question:": "❓",
+    ":hourglass_flowing_sand:": "⏳",
+    ":alarm_clock:": "⏰",
+    ":clipboard:": "📋",
+}
 
 
 @dataclass(frozen=True)
