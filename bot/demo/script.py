@@ -12,6 +12,15 @@ monthly security review whose "no" to access reviews raises a concern. Everythin
 in between (prompts, reminders, overdue alerts, escalations, summaries, alerts, evidence
 expiring, the digest and its chart) is the engine's, at the moments it decides.
 
+Weeks 5 to 8 go on from there, never replaying a week: Umbrella acknowledges the escalated
+concern and starts answering (red, amber, green as its crash fix rolls out) and the lead closes
+the concern; Initech answers on time, a decommission plan is agreed, submitted and accepted,
+and a rounding blocker raised as a concern is resolved the next week; Payments' rollout holds
+through a payment provider's freeze (a new blocker, cleared) to all traffic; the penetration
+test comes back in full scope and is accepted, January's security review is answered with
+every control in place, and the SOC 2 report completes Payments' due diligence. What each
+person writes each week is in `answers.py`.
+
 The story only says what a person does; `Player` (bot/demo/player.py) does it through the app's
 real entry points, as Slack would. Times are Berlin time, where the leads work.
 """
