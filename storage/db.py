@@ -5,8 +5,13 @@ PostgreSQL (``postgresql+psycopg://``) is the multi-process path.
 
 Nothing waits forever: a connection that cannot be made gives up after a few seconds, a thread
 waiting for a pooled connection too, and on PostgreSQL a statement, a lock wait and a
-transaction left idle are all cut off by the server (SQLite's lock wait is its busy timeout).
-A Slack request waits less: its sessions run within a deadline (`storage/deadline.py`).
+transaction left idle are all cut off by the server, limits set per transaction
+(`storage/transaction_limits.py`; SQLite's lock wait is its busy timeout). A Slack request
+waits less: its sessions run within a deadline (`storage/deadline.py`).
+
+PostgreSQL connections carry nothing from one transaction to the next (no session settings, no
+session locks, no server-side prepared statements unless `prepared_statements` asks for them),
+so Cadence runs as well behind a transaction-mode pooler such as PgBouncer as directly.
 """
 
 from __future__ import annotations
@@ -28,10 +33,15 @@ from storage.deadline import (
     Deadline,
     current_deadline,
     install_deadline_rules,
-    install_postgres_rules,
     within,
 )
 from storage.sqlite_locking import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS, install_sqlite_rules
+from storage.transaction_limits import (
+    IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    LOCK_TIMEOUT_MS,
+    STATEMENT_TIMEOUT_MS,
+    install_transaction_limits,
+)
 
 __all__ = [  # the facade: what callers import from here, wherever it lives
     "CONNECT_TIMEOUT_S",
@@ -40,6 +50,7 @@ __all__ = [  # the facade: what callers import from here, wherever it lives
     "POOL_OVERFLOW",
     "POOL_SIZE",
     "POOL_TIMEOUT_S",
+    "PREPARE_THRESHOLD",
     "READ_ONLY",
     "REQUEST_SECONDS",
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -55,9 +66,12 @@ __all__ = [  # the facade: what callers import from here, wherever it lives
 POOL_TIMEOUT_S = 5  # a thread waiting for a pooled connection
 POOL_SIZE = 10  # connections kept open; bot/entry/sizing.py says why these two numbers
 POOL_OVERFLOW = 30  # more, opened for a burst and closed after it
-STATEMENT_TIMEOUT_MS = 30_000  # one statement (the slowest, a digest of 1,000 engagements: < 5 s)
-LOCK_TIMEOUT_MS = 10_000  # waiting for a row or table lock
-IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000  # a transaction left open by a stuck process
+# psycopg prepares a statement on the server after it ran this many times on one connection
+# (its default), when `prepared_statements` is on. Off, it never does: a prepared statement
+# lives in one server session, and behind a transaction-mode pooler (PgBouncer before 1.21, or
+# without max_prepared_statements) the next transaction may run on another, where it does not
+# exist ("prepared statement "_pg3_0" does not exist").
+PREPARE_THRESHOLD = 5
 
 
 def _file_pool(database: str | None) -> dict[str, Any]:
@@ -68,8 +82,14 @@ def _file_pool(database: str | None) -> dict[str, Any]:
     return {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_timeout": POOL_TIMEOUT_S}
 
 
-def make_engine(database_url: str, *, echo: bool = False) -> Engine:
-    """An engine for `database_url` with the pragmas and transaction rules above."""
+def make_engine(
+    database_url: str, *, echo: bool = False, prepared_statements: bool = False
+) -> Engine:
+    """An engine for `database_url` with the pragmas and transaction rules above.
+
+    `prepared_statements` (PostgreSQL): let psycopg prepare statements it runs often on the
+    server (`DATABASE_PREPARED_STATEMENTS`); only for a direct connection or a pooler that
+    keeps them (PgBouncer 1.21+ with max_prepared_statements)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -93,14 +113,12 @@ def make_engine(database_url: str, *, echo: bool = False) -> Engine:
         pool_timeout=POOL_TIMEOUT_S,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
-            "options": (
-                f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS} "
-                f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT_MS}"
-            ),
+            # No "options" (-c statement_timeout=…): the time limits are set per transaction.
+            "prepare_threshold": PREPARE_THRESHOLD if prepared_statements else None,
         },
     )
     install_deadline_rules(engine)
-    install_postgres_rules(engine)
+    install_transaction_limits(engine)
     return engine
 
 
@@ -114,8 +132,8 @@ class Database:
     audit_keys: AuditKeys = field(default=NONE, repr=False)
 
     @classmethod
-    def from_url(cls, database_url: str) -> Database:
-        return cls(make_engine(database_url))
+    def from_url(cls, database_url: str, *, prepared_statements: bool = False) -> Database:
+        return cls(make_engine(database_url, prepared_statements=prepared_statements))
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,12 +2,12 @@
 
 Slack gives up on a request after 3 s, and a form must hear "could not save" before then. So a
 request's sessions run within a `Deadline` (`Database.session(deadline=…)`): the server cuts its
-statements and lock waits at what is left of it (``SET LOCAL`` on PostgreSQL, the busy timeout
-on SQLite), a new connection gives up sooner, and a watchdog thread cuts the connection's
-socket when the deadline passes, for a server that does not answer at all (frozen, or a network
-that swallows packets). Whatever failed then is raised as `DatabaseUnavailable`, which the
-listeners turn into an apology or an inline form error. The engine keeps the longer limits: it
-has no one waiting on it.
+statements and lock waits at what is left of it (``SET LOCAL`` on PostgreSQL, with the engine's
+own limits, by `storage/transaction_limits.py`; the busy timeout on SQLite), a new connection
+gives up sooner, and a watchdog thread cuts the connection's socket when the deadline passes,
+for a server that does not answer at all (frozen, or a network that swallows packets). Whatever
+failed then is raised as `DatabaseUnavailable`, which the listeners turn into an apology or an
+inline form error. The engine keeps the longer limits: it has no one waiting on it.
 """
 
 from __future__ import annotations
@@ -226,18 +226,3 @@ def install_deadline_rules(engine: Engine) -> None:
         deadline = record.info.pop("cadence_deadline", None)
         if deadline is not None and dbapi_connection is not None:
             deadline.unwatch(dbapi_connection)
-
-
-def install_postgres_rules(engine: Engine) -> None:
-    @event.listens_for(engine, "begin")
-    def on_begin(connection) -> None:
-        deadline = current_deadline()
-        if deadline is None:
-            return
-        # The server ends a statement or a lock wait of this transaction when the request's
-        # time is up (the watchdog is for a server that cannot even do that).
-        ms = max(1, int(deadline.remaining() * 1000))
-        connection.exec_driver_sql(
-            f"SELECT set_config('statement_timeout', '{ms}', true), "
-            f"set_config('lock_timeout', '{ms}', true)"
-        )

@@ -285,12 +285,13 @@ def test_a_sender_keeps_a_bounded_number_of_check_ins(db: Database):
 
 @contextmanager
 def statements(db: Database | None = None) -> Iterator[list[str]]:
-    """The SELECTs run meanwhile on `db`, or on any engine (a `tick` makes its own)."""
+    """The SELECTs that read rows, run meanwhile on `db`, or on any engine (a `tick` makes its
+    own): not a transaction's time limits (PostgreSQL's `set_config`)."""
     seen: list[str] = []
     target = db.engine if db is not None else Engine
 
     def record(_conn, _cursor, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith("SELECT") and "set_config(" not in statement:
             seen.append(statement)
 
     event.listen(target, "before_cursor_execute", record)

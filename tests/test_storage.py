@@ -200,10 +200,17 @@ def test_read_sessions_do_not_block_a_writer_on_sqlite(sqlite_url: str):
 
 def test_postgresql_sessions_carry_time_limits(db):
     """Nothing waits forever: the server cuts off a statement, a lock wait and an idle
-    transaction (SQLite waits for its lock at most its busy timeout)."""
+    transaction (SQLite waits for its lock at most its busy timeout). On PostgreSQL the limits
+    are set in each transaction (so they hold behind a transaction pooler: tests/test_pooler.py)
+    and are gone after it."""
     from sqlalchemy import text
 
-    from storage.db import LOCK_TIMEOUT_MS, SQLITE_BUSY_TIMEOUT_MS, STATEMENT_TIMEOUT_MS
+    from storage.db import (
+        IDLE_IN_TRANSACTION_TIMEOUT_MS,
+        LOCK_TIMEOUT_MS,
+        SQLITE_BUSY_TIMEOUT_MS,
+        STATEMENT_TIMEOUT_MS,
+    )
 
     with db.read() as connection:
         if db.is_sqlite:
@@ -213,9 +220,37 @@ def test_postgresql_sessions_carry_time_limits(db):
             return
         statement = connection.execute(text("SHOW statement_timeout")).scalar()
         lock = connection.execute(text("SHOW lock_timeout")).scalar()
+        idle = connection.execute(text("SHOW idle_in_transaction_session_timeout")).scalar()
     assert statement == f"{STATEMENT_TIMEOUT_MS // 1000}s"
     assert lock == f"{LOCK_TIMEOUT_MS // 1000}s"
+    assert idle == f"{IDLE_IN_TRANSACTION_TIMEOUT_MS // 60_000}min"
     assert db.engine.pool.timeout() == 5
+    with db.engine.connect() as connection:  # one server session: in a transaction, then not
+        with connection.begin():
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == statement
+        driver = connection.connection.dbapi_connection
+        assert driver.execute("SHOW statement_timeout").fetchone() == ("0",)  # the server's
+        driver.rollback()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("asked", [False, True])
+def test_statements_are_prepared_on_the_server_only_when_asked(postgres_url: str, asked: bool):
+    """psycopg prepares a statement run often on one connection (a transaction pooler may not
+    keep it: off by default); DATABASE_PREPARED_STATEMENTS turns it on, for a direct
+    connection."""
+    from storage.db import PREPARE_THRESHOLD
+
+    db = Database.from_url(postgres_url, prepared_statements=asked)
+    query = text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :mark")
+    try:
+        with db.engine.connect() as connection:  # one server session throughout
+            for _ in range(PREPARE_THRESHOLD + 2):
+                counted = connection.execute(query, {"mark": "%pg_prepared_statements%"}).scalar()
+                connection.commit()
+        assert counted == (1 if asked else 0)
+    finally:
+        db.dispose()
 
 
 def test_sqlite_writers_of_one_process_queue_for_the_write_lock_in_turn(sqlite_url: str):

@@ -167,7 +167,9 @@ def run(command: str, args: argparse.Namespace, settings: Settings) -> int:
 
         if (problem := missing_source(settings.database_url)) is not None:
             return database_problem(problem)
-    db = Database.from_url(settings.database_url)
+    db = Database.from_url(
+        settings.database_url, prepared_statements=settings.database_prepared_statements
+    )
     services = Services(settings=settings, db=db)
     db.ping()  # a database that cannot be reached is told now, in one line
     if command == "backup":

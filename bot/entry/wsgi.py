@@ -311,7 +311,12 @@ def create_app() -> CadenceWSGI:
     configure_logging(settings)
     if warning := in_memory_warning(settings.database_url):
         log.warning(warning)
-    services = Services(settings=settings, db=Database.from_url(settings.database_url))
+    services = Services(
+        settings=settings,
+        db=Database.from_url(
+            settings.database_url, prepared_statements=settings.database_prepared_statements
+        ),
+    )
     if problem := unreadable_secrets(services):
         raise SystemExit(f"Cadence cannot start. {problem}")
     return CadenceWSGI(services)

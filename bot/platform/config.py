@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     )
     slack_app_token: str | None = Field(None, validation_alias="SLACK_APP_TOKEN", repr=False)
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    # Off by default: behind a transaction-mode pooler a statement prepared in one server
+    # session is missing in the next (storage/db.py, docs/operations.md).
+    database_prepared_statements: bool = Field(
+        False, validation_alias="DATABASE_PREPARED_STATEMENTS"
+    )
     slack_api_url: Annotated[AnyHttpUrl, AfterValidator(_with_slash)] = Field(
         DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL"
     )
