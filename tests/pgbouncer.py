@@ -82,7 +82,6 @@ pool_mode = transaction
 default_pool_size = {pool_size}
 max_client_conn = 500
 query_wait_timeout = {STATEMENT_TIMEOUT_MS // 1000 + 5}
-ignore_startup_parameters = extra_float_digits
 """
 
 
