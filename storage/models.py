@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from storage.assurance_statuses import assurance_status_check
 from storage.deliverable_statuses import deliverable_status_check
-from storage.statuses import CheckInStatus, JobStatus, RecipientStatus, one_of
+from storage.statuses import FINISHED_JOBS, CheckInStatus, JobStatus, RecipientStatus, one_of
 from storage.types import UTCDateTime
 
 # Naming convention so that Alembic's generated constraint names are stable on every backend.
@@ -233,6 +233,9 @@ class CheckIn(SQLModel, table=True):
         UniqueConstraint("cadence_id", "occurrence_key", name="uq_checkin_cadence_occurrence"),
         # The figures read an engagement's check-ins of a period (digest, health card, Home).
         Index("ix_checkin_engagement_scheduled", "engagement_id", "scheduled_for"),
+        # The planner reads each due cadence's latest check-ins (`planner.last_opened`): by
+        # cadence and moment, the recent ones only, not a year of them (migration 0032).
+        Index("ix_checkin_cadence_scheduled", "cadence_id", "scheduled_for"),
         one_of(CheckInStatus),
     )
 
@@ -482,6 +485,15 @@ class ScheduledJob(SQLModel, table=True):
             "lease_expires_at",
             postgresql_where=text("status = 'claimed'"),
             sqlite_where=text("status = 'claimed'"),
+        ),
+        # Finished jobs by kind and when they finished, for pruning (storage/pruning.py;
+        # migration 0032): a pass with nothing old enough reads none of them.
+        Index(
+            "ix_scheduledjob_finished",
+            "kind",
+            "updated_at",
+            postgresql_where=text(FINISHED_JOBS),
+            sqlite_where=text(FINISHED_JOBS),
         ),
         one_of(JobStatus),
     )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from storage.jobs import insert_ignoring_conflict
 from storage.models import SlackRequest
 
-# Slack retries within minutes; a day is plenty to remember a delivery.
+# Slack retries within minutes; a day is plenty to remember a delivery. Older receipts are
+# pruned by the engine in batches (`storage/pruning.py`).
 REMEMBERED = timedelta(days=1)
 
 
@@ -24,9 +24,3 @@ def first_time(session: Session, *, team_id: str, key: str, now: datetime) -> bo
     """Record the delivery named `key`; False when it was recorded before (a retry)."""
     row = {"team_id": team_id, "key": key[:200], "at": now}
     return insert_ignoring_conflict(session, SlackRequest, row, ["key"]) is not None
-
-
-def forget_old(session: Session, *, now: datetime) -> int:
-    """Drop deliveries older than `REMEMBERED` (the engine does it once a pass)."""
-    statement = delete(SlackRequest).where(col(SlackRequest.at) < now - REMEMBERED)
-    return session.execute(statement).rowcount

@@ -21,6 +21,12 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+FINISHED_JOB_STATUSES = (JobStatus.SENT, JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+# The condition of the finished jobs' partial index, and of the pruning that reads it, as one
+# text: a partial index is used only when the statement's condition is its own, word for word.
+FINISHED_JOBS = "status IN ({})".format(", ".join(f"'{s.value}'" for s in FINISHED_JOB_STATUSES))
+
+
 class CheckInStatus(StrEnum):
     OPEN = "open"  # prompts and reminders go out; answers are on time
     OVERDUE = "overdue"  # the window closed with someone missing; late answers are accepted

@@ -5,6 +5,10 @@ check-ins and jobs, and due digests, (3) claims due jobs in batches and runs the
 a heartbeat. It can run in any number of processes at once: planning and claiming are made
 safe by row locks and unique keys, never by there being one scheduler.
 
+After sending it prunes the engine's own bookkeeping (finished jobs a month old, request
+receipts, gone processes' heartbeats: `storage/pruning.py`) in bounded batches, and says how
+many rows it deleted in its report.
+
 Two clocks meet here. `now` is the moment the pass acts at: the wall clock for the ticker, a
 simulated moment for `python -m bot tick --now`. The heartbeat says when a process last
 *finished* a pass, for `/healthz`, so it is always the wall clock: the caller passes it in
@@ -22,11 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import col, delete, select
+from sqlmodel import select
 
 from bot.engine import delivery, digests, planner, retention_jobs, runner
 from bot.platform.services import Services
-from storage import requests
+from storage import pruning
 from storage.db import Database
 from storage.models import TickerHeartbeat
 
@@ -35,7 +39,6 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
-HEARTBEAT_KEPT = timedelta(days=1)  # a process silent this long is gone: its row is let go
 STALE_AFTER_MIN = timedelta(minutes=5)
 
 
@@ -49,10 +52,12 @@ class TickReport:
     planned: list[str] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    pruned: pruning.Pruned = field(default_factory=pruning.Pruned)
 
     @property
     def actions(self) -> list[str]:
-        return [*self.planned, *self.outcomes]
+        pruned = self.pruned.line(self.at)
+        return [*self.planned, *self.outcomes, *([pruned] if pruned else [])]
 
     def lines(self) -> list[str]:
         return self.actions or [f"{self.at.isoformat()} nothing due"]
@@ -118,22 +123,27 @@ def tick(
         sending.join()
     if failures:
         raise failures[0]
+    wall = (wall_clock or services.clock)()
+    pruned = pruning.Pruned()
+    if not watch.stopping.is_set():  # stopping: the next pass prunes
+        watch.phase = "pruning finished jobs, receipts and heartbeats"
+        pruned = pruning.prune(services.db, now=now, wall=wall)
     watch.phase = "recording the heartbeat"
-    record_heartbeat(services.db, now, at=(wall_clock or services.clock)())
+    record_heartbeat(services.db, now, at=wall)
     return TickReport(
-        at=now, planned=planned, outcomes=list(sender.outcomes), failed=list(sender.failed)
+        at=now,
+        planned=planned,
+        outcomes=list(sender.outcomes),
+        failed=list(sender.failed),
+        pruned=pruned,
     )
 
 
 def record_heartbeat(db: Database, now: datetime, *, at: datetime) -> None:
-    """This process finished a pass at the wall-clock moment `at` (for /healthz); heartbeats
-    of processes silent for a day are let go, and request receipts old at `now`."""
+    """This process finished a pass at the wall-clock moment `at` (for /healthz). Heartbeats of
+    processes gone silent are pruned with the rest (`storage/pruning.py`)."""
     name = process_name()
     with db.session() as session:
-        requests.forget_old(session, now=now)
-        session.execute(
-            delete(TickerHeartbeat).where(col(TickerHeartbeat.last_tick_at) < at - HEARTBEAT_KEPT)
-        )
         row = session.get(TickerHeartbeat, name) or TickerHeartbeat(process=name, last_tick_at=at)
         row.last_tick_at = at
         session.add(row)
