@@ -4,7 +4,7 @@
 
 (a) a tick with nothing due, with 1,000 / 10,000 / 100,000 active cadences of every delivery
     kind (a DM, the channel, a DM at each recipient's local time) and 100,000 pending and
-    1,000,000 finished jobs in the job table (flat);
+    1,000,000 finished jobs (a month's: pruning keeps no more) in the job table (flat);
 (b) CPU time per delivered prompt, against a bare loop making the same writes and Slack calls;
 (c) prompts/s with 100 ms Slack latency, default concurrency against CADENCE_SEND_CONCURRENCY=1;
 (d) peak RSS of `python -m bot tick --now …` sending 10,000 prompts in one pass.
@@ -49,6 +49,7 @@ from bot.platform.services import Services  # noqa: E402
 from bot.platform.slack import web_client  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Cadence, Engagement, EngagementMember, Person, ScheduledJob  # noqa: E402
+from storage.pruning import FINISHED_KEPT  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEAM = "T0CADENCE"
@@ -221,8 +222,10 @@ def seed_idle(db: Database, count: int, offset: int) -> None:
 
 
 def seed_jobs(db: Database, pending: int, finished: int) -> None:
-    """`pending` jobs due after NOW (the weeks ahead) and `finished` ones before it (a year of
-    sent, done, cancelled and failed jobs), as a deployment's job table holds them."""
+    """`pending` jobs due after NOW (the weeks ahead) and `finished` ones before it (a month of
+    sent, done, cancelled and failed jobs: what pruning keeps, storage/pruning.py), as a
+    deployment's job table holds them. Older ones would be pruned by the passes measured
+    (bench/year.py measures that)."""
     table = ScheduledJob.__table__
     statuses = ("sent", "sent", "sent", "done", "cancelled", "failed")
 
@@ -238,7 +241,7 @@ def seed_jobs(db: Database, pending: int, finished: int) -> None:
             "error": None, "created_at": due_at, "updated_at": due_at,
         }  # fmt: skip
 
-    year = timedelta(days=365).total_seconds()
+    kept = (FINISHED_KEPT - timedelta(hours=1)).total_seconds()
     month = timedelta(days=30).total_seconds()
     chunk: list[dict[str, Any]] = []
     with db.engine.begin() as conn:
@@ -247,7 +250,7 @@ def seed_jobs(db: Database, pending: int, finished: int) -> None:
                 at = NOW + timedelta(seconds=60 + month * n / pending)
                 chunk.append(row(f"bench:pending={n}", at, "pending"))
             else:
-                at = NOW - timedelta(seconds=60 + year * (n - pending) / finished)
+                at = NOW - timedelta(seconds=60 + kept * (n - pending) / finished)
                 chunk.append(row(f"bench:finished={n}", at, statuses[n % len(statuses)]))
             if len(chunk) == 20_000:
                 conn.execute(insert(table), chunk)

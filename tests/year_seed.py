@@ -58,24 +58,28 @@ def seed_year(
     copies: int,
     until: datetime,
     wall: datetime,
+    weeks: int = WEEKS,
 ) -> Year:
     """`copies` engagements like `engagement_id`, each with a cadence like `cadence_id` (not
-    due before `until` + 6 days) and its year of history before `until`; receipts for the
-    year before `until`; gone processes' heartbeats before the wall clock `wall`."""
+    due before `until` + 6 days) and `weeks` of history before `until`; receipts for those
+    weeks; gone processes' heartbeats before the wall clock `wall`. With `weeks=0`, the same
+    engagements and cadences on a database with no history (a benchmark's baseline)."""
     with db.engine.begin() as conn:
         engagements, vendors = _copy_engagements(conn, engagement_id, copies, until)
         cadences = _copy_cadences(conn, cadence_id, engagements, until)
-        checkins = _checkins(conn, cadences, engagements, vendors, until)
-        job_rows = list(_jobs(checkins, until))
+        checkins = _checkins(conn, cadences, engagements, vendors, until, weeks)
+        job_rows = list(_jobs(checkins, until)) if checkins else []
         _insert(conn, ScheduledJob.__table__, job_rows)
+        team_id = checkins[0]["team_id"] if checkins else ""
+        since = until - timedelta(weeks=weeks)
         receipts = [
-            {"team_id": checkins[0]["team_id"], "key": f"year:receipt={n}", "at": at}
-            for n, at in enumerate(_every(until - timedelta(days=365), until, RECEIPT_EVERY))
+            {"team_id": team_id, "key": f"year:receipt={n}", "at": at}
+            for n, at in enumerate(_every(since, until, RECEIPT_EVERY))
         ]
         _insert(conn, SlackRequest.__table__, receipts)
         beats = [
             {"process": f"gone-host:{n}", "last_tick_at": wall - timedelta(days=2 + n)}
-            for n in range(GONE_PROCESSES)
+            for n in range(GONE_PROCESSES if weeks else 0)
         ]
         _insert(conn, TickerHeartbeat.__table__, beats)
     return Year(engagements, cadences, len(checkins), len(job_rows), len(receipts), len(beats))
@@ -160,8 +164,9 @@ def _checkins(
     engagements: list[int],
     vendors: list[str],
     until: datetime,
+    weeks: int,
 ) -> list[dict[str, Any]]:
-    """A closed check-in a week for a year per cadence, answered by its vendor contact."""
+    """A closed check-in a week for `weeks` per cadence, answered by its vendor contact."""
     team_id = conn.execute(
         select(Engagement.__table__.c.team_id).where(Engagement.__table__.c.id == engagements[0])
     ).scalar_one()
@@ -178,7 +183,7 @@ def _checkins(
             "thread_ts": f"{at.timestamp():.6f}",
         }
         for cadence_id, engagement_id in zip(cadences, engagements, strict=True)
-        for at in (until - timedelta(weeks=week) for week in range(WEEKS, 0, -1))
+        for at in (until - timedelta(weeks=week) for week in range(weeks, 0, -1))
     ]
     table = CheckIn.__table__
     ids: list[int] = []
