@@ -111,6 +111,7 @@ class ClaimedJob:
     # When it was planned: no attempt, so no message of it, can be older (a lookup's bound).
     planned_at: datetime | None = None
     unknown_until: datetime | None = None  # its lost attempt began by then (a lookup's bound)
+    lookup_below: str | None = None  # lookups read down to this ts already (bot.engine.lookups)
     secret: str | None = None  # a credential its call needs, as stored (cleared once it ends)
 
     @property
@@ -301,6 +302,12 @@ def claim_statement(
             ),
             # The row as it was (SET reads the old values): the lost attempt began by the old
             # lease's end, or by when it was recorded as unknown (its last update).
+            # A lease taken over is a new lost attempt: what lookups read before no longer
+            # covers it.
+            lookup_below=case(
+                (col(ScheduledJob.status) == CLAIMED, None),
+                else_=col(ScheduledJob.lookup_below),
+            ),
             unknown_until=case(
                 (col(ScheduledJob.status) == CLAIMED, col(ScheduledJob.lease_expires_at)),
                 (
@@ -340,6 +347,7 @@ def claim(
             lookups_failed=r.lookups_failed,
             planned_at=r.created_at,
             unknown_until=r.unknown_until,
+            lookup_below=r.lookup_below,
             secret=r.secret,
         )
         for r in rows
@@ -360,10 +368,12 @@ def finish(
     retry_at: datetime | None = None,
     refund: bool = False,
     lookups_failed: int = 0,
+    lookup_below: str | None = None,
 ) -> bool:
     """Record the outcome if `owner` still holds the lease; False when the lease was lost.
     `refund`: this claim does not count as one of the job's attempts (it sent nothing).
-    `lookups_failed` is written with an `error` (a new error starts the count again).
+    `lookups_failed` is written with an `error` (a new error starts the count again), and so is
+    `lookup_below`: where a lookup got to, kept only by a lookup that failed part way.
 
     Takes a Connection or a Session (both execute Core statements)."""
     values: dict[str, Any] = {
@@ -379,6 +389,7 @@ def finish(
     if error is not None:
         values["error"] = error[:500]
         values["lookups_failed"] = lookups_failed
+        values["lookup_below"] = lookup_below
     if retry_at is not None:
         values["due_at"] = retry_at
     if refund:

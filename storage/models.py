@@ -521,6 +521,10 @@ class ScheduledJob(SQLModel, table=True):
     # as unknown, or its dead holder's lease ran out), set by the claim; a lookup reads Slack's
     # messages up to a pass's span after it only (migration 0028).
     unknown_until: datetime | None = moment(nullable=True)
+    # For a job whose outcome is unknown: the ts of the oldest message its lookups have read so
+    # far without reaching the window's start (every newer one in the window was checked), so
+    # the next read goes on below it; cleared by a new attempt (migration 0035).
+    lookup_below: str | None = Field(default=None, max_length=32)
     # A short-lived credential the job's call needs (a Workflow Builder step's execution token),
     # cleared as soon as the job ends, whatever its end (`storage.jobs`; migration 0029).
     secret: str | None = Field(default=None, max_length=1000)

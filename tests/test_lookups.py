@@ -204,6 +204,82 @@ def test_a_post_sent_long_after_its_request_is_looked_for_where_it_landed(cadenc
     assert (card.status, card.result_ts) == ("sent", copy["ts"])
 
 
+def test_outside_the_marketplace_a_read_of_several_pages_goes_on_where_it_stopped(
+    cadence, monkeypatch
+):
+    """Forty messages within minutes of the lost post, inside the lookup's window: newest first,
+    the card is on the third page of 15, and at Tier 1 each page is a minute. Each pass reads
+    what the minute allows and the next goes on from there, rather than starting again from
+    the newest page every minute (which would never reach the card)."""
+    set_up(cadence)
+    cadence.fake.marketplace_app = False
+    (card,) = lost_cards(cadence, 1)
+    with clock.fixed_at(RAISED_AT + timedelta(minutes=10)):
+        for n in range(40):
+            cadence.fake.say(ACME, STAKEHOLDER, f"message {n}")
+
+    at = {"now": RAISED_AT}
+    cadence.fake.clock = lambda: at["now"].timestamp()  # Tier 1's minute is a simulated minute
+    for minute in range(8):
+        at["now"] = RAISED_AT + timedelta(hours=1, minutes=minute)
+        tick(cadence, monkeypatch, at["now"])
+        (now,) = [j for j in jobs_of(cadence, "concern_card") if j.key == card.key]
+        if now.status == "sent":
+            break
+    assert len(copies(cadence, card.key)) == 1, "posted twice"
+    assert (now.status, now.result_ts) == ("sent", copies(cadence, card.key)[0]["ts"])
+    pages = [c for c in cadence.fake.calls_to("conversations.history") if c.status == 200]
+    assert len(pages) == 3, [c.args.get("cursor") for c in pages]  # each page read once
+
+
+def test_a_read_stopped_part_way_settles_what_it_found_and_keeps_its_place(cadence, monkeypatch):
+    """Two cards lost in one channel, twenty messages apart. Outside the Marketplace the
+    pass's one read gets the newest page (the later card and fourteen messages) before Tier 1
+    says wait: the later card is settled from that page, and the earlier one goes on below it
+    in the next minute's pass, each posted once."""
+    set_up(cadence)
+    cadence.fake.marketplace_app = False
+    (first,) = lost_cards(cadence, 1)
+    with clock.fixed_at(RAISED_AT + timedelta(minutes=5)):
+        for n in range(20):
+            cadence.fake.say(ACME, STAKEHOLDER, f"message {n}")
+    cadence.fake.drop("chat.postMessage", reaches_slack=True, when={"channel": ACME})
+    with clock.fixed_at(RAISED_AT + timedelta(minutes=10)):
+        raise_by_command(
+            cadence,
+            "concern acme-payments Firewall rules unreviewed",
+            {"severity": "low", "category": "security"},
+            user=STAKEHOLDER,
+        )
+        cadence.settle()
+    (second,) = [j for j in lost_cards_now(cadence) if j.key != first.key]
+    at = {"now": RAISED_AT}
+    cadence.fake.clock = lambda: at["now"].timestamp()  # Tier 1's minute is a simulated minute
+
+    at["now"] = RAISED_AT + timedelta(hours=1)
+    tick(cadence, monkeypatch, at["now"])
+    now = {j.key: j for j in jobs_of(cadence, "concern_card")}
+    assert now[second.key].status == "sent", now[second.key].error
+    assert now[first.key].status == "pending" and now[first.key].lookup_below is not None
+    at["now"] += timedelta(minutes=1)
+    tick(cadence, monkeypatch, at["now"])
+    now = {j.key: j for j in jobs_of(cadence, "concern_card")}
+    for card in (first, second):
+        assert len(copies(cadence, card.key)) == 1, f"{card.key} posted twice"
+        assert (now[card.key].status, now[card.key].result_ts) == (
+            "sent",
+            copies(cadence, card.key)[0]["ts"],
+        )
+
+
+def lost_cards_now(cadence: Cadence) -> list[jobs.ClaimedJob]:
+    return [
+        j
+        for j in jobs_of(cadence, "concern_card")
+        if j.status == "pending" and (j.error or "").startswith(jobs.OUTCOME_UNKNOWN)
+    ]
+
+
 def test_one_read_serves_every_lost_message_of_a_conversation(cadence, monkeypatch):
     """Three cards lost in one channel: at Tier 1 a read is a minute, so the pass reads the
     channel once for all three, and sends none of them again."""

@@ -99,7 +99,7 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
                 message.payload.get("thread_ts"),
             )
         except StillUnknown as e:
-            retry_lookup(sender, job, str(e), retry_after=e.retry_after)
+            retry_lookup(sender, job, str(e), retry_after=e.retry_after, read_below=e.read_below)
             return
         if found is not None:
             record_sent(sender, job, message, found)

@@ -16,7 +16,11 @@ a lookup reads as little as it can:
   runner widens the first read to cover the others of its lane;
 - a 429 is not slept through (Tier 1 asks a minute) but handed back with its Retry-After, and
   recorded in the process's `RateBudgets` for that workspace and method, so its other lookups
-  there wait too (this pass's and the next), while other workspaces go on.
+  there wait too (this pass's and the next), while other workspaces go on;
+- a read stopped part way (a 429 on its second page: at Tier 1 each page is a minute) keeps
+  what it found, and the job keeps where it got to (`scheduledjob.lookup_below`): the next
+  lookup goes on below it instead of reading the newest page again every minute, which in a
+  busy channel would never reach the message.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from storage import jobs
 log = logging.getLogger(__name__)
 JOB_EVENT = "cadence_job"  # the metadata event type naming the job that sent a message
 LOOKUP_PAGE = 200  # asked for; a non-Marketplace app gets 15 a page whatever it asks
-MAX_LOOKUP_PAGES = 20  # pages one lookup reads before it takes the message as not sent
+MAX_LOOKUP_PAGES = 20  # pages one lookup reads; the next lookup goes on from there
 CLOCK_SKEW = timedelta(minutes=5)  # each bound is widened by this much (Slack's clock and ours)
 # How long after the moment a job's lost attempt is known to have begun by (`unknown_until`)
 # its call may still have reached Slack: a pass claims jobs at its start's `now` and runs for up
@@ -51,11 +55,24 @@ HISTORY_METHODS = ("conversations.history", "conversations.replies")
 class StillUnknown(Exception):
     """Slack did not answer whether it has a message (a timeout, a dropped connection, a rate
     limit or server error that outlasted the client's retries): ask again later, not before
-    `retry_after` seconds when Slack said so (a rate limit's Retry-After)."""
+    `retry_after` seconds when Slack said so (a rate limit's Retry-After). `read_below`: the
+    ts of the oldest message read before it stopped (every newer one in the window was
+    looked at, and the message was not among them), or None when nothing was read."""
 
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: int | None = None, read_below: str | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.read_below = read_below
+
+
+class _Stopped(Exception):
+    """A read that stopped part way: what it found, and where it got to."""
+
+    def __init__(self, cause: StillUnknown, found: dict[str, str], lowest: str | None) -> None:
+        super().__init__(str(cause))
+        self.cause, self.found, self.lowest = cause, found, lowest
 
 
 @dataclass(frozen=True)
@@ -68,15 +85,18 @@ class Window:
     @classmethod
     def of(cls, job: jobs.ClaimedJob) -> Window:
         """From just before the job was planned (no attempt, so no message of it, is older) to
-        a pass's span after its lost attempt began; both widened by the clocks' skew."""
+        a pass's span after its lost attempt began; both widened by the clocks' skew. Where an
+        earlier lookup stopped part way, only what it had not read yet (to `lookup_below`)."""
         oldest = job.planned_at - CLOCK_SKEW if job.planned_at is not None else None
         latest = (
-            job.unknown_until + ATTEMPT_SPAN + CLOCK_SKEW if job.unknown_until is not None else None
+            (job.unknown_until + ATTEMPT_SPAN + CLOCK_SKEW).timestamp()
+            if job.unknown_until is not None
+            else None
         )
-        return cls(
-            oldest.timestamp() if oldest is not None else None,
-            latest.timestamp() if latest is not None else None,
-        )
+        if job.lookup_below is not None:
+            below = float(job.lookup_below)
+            latest = below if latest is None else min(latest, below)
+        return cls(oldest.timestamp() if oldest is not None else None, latest)
 
     def covers(self, other: Window) -> bool:
         low = self.oldest is None or (other.oldest is not None and self.oldest <= other.oldest)
@@ -105,9 +125,23 @@ class _Read:
     whole: bool = False  # read to the window's start (not stopped early)
 
     def answers(self, key: str, window: Window) -> bool:
-        return self.window.covers(window) and (
-            key in self.found or self.whole or key in self.wanted
+        """Whether this read tells where `key`'s message is or that there is none: found
+        anywhere, or its window read whole (or until every key wanted was found)."""
+        return key in self.found or (
+            self.window.covers(window) and (self.whole or key in self.wanted)
         )
+
+    def read_below(self, window: Window) -> str | None:
+        """How far down this read got into `window`, when it read the window's top but not its
+        start (a read stopped part way): every message in `window` newer than that was looked
+        at (for every job's key), so a later lookup need only read below it."""
+        if self.window.oldest is None:
+            return None
+        from_top = self.window.latest is None or (
+            window.latest is not None and window.latest <= self.window.latest
+        )
+        short = window.oldest is None or window.oldest < self.window.oldest
+        return f"{self.window.oldest:.6f}" if from_top and short else None
 
 
 class Lookups:
@@ -170,6 +204,7 @@ class Lookups:
                 raise StillUnknown(
                     f"lookup: {method} rate limited for {wait:.0f} s more",
                     retry_after=wait_seconds(wait),
+                    read_below=read.read_below(own) if read is not None else None,
                 )
             window, wanted = self._widened.get(job.id, (own, frozenset()))
             window, wanted = window.union(own), wanted | {job.key}
@@ -179,10 +214,28 @@ class Lookups:
             resolved, found, whole = read_conversation(
                 client, channel, thread_ts=thread_ts, window=window, wanted=wanted
             )
-        except StillUnknown as e:
-            if e.retry_after is not None:
-                self._budgets.blocked(job.team_id, method, e.retry_after)
-            raise
+        except _Stopped as stopped:
+            cause = stopped.cause
+            if cause.retry_after is not None:
+                self._budgets.blocked(job.team_id, method, cause.retry_after)
+            if stopped.lowest is None:
+                raise cause from None
+            # What was read stands: the keys found, and the newest part of the window.
+            part = _Read(
+                Window(float(stopped.lowest), window.latest),
+                wanted,
+                stopped.found,
+                channel,
+                whole=True,  # for the part it covers
+            )
+            with self._lock:
+                self.reads += 1
+                self._reads[conversation] = part
+            ts = stopped.found.get(job.key)
+            if ts is not None:
+                return {"channel": channel, "ts": ts}
+            cause.read_below = part.read_below(own)
+            raise cause from None
         with self._lock:
             self.reads += 1
             if found is not None:
@@ -213,6 +266,7 @@ def read_conversation(
         args["latest"] = f"{window.latest:.6f}"
         args["inclusive"] = True
     found: dict[str, str] = {}
+    lowest: str | None = None  # the oldest message's ts read so far (pages come newest first)
     try:
         if channel[:1] in "UW":
             channel = client.conversations_open(users=channel)["channel"]["id"]
@@ -226,24 +280,34 @@ def read_conversation(
                 job = (metadata.get("event_payload") or {}).get("job")
                 if metadata.get("event_type") == JOB_EVENT and job:
                     found.setdefault(str(job), message["ts"])
+                if lowest is None or float(message["ts"]) < float(lowest):
+                    lowest = message["ts"]
             if wanted <= found.keys():
                 return channel, found, False
     except SlackApiError as e:
         if e.response.status_code == 429:
             wait = int(e.response.headers.get("Retry-After", "60") or 60)
-            raise StillUnknown(f"lookup: ratelimited for {wait} s", retry_after=wait) from e
+            cause = StillUnknown(f"lookup: ratelimited for {wait} s", retry_after=wait)
+            raise _Stopped(cause, found, lowest) from e
         if classify(e, to_person=False) is Verdict.RETRY:
-            raise StillUnknown(f"lookup: {error_code(e)}") from e
+            raise _Stopped(StillUnknown(f"lookup: {error_code(e)}"), found, lowest) from e
         log.info("could not look for lost messages in %s: %s", channel, error_code(e))
         return channel, None, False
     except OSError as e:
-        raise StillUnknown(f"lookup: connection: {e}") from e
+        raise _Stopped(StillUnknown(f"lookup: connection: {e}"), found, lowest) from e
+    except _PagesLeft as e:  # read as much as one lookup may: the next goes on from here
+        raise _Stopped(StillUnknown(str(e), retry_after=1), found, lowest) from e
     return channel, found, True
 
 
+class _PagesLeft(Exception):
+    """A lookup read MAX_LOOKUP_PAGES pages without reaching its window's start."""
+
+
 def _pages(call: Callable[..., Any], **args: Any) -> Iterator[list[dict[str, Any]]]:
-    """The messages of each page `call` answers, following its cursors (at most
-    MAX_LOOKUP_PAGES: past that, the message is taken as not sent)."""
+    """The messages of each page `call` answers, following its cursors, at most
+    MAX_LOOKUP_PAGES of them in one lookup (then `_PagesLeft`: the next lookup goes on below
+    the oldest message read; the message is never taken as not sent for want of reading)."""
     cursor = None
     for _ in range(MAX_LOOKUP_PAGES):
         response = call(**args, **({"cursor": cursor} if cursor else {}))
@@ -251,4 +315,4 @@ def _pages(call: Callable[..., Any], **args: Any) -> Iterator[list[dict[str, Any
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             return
-    log.warning("a lookup read %d pages without reaching its start", MAX_LOOKUP_PAGES)
+    raise _PagesLeft(f"lookup: {MAX_LOOKUP_PAGES} pages read, more to read below")

@@ -54,7 +54,12 @@ def retry(
 
 
 def retry_lookup(
-    sender: Sender, job: jobs.ClaimedJob, error: str, *, retry_after: int | None = None
+    sender: Sender,
+    job: jobs.ClaimedJob,
+    error: str,
+    *,
+    retry_after: int | None = None,
+    read_below: str | None = None,
 ) -> None:
     """Slack did not say whether it has the message: its outcome stays unknown and it is
     looked for again later, with the backoff of other retries. A lookup sends nothing, so it
@@ -65,7 +70,10 @@ def retry_lookup(
     A rate limit (`retry_after`, Slack's Retry-After) is not a failure: Slack answered, and
     said when to ask. The job waits exactly that long, and it neither grows the backoff nor
     counts towards MAX_LOOKUPS: outside the Marketplace a workspace's lookups are read one a
-    minute, so a long backlog waits its turn rather than being given up."""
+    minute, so a long backlog waits its turn rather than being given up.
+
+    `read_below`: how far down the window this lookup read (the next goes on below it); else
+    where an earlier one got to is kept."""
     rate_limited = retry_after is not None
     tries = job.lookups_failed if rate_limited else job.lookups_failed + 1
     if tries >= MAX_LOOKUPS:
@@ -96,6 +104,7 @@ def retry_lookup(
             retry_at=sender.now + wait,
             refund=True,
             lookups_failed=tries,
+            lookup_below=read_below if read_below is not None else job.lookup_below,
         )
     if not recorded:
         log.warning("lost the lease on %s before recording a failed lookup", job.key)
