@@ -3,7 +3,7 @@ lookup has read so far without reaching the window's start, so the next lookup g
 instead of from the newest message (outside the Marketplace a page of 15 is a minute)
 
 Revision ID: 0035
-Revises: 0031
+Revises: 0032
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0035"
-down_revision: str | None = "0031"
+down_revision: str | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
