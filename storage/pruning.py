@@ -15,10 +15,11 @@ year of rows never holds a long transaction.
   jobs, by a request Slack retries within minutes; a card's or a line's, by its event, created
   once; a job that follows from another (a lead's copy of an alert, a digest's post), by that
   job's run, which happens once; a Home refresh, a digest, a round-up or a retention batch, by a
-  moment (a window, a slot, a day) long past. The kinds in `KEPT` are planned again from a
-  record's current state (its clocks, a concern's notices, an evidence request's round): their
-  finished rows are what stop a second alert, so they are kept (a few per record, not per
-  week). Two messages' keys are kept too (`KEPT_KEYS`: the leads' one notice that Cadence
+  moment (a window, a slot, a day) long past; a concern's clocks and notices, by its round or
+  its events. The kinds in `KEPT` are planned again from a record's current state (a
+  deliverable's, a contract's and an evidence item's clocks, an evidence request's round):
+  their finished rows are what stop a second alert, so they are kept (a few per record, not
+  per week). Two messages' keys are kept too (`KEPT_KEYS`: the leads' one notice that Cadence
   cannot post somewhere, and an engagement's archive notice, each once ever), and a check-in's
   thread that failed (the check-in has no message, so its next answer plans it again).
   Nothing any figure, export or health card reads is a job: they read the check-ins and the
@@ -89,14 +90,14 @@ PRUNABLE: dict[JobKind, str] = {
     JobKind.RETENTION: "a day long past",
     JobKind.ROUNDUP: "a day long past",
     JobKind.STEP_END: "an execution's, whose event Slack retries within minutes",
+    JobKind.CONCERN_DUE: "a concern's round: planned when it is raised or reopened (round + 1)",
+    JobKind.CONCERN_NOTICE: "planned once when it is raised, or keyed by a reassignment's event",
 }
 KEPT: dict[JobKind, str] = {
-    JobKind.CONCERN_DUE: "planned again when a concern's severity or round changes",
-    JobKind.CONCERN_NOTICE: "once per concern, reason and person (an owner given it back)",
     JobKind.DELIVERABLE_CLOCK: "planned again from the deliverable's state (overdue: at once)",
-    JobKind.CONTRACT_CLOCK: "planned again from the contract's dates",
+    JobKind.CONTRACT_CLOCK: "planned again while its date is ahead: a cancelled one's key stops it",
     JobKind.ASSURANCE_CLOCK: "planned again from the item's state (expiry: at once)",
-    JobKind.ASSURANCE_REQUEST: "once per item, round and owner",
+    JobKind.ASSURANCE_REQUEST: "once per item, round and owner: an owner given it back is not asked",
 }
 # Messages told once ever (storage/job_keys.notice, job_keys.archived): kept.
 KEPT_KEYS: tuple[str, ...] = ("notice:", "archived:")

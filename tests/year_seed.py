@@ -224,7 +224,7 @@ def _job(checkin: dict[str, Any], key: str, kind: str, status: str, finished: da
 
 def _jobs(checkins: list[dict[str, Any]], until: datetime) -> Iterable[dict[str, Any]]:
     """Six finished jobs a check-in; on every tenth engagement's first check-in, the rows that
-    pruning keeps however old (a deliverable's and a concern's clock, a notice told once, an
+    pruning keeps however old (a deliverable's and a contract's clock, a notice told once, an
     archive notice, a check-in thread that failed); one pending job a cadence, due next week."""
     seen: set[int] = set()
     minute, hours, days = timedelta(minutes=1), timedelta(hours=3), timedelta(days=2)
@@ -250,8 +250,8 @@ def _jobs(checkins: list[dict[str, Any]], until: datetime) -> Iterable[dict[str,
             stage = f"stage=overdue:due={at.isoformat()}"
             yield _job(c, f"{job_keys.deliverable_clocks(engagement)}{stage}",
                        JobKind.DELIVERABLE_CLOCK, "done", at)  # fmt: skip
-            yield _job(c, job_keys.concern_due(engagement, 1, "resolve"), JobKind.CONCERN_DUE,
-                       "done", at)  # fmt: skip
+            yield _job(c, job_keys.contract_clock(engagement, "end", f"end={at.date()}"),
+                       JobKind.CONTRACT_CLOCK, "done", at)  # fmt: skip
             yield _job(c, job_keys.notice(engagement, "C0YEAR", "not_in_channel", vendor),
                        JobKind.MESSAGE, "sent", at)  # fmt: skip
             yield _job(c, job_keys.archived(engagement), JobKind.MESSAGE, "sent", at)
