@@ -37,6 +37,7 @@ class PgBouncer:
     host: str
     port: int
     log: Path
+    pid: int  # its process (bench/pooler.py counts its CPU)
 
     def url_for(self, database_url: str) -> str:
         """`database_url` (on the server behind the pooler) reached through the pooler."""
@@ -116,7 +117,7 @@ def pgbouncer(
     log = root / "pgbouncer.log"
     with log.open("w") as out:
         process = subprocess.Popen([*command, str(ini)], stdout=out, stderr=subprocess.STDOUT)
-    bouncer = PgBouncer("127.0.0.1", port, log)
+    bouncer = PgBouncer("127.0.0.1", port, log, process.pid)
     try:
         _wait_listening(bouncer, process)
         yield bouncer

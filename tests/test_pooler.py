@@ -83,6 +83,12 @@ def server_sessions(bouncer: pgbouncer.PgBouncer) -> int:
     return len(bouncer.admin("SHOW SERVERS"))
 
 
+def transactions_through(bouncer: pgbouncer.PgBouncer, url: str) -> int:
+    """Transactions PgBouncer has passed to `url`'s database so far."""
+    name = make_url(url).database
+    return sum(int(row[1]) for row in bouncer.admin("SHOW STATS") if row[0] == name)
+
+
 def test_requests_and_two_tick_processes_on_one_occurrence_send_every_prompt_once(
     pooled: Cadence, bouncer: pgbouncer.PgBouncer
 ):
@@ -90,9 +96,12 @@ def test_requests_and_two_tick_processes_on_one_occurrence_send_every_prompt_onc
     started together on Monday's occurrence send each of its 24 prompts once, every
     transaction of theirs on one of 3 server connections."""
     many_vendors(pooled)  # the engagement form and `/cadence schedule`, through the app
+    url = pooled.services.settings.database_url
+    before = transactions_through(bouncer, url)
     processes = [tick_process(pooled, MON) for _ in range(2)]
     outputs = [p.communicate(timeout=180) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
+    assert transactions_through(bouncer, url) - before >= len(PEOPLE)  # the passes' work
     assert prompts_received(pooled) == Counter(dict.fromkeys(PEOPLE, 1))
     assert {j.status for j in jobs_of(pooled, "prompt")} == {"sent"}
     assert sum(1 for out, _ in outputs if "check-in acme-payments" in out) == 1
