@@ -268,15 +268,12 @@ def claim_statement(
     Each branch of the due filter has a partial index of its own on PostgreSQL (migration
     0012: pending jobs by due time, claimed jobs by lease expiry), so the claim reads only
     the jobs it could take, whatever the number of future and finished jobs
-    (tests/test_engine_scale.py checks the plan with EXPLAIN)."""
-    chosen = (
-        select(ScheduledJob.id)
-        .where(due_filter(now, keys))
-        .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
+    (tests/test_engine_scale.py checks the plan with EXPLAIN).
+
+    Fair to each workspace (`_fair_choice`): a pass's batches take every workspace's due jobs
+    in turn, so one with 5,000 prompts at 09:00 does not hold back one with 10. The outbox's
+    claim by `keys` names its jobs already, oldest first."""
+    chosen = _by_key(now, keys, limit) if keys is not None else _fair_choice(now, limit)
     return (
         update(ScheduledJob)
         .where(col(ScheduledJob.id).in_(chosen))
@@ -321,10 +318,59 @@ def claim_statement(
     )
 
 
+def _by_key(now: datetime, keys: Sequence[str], limit: int):
+    """The named jobs still pending and due, oldest first (a request's outbox)."""
+    return (
+        select(ScheduledJob.id)
+        .where(due_filter(now, keys))
+        .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+
+
+def _fair_choice(now: datetime, limit: int):
+    """The due jobs a batch takes, round-robin by workspace: each due job is numbered within
+    its workspace (oldest first), and the batch takes every workspace's first, then every
+    one's second, … (by that number, then due time and id).
+
+    PostgreSQL refuses FOR UPDATE beside a window function in one SELECT, so the numbering is
+    an inner subquery and the lock is taken in the outer one, on the job table only (OF), with
+    the due filter repeated there: a row another process claimed meanwhile is read again as
+    it is now when locked (READ COMMITTED) and dropped if no longer due, as the plain claim
+    did. The cost is one read of every due job a claim (their number, not the table's, through
+    the same partial indexes): at 10,000 due prompts, a few milliseconds a batch."""
+    due = due_filter(now)
+    turn = (
+        func.row_number()
+        .over(
+            partition_by=col(ScheduledJob.team_id),
+            order_by=(col(ScheduledJob.due_at), col(ScheduledJob.id)),
+        )
+        .label("turn")
+    )
+    ranked = (
+        select(col(ScheduledJob.id).label("id"), col(ScheduledJob.due_at).label("due_at"), turn)
+        .where(due)
+        .subquery("ranked")
+    )
+    return (
+        select(ScheduledJob.id)
+        .join(ranked, ranked.c.id == col(ScheduledJob.id))
+        .where(due)
+        .order_by(ranked.c.turn, ranked.c.due_at, ranked.c.id)
+        .limit(limit)
+        .with_for_update(of=ScheduledJob.__table__, skip_locked=True)
+        .scalar_subquery()
+    )
+
+
 def claim(
     db: Database, *, owner: str, now: datetime, limit: int, keys: Sequence[str] | None = None
 ) -> list[ClaimedJob]:
-    """Lease up to `limit` due jobs to `owner`, oldest first, and commit before returning.
+    """Lease up to `limit` due jobs to `owner`, in turn by workspace (`claim_statement`), and
+    commit before returning; returned oldest first.
 
     With `keys`, only those jobs, and only while pending (the outbox sending what a request
     just planned; whatever another process already holds is left to it).

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -156,6 +157,62 @@ def test_each_branch_of_the_claim_reads_an_index_of_its_own(db: Database):
     claimed = jobs.claim(db, owner="me", now=NOW, limit=50)
     assert sorted(j.key.split(":")[0] for j in claimed) == ["abandoned"] * 3 + ["due"] * 5
     assert all(j.outcome_unknown for j in claimed if j.key.startswith("abandoned"))
+
+
+def seed_a_busy_monday(db: Database, busy: int, quiet: int) -> None:
+    """`busy` prompts due at 09:00 in one workspace (planned first, so lower ids), `quiet` in
+    another due at the same moment, beside the large table of future and finished jobs."""
+    with db.engine.begin() as conn:
+        for team, prefix, count in (("T0BUSY", "busy", busy), ("T0QUIET", "quiet", quiet)):
+            conn.execute(
+                text(
+                    "INSERT INTO scheduledjob (team_id, kind, payload, created_at, updated_at,"
+                    " key, due_at, status, attempts) SELECT :team, 'prompt', '{}', :now, :now,"
+                    f" '{prefix}:' || g, :now, 'pending', 0 FROM generate_series(1, {count}) g"
+                ),
+                {"now": NOW.replace(tzinfo=None), "team": team},
+            )
+        conn.exec_driver_sql("ANALYZE scheduledjob")
+
+
+def test_the_fair_claim_reads_the_partial_indexes_with_thousands_due(db: Database):
+    """Round-robin by workspace needs every due job numbered: with 5,000 due in one workspace
+    and 10 in another, the claim still reads only due jobs, through the partial indexes (no
+    sequential scan of the 80,000 others), and the quiet workspace's 10 are in the first batch."""
+    requires_postgresql(db)
+    seed_a_large_job_table(db)
+    seed_a_busy_monday(db, busy=5000, quiet=10)
+    with db.engine.connect() as conn:
+        plan = explained(conn, jobs.claim_statement(owner="me", now=NOW, limit=50))
+    reads = reads_of_jobs(plan)
+    assert ("Seq Scan", None) not in reads, reads
+    used = {index for _, index in reads}
+    assert {"ix_scheduledjob_pending_due", "ix_scheduledjob_claimed_lease"} <= used, reads
+
+    claimed = jobs.claim(db, owner="me", now=NOW, limit=50)
+    assert Counter(j.team_id for j in claimed)["T0QUIET"] == 10
+
+
+def test_a_claimed_batch_takes_each_workspace_in_turn(db: Database):
+    """Both databases: 30 due jobs of one workspace planned before 3 of another, and 3 of a
+    third due later: a batch of 9 takes 3 of each (each workspace's oldest first), and the
+    next batch the rest of the busy one."""
+    with db.session() as session:
+        for team, count, minute in (("T0BUSY", 30, 0), ("T0QUIET", 3, 0), ("T0LATE", 3, 5)):
+            for n in range(count):
+                jobs.plan(
+                    session,
+                    team_id=team,
+                    key=f"{team}:{n}",
+                    kind="prompt",
+                    due_at=NOW - timedelta(minutes=10 - minute, seconds=-n),
+                    now=NOW - timedelta(hours=1),
+                )
+    first = jobs.claim(db, owner="me", now=NOW, limit=9)
+    assert Counter(j.team_id for j in first) == {"T0BUSY": 3, "T0QUIET": 3, "T0LATE": 3}
+    assert [j.key for j in first if j.team_id == "T0BUSY"] == ["T0BUSY:0", "T0BUSY:1", "T0BUSY:2"]
+    second = jobs.claim(db, owner="me", now=NOW, limit=100)
+    assert [j.key for j in second] == [f"T0BUSY:{n}" for n in range(3, 30)]
 
 
 def test_the_outbox_claim_by_keys_reads_the_unique_key_index(db: Database):

@@ -21,9 +21,10 @@ from sqlmodel import Session
 
 from bot.engine.lookups import JOB_EVENT, StillUnknown
 from bot.engine.outbox import leads_of, plan_message, plan_prepared, tell_leads_once
-from bot.engine.retries import MAX_LOOKUPS, backoff, finish, retry, retry_lookup
+from bot.engine.retries import MAX_LOOKUPS, backoff, finish, put_off, retry, retry_lookup
 from bot.engine.sender import CACHED, Lru, Pacer, Sender
 from bot.engine.slack_errors import Verdict, classify, error_code
+from bot.platform.rate_limits import wait_seconds
 from bot.platform.slack import without_rate_waits
 from storage import jobs
 from storage.jobs import JobStatus
@@ -201,9 +202,14 @@ def _failed(sender: Sender, job: jobs.ClaimedJob, message: Message, e: SlackApiE
     error = error_code(e)
     if verdict is Verdict.RETRY:
         status = e.response.status_code if e.response is not None else 0
-        # A 429 the client handed back (a long Retry-After): not before Slack said.
-        later = int(e.response.headers.get("Retry-After", 0) or 0) if status == 429 else None
-        retry(sender, job, f"HTTP {status} {error}", wait_at_least=later)
+        if status == 429:
+            # A 429 the client handed back (a long Retry-After, or Slack refusing the workspace
+            # again and again): not before Slack said, and not a failed attempt (Slack took
+            # nothing), so ten minutes of throttling cannot use up a prompt's attempts.
+            later = int(e.response.headers.get("Retry-After", 0) or 0)
+            put_off(sender, job, wait_seconds(later), f"HTTP 429 {error} in {job.team_id}")
+            return
+        retry(sender, job, f"HTTP {status} {error}")
         return
     refused_dm = verdict is Verdict.DM_REFUSED and message.on_dm_refused is not None
     with sender.db.session() as session:

@@ -190,15 +190,41 @@ def plan_due(db: Database, now: datetime, *, stopping: threading.Event | None = 
 
 
 def _claim_due(session: Session, now: datetime) -> list[Cadence]:
+    """The next PLAN_BATCH due cadences, in turn by workspace as the job claim takes its jobs
+    (storage/jobs.py `_fair_choice`): sending starts while planning goes on, so a workspace
+    whose cadences were all planned after another's 100 would wait for them at 09:00. Each due
+    cadence is numbered within its workspace in an inner subquery (PostgreSQL refuses FOR
+    UPDATE beside a window function), and the outer one locks the cadences only (OF), the due
+    condition repeated there so that one planned meanwhile by another process is dropped."""
+
+    def due():
+        return and_(
+            col(Cadence.status) == CadenceStatus.ACTIVE,
+            col(Cadence.next_run_at) <= now,
+            installed(col(Cadence.team_id)),  # not a workspace that uninstalled Cadence
+        )
+
+    turn = (
+        func.row_number()
+        .over(
+            partition_by=col(Cadence.team_id),
+            order_by=(col(Cadence.next_run_at), col(Cadence.id)),
+        )
+        .label("turn")
+    )
+    ranked = (
+        select(col(Cadence.id).label("id"), col(Cadence.next_run_at).label("at"), turn)
+        .where(due())
+        .subquery("ranked")
+    )
     return list(
         session.exec(
             select(Cadence)
-            .where(Cadence.status == CadenceStatus.ACTIVE)
-            .where(col(Cadence.next_run_at) <= now)
-            .where(installed(col(Cadence.team_id)))  # not a workspace that uninstalled Cadence
-            .order_by(col(Cadence.next_run_at), col(Cadence.id))
+            .join(ranked, ranked.c.id == col(Cadence.id))
+            .where(due())
+            .order_by(ranked.c.turn, ranked.c.at, ranked.c.id)
             .limit(PLAN_BATCH)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=Cadence.__table__, skip_locked=True)
         ).all()
     )
 

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from bot.engine import job_kinds, prompts
 from bot.engine.delivery import Message, send
-from bot.engine.retries import finish, put_off, retry
+from bot.engine.retries import finish, put_off, put_off_many, retry
 from bot.engine.sender import Pacer, Sender
 from bot.platform.logs import log_context
 from bot.platform.rate_limits import SHORT_WAIT_SECONDS, wait_seconds
@@ -168,7 +168,7 @@ def _by_lane(
     sender.prefetch([j.checkin_id for j in claimed if j.checkin_id is not None])
     prompts.prefetch(sender, claimed)
     by_lane: dict[str, list[jobs.ClaimedJob]] = defaultdict(list)
-    for job in claimed:
+    for job in put_off_if_throttled(sender, claimed):
         handler = job_kinds.handler_for(job.kind)
         if handler is not None and handler.works_in_database is not None:
             if stop is not None and stop.asked:
@@ -245,17 +245,47 @@ def run_job(sender: Sender, job: jobs.ClaimedJob) -> None:
         send(sender, job, message)
 
 
+def put_off_if_throttled(
+    sender: Sender, claimed: Sequence[jobs.ClaimedJob]
+) -> list[jobs.ClaimedJob]:
+    """The claimed jobs to run now. A message job of a workspace Slack holds back from posting
+    (a long Retry-After running, or 429s again and again: `RateBudgets.throttled`) is put off
+    at once, all of them in one transaction, before it takes a place in a lane: it would only
+    wait there, on a thread and a channel's turn the other workspaces' messages need. Posting
+    is what nearly every message job does (an edit is put off with them); a Home, whose
+    views.publish has a budget of its own, is put off when its turn comes (`held_back`)."""
+    method = "chat.postMessage"
+    waits: dict[str, float] = {}
+    run, later = [], []
+    for job in claimed:
+        if job.team_id not in waits:
+            wait = sender.budgets.wait(job.team_id, method)
+            if wait <= SHORT_WAIT_SECONDS and not sender.budgets.throttled(job.team_id, method):
+                wait = 0
+            waits[job.team_id] = wait
+        handler = job_kinds.handler_for(job.kind)
+        in_database = handler is not None and handler.works_in_database is not None
+        if waits[job.team_id] and not in_database and job.kind != jobs.JobKind.HOME:
+            later.append((job, wait_seconds(waits[job.team_id])))
+        else:
+            run.append(job)
+    if later:
+        put_off_many(sender, later, f"{method} rate-limited")
+    return run
+
+
 def held_back(sender: Sender, job: jobs.ClaimedJob, message: Message) -> bool:
     """Slack's rate limit for the message's method in its workspace (a 429's Retry-After
     still running, or the minute's Home refreshes spent: bot/platform/rate_limits.py): a short
     wait is waited out here; a longer one plans the job again once it is over, without
-    counting an attempt or touching its outcome (an unknown one is still looked for first).
+    counting an attempt or touching its outcome (an unknown one is still looked for first);
+    so is a short one when Slack keeps refusing that workspace (`RateBudgets.throttled`).
     Only that workspace and method wait: the pass goes on with everything else."""
     method = slack_method(message)
     pause = sender.budgets.take(job.team_id, method)
     if pause == 0:
         return False
-    if pause <= SHORT_WAIT_SECONDS:
+    if pause <= SHORT_WAIT_SECONDS and not sender.budgets.throttled(job.team_id, method):
         time.sleep(pause)
         if sender.budgets.take(job.team_id, method) == 0:
             return False

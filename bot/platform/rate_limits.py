@@ -11,7 +11,9 @@ past its tier, a call is answered HTTP 429 with ``Retry-After``. Two things foll
   the next pass, the card is posted without its link) or plans the job again for later.
 - `RateBudgets.blocked`: a 429 for one workspace and method holds back that workspace's calls
   to that method until its Retry-After has passed, and nothing else: another workspace, or
-  another method, goes on. `WorkspaceRateLimits` is the retry handler that learns them.
+  another method, goes on. `WorkspaceRateLimits` is the retry handler that learns them. A
+  workspace refused again and again (`RateBudgets.throttled`) has even its short waits handed
+  back: the engine puts its jobs off (bot/engine/runner.py) while the others' go out.
 
 One `RateBudgets` per process (`Services.rate_budgets`): every pass and the outbox share it.
 """
@@ -38,6 +40,10 @@ PACED: dict[str, int] = {"users.info": 100, "chat.getPermalink": 100, "views.pub
 # A 429 whose Retry-After is at most this is waited out in the calling thread (a channel's
 # one message a second); a longer one is handed back, so no thread sleeps for one workspace.
 SHORT_WAIT_SECONDS = 2
+# This many 429s for one workspace and method within a minute: Slack is throttling it, not
+# answering a short burst, and even a short Retry-After is no longer waited out on a thread
+# the other workspaces' messages need (`RateBudgets.throttled`).
+THROTTLED_AFTER = 2
 
 
 class RateBudgets:
@@ -49,6 +55,7 @@ class RateBudgets:
         self._lock = threading.Lock()
         self._calls: dict[tuple[str, str], deque[float]] = {}
         self._blocked: dict[tuple[str, str], float] = {}
+        self._refused: dict[tuple[str, str], deque[float]] = {}  # 429s of the last minute
 
     def wait(self, team_id: str, method: str) -> float:
         """Seconds before `method` may be called for `team_id` (0: now), counting nothing."""
@@ -67,9 +74,21 @@ class RateBudgets:
     def blocked(self, team_id: str, method: str, seconds: float) -> None:
         """Slack answered 429 with Retry-After `seconds` for this workspace and method."""
         with self._lock:
-            until = self._clock() + max(1.0, seconds)
+            now = self._clock()
+            until = now + max(1.0, seconds)
             key = (team_id, method)
             self._blocked[key] = max(until, self._blocked.get(key, 0.0))
+            self._refused.setdefault(key, deque()).append(now)
+
+    def throttled(self, team_id: str, method: str) -> bool:
+        """Slack refused this workspace's `method` THROTTLED_AFTER times or more within the
+        last minute: a wait for it is handed back (the job put off), never slept through."""
+        with self._lock:
+            now = self._clock()
+            refused = self._refused.get((team_id, method))
+            while refused and now - refused[0] >= WINDOW_SECONDS:
+                refused.popleft()
+            return refused is not None and len(refused) >= THROTTLED_AFTER
 
     def _wait(self, team_id: str, method: str, now: float) -> float:
         key = (team_id, method)
@@ -118,7 +137,10 @@ class WorkspaceRateLimits(RetryHandler):
             return False
         seconds = retry_after(response)
         if self.budgets is not None and self.team_id is not None:
-            self.budgets.blocked(self.team_id, method_of(request.url), seconds)
+            method = method_of(request.url)
+            self.budgets.blocked(self.team_id, method, seconds)
+            if self.budgets.throttled(self.team_id, method):
+                return False  # Slack keeps refusing it: no thread sleeps for one workspace
         return state.current_attempt < self.max_retry_count and seconds <= SHORT_WAIT_SECONDS
 
     def _can_retry(self, **_: Any) -> bool:  # can_retry decides

@@ -81,12 +81,28 @@ class Tiers:
         self._windows: dict[tuple[str, ...], deque[float]] = {}
         # (workspace, channel) -> (messages it may still take at once, when that was counted)
         self._post_buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        # workspace -> (until when on `clock`, Retry-After): every call of it refused (`throttle`)
+        self._throttled: dict[str, tuple[float, int]] = {}
+
+    def throttle(self, team_id: str, *, retry_after: int = 60, seconds: float = 600.0) -> None:
+        """Slack throttling one workspace: every Web API call its tokens make is answered 429
+        with ``retry_after`` for the next ``seconds`` of ``clock`` (whether ``rate_tiers`` is on
+        or not; 0 ends it). Other workspaces are served as before."""
+        with self._lock:
+            if seconds > 0:
+                self._throttled[team_id] = (self.clock() + seconds, retry_after)
+            else:
+                self._throttled.pop(team_id, None)
 
     def _check_tier(self, method: str, args: dict[str, Any]) -> None:
         """Count the call against its window, or raise RateLimited with its Retry-After.
         Called under the fake's lock, before the method is performed."""
         team = self._call_team()
         now = self.clock()
+        until, retry_after = self._throttled.get(team, (0.0, 0))
+        if now < until:
+            self.tier_log.append((team, method, now, retry_after))
+            raise RateLimited(retry_after)
         if method in NON_MARKETPLACE_TIER1 and not self.marketplace_app:
             self._take((team, method), 1, WINDOW_SECONDS, now, method)
             return
