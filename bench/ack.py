@@ -466,12 +466,13 @@ class Requests:
             "trigger_id": trigger or f"{n}{random.randrange(10**9):09d}.{uuid.uuid4().hex}",
         })  # fmt: skip
 
-    def open_forms(self, url: str) -> None:
+    def open_forms(self, url: str, client: Any = None) -> None:
         """Open the engagement edit form of up to FORMS engagements through the app itself (a
-        signed `/cadence engagement edit` each) and keep the views Slack holds."""
+        signed `/cadence engagement edit` each) and keep the views Slack holds. `client` (with
+        `post` and `close`, as Client's) sends them instead of an HTTP client of `url`."""
         chosen = self.engagements[:FORMS]
         triggers = self.fake.ask("triggers", n=len(chosen))["ids"]
-        client = Client(url)
+        client = client or Client(url)
         for n, (e, trigger) in enumerate(zip(chosen, triggers, strict=True)):
             body = self.command(
                 f"engagement edit {e['handle']}", e["lead"], e["channel"], n, trigger

@@ -88,7 +88,7 @@ def list_command(cmd: Command) -> None:
     rest counted), so the answer costs the same with ten engagements or ten thousand."""
     cmd.ack()
     with cmd.req.read() as session:
-        found = engagements.page(
+        found = engagements.list_page(
             session=session,
             team_id=cmd.req.team_id,
             limit=MAX_LISTED,

@@ -62,6 +62,7 @@ from bot.domain.engagements import (
     SUMMARIES_IN_CHANNEL,
     EngagementDetails,
     EngagementInput,
+    EngagementLine,
 )
 
 ENGAGEMENT_MODAL = "engagement_form"
@@ -428,12 +429,11 @@ def refused_modal(text: str) -> dict[str, Any]:
     ).to_dict()
 
 
-def engagement_lines(details: EngagementDetails) -> str:
-    e = details.engagement
+def engagement_lines(e: EngagementLine) -> str:
     archived = " _(archived)_" if e.archived_at else ""
     return (
         f"*{escape(e.name)}* `{e.handle}`{archived} · vendor {escape(e.vendor)} · "
-        f"{channel_link(e.channel_id)} · leads {mentions(details.leads)}"
+        f"{channel_link(e.channel_id)} · leads {mentions(e.leads)}"
     )
 
 
@@ -461,7 +461,7 @@ def fit_sections(lines: Sequence[str], budget: int) -> tuple[list[SectionBlock],
 
 
 def engagement_list(
-    engagements: Sequence[EngagementDetails], *, total: int | None = None, matching: str = ""
+    engagements: Sequence[EngagementLine], *, total: int | None = None, matching: str = ""
 ) -> dict[str, Any]:
     """A page of the workspace's engagements (`total` in all, default: those given): as many
     as fit in one message, the rest counted with the way to narrow the list."""

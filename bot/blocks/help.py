@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
 
 from slack_sdk.models.blocks import DividerBlock, HeaderBlock
@@ -24,6 +26,19 @@ def _line(spec: CommandSpec) -> str:
 
 
 def help_message() -> dict[str, Any]:
+    """The help message: the same for everyone and for the life of the process (the reference
+    is code), so it is built once and each request gets a fresh copy of it (a caller may
+    change what it gets): building it with slack_sdk's block objects cost more CPU than the
+    rest of the request together."""
+    return json.loads(_help_json())
+
+
+@cache
+def _help_json() -> str:
+    return json.dumps(_build_help())
+
+
+def _build_help() -> dict[str, Any]:
     ready = [s for s in REFERENCE if s.available]
     coming = [s for s in REFERENCE if not s.available]
     blocks = [

@@ -88,7 +88,7 @@ def engagement_entry(
     details: EngagementDetails, roles: Sequence[str], figures: Figures | None
 ) -> str:
     rag = status_marker(figures)
-    line = f"{rag} · {engagement_lines(details)} · you: {', '.join(roles)}"
+    line = f"{rag} · {engagement_lines(details.line)} · you: {', '.join(roles)}"
     return f"{line}\n{figures_line(figures)}" if figures is not None else line
 
 

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -116,6 +116,21 @@ class EngagementInput:
         return slugify(self.name)
 
 
+@dataclass(frozen=True, slots=True)
+class EngagementLine:
+    """What a list shows of an engagement: a line each. A list reads these as plain columns
+    and the leads alone (`queries.list_page`), not whole engagements with their people, KPIs
+    and SLAs: a page of a hundred cost more in ORM objects than in its queries."""
+
+    id: int
+    name: str
+    handle: str
+    vendor: str
+    channel_id: str
+    archived_at: datetime | None
+    leads: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class EngagementDetails:
     """An engagement with its people, KPIs and SLAs, read in one go."""
@@ -132,6 +147,13 @@ class EngagementDetails:
     def id(self) -> int:
         assert self.engagement.id is not None
         return self.engagement.id
+
+    @property
+    def line(self) -> EngagementLine:
+        e = self.engagement
+        return EngagementLine(
+            self.id, e.name, e.handle, e.vendor, e.channel_id, e.archived_at, self.leads
+        )
 
     def as_input(self) -> EngagementInput:
         e = self.engagement

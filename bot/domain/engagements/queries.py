@@ -18,6 +18,7 @@ from bot.domain.engagements.definition import (
     DEFAULT_RESOLVE_HOURS,
     MAX_VENDOR,
     EngagementDetails,
+    EngagementLine,
     KpiSpec,
     slugify,
 )
@@ -229,6 +230,56 @@ def page(
         .limit(limit)
     ).all()
     return EngagementPage(tuple(load_many(session=session, engagements=engagements)), int(total))
+
+
+@dataclass(frozen=True)
+class LinePage:
+    """One page of a list's lines and how many engagements there are in all."""
+
+    rows: tuple[EngagementLine, ...]
+    total: int
+
+
+def list_page(
+    *,
+    session: Session,
+    team_id: str,
+    limit: int,
+    matching: str = "",
+    include_archived: bool = False,
+    only_for: str | None = None,
+) -> LinePage:
+    """`page`'s engagements as the lines a list shows: a COUNT, the page's columns and their
+    leads, three statements whatever the total, plain tuples (no ORM objects, no JSON columns
+    decoded, none of the people, KPIs and SLAs a line does not show)."""
+    conditions = _listed(team_id, include_archived=include_archived, matching=matching)
+    if only_for is not None:
+        conditions.append(member_of(team_id, only_for))
+    total = session.exec(select(func.count()).select_from(Engagement).where(*conditions)).one()
+    rows = session.exec(
+        select(
+            Engagement.id,
+            Engagement.name,
+            Engagement.handle,
+            Engagement.vendor,
+            Engagement.channel_id,
+            Engagement.archived_at,
+        )
+        .where(*conditions)
+        .order_by(col(Engagement.name), col(Engagement.id))
+        .limit(limit)
+    ).all()
+    leads: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        for engagement_id, user_id in session.exec(
+            select(EngagementMember.engagement_id, EngagementMember.user_id)
+            .where(col(EngagementMember.engagement_id).in_([row[0] for row in rows]))
+            .where(EngagementMember.role == "lead")
+            .order_by(col(EngagementMember.id))
+        ):
+            leads[engagement_id].append(user_id)
+    lines = tuple(EngagementLine(*row, leads=tuple(leads[row[0]])) for row in rows)
+    return LinePage(lines, int(total))
 
 
 def _roles(details: EngagementDetails, user_id: str) -> tuple[str, ...]:
