@@ -31,6 +31,7 @@ import pstats
 import random
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -163,15 +164,16 @@ def profile_round(client: Direct, tasks: Tasks, bodies: list[str]) -> pstats.Sta
     return stats
 
 
-def print_top(stats: pstats.Stats, n: int, requests: int) -> None:
-    """The `n` functions with the largest cumulative time, per request."""
+def print_top(stats: pstats.Stats, n: int, requests: int, own: bool = False) -> None:
+    """The `n` functions with the largest cumulative time (`own`: time in the function
+    itself), per request."""
     rows = []
     for (file, line, name), (_cc, calls, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         where = file.replace(str(ROOT) + "/", "")
         if "site-packages/" in where:
             where = where.split("site-packages/", 1)[1]
         rows.append((ct, tt, calls, f"{where}:{line}({name})"))
-    rows.sort(reverse=True)
+    rows.sort(key=lambda row: row[1] if own else row[0], reverse=True)
     print(f"      {'cum ms':>8} {'own ms':>8} {'calls':>8}  function (per request)")
     for ct, tt, calls, label in rows[:n]:
         print(f"      {ct / requests * 1e3:8.2f} {tt / requests * 1e3:8.3f} {calls / requests:8.1f}  {label}")  # fmt: skip
@@ -221,7 +223,7 @@ def measure(label: str, postgres_url: str | None, args: argparse.Namespace) -> d
                   f"bare {cpu['bare'] * 1e3:5.2f} ms   {cpu['cadence'] / cpu['bare']:5.1f}x")  # fmt: skip
             if args.top:
                 stats = profile_round(apps["cadence"], tasks, [b for _, b in requests.plan(args.per_kind, rng, (kind,))])  # fmt: skip
-                print_top(stats, args.top, args.per_kind)
+                print_top(stats, args.top, args.per_kind, args.own)
         fake.wait_quiet(quiet_s=0.5)
         stats_after = fake.ask("stats")
         if stats_after.get("apologies"):
@@ -235,6 +237,37 @@ def measure(label: str, postgres_url: str | None, args: argparse.Namespace) -> d
     return figures
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def idle_rss() -> tuple[float, float]:
+    """The RSS of an idle `web` worker (the Procfile's gunicorn line, after one /healthz) and of
+    the bare Bolt app's worker under the same line, in MB."""
+    scratch = Scratch(None, prefix="rss")
+    fake = FakeProcess(team_id=ack.TEAM, app_id=ack.APP_ID, tz=ack.TZ)
+    found: dict[str, float] = {}
+    try:
+        url = scratch.new("idle")
+        with tempfile.TemporaryDirectory(prefix="cadence-rss-") as tmp:
+            for label, bare in (("cadence", False), ("bare", True)):
+                server = ack.Server(f"{label}-rss", ack.server_env(url, fake), Path(tmp), bare=bare)
+                try:
+                    (ack.wait_bare if bare else ack.wait_ready)(server)
+                    time.sleep(1.0)
+                    workers = ack._children(server.process.pid)
+                    found[label] = max(rss_mb(pid) for pid in workers)
+                finally:
+                    server.close()
+    finally:
+        fake.close()
+        scratch.close()
+    return found["cadence"], found["bare"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
@@ -242,9 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-kind", type=int, default=30)
     parser.add_argument("--size", type=int, default=1_000)
     parser.add_argument("--top", type=int, default=25, help="functions shown per kind (0: none)")
+    parser.add_argument("--own", action="store_true", help="sort by time in the function itself")
     parser.add_argument("--only", default=",".join(KINDS), help="kinds, comma-separated")
     parser.add_argument("--record", action="store_true", help="write the figures to results.json")
+    parser.add_argument("--rss", action="store_true", help="only the idle web worker's RSS")
     args = parser.parse_args(argv)
+    if args.rss:
+        cadence, bare = idle_rss()
+        print(f"idle web worker RSS: cadence {cadence:.1f} MB, bare Bolt app {bare:.1f} MB")
+        if args.record:
+            record_result("profile.web_idle_rss", cadence, "MB", digits=0,
+                          baseline_ratio=cadence / bare, baseline="bare Bolt app")  # fmt: skip
+        return 0
     args.kinds = tuple(k for k in args.only.split(",") if k)
     backends = []
     if args.database in ("sqlite", "both"):

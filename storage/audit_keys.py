@@ -22,9 +22,6 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 INFO = b"cadence audit chain hmac-sha256 v1"
 SESSION_INFO = "cadence_audit_keys"  # a session's AuditKeys (`storage/db.py` gives them)
 KEY_ID_LENGTH = 16
@@ -32,6 +29,11 @@ KEY_ID_LENGTH = 16
 
 def derive(fernet_key: str) -> bytes:
     """The audit key of one Fernet key (44 characters of URL-safe base64, 32 bytes)."""
+    # Imported here: a process without keys (a web process of one workspace) never needs the
+    # library, which is 7 MB of its memory.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     material = base64.urlsafe_b64decode(fernet_key.encode("ascii"))
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(material)
 

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import String, Table, TypeDecorator, select, update
 from sqlalchemy.orm import Session
 
@@ -54,7 +53,12 @@ class Keys:
     def __init__(self, keys: Sequence[str]):
         if not keys:
             raise ValueError("at least one key is needed")
+        # Imported here, where keys are used: a web process of one workspace never seals
+        # anything, and the library is 7 MB of its memory.
+        from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
         self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+        self._invalid = InvalidToken
 
     def seal(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode("ascii")
@@ -64,7 +68,7 @@ class Keys:
             raise UnreadableSecret(where, plain_text=True)
         try:
             return self._fernet.decrypt(stored.encode("ascii")).decode()
-        except (InvalidToken, UnicodeEncodeError):
+        except (self._invalid, UnicodeEncodeError):
             raise UnreadableSecret(where, plain_text=False) from None
 
     def rotate(self, stored: str, *, where: str) -> str:
@@ -73,7 +77,7 @@ class Keys:
             return self.seal(stored)
         try:
             return self._fernet.rotate(stored.encode("ascii")).decode("ascii")
-        except (InvalidToken, UnicodeEncodeError):
+        except (self._invalid, UnicodeEncodeError):
             raise UnreadableSecret(where, plain_text=False) from None
 
 
@@ -173,4 +177,6 @@ def unreadable(session: Session, keys: Keys) -> list[UnreadableSecret]:
 
 
 def new_key() -> str:
+    from cryptography.fernet import Fernet
+
     return Fernet.generate_key().decode("ascii")

@@ -26,13 +26,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from heapq import merge
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from dateutil.rrule import rrule, rrulestr
 
 from bot.domain import moments
 from bot.domain.errors import UserError
+
+# Imported where a cron rule is read (`_cron_triggers`): APScheduler is 13 MB of a web
+# process's memory, which rarely reads one.
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 __all__ = [
     "KINDS",
@@ -577,6 +582,8 @@ def _cron_triggers(cron: str | None, end: datetime | None = None) -> list[CronTr
     which has no DST, so each local slot comes out exactly once. `end` (naive local) bounds
     CronTrigger's search, which would otherwise scan to year 9999 for a date that never comes.
     """
+    from apscheduler.triggers.cron import CronTrigger
+
     if not isinstance(cron, str) or not cron.strip():
         raise RuleError(
             f"Give a cron schedule with 5 parts: minute hour day month weekday, {_CRON_EXAMPLE}."
