@@ -128,6 +128,17 @@ def test_the_home_tab_and_help_stay_within_slacks_limits():
     assert validate_message_blocks(help_message()["blocks"]) == []
 
 
+def test_help_is_built_once_and_each_caller_gets_its_own_copy():
+    """`/cadence help` is the same for everyone: built once per process, and a caller that
+    changes what it got changes nothing for the next."""
+    first = help_message()
+    first["blocks"].clear()
+    first["text"] = "changed"
+    second = help_message()
+    assert second["text"] == "Cadence commands: /cadence help" and len(second["blocks"]) > 3
+    assert second is not help_message()
+
+
 def test_the_edit_form_with_everything_filled_is_a_valid_modal():
     full = details(1).as_input()
     view = engagement_modal(private_metadata={"mode": "edit", "engagement_id": 1}, initial=full)

@@ -289,3 +289,35 @@ def test_the_loader_sees_what_its_session_has_not_written_yet(db):
         )
         loaded = figures.load(session, team_id=TEAM, now=NOW, weeks=WEEKS)
     assert "Unflushed" in [c.title for c in loaded[eid].concerns]
+
+
+def test_the_loader_builds_its_statements_once_and_binds_each_loads_values(db):
+    """Building the loader's SELECTs cost more CPU than running them (a Home tab loads its
+    figures after every change that shows there): they are built once, and each load binds
+    its own workspace, engagements and moments. Two loads of different engagements at
+    different moments run the very same statement objects, each seeing only its own rows."""
+    from sqlalchemy import event
+
+    ids = _seed(db, random.Random(11), 4)
+    ran: list[list[int]] = []
+
+    def seen(_conn, clauseelement, _multiparams, _params, _options) -> None:
+        ran[-1].append(id(clauseelement))
+
+    event.listen(db.engine, "before_execute", seen)
+    try:
+        loads = []
+        for some, at in ((ids[:1], NOW), (ids[1:], NOW - timedelta(days=30))):
+            ran.append([])
+            with db.read_session() as session:
+                loads.append(
+                    figures.load(session, team_id=TEAM, engagement_ids=some, now=at, weeks=WEEKS)
+                )
+    finally:
+        event.remove(db.engine, "before_execute", seen)
+    assert ran[0] == ran[1] and len(ran[0]) >= 10
+    assert sorted(loads[0]) == ids[:1] and sorted(loads[1]) == ids[1:]
+    with db.read_session() as session:  # the same rows as a load of those alone, built afresh
+        figures._STATEMENTS.clear()
+        again = figures.load(session, team_id=TEAM, engagement_ids=ids[1:], now=NOW - timedelta(days=30), weeks=WEEKS)  # fmt: skip
+    assert again == loads[1]

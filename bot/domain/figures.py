@@ -34,13 +34,13 @@ engagements' zones, and "the last four weeks" means the last 28 days to the minu
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Result, Select, func, or_
+from sqlalchemy import Result, Select, bindparam, func, or_
 from sqlmodel import Session, col, select
 
 from bot.domain.checkin_kinds import kinds_counted_on_time
@@ -1174,13 +1174,13 @@ def compute(
 # --- loading (set-based) -----------------------------------------------------------------------
 
 
-def _rows(session: Session, query: Any) -> Result[Any]:
+def _rows(session: Session, query: Any, params: Mapping[str, Any] | None = None) -> Result[Any]:
     """A big read's rows as plain tuples, through Core in the session's transaction: no ORM
     instances, no identity map. At 1,000 engagements the loader reads some 40,000 rows; as ORM
     objects they cost more than the reading, and the collector's passes over them more again."""
     if session.autoflush:  # what an ORM query would flush first, so the read sees it
         session.flush()
-    return session.connection().execute(query)
+    return session.connection().execute(query, params)
 
 
 def _reports(content: Mapping[str, Any]) -> tuple[KpiReport, ...]:
@@ -1220,6 +1220,51 @@ class _Acc:
     assurance: list[AssuranceRow] = field(default_factory=list)
 
 
+class _P:
+    """The loader's parameters, bound at execution: its statements are built once per process
+    (`_statement`), not at every load. Building them (SQLAlchemy's expression objects, a few
+    hundred per load) cost more CPU than running them: a Home tab loads its figures after every
+    change that shows there."""
+
+    team_id = bindparam("team_id")
+    ids = bindparam("ids", expanding=True)
+    start = bindparam("start")
+    now = bindparam("now")
+    lookback = bindparam("lookback")  # start - FEEDBACK_LOOKBACK
+    first_day = bindparam("first_day")  # the day two days before start
+
+
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _statement(key: str, build: Callable[[], Any]) -> Any:
+    """The statement named `key`, built by `build` the first time (its parameters `_P`'s)."""
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build()
+    return found
+
+
+def _engagements(every: bool) -> Select:
+    """Statement 1: the engagements (every unarchived one, or those of `ids`), with their
+    contract's dates."""
+    query = select(
+        Engagement.id,
+        Engagement.name,
+        Engagement.handle,
+        Engagement.timezone,
+        Engagement.contract_start,
+        Engagement.contract_end,
+        Engagement.contract_renews,
+        Engagement.notice_days,
+    ).where(Engagement.team_id == _P.team_id)
+    if every:
+        query = query.where(col(Engagement.archived_at).is_(None))
+    else:
+        query = query.where(col(Engagement.id).in_(_P.ids))
+    return query.order_by(col(Engagement.id))
+
+
 def load(
     session: Session,
     *,
@@ -1246,46 +1291,50 @@ def _load(
     start = now - weeks * WEEK
 
     # 1. The engagements, with their contract's dates.
-    query = select(
-        Engagement.id,
-        Engagement.name,
-        Engagement.handle,
-        Engagement.timezone,
-        Engagement.contract_start,
-        Engagement.contract_end,
-        Engagement.contract_renews,
-        Engagement.notice_days,
-    ).where(Engagement.team_id == team_id)
-    if engagement_ids is None:
-        query = query.where(col(Engagement.archived_at).is_(None))
+    params: dict[str, Any] = {"team_id": team_id, "start": start, "now": now}
     if engagement_ids is not None:
-        query = query.where(col(Engagement.id).in_(list(engagement_ids)))
-    engagements = {row[0]: row for row in _rows(session, query.order_by(col(Engagement.id)))}
+        params["ids"] = list(engagement_ids)
+    every = engagement_ids is None
+    engagements = {
+        row[0]: row
+        for row in _rows(
+            session, _statement(f"engagements:{every}", lambda: _engagements(every)), params
+        )
+    }
     ids = list(engagements)
     acc: dict[int, _Acc] = {eid: _Acc() for eid in ids}
     if not ids:
         return {}
+    params["ids"] = ids
+    params["lookback"] = start - FEEDBACK_LOOKBACK
+    params["first_day"] = (start - timedelta(days=2)).date()
 
     # 2. Who the check-ins that count on time (status updates) asked in the period.
     rows = _rows(
         session,
-        select(
-            CheckIn.engagement_id,
-            CheckInRecipient.checkin_id,
-            CheckInRecipient.user_id,
-            CheckInRecipient.status,
-            CheckIn.scheduled_for,
-            CheckIn.window_closes_at,
-            CheckInRecipient.answered_at,
-        )
-        .join(CheckIn, col(CheckIn.id) == col(CheckInRecipient.checkin_id))
-        .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
-        .where(CheckIn.team_id == team_id)
-        .where(col(CheckIn.engagement_id).in_(ids))
-        .where(col(Cadence.kind).in_(list(kinds_counted_on_time())))
-        .where(CheckIn.scheduled_for > start)
-        .where(CheckIn.scheduled_for <= now)
-        .order_by(col(CheckIn.scheduled_for), col(CheckInRecipient.id)),
+        _statement(
+            "load:1",
+            lambda: (
+                select(
+                    CheckIn.engagement_id,
+                    CheckInRecipient.checkin_id,
+                    CheckInRecipient.user_id,
+                    CheckInRecipient.status,
+                    CheckIn.scheduled_for,
+                    CheckIn.window_closes_at,
+                    CheckInRecipient.answered_at,
+                )
+                .join(CheckIn, col(CheckIn.id) == col(CheckInRecipient.checkin_id))
+                .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
+                .where(CheckIn.team_id == _P.team_id)
+                .where(col(CheckIn.engagement_id).in_(_P.ids))
+                .where(col(Cadence.kind).in_(list(kinds_counted_on_time())))
+                .where(CheckIn.scheduled_for > _P.start)
+                .where(CheckIn.scheduled_for <= _P.now)
+                .order_by(col(CheckIn.scheduled_for), col(CheckInRecipient.id))
+            ),
+        ),
+        params,
     )
     for eid, checkin_id, user_id, status, scheduled, closes, answered in rows:
         acc[eid].asked.append(Asked(checkin_id, user_id, status, scheduled, closes, answered))
@@ -1293,26 +1342,38 @@ def _load(
     # 3. Updates in the period, plus the last one before it (the RAG in force at its start),
     #    each with its latest revision's KPI figures (only the content's "kpis", read in SQL:
     #    the rest of a revision is prose the figures never show).
-    last_before = latest_update_ids(team_id, ids, by=start)
     rows = _rows(
         session,
-        select(
-            StatusUpdate.engagement_id,
-            StatusUpdate.id,
-            StatusUpdate.rag,
-            StatusUpdate.submitted_at,
-            col(UpdateRevision.content)["kpis"],
-        )
-        .outerjoin(
-            UpdateRevision,
-            (col(UpdateRevision.update_id) == col(StatusUpdate.id))
-            & (col(UpdateRevision.revision) == col(StatusUpdate.revision)),
-        )
-        .where(StatusUpdate.team_id == team_id)
-        .where(col(StatusUpdate.engagement_id).in_(ids))
-        .where(StatusUpdate.submitted_at <= now)
-        .where(or_(StatusUpdate.submitted_at > start, col(StatusUpdate.id).in_(last_before)))
-        .order_by(col(StatusUpdate.submitted_at), col(StatusUpdate.id)),
+        _statement(
+            "load:2",
+            lambda: (
+                select(
+                    StatusUpdate.engagement_id,
+                    StatusUpdate.id,
+                    StatusUpdate.rag,
+                    StatusUpdate.submitted_at,
+                    col(UpdateRevision.content)["kpis"],
+                )
+                .outerjoin(
+                    UpdateRevision,
+                    (col(UpdateRevision.update_id) == col(StatusUpdate.id))
+                    & (col(UpdateRevision.revision) == col(StatusUpdate.revision)),
+                )
+                .where(StatusUpdate.team_id == _P.team_id)
+                .where(col(StatusUpdate.engagement_id).in_(_P.ids))
+                .where(StatusUpdate.submitted_at <= _P.now)
+                .where(
+                    or_(
+                        StatusUpdate.submitted_at > _P.start,
+                        col(StatusUpdate.id).in_(
+                            latest_update_ids(_P.team_id, _P.ids, by=_P.start)
+                        ),
+                    )
+                )
+                .order_by(col(StatusUpdate.submitted_at), col(StatusUpdate.id))
+            ),
+        ),
+        params,
     )
     for eid, update_id, rag, submitted, kpis in rows:
         acc[eid].updates.append(Update(update_id, rag, submitted, _reports_of(kpis)))
@@ -1320,49 +1381,66 @@ def _load(
     # 4. The KPIs the engagements report against now.
     for eid, *kpi in _rows(
         session,
-        select(
-            KpiDefinition.engagement_id,
-            KpiDefinition.id,
-            KpiDefinition.name,
-            KpiDefinition.unit,
-            KpiDefinition.target,
-            KpiDefinition.tolerance,
-            KpiDefinition.higher_is_better,
-            KpiDefinition.position,
-        )
-        .where(KpiDefinition.team_id == team_id)
-        .where(col(KpiDefinition.engagement_id).in_(ids))
-        .where(or_(col(KpiDefinition.retired_at).is_(None), col(KpiDefinition.retired_at) > now)),
+        _statement(
+            "load:3",
+            lambda: (
+                select(
+                    KpiDefinition.engagement_id,
+                    KpiDefinition.id,
+                    KpiDefinition.name,
+                    KpiDefinition.unit,
+                    KpiDefinition.target,
+                    KpiDefinition.tolerance,
+                    KpiDefinition.higher_is_better,
+                    KpiDefinition.position,
+                )
+                .where(KpiDefinition.team_id == _P.team_id)
+                .where(col(KpiDefinition.engagement_id).in_(_P.ids))
+                .where(
+                    or_(
+                        col(KpiDefinition.retired_at).is_(None),
+                        col(KpiDefinition.retired_at) > _P.now,
+                    )
+                )
+            ),
+        ),
+        params,
     ):
         acc[eid].kpis.append(Kpi(*kpi))
 
     # 5. Concerns open now, or raised or resolved in the period.
     for eid, *concern in _rows(
         session,
-        select(
-            Concern.engagement_id,
-            Concern.id,
-            Concern.severity,
-            Concern.status,
-            Concern.raised_at,
-            Concern.acknowledged_at,
-            Concern.resolved_at,
-            Concern.acknowledge_due_at,
-            Concern.resolve_due_at,
-            Concern.title,
-            Concern.category,
-        )
-        .where(Concern.team_id == team_id)
-        .where(col(Concern.engagement_id).in_(ids))
-        .where(Concern.raised_at <= now)
-        .where(
-            or_(
-                col(Concern.status).in_([str(s) for s in OPEN_STATUSES]),
-                Concern.raised_at > start,
-                Concern.resolved_at > start,
-            )
-        )
-        .order_by(col(Concern.id)),
+        _statement(
+            "load:4",
+            lambda: (
+                select(
+                    Concern.engagement_id,
+                    Concern.id,
+                    Concern.severity,
+                    Concern.status,
+                    Concern.raised_at,
+                    Concern.acknowledged_at,
+                    Concern.resolved_at,
+                    Concern.acknowledge_due_at,
+                    Concern.resolve_due_at,
+                    Concern.title,
+                    Concern.category,
+                )
+                .where(Concern.team_id == _P.team_id)
+                .where(col(Concern.engagement_id).in_(_P.ids))
+                .where(Concern.raised_at <= _P.now)
+                .where(
+                    or_(
+                        col(Concern.status).in_([str(s) for s in OPEN_STATUSES]),
+                        Concern.raised_at > _P.start,
+                        Concern.resolved_at > _P.start,
+                    )
+                )
+                .order_by(col(Concern.id))
+            ),
+        ),
+        params,
     ):
         acc[eid].concerns.append(ConcernRow(*concern))
 
@@ -1370,22 +1448,28 @@ def _load(
     #    close or its month's end, so its answers are stored up to FEEDBACK_LOOKBACK before).
     for eid, counted, checkin_id, opened, closes, *scores in _rows(
         session,
-        select(
-            Feedback.engagement_id,
-            Feedback.submitted_at,
-            Feedback.checkin_id,
-            CheckIn.created_at,
-            CheckIn.window_closes_at,
-            Feedback.communication,
-            Feedback.quality,
-            Feedback.timeliness,
-            Feedback.overall,
-        )
-        .outerjoin(CheckIn, col(CheckIn.id) == col(Feedback.checkin_id))
-        .where(Feedback.team_id == team_id)
-        .where(col(Feedback.engagement_id).in_(ids))
-        .where(Feedback.submitted_at > start - FEEDBACK_LOOKBACK)
-        .where(Feedback.submitted_at <= now),
+        _statement(
+            "load:5",
+            lambda: (
+                select(
+                    Feedback.engagement_id,
+                    Feedback.submitted_at,
+                    Feedback.checkin_id,
+                    CheckIn.created_at,
+                    CheckIn.window_closes_at,
+                    Feedback.communication,
+                    Feedback.quality,
+                    Feedback.timeliness,
+                    Feedback.overall,
+                )
+                .outerjoin(CheckIn, col(CheckIn.id) == col(Feedback.checkin_id))
+                .where(Feedback.team_id == _P.team_id)
+                .where(col(Feedback.engagement_id).in_(_P.ids))
+                .where(Feedback.submitted_at > _P.lookback)
+                .where(Feedback.submitted_at <= _P.now)
+            ),
+        ),
+        params,
     ):
         batch = batch_of(counted=counted, checkin_id=checkin_id, opened=opened, closes=closes)
         if start < batch.counts_from <= now:
@@ -1393,36 +1477,41 @@ def _load(
 
     # 7. Deliverables open now, or first due, due, accepted or cancelled in the period (a
     #    day's margin on the first agreed date: its end is in the engagement's zone).
-    first_day = (start - timedelta(days=2)).date()
     for eid, deliverable_id, title, status, created, due, first_due_on, *counts in _rows(
         session,
-        select(
-            Deliverable.engagement_id,
-            Deliverable.id,
-            Deliverable.title,
-            Deliverable.status,
-            Deliverable.created_at,
-            Deliverable.due_at,
-            Deliverable.original_due_on,
-            Deliverable.slip_count,
-            Deliverable.days_slipped,
-            Deliverable.rework_count,
-            Deliverable.submitted_at,
-            Deliverable.accepted_at,
-            Deliverable.cancelled_at,
-        )
-        .where(Deliverable.team_id == team_id)
-        .where(col(Deliverable.engagement_id).in_(ids))
-        .where(Deliverable.created_at <= now)
-        .where(
-            or_(
-                col(Deliverable.status).in_([str(s) for s in _OPEN_DELIVERABLE]),
-                Deliverable.accepted_at > start,
-                Deliverable.due_at > start,
-                Deliverable.original_due_on >= first_day,
-            )
-        )
-        .order_by(col(Deliverable.id)),
+        _statement(
+            "load:6",
+            lambda: (
+                select(
+                    Deliverable.engagement_id,
+                    Deliverable.id,
+                    Deliverable.title,
+                    Deliverable.status,
+                    Deliverable.created_at,
+                    Deliverable.due_at,
+                    Deliverable.original_due_on,
+                    Deliverable.slip_count,
+                    Deliverable.days_slipped,
+                    Deliverable.rework_count,
+                    Deliverable.submitted_at,
+                    Deliverable.accepted_at,
+                    Deliverable.cancelled_at,
+                )
+                .where(Deliverable.team_id == _P.team_id)
+                .where(col(Deliverable.engagement_id).in_(_P.ids))
+                .where(Deliverable.created_at <= _P.now)
+                .where(
+                    or_(
+                        col(Deliverable.status).in_([str(s) for s in _OPEN_DELIVERABLE]),
+                        Deliverable.accepted_at > _P.start,
+                        Deliverable.due_at > _P.start,
+                        Deliverable.original_due_on >= _P.first_day,
+                    )
+                )
+                .order_by(col(Deliverable.id))
+            ),
+        ),
+        params,
     ):
         first_due = due_moment(first_due_on, engagements[eid][3])
         acc[eid].deliverables.append(
@@ -1432,20 +1521,26 @@ def _load(
     # 8. Their re-plans in the period (what slipped since the last digest).
     for eid, deliverable_id, title, at, data in _rows(
         session,
-        select(
-            Deliverable.engagement_id,
-            DeliverableEvent.deliverable_id,
-            Deliverable.title,
-            DeliverableEvent.at,
-            DeliverableEvent.data,
-        )
-        .join(Deliverable, col(Deliverable.id) == col(DeliverableEvent.deliverable_id))
-        .where(DeliverableEvent.team_id == team_id)
-        .where(col(Deliverable.engagement_id).in_(ids))
-        .where(DeliverableEvent.action == "replanned")
-        .where(DeliverableEvent.at > start)
-        .where(DeliverableEvent.at <= now)
-        .order_by(col(DeliverableEvent.at), col(DeliverableEvent.id)),
+        _statement(
+            "load:7",
+            lambda: (
+                select(
+                    Deliverable.engagement_id,
+                    DeliverableEvent.deliverable_id,
+                    Deliverable.title,
+                    DeliverableEvent.at,
+                    DeliverableEvent.data,
+                )
+                .join(Deliverable, col(Deliverable.id) == col(DeliverableEvent.deliverable_id))
+                .where(DeliverableEvent.team_id == _P.team_id)
+                .where(col(Deliverable.engagement_id).in_(_P.ids))
+                .where(DeliverableEvent.action == "replanned")
+                .where(DeliverableEvent.at > _P.start)
+                .where(DeliverableEvent.at <= _P.now)
+                .order_by(col(DeliverableEvent.at), col(DeliverableEvent.id))
+            ),
+        ),
+        params,
     ):
         try:
             replan = Replan(
@@ -1461,30 +1556,36 @@ def _load(
         acc[eid].replans.append(replan)
 
     # 9. Custom questions' answers that count in the period, with the question as asked.
-    _load_answers(session, team_id=team_id, ids=ids, start=start, now=now, acc=acc)
+    _load_answers(session, params, start=start, now=now, acc=acc)
 
     # 10. The rules that fired in the period, newest first.
-    _load_fired(session, team_id=team_id, ids=ids, start=start, now=now, acc=acc)
+    _load_fired(session, params, start=start, now=now, acc=acc)
 
     # 11. The evidence items as they stand now (waived ones are required no more).
     for eid, *item in _rows(
         session,
-        select(
-            AssuranceItem.engagement_id,
-            AssuranceItem.id,
-            AssuranceItem.type_key,
-            AssuranceItem.title,
-            AssuranceItem.status,
-            AssuranceItem.required,
-            AssuranceItem.valid_until,
-            AssuranceItem.created_at,
-            AssuranceItem.reviewed_at,
-        )
-        .where(AssuranceItem.team_id == team_id)
-        .where(col(AssuranceItem.engagement_id).in_(ids))
-        .where(AssuranceItem.status != AssuranceStatus.WAIVED)
-        .where(AssuranceItem.created_at <= now)
-        .order_by(col(AssuranceItem.id)),
+        _statement(
+            "load:8",
+            lambda: (
+                select(
+                    AssuranceItem.engagement_id,
+                    AssuranceItem.id,
+                    AssuranceItem.type_key,
+                    AssuranceItem.title,
+                    AssuranceItem.status,
+                    AssuranceItem.required,
+                    AssuranceItem.valid_until,
+                    AssuranceItem.created_at,
+                    AssuranceItem.reviewed_at,
+                )
+                .where(AssuranceItem.team_id == _P.team_id)
+                .where(col(AssuranceItem.engagement_id).in_(_P.ids))
+                .where(AssuranceItem.status != AssuranceStatus.WAIVED)
+                .where(AssuranceItem.created_at <= _P.now)
+                .order_by(col(AssuranceItem.id))
+            ),
+        ),
+        params,
     ):
         acc[eid].assurance.append(AssuranceRow(*item))
 
@@ -1560,9 +1661,8 @@ def answer_row(
 
 def _load_answers(
     session: Session,
+    params: Mapping[str, Any],
     *,
-    team_id: str,
-    ids: Sequence[int],
     start: datetime,
     now: datetime,
     acc: Mapping[int, _Acc],
@@ -1570,20 +1670,26 @@ def _load_answers(
     """One SELECT: the answers stored since FEEDBACK_LOOKBACK before the period (a survey's
     batch counts from its close), kept when they count within it."""
     for answer, question, scheduled, opened, closes in session.exec(
-        select(
-            QuestionAnswer,
-            Question,
-            CheckIn.scheduled_for,
-            CheckIn.created_at,
-            CheckIn.window_closes_at,
-        )
-        .join(Question, col(Question.id) == col(QuestionAnswer.question_id))
-        .outerjoin(CheckIn, col(CheckIn.id) == col(QuestionAnswer.checkin_id))
-        .where(QuestionAnswer.team_id == team_id)
-        .where(col(QuestionAnswer.engagement_id).in_(ids))
-        .where(QuestionAnswer.answered_at > start - FEEDBACK_LOOKBACK)
-        .where(QuestionAnswer.answered_at <= now)
-        .order_by(col(QuestionAnswer.answered_at), col(QuestionAnswer.id))
+        _statement(
+            "load:answers",
+            lambda: (
+                select(
+                    QuestionAnswer,
+                    Question,
+                    CheckIn.scheduled_for,
+                    CheckIn.created_at,
+                    CheckIn.window_closes_at,
+                )
+                .join(Question, col(Question.id) == col(QuestionAnswer.question_id))
+                .outerjoin(CheckIn, col(CheckIn.id) == col(QuestionAnswer.checkin_id))
+                .where(QuestionAnswer.team_id == _P.team_id)
+                .where(col(QuestionAnswer.engagement_id).in_(_P.ids))
+                .where(QuestionAnswer.answered_at > _P.lookback)
+                .where(QuestionAnswer.answered_at <= _P.now)
+                .order_by(col(QuestionAnswer.answered_at), col(QuestionAnswer.id))
+            ),
+        ),
+        params=params,
     ).all():
         row = answer_row(answer, question, scheduled=scheduled, opened=opened, closes=closes)
         if start < row.counts_from <= now:
@@ -1619,9 +1725,8 @@ def survey_questions(session: Session, checkin: CheckIn) -> tuple[QuestionFigure
 
 def _load_fired(
     session: Session,
+    params: Mapping[str, Any],
     *,
-    team_id: str,
-    ids: Sequence[int],
     start: datetime,
     now: datetime,
     acc: Mapping[int, _Acc],
@@ -1630,25 +1735,33 @@ def _load_fired(
     A survey's answer fires when its survey closes (`questions.rules` acts then), and only
     then shows: before, it would tell the leads of one anonymous answer."""
     for fired, value, source, closes, text, kind, unit, checkin_kind in session.exec(
-        select(
-            QuestionRuleFired,
-            QuestionAnswer.value,
-            QuestionAnswer.source,
-            CheckIn.window_closes_at,
-            Question.text,
-            Question.kind,
-            Question.unit,
-            Cadence.kind,
-        )
-        .outerjoin(QuestionAnswer, col(QuestionAnswer.id) == col(QuestionRuleFired.answer_id))
-        .outerjoin(CheckIn, col(CheckIn.id) == col(QuestionAnswer.checkin_id))
-        .outerjoin(Question, col(Question.id) == col(QuestionAnswer.question_id))
-        .outerjoin(Cadence, col(Cadence.id) == col(Question.cadence_id))
-        .where(QuestionRuleFired.team_id == team_id)
-        .where(col(QuestionRuleFired.engagement_id).in_(ids))
-        .where(QuestionRuleFired.fired_at > start - FEEDBACK_LOOKBACK)
-        .where(QuestionRuleFired.fired_at <= now)
-        .order_by(col(QuestionRuleFired.fired_at).desc(), col(QuestionRuleFired.id).desc())
+        _statement(
+            "load:fired",
+            lambda: (
+                select(
+                    QuestionRuleFired,
+                    QuestionAnswer.value,
+                    QuestionAnswer.source,
+                    CheckIn.window_closes_at,
+                    Question.text,
+                    Question.kind,
+                    Question.unit,
+                    Cadence.kind,
+                )
+                .outerjoin(
+                    QuestionAnswer, col(QuestionAnswer.id) == col(QuestionRuleFired.answer_id)
+                )
+                .outerjoin(CheckIn, col(CheckIn.id) == col(QuestionAnswer.checkin_id))
+                .outerjoin(Question, col(Question.id) == col(QuestionAnswer.question_id))
+                .outerjoin(Cadence, col(Cadence.id) == col(Question.cadence_id))
+                .where(QuestionRuleFired.team_id == _P.team_id)
+                .where(col(QuestionRuleFired.engagement_id).in_(_P.ids))
+                .where(QuestionRuleFired.fired_at > _P.lookback)
+                .where(QuestionRuleFired.fired_at <= _P.now)
+                .order_by(col(QuestionRuleFired.fired_at).desc(), col(QuestionRuleFired.id).desc())
+            ),
+        ),
+        params=params,
     ).all():
         at = fired.fired_at
         if source == FEEDBACK_SOURCE or (source is None and fired.scope.startswith("feedback")):
