@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, or_
 from sqlmodel import Session, col, select
@@ -249,14 +250,17 @@ def list_page(
     include_archived: bool = False,
     only_for: str | None = None,
 ) -> LinePage:
-    """`page`'s engagements as the lines a list shows: a COUNT, the page's columns and their
-    leads, three statements whatever the total, plain tuples (no ORM objects, no JSON columns
-    decoded, none of the people, KPIs and SLAs a line does not show)."""
+    """`page`'s engagements as the lines a list shows: a COUNT, then the page's columns with
+    their leads in one SELECT (the page a subquery, its leads joined to it), two statements
+    whatever the total, plain tuples (no ORM objects, no JSON columns decoded, none of the
+    people, KPIs and SLAs a line does not show). Its text is the same for every page, so the
+    driver's parsed-query cache serves it (a list of the page's ids would make it long and
+    new each time)."""
     conditions = _listed(team_id, include_archived=include_archived, matching=matching)
     if only_for is not None:
         conditions.append(member_of(team_id, only_for))
     total = session.exec(select(func.count()).select_from(Engagement).where(*conditions)).one()
-    rows = session.exec(
+    shown = (
         select(
             Engagement.id,
             Engagement.name,
@@ -268,18 +272,27 @@ def list_page(
         .where(*conditions)
         .order_by(col(Engagement.name), col(Engagement.id))
         .limit(limit)
-    ).all()
-    leads: dict[int, list[str]] = defaultdict(list)
-    if rows:
-        for engagement_id, user_id in session.exec(
-            select(EngagementMember.engagement_id, EngagementMember.user_id)
-            .where(col(EngagementMember.engagement_id).in_([row[0] for row in rows]))
-            .where(EngagementMember.role == "lead")
-            .order_by(col(EngagementMember.id))
-        ):
-            leads[engagement_id].append(user_id)
-    lines = tuple(EngagementLine(*row, leads=tuple(leads[row[0]])) for row in rows)
-    return LinePage(lines, int(total))
+        .subquery()
+    )
+    leads = (
+        select(EngagementMember.id, EngagementMember.engagement_id, EngagementMember.user_id)
+        .where(EngagementMember.team_id == team_id)
+        .where(EngagementMember.role == "lead")
+        .subquery()
+    )
+    lines: dict[int, tuple[tuple[Any, ...], list[str]]] = {}
+    for *row, lead in session.exec(
+        select(*shown.c, leads.c.user_id)
+        .outerjoin(leads, leads.c.engagement_id == shown.c.id)
+        .order_by(shown.c.name, shown.c.id, leads.c.id)
+    ):
+        _, found = lines.setdefault(row[0], (tuple(row), []))
+        if lead is not None:
+            found.append(lead)
+    return LinePage(
+        tuple(EngagementLine(*row, leads=tuple(found)) for row, found in lines.values()),
+        int(total),
+    )
 
 
 def _roles(details: EngagementDetails, user_id: str) -> tuple[str, ...]:
