@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.blocks import trend
+from bot.blocks.chart_rows import ChartRow, rows_of
 from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.figures import WEEK, Figures, Rate
@@ -113,7 +114,7 @@ def _swatch_of(state: str | None) -> Swatch:
     return SWATCHES.get(state or NONE, SWATCHES[NONE])
 
 
-def first_column(figures: Sequence[Figures], weeks: int) -> int:
+def first_column(figures: Sequence[Figures | ChartRow], weeks: int) -> int:
     """The first week any engagement has something to show (the chart starts there); the last
     week when none has anything yet."""
     found = [f.first_week for f in figures if f.first_week is not None]
@@ -142,7 +143,7 @@ def _fit(values: Sequence[T], weeks: int, missing: T) -> list[T]:
     return [missing] * (weeks - len(tail)) + tail
 
 
-def _name(f: Figures) -> str:
+def _name(f: ChartRow) -> str:
     return " ".join((f.name or f.handle or f"Engagement {f.engagement_id}").split())
 
 
@@ -233,7 +234,7 @@ def _letter(ax: Axes, x: float, y: float, swatch: Swatch, *, fontsize: float, gi
     )  # fmt: skip
 
 
-def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "UTC") -> Figure:
+def _draw(figures: Sequence[ChartRow], *, now: datetime, weeks: int, tz: str = "UTC") -> Figure:
     """The chart as a matplotlib Figure (`digest_chart` saves it; tests read its texts).
 
     Cell letters carry the gid "cell-letter", on-time rates "cell-rate", what was missed
@@ -287,7 +288,7 @@ def _draw(figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "U
     return fig
 
 
-def _weeks(f: Figures, weeks: int, first: int) -> list[trend.Week]:
+def _weeks(f: ChartRow, weeks: int, first: int) -> list[trend.Week]:
     """The row's weeks from the chart's first column, its trends fitted to `weeks` (figures
     computed for another number of weeks still draw, aligned on `now`)."""
     fitted = replace(
@@ -345,15 +346,16 @@ def _cell(ax: Axes, rectangle: type, x: float, y: float, column: float, week: tr
 
 
 def digest_chart(
-    figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "UTC"
+    figures: Sequence[Figures | ChartRow], *, now: datetime, weeks: int, tz: str = "UTC"
 ) -> bytes:
     """The heat strip as PNG bytes, 1200 px wide (see the module's docstring).
 
     `figures` in the order to draw (worst first); `now` is the moment they end at and `weeks`
     the length of their trends; `tz` the digest's zone, its readers'. An empty sequence gives
-    a small image that says so.
+    a small image that says so. Figures or the rows a chart job's payload carries
+    (`chart_rows`): drawn from the rows either way.
     """
-    fig = _draw(figures, now=now, weeks=weeks, tz=tz)
+    fig = _draw(rows_of(figures), now=now, weeks=weeks, tz=tz)
     out = io.BytesIO()
     # No "Software" stamp: the same figures give the same bytes whatever matplotlib drew them.
     fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
@@ -361,12 +363,13 @@ def digest_chart(
 
 
 def chart_alt_text(
-    figures: Sequence[Figures], *, now: datetime, weeks: int, tz: str = "UTC"
+    figures: Sequence[Figures | ChartRow], *, now: datetime, weeks: int, tz: str = "UTC"
 ) -> str:
     """What the chart shows, for screen readers (Slack's alt_text): how many engagements over
     how many weeks (from the first with data), how many are green, amber and red now (all of
     them, drawn or not), which missed their latest update and which are red, within
     MAX_ALT_TEXT characters."""
+    figures = rows_of(figures)
     shown_weeks = weeks - first_column(figures, weeks)
     span = f"{moments.counted(shown_weeks, 'week')} to {moments.long_moment(now, tz)}"
     if not figures:

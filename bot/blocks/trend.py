@@ -15,9 +15,13 @@ Pure: figures in, strings and states out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.domain import moments
 from bot.domain.figures import SCORE_WEEKS, Figures, Rate
+
+if TYPE_CHECKING:  # the chart's rows carry the fields its weeks are read from
+    from bot.blocks.chart_rows import ChartRow
 
 MISSED = "missed"
 NONE = "none"  # no update yet, nothing missed: not due yet, or no check-in that week
@@ -47,7 +51,7 @@ def week_state(rag: str | None, rate: Rate, missed: int) -> str:
     return rag if rag in ("green", "amber", "red") else NONE
 
 
-def weeks_of(f: Figures, *, first: int | None = None) -> list[Week]:
+def weeks_of(f: Figures | ChartRow, *, first: int | None = None) -> list[Week]:
     """The engagement's weeks from `first` (default: its own first week with data; all of them
     missing, just the last week), oldest first."""
     count = len(f.rag_trend)
@@ -66,7 +70,7 @@ def letters(weeks: list[Week], sep: str = " ") -> str:
     return sep.join(w.letter for w in weeks)
 
 
-def shown_weeks(f: Figures) -> int:
+def shown_weeks(f: Figures | ChartRow) -> int:
     """How many weeks a trend of `f` shows (at least one)."""
     return len(weeks_of(f))
 
@@ -99,7 +103,7 @@ def on_time_brief(rate: Rate, missed: int) -> str:
     return f"none, {', '.join(parts)}"
 
 
-def missed_latest(f: Figures) -> int:
+def missed_latest(f: Figures | ChartRow) -> int:
     """How many missed the engagement's latest week with an update due, when nobody answered
     it (a MISSED week); 0 otherwise."""
     for w in reversed(weeks_of(f)):
@@ -108,12 +112,12 @@ def missed_latest(f: Figures) -> int:
     return 0
 
 
-def score_missed(f: Figures) -> int:
+def score_missed(f: Figures | ChartRow) -> int:
     """Updates missed in the scorecard's period (its last SCORE_WEEKS weeks)."""
     return sum(f.missed_by_week[-SCORE_WEEKS:])
 
 
-def missed_words(f: Figures) -> str | None:
+def missed_words(f: Figures | ChartRow) -> str | None:
     """What a view says when the latest update due was missed: `2 updates missed`, or None."""
     missed = missed_latest(f)
     return f"{moments.counted(missed, 'update')} missed" if missed else None

@@ -8,7 +8,9 @@
   `/cadence digest send` plans the same job under its request's key.
 - `DIGEST_POST` (message kind) loads the figures of its engagements (a fixed number of
   queries, whatever their number) as of the moment it was planned for, and builds the
-  message; once it is in Slack, it plans `DIGEST_CHART`, the chart uploaded just after it.
+  message; once it is in Slack, it plans `DIGEST_CHART`, the chart uploaded just after it,
+  with what the chart draws in its payload (`bot/blocks/chart_rows.py`): one load per digest
+  and chart, not one each.
   `/cadence digest preview` plans a `DIGEST_POST` to the requester's DM.
 Building happens here, on the engine's threads: never on a thread that acknowledges requests.
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.blocks import chart
+from bot.blocks import chart, chart_rows
 from bot.blocks.digest import DigestScope, digest_message, ordered
 from bot.domain import figures, workspaces
 from bot.engine.delivery import Message
@@ -161,6 +163,7 @@ def build_post(sender: Sender, job: jobs.ClaimedJob) -> Message:
     """`DIGEST_POST`: the digest message; once sent, its chart follows."""
     rows, scope = _figures(sender, job)
     channel = job.payload["channel"]
+    drawn = chart_rows.to_payload(chart_rows.rows_of(rows))
 
     def chart_next(session: Session, response: dict[str, Any]) -> None:
         jobs.plan(
@@ -170,7 +173,12 @@ def build_post(sender: Sender, job: jobs.ClaimedJob) -> Message:
             kind=JobKind.DIGEST_CHART,
             due_at=sender.now,
             now=sender.now,
-            payload={**job.payload, "channel": response.get("channel") or channel},
+            payload={
+                **job.payload,
+                "channel": response.get("channel") or channel,
+                "chart": drawn,
+                "timezone": scope.timezone,
+            },
             user_id=job.user_id,
         )
 
@@ -185,11 +193,20 @@ def build_post(sender: Sender, job: jobs.ClaimedJob) -> Message:
 
 
 def build_chart(sender: Sender, job: jobs.ClaimedJob) -> Message:
-    """`DIGEST_CHART`: RAG per engagement per week, as a PNG in the digest's channel."""
-    rows, scope = _figures(sender, job)
+    """`DIGEST_CHART`: RAG per engagement per week, as a PNG in the digest's channel, drawn from
+    the rows its post wrote into its payload (a job planned before they were loads them)."""
+    payload: dict[str, Any] = job.payload
+    if "chart" in payload:
+        rows: Sequence[figures.Figures | chart_rows.ChartRow] = chart_rows.from_payload(
+            payload["chart"]
+        )
+        now, tz = datetime.fromisoformat(payload["as_of"]), payload.get("timezone") or "UTC"
+    else:
+        rows, scope = _figures(sender, job)
+        now, tz = scope.now, scope.timezone
     weeks = figures.TREND_WEEKS
-    png = chart.digest_chart(rows, now=scope.now, weeks=weeks, tz=scope.timezone)
-    alt = chart.chart_alt_text(rows, now=scope.now, weeks=weeks, tz=scope.timezone)
+    png = chart.digest_chart(rows, now=now, weeks=weeks, tz=tz)
+    alt = chart.chart_alt_text(rows, now=now, weeks=weeks, tz=tz)
     return Message(
         job.payload["channel"],
         {"text": "RAG by week, with the on-time update rate in each cell.", "alt_txt": alt},
