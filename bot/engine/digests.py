@@ -29,6 +29,7 @@ from bot.blocks.digest import DigestScope, digest_message, ordered
 from bot.domain import figures, workspaces
 from bot.engine.delivery import Message
 from bot.engine.sender import Sender
+from bot.platform import collector
 from storage import job_keys, jobs
 from storage.db import Database
 from storage.jobs import JobKind
@@ -144,19 +145,30 @@ def _figures(sender: Sender, job: jobs.ClaimedJob) -> tuple[list[figures.Figures
     as_of = datetime.fromisoformat(payload["as_of"])
     since = datetime.fromisoformat(payload["since"])
     ids = payload.get("engagement_ids") or []
-    with sender.db.read_session() as session:
-        inputs = figures.load(
-            session, team_id=job.team_id, engagement_ids=ids, now=as_of, weeks=figures.TREND_WEEKS
-        )
-        workspace = session.exec(select(Workspace).where(Workspace.team_id == job.team_id)).first()
-    computed = figures.compute(inputs, now=as_of, weeks=figures.TREND_WEEKS, since=since)
+    # One pause of the cyclic collector over loading, computing and ordering (each pauses it
+    # too): the objects they build are walked once when it resumes, not once after each.
+    with collector.paused():
+        with sender.db.read_session() as session:
+            inputs = figures.load(
+                session,
+                team_id=job.team_id,
+                engagement_ids=ids,
+                now=as_of,
+                weeks=figures.TREND_WEEKS,
+            )
+            workspace = session.exec(
+                select(Workspace).where(Workspace.team_id == job.team_id)
+            ).first()
+        computed = figures.compute(inputs, now=as_of, weeks=figures.TREND_WEEKS, since=since)
+        del inputs  # freed before the collector resumes, so it never walks them
+        rows = ordered(list(computed.values()))
     scope = DigestScope(
         now=as_of,
         since=since,
         preview=bool(payload.get("preview")),
         timezone=workspace.digest_timezone if workspace else "UTC",
     )
-    return ordered(list(computed.values())), scope
+    return rows, scope
 
 
 def build_post(sender: Sender, job: jobs.ClaimedJob) -> Message:
