@@ -235,6 +235,12 @@ def serve_fake(
             answer["block_errors"] = len(fake.block_errors)
             answer["calls"] = len(calls)
             answer["responses"] = len(responses)
+        elif op == "arrivals":  # per channel, when the first call of `method` Slack took ended
+            answer["at"] = {}
+            for c in fake.calls_to(command["method"]):
+                channel = str(c.args.get("channel") or c.args.get("channel_id") or "")
+                if c.ok:
+                    answer["at"].setdefault(channel, c.at)
         elif op == "reset":  # the records; with `messages`, the messages posted too
             fake.reset()
             if command.get("messages"):

@@ -16,7 +16,9 @@ The baseline beside each time is a bare loop that reads the same rows with SQLAl
 shared, noisy machine the ratio moves less than the milliseconds do.
 
 Targets (issue 9, item 10): 1,000 engagements within 10x the time of 100; a statement count that
-does not grow with the number of engagements; under 5 s for 1,000.
+does not grow with the number of engagements; under 5 s for 1,000. Issue 23, item 4: load+compute
+growing no faster than 1.2x the bare read's growth from 100 to 1,000 engagements. (100
+workspaces' digests at the same minute: bench/digest_minute.py.)
 """
 
 from __future__ import annotations
@@ -118,7 +120,9 @@ def _kpi_content(rng: random.Random, kpis: list[tuple[int, tuple]]) -> list[dict
     return out
 
 
-def _engagement(rows: Rows, rng: random.Random, i: int) -> None:
+def _engagement(
+    rows: Rows, rng: random.Random, i: int, digest_channel: str = DIGEST_CHANNEL
+) -> None:
     """One engagement: members, 2–3 KPIs, SLAs, a weekly status update with 52 weeks of
     check-ins, recipients, updates and revisions; a feedback survey every four weeks with
     answers; concerns of every severity and status with their deadlines."""
@@ -126,7 +130,7 @@ def _engagement(rows: Rows, rng: random.Random, i: int) -> None:
     vendor = f"Vendor {i % 97}"
     eid = rows.add(
         Engagement, name=f"Engagement {i:04d} · {vendor}"[:80], handle=f"eng-{i}", vendor=vendor,
-        channel_id=f"C0E{i:07d}", digest_channel_id=DIGEST_CHANNEL, timezone="Europe/Berlin",
+        channel_id=f"C0E{i:07d}", digest_channel_id=digest_channel, timezone="Europe/Berlin",
         holidays=[], created_by=LEAD, created_at=created, updated_at=created,
     )  # fmt: skip
     vendors = [f"U0V{i:06d}A", f"U0V{i:06d}B"]
@@ -285,9 +289,16 @@ def seed(db: Database, count: int) -> tuple[list[int], int]:
     rows = Rows(TEAM)
     for i in range(count):
         _engagement(rows, rng, i)
+    insert_workspace(db, rows, DIGEST_CHANNEL)
+    finish_seeding(db)
+    return list(range(1, count + 1)), rows.count() + 1
+
+
+def insert_workspace(db: Database, rows: Rows, digest_channel: str) -> None:
+    """A workspace whose digest is due at NOW (the last one a week before), and its rows."""
     with db.engine.begin() as conn:
         conn.execute(insert(Workspace.__table__), [{
-            "team_id": TEAM, "name": "Digest bench", "digest_channel_id": DIGEST_CHANNEL,
+            "team_id": rows.team_id, "name": "Digest bench", "digest_channel_id": digest_channel,
             "digest_rule": "FREQ=WEEKLY;BYDAY=MO", "digest_local_time": "09:00",
             "digest_timezone": "Europe/Berlin", "digest_next_run_at": NOW,
             "digest_last_run_at": SINCE, "created_at": NOW - 60 * WEEK,
@@ -296,7 +307,12 @@ def seed(db: Database, count: int) -> tuple[list[int], int]:
             table_rows = rows.tables.get(model, [])
             for start in range(0, len(table_rows), BATCH):
                 conn.execute(insert(model.__table__), table_rows[start : start + BATCH])
-        if db.engine.dialect.name == "postgresql":  # ids given explicitly: move the sequences on
+
+
+def finish_seeding(db: Database) -> None:
+    """Sequences moved past the ids given explicitly (PostgreSQL), and statistics gathered."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
             for model in INSERT_ORDER:
                 name = model.__table__.name
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
@@ -304,7 +320,6 @@ def seed(db: Database, count: int) -> tuple[list[int], int]:
     with db.engine.connect() as conn:  # what autovacuum or `PRAGMA optimize` would have done
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
-    return list(range(1, count + 1)), rows.count() + 1
 
 
 # --- the measure ----------------------------------------------------------------------------------
@@ -362,8 +377,8 @@ class Run:
 
 def build_digest(db: Database, ids: list[int], counter: StatementCounter) -> Run:
     """One digest, as the engine's jobs build it: `_figures` (load in a read session, compute,
-    order), the message's blocks, the chart and its alt text. (The real chart job runs
-    `_figures` again before drawing: a digest and its chart cost `total + load+compute`.)"""
+    order), the message's blocks, the chart and its alt text. (The chart job draws from the
+    rows its post wrote into its payload, `bot/blocks/chart_rows.py`: one load for both.)"""
     sender = Sender(db=db, client_for=lambda _team: None, owner="bench", now=NOW)  # type: ignore[arg-type]
     job = digest_job(ids)
     before, gc_before = counter.count, counter.gc_s
@@ -502,6 +517,13 @@ def report(backend: str, results: list[Result], repeat: int) -> bool:
         print(f"total(1,000) / total(100)        {ratio:>6.2f}x   target <= 10x   {verdict(good)}"
               f"   (load+compute: {big.run.figures_s / small.run.figures_s:.1f}x;"
               f" bare read: {big.bare_s / small.bare_s:.1f}x)")  # fmt: skip
+        growth = (big.run.figures_s / small.run.figures_s) / (big.bare_s / small.bare_s)
+        record_result(f"digest.{backend.lower()}.growth_vs_bare", growth, "x", digits=2,
+                      baseline="the bare read's growth from 100 to 1,000")  # fmt: skip
+        good = growth <= 1.2
+        ok &= good
+        print(f"l+c growth / bare read growth    {growth:>6.2f}x   target <= 1.2x  {verdict(good)}"
+              f"   (100 -> 1,000 engagements)")  # fmt: skip
     counts = {r.run.statements for r in results}
     flat = len(counts) == 1
     ok &= flat
