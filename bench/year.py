@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from common import FakeProcess, Scratch  # noqa: E402  (bench/ is the script's folder)
+from common import FakeProcess, Scratch, record_result, stop_recording  # noqa: E402  (bench/ is the script's folder)
 from engine import (  # noqa: E402
     DEFAULT_PG,
     TEAM,
@@ -150,9 +150,38 @@ def run(backend: str, copies: int, postgres_url: str) -> None:
         print(f"  pruning: {pruned:,} finished jobs in {passes - 1} passes "
               f"(slowest {max(prune_times) * 1000:.0f} ms, the last idle: "
               f"{prune_times[-1] * 1000:.1f} ms)", flush=True)  # fmt: skip
+        record(backend, base_rows, base_bytes, base_idle, before_rows, before_bytes, after_rows,
+               after_bytes, after_idle, pruned, passes - 1, max(prune_times))  # fmt: skip
     finally:
         fake.close()
         scratch.close()
+
+
+def record(backend: str, *figures: float) -> None:
+    """The table bench/README.md quotes (`year.<backend>.…` in bench/results.json)."""
+    base_rows, base_bytes, base_idle, before_rows, before_bytes = figures[:5]
+    after_rows, after_bytes, after_idle, pruned, passes, slowest = figures[5:]
+    key = f"year.{backend}"
+    record_result(f"{key}.baseline.rows", base_rows, "")
+    record_result(f"{key}.baseline.kb", base_bytes / 1000, "kB")
+    record_result(f"{key}.baseline.idle_pass", base_idle * 1000, "ms", digits=1)
+    record_result(f"{key}.year.rows", before_rows, "")
+    record_result(f"{key}.year.mb", before_bytes / 1e6, "MB", digits=1)
+    record_result(f"{key}.pruned.rows", pruned, "")
+    record_result(f"{key}.pruned.passes", passes, "")
+    record_result(f"{key}.pruned.slowest_pass", slowest, "s", digits=1)
+    record_result(f"{key}.after.rows", after_rows, "")
+    record_result(f"{key}.after.mb", after_bytes / 1e6, "MB", digits=1)
+    record_result(
+        f"{key}.after.idle_pass",
+        after_idle * 1000,
+        "ms",
+        digits=1,
+        baseline_ratio=after_idle / base_idle if base_idle else None,
+        baseline="the idle pass on a database without history, same run",
+    )
+    if base_idle:
+        record_result(f"{key}.after.idle_ratio", after_idle / base_idle, "x", digits=2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.copies != 1000:
+        stop_recording(f"--copies {args.copies}: bench/README.md quotes --copies 1000")
     backends = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     for backend in backends:
         run(backend, args.copies, args.postgres_url)
