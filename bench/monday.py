@@ -1,0 +1,538 @@
+"""A Monday at many workspaces on one PostgreSQL: prints each figure next to its target.
+
+    python bench/monday.py [--workspaces N] [--engagements M] [--quick] [--postgres-url URL]
+
+N workspaces (default 100) of M engagements each (default 100; `--quick`: 10 x 10), spread
+over five time zones, each installed through Slack's OAuth flow (/slack/install, Slack's
+approval, /slack/oauth_redirect, as tests/test_workspaces.py does), on one scratch PostgreSQL
+database. Each engagement has one vendor contact and a weekly check-in on Monday at 09:00 in
+its workspace's zone, by DM (two in three) or in its channel: one prompt each, N x M in all.
+The engagements themselves are seeded with bulk inserts (bench/engine.py's rows): creating
+10,000 through the form would take longer than the measure.
+
+The engine is two worker processes: `python -m bot tick --now T` started together for each
+simulated minute T (two `worker`s with a real clock would wait out real minutes), from each
+zone's 09:00 until that zone's prompts are all out. Slack is bot/demo/fake_slack/ in this
+process (not a measured one), with its rate tiers on and chat.postMessage answered 100 ms late;
+the channels' pace is the default (one message a second per channel).
+
+A prompt's delay is the simulated minute of the pass that sent it less its due moment, plus
+the wall seconds from that pass's start to Slack's answer. Printed: the time until the last
+prompt was out (simulated and wall), p50/p95 delay per workspace (the least and most delayed
+ones, and the spread), the most/least delayed workspace ratio, CPU and peak RSS of each worker
+process, the database's size by table; then Friday's digests at 16:00 local, each workspace's
+delay. Each target of issue 23 item 2 (and item 4's digest minute) is printed beside its
+figure with PASS or MISS. Not measured here: acks while 50 clients submit forms during the
+burst (bench/ack.py and bench/burst.py measure acks), a throttled workspace beside the others
+(tests/test_fairness.py compares the passes with and without it), a year of history
+(bench/year.py) and PgBouncer in front (tests/test_pooler.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import socketserver
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]
+
+from common import Scratch, record_result, stop_recording  # noqa: E402  (bench/ is the script's folder)
+from engine import cadence_row, next_after  # noqa: E402  (bench/engine.py's rows)
+from sqlalchemy import insert, text, update  # noqa: E402
+from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
+
+from bot.demo.fake_slack import FakeSlack  # noqa: E402
+from bot.engine.lookups import JOB_EVENT  # noqa: E402
+from bot.entry.wsgi import CadenceWSGI  # noqa: E402
+from bot.platform.config import load_settings  # noqa: E402
+from bot.platform.services import Services  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Engagement, EngagementMember, Person, ScheduledJob, Workspace  # noqa: E402
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "monday-client-secret"
+STATE_SECRET = "a long random text only this benchmark knows"
+ENCRYPTION_KEY = "cTiWnRT3iNfDjp1J3tDi8W6VjZ8Z2zgxBukmlqRDcFQ="  # a Fernet key, for benches only
+SIGNING_SECRET = "monday-signing-secret"
+ZONES = ("Australia/Sydney", "Asia/Kolkata", "Europe/Berlin", "Europe/London", "America/New_York")
+MONDAY = datetime(2026, 11, 30)  # local dates: Monday 09:00 and Friday 16:00 in each zone
+FRIDAY = datetime(2026, 12, 4)
+SEEDED = datetime(2026, 11, 2, tzinfo=UTC)  # when the engagements were made
+LATENCY = 0.1  # seconds Slack takes to answer chat.postMessage
+PACE = 1.0  # Slack's pace: one message a second per channel (the engine's default pace too)
+WORKERS = 2
+WARM_ZONE = "Pacific/Kiritimati"  # UTC+14: the warm-up workspace's Monday comes first
+MAX_MINUTES = 15  # simulated minutes of passes per zone before giving up on what is left
+
+
+@dataclass
+class Workspace_:
+    team_id: str
+    zone: str
+    lead: str
+    channels: list[str] = field(default_factory=list)
+
+
+# --- Slack's side, and the app serving the OAuth flow ---------------------------------------------
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Threading(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def environment(url: str, fake: FakeSlack) -> dict[str, str]:
+    """The deployment's settings under OAuth: no bot token, each workspace's from its install."""
+    return {
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_STATE_SECRET": STATE_SECRET,
+        "CADENCE_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.base_url,
+        "DATABASE_URL": url,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, Any]:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, response.read().decode(), response.headers
+
+
+def install(app_url: str, fake: FakeSlack, team_id: str, installer: str) -> None:
+    """The install as a person makes it: /slack/install, Slack's approval page, and Slack
+    sending the browser back to /slack/oauth_redirect with a code (tests/test_workspaces.py)."""
+    status, page, headers = get(f"{app_url}/slack/install")
+    authorize = html.unescape(
+        re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"', page)[1]
+    )
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(authorize).query)
+    cookie = headers["Set-Cookie"].split(";")[0]
+    code = fake.authorize(team_id, installer=installer, scopes=query["scope"][0].split(","))
+    back = urllib.parse.urlencode({"code": code, "state": query["state"][0]})
+    status, page, _ = get(f"{app_url}/slack/oauth_redirect?{back}", {"Cookie": cookie})
+    if status != 200:
+        raise RuntimeError(f"the install of {team_id} failed: {page[:200]}")
+
+
+def set_up(db: Database, fake: FakeSlack, url: str, workspaces: int, engagements: int):
+    """Every workspace in Slack and installed through OAuth; its engagements, people and
+    Monday cadences seeded; its digest every Friday at 16:00 local in its first channel."""
+    fake.oauth_client = (CLIENT_ID, CLIENT_SECRET)
+    services = Services(settings=load_settings(environment(url, fake)), db=db)
+    application = CadenceWSGI(services)
+    server = make_server("127.0.0.1", 0, application, server_class=_Threading, handler_class=_Quiet)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    app_url = f"http://127.0.0.1:{server.server_port}"
+    made: list[Workspace_] = []
+    try:
+        # A workspace whose Monday 09:00 (UTC+14) comes before every other: its passes warm
+        # the workers up (imports, connections, statement caches), as a worker that has been
+        # running is; it is not in the figures.
+        warm = Workspace_("T0WARMUP", WARM_ZONE, "U0WARMUPLEAD")
+        fake.add_team(warm.team_id, name="Warm-up", domain="warmup")
+        fake.add_user(warm.lead, name="warm.lead", tz=warm.zone, team_id=warm.team_id)
+        install(app_url, fake, warm.team_id, warm.lead)
+        seed_workspace(db, fake, warm, 10)
+        for w in range(workspaces):
+            team = f"T0W{w:04d}"
+            ws = Workspace_(team, ZONES[w % len(ZONES)], f"U0W{w:04d}LEAD")
+            fake.add_team(team, name=f"Workspace {w}", domain=f"w{w}")
+            fake.add_user(ws.lead, name=f"lead{w}", tz=ws.zone, team_id=team)
+            install(app_url, fake, team, ws.lead)
+            seed_workspace(db, fake, ws, engagements)
+            made.append(ws)
+    finally:
+        server.shutdown()
+        server.server_close()
+        application.close()
+    return warm, made
+
+
+def seed_workspace(db: Database, fake: FakeSlack, ws: Workspace_, count: int) -> None:
+    team = ws.team_id
+    vendors = [f"U0{team[2:]}V{i:04d}" for i in range(count)]
+    ws.channels = [f"C0{team[2:]}E{i:04d}" for i in range(count)]
+    for user in vendors:
+        fake.add_user(user, name=user.lower(), tz=ws.zone, team_id=team)
+    for channel in ws.channels:
+        fake.add_channel(channel, name=channel.lower(), bot_is_member=True)
+    rows = [
+        {
+            "team_id": team, "handle": f"e{i}", "name": f"Engagement {i}",
+            "vendor": f"Vendor {i}", "channel_id": ws.channels[i], "timezone": ws.zone,
+            "holidays": [], "created_by": ws.lead, "created_at": SEEDED, "updated_at": SEEDED,
+        }
+        for i in range(count)
+    ]  # fmt: skip
+    table = Engagement.__table__
+    local = ZoneInfo(ws.zone)
+    with db.engine.begin() as conn:
+        ids = list(
+            conn.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+            ).scalars()
+        )
+        conn.execute(
+            insert(EngagementMember.__table__),
+            [
+                {"team_id": team, "engagement_id": eid, "user_id": user, "role": role}
+                for eid, vendor in zip(ids, vendors, strict=True)
+                for user, role in ((ws.lead, "lead"), (vendor, "vendor"))
+            ],
+        )
+        conn.execute(
+            insert(Person.__table__),
+            [
+                {"team_id": team, "user_id": user, "tz": ws.zone, "status_emoji": "",
+                 "external": False, "refreshed_at": SEEDED}
+                for user in [ws.lead, *vendors]
+            ],
+        )  # fmt: skip
+        occurrence = next_after(0, "09:00", ws.zone, SEEDED + timedelta(days=27))
+        cadences = []
+        for i, eid in enumerate(ids):
+            row = cadence_row(eid, 0, "09:00", ws.zone, occurrence, "dm" if i % 3 else "channel")
+            cadences.append({**row, "team_id": team, "created_by": ws.lead})
+        from storage.models import Cadence
+
+        conn.execute(insert(Cadence.__table__), cadences)
+        friday = datetime.combine(FRIDAY.date(), datetime.min.time().replace(hour=16), local)
+        schedule = {
+            "digest_channel_id": ws.channels[0],
+            "digest_rule": "FREQ=WEEKLY;BYDAY=FR",
+            "digest_local_time": "16:00",
+            "digest_timezone": ws.zone,
+            "digest_next_run_at": friday.astimezone(UTC),
+        }
+        conn.execute(
+            pg_insert(Workspace.__table__)
+            .values(team_id=team, name=team, created_at=SEEDED, **schedule)
+            .on_conflict_do_update(index_elements=["team_id"], set_=schedule)
+        )
+
+
+# --- the worker processes ---------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    """A worker process that stays up between passes, as `python -m bot worker` does: this
+    file in `--worker` mode, running `python -m bot tick --now T`'s own code (bot.entry.cli
+    main) for each simulated minute it is given, so that no pass pays the interpreter's start
+    and imports. Its CPU and peak RSS are read from its own rusage when it ends (wait4)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.passes = 0
+        self.cpu = 0.0
+        self.peak_rss_mb = 0.0
+
+    def start_pass(self, moment: datetime) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(moment.isoformat() + "\n")
+        self.process.stdin.flush()
+
+    def wait_pass(self) -> None:
+        assert self.process.stdout is not None
+        status = self.process.stdout.readline().strip()
+        if status not in ("0", "1"):
+            raise RuntimeError(f"a worker's pass ended with {status!r}")
+        self.passes += 1
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        _, _, usage = os.wait4(self.process.pid, 0)
+        self.cpu = usage.ru_utime + usage.ru_stime
+        self.peak_rss_mb = usage.ru_maxrss / 1024
+
+
+def serve_as_worker() -> int:
+    """`--worker` mode: one pass (`tick --now`) per line of stdin, its exit status on stdout."""
+    import io
+    from contextlib import redirect_stdout
+
+    from bot.entry.cli import main as cli
+
+    for line in sys.stdin:
+        with redirect_stdout(io.StringIO()):
+            status = cli(["tick", "--now", line.strip()])
+        print(status, flush=True)
+    return 0
+
+
+def passes_at(moment: datetime, env: dict[str, str], workers: list[WorkerProcess]) -> float:
+    """Each worker's pass at `moment`, started together; the wall seconds until both ended."""
+    began = time.perf_counter()
+    for worker in workers:
+        worker.start_pass(moment)
+    for worker in workers:
+        worker.wait_pass()
+    return time.perf_counter() - began
+
+
+def left_due(db: Database, kind: str, by: datetime) -> int:
+    """Jobs of `kind` due by `by` and not yet ended (pending or claimed)."""
+    with db.engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM scheduledjob WHERE kind = :kind AND due_at <= :by"
+                " AND status IN ('pending', 'claimed')"
+            ),
+            {"kind": kind, "by": by.replace(tzinfo=None)},
+        ).scalar_one()
+
+
+@dataclass
+class Day:
+    """What one day's passes sent: per workspace, each message's delay (simulated seconds);
+    per zone's moment, the wall seconds from its first pass's start to its last message."""
+
+    delays: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    wall: float = 0.0  # wall seconds of all its passes
+    # (simulated minute, the moment it serves, wall start) of each pass
+    passes: list[tuple[datetime, datetime, float]] = field(default_factory=list)
+    last_wall: dict[datetime, float] = field(default_factory=dict)
+    sent: dict[datetime, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def run_day(
+    db: Database, fake: FakeSlack, env: dict[str, str], moments: dict[str, datetime],
+    kind: str, prefix: str, workers: list[WorkerProcess],
+) -> Day:  # fmt: skip
+    """Passes every simulated minute from each zone's moment until its `kind` jobs are out;
+    each `prefix` message's delay from its workspace's moment."""
+    day = Day()
+    since = len(fake.calls)
+    for moment in sorted(set(moments.values())):
+        minute = moment
+        while minute - moment < timedelta(minutes=MAX_MINUTES):
+            day.passes.append((minute, moment, time.time()))
+            day.wall += passes_at(minute, env, workers)
+            if not left_due(db, kind, moment):
+                break
+            minute += timedelta(minutes=1)
+    first = {}
+    for _, moment, start in day.passes:
+        first.setdefault(moment, start)
+    for call in fake.calls[since:]:
+        if call.method != "chat.postMessage" or not call.ok:
+            continue
+        metadata = call.args.get("metadata") or {}
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        job = (metadata.get("event_payload") or {}).get("job", "")
+        if metadata.get("event_type") != JOB_EVENT or not job.startswith(prefix):
+            continue
+        team = fake.team_of(call.token)
+        minute, moment, start = next(p for p in reversed(day.passes) if p[2] <= call.at)
+        day.delays[team].append((minute - moments[team]).total_seconds() + (call.at - start))
+        day.last_wall[moment] = max(day.last_wall.get(moment, 0.0), call.at - first[moment])
+        day.sent[moment] += 1
+    return day
+
+
+def at_local(day: datetime, hour: int, zone: str) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def table_sizes(db: Database) -> list[tuple[str, float, int]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT relname, pg_total_relation_size(relid), n_live_tup"
+                " FROM pg_stat_user_tables ORDER BY 2 DESC"
+            )
+        ).all()
+    return [(name, size / 1e6, live) for name, size, live in rows]
+
+
+def line(label: str, figure: str, target: str = "", ok: bool | None = None) -> None:
+    mark = "" if ok is None else verdict(ok)
+    print(f"  {label:<46} {figure:<28} {target:<34} {mark}", flush=True)
+
+
+def report_monday(
+    day: Day, expected: int, workers: list[WorkerProcess], concurrency: int
+) -> dict[str, float]:
+    sent = sum(len(v) for v in day.delays.values())
+    last = max(max(v) for v in day.delays.values())
+    p95s = {team: p(v, 0.95) for team, v in day.delays.items()}
+    p50s = {team: p(v, 0.5) for team, v in day.delays.items()}
+    median95 = statistics.median(p95s.values())
+    worst, best = max(p95s, key=p95s.get), min(p95s, key=p95s.get)
+    ratio = p95s[worst] / max(p95s[best], 1e-9)
+    print("Monday 09:00 local", flush=True)
+    line("prompts sent", f"{sent} of {expected}", "all", sent == expected)
+    line("last prompt out after its 09:00", f"{last:.1f} s simulated, "
+         f"{max(day.last_wall.values()):.1f} s wall")  # fmt: skip
+    line("wall time of the Monday's passes", f"{day.wall:.1f} s ({len(day.passes)} minutes)")
+    # The ideal: every worker thread busy sending from the first moment, each call taking
+    # Slack's latency; Slack's pace is one message a second per channel.
+    ideal = {m: day.sent[m] * LATENCY / (WORKERS * concurrency) for m in day.last_wall}
+    worst_zone = max(day.last_wall, key=lambda m: day.last_wall[m] - ideal[m])
+    behind = day.last_wall[worst_zone] - ideal[worst_zone]
+    line("last prompt behind the ideal (worst zone)",
+         f"{behind:.1f} s ({day.last_wall[worst_zone]:.1f} s against {ideal[worst_zone]:.1f} s)",
+         f"within {PACE:.0f} s (a channel's pace)", behind <= PACE)  # fmt: skip
+    line("p50 delay per workspace (min / median / max)",
+         f"{min(p50s.values()):.1f} / {statistics.median(p50s.values()):.1f} / "
+         f"{max(p50s.values()):.1f} s")  # fmt: skip
+    line("p95 delay per workspace (min / median / max)",
+         f"{p95s[best]:.1f} / {median95:.1f} / {p95s[worst]:.1f} s")  # fmt: skip
+    line("least-served workspace's p95 / median p95", f"{p95s[worst] / median95:.2f}x",
+         "within 2x", p95s[worst] <= 2 * median95)  # fmt: skip
+    line("most / least delayed workspace (p95)", f"{ratio:.2f}x ({worst} / {best})")
+    for n, worker in enumerate(workers, 1):
+        line(f"worker {n}: CPU, peak RSS ({worker.passes} passes)",
+             f"{worker.cpu:.1f} s, {worker.peak_rss_mb:.0f} MB")  # fmt: skip
+    return {"last": last, "wall": day.wall, "p95_median": median95, "p95_worst": p95s[worst],
+            "spread": p95s[worst] / median95, "ratio": ratio,
+            "behind": day.last_wall[worst_zone] / ideal[worst_zone],
+            "rss": max(w.peak_rss_mb for w in workers)}  # fmt: skip
+
+
+def report_friday(day: Day, expected: int, workers: list[WorkerProcess]):
+    delays = {team: max(v) for team, v in day.delays.items()}
+    print("Friday 16:00 local: the digests", flush=True)
+    line("digests posted", f"{len(delays)} of {expected}", "all", len(delays) == expected)
+    worst = max(delays.values()) if delays else float("nan")
+    line("each workspace's delay (min / median / max)",
+         f"{min(delays.values()):.1f} / {statistics.median(delays.values()):.1f} / "
+         f"{worst:.1f} s", "out within 5 minutes", worst <= 300)  # fmt: skip
+    cpu = sum(w.cpu for w in workers)  # their own processes: imports included
+    line(
+        "CPU of Friday's passes (both workers)",
+        f"{cpu:.1f} s ({cpu / max(1, expected) * 1000:.0f} ms a digest)",
+    )
+    return {"worst": worst, "cpu": cpu}
+
+
+def run(postgres_url: str, workspaces: int, engagements: int) -> None:
+    scratch = Scratch(postgres_url, prefix="monday")
+    fake = FakeSlack(team_id="T0NOBODY").start()
+    try:
+        url = scratch.new("monday")
+        db = scratch.database(url)
+        began = time.perf_counter()
+        warm, made = set_up(db, fake, url, workspaces, engagements)
+        Scratch.analyze(db)
+        print(f"{workspaces} workspaces x {engagements} engagements installed and seeded in "
+              f"{time.perf_counter() - began:.0f} s", flush=True)  # fmt: skip
+        fake.rate_tiers = True
+        fake.delay("chat.postMessage", LATENCY)
+        env = environment(url, fake)
+        workers = [WorkerProcess(env) for _ in range(WORKERS)]
+        mondays = {ws.team_id: at_local(MONDAY, 9, ws.zone) for ws in made}
+        try:
+            warm_monday = {warm.team_id: at_local(MONDAY, 9, warm.zone)}
+            run_day(db, fake, env, warm_monday, "prompt", "prompt", workers)
+            monday = run_day(db, fake, env, mondays, "prompt", "prompt", workers)
+        finally:
+            for worker in workers:
+                worker.close()
+        concurrency = load_settings(env).send_concurrency
+        figures = report_monday(monday, workspaces * engagements, workers, concurrency)
+        print("Database size by table (MB, live rows)", flush=True)
+        for name, size, live in table_sizes(db)[:8]:
+            line(name, f"{size:.1f} MB, {live} rows")
+
+        # The week's reminders, overdue notices and escalations are not this measure: cancelled,
+        # so that Friday's passes run the digests alone.
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(ScheduledJob.__table__)
+                .where(ScheduledJob.__table__.c.status == "pending")
+                .values(status="cancelled")
+            )
+        workers = [WorkerProcess(env) for _ in range(WORKERS)]
+        fridays = {ws.team_id: at_local(FRIDAY, 16, ws.zone) for ws in made}
+        try:
+            warm_friday = {warm.team_id: at_local(FRIDAY, 16, warm.zone)}
+            run_day(db, fake, env, warm_friday, "digest_post", "digest-post", workers)
+            friday = run_day(db, fake, env, fridays, "digest_post", "digest-post", workers)
+        finally:
+            for worker in workers:
+                worker.close()
+        digest = report_friday(friday, workspaces, workers)
+        size = f"{workspaces} workspaces x {engagements} engagements"
+        record_result("monday.postgresql.last_prompt", figures["last"], "s", digits=1, note=size,
+                      baseline_ratio=figures["behind"],
+                      baseline="the ideal: every worker thread sending from 09:00")  # fmt: skip
+        record_result("monday.postgresql.worker_peak_rss", figures["rss"], "MB", note=size)
+        record_result("monday.postgresql.p95_spread", figures["spread"], "x", digits=2, note=size)
+        record_result(
+            "monday.postgresql.p95_median", figures["p95_median"], "s", digits=1, note=size
+        )
+        record_result("monday.postgresql.digest_worst", digest["worst"], "s", digits=1, note=size)
+    finally:
+        fake.stop()
+        scratch.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspaces", type=int, default=100)
+    parser.add_argument("--engagements", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="10 workspaces x 10 engagements")
+    parser.add_argument("--postgres-url", default=os.environ.get("CADENCE_BENCH_PG", DEFAULT_PG))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.workspaces = args.engagements = 10
+    if (args.workspaces, args.engagements) != (100, 100):
+        stop_recording(f"{args.workspaces} x {args.engagements}, not 100 x 100")
+    run(args.postgres_url, args.workspaces, args.engagements)
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
+    sys.exit(serve_as_worker())
+if __name__ == "__main__":
+    sys.exit(main())
