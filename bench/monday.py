@@ -21,11 +21,12 @@ the wall seconds from that pass's start to Slack's answer. Printed: the time unt
 prompt was out (simulated and wall), p50/p95 delay per workspace (the least and most delayed
 ones, and the spread), the most/least delayed workspace ratio, CPU and peak RSS of each worker
 process, the database's size by table; then Friday's digests at 16:00 local, each workspace's
-delay. Each target of issue 23 item 2 (and item 4's digest minute) is printed beside its
+delay; then the Monday after, with one workspace of the first zone refused by Slack on every
+call (429, Retry-After 1 s) for ten minutes: the other workspaces' p95 against the first
+Monday's. Each target of issue 23 item 2 (and item 4's digest minute) is printed beside its
 figure with PASS or MISS. Not measured here: acks while 50 clients submit forms during the
-burst (bench/ack.py and bench/burst.py measure acks), a throttled workspace beside the others
-(tests/test_fairness.py compares the passes with and without it), a year of history
-(bench/year.py) and PgBouncer in front (tests/test_pooler.py).
+burst (bench/ack.py and bench/burst.py measure acks), a year of history (bench/year.py) and
+PgBouncer in front (tests/test_pooler.py runs the passes through it).
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ LATENCY = 0.1  # seconds Slack takes to answer chat.postMessage
 PACE = 1.0  # Slack's pace: one message a second per channel (the engine's default pace too)
 WORKERS = 2
 WARM_ZONE = "Pacific/Kiritimati"  # UTC+14: the warm-up workspace's Monday comes first
-MAX_MINUTES = 15  # simulated minutes of passes per zone before giving up on what is left
+MAX_MINUTES = 15
+WEEK = timedelta(days=7)
+THROTTLE_SECONDS = 600.0  # Slack refusing one workspace outright for ten minutes  # simulated minutes of passes per zone before giving up on what is left
 
 
 @dataclass
@@ -306,15 +309,16 @@ def passes_at(moment: datetime, env: dict[str, str], workers: list[WorkerProcess
     return time.perf_counter() - began
 
 
-def left_due(db: Database, kind: str, by: datetime) -> int:
-    """Jobs of `kind` due by `by` and not yet ended (pending or claimed)."""
+def left_due(db: Database, kind: str, by: datetime, excluding: str = "") -> int:
+    """Jobs of `kind` due by `by` and not yet ended (pending or claimed), but `excluding`'s
+    (a workspace Slack throttles: its prompts wait for the throttle's end, not measured)."""
     with db.engine.connect() as conn:
         return conn.execute(
             text(
                 "SELECT count(*) FROM scheduledjob WHERE kind = :kind AND due_at <= :by"
-                " AND status IN ('pending', 'claimed')"
+                " AND status IN ('pending', 'claimed') AND team_id <> :excluding"
             ),
-            {"kind": kind, "by": by.replace(tzinfo=None)},
+            {"kind": kind, "by": by.replace(tzinfo=None), "excluding": excluding},
         ).scalar_one()
 
 
@@ -333,7 +337,7 @@ class Day:
 
 def run_day(
     db: Database, fake: FakeSlack, env: dict[str, str], moments: dict[str, datetime],
-    kind: str, prefix: str, workers: list[WorkerProcess],
+    kind: str, prefix: str, workers: list[WorkerProcess], excluding: str = "",
 ) -> Day:  # fmt: skip
     """Passes every simulated minute from each zone's moment until its `kind` jobs are out;
     each `prefix` message's delay from its workspace's moment."""
@@ -344,7 +348,7 @@ def run_day(
         while minute - moment < timedelta(minutes=MAX_MINUTES):
             day.passes.append((minute, moment, time.time()))
             day.wall += passes_at(minute, env, workers)
-            if not left_due(db, kind, moment):
+            if not left_due(db, kind, moment, excluding):
                 break
             minute += timedelta(minutes=1)
     first = {}
@@ -455,6 +459,43 @@ def report_friday(day: Day, expected: int, workers: list[WorkerProcess]):
     return {"worst": worst, "cpu": cpu}
 
 
+def cancel_pending(db: Database) -> None:
+    """Every pending job cancelled: what the days between planned is not this measure."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(ScheduledJob.__table__)
+            .where(ScheduledJob.__table__.c.status == "pending")
+            .values(status="cancelled")
+        )
+
+
+def report_throttled(
+    plain: Day, throttled: Day, stuck: Workspace_, made: list[Workspace_], refused: int
+) -> float:
+    """The other workspaces' p95 on the throttled Monday against the plain one: the median
+    workspace's, the worst one's, and those of the throttled one's zone. The first ratio."""
+    others = [ws.team_id for ws in made if ws.team_id != stuck.team_id]
+    zone = [ws.team_id for ws in made if ws.zone == stuck.zone and ws.team_id != stuck.team_id]
+
+    def p95s(day: Day, teams: list[str]) -> list[float]:
+        return [p(day.delays[t], 0.95) for t in teams if day.delays.get(t)]
+
+    print(f"The next Monday, {stuck.team_id} ({stuck.zone}) refused by Slack: 429 on every "
+          f"call for {THROTTLE_SECONDS / 60:.0f} minutes", flush=True)  # fmt: skip
+    sent = len(throttled.delays.get(stuck.team_id, []))
+    line(f"{stuck.team_id}: refused calls, prompts sent", f"{refused}, {sent}")
+    ratio = statistics.median(p95s(throttled, others)) / statistics.median(p95s(plain, others))
+    line("others' median p95, beside it / without it", f"{ratio:.2f}x", "within 1.2x",
+         ratio <= 1.2)  # fmt: skip
+    worst = max(p95s(throttled, others)) / max(p95s(plain, others))
+    line("others' worst p95, beside it / without it", f"{worst:.2f}x")
+    if zone:
+        same = statistics.median(p95s(throttled, zone)) / statistics.median(p95s(plain, zone))
+        line("its zone's others' median p95, beside / without", f"{same:.2f}x", "within 1.2x",
+             same <= 1.2)  # fmt: skip
+    return ratio
+
+
 def run(postgres_url: str, workspaces: int, engagements: int) -> None:
     scratch = Scratch(postgres_url, prefix="monday")
     fake = FakeSlack(team_id="T0NOBODY").start()
@@ -480,18 +521,13 @@ def run(postgres_url: str, workspaces: int, engagements: int) -> None:
                 worker.close()
         concurrency = load_settings(env).send_concurrency
         figures = report_monday(monday, workspaces * engagements, workers, concurrency)
-        print("Database size by table (MB, live rows)", flush=True)
+        print("Database size by table (MB, rows as the statistics estimate them)", flush=True)
         for name, size, live in table_sizes(db)[:8]:
             line(name, f"{size:.1f} MB, {live} rows")
 
         # The week's reminders, overdue notices and escalations are not this measure: cancelled,
         # so that Friday's passes run the digests alone.
-        with db.engine.begin() as conn:
-            conn.execute(
-                update(ScheduledJob.__table__)
-                .where(ScheduledJob.__table__.c.status == "pending")
-                .values(status="cancelled")
-            )
+        cancel_pending(db)
         workers = [WorkerProcess(env) for _ in range(WORKERS)]
         fridays = {ws.team_id: at_local(FRIDAY, 16, ws.zone) for ws in made}
         try:
@@ -502,6 +538,23 @@ def run(postgres_url: str, workspaces: int, engagements: int) -> None:
             for worker in workers:
                 worker.close()
         digest = report_friday(friday, workspaces, workers)
+
+        # The Monday after, one workspace of the first zone refused by Slack on every call
+        # (429, Retry-After 1 s) for ten minutes: the others' delays against the first Monday's.
+        cancel_pending(db)
+        stuck = made[0]
+        fake.throttle(stuck.team_id, retry_after=1, seconds=THROTTLE_SECONDS)
+        workers = [WorkerProcess(env) for _ in range(WORKERS)]
+        after = {team: moment + WEEK for team, moment in mondays.items()}
+        try:
+            warm_next = {warm.team_id: at_local(MONDAY + WEEK, 9, warm.zone)}
+            run_day(db, fake, env, warm_next, "prompt", "prompt", workers)
+            throttled = run_day(db, fake, env, after, "prompt", "prompt", workers, stuck.team_id)
+        finally:
+            for worker in workers:
+                worker.close()
+        refused = [c for c in fake.rate_limited_calls() if c[0] == stuck.team_id]
+        beside = report_throttled(monday, throttled, stuck, made, len(refused))
         size = f"{workspaces} workspaces x {engagements} engagements"
         record_result("monday.postgresql.last_prompt", figures["last"], "s", digits=1, note=size,
                       baseline_ratio=figures["behind"],
@@ -512,6 +565,7 @@ def run(postgres_url: str, workspaces: int, engagements: int) -> None:
             "monday.postgresql.p95_median", figures["p95_median"], "s", digits=1, note=size
         )
         record_result("monday.postgresql.digest_worst", digest["worst"], "s", digits=1, note=size)
+        record_result("monday.postgresql.throttled_p95_ratio", beside, "x", digits=2, note=size)
     finally:
         fake.stop()
         scratch.close()
