@@ -26,9 +26,11 @@ from bot.domain.engagements import (
     member_of,
     normalize_timezone,
     people_with_role,
+    require_lead_or_admin,
     require_manager,
 )
 from bot.domain.engagements import get as get_engagement
+from bot.domain.engagements import managers as engagement_managers
 from bot.domain.errors import FieldErrors, NotFound, UserError
 from bot.domain.questions.editing import Scope, apply_template, copy_defaults
 from bot.domain.questions.templates import template
@@ -494,8 +496,13 @@ def find(*, session: Session, team_id: str, ref: str) -> Cadence:
 
 
 def _change(session: Session, cadence: Cadence, *, actor: str, admins: Iterable[str]) -> dict:
-    """Check the actor may change the cadence; its state before the change (for the audit)."""
-    _details(session, cadence, actor=actor, admins=admins)
+    """Check the actor may change the cadence; its state before the change (for the audit).
+    Only the engagement's name and leads are read: the whole engagement was most of a
+    `skip`'s statements."""
+    who = engagement_managers(
+        session=session, team_id=cadence.team_id, engagement_id=cadence.engagement_id
+    )
+    require_lead_or_admin(who, actor, admins)
     return snapshot(cadence)
 
 

@@ -41,6 +41,7 @@ from bot.domain.engagements.definition import (
     EngagementInput,
     EngagementLine,
     KpiSpec,
+    Managers,
     columns,
     format_number,
     slugify,
@@ -48,6 +49,7 @@ from bot.domain.engagements.definition import (
 )
 from bot.domain.engagements.permissions import (
     may_manage,
+    require_lead_or_admin,
     require_manager,
 )
 from bot.domain.engagements.queries import (
@@ -60,6 +62,7 @@ from bot.domain.engagements.queries import (
     list_page,
     load_details,
     load_many,
+    managers,
     member_of,
     page,
     page_for_person,
@@ -118,6 +121,7 @@ __all__ = [
     "EngagementPage",
     "KpiSpec",
     "LinePage",
+    "Managers",
     "PersonPage",
     "archive",
     "columns",
@@ -128,6 +132,7 @@ __all__ = [
     "list_page",
     "load_details",
     "load_many",
+    "managers",
     "may_manage",
     "member_of",
     "normalize_timezone",
@@ -136,6 +141,7 @@ __all__ = [
     "parse_holidays",
     "parse_kpis",
     "people_with_role",
+    "require_lead_or_admin",
     "require_manager",
     "slugify",
     "snapshot",

@@ -131,6 +131,16 @@ class EngagementLine:
     leads: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Managers:
+    """What a permission check reads of an engagement: its name (for the refusal) and its
+    leads, in one SELECT (`queries.managers`), not the whole engagement with its people, KPIs
+    and SLAs."""
+
+    name: str
+    leads: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class EngagementDetails:
     """An engagement with its people, KPIs and SLAs, read in one go."""

@@ -21,6 +21,7 @@ from bot.domain.engagements.definition import (
     EngagementDetails,
     EngagementLine,
     KpiSpec,
+    Managers,
     slugify,
 )
 from bot.domain.errors import NotFound
@@ -128,6 +129,25 @@ def get(*, session: Session, team_id: str, engagement_id: int) -> EngagementDeta
     if engagement is None:
         raise NotFound("That engagement no longer exists.")
     return load_details(session=session, engagement=engagement)
+
+
+def managers(*, session: Session, team_id: str, engagement_id: int) -> Managers:
+    """An engagement's name and leads, by id within the workspace, in one SELECT: what a
+    permission check reads (`permissions.require_lead_or_admin`)."""
+    rows = session.exec(
+        select(Engagement.name, EngagementMember.user_id)
+        .outerjoin(
+            EngagementMember,
+            (col(EngagementMember.engagement_id) == col(Engagement.id))
+            & (col(EngagementMember.role) == "lead"),
+        )
+        .where(Engagement.team_id == team_id)
+        .where(Engagement.id == engagement_id)
+        .order_by(col(EngagementMember.id))
+    ).all()
+    if not rows:
+        raise NotFound("That engagement no longer exists.")
+    return Managers(rows[0][0], tuple(user for _, user in rows if user is not None))
 
 
 def find(
