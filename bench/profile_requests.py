@@ -286,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.record:
             record_result("profile.web_idle_rss", cadence, "MB", digits=0,
                           baseline_ratio=cadence / bare, baseline="bare Bolt app")  # fmt: skip
+            record_result("profile.web_idle_rss.bare", bare, "MB", digits=0)
         return 0
     args.kinds = tuple(k for k in args.only.split(",") if k)
     backends = []
@@ -298,8 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         figures = measure(label, pg, args)
         if args.record and args.size == 1_000:
             for kind, (cpu, bare) in figures.items():
-                record_result(f"profile.{label.lower()}.cpu_per_request.{kind}", cpu * 1e3, "ms",
-                              digits=2, baseline_ratio=cpu / bare, baseline="bare Bolt app")  # fmt: skip
+                name = f"profile.{label.lower()}.{kind}"
+                record_result(f"{name}.cpu", cpu * 1e3, "ms", digits=1, baseline_ratio=cpu / bare,
+                              baseline="bare Bolt app")  # fmt: skip
+                record_result(f"{name}.bare_cpu", bare * 1e3, "ms", digits=1)
+                record_result(f"{name}.ratio", cpu / bare, "x", digits=1)
     return 0
 
 
