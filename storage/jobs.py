@@ -370,7 +370,7 @@ def claim(
     db: Database, *, owner: str, now: datetime, limit: int, keys: Sequence[str] | None = None
 ) -> list[ClaimedJob]:
     """Lease up to `limit` due jobs to `owner`, in turn by workspace (`claim_statement`), and
-    commit before returning; returned oldest first.
+    commit before returning; returned in that turn (`in_turn`).
 
     With `keys`, only those jobs, and only while pending (the outbox sending what a request
     just planned; whatever another process already holds is left to it).
@@ -398,7 +398,20 @@ def claim(
         )
         for r in rows
     ]
-    return sorted(claimed, key=lambda j: (j.due_at, j.id))
+    return in_turn(claimed)
+
+
+def in_turn(claimed: Sequence[ClaimedJob]) -> list[ClaimedJob]:
+    """The claimed jobs in the order they are run: each workspace's oldest, then each one's
+    next, … (as `_fair_choice` chose them; RETURNING gives no order). Run oldest first across
+    the batch instead, the lanes of a workspace planned first would take the pass's threads
+    before the others' started."""
+    turns: dict[str, int] = {}
+    ranked = []
+    for job in sorted(claimed, key=lambda j: (j.due_at, j.id)):
+        turn = turns[job.team_id] = turns.get(job.team_id, 0) + 1
+        ranked.append((turn, job))
+    return [job for _, job in sorted(ranked, key=lambda t: (t[0], t[1].due_at, t[1].id))]
 
 
 def finish(

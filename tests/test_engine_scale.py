@@ -210,6 +210,9 @@ def test_a_claimed_batch_takes_each_workspace_in_turn(db: Database):
                 )
     first = jobs.claim(db, owner="me", now=NOW, limit=9)
     assert Counter(j.team_id for j in first) == {"T0BUSY": 3, "T0QUIET": 3, "T0LATE": 3}
+    # … and run in that turn: each workspace's first, then each one's second, …
+    assert [j.team_id for j in first[:3]] == ["T0BUSY", "T0QUIET", "T0LATE"]
+    assert [j.key for j in first[3:6]] == ["T0BUSY:1", "T0QUIET:1", "T0LATE:1"]
     assert [j.key for j in first if j.team_id == "T0BUSY"] == ["T0BUSY:0", "T0BUSY:1", "T0BUSY:2"]
     second = jobs.claim(db, owner="me", now=NOW, limit=100)
     assert [j.key for j in second] == [f"T0BUSY:{n}" for n in range(3, 30)]
