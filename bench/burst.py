@@ -219,6 +219,19 @@ class Processes:
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
+    def stop_workers(self) -> None:
+        """SIGTERM to the `worker` processes only, waiting for each to finish its pass."""
+        for process in self.running:
+            if process.poll() is None and "worker" in process.args:
+                process.send_signal(signal.SIGTERM)
+        for process in self.running:
+            if "worker" in process.args:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
     def stop(self) -> None:
         for process in self.running:
             if process.poll() is None:
@@ -392,6 +405,11 @@ def run(
                             left = sum(1 for status in jobs.values() if status != "sent")
                             event(f"{left} prompts still waiting (a lease or a backoff): passes "
                                   "at later moments, as the workers would make them")  # fmt: skip
+                            # The passes stand for the workers at those moments: the workers
+                            # stop first (SIGTERM hands back what they claimed and had not
+                            # started), or both would spend one workspace's rate tiers on the
+                            # wall clock, the passes finding each minute's budget already gone.
+                            processes.stop_workers()
                             drained_at = settle(server.url, fake, db, events, begun)
                             settled = True
                             break

@@ -261,7 +261,12 @@ def due_filter(now: datetime, keys: Sequence[str] | None = None):
 
 
 def claim_statement(
-    *, owner: str, now: datetime, limit: int, keys: Sequence[str] | None = None
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    keys: Sequence[str] | None = None,
+    leased_at: datetime | None = None,
 ) -> Update:
     """The claim, as one UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING.
 
@@ -272,7 +277,11 @@ def claim_statement(
 
     Fair to each workspace (`_fair_choice`): a pass's batches take every workspace's due jobs
     in turn, so one with 5,000 prompts at 09:00 does not hold back one with 10. The outbox's
-    claim by `keys` names its jobs already, oldest first."""
+    claim by `keys` names its jobs already, oldest first.
+
+    The lease runs from `leased_at` (default `now`): the outbox's `now` is its request's moment,
+    and a busy outbox may claim well after it; a lease dated then could look expired already,
+    and a pass would take over a job being sent."""
     chosen = _by_key(now, keys, limit) if keys is not None else _fair_choice(now, limit)
     return (
         update(ScheduledJob)
@@ -280,7 +289,7 @@ def claim_statement(
         .values(
             status=CLAIMED,
             lease_owner=owner,
-            lease_expires_at=now + LEASE,
+            lease_expires_at=(leased_at or now) + LEASE,
             attempts=ScheduledJob.attempts + 1,
             updated_at=now,
             # A lease taken over: the process that held it died mid-job (a new unknown outcome,
@@ -367,7 +376,13 @@ def _fair_choice(now: datetime, limit: int):
 
 
 def claim(
-    db: Database, *, owner: str, now: datetime, limit: int, keys: Sequence[str] | None = None
+    db: Database,
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    keys: Sequence[str] | None = None,
+    leased_at: datetime | None = None,
 ) -> list[ClaimedJob]:
     """Lease up to `limit` due jobs to `owner`, in turn by workspace (`claim_statement`), and
     commit before returning; returned in that turn (`in_turn`).
@@ -376,7 +391,10 @@ def claim(
     just planned; whatever another process already holds is left to it).
     """
     with db.session() as session:
-        rows = session.execute(claim_statement(owner=owner, now=now, limit=limit, keys=keys)).all()
+        statement = claim_statement(
+            owner=owner, now=now, limit=limit, keys=keys, leased_at=leased_at
+        )
+        rows = session.execute(statement).all()
     claimed = [
         ClaimedJob(
             id=r.id,

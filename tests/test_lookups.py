@@ -204,6 +204,51 @@ def test_a_post_sent_long_after_its_request_is_looked_for_where_it_landed(cadenc
     assert (card.status, card.result_ts) == ("sent", copy["ts"])
 
 
+def test_a_pass_leaves_alone_a_card_the_outbox_claimed_late_and_is_sending(cadence, monkeypatch):
+    """The outbox's `now` is the request's moment; a busy outbox claims the card ten minutes on.
+    Its lease runs from that claim, so a pass a minute later, while the card's call is still on
+    the wire, leaves it alone (a lease dated from the request would look expired, and the pass
+    would send it too)."""
+    set_up(cadence)
+    cadence.fake.add_channel(OTHER, name="other")
+    with clock.fixed_at(RAISED_AT - timedelta(hours=1)):
+        create_engagement(cadence, name="Other Payments", channel=OTHER, vendor_contacts=[VENDOR])
+        cadence.settle()
+    cadence.fake.delay("chat.postMessage", 4)
+    with clock.fixed_at(RAISED_AT):
+        for n in (1, 2):  # both outbox threads busy with another channel's card
+            raise_by_command(
+                cadence,
+                f"concern other-payments Laptops unencrypted {n}",
+                {"severity": "low", "category": "security"},
+                user=STAKEHOLDER,
+            )
+        cadence.wait_until(
+            lambda: len(cadence.fake.calls_to("chat.postMessage")) >= 2, what="both busy"
+        )
+        raise_one(cadence, settle=False)  # its card waits for a thread
+    with clock.fixed_at(RAISED_AT + timedelta(minutes=10)):
+        card = cadence.wait_until(
+            lambda: next(
+                (j for j in jobs_of(cadence, "concern_card")
+                 if j.status == "claimed" and _on(j, ACME)),
+                None,
+            ),
+            what="the card claimed by the outbox",
+        )  # fmt: skip
+    tick(cadence, monkeypatch, RAISED_AT + timedelta(minutes=11))  # its call still on the wire
+    with clock.fixed_at(RAISED_AT + timedelta(minutes=11)):
+        cadence.settle()
+    cadence.fake.delay("chat.postMessage", 0)
+    (now,) = [j for j in jobs_of(cadence, "concern_card") if j.key == card.key]
+    assert now.status == "sent"
+    assert len(copies(cadence, card.key)) == 1, "posted twice"
+
+
+def _on(job: jobs.ClaimedJob, channel: str) -> bool:
+    return (job.payload or {}).get("channel") == channel
+
+
 def test_outside_the_marketplace_a_read_of_several_pages_goes_on_where_it_stopped(
     cadence, monkeypatch
 ):

@@ -148,7 +148,12 @@ def run_keys(sender: Sender, keys: Sequence[str], pacer: Pacer) -> int:
     wanted = list(keys)
     while wanted:
         claimed = jobs.claim(
-            sender.db, owner=sender.owner, now=sender.now, limit=len(wanted), keys=wanted
+            sender.db,
+            owner=sender.owner,
+            now=sender.now,
+            limit=len(wanted),
+            keys=wanted,
+            leased_at=sender.met_at(),  # the clock now: the request's moment may be long past
         )
         if not claimed:
             break

@@ -101,13 +101,18 @@ class Sender:
             keys=services.keys if settings.encryption_keys else None,
         )
 
-    def met_at(self, job: jobs.ClaimedJob) -> datetime:
-        """The date an unknown outcome of `job` is stamped with: when its Slack call began
-        (else `now`). A lookup reads up to a pass's span after that date, which covers the
-        call's own timeout and the SDK's Retry-After waits; `now` alone is the pass's start or,
-        for the outbox, the request's moment, which a call may follow by a queue's wait."""
-        with self._lock:
-            began = self._called.get(job.id)
+    def met_at(self, job: jobs.ClaimedJob | None = None) -> datetime:
+        """The later of `now` and the clock when `job`'s Slack call began (without a job: the
+        clock as it reads now). `now` is the pass's start or, for the outbox, the request's
+        moment, which a claim or a call may follow by a queue's wait. An unknown outcome is
+        dated with it (a lookup reads up to a pass's span after that date, which covers the
+        call's own timeout and the SDK's Retry-After waits), and the outbox's lease runs
+        from it."""
+        if job is None:
+            began = self.clock() if self.clock is not None else None
+        else:
+            with self._lock:
+                began = self._called.get(job.id)
         return max(self.now, began) if began is not None else self.now
 
     def calling(self, job: jobs.ClaimedJob) -> None:
