@@ -53,6 +53,12 @@ def create_engagement(cadence: Cadence, *, user: str = LEAD, **overrides: Any) -
     """The whole modal round trip; returns the row it created."""
     view = open_form(cadence, user=user)
     reply = submit(cadence, view, {**GOOD_FORM, **overrides}, user=user)
+    if _database_was_slow(reply):
+        # The form says so and stays open with what was typed (a save cut at the request's 2 s
+        # deadline, rolled back): the person sends it again, as here. Seen only when another
+        # worker's test loads the shared PostgreSQL; the deadline itself is tested on its own
+        # (tests/test_storage.py, tests/test_faults.py).
+        reply = submit(cadence, view, {**GOOD_FORM, **overrides}, user=user)
     assert reply.json is None or "errors" not in reply.json, reply.json
     name = overrides.get("name", GOOD_FORM["name"])
     engagement = cadence.wait_until(lambda: find_engagement(cadence, name), what=f"{name} to exist")
@@ -65,6 +71,11 @@ def create_engagement(cadence: Cadence, *, user: str = LEAD, **overrides: Any) -
         what="the creator's confirmation",
     )
     return engagement
+
+
+def _database_was_slow(reply) -> bool:
+    errors = (reply.json or {}).get("errors") or {}
+    return any("did not answer in time" in str(message) for message in errors.values())
 
 
 def find_engagement(cadence: Cadence, name: str) -> Engagement | None:
