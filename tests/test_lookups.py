@@ -360,6 +360,19 @@ def test_a_rate_limit_holds_the_workspaces_other_lookups_of_the_pass(cadence, mo
         assert now.status == "sent" and len(copies(cadence, card.key)) == 1
 
 
+def test_a_short_retry_after_is_waited_out_within_the_pass(cadence, monkeypatch):
+    """A 429 of one second (a Tier 3 minute's edge) is waited out, as a send's is: both lost
+    cards are found in the same pass instead of being put off to the next."""
+    set_up(cadence)
+    first, second = lost_cards(cadence, 2)
+    cadence.fake.rate_limit("conversations.history", retry_after=1)
+    tick(cadence, monkeypatch, RAISED_AT + timedelta(hours=1))
+    assert [c.status for c in cadence.fake.calls_to("conversations.history")][:1] == [429]
+    for card in (first, second):
+        (now,) = [j for j in jobs_of(cadence, "concern_card") if j.key == card.key]
+        assert now.status == "sent" and len(copies(cadence, card.key)) == 1
+
+
 def test_a_rate_limited_lookup_waits_for_slacks_retry_after(cadence, monkeypatch):
     """Tier 1: a second lookup within the minute gets 429; the job is planned again after its
     Retry-After instead of holding the pass (nothing is sent meanwhile)."""
