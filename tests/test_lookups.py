@@ -50,18 +50,7 @@ def lost_cards(cadence: Cadence, count: int) -> list[jobs.ClaimedJob]:
     for n in range(count):
         raise_one(cadence, f"Backups untested on site {n + 1}")
     return cadence.wait_until(
-        lambda: (
-            found
-            if len(
-                found := [
-                    j
-                    for j in jobs_of(cadence, "concern_card")
-                    if j.status == "pending" and (j.error or "").startswith(jobs.OUTCOME_UNKNOWN)
-                ]
-            )
-            == count
-            else None
-        ),
+        lambda: found if len(found := lost_cards_now(cadence)) == count else None,
         what=f"{count} cards left with their outcome unknown",
     )
 
@@ -164,19 +153,16 @@ def test_outside_the_marketplace_a_busy_channel_is_read_only_up_to_the_lost_atte
     assert float(looked.args["latest"]) < (RAISED_AT + timedelta(minutes=50)).timestamp()
 
 
-def test_a_post_sent_long_after_its_request_is_looked_for_where_it_landed(cadence, monkeypatch):
-    """The outbox sends a request's jobs off the request thread, with the request's moment as
-    its `now`, and its two threads may be busy: here with two other engagements' cards, each
-    call answered 3 s late, while the simulated clock moves two hours on. The card's call
-    begins then, Slack takes it and the answer is lost. The unknown outcome is dated when the
-    call began, not at the request's moment, so the lookup's window (up to a pass's span after
-    that date) reaches the copy Slack took, and the card is not posted twice."""
+def card_behind_a_busy_outbox(cadence: Cadence, *, seconds: float, lose_it: bool = False) -> None:
+    """A card raised at RAISED_AT whose send waits for a thread: both outbox threads are busy
+    with another engagement's cards, each post answered `seconds` late (left so: the caller
+    ends the delay). `lose_it`: Slack takes the card and its answer is lost."""
     set_up(cadence)
     cadence.fake.add_channel(OTHER, name="other")
     with clock.fixed_at(RAISED_AT - timedelta(hours=1)):
         create_engagement(cadence, name="Other Payments", channel=OTHER, vendor_contacts=[VENDOR])
         cadence.settle()
-    cadence.fake.delay("chat.postMessage", 3)
+    cadence.fake.delay("chat.postMessage", seconds)
     with clock.fixed_at(RAISED_AT):
         for n in (1, 2):  # both outbox threads busy with another channel's card
             raise_by_command(
@@ -188,8 +174,19 @@ def test_a_post_sent_long_after_its_request_is_looked_for_where_it_landed(cadenc
         cadence.wait_until(
             lambda: len(cadence.fake.calls_to("chat.postMessage")) >= 2, what="both busy"
         )
-        cadence.fake.drop("chat.postMessage", reaches_slack=True, when={"channel": ACME})
+        if lose_it:
+            cadence.fake.drop("chat.postMessage", reaches_slack=True, when={"channel": ACME})
         raise_one(cadence, settle=False)  # its card waits for a thread
+
+
+def test_a_post_sent_long_after_its_request_is_looked_for_where_it_landed(cadence, monkeypatch):
+    """The outbox sends a request's jobs off the request thread, with the request's moment as
+    its `now`, and its two threads may be busy: here with two other engagements' cards, each
+    call answered 3 s late, while the simulated clock moves two hours on. The card's call
+    begins then, Slack takes it and the answer is lost. The unknown outcome is dated when the
+    call began, not at the request's moment, so the lookup's window (up to a pass's span after
+    that date) reaches the copy Slack took, and the card is not posted twice."""
+    card_behind_a_busy_outbox(cadence, seconds=3, lose_it=True)
     later = RAISED_AT + timedelta(hours=2)
     with clock.fixed_at(later):
         card = lost(cadence, "concern_card")
@@ -209,24 +206,7 @@ def test_a_pass_leaves_alone_a_card_the_outbox_claimed_late_and_is_sending(caden
     Its lease runs from that claim, so a pass a minute later, while the card's call is still on
     the wire, leaves it alone (a lease dated from the request would look expired, and the pass
     would send it too)."""
-    set_up(cadence)
-    cadence.fake.add_channel(OTHER, name="other")
-    with clock.fixed_at(RAISED_AT - timedelta(hours=1)):
-        create_engagement(cadence, name="Other Payments", channel=OTHER, vendor_contacts=[VENDOR])
-        cadence.settle()
-    cadence.fake.delay("chat.postMessage", 4)
-    with clock.fixed_at(RAISED_AT):
-        for n in (1, 2):  # both outbox threads busy with another channel's card
-            raise_by_command(
-                cadence,
-                f"concern other-payments Laptops unencrypted {n}",
-                {"severity": "low", "category": "security"},
-                user=STAKEHOLDER,
-            )
-        cadence.wait_until(
-            lambda: len(cadence.fake.calls_to("chat.postMessage")) >= 2, what="both busy"
-        )
-        raise_one(cadence, settle=False)  # its card waits for a thread
+    card_behind_a_busy_outbox(cadence, seconds=4)
     with clock.fixed_at(RAISED_AT + timedelta(minutes=10)):
         card = cadence.wait_until(
             lambda: next(
