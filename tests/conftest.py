@@ -15,6 +15,14 @@ database); each test that uses `db` gets its own copy of it. `sqlite_url`, `post
 
 from __future__ import annotations
 
+import sys
+
+# Where the environment says PYTHONDONTWRITEBYTECODE (this project's CI machines do), pytest
+# would rewrite every test module's asserts afresh in each run and each xdist worker, and every
+# process the tests start would compile the app again: 8-9 s a worker before the first test.
+# The caches go to the (gitignored) __pycache__ folders; writing them changes no behaviour.
+sys.dont_write_bytecode = False
+
 import contextlib
 import os
 import shutil

@@ -2563,6 +2563,7 @@ def served(tmp_path: Path, fake: FakeSlack, database_url: str) -> Iterator[tuple
         reader.join(timeout=10)
 
 
+@pytest.mark.slow  # starts the app's process
 def test_a_served_process_logs_no_token_secret_or_request_body(tmp_path, fake_slack, sqlite_url):
     """`python -m bot` as deployed, at LOG_LEVEL=DEBUG: its whole output after commands, a
     form, a refusal and a forged request names no secret and quotes no request body."""

@@ -315,6 +315,7 @@ def assert_cut_between_words(text: str, limit: int, shortened: str) -> None:
         assert end - start > limit - len(ELLIPSIS)
 
 
+@pytest.mark.slow  # a long property
 @settings(max_examples=300, deadline=None)
 @given(TEXTS, st.integers(min_value=0, max_value=120))
 def test_shorten_stays_within_the_limit_and_cuts_between_words(text, limit):

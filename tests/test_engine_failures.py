@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from conftest import ACME, LEAD, VENDOR
 from engine_flows import dms_to, jobs_of, posted_in, schedule, tick, utc
 from flows import create_engagement, text_of
@@ -26,6 +27,7 @@ def prompt_job(cadence):
     return job
 
 
+@pytest.mark.slow  # a 429 waited out
 def test_a_rate_limit_is_waited_out_and_the_message_sent_once(cadence, monkeypatch):
     setup(cadence)
     cadence.fake.rate_limit("chat.postMessage", retry_after=1)
@@ -37,6 +39,7 @@ def test_a_rate_limit_is_waited_out_and_the_message_sent_once(cadence, monkeypat
     assert prompt_job(cadence).status == "sent"
 
 
+@pytest.mark.slow  # Slack failing, retries waited out
 def test_server_errors_that_persist_leave_the_job_for_a_later_pass(cadence, monkeypatch):
     setup(cadence)
     cadence.fake.server_error("chat.postMessage", status=503, times=3)  # more than the retries
@@ -67,6 +70,7 @@ def test_a_permanent_error_stops_the_job_and_the_leads_hear_once(cadence, monkey
     assert not [m for m in posted_in(cadence, ACME) if "Time for" in text_of(m)]
 
 
+@pytest.mark.slow  # the channel's pace waited out
 def test_messages_to_one_channel_are_paced(cadence, monkeypatch):
     from conftest import EXTERNAL, LEAD2
 
@@ -97,6 +101,7 @@ def test_messages_to_one_channel_are_paced(cadence, monkeypatch):
     assert all(later - earlier >= 0.45 for earlier, later in itertools.pairwise(times))
 
 
+@pytest.mark.slow  # Slack unreachable, retries waited out
 def test_connection_errors_leave_the_job_for_a_later_pass(cadence, monkeypatch):
     import socket
 

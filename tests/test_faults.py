@@ -128,6 +128,7 @@ def apology_after(cadence: Cadence, reply, started: float) -> tuple[str, float]:
     return text_of(got.body), got.at - started
 
 
+@pytest.mark.slow  # the database held
 def test_a_form_submitted_while_the_database_is_held_stays_open_and_saves_later(cadence):
     view = open_form(cadence)
     typed = {**GOOD_FORM, "name": "Kept Typing"}
@@ -145,6 +146,7 @@ def test_a_form_submitted_while_the_database_is_held_stays_open_and_saves_later(
     assert count(cadence, Engagement) == 1
 
 
+@pytest.mark.slow  # the database held
 def test_a_command_that_writes_gets_an_apology_in_time(cadence):
     with database_held(cadence), clock.fixed_at(TODAY):
         started = time.time()
@@ -175,6 +177,7 @@ def test_a_command_that_reads_gets_an_apology_or_its_answer_in_time(cadence):
         assert "did not answer in time" in said
 
 
+@pytest.mark.slow  # the database held
 def test_a_button_that_writes_gets_an_apology_in_time(cadence):
     create_engagement(cadence)
     reply = cadence.sim.command("engagement archive acme-payments")

@@ -179,6 +179,7 @@ def card_behind_a_busy_outbox(cadence: Cadence, *, seconds: float, lose_it: bool
         raise_one(cadence, settle=False)  # its card waits for a thread
 
 
+@pytest.mark.slow  # Slack answers each post 3 s late
 def test_a_post_sent_long_after_its_request_is_looked_for_where_it_landed(cadence, monkeypatch):
     """The outbox sends a request's jobs off the request thread, with the request's moment as
     its `now`, and its two threads may be busy: here with two other engagements' cards, each
@@ -201,6 +202,7 @@ def test_a_post_sent_long_after_its_request_is_looked_for_where_it_landed(cadenc
     assert (card.status, card.result_ts) == ("sent", copy["ts"])
 
 
+@pytest.mark.slow  # Slack answers each post 4 s late
 def test_a_pass_leaves_alone_a_card_the_outbox_claimed_late_and_is_sending(cadence, monkeypatch):
     """The outbox's `now` is the request's moment; a busy outbox claims the card ten minutes on.
     Its lease runs from that claim, so a pass a minute later, while the card's call is still on
@@ -340,6 +342,7 @@ def test_a_rate_limit_holds_the_workspaces_other_lookups_of_the_pass(cadence, mo
         assert now.status == "sent" and len(copies(cadence, card.key)) == 1
 
 
+@pytest.mark.slow  # a 429's Retry-After waited out
 def test_a_short_retry_after_is_waited_out_within_the_pass(cadence, monkeypatch):
     """A 429 of one second (a Tier 3 minute's edge) is waited out, as a send's is: both lost
     cards are found in the same pass instead of being put off to the next."""

@@ -126,6 +126,7 @@ def played(tmp_path_factory: pytest.TempPathFactory):
         yield player.fake
 
 
+@pytest.mark.slow  # two weeks played
 def test_no_message_of_a_two_week_run_shows_an_iso_timestamp(played):
     fake = played
     seen: list[tuple[str, str]] = []
@@ -165,6 +166,7 @@ def test_no_message_of_a_two_week_run_shows_an_iso_timestamp(played):
     assert not raw, "raw timestamps shown:\n" + "\n".join(f"{m}: {t[:300]}" for m, t in raw)
 
 
+@pytest.mark.slow  # two weeks played
 def test_the_digest_and_its_chart_speak_the_digests_zone(played):
     fake = played
     digests = [
@@ -194,6 +196,7 @@ def test_the_charts_title_and_description_speak_the_digests_zone():
     assert "Fri 04 Dec 2026 16:00 CET" in alt, alt
 
 
+@pytest.mark.slow  # two weeks played
 def test_the_exports_message_counts_its_rows_in_words(played):
     said = [
         t

@@ -243,6 +243,7 @@ def tick_status(cadence, monkeypatch, at: datetime) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow  # Slack failing, retries waited out
 def test_tick_exits_1_when_a_send_failed_for_good_and_0_while_retries_wait(cadence, monkeypatch):
     plan_message(cadence.db, "test:gone", GENERAL, MON)
     cadence.fake.fail("chat.postMessage", "channel_not_found")
@@ -325,6 +326,7 @@ def test_a_signal_lets_the_slack_call_in_flight_finish_and_leaves_no_lease(
 # --- a pass that hangs -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a pass that hangs
 def test_a_hanging_pass_is_abandoned_loudly_and_the_next_one_runs(
     fake_slack, db, database_url, caplog
 ):

@@ -62,6 +62,7 @@ def test_a_welcome_is_a_job_sent_at_once_with_its_metadata(cadence: Cadence):
     assert len(notices) == 1 and notices[0].user_id == LEAD
 
 
+@pytest.mark.slow  # Slack refusing, retries waited out
 def test_a_message_slack_refuses_for_now_is_sent_by_the_next_pass(cadence: Cadence, monkeypatch):
     # Slack answers 503 to the first try and both of slack_sdk's retries of the welcome.
     cadence.fake.server_error("chat.postMessage", status=503, times=3)

@@ -154,6 +154,7 @@ def test_outside_the_marketplace_history_is_one_request_a_minute_whatever_the_sw
 # --- Cadence meeting them -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 429s waited out
 def test_a_long_retry_after_is_handed_back_at_once_and_holds_that_workspace_only(fake: FakeSlack):
     """slack_sdk's own handler would sleep 30 s on a pass's thread; Cadence's records the wait
     for the workspace and method and hands the 429 back (the job is planned again after it)."""
@@ -200,6 +201,7 @@ MON = utc(2026, 11, 30, 8, 0)  # Monday 09:00 in Berlin
 EARLIEST = utc(2026, 11, 29, 19, 0)  # Monday 09:00 at UTC+14, where a local-time cadence starts
 
 
+@pytest.mark.slow  # 429s waited out
 def test_a_busy_monday_in_one_workspace_meets_the_tiers_and_slows_no_other(
     fake_slack: FakeSlack, db: Database, database_url: str, monkeypatch
 ):
@@ -221,6 +223,7 @@ def test_a_busy_monday_in_one_workspace_meets_the_tiers_and_slows_no_other(
         assert moved == {TEAM: BUSY * CONTACTS - PER_MINUTE[4]}
 
 
+@pytest.mark.slow  # 429s waited out
 def test_where_slack_grants_less_each_429_is_waited_out_and_nothing_is_lost(
     fake_slack: FakeSlack, db: Database, database_url: str, monkeypatch
 ):
@@ -334,6 +337,7 @@ def utc_of(moment):
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@pytest.mark.slow  # 429s waited out
 def test_a_long_retry_after_holds_no_listener_thread(cadence):
     """A person's request whose views.open Slack answers 429 with a Retry-After longer than
     the short wait: the listener does not sleep it through and call again (slack_sdk's own

@@ -253,6 +253,7 @@ def test_statements_are_prepared_on_the_server_only_when_asked(postgres_url: str
         db.dispose()
 
 
+@pytest.mark.slow  # writers held at SQLite's lock
 def test_sqlite_writers_of_one_process_queue_for_the_write_lock_in_turn(sqlite_url: str):
     """24 threads make short writes, each within a request's deadline, while one holds a write
     for 200 ms. SQLite's busy handler alone sleeps and retries, so a waiter can be overtaken

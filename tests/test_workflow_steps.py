@@ -344,6 +344,7 @@ def sealing(fake_slack, db, database_url) -> Iterator[Cadence]:
         yield app
 
 
+@pytest.mark.slow  # Slack failing, retries waited out
 def test_an_end_slack_fails_is_sent_again_by_the_next_pass_and_a_retry_does_not_act(
     sealing, monkeypatch
 ):

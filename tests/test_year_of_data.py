@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from conftest import VENDOR, Cadence
 from engine_flows import checkins_of, messages_per_job, schedule, tick, utc
 from flows import create_engagement
@@ -104,6 +105,7 @@ def prunable(job: Any, now: datetime) -> bool:
     )
 
 
+@pytest.mark.slow  # a year of data seeded
 def test_a_year_old_database_is_pruned_in_batches_and_exactly_once_holds(
     cadence: Cadence, monkeypatch
 ):
@@ -267,6 +269,7 @@ def full_scans(lines: list[str], tables: tuple[str, ...]) -> list[str]:
 GROWING = ("scheduledjob", "checkin", "slackrequest")
 
 
+@pytest.mark.slow  # a year of data seeded
 def test_the_engines_hot_queries_read_an_index_on_a_year_old_database(
     cadence: Cadence, monkeypatch
 ):
