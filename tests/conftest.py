@@ -81,6 +81,17 @@ def in_ci() -> bool:
 # --- fake Slack ----------------------------------------------------------------------------------
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A `shared_world` module's tests go to one xdist worker per database (`--dist loadgroup`):
+    spread over both workers, each would build the module's world (the authorization matrix's,
+    the fuzzers', two simulated weeks) for itself."""
+    for item in items:
+        if item.get_closest_marker("shared_world") is not None:
+            database = "postgresql" if item.get_closest_marker("postgres") else "sqlite"
+            item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}-{database}"))
+
+
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack(team_id=TEAM) as fake:

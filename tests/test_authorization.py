@@ -123,6 +123,8 @@ from storage.models import (
 
 # --- the people --------------------------------------------------------------------------------
 
+pytestmark = pytest.mark.shared_world  # one world per database (tests/conftest.py)
+
 EXEC = "U0EXEC"  # reads the digest channel; on no engagement
 OWNER = "U0OWNER"  # the workspace's Slack owner, on no engagement: steers the workspace
 FOREIGN = "W0STRANGER"  # another organisation's person in a shared channel, on no engagement

@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import burst
 
-pytestmark = pytest.mark.slow  # starts a PostgreSQL server, gunicorn and workers, kills one
+# Starts a PostgreSQL server, gunicorn and workers, kills one; both tests read one burst, run
+# once on one worker (`--dist loadgroup`; without the group each worker would run its own).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("burst")]
 
 PROMPTS = 150
 WALL_CLOCK_S = 45  # then passes at later moments send what waits for a lease or a backoff

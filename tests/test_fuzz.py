@@ -64,6 +64,8 @@ from storage.models import (
     UpdateRevision,
 )
 
+pytestmark = pytest.mark.shared_world  # one world per database (tests/conftest.py)
+
 APOLOGY = "Sorry, something went wrong"
 USAGE = "`/cadence help` lists every command."
 EXAMPLES = settings(

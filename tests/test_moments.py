@@ -19,6 +19,8 @@ import pytest
 
 from bot.domain import moments
 
+pytestmark = pytest.mark.shared_world  # one world per database (tests/conftest.py)
+
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 WINTER = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 
