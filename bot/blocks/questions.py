@@ -12,17 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    CheckboxesElement,
-    DatePickerElement,
-    HeaderBlock,
-    InputBlock,
-    NumberInputElement,
-    Option,
-    PlainTextInputElement,
-    RadioButtonsElement,
-)
-
+from bot.blocks import kit
 from bot.blocks.common import escape, message, pack_sections
 from bot.domain.engagements import format_number
 from bot.domain.questions.answering import MAX_SHORT_ANSWER, Answered, Asking
@@ -64,65 +54,65 @@ def label_of(q: Question) -> str:
     return f"{q.text}{unit}" + (f" — target {target}" if target else "")
 
 
-def _options(q: Question) -> list[Option]:
+def _options(q: Question) -> list[dict[str, Any]]:
     """A choice's options; the value is the option's position in this (immutable) version."""
-    return [Option(value=str(i), label=text) for i, text in enumerate(q.options)]
+    return [kit.option(str(i), text) for i, text in enumerate(q.options)]
 
 
-def _element(q: Question, kind: QuestionType, value: Any):
+def _element(q: Question, kind: QuestionType, value: Any) -> dict[str, Any]:
     aid = action_id(q)
     if kind in (QuestionType.SHORT_TEXT, QuestionType.LONG_TEXT):
         long = kind == QuestionType.LONG_TEXT
-        return PlainTextInputElement(
-            action_id=aid,
+        return kit.text_input(
+            aid,
             multiline=long,
             max_length=MAX_ANSWER if long else MAX_SHORT_ANSWER,
             initial_value=str(value) if value else None,
         )
     if kind == QuestionType.NUMBER:
-        return NumberInputElement(
-            action_id=aid,
-            is_decimal_allowed=True,
+        return kit.number_input(
+            aid,
+            decimal=True,
             initial_value=format_number(float(value)) if value is not None else None,
         )
     if kind == QuestionType.SINGLE_CHOICE:
         options = _options(q)
         chosen = next((o for o, t in zip(options, q.options, strict=True) if t == value), None)
-        return RadioButtonsElement(action_id=aid, options=options, initial_option=chosen)
+        return kit.radio_buttons(aid, options, initial=chosen)
     if kind == QuestionType.MULTI_CHOICE:
         options = _options(q)
         picked = set(value) if isinstance(value, list) else set()
         chosen = [o for o, t in zip(options, q.options, strict=True) if t in picked]
-        return CheckboxesElement(action_id=aid, options=options, initial_options=chosen or None)
+        return kit.checkboxes(aid, options, initial=chosen)
     if kind == QuestionType.RATING:
-        options = [Option(value=str(n), label=t) for n, t in RATING_WORDS.items()]
-        chosen = next((o for o in options if value is not None and o.value == str(value)), None)
-        return RadioButtonsElement(action_id=aid, options=options, initial_option=chosen)
+        options = [kit.option(str(n), t) for n, t in RATING_WORDS.items()]
+        chosen = next((o for o in options if value is not None and o["value"] == str(value)), None)
+        return kit.radio_buttons(aid, options, initial=chosen)
     if kind == QuestionType.YES_NO:
-        options = [Option(value="yes", label=YES), Option(value="no", label=NO)]
+        options = [kit.option("yes", YES), kit.option("no", NO)]
         chosen = options[0] if value is True else options[1] if value is False else None
-        return RadioButtonsElement(action_id=aid, options=options, initial_option=chosen)
-    return DatePickerElement(action_id=aid, initial_date=str(value) if value else None)
+        return kit.radio_buttons(aid, options, initial=chosen)
+    return kit.datepicker(aid, initial_date=str(value) if value else None)
 
 
-def question_blocks(asking: Asking) -> list[Any]:
+def question_blocks(asking: Asking) -> list[kit.Block]:
     """A heading and one input block per question, filled in from `asking.initial`; nothing
-    when the form asks none."""
-    blocks: list[Any] = []
+    when the form asks none. Plain dicts (`bot/blocks/kit.py`), as the update form is."""
+    blocks: list[kit.Block] = []
     for q in asking.questions:
         kind = type_of(q)
         if kind is None:
             continue
         blocks.append(
-            InputBlock(
-                block_id=action_id(q),
-                label=label_of(q)[:2000],
+            kit.input_block(
+                action_id(q),
+                label_of(q)[: kit.MAX_LABEL],
+                _element(q, kind, asking.initial.get(q.id)),
                 optional=not q.required,
-                hint=q.help[:2000] if q.help else None,
-                element=_element(q, kind, asking.initial.get(q.id)),
+                hint=q.help[: kit.MAX_LABEL] if q.help else None,
             )
         )
-    return [HeaderBlock(text=HEADER), *blocks] if blocks else []
+    return [kit.header(HEADER), *blocks] if blocks else []
 
 
 def answer_line(answered: Answered) -> str:

@@ -7,21 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    ButtonElement,
-    CheckboxesElement,
-    DatePickerElement,
-    HeaderBlock,
-    InputBlock,
-    NumberInputElement,
-    Option,
-    PlainTextInputElement,
-    RadioButtonsElement,
-    StaticSelectElement,
-)
-from slack_sdk.models.views import View
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
+from bot.blocks import kit
 from bot.blocks.common import context, escape, mentions, message, pack_sections, section
 from bot.blocks.questions import answer_sections, question_blocks
 from bot.domain import checkin_kinds
@@ -78,19 +66,19 @@ def _summary_placeholder(kind: str) -> str:
 
 def _text_input(
     action_id: str, label: str, initial: str | None, *, optional: bool, placeholder: str, hint=None
-) -> InputBlock:
-    return InputBlock(
-        block_id=action_id,
-        label=label,
-        optional=optional,
-        hint=hint,
-        element=PlainTextInputElement(
-            action_id=action_id,
+) -> kit.Block:
+    return kit.input_block(
+        action_id,
+        label,
+        kit.text_input(
+            action_id,
             multiline=True,
             max_length=MAX_TEXT,
             placeholder=placeholder,
             initial_value=initial or None,
         ),
+        optional=optional,
+        hint=hint,
     )
 
 
@@ -98,16 +86,14 @@ def _fit(text: str, limit: int = MAX_OPTION_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _blocker_option(blocker: Blocker) -> Option:
+def _blocker_option(blocker: Blocker) -> dict[str, Any]:
     carried = f" · carried over {blocker.carried}×" if blocker.carried else ""
-    return Option(
-        value=blocker.choice,
-        text=_fit(blocker.text),
-        description=_fit(f"reported {day(blocker.since)}{carried}"),
+    return kit.option(
+        blocker.choice, _fit(blocker.text), _fit(f"reported {day(blocker.since)}{carried}")
     )
 
 
-def _still_blocking(form: UpdateForm) -> InputBlock | None:
+def _still_blocking(form: UpdateForm) -> kit.Block | None:
     """Last time's blockers, each to tick if it still blocks (ticked as it stands, for an
     edit; unticked on a new form, so a blocker stays open only when someone says so)."""
     if not form.previous_blockers:
@@ -115,39 +101,39 @@ def _still_blocking(form: UpdateForm) -> InputBlock | None:
     options = [_blocker_option(b) for b in form.previous_blockers]
     ticked = set(form.initial.still_blocking) if form.initial else set()
     initial = [o for o, b in zip(options, form.previous_blockers, strict=True) if b.text in ticked]
-    return InputBlock(
-        block_id="still_blocking",
-        label="Last time's blockers: tick those that still block",
+    return kit.input_block(
+        "still_blocking",
+        "Last time's blockers: tick those that still block",
+        kit.checkboxes("still_blocking", options, initial=initial),
         optional=True,
-        element=CheckboxesElement(
-            action_id="still_blocking", options=options, initial_options=initial or None
-        ),
     )
+
+
+def _answer_options() -> list[dict[str, Any]]:
+    return [kit.option(v, f"{ANSWER_MARKS[v]} {t}") for v, t in ANSWERS.items()]
 
 
 def _deliverable_inputs(field: DeliverableField, given: DeliverableAnswer | None) -> list:
     """One deliverable asked about: on track, at risk or will be late, and for a late one
     the new date and the reason (both optional to Slack; required by the save when late)."""
-    options = [Option(value=v, label=f"{ANSWER_MARKS[v]} {t}") for v, t in ANSWERS.items()]
-    chosen = next((o for o in options if given and o.value == given.answer), None)
+    options = _answer_options()
+    chosen = next((o for o in options if given and o["value"] == given.answer), None)
     due = f"due {day(field.due_on)}" + (", overdue" if field.overdue else "")
     return [
-        InputBlock(
-            block_id=field.action_id,
-            label=_fit(f"#{field.id} {field.title} — {due}", 2000),
+        kit.input_block(
+            field.action_id,
+            _fit(f"#{field.id} {field.title} — {due}", kit.MAX_LABEL),
+            kit.radio_buttons(field.action_id, options, initial=chosen),
             optional=True,
-            element=RadioButtonsElement(
-                action_id=field.action_id, options=options, initial_option=chosen
-            ),
         ),
-        InputBlock(
-            block_id=field.due_action_id,
-            label="New date, if it will be late",
-            optional=True,
-            element=DatePickerElement(
-                action_id=field.due_action_id,
+        kit.input_block(
+            field.due_action_id,
+            "New date, if it will be late",
+            kit.datepicker(
+                field.due_action_id,
                 initial_date=given.new_due_on.isoformat() if given and given.new_due_on else None,
             ),
+            optional=True,
         ),
         _text_input(
             field.reason_action_id,
@@ -166,19 +152,19 @@ def _deliverables_asked(form: UpdateForm) -> list:
     if not asked.fields:
         return []
     given = {a.deliverable_id: a for a in (form.initial.deliverables if form.initial else ())}
-    blocks: list[Any] = [HeaderBlock(text="Your deliverables due soon")]
+    blocks: list[kit.Block] = [kit.header("Your deliverables due soon")]
     for field in asked.fields:
         blocks += _deliverable_inputs(field, given.get(field.id))
     if asked.more:
         blocks.append(
-            context(
+            kit.context(
                 f"And {asked.more} more due soon: see `/cadence deliverables mine`. A will-be-"
                 "late one is re-planned with your date and reason when you send this."
             )
         )
     else:
         blocks.append(
-            context(
+            kit.context(
                 "A will-be-late one is re-planned with your date and reason when you send this."
             )
         )
@@ -187,7 +173,8 @@ def _deliverables_asked(form: UpdateForm) -> list:
 
 def update_modal(form: UpdateForm) -> dict[str, Any]:
     """The status-update (or risk-review) form; filled in when `form.initial` is an edit, or
-    from the author's previous update on a new form (all but the status)."""
+    from the author's previous update on a new form (all but the status). Plain dicts
+    (`bot/blocks/kit.py`): the prompt's button opens it on every answer."""
     initial = form.initial
     editing = form.update_id is not None
     title = _kind_title(form.kind)
@@ -207,25 +194,25 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
         )
     still_blocking = _still_blocking(form)
     rag_initial = (
-        Option(value=initial.rag, label=RAG_OPTIONS[initial.rag])
+        kit.option(initial.rag, RAG_OPTIONS[initial.rag])
         if initial and initial.rag in RAG_OPTIONS
         else None
     )
     confidence_initial = (
-        Option(value=str(initial.confidence), label=CONFIDENCE_OPTIONS[initial.confidence])
+        kit.option(str(initial.confidence), CONFIDENCE_OPTIONS[initial.confidence])
         if initial and initial.confidence in CONFIDENCE_OPTIONS
         else None
     )
-    blocks: list[Any] = [
-        section(intro),
-        InputBlock(
-            block_id="rag",
-            label="Status",
-            element=StaticSelectElement(
-                action_id="rag",
+    blocks: list[kit.Block] = [
+        kit.section(intro),
+        kit.input_block(
+            "rag",
+            "Status",
+            kit.static_select(
+                "rag",
+                [kit.option(v, t) for v, t in RAG_OPTIONS.items()],
                 placeholder="Green, amber or red",
-                options=[Option(value=v, label=t) for v, t in RAG_OPTIONS.items()],
-                initial_option=rag_initial,
+                initial=rag_initial,
             ),
         ),
         _text_input(
@@ -265,39 +252,38 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
             optional=True,
             placeholder="One per line: what is in the way, and who can unblock it",
         ),
-        InputBlock(
-            block_id="confidence",
-            label="Confidence in the plan",
-            optional=True,
-            element=StaticSelectElement(
-                action_id="confidence",
+        kit.input_block(
+            "confidence",
+            "Confidence in the plan",
+            kit.static_select(
+                "confidence",
+                [kit.option(str(v), t) for v, t in CONFIDENCE_OPTIONS.items()],
                 placeholder="1 (very low) to 5 (very high)",
-                options=[Option(value=str(v), label=t) for v, t in CONFIDENCE_OPTIONS.items()],
-                initial_option=confidence_initial,
+                initial=confidence_initial,
             ),
+            optional=True,
         ),
     ]
     blocks += _deliverables_asked(form)
     if form.kpis:
-        blocks.append(HeaderBlock(text="KPIs"))
+        blocks.append(kit.header("KPIs"))
         for kpi in form.kpis:
             value = initial.kpi_values.get(kpi.id) if initial else None
             blocks.append(
-                InputBlock(
-                    block_id=kpi.action_id,
-                    label=kpi.label()[:2000],
-                    optional=True,
-                    element=NumberInputElement(
-                        action_id=kpi.action_id,
-                        is_decimal_allowed=True,
+                kit.input_block(
+                    kpi.action_id,
+                    kpi.label()[: kit.MAX_LABEL],
+                    kit.number_input(
+                        kpi.action_id,
+                        decimal=True,
                         initial_value=format_number(value) if value is not None else None,
                         placeholder="Leave empty if not measured",
                     ),
+                    optional=True,
                 )
             )
     blocks += question_blocks(form.questions)
-    view = View(
-        type="modal",
+    return kit.modal(
         callback_id=UPDATE_MODAL,
         title=f"Edit {title.lower()}" if editing else title,
         submit="Save" if editing else "Send",
@@ -305,7 +291,6 @@ def update_modal(form: UpdateForm) -> dict[str, Any]:
         private_metadata=json.dumps(form.metadata()),
         blocks=blocks,
     )
-    return view.to_dict()
 
 
 def _titled(title: str, body: str) -> list:
