@@ -184,7 +184,11 @@ def checkin_answer(ack: Ack, body: dict, client: WebClient, context: BoltContext
     checkin_id = button_id(body, "That check-in button is out of date.")
     with req.read() as session:
         found = checkins.load(
-            session=session, team_id=req.team_id, checkin_id=checkin_id, user_id=req.user_id
+            session=session,
+            team_id=req.team_id,
+            checkin_id=checkin_id,
+            user_id=req.user_id,
+            brief=True,  # what the forms read of the engagement and cadence: `checkins.BRIEF`
         )
         kind = checkin_kinds.spec_of(found.kind)
         form = BY_FAMILY.get(kind.answered_with) if kind is not None else None

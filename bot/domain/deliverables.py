@@ -20,10 +20,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, case, cast, func, or_
+from sqlalchemy import Row, Select, String, bindparam, case, cast, func, or_
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, deliverable_clocks, engagements, home, moments
@@ -469,18 +470,26 @@ def milestones(*, session: Session, engagement_id: int, now: datetime) -> tuple[
 
 def due_for(
     *, session: Session, engagement_id: int, owner: str, until: datetime
-) -> tuple[Deliverable, ...]:
+) -> Sequence[Row[tuple[int, str, date, datetime]]]:
     """The owner's deliverables on the engagement not submitted yet and due by `until` (the
-    overdue among them): what their status update asks about, soonest first."""
-    return tuple(
-        session.exec(
-            select(Deliverable)
-            .where(Deliverable.engagement_id == engagement_id)
-            .where(Deliverable.owner_user_id == owner)
-            .where(col(Deliverable.status).in_(NOT_SUBMITTED))
-            .where(col(Deliverable.due_at) <= until)
-            .order_by(col(Deliverable.due_at), col(Deliverable.id))
-        ).all()
+    overdue among them), soonest first: what their status update asks about, as rows of
+    `id, title, due_on, due_at` (the form shows no more; read at every click of a prompt)."""
+    return session.exec(
+        _due_for_statement(),
+        params={"engagement_id": engagement_id, "owner": owner, "until": until},
+    ).all()
+
+
+@cache
+def _due_for_statement() -> Select:
+    """`due_for`'s statement, built once per process (building it cost more than running it)."""
+    return (
+        select(Deliverable.id, Deliverable.title, Deliverable.due_on, Deliverable.due_at)
+        .where(col(Deliverable.engagement_id) == bindparam("engagement_id"))
+        .where(col(Deliverable.owner_user_id) == bindparam("owner"))
+        .where(col(Deliverable.status).in_(NOT_SUBMITTED))
+        .where(col(Deliverable.due_at) <= bindparam("until"))
+        .order_by(col(Deliverable.due_at), col(Deliverable.id))
     )
 
 

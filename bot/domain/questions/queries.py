@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.questions.definition import sorted_questions
 from storage.models import Question
@@ -13,16 +16,23 @@ from storage.models import Question
 def current(session: Session, *, engagement_id: int, cadence_id: int | None) -> list[Question]:
     """The questions a cadence asks now, in order; `cadence_id` None: the engagement's defaults
     (copied onto each new cadence)."""
+    statement = _current_statement(defaults=cadence_id is None)
+    params = {"engagement_id": engagement_id, "cadence_id": cadence_id}
+    return sorted_questions(session.exec(statement, params=params).all())
+
+
+@cache
+def _current_statement(*, defaults: bool) -> SelectOfScalar[Question]:
+    """`current`'s statement, built once per process (a check-in's form reads it at every
+    click of its prompt; building it cost more than running it)."""
     query = (
         select(Question)
-        .where(Question.engagement_id == engagement_id)
+        .where(col(Question.engagement_id) == bindparam("engagement_id"))
         .where(col(Question.retired_at).is_(None))
     )
-    if cadence_id is None:
-        query = query.where(col(Question.cadence_id).is_(None))
-    else:
-        query = query.where(Question.cadence_id == cadence_id)
-    return sorted_questions(session.exec(query).all())
+    if defaults:
+        return query.where(col(Question.cadence_id).is_(None))
+    return query.where(col(Question.cadence_id) == bindparam("cadence_id"))
 
 
 def versions(

@@ -31,6 +31,7 @@ from bot.domain.updates.records import (
     kind_of_checkin,
     kpis_of,
     previous_update,
+    previous_with_values,
     stored_values,
 )
 from bot.domain.updates.validation import UpdateInput
@@ -69,14 +70,14 @@ class UpdateForm:
 
 
 def _prefilled(
-    session: Session, previous: StatusUpdate | None, kpis: Sequence[KpiField]
+    previous: StatusUpdate | None, values: dict[int, float], kpis: Sequence[KpiField]
 ) -> UpdateInput | None:
-    """A new form filled in from the previous update, so a repeat takes seconds: what stands
-    (summary, next steps, what would make it green, confidence, KPI figures) but not the
-    status, nor the accomplishments (new each time); last time's blockers are asked about."""
+    """A new form filled in from the previous update and its KPI figures (`values`), so a
+    repeat takes seconds: what stands (summary, next steps, what would make it green,
+    confidence, KPI figures) but not the status, nor the accomplishments (new each time);
+    last time's blockers are asked about."""
     if previous is None or previous.id is None:
         return None
-    values = stored_values(session, previous.id)
     return UpdateInput(
         rag="",
         summary=previous.summary,
@@ -138,7 +139,7 @@ def new_form(
     """A new form; for a check-in (`cadence_id`), with its cadence's questions, each filled
     with the author's last answer where the question is unchanged."""
     kpis = kpis_of(session=session, engagement_id=engagement_id)
-    previous = previous_update(
+    previous, values = previous_with_values(
         session=session, engagement_id=engagement_id, author=author, kind=kind
     )
     return UpdateForm(
@@ -148,7 +149,7 @@ def new_form(
         kpis=kpis,
         checkin_id=checkin_id,
         late=late,
-        initial=_prefilled(session, previous, kpis),
+        initial=_prefilled(previous, values, kpis),
         previous_blockers=blockers_of(previous)[:MAX_CARRIED_CHOICES] if previous else (),
         prefilled_on=previous.submitted_at.date() if previous else None,
         asked=asked_of(session, engagement_id=engagement_id, author=author, now=now),

@@ -5,7 +5,12 @@ kind on the same engagement)."""
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Select, bindparam
 from sqlmodel import Session, col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.checkin_kinds import CheckInKind, FormFamily, kinds_answered_with
 from bot.domain.errors import NotFound
@@ -21,24 +26,40 @@ def kpis_of(
 ) -> tuple[KpiField, ...]:
     """The KPIs a form asks for, in the lead's order; with `include_retired`, the retired ones
     after them (to read back figures reported before a KPI was retired)."""
-    query = select(KpiDefinition).where(KpiDefinition.engagement_id == engagement_id)
-    if not include_retired:
-        query = query.where(col(KpiDefinition.retired_at).is_(None))
-    rows = session.exec(query.order_by(col(KpiDefinition.position), col(KpiDefinition.id))).all()
+    rows = session.exec(
+        _kpis_statement(include_retired=include_retired), params={"engagement_id": engagement_id}
+    ).all()
     fields = (
         KpiField(
-            k.id,
-            k.name,
-            k.unit,
-            k.target,
-            k.higher_is_better,
-            retired=k.retired_at is not None,
-            tolerance=k.tolerance,
+            kpi_id,
+            name,
+            unit,
+            target,
+            higher_is_better,
+            retired=retired_at is not None,
+            tolerance=tolerance,
         )
-        for k in rows
-        if k.id is not None
+        for kpi_id, name, unit, target, higher_is_better, tolerance, retired_at in rows
     )
     return tuple(sorted(fields, key=lambda k: k.retired))  # stable: order kept within each
+
+
+@cache
+def _kpis_statement(*, include_retired: bool) -> Select:
+    """`kpis_of`'s statement, built once per process, of plain columns: every update form
+    and every save reads it, and building it cost more than running it."""
+    query = select(
+        KpiDefinition.id,
+        KpiDefinition.name,
+        KpiDefinition.unit,
+        KpiDefinition.target,
+        KpiDefinition.higher_is_better,
+        KpiDefinition.tolerance,
+        KpiDefinition.retired_at,
+    ).where(col(KpiDefinition.engagement_id) == bindparam("engagement_id"))
+    if not include_retired:
+        query = query.where(col(KpiDefinition.retired_at).is_(None))
+    return query.order_by(col(KpiDefinition.position), col(KpiDefinition.id))
 
 
 def previous_update(
@@ -57,22 +78,64 @@ def previous_update(
     so any number of newer answers of another kind cannot hide the one asked for."""
     if kind != STATUS_UPDATE and kind not in UPDATE_KINDS:
         return None  # no update is of a kind the update form does not answer
+    query = _previous(engagement_id, author, kind == STATUS_UPDATE)
+    if before_id is not None:
+        query = query.where(col(StatusUpdate.id) < before_id)
+    latest = query.order_by(col(StatusUpdate.id).desc()).limit(1)
+    return session.exec(latest, params={"kind": kind}).first()
+
+
+def previous_with_values(
+    *, session: Session, engagement_id: int, author: str, kind: str
+) -> tuple[StatusUpdate | None, dict[int, float]]:
+    """`previous_update` and its KPI figures (`stored_values`) in one SELECT, the update
+    joined to its figures, a row each: a new form is filled in from both, at every click of a
+    prompt's answer button (the statement is built once per process)."""
+    if kind != STATUS_UPDATE and kind not in UPDATE_KINDS:
+        return None, {}
+    statement = _previous_with_values_statement(status_update=kind == STATUS_UPDATE)
+    params = {"engagement_id": engagement_id, "author": author, "kind": kind}
+    rows = session.exec(statement, params=params).all()
+    if not rows:
+        return None, {}
+    return rows[0][0], {kpi: value for _, kpi, value in rows if kpi is not None}
+
+
+@cache
+def _previous_with_values_statement(*, status_update: bool) -> Select:
+    """`previous_with_values`'s statement: the latest of `_previous` as a subquery (not
+    correlated: the outer query reads the same table), its figures joined."""
+    latest = (
+        _previous(bindparam("engagement_id"), bindparam("author"), status_update)
+        .with_only_columns(col(StatusUpdate.id))
+        .order_by(col(StatusUpdate.id).desc())
+        .limit(1)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    return (
+        select(StatusUpdate, KpiValue.kpi_id, KpiValue.value)
+        .outerjoin(KpiValue, col(KpiValue.update_id) == col(StatusUpdate.id))
+        .where(col(StatusUpdate.id) == latest)
+    )
+
+
+def _previous(engagement_id: Any, author: Any, status_update: bool) -> SelectOfScalar[StatusUpdate]:
+    """The author's updates on the engagement of a kind: a status update's (one of no kind the
+    update form answers but its own, or ad hoc), or the kind bound as `kind`."""
     query = (
         select(StatusUpdate)
         .outerjoin(CheckIn, col(CheckIn.id) == col(StatusUpdate.checkin_id))
         .outerjoin(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
-        .where(StatusUpdate.engagement_id == engagement_id)
-        .where(StatusUpdate.author_user_id == author)
+        .where(col(StatusUpdate.engagement_id) == engagement_id)
+        .where(col(StatusUpdate.author_user_id) == author)
     )
-    if kind == STATUS_UPDATE:
+    if status_update:
         others = [k for k in UPDATE_KINDS if k != STATUS_UPDATE]
         if others:
             query = query.where(or_(col(Cadence.kind).is_(None), col(Cadence.kind).not_in(others)))
-    else:
-        query = query.where(Cadence.kind == kind)
-    if before_id is not None:
-        query = query.where(col(StatusUpdate.id) < before_id)
-    return session.exec(query.order_by(col(StatusUpdate.id).desc()).limit(1)).first()
+        return query
+    return query.where(col(Cadence.kind) == bindparam("kind"))
 
 
 def kind_of_checkin(session: Session, checkin_id: int | None) -> str:
