@@ -35,10 +35,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import bindparam, delete, event, insert, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
@@ -171,17 +172,40 @@ def _lock_head(session: OrmSession, team_id: str) -> tuple[int, str, int, str]:
     """Lock the workspace's chain head (created the first time) and return its end. An
     upsert: on PostgreSQL it waits for another transaction holding the row, then sees what
     that one committed; SQLite has one writer at a time anyway."""
+    statement = _lock_statement(session.get_bind().dialect.name)
+    last_seq, last_hash, first_seq, start_hash = session.execute(
+        statement, {"team_id": team_id}
+    ).one()
+    return last_seq, last_hash, first_seq, start_hash
+
+
+@cache
+def _lock_statement(dialect: str) -> Any:
+    """`_lock_head`'s upsert, built once per process (every audited change runs it)."""
     table = AuditChainHead.__table__
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(table)
-        .values(team_id=team_id, last_seq=0, last_hash="", first_seq=1, start_hash="")
-        .on_conflict_do_update(index_elements=["team_id"], set_={"team_id": team_id})
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        upsert(table)
+        .values(team_id=bindparam("team_id"), last_seq=0, last_hash="", first_seq=1, start_hash="")
+        .on_conflict_do_update(index_elements=["team_id"], set_={"team_id": bindparam("team_id")})
         .returning(table.c.last_seq, table.c.last_hash, table.c.first_seq, table.c.start_hash)
     )
-    last_seq, last_hash, first_seq, start_hash = session.execute(statement).one()
-    return last_seq, last_hash, first_seq, start_hash
+
+
+@cache
+def _move_statement() -> Any:
+    """The head's new end (and seal), built once per process; the values bound at execution."""
+    table = AuditChainHead.__table__
+    return (
+        update(table)
+        .where(table.c.team_id == bindparam("head_team_id"))
+        .values(
+            last_seq=bindparam("last_seq"),
+            last_hash=bindparam("last_hash"),
+            key_id=bindparam("key_id"),
+            seal=bindparam("seal"),
+        )
+    )
 
 
 @event.listens_for(OrmSession, "before_commit")
@@ -193,6 +217,7 @@ def _link_pending(session: OrmSession) -> None:
     for audit_event, _ in pending:
         by_team.setdefault(audit_event.team_id, []).append(audit_event)
     keys = keys_of(session)
+    new: list[AuditEvent] = []
     for team_id in sorted(by_team):  # one order of locks for every transaction
         last_seq, last_hash, first_seq, start_hash = _lock_head(session, team_id)
         for audit_event in by_team[team_id]:
@@ -202,16 +227,35 @@ def _link_pending(session: OrmSession) -> None:
             audit_event.key_id = keys.current
             last_hash = hash_of(audit_event, keys)
             audit_event.hash = last_hash
-            session.add(audit_event)
+            if inspect(audit_event).transient:
+                new.append(audit_event)
+            else:
+                session.add(audit_event)  # adopted: a stored event, linked now
         ends = {"last_seq": last_seq, "last_hash": last_hash}
         sealed = seal_values(
             keys, team_id=team_id, first_seq=first_seq, start_hash=start_hash, **ends
         )
-        session.execute(
-            update(AuditChainHead)
-            .where(col(AuditChainHead.team_id) == team_id)
-            .values(**ends, **sealed)
-        )
+        session.execute(_move_statement(), {"head_team_id": team_id, **ends, **sealed})
+    if new:
+        _insert_new(session, new)
+
+
+def _insert_new(session: OrmSession, events: list[AuditEvent]) -> None:
+    """New events, linked, in one INSERT of plain rows (the ORM's unit of work for them cost
+    more than the statement); each gets its id, as a flush would give it."""
+    rows = [{name: getattr(e, name) for name in _EVENT_COLUMNS} for e in events]
+    ids = session.execute(_insert_statement(), rows).scalars().all()
+    for audit_event, event_id in zip(events, ids, strict=True):
+        audit_event.id = event_id
+
+
+_EVENT_COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns if c.name != "id")
+
+
+@cache
+def _insert_statement() -> Any:
+    table = AuditEvent.__table__
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")

@@ -12,10 +12,11 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import Select, bindparam, func
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, away, checkins, recurrence
@@ -23,6 +24,7 @@ from bot.domain.checkin_kinds import CHECKIN_KINDS, CheckInKind, spec_of
 from bot.domain.command_reference import echo, read_number
 from bot.domain.engagements import (
     EngagementDetails,
+    Managers,
     member_of,
     normalize_timezone,
     people_with_role,
@@ -30,7 +32,6 @@ from bot.domain.engagements import (
     require_manager,
 )
 from bot.domain.engagements import get as get_engagement
-from bot.domain.engagements import managers as engagement_managers
 from bot.domain.errors import FieldErrors, NotFound, UserError
 from bot.domain.questions.editing import Scope, apply_template, copy_defaults
 from bot.domain.questions.templates import template
@@ -479,31 +480,71 @@ def find(*, session: Session, team_id: str, ref: str) -> Cadence:
     """By the number shown in lists (`12` or `#12`, in any script's digits: `١٢`, `１２`), only
     within the workspace. A number beyond the id column's range names no cadence: it is not
     looked up (PostgreSQL would refuse it as out of range for `integer`)."""
+    number = _number(ref)
+    cadence = None
+    if number is not None:
+        cadence = session.exec(
+            select(Cadence).where(Cadence.team_id == team_id).where(Cadence.id == number)
+        ).first()
+    return _found(cadence, ref)
+
+
+def _number(ref: str) -> int | None:
+    """The cadence id `ref` names (None: a number beyond the id column's range)."""
     number = read_number(ref)
     if number is None:
         raise NotFound(
             f"“{echo(ref)}” is not a cadence number. `/cadence cadences` lists them with their "
             "numbers."
         )
-    cadence = None
     if len(number) <= 10 and int(number) <= 2**31 - 1:  # the largest id an integer column holds
-        cadence = session.exec(
-            select(Cadence).where(Cadence.team_id == team_id).where(Cadence.id == int(number))
-        ).first()
+        return int(number)
+    return None
+
+
+def _found(cadence: Cadence | None, ref: str) -> Cadence:
     if cadence is None or cadence.status == DELETED:
-        raise NotFound(f"There is no cadence #{echo(number)}. `/cadence cadences` lists them.")
+        raise NotFound(
+            f"There is no cadence #{echo(read_number(ref) or ref)}. `/cadence cadences` lists them."
+        )
     return cadence
 
 
-def _change(session: Session, cadence: Cadence, *, actor: str, admins: Iterable[str]) -> dict:
-    """Check the actor may change the cadence; its state before the change (for the audit).
-    Only the engagement's name and leads are read: the whole engagement was most of a
-    `skip`'s statements."""
-    who = engagement_managers(
-        session=session, team_id=cadence.team_id, engagement_id=cadence.engagement_id
+def _find_to_change(
+    session: Session, *, team_id: str, ref: str, actor: str, admins: Iterable[str]
+) -> tuple[Cadence, dict]:
+    """`find`, and the check that the actor may change the cadence (its engagement's leads or
+    a Cadence admin), in one SELECT: the cadence with its engagement's name and leads, a row
+    per lead (a `skip` read them apart, two of its eight statements); its state before the
+    change (for the audit)."""
+    number = _number(ref)
+    rows = (
+        session.exec(_to_change_statement(), params={"team_id": team_id, "id": number}).all()
+        if number is not None
+        else []
     )
+    cadence = _found(rows[0][0] if rows else None, ref)
+    who = Managers(rows[0][1], tuple(lead for _, _, lead in rows if lead is not None))
     require_lead_or_admin(who, actor, admins)
-    return snapshot(cadence)
+    return cadence, snapshot(cadence)
+
+
+@cache
+def _to_change_statement() -> Select:
+    """`_find_to_change`'s statement, built once per process."""
+    return (
+        select(Cadence, Engagement.name, EngagementMember.user_id)
+        .join(Engagement, col(Engagement.id) == col(Cadence.engagement_id))
+        .outerjoin(
+            EngagementMember,
+            (col(EngagementMember.engagement_id) == col(Engagement.id))
+            & (col(EngagementMember.role) == "lead"),
+        )
+        .where(col(Cadence.team_id) == bindparam("team_id"))
+        .where(col(Cadence.id) == bindparam("id"))
+        .where(col(Engagement.team_id) == bindparam("team_id"))
+        .order_by(col(EngagementMember.id))
+    )
 
 
 def _details(
@@ -559,8 +600,7 @@ def update(
 def pause(
     *, session: Session, team_id: str, actor: str, ref: str, now: datetime, admins
 ) -> Cadence:
-    cadence = find(session=session, team_id=team_id, ref=ref)
-    before = _change(session, cadence, actor=actor, admins=admins)
+    cadence, before = _find_to_change(session, team_id=team_id, ref=ref, actor=actor, admins=admins)
     if cadence.status == PAUSED:
         raise UserError(f"Cadence #{cadence.id} is already paused.")
     cadence.status = PAUSED
@@ -589,8 +629,7 @@ def skip_next(
     *, session: Session, team_id: str, actor: str, ref: str, now: datetime, admins
 ) -> tuple[Cadence, str]:
     """Skip one occurrence: it is recorded as a skipped check-in, so it can never be sent."""
-    cadence = find(session=session, team_id=team_id, ref=ref)
-    before = _change(session, cadence, actor=actor, admins=admins)
+    cadence, before = _find_to_change(session, team_id=team_id, ref=ref, actor=actor, admins=admins)
     if cadence.status != ACTIVE or cadence.next_run_at is None or not cadence.next_slot:
         raise UserError(f"Cadence #{cadence.id} has no next occurrence to skip.")
     skipped = checkins.skip_occurrence(session, cadence=cadence, now=now)
@@ -712,8 +751,7 @@ def ask_now(
 def delete(
     *, session: Session, team_id: str, actor: str, ref: str, now: datetime, admins
 ) -> Cadence:
-    cadence = find(session=session, team_id=team_id, ref=ref)
-    before = _change(session, cadence, actor=actor, admins=admins)
+    cadence, before = _find_to_change(session, team_id=team_id, ref=ref, actor=actor, admins=admins)
     cadence.status = DELETED
     cadence.next_run_at, cadence.next_slot = None, None
     jobs.cancel(session, now=now, cadence_id=cadence.id)
