@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from sqlmodel import Session
 
@@ -213,19 +214,26 @@ def workspace_of(context: BoltContext, body: dict[str, Any]) -> str:
     )
 
 
-def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
-    """The global middleware that builds the Request for every listener."""
+class RequestContext(Middleware):
+    """The global middleware that builds the Request for every listener. A `Middleware` of
+    its own, not a function: Bolt builds a function middleware's arguments by name at every
+    request (`build_required_kwargs`), a third of what Cadence added to `/cadence help`."""
 
-    def middleware(
-        context: BoltContext, body: dict[str, Any], request: BoltRequest, next: Callable
+    def __init__(self, services: Services, outbox: Outbox) -> None:
+        self.services = services
+        self.outbox = outbox
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
-        headers = request.headers or {}
-        req = context[CONTEXT_KEY] = Request(
+        context, body = req.context, req.body
+        headers = req.headers or {}
+        request = context[CONTEXT_KEY] = Request(
             team_id=workspace_of(context, body),
             user_id=actor_of(body),
-            now=services.clock(),
-            services=services,
-            outbox=outbox,
+            now=self.services.clock(),
+            services=self.services,
+            outbox=self.outbox,
             delivery=delivery_key(body, headers),
             retried=bool(_header(headers, "x-slack-retry-num")),
             deadline=Deadline.after(REQUEST_SECONDS),
@@ -233,10 +241,13 @@ def request_context(services: Services, outbox: Outbox) -> Callable[..., Any]:
         )
         # Every line logged for this delivery names it: Bolt's listener threads and the outbox's
         # inherit it (`logs.ContextExecutor`); each request runs in a context of its own (wsgi).
-        set_log_context(workspace=req.team_id, request=req.delivery)
+        set_log_context(workspace=request.team_id, request=request.delivery)
         return next()
 
-    return middleware
+
+def request_context(services: Services, outbox: Outbox) -> RequestContext:
+    """The request-context middleware for `app.middleware`."""
+    return RequestContext(services, outbox)
 
 
 def _header(headers: dict[str, Any], name: str) -> str:
