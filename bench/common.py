@@ -40,13 +40,14 @@ from storage.db import Database  # noqa: E402
 # --- the figures file -----------------------------------------------------------------------------
 
 _not_recording: str | None = None  # why this run's figures are not the documented ones
+_said_why = False
 
 
 def stop_recording(why: str) -> None:
     """This run's figures are not the ones the docs quote (smaller sizes, a smoke run): print
     them, record none."""
-    global _not_recording
-    _not_recording = why
+    global _not_recording, _said_why
+    _not_recording, _said_why = why, False
 
 
 def record_result(
@@ -67,8 +68,11 @@ def record_result(
     machine is shared and noisy and only ratios compare across runs. The date, the machine
     (cores, load average) and the command line are added, so a reader knows what was run.
     CADENCE_BENCH_RESULTS names another file (a test's)."""
+    global _said_why
     if _not_recording is not None:
-        print(f"(not recorded in bench/results.json: {_not_recording})", flush=True)
+        if not _said_why:  # once a run
+            print(f"(not recorded in bench/results.json: {_not_recording})", flush=True)
+            _said_why = True
         return
 
     def kept(v: float | str) -> float | str:  # two more decimals than shown: enough to compare
@@ -120,6 +124,21 @@ class Scratch:
             url = make_url(self.postgres_url).set(database=name).render_as_string(False)
         migrate.upgrade(url)
         return url
+
+    def copy(self, url: str, label: str) -> str:
+        """A copy of `url`'s PostgreSQL database (`CREATE DATABASE … TEMPLATE`: nobody may be
+        connected to it meanwhile), dropped by close() too; its URL."""
+        name = f"cadence_bench_{self.prefix}_{label}_{uuid.uuid4().hex[:8]}"
+        source = make_url(url).database
+        for db in self.open:  # our own connections to it: closed, opened again when used
+            if make_url(db.engine.url.render_as_string(False)).database == source:
+                db.engine.dispose()
+        admin = create_engine(self.postgres_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+        admin.dispose()
+        self.made.append(name)
+        return make_url(url).set(database=name).render_as_string(False)
 
     def database(self, url: str) -> Database:
         """A Database on `url`, disposed of by close()."""

@@ -32,6 +32,7 @@ PgBouncer in front (tests/test_pooler.py runs the passes through it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import os
@@ -40,6 +41,7 @@ import socketserver
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -54,9 +56,13 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
+sys.path.append(str(ROOT / "tests"))  # tests/pgbouncer.py
 
+import pgbouncer  # noqa: E402  (tests/pgbouncer.py: a PgBouncer of our own)
 from common import Scratch, record_result, stop_recording  # noqa: E402  (bench/ is the script's folder)
 from engine import cadence_row, next_after  # noqa: E402  (bench/engine.py's rows)
+from monday_acks import FormClients, WebFigures, WebProcesses  # noqa: E402
+from monday_pool import Connections  # noqa: E402
 from sqlalchemy import insert, text, update  # noqa: E402
 from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
 
@@ -82,9 +88,11 @@ LATENCY = 0.1  # seconds Slack takes to answer chat.postMessage
 PACE = 1.0  # Slack's pace: one message a second per channel (the engine's default pace too)
 WORKERS = 2
 WARM_ZONE = "Pacific/Kiritimati"  # UTC+14: the warm-up workspace's Monday comes first
-MAX_MINUTES = 15
+MAX_MINUTES = 15  # simulated minutes of passes per zone before giving up on what is left
 WEEK = timedelta(days=7)
-THROTTLE_SECONDS = 600.0  # Slack refusing one workspace outright for ten minutes  # simulated minutes of passes per zone before giving up on what is left
+POOL_SIZE = 8  # PgBouncer's server connections: 4 x the database server's 2 cores
+THINK_S = 1.0  # an ack client's mean pause between requests
+THROTTLE_SECONDS = 600.0  # Slack refusing one workspace outright for ten minutes
 
 
 @dataclass
@@ -93,6 +101,9 @@ class Workspace_:
     zone: str
     lead: str
     channels: list[str] = field(default_factory=list)
+    # where each weekly status update's prompt goes (the vendor's id for a DM, else the
+    # channel) -> its vendor: what the ack clients answer
+    updates: dict[str, str] = field(default_factory=dict)
 
 
 # --- Slack's side, and the app serving the OAuth flow ---------------------------------------------
@@ -223,8 +234,11 @@ def seed_workspace(db: Database, fake: FakeSlack, ws: Workspace_, count: int) ->
         occurrence = next_after(0, "09:00", ws.zone, SEEDED + timedelta(days=27))
         cadences = []
         for i, eid in enumerate(ids):
-            row = cadence_row(eid, 0, "09:00", ws.zone, occurrence, "dm" if i % 3 else "channel")
+            delivery = "dm" if i % 3 else "channel"
+            row = cadence_row(eid, 0, "09:00", ws.zone, occurrence, delivery)
             cadences.append({**row, "team_id": team, "created_by": ws.lead})
+            if row["kind"] == "status_update":
+                ws.updates[vendors[i] if delivery == "dm" else ws.channels[i]] = vendors[i]
         from storage.models import Cadence
 
         conn.execute(insert(Cadence.__table__), cadences)
@@ -404,7 +418,7 @@ def line(label: str, figure: str, target: str = "", ok: bool | None = None) -> N
 
 
 def report_monday(
-    day: Day, expected: int, workers: list[WorkerProcess], concurrency: int
+    day: Day, expected: int, workers: list[WorkerProcess], concurrency: int, title: str
 ) -> dict[str, float]:
     sent = sum(len(v) for v in day.delays.values())
     last = max(max(v) for v in day.delays.values())
@@ -413,7 +427,7 @@ def report_monday(
     median95 = statistics.median(p95s.values())
     worst, best = max(p95s, key=p95s.get), min(p95s, key=p95s.get)
     ratio = p95s[worst] / max(p95s[best], 1e-9)
-    print("Monday 09:00 local", flush=True)
+    print(title, flush=True)
     line("prompts sent", f"{sent} of {expected}", "all", sent == expected)
     line("last prompt out after its 09:00", f"{last:.1f} s simulated, "
          f"{max(day.last_wall.values()):.1f} s wall")  # fmt: skip
@@ -440,7 +454,8 @@ def report_monday(
     return {"last": last, "wall": day.wall, "p95_median": median95, "p95_worst": p95s[worst],
             "spread": p95s[worst] / median95, "ratio": ratio,
             "behind": day.last_wall[worst_zone] / ideal[worst_zone],
-            "rss": max(w.peak_rss_mb for w in workers)}  # fmt: skip
+            "rss": max(w.peak_rss_mb for w in workers),
+            "worker_cpu": sum(w.cpu for w in workers)}  # fmt: skip
 
 
 def report_friday(day: Day, expected: int, workers: list[WorkerProcess]):
@@ -496,9 +511,121 @@ def report_throttled(
     return ratio
 
 
-def run(postgres_url: str, workspaces: int, engagements: int) -> None:
+@dataclass
+class Way:
+    """How the processes reach PostgreSQL: `url` is what they are given (the server itself,
+    or PgBouncer in front of it), `server_url` the same database on the server."""
+
+    name: str  # "postgresql" (direct) or "pgbouncer"
+    url: str
+    server_url: str
+    bouncer: tuple[str, int] | None = None
+
+    @property
+    def label(self) -> str:
+        return "through PgBouncer" if self.bouncer else "directly"
+
+
+@dataclass
+class Monday:
+    """One Monday's figures: the passes' delays, the processes' costs, the acks meanwhile."""
+
+    way: Way
+    day: Day
+    figures: dict[str, float]
+    workers: list[WorkerProcess]
+    web: list[WebFigures]
+    clients: FormClients | None
+    connections: Connections
+    web_errors: int = 0
+
+
+def monday_with_acks(
+    db: Database, fake: FakeSlack, way: Way, warm: Workspace_, made: list[Workspace_],
+    options: argparse.Namespace, log_dir: Path,
+) -> Monday:  # fmt: skip
+    """The Monday's passes through `way`, two web processes up, `options.clients` people
+    answering the prompts through them from the first measured pass to the last."""
+    env = environment(way.url, fake)
+    web_env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("SLACK_", "CADENCE_", "DATABASE_", "WEB_CONCURRENCY", "PORT"))}  # fmt: skip
+    web = WebProcesses(options.web, {**web_env, **env, "PYTHONUNBUFFERED": "1"}, log_dir, way.name)
+    workers = [WorkerProcess(env) for _ in range(WORKERS)]
+    targets = {where: (ws.team_id, user) for ws in made for where, user in ws.updates.items()}
+    clients = None
+    mondays = {ws.team_id: at_local(MONDAY, 9, ws.zone) for ws in made}
+    try:
+        try:
+            warm_monday = {warm.team_id: at_local(MONDAY, 9, warm.zone)}
+            run_day(db, fake, env, warm_monday, "prompt", "prompt", workers)
+            with Connections(way.server_url, way.bouncer) as connections:
+                if options.clients:
+                    clients = FormClients(fake, web.urls, SIGNING_SECRET, targets,
+                                          options.clients, options.think)  # fmt: skip
+                    with clients:
+                        day = run_day(db, fake, env, mondays, "prompt", "prompt", workers)
+                else:
+                    day = run_day(db, fake, env, mondays, "prompt", "prompt", workers)
+        finally:
+            for worker in workers:
+                worker.close()
+        figures_of_web = web.figures()
+        errors = web.errors()
+    finally:
+        web.close()
+    concurrency = load_settings(env).send_concurrency
+    title = f"Monday 09:00 local, {way.label}"
+    expected = sum(len(ws.channels) for ws in made)
+    figures = report_monday(day, expected, workers, concurrency, title)
+    monday = Monday(way, day, figures, workers, figures_of_web, clients, connections, errors)
+    report_web(monday)
+    return monday
+
+
+def report_web(monday: Monday) -> None:
+    """The acks during the burst, each web process's cost, and the connections used."""
+    for figure in monday.web:
+        line(f"{figure.label}: CPU, peak RSS", f"{figure.cpu_s:.1f} s, {figure.peak_rss_mb:.0f} MB")
+    clients = monday.clients
+    if clients is not None:
+        acks = clients.seconds()
+        wall = max(clients.ended - clients.began, 1e-9)
+        failed = clients.failed()
+        print(f"  acks while {clients.count} clients answered prompts (think {clients.think:g} s):"
+              f" {len(acks)} requests, {len(acks) / wall:.1f} a second", flush=True)  # fmt: skip
+        if acks:
+            for kind, label in (("button", "answer button (opens the form)"),
+                                ("submit", "update form submitted")):  # fmt: skip
+                of = clients.seconds(kind)
+                if of:
+                    line(f"  {label}: n, p50 / p99", f"{len(of)}, {p(of, 0.5) * 1e3:.0f} / "
+                         f"{p(of, 0.99) * 1e3:.0f} ms")  # fmt: skip
+            line("acks p50 / p99 (both kinds)",
+                 f"{p(acks, 0.5) * 1e3:.0f} / {p(acks, 0.99) * 1e3:.0f} ms", "p99 < 1 s",
+                 p(acks, 0.99) < 1.0)  # fmt: skip
+        line("requests failed (not 200, no form, refused)", f"{len(failed)}", "0", not failed)
+        for problem in sorted({f"{a.kind} {a.status} {a.problem}" for a in failed})[:3]:
+            print(f"    {problem}", flush=True)
+    line("errors in the web processes' logs", f"{monday.web_errors}")
+    c = monday.connections
+    line("server sessions open / in a transaction (peak)", f"{c.sessions} / {c.busy} "
+         f"(mean in a transaction {c.busy_mean:.1f})")  # fmt: skip
+    if monday.way.bouncer is not None:
+        line("pooler: clients (peak), waiting (peak)", f"{c.clients}, {c.waiting} "
+             f"(longest wait {c.max_wait_s * 1e3:.0f} ms)")  # fmt: skip
+        line("pooler: transactions, a second, mean time",
+             f"{c.transactions}, {c.transactions / max(c.wall_s, 1e-9):.0f}/s, "
+             f"{c.xact_mean_ms:.1f} ms")  # fmt: skip
+        line("pooler: transactions in flight (rate x time)", f"{c.in_flight:.1f} "
+             f"(clients' waits {c.wait_total_s:.1f} s in all)")  # fmt: skip
+
+
+def run(postgres_url: str, workspaces: int, engagements: int, options: argparse.Namespace) -> None:
     scratch = Scratch(postgres_url, prefix="monday")
     fake = FakeSlack(team_id="T0NOBODY").start()
+    logs = tempfile.TemporaryDirectory(prefix="cadence-monday-logs-")
+    log_dir = Path(options.keep_logs or logs.name)
+    log_dir.mkdir(parents=True, exist_ok=True)
     try:
         url = scratch.new("monday")
         db = scratch.database(url)
@@ -509,66 +636,143 @@ def run(postgres_url: str, workspaces: int, engagements: int) -> None:
               f"{time.perf_counter() - began:.0f} s", flush=True)  # fmt: skip
         fake.rate_tiers = True
         fake.delay("chat.postMessage", LATENCY)
-        env = environment(url, fake)
-        workers = [WorkerProcess(env) for _ in range(WORKERS)]
-        mondays = {ws.team_id: at_local(MONDAY, 9, ws.zone) for ws in made}
-        try:
-            warm_monday = {warm.team_id: at_local(MONDAY, 9, warm.zone)}
-            run_day(db, fake, env, warm_monday, "prompt", "prompt", workers)
-            monday = run_day(db, fake, env, mondays, "prompt", "prompt", workers)
-        finally:
-            for worker in workers:
-                worker.close()
-        concurrency = load_settings(env).send_concurrency
-        figures = report_monday(monday, workspaces * engagements, workers, concurrency)
-        print("Database size by table (MB, rows as the statistics estimate them)", flush=True)
-        for name, size, live in table_sizes(db)[:8]:
-            line(name, f"{size:.1f} MB, {live} rows")
-
-        # The week's reminders, overdue notices and escalations are not this measure: cancelled,
-        # so that Friday's passes run the digests alone.
-        cancel_pending(db)
-        workers = [WorkerProcess(env) for _ in range(WORKERS)]
-        fridays = {ws.team_id: at_local(FRIDAY, 16, ws.zone) for ws in made}
-        try:
-            warm_friday = {warm.team_id: at_local(FRIDAY, 16, warm.zone)}
-            run_day(db, fake, env, warm_friday, "digest_post", "digest-post", workers)
-            friday = run_day(db, fake, env, fridays, "digest_post", "digest-post", workers)
-        finally:
-            for worker in workers:
-                worker.close()
-        digest = report_friday(friday, workspaces, workers)
-
-        # The Monday after, one workspace of the first zone refused by Slack on every call
-        # (429, Retry-After 1 s) for ten minutes: the others' delays against the first Monday's.
-        cancel_pending(db)
-        stuck = made[0]
-        fake.throttle(stuck.team_id, retry_after=1, seconds=THROTTLE_SECONDS)
-        workers = [WorkerProcess(env) for _ in range(WORKERS)]
-        after = {team: moment + WEEK for team, moment in mondays.items()}
-        try:
-            warm_next = {warm.team_id: at_local(MONDAY + WEEK, 9, warm.zone)}
-            run_day(db, fake, env, warm_next, "prompt", "prompt", workers)
-            throttled = run_day(db, fake, env, after, "prompt", "prompt", workers, stuck.team_id)
-        finally:
-            for worker in workers:
-                worker.close()
-        refused = [c for c in fake.rate_limited_calls() if c[0] == stuck.team_id]
-        beside = report_throttled(monday, throttled, stuck, made, len(refused))
-        size = f"{workspaces} workspaces x {engagements} engagements"
-        record_result("monday.postgresql.last_prompt", figures["last"], "s", digits=1, note=size,
-                      baseline_ratio=figures["behind"],
-                      baseline="the ideal: every worker thread sending from 09:00")  # fmt: skip
-        record_result("monday.postgresql.worker_peak_rss", figures["rss"], "MB", note=size)
-        record_result("monday.postgresql.p95_spread", figures["spread"], "x", digits=2, note=size)
-        record_result(
-            "monday.postgresql.p95_median", figures["p95_median"], "s", digits=1, note=size
-        )
-        record_result("monday.postgresql.digest_worst", digest["worst"], "s", digits=1, note=size)
-        record_result("monday.postgresql.throttled_p95_ratio", beside, "x", digits=2, note=size)
+        with contextlib.ExitStack() as stack:
+            ways = [Way("postgresql", url, url)]
+            if options.pooler:
+                # The same workspaces, copied before their first Monday (a template copy of the
+                # seeded database), measured through PgBouncer after the direct run.
+                copy = scratch.copy(url, "monday_pooled")
+                Scratch.analyze(scratch.database(copy))  # a copy starts without statistics
+                bouncer = stack.enter_context(
+                    pgbouncer.pgbouncer(postgres_url, pool_size=options.pool_size)
+                )
+                ways.append(Way("pgbouncer", bouncer.url_for(copy), copy,
+                                (bouncer.host, bouncer.port)))  # fmt: skip
+                print(f"PgBouncer {bouncer.host}:{bouncer.port}: pool_mode = transaction, "
+                      f"default_pool_size = {options.pool_size}", flush=True)  # fmt: skip
+            mondays = []
+            for way in ways:
+                way_db = db if way.server_url == url else scratch.database(way.server_url)
+                mondays.append(monday_with_acks(way_db, fake, way, warm, made, options, log_dir))
+            main = mondays[-1]  # the pooler's when there is one: the rest runs through it
+            main_db = db if main.way.server_url == url else scratch.database(main.way.server_url)
+            if len(mondays) == 2:
+                report_beside(mondays[0], mondays[1])
+            print("Database size by table (MB, rows as the statistics estimate them)", flush=True)
+            for name, size, live in table_sizes(main_db)[:8]:
+                line(name, f"{size:.1f} MB, {live} rows")
+            rest = the_rest(main_db, fake, main, warm, made)
+        record(mondays, rest, workspaces, engagements)
     finally:
         fake.stop()
         scratch.close()
+        logs.cleanup()
+
+
+def report_beside(direct: Monday, pooled: Monday) -> None:
+    """The two Mondays' headline figures side by side, the pooler's against the direct's."""
+    print("Through PgBouncer against directly (same run, same workspaces)", flush=True)
+    for key, label in (("last", "last prompt out (simulated s)"),
+                       ("p95_median", "median workspace's p95 delay (s)"),
+                       ("wall", "wall time of the passes (s)"),
+                       ("worker_cpu", "workers' CPU (s)")):  # fmt: skip
+        a, b = direct.figures[key], pooled.figures[key]
+        line(label, f"{b:.1f} against {a:.1f}: {b / max(a, 1e-9):.2f}x")
+    if direct.clients and pooled.clients and direct.clients.acks and pooled.clients.acks:
+        a, b = p(direct.clients.seconds(), 0.99), p(pooled.clients.seconds(), 0.99)
+        line("acks p99", f"{b * 1e3:.0f} against {a * 1e3:.0f} ms: {b / max(a, 1e-9):.2f}x")
+
+
+@dataclass
+class Rest:
+    """Friday's digests and the throttled Monday after, through the main way."""
+
+    digest: dict[str, float]
+    throttled_ratio: float
+
+
+def the_rest(db: Database, fake: FakeSlack, monday: Monday, warm: Workspace_,
+             made: list[Workspace_]) -> Rest:  # fmt: skip
+    """Friday's digests, then the Monday after with one workspace refused by Slack."""
+    env = environment(monday.way.url, fake)
+    # The week's reminders, overdue notices and escalations are not this measure: cancelled,
+    # so that Friday's passes run the digests alone.
+    cancel_pending(db)
+    workers = [WorkerProcess(env) for _ in range(WORKERS)]
+    fridays = {ws.team_id: at_local(FRIDAY, 16, ws.zone) for ws in made}
+    try:
+        warm_friday = {warm.team_id: at_local(FRIDAY, 16, warm.zone)}
+        run_day(db, fake, env, warm_friday, "digest_post", "digest-post", workers)
+        friday = run_day(db, fake, env, fridays, "digest_post", "digest-post", workers)
+    finally:
+        for worker in workers:
+            worker.close()
+    digest = report_friday(friday, len(made), workers)
+
+    # The Monday after, one workspace of the first zone refused by Slack on every call
+    # (429, Retry-After 1 s) for ten minutes: the others' delays against the first Monday's.
+    cancel_pending(db)
+    stuck = made[0]
+    fake.throttle(stuck.team_id, retry_after=1, seconds=THROTTLE_SECONDS)
+    workers = [WorkerProcess(env) for _ in range(WORKERS)]
+    after = {ws.team_id: at_local(MONDAY, 9, ws.zone) + WEEK for ws in made}
+    try:
+        warm_next = {warm.team_id: at_local(MONDAY + WEEK, 9, warm.zone)}
+        run_day(db, fake, env, warm_next, "prompt", "prompt", workers)
+        throttled = run_day(db, fake, env, after, "prompt", "prompt", workers, stuck.team_id)
+    finally:
+        for worker in workers:
+            worker.close()
+    refused = [c for c in fake.rate_limited_calls() if c[0] == stuck.team_id]
+    ratio = report_throttled(monday.day, throttled, stuck, made, len(refused))
+    return Rest(digest, ratio)
+
+
+def record(mondays: list[Monday], rest: Rest, workspaces: int, engagements: int) -> None:
+    """Each Monday's figures under its way's name; the rest under the main way's."""
+    size = f"{workspaces} workspaces x {engagements} engagements"
+    for monday in mondays:
+        f, name = monday.figures, f"monday.{monday.way.name}"
+        record_result(f"{name}.last_prompt", f["last"], "s", digits=1, note=size,
+                      baseline_ratio=f["behind"],
+                      baseline="the ideal: every worker thread sending from 09:00")  # fmt: skip
+        record_result(f"{name}.worker_peak_rss", f["rss"], "MB", note=size)
+        record_result(f"{name}.worker_cpu", f["worker_cpu"], "s", digits=1, note=size)
+        record_result(f"{name}.p95_spread", f["spread"], "x", digits=2, note=size)
+        record_result(f"{name}.p95_median", f["p95_median"], "s", digits=1, note=size)
+        c = monday.connections
+        record_result(f"{name}.sessions_peak", c.sessions, "", note=size)
+        record_result(f"{name}.in_transaction_peak", c.busy, "", note=size)
+        record_result(f"{name}.in_transaction_mean", c.busy_mean, "", digits=1, note=size)
+        if monday.way.bouncer is not None:
+            record_result(f"{name}.clients_peak", c.clients, "", note=size)
+            record_result(f"{name}.waiting_peak", c.waiting, "", note=size)
+            record_result(f"{name}.transactions_per_s", c.transactions / max(c.wall_s, 1e-9),
+                          "", note=size)  # fmt: skip
+            record_result(f"{name}.xact_mean", c.xact_mean_ms, "ms", digits=1, note=size)
+        web = monday.web
+        if web:
+            record_result(f"{name}.web_cpu", (min(w.cpu_s for w in web), max(w.cpu_s for w in web)),
+                          "s", digits=1, note=size)  # fmt: skip
+            record_result(f"{name}.web_peak_rss", max(w.peak_rss_mb for w in web), "MB", note=size)
+        clients = monday.clients
+        if clients is not None and clients.acks:
+            acks = clients.seconds()
+            record_result(f"{name}.acks", len(acks), "", note=size)
+            record_result(f"{name}.acks_per_s", len(acks) / max(clients.ended - clients.began,
+                          1e-9), "", digits=1, note=size)  # fmt: skip
+            record_result(f"{name}.ack_p50", p(acks, 0.5) * 1e3, "ms", note=size)
+            record_result(f"{name}.ack_p99", p(acks, 0.99) * 1e3, "ms", note=size)
+            record_result(f"{name}.acks_failed", len(clients.failed()), "", note=size)
+    if len(mondays) == 2:
+        direct, pooled = mondays
+        record_result("monday.pgbouncer.last_prompt_ratio",
+                      pooled.figures["last"] / direct.figures["last"], "x", digits=2, note=size,
+                      baseline_ratio=pooled.figures["last"] / direct.figures["last"],
+                      baseline="the direct run's last prompt, same run")  # fmt: skip
+    name = f"monday.{mondays[-1].way.name}"
+    record_result(f"{name}.digest_worst", rest.digest["worst"], "s", digits=1, note=size)
+    record_result(f"{name}.throttled_p95_ratio", rest.throttled_ratio, "x", digits=2, note=size)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -577,12 +781,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engagements", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="10 workspaces x 10 engagements")
     parser.add_argument("--postgres-url", default=os.environ.get("CADENCE_BENCH_PG", DEFAULT_PG))
+    parser.add_argument("--pooler", action="store_true",
+                        help="the Monday directly, then again (and Friday and the Monday after) "
+                             "through a PgBouncer in transaction mode")  # fmt: skip
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=POOL_SIZE,
+        help="PgBouncer's default_pool_size (server connections)",
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=50,
+        help="people answering prompts through the web processes (0: none)",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=THINK_S,
+        help="a client's mean pause between its requests, in seconds",
+    )
+    parser.add_argument("--web", type=int, default=2, help="web processes (the Procfile's line)")
+    parser.add_argument("--keep-logs", metavar="DIR", help="keep the web processes' logs here")
     args = parser.parse_args(argv)
     if args.quick:
         args.workspaces = args.engagements = 10
     if (args.workspaces, args.engagements) != (100, 100):
         stop_recording(f"{args.workspaces} x {args.engagements}, not 100 x 100")
-    run(args.postgres_url, args.workspaces, args.engagements)
+    elif not args.pooler or (args.clients, args.think, args.web) != (50, THINK_S, 2):
+        stop_recording("not the documented run (--pooler, 50 clients, 2 web processes)")
+    if args.pooler and not pgbouncer.available():
+        parser.error(f"--pooler: PgBouncer is not installed ({pgbouncer.PGBOUNCER})")
+    run(args.postgres_url, args.workspaces, args.engagements, args)
     return 0
 
 
