@@ -90,7 +90,11 @@ WORKERS = 2
 WARM_ZONE = "Pacific/Kiritimati"  # UTC+14: the warm-up workspace's Monday comes first
 MAX_MINUTES = 15  # simulated minutes of passes per zone before giving up on what is left
 WEEK = timedelta(days=7)
-POOL_SIZE = 8  # PgBouncer's server connections: 4 x the database server's 2 cores
+# PgBouncer's server connections (default_pool_size), as docs/operations.md's example: 8 (4 x
+# the database server's 2 cores) held 20 workspaces' acks at p99 1.2 s, every server
+# connection busy and 35 clients waiting at the peak (the processes hold a connection while
+# they compute between statements, so the pool covers their threads, not the cores)
+POOL_SIZE = 20
 THINK_S = 1.0  # an ack client's mean pause between requests
 THROTTLE_SECONDS = 600.0  # Slack refusing one workspace outright for ten minutes
 
@@ -499,6 +503,9 @@ def report_throttled(
           f"call for {THROTTLE_SECONDS / 60:.0f} minutes", flush=True)  # fmt: skip
     sent = len(throttled.delays.get(stuck.team_id, []))
     line(f"{stuck.team_id}: refused calls, prompts sent", f"{refused}, {sent}")
+    line("wall time of the passes, beside it / without it",
+         f"{throttled.wall:.1f} s ({len(throttled.passes)} minutes) / {plain.wall:.1f} s "
+         f"({len(plain.passes)} minutes)")  # fmt: skip
     ratio = statistics.median(p95s(throttled, others)) / statistics.median(p95s(plain, others))
     line("others' median p95, beside it / without it", f"{ratio:.2f}x", "within 1.2x",
          ratio <= 1.2)  # fmt: skip
@@ -540,32 +547,45 @@ class Monday:
     web_errors: int = 0
 
 
-def monday_with_acks(
-    db: Database, fake: FakeSlack, way: Way, warm: Workspace_, made: list[Workspace_],
-    options: argparse.Namespace, log_dir: Path,
-) -> Monday:  # fmt: skip
-    """The Monday's passes through `way`, two web processes up, `options.clients` people
-    answering the prompts through them from the first measured pass to the last."""
+@dataclass
+class Passes:
+    """One day's passes with the web processes up and people answering prompts meanwhile."""
+
+    day: Day
+    workers: list[WorkerProcess]
+    web: list[WebFigures]
+    clients: FormClients | None
+    connections: Connections
+    web_errors: int
+
+
+def passes_with_clients(
+    db: Database, fake: FakeSlack, way: Way, made: list[Workspace_], moments: dict[str, datetime],
+    warm_moments: dict[str, datetime], options: argparse.Namespace, log_dir: Path,
+    label: str, excluding: str = "",
+) -> Passes:  # fmt: skip
+    """The prompts' passes at `moments` through `way` (after the warm-up workspace's at
+    `warm_moments`), `options.web` web processes up and `options.clients` people answering
+    the prompts through them from the first measured pass to the last."""
     env = environment(way.url, fake)
     web_env = {k: v for k, v in os.environ.items()
                if not k.startswith(("SLACK_", "CADENCE_", "DATABASE_", "WEB_CONCURRENCY", "PORT"))}  # fmt: skip
-    web = WebProcesses(options.web, {**web_env, **env, "PYTHONUNBUFFERED": "1"}, log_dir, way.name)
+    web = WebProcesses(options.web, {**web_env, **env, "PYTHONUNBUFFERED": "1"}, log_dir, label)
     workers = [WorkerProcess(env) for _ in range(WORKERS)]
     targets = {where: (ws.team_id, user) for ws in made for where, user in ws.updates.items()}
     clients = None
-    mondays = {ws.team_id: at_local(MONDAY, 9, ws.zone) for ws in made}
     try:
         try:
-            warm_monday = {warm.team_id: at_local(MONDAY, 9, warm.zone)}
-            run_day(db, fake, env, warm_monday, "prompt", "prompt", workers)
+            run_day(db, fake, env, warm_moments, "prompt", "prompt", workers)
             with Connections(way.server_url, way.bouncer) as connections:
                 if options.clients:
                     clients = FormClients(fake, web.urls, SIGNING_SECRET, targets,
                                           options.clients, options.think)  # fmt: skip
                     with clients:
-                        day = run_day(db, fake, env, mondays, "prompt", "prompt", workers)
+                        day = run_day(db, fake, env, moments, "prompt", "prompt", workers,
+                                      excluding)  # fmt: skip
                 else:
-                    day = run_day(db, fake, env, mondays, "prompt", "prompt", workers)
+                    day = run_day(db, fake, env, moments, "prompt", "prompt", workers, excluding)
         finally:
             for worker in workers:
                 worker.close()
@@ -573,11 +593,23 @@ def monday_with_acks(
         errors = web.errors()
     finally:
         web.close()
-    concurrency = load_settings(env).send_concurrency
+    return Passes(day, workers, figures_of_web, clients, connections, errors)
+
+
+def monday_with_acks(
+    db: Database, fake: FakeSlack, way: Way, warm: Workspace_, made: list[Workspace_],
+    options: argparse.Namespace, log_dir: Path,
+) -> Monday:  # fmt: skip
+    """The first Monday through `way`, with the acks meanwhile; its figures printed."""
+    mondays = {ws.team_id: at_local(MONDAY, 9, ws.zone) for ws in made}
+    warm_monday = {warm.team_id: at_local(MONDAY, 9, warm.zone)}
+    run = passes_with_clients(db, fake, way, made, mondays, warm_monday, options, log_dir, way.name)
+    concurrency = load_settings(environment(way.url, fake)).send_concurrency
     title = f"Monday 09:00 local, {way.label}"
     expected = sum(len(ws.channels) for ws in made)
-    figures = report_monday(day, expected, workers, concurrency, title)
-    monday = Monday(way, day, figures, workers, figures_of_web, clients, connections, errors)
+    figures = report_monday(run.day, expected, run.workers, concurrency, title)
+    monday = Monday(way, run.day, figures, run.workers, run.web, run.clients, run.connections,
+                    run.web_errors)  # fmt: skip
     report_web(monday)
     return monday
 
@@ -661,7 +693,7 @@ def run(postgres_url: str, workspaces: int, engagements: int, options: argparse.
             print("Database size by table (MB, rows as the statistics estimate them)", flush=True)
             for name, size, live in table_sizes(main_db)[:8]:
                 line(name, f"{size:.1f} MB, {live} rows")
-            rest = the_rest(main_db, fake, main, warm, made)
+            rest = the_rest(main_db, fake, main, warm, made, options, log_dir)
         record(mondays, rest, workspaces, engagements)
     finally:
         fake.stop()
@@ -692,7 +724,7 @@ class Rest:
 
 
 def the_rest(db: Database, fake: FakeSlack, monday: Monday, warm: Workspace_,
-             made: list[Workspace_]) -> Rest:  # fmt: skip
+             made: list[Workspace_], options: argparse.Namespace, log_dir: Path) -> Rest:  # fmt: skip
     """Friday's digests, then the Monday after with one workspace refused by Slack."""
     env = environment(monday.way.url, fake)
     # The week's reminders, overdue notices and escalations are not this measure: cancelled,
@@ -714,15 +746,11 @@ def the_rest(db: Database, fake: FakeSlack, monday: Monday, warm: Workspace_,
     cancel_pending(db)
     stuck = made[0]
     fake.throttle(stuck.team_id, retry_after=1, seconds=THROTTLE_SECONDS)
-    workers = [WorkerProcess(env) for _ in range(WORKERS)]
     after = {ws.team_id: at_local(MONDAY, 9, ws.zone) + WEEK for ws in made}
-    try:
-        warm_next = {warm.team_id: at_local(MONDAY + WEEK, 9, warm.zone)}
-        run_day(db, fake, env, warm_next, "prompt", "prompt", workers)
-        throttled = run_day(db, fake, env, after, "prompt", "prompt", workers, stuck.team_id)
-    finally:
-        for worker in workers:
-            worker.close()
+    warm_next = {warm.team_id: at_local(MONDAY + WEEK, 9, warm.zone)}
+    # The clients answer this Monday's prompts too: the first Monday, its baseline, had them.
+    throttled = passes_with_clients(db, fake, monday.way, made, after, warm_next, options,
+                                    log_dir, f"{monday.way.name}-throttled", stuck.team_id).day  # fmt: skip
     refused = [c for c in fake.rate_limited_calls() if c[0] == stuck.team_id]
     ratio = report_throttled(monday.day, throttled, stuck, made, len(refused))
     return Rest(digest, ratio)

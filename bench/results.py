@@ -32,7 +32,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
-DOCS = (ROOT / "README.md", ROOT / "docs" / "reliability.md", ROOT / "bench" / "README.md")
+DOCS = (
+    ROOT / "README.md",
+    ROOT / "docs" / "reliability.md",
+    ROOT / "docs" / "operations.md",  # the sizing, from bench/monday.py's figures
+    ROOT / "bench" / "README.md",
+)
 
 MARKER = re.compile(r"<!--fig:(?P<name>[\w.\-]+?)(?P<date>@date)?-->(?P<text>.*?)<!--/fig-->")
 OPEN = re.compile(r"<!--fig:")
