@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks import kit
 from bot.domain.command_reference import ECHO_LIMIT, shorten
 
 MAX_MESSAGE_BLOCKS = 50
@@ -101,7 +102,9 @@ def message(text: str, blocks: Sequence[Block | dict[str, Any]] = ()) -> dict[st
 
 
 def plain_message(text: str) -> dict[str, Any]:
-    return message(text, [section(text)] if len(text) <= MAX_SECTION_TEXT else [])
+    """A message of one section (a plain dict: most replies are one, and slack_sdk's objects
+    cost more than the rest of building them); text past a section's limit: no blocks."""
+    return message(text, [kit.section(text)] if 0 < len(text) <= MAX_SECTION_TEXT else [])
 
 
 def timezone_block_id(timezone: str) -> str:
