@@ -350,7 +350,7 @@ class StatementCounter:
 
 
 def digest_job(ids: list[int]) -> ClaimedJob:
-    """A `DIGEST_POST` job as `digests._plan_post` plans it for the workspace's channel."""
+    """A `DIGEST_POST` job as `digest_plans._plan_post` plans it for the workspace's channel."""
     return ClaimedJob(
         id=1, team_id=TEAM, key=f"digest-post:digest:team={TEAM}:channel={DIGEST_CHANNEL}",
         kind=JobKind.DIGEST_POST, due_at=NOW, attempts=1, cadence_id=None, checkin_id=None,

@@ -1,6 +1,6 @@
 """`/cadence digest preview` and `/cadence digest send`: the digest, now. The command checks
 who may, plans the digest as engine jobs and acknowledges; the build runs on the engine's
-threads (`bot/engine/digests.py`), never on the thread that acknowledges requests."""
+threads (`bot/engine/digests.py`; planned by `digest_plans.py`), never on the thread that acknowledges requests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from bot.blocks.common import channel_link, plain_message
 from bot.blocks.help import usage_reply
 from bot.domain import roles, workspaces
 from bot.domain.errors import NotAllowed
-from bot.engine import digests
+from bot.engine import digest_plans
 from handlers.context import Command
 from storage import job_keys
 
@@ -24,7 +24,7 @@ def preview_command(cmd: Command) -> None:
             session, team_id=req.team_id, user_id=req.user_id, admins=req.admins
         )
         if ids:
-            digests.plan_preview(
+            digest_plans.plan_preview(
                 session, team_id=req.team_id, to=req.user_id, engagement_ids=ids,
                 request=req.delivery, now=req.now,
             )  # fmt: skip
@@ -59,7 +59,7 @@ def send_command(cmd: Command) -> None:
             routes = workspaces.digest_routes(session, team_id=req.team_id)
             if routes:
                 workspaces.claim_manual_send(session, team_id=req.team_id, actor=actor, now=req.now)
-                digests.plan_digest(
+                digest_plans.plan_digest(
                     session,
                     team_id=req.team_id,
                     key=job_keys.digest_sent_now(req.team_id, req.delivery),

@@ -9,7 +9,8 @@ its pending jobs and its place in planning (`workspace.uninstalled_at`) until it
 Cadence again; `forget` deletes every row it has, for an admin who asks.
 
 The tokens are stored encrypted (`storage/encryption.py`): the store seals and opens them in
-its own statements (`SealedInstallationStore`), `bot_of` and `bot_token` open what they read. A token no key
+its own statements (`SealedInstallationStore`, in `oauth_stores.py`: only the install flow
+opens a store), `bot_of` and `bot_token` open what they read. A token no key
 opens, or one in plain text, is refused loudly: logged as an error, and the workspace is served
 as if it had no installation (nothing is sent with a value that is not its token).
 """
@@ -20,52 +21,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import ColumnElement, Engine, delete, desc, exists, func, select, update
 from sqlmodel import Session, SQLModel, col
 
-from storage.encryption import Keys, UnreadableSecret, seal_columns, where
+from storage.encryption import Keys, UnreadableSecret, where
 from storage.jobs import JobStatus
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, Engagement, ScheduledJob, Workspace
 from storage.sqlite_locking import READ_ONLY
 
-STATE_EXPIRATION_SECONDS = 600  # an install started and not finished within ten minutes is void
 log = logging.getLogger(__name__)
-
-
-class SealedInstallationStore(SQLAlchemyInstallationStore):
-    """slack_sdk's SQLAlchemy store with its secret columns sealed: what `save` writes is
-    encrypted, what `find_*` reads is decrypted. A stored token it cannot open makes the
-    workspace look not installed (Bolt refuses its requests) and is logged as an error."""
-
-    def __init__(self, client_id: str, engine: Engine, keys: Keys):
-        super().__init__(client_id=client_id, engine=engine, logger=log)
-        seal_columns((self.bots, self.installations), keys)
-
-    def find_bot(self, **kwargs):  # type: ignore[override]
-        try:
-            return super().find_bot(**kwargs)
-        except UnreadableSecret as e:
-            log.error("refused a stored token: %s", e)
-            return None
-
-    def find_installation(self, **kwargs):  # type: ignore[override]
-        try:
-            return super().find_installation(**kwargs)
-        except UnreadableSecret as e:
-            log.error("refused a stored token: %s", e)
-            return None
-
-
-def installation_store(engine: Engine, client_id: str, keys: Keys) -> SealedInstallationStore:
-    """slack_sdk's store over Cadence's database (its tables are Alembic's, not created here),
-    its tokens encrypted with `keys`."""
-    return SealedInstallationStore(client_id=client_id, engine=engine, keys=keys)
-
-
-def state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
-    return SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine)
 
 
 def bot_token(engine: Engine, *, client_id: str, team_id: str, keys: Keys) -> str | None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from storage import oauth_tables
 from storage.assurance_statuses import assurance_status_check
 from storage.deliverable_statuses import deliverable_status_check
 from storage.statuses import FINISHED_JOBS, CheckInStatus, JobStatus, RecipientStatus, one_of
@@ -835,16 +834,11 @@ class AssuranceEvent(SQLModel, table=True):
     at: datetime = moment()
 
 
-# Slack's OAuth tables, as slack_sdk's SQLAlchemy installation and state stores define them (the
-# stores read and write them; `storage/installations.py`), on this metadata so that Alembic owns
-# them like every other table (migration 0013). Installations and bots carry `team_id`; the
-# state of an install in progress belongs to no workspace yet.
-SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
-    SQLModel.metadata, SQLAlchemyInstallationStore.default_installations_table_name
-)
-SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(
-    SQLModel.metadata, SQLAlchemyInstallationStore.default_bots_table_name
-)
+# Slack's OAuth tables, as slack_sdk's SQLAlchemy installation and state stores define them
+# (`storage/oauth_tables.py`, which says why they are written out), on this metadata so that
+# Alembic owns them like every other table (migration 0013).
+SLACK_INSTALLATIONS = oauth_tables.installations_table(SQLModel.metadata)
+SLACK_BOTS = oauth_tables.bots_table(SQLModel.metadata)
 # The secrets these tables hold, stored encrypted (`storage/encryption.py`; migration 0023
 # widened them for the ciphertext: a Fernet token of a 255-character secret is 420 characters).
 # Cadence asks for bot tokens only; a user token or webhook URL would be sealed all the same.
@@ -862,9 +856,7 @@ SEALED_COLUMNS = {
 for _table, _names in SEALED_COLUMNS.items():
     for _name in _names:
         _table.c[_name].type = String(SEALED_LENGTH)
-SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(
-    SQLModel.metadata, SQLAlchemyOAuthStateStore.default_table_name
-)
+SLACK_OAUTH_STATES = oauth_tables.states_table(SQLModel.metadata)
 
 
 class RoundupItem(SQLModel, table=True):

@@ -94,6 +94,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
+    with the_fake() as fake:
+        yield fake
+        assert fake.block_errors == [], f"Slack would have rejected: {fake.block_errors}"
+
+
+@contextmanager
+def the_fake() -> Iterator[FakeSlack]:
+    """The fake Slack of `fake_slack`: its people and channels (for a probe outside pytest)."""
     with FakeSlack(team_id=TEAM) as fake:
         fake.add_user(LEAD, name="lena.lead", tz="Europe/Berlin")
         fake.add_user(LEAD2, name="lars.lead", tz="Europe/Berlin")
@@ -108,7 +116,6 @@ def fake_slack() -> Iterator[FakeSlack]:
         fake.add_channel(SHARED, name="acme-globex", is_ext_shared=True)
         fake.add_channel(DIGEST, name="exec-digest")
         yield fake
-        assert fake.block_errors == [], f"Slack would have rejected: {fake.block_errors}"
 
 
 # --- databases -----------------------------------------------------------------------------------

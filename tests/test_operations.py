@@ -38,7 +38,7 @@ from test_cli_and_serving import clean_env, free_port, run_bot
 from waiting import wait_until
 
 from bot.engine import ticker
-from bot.engine.tick import last_heartbeat, process_name
+from bot.engine.heartbeat import last_heartbeat, process_name
 from bot.entry.cli import EXIT_DATABASE, EXIT_FAILED, main
 from bot.platform import logs
 from bot.platform.services import Services

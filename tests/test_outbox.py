@@ -34,9 +34,14 @@ RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
 
 
 def test_every_job_kind_has_exactly_one_handler():
+    """Each handler is named by `module:function` and imported when first asked for: each
+    must import and be a function."""
     assert set(job_kinds.KINDS) == set(JobKind)
     for kind, handler in job_kinds.KINDS.items():
         assert (handler.builds_message is None) != (handler.works_in_database is None), kind
+        found = handler.works_in_database if handler.in_database else handler.builds_message
+        assert callable(found), kind
+        assert found.__name__ == handler.where.split(":")[1], kind
     assert job_kinds.handler_for("no_such_kind") is None
 
 

@@ -1,6 +1,7 @@
-"""The executive digest as engine jobs: planned when due, built when run, posted once.
+"""The executive digest as engine jobs: planned when due (`digest_plans.py`), built when run
+(here), posted once.
 
-- The planner calls `plan_due` each pass: a workspace whose digest is due gets one `DIGEST`
+- The planner calls `digest_plans.plan_due` each pass: a workspace whose digest is due gets one `DIGEST`
   job for that slot (unique key: a second process, or a pass run twice, plans nothing more),
   and its next run moves on. A workspace down for weeks gets one digest, not one per week.
 - `DIGEST` (database kind) plans one `DIGEST_POST` per digest channel with the engagements it
@@ -13,6 +14,9 @@
   and chart, not one each.
   `/cadence digest preview` plans a `DIGEST_POST` to the requester's DM.
 Building happens here, on the engine's threads: never on a thread that acknowledges requests.
+The planning is a module of its own so that `/cadence digest` plans without importing the
+building (the digest's blocks, the chart's rows): the `web` process loads this module only if
+it runs a digest job itself (tests/test_web_memory.py).
 """
 
 from __future__ import annotations
@@ -26,116 +30,15 @@ from sqlmodel import Session, select
 
 from bot.blocks import chart, chart_rows
 from bot.blocks.digest import DigestScope, digest_message, ordered
-from bot.domain import figures, workspaces
+from bot.domain import figures
 from bot.engine.delivery import Message
 from bot.engine.sender import Sender
 from bot.platform import collector
 from storage import job_keys, jobs
-from storage.db import Database
 from storage.jobs import JobKind
 from storage.models import Workspace
 
 log = logging.getLogger(__name__)
-
-
-def plan_due(db: Database, now: datetime) -> list[str]:
-    """Plan the digest of every workspace whose time has come (and schedule the first run of
-    those never scheduled); one line per digest planned."""
-    lines: list[str] = []
-    with db.session() as session:
-        for workspace in workspaces.due_for_digest(session, now):
-            slot = workspaces.latest_slot(workspace, now)
-            workspace.digest_next_run_at = workspaces.next_digest(workspace, now)
-            session.add(workspace)
-            if slot is None:
-                continue
-            key = job_keys.digest(workspace.team_id, slot)
-            if plan_digest(session, team_id=workspace.team_id, key=key, now=now):
-                lines.append(f"{now.isoformat()} digest of {workspace.team_id} planned ({key})")
-    return lines
-
-
-def plan_digest(session: Session, *, team_id: str, key: str, now: datetime) -> bool:
-    """The workspace's digest, posted to every digest channel (scheduled, or `digest send`)."""
-    return (
-        jobs.plan(session, team_id=team_id, key=key, kind=JobKind.DIGEST, due_at=now, now=now)
-        is not None
-    )
-
-
-def plan_preview(
-    session: Session,
-    *,
-    team_id: str,
-    to: str,
-    engagement_ids: Sequence[int],
-    request: str,
-    now: datetime,
-) -> None:
-    """The digest of the engagements the person may see, to their DM only."""
-    workspace = workspaces.ensure(session, team_id=team_id, now=now)
-    _plan_post(
-        session,
-        team_id=team_id,
-        key=job_keys.digest_preview(request),
-        to=to,
-        engagement_ids=engagement_ids,
-        now=now,
-        since=workspaces.since_last(workspace, now),
-        preview=True,
-    )
-
-
-def plan_posts(session: Session, job: jobs.ClaimedJob, now: datetime) -> str:
-    """`DIGEST`: one post per digest channel, each with the engagements it covers."""
-    workspace = workspaces.ensure(session, team_id=job.team_id, now=now)
-    since = workspaces.since_last(workspace, now)
-    routes = workspaces.digest_routes(session, team_id=job.team_id)
-    for channel, engagement_ids in routes.items():
-        _plan_post(
-            session,
-            team_id=job.team_id,
-            key=job_keys.digest_post(job.key, channel),
-            to=channel,
-            engagement_ids=engagement_ids,
-            now=now,
-            since=since,
-            preview=False,
-        )
-    workspace.digest_last_run_at = now
-    session.add(workspace)
-    if not routes:
-        return f"{job.key}: no engagement has a digest channel; nothing to post"
-    return f"{job.key}: posts planned for {', '.join(routes)}"
-
-
-def _plan_post(
-    session: Session,
-    *,
-    team_id: str,
-    key: str,
-    to: str,
-    engagement_ids: Sequence[int],
-    now: datetime,
-    since: datetime,
-    preview: bool,
-) -> None:
-    jobs.plan(
-        session,
-        team_id=team_id,
-        key=key,
-        kind=JobKind.DIGEST_POST,
-        due_at=now,
-        now=now,
-        payload={
-            "channel": to,
-            "engagement_ids": list(engagement_ids),
-            "as_of": now.isoformat(),
-            "since": since.isoformat(),
-            "preview": preview,
-        },
-        user_id=to if to[:1] in "UW" else None,
-    )
 
 
 def _figures(sender: Sender, job: jobs.ClaimedJob) -> tuple[list[figures.Figures], DigestScope]:

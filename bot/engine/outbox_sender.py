@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.engine import runner
+from bot.engine.heartbeat import process_name
 from bot.engine.sender import Pacer, Sender
-from bot.engine.tick import process_name
 from bot.platform.logs import ContextExecutor
 from bot.platform.services import Services
 

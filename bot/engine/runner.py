@@ -175,7 +175,7 @@ def _by_lane(
     by_lane: dict[str, list[jobs.ClaimedJob]] = defaultdict(list)
     for job in put_off_if_throttled(sender, claimed):
         handler = job_kinds.handler_for(job.kind)
-        if handler is not None and handler.works_in_database is not None:
+        if handler is not None and handler.in_database:
             if stop is not None and stop.asked:
                 stop.skip([job])
             else:
@@ -237,15 +237,16 @@ def run_job(sender: Sender, job: jobs.ClaimedJob) -> None:
     if handler is None:
         finish(sender, job, JobStatus.FAILED, error=f"unknown job kind {job.kind}")
         return
-    if handler.works_in_database is not None:
+    if (works := handler.works_in_database) is not None:
         with sender.db.session() as session:
-            done = handler.works_in_database(session, job, sender.now)
+            done = works(session, job, sender.now)
             jobs.finish(session, job, owner=sender.owner, now=sender.now, status=JobStatus.DONE)
             sender.planned.extend(jobs.planned_keys(session))
         sender.say(done)
         return
-    assert handler.builds_message is not None
-    message = handler.builds_message(sender, job)
+    builds = handler.builds_message
+    assert builds is not None
+    message = builds(sender, job)
     if message is not None and not held_back(sender, job, message):
         send(sender, job, message)
 
@@ -269,7 +270,7 @@ def put_off_if_throttled(
                 wait = 0
             waits[job.team_id] = wait
         handler = job_kinds.handler_for(job.kind)
-        in_database = handler is not None and handler.works_in_database is not None
+        in_database = handler is not None and handler.in_database
         if waits[job.team_id] and not in_database and job.kind != jobs.JobKind.HOME:
             later.append((job, wait_seconds(waits[job.team_id])))
         else:

@@ -19,27 +19,15 @@ is used: in a running process it is never fixed, so it is the wall clock.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlmodel import select
-
-from bot.engine import delivery, digests, planner, retention_jobs, runner
+from bot.engine import delivery, digest_plans, planner, retention_jobs, runner
+from bot.engine.heartbeat import process_name, record_heartbeat
 from bot.platform.services import Services
 from storage import pruning
-from storage.db import Database
-from storage.models import TickerHeartbeat
-
-
-def process_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:64]
-
-
-STALE_AFTER_MIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -116,7 +104,7 @@ def tick(
     try:
         planned = planner.plan_due(services.db, now, stopping=watch.stopping)
         if not watch.stopping.is_set():  # stopping: digests are planned by the next pass
-            planned += digests.plan_due(services.db, now)
+            planned += digest_plans.plan_due(services.db, now)
             planned += retention_jobs.plan_due(services.db, now)
     finally:
         planning.set()
@@ -137,25 +125,3 @@ def tick(
         failed=list(sender.failed),
         pruned=pruned,
     )
-
-
-def record_heartbeat(db: Database, now: datetime, *, at: datetime) -> None:
-    """This process finished a pass at the wall-clock moment `at` (for /healthz). Heartbeats of
-    processes gone silent are pruned with the rest (`storage/pruning.py`)."""
-    name = process_name()
-    with db.session() as session:
-        row = session.get(TickerHeartbeat, name) or TickerHeartbeat(process=name, last_tick_at=at)
-        row.last_tick_at = at
-        session.add(row)
-
-
-def last_heartbeat(db: Database) -> datetime | None:
-    with db.read_session() as session:
-        rows = session.exec(select(TickerHeartbeat.last_tick_at)).all()
-    return max(rows) if rows else None
-
-
-def stale_after(tick_seconds: int) -> timedelta:
-    """How long without a finished pass before `/healthz` calls the scheduler stale: three
-    missed passes, and never less than five minutes (a long pass is not a dead one)."""
-    return max(3 * timedelta(seconds=tick_seconds), STALE_AFTER_MIN)

@@ -132,6 +132,9 @@ class EitherSigningSecret(RequestVerification):
 
 def oauth_settings(services: Services) -> OAuthSettings:
     """Slack's install flow with its installations and states in Cadence's database."""
+    # Imported here, with several workspaces only: the stores import sqlalchemy.ext.asyncio.
+    from storage import oauth_stores
+
     settings = services.settings
     engine = services.db.engine
     client_id = settings.slack_client_id or ""
@@ -142,12 +145,12 @@ def oauth_settings(services: Services) -> OAuthSettings:
         user_scopes=[],
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
-        installation_store=installations.installation_store(engine, client_id, services.keys),
+        installation_store=oauth_stores.installation_store(engine, client_id, services.keys),
         installation_store_bot_only=True,
         state_store=SignedStates(
-            installations.state_store(engine), settings.slack_state_secret or ""
+            oauth_stores.state_store(engine), settings.slack_state_secret or ""
         ),
-        state_expiration_seconds=installations.STATE_EXPIRATION_SECONDS,
+        state_expiration_seconds=oauth_stores.STATE_EXPIRATION_SECONDS,
         callback_options=CallbackOptions(
             success=lambda args: _installed(services, args),
             failure=_install_failed,

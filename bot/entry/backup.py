@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from bot.engine import digests, planner
+from bot.engine import digest_plans, planner
 from bot.entry import db_problems
 from bot.platform.services import Services
 from storage import jobs
@@ -114,7 +114,7 @@ def restore_mark(services: Services, now: datetime) -> int:
     if since is None:
         print("no jobs in this database: nothing to mark")
         return 0
-    planned = planner.plan_due(db, now) + digests.plan_due(db, now)
+    planned = planner.plan_due(db, now) + digest_plans.plan_due(db, now)
     with db.session() as session:
         marked = jobs.mark_restored(session, now=now, since=since)
     for line in planned:

@@ -23,7 +23,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.engine import tick as engine
+from bot.engine import heartbeat
 from bot.engine.outbox_sender import Outbox
 from bot.entry.app import INSTALL_PATH, REDIRECT_PATH, build_app
 from bot.entry.db_problems import in_memory_warning
@@ -252,7 +252,7 @@ class HealthProbe:
 
     def _ask(self) -> datetime | None:
         self.services.db.ping()
-        return engine.last_heartbeat(self.services.db)
+        return heartbeat.last_heartbeat(self.services.db)
 
 
 def health(services: Services, probe: HealthProbe | None = None) -> tuple[int, dict[str, Any]]:
@@ -275,7 +275,7 @@ def health(services: Services, probe: HealthProbe | None = None) -> tuple[int, d
             "last_tick_at": last.isoformat(),
             "age_s": round(age.total_seconds(), 1),
         }
-        limit = engine.stale_after(services.settings.tick_seconds)
+        limit = heartbeat.stale_after(services.settings.tick_seconds)
         if age > limit:
             body["scheduler"]["problem"] = (
                 f"no scheduler pass has finished for {age.total_seconds():.0f} s (more than "
