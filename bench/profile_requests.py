@@ -19,6 +19,10 @@ largest cumulative time. Bodies are built and signed before a round starts.
 
 `--record` writes the per-kind CPU and its ratio to the bare app into results.json
 (`profile.<backend>.cpu_per_request.<kind>`).
+
+`--rss` only starts the Procfile's gunicorn line, Cadence's and the bare app's, and reads each
+idle worker's RSS after one /healthz: on SQLite (`profile.web_idle_rss`) and on PostgreSQL
+(`profile.web_idle_rss.postgresql`, which adds psycopg and libpq), as `--database` selects.
 """
 
 from __future__ import annotations
@@ -244,10 +248,11 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def idle_rss() -> tuple[float, float]:
+def idle_rss(postgres_url: str | None = None) -> tuple[float, float]:
     """The RSS of an idle `web` worker (the Procfile's gunicorn line, after one /healthz) and of
-    the bare Bolt app's worker under the same line, in MB."""
-    scratch = Scratch(None, prefix="rss")
+    the bare Bolt app's worker under the same line, in MB; on SQLite, or on a PostgreSQL
+    database made from `postgres_url` (the worker then also holds psycopg and libpq)."""
+    scratch = Scratch(postgres_url, prefix="rss")
     fake = FakeProcess(team_id=ack.TEAM, app_id=ack.APP_ID, tz=ack.TZ)
     found: dict[str, float] = {}
     try:
@@ -281,12 +286,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss", action="store_true", help="only the idle web worker's RSS")
     args = parser.parse_args(argv)
     if args.rss:
-        cadence, bare = idle_rss()
-        print(f"idle web worker RSS: cadence {cadence:.1f} MB, bare Bolt app {bare:.1f} MB")
-        if args.record:
-            record_result("profile.web_idle_rss", cadence, "MB", digits=0,
-                          baseline_ratio=cadence / bare, baseline="bare Bolt app")  # fmt: skip
-            record_result("profile.web_idle_rss.bare", bare, "MB", digits=0)
+        if args.database in ("sqlite", "both"):
+            cadence, bare = idle_rss()
+            print(f"idle web worker RSS, SQLite: cadence {cadence:.1f} MB, bare Bolt app {bare:.1f} MB")  # fmt: skip
+            if args.record:
+                record_result("profile.web_idle_rss", cadence, "MB", digits=0,
+                              baseline_ratio=cadence / bare, baseline="bare Bolt app")  # fmt: skip
+                record_result("profile.web_idle_rss.bare", bare, "MB", digits=0)
+        if args.database in ("postgresql", "both"):
+            cadence, bare = idle_rss(args.postgres_url)
+            print(f"idle web worker RSS, PostgreSQL: cadence {cadence:.1f} MB, bare Bolt app {bare:.1f} MB")  # fmt: skip
+            if args.record:
+                record_result("profile.web_idle_rss.postgresql", cadence, "MB", digits=0,
+                              baseline_ratio=cadence / bare, baseline="bare Bolt app")  # fmt: skip
         return 0
     args.kinds = tuple(k for k in args.only.split(",") if k)
     backends = []

@@ -22,6 +22,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.orm import configure_mappers
 
 from bot.engine import heartbeat
 from bot.engine.outbox_sender import Outbox
@@ -50,6 +51,11 @@ class CadenceWSGI:
 
     def __init__(self, services: Services):
         keep_bodies_out()
+        # Every model's mapper now, on the thread that builds the app, not in the first request
+        # that queries (59 ms): that request's thread would hold them in a heap of its own,
+        # 1.1 MB more for an idle `web` worker than here, where the imports left room
+        # (tests/test_web_memory.py). A mapping error also stops the start, not a request.
+        configure_mappers()
         self.services = services
         self.outbox = Outbox(services)
         self.slack = CadenceRequestHandler(
