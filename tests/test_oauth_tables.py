@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import MetaData, String, Table
+from sqlalchemy import Column, MetaData, String, Table
 
 from storage import oauth_tables
 from storage.models import SEALED_COLUMNS, SEALED_LENGTH, SLACK_BOTS, SLACK_INSTALLATIONS
@@ -37,12 +37,22 @@ def shape(table: Table) -> dict[str, Any]:
             c.nullable,
             c.primary_key,
             c.autoincrement,
-            None if c.default is None else repr(c.default.arg)[:40],
+            _default(c),
         )
         for c in table.columns
     }
     indexes = sorted((i.name, tuple(c.name for c in i.columns), i.unique) for i in table.indexes)
     return {"name": table.name, "columns": columns, "indexes": indexes}
+
+
+def _default(column: Column) -> str | None:
+    """A scalar default as itself, a SQL one by its function's name (`now`)."""
+    default = column.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        return repr(default.arg)
+    return type(default.arg).__name__
 
 
 @pytest.mark.parametrize(("ours", "theirs", "name"), PAIRS, ids=[p[2] for p in PAIRS])

@@ -51,10 +51,10 @@ class CadenceWSGI:
 
     def __init__(self, services: Services):
         keep_bodies_out()
-        # Every model's mapper now, on the thread that builds the app, not in the first request
-        # that queries (59 ms): that request's thread would hold them in a heap of its own,
-        # 1.1 MB more for an idle `web` worker than here, where the imports left room
-        # (tests/test_web_memory.py). A mapping error also stops the start, not a request.
+        # Every model's mapper by now, on the thread that builds the app (the statements some
+        # modules build at import configure them already), never in the first request that
+        # queries (59 ms): its thread would hold them in a heap of its own, 1.1 MB more for an
+        # idle `web` worker (tests/test_web_memory.py). A mapping error stops the start.
         configure_mappers()
         self.services = services
         self.outbox = Outbox(services)
