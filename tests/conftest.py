@@ -41,7 +41,7 @@ import pytest
 from slack_requests import SlackSim
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from waiting import wait_until
+from waiting import SERVE_POLL_SECONDS, wait_until
 
 from bot.demo.fake_slack import FakeSlack
 from bot.engine.outbox_sender import Outbox
@@ -356,9 +356,8 @@ def serving(services: Services, fake_slack: FakeSlack) -> Iterator[Cadence]:
     server = make_server(
         "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )
-    # A short poll interval: shutdown() waits for the serving loop to notice it.
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        target=server.serve_forever, kwargs={"poll_interval": SERVE_POLL_SECONDS}, daemon=True
     )
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"

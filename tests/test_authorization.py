@@ -66,7 +66,7 @@ from flows import GOOD_FORM, text_of
 from slack_requests import Reply, SlackSim, sign
 from sqlalchemy import Connection, Table
 from sqlmodel import SQLModel, select
-from waiting import wait_until
+from waiting import SERVE_POLL_SECONDS, wait_until
 
 from bot.blocks.assurance import ACCEPT_MODAL as ASSURANCE_ACCEPT_MODAL
 from bot.blocks.assurance import ADD_MODAL as ASSURANCE_ADD_MODAL
@@ -244,7 +244,7 @@ def serving(fake: FakeSlack, database_url: str) -> Iterator[Cadence]:
         "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        target=server.serve_forever, kwargs={"poll_interval": SERVE_POLL_SECONDS}, daemon=True
     )
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"

@@ -43,6 +43,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from bot.demo.fake_slack import FakeSlack
+from bot.demo.waiting import SERVE_POLL_SECONDS
 from bot.entry.app import BOT_SCOPES
 from bot.entry.cli import main
 from bot.entry.forget_workspace import forget_workspace
@@ -119,7 +120,7 @@ def serving_workspaces(fake: FakeSlack, db: Database, database_url: str) -> Iter
         "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        target=server.serve_forever, kwargs={"poll_interval": SERVE_POLL_SECONDS}, daemon=True
     )
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"

@@ -40,7 +40,7 @@ from bot.demo.recorder import Action, RecordingSlack
 from bot.demo.script import Step
 from bot.demo.slack_sim import Reply, SlackSim
 from bot.demo.slack_text import plain
-from bot.demo.waiting import wait_until
+from bot.demo.waiting import SERVE_POLL_SECONDS, wait_until
 from bot.engine import tick as engine
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform import clock
@@ -136,7 +136,7 @@ class Player:
             handler_class=_QuietHandler,
         )
         thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": SERVE_POLL_SECONDS}, daemon=True
         )
         thread.start()
 

@@ -25,6 +25,7 @@ from bot.demo.fake_slack.blocks import MESSAGE_TEXT_MAX, validate_message_blocks
 from bot.demo.fake_slack.faults import DROPPED, LOST_ANSWERS
 from bot.demo.fake_slack.methods.base import RateLimited
 from bot.demo.fake_slack.records import Call, ResponsePost
+from bot.demo.waiting import SERVE_POLL_SECONDS
 
 if TYPE_CHECKING:
     from bot.demo.fake_slack import FakeSlack
@@ -55,7 +56,7 @@ class Server:
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": SERVE_POLL_SECONDS}, daemon=True
         )
         self._thread.start()
         return self
