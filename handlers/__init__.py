@@ -57,12 +57,14 @@ from handlers.guard import guarded
 Listener = Callable[..., Any]
 
 COMMANDS: dict[str, Listener] = {"/cadence": commands.cadence}
+# Bolt tries each listener in the order bound, building each one's matcher arguments by name,
+# until one matches: the prompt's answer button, the most frequent click, is tried first.
 ACTIONS: dict[str | re.Pattern, Listener] = {
+    ANSWER_ACTION: form_specs.checkin_answer,
     ARCHIVE_CONFIRM: engagements.archive_confirm,
     ARCHIVE_CANCEL: engagements.archive_cancel,
     re.compile(f"^{RULE_ACTION_PREFIX}"): cadences.rule_changed,
     re.compile(f"^{CADENCE_BUTTON}:"): cadences.cadence_button,
-    ANSWER_ACTION: form_specs.checkin_answer,
     EDIT_ACTION: answers.status_update_edit,
     re.compile(f"^{CONCERN_BUTTON}:"): concerns.concern_button,
     LIST_MENU: concerns.concern_menu,
