@@ -109,7 +109,8 @@ class _Watchdog:
                     target=self._run, name="cadence-db-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0] is entry:  # sooner than what it waits for: wake it to wait less
+                self._cond.notify()
         return entry
 
     def cancel(self, entry: list[Any]) -> None:

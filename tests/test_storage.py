@@ -346,3 +346,24 @@ def test_pure_reads_answer_while_another_connection_writes_on_sqlite(sqlite_url:
     assert done, f"reads waited for the writer ({took:.2f} s and more)"
     assert answers == {"pending": False, "token": "xoxb-t1"}
     db.dispose()
+
+
+def test_the_watchdog_expires_a_sooner_deadline_bound_after_a_later_one():
+    """The watchdog is woken only by a deadline sooner than the one it waits for (not by
+    every transaction): one bound after a later one still expires on time, the later one not."""
+    from storage.deadline import WATCHDOG_GRACE_S, _watchdog
+
+    later = Deadline.after(30)
+    entries = [_watchdog.add(later)]
+    time.sleep(0.2)  # the watchdog waits for the later one now
+    sooner = Deadline.after(0.1)
+    entries.append(_watchdog.add(sooner))
+    try:
+        limit = time.monotonic() + 0.1 + WATCHDOG_GRACE_S + HANG_BOUND_S
+        while not sooner._expired and time.monotonic() < limit:
+            time.sleep(0.01)
+        assert sooner._expired, "the sooner deadline was not expired in time"
+        assert not later._expired
+    finally:
+        for entry in entries:
+            _watchdog.cancel(entry)
