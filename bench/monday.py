@@ -44,6 +44,7 @@ import html
 import json
 import os
 import re
+import resource
 import socketserver
 import statistics
 import subprocess
@@ -68,7 +69,7 @@ sys.path.append(str(ROOT / "tests"))  # tests/pgbouncer.py
 import pgbouncer  # noqa: E402  (tests/pgbouncer.py: a PgBouncer of our own)
 from common import Scratch, record_result, stop_recording  # noqa: E402  (bench/ is the script's folder)
 from engine import cadence_row, next_after  # noqa: E402  (bench/engine.py's rows)
-from monday_acks import FormClients, WebFigures, WebProcesses  # noqa: E402
+from monday_acks import FormClients, WebFigures, WebProcesses, peak_rss_mb  # noqa: E402
 from monday_pool import Connections  # noqa: E402
 from sqlalchemy import insert, text, update  # noqa: E402
 from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
@@ -276,7 +277,11 @@ class WorkerProcess:
     """A worker process that stays up between passes, as `python -m bot worker` does: this
     file in `--worker` mode, running `python -m bot tick --now T`'s own code (bot.entry.cli
     main) for each simulated minute it is given, so that no pass pays the interpreter's start
-    and imports. Its CPU and peak RSS are read from its own rusage when it ends (wait4)."""
+    and imports. Its CPU is read from its rusage when it ends (wait4); its peak RSS is the
+    VmHWM it says as its last line, not rusage's `ru_maxrss`: Linux carries the parent's peak
+    over to a child at exec, so that would be this (larger, growing) process's peak whenever
+    it is the higher (a worker through the pooler "peaked" at 396 MB, as this process had by
+    the second Monday, against its own 126 MB)."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
@@ -305,14 +310,19 @@ class WorkerProcess:
 
     def close(self) -> None:
         assert self.process.stdin is not None
+        assert self.process.stdout is not None
         self.process.stdin.close()
+        said = self.process.stdout.read().split()  # its last line: its peak RSS, in MB
         _, _, usage = os.wait4(self.process.pid, 0)
         self.cpu = usage.ru_utime + usage.ru_stime
-        self.peak_rss_mb = usage.ru_maxrss / 1024
+        if not said:
+            raise RuntimeError("a worker ended without saying its peak RSS")
+        self.peak_rss_mb = float(said[-1])
 
 
 def serve_as_worker() -> int:
-    """`--worker` mode: one pass (`tick --now`) per line of stdin, its exit status on stdout."""
+    """`--worker` mode: one pass (`tick --now`) per line of stdin, its exit status on stdout;
+    at the end of stdin, its own peak RSS in MB (VmHWM)."""
     import io
     from contextlib import redirect_stdout
 
@@ -322,6 +332,7 @@ def serve_as_worker() -> int:
         with redirect_stdout(io.StringIO()):
             status = cli(["tick", "--now", line.strip()])
         print(status, flush=True)
+    print(f"{peak_rss_mb(os.getpid()):.1f}", flush=True)
     return 0
 
 
@@ -465,6 +476,9 @@ def report_monday(
     for n, worker in enumerate(workers, 1):
         line(f"worker {n}: CPU, peak RSS ({worker.passes} passes)",
              f"{worker.cpu:.1f} s, {worker.peak_rss_mb:.0f} MB")  # fmt: skip
+    # Not Cadence: the stand-in Slack's recorded calls and the clients' acks, growing over the run.
+    line("this benchmark process: peak RSS so far",
+         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")  # fmt: skip
     return {"last": last, "wall": day.wall, "p95_median": median95, "p95_worst": p95s[worst],
             "spread": p95s[worst] / median95, "ratio": ratio,
             "behind": day.last_wall[worst_zone] / ideal[worst_zone],

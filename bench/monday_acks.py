@@ -36,8 +36,10 @@ VALUES = {"rag": "green", "summary": "On track; nothing to add this week."}
 FORM_WAIT_S = 10.0  # a form not opened this long after its click counts as not opened
 
 
-def _peak_rss_mb(pid: int) -> float:
-    """A process's peak resident set (VmHWM), in MB; 0 once it is gone."""
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident set (VmHWM), in MB; 0 once it is gone. Its own address
+    space's: unlike `ru_maxrss` (wait4, getrusage), which Linux carries over from the parent at
+    exec, so that a child of a larger process reports the parent's peak."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -71,7 +73,7 @@ class WebProcesses:
         out = []
         for server, cpu0 in zip(self.servers, self._cpu0, strict=True):
             workers = _children(server.process.pid)
-            rss = max((_peak_rss_mb(pid) for pid in workers), default=0.0)
+            rss = max((peak_rss_mb(pid) for pid in workers), default=0.0)
             out.append(WebFigures(server.label, server.cpu_seconds() - cpu0, rss))
         return out
 
