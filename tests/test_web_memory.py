@@ -23,6 +23,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test starts a fresh interpreter
+
 ROOT = Path(__file__).resolve().parents[1]
 DRAWING = ("matplotlib", "numpy", "PIL")
 WHERE_USED = ("apscheduler", "cryptography")
