@@ -1,0 +1,94 @@
+"""The Home tab's JSON, byte for byte as it was when slack_sdk's block objects built it.
+
+Why: the Home is built as plain dicts (`bot/blocks/kit.py`) and read with Core rows, for speed
+(bench/README.md, "profile_requests"). `tests/payloads/home_views.json` holds the views this
+flow published when the Home was built with slack_sdk's objects and ORM instances (written once,
+before the change, and never from the new code): every block, key and text must stay the same.
+The flow gives a Home each of its parts: a check-in waiting with its button, a deliverable to
+submit, evidence owed, a concern, engagements with figures, the lead's notification choice.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from conftest import LEAD, OUTSIDER, STAKEHOLDER, VENDOR, Cadence
+from engine_flows import jobs_of, tick
+from test_assurance import add as add_evidence
+from test_concerns import raise_by_command, the_concern
+from test_deliverables import add as add_deliverable
+from test_home import MON, open_home, publishes_to, set_up
+
+from bot.platform import clock
+from storage.jobs import JobKind
+from storage.statuses import FINISHED_JOB_STATUSES
+
+EXPECTED = Path(__file__).parent / "payloads" / "home_views.json"
+
+
+def sent(cadence: Cadence, user: str) -> dict[str, Any]:
+    """The view the last views.publish to `user` sent, as sent (not as the stand-in keeps it)."""
+    view = publishes_to(cadence, user)[-1].args["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def homes(cadence: Cadence, monkeypatch) -> dict[str, Any]:
+    """Each person's Home along the flow, as sent, by a name of the moment."""
+    set_up(cadence)
+    tick(cadence, monkeypatch, MON)
+    add_deliverable(cadence)  # owned by the vendor: theirs to submit
+    add_evidence(cadence)  # owed by the vendor
+    home = open_home(cadence, VENDOR, MON + timedelta(hours=1))
+    seen = {"vendor, waiting": sent(cadence, VENDOR)}
+    before = len(cadence.fake.calls_to("views.open"))
+    with clock.fixed_at(MON + timedelta(hours=2)):
+        cadence.sim.click(home, "checkin_answer", user=VENDOR)
+        opened = cadence.fake.wait_for("views.open", count=before + 1)[-1]
+        form = cadence.fake.view(opened.response["view"]["id"])
+        cadence.sim.submit_view(
+            form, {"rag": "amber", "summary": "Slipping.", "reason": "The PSP's sign-off."},
+            user=VENDOR,
+        )  # fmt: skip
+    with clock.fixed_at(MON + timedelta(hours=3)):
+        raise_by_command(
+            cadence,
+            "concern acme-payments Card data in the logs",
+            {"severity": "high", "category": "security", "description": "Seen in staging."},
+            user=STAKEHOLDER,
+        )
+    cadence.wait_until(lambda: the_concern(cadence), what="the concern")
+    # The Home jobs these changes planned are out first: a late one would publish after the
+    # Home opened below, and that would be the view compared.
+    cadence.wait_until(
+        lambda: all(
+            j.status in FINISHED_JOB_STATUSES
+            for j in jobs_of(cadence, JobKind.HOME)
+            if j.due_at <= MON + timedelta(hours=3)
+        ),
+        what="the Home jobs of the changes",
+    )
+    at = MON + timedelta(hours=4)
+    for name, user in (
+        ("lead", LEAD),
+        ("vendor, answered", VENDOR),
+        ("stakeholder", STAKEHOLDER),
+        ("outsider", OUTSIDER),
+    ):
+        open_home(cadence, user, at)
+        seen[name] = sent(cadence, user)
+    return seen
+
+
+def test_each_home_is_the_json_slack_sdk_gave(cadence, monkeypatch):
+    seen = homes(cadence, monkeypatch)
+    expected = json.loads(EXPECTED.read_text())
+    assert list(seen) == list(expected)
+    for name, view in seen.items():  # as sorted JSON: a difference shows as the lines it is on
+        assert _lines(view) == _lines(expected[name]), name
+
+
+def _lines(view: dict[str, Any]) -> list[str]:
+    return json.dumps(view, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
