@@ -148,6 +148,10 @@ def test_an_empty_form_and_one_with_nothing_filled_in_are_as_slack_sdk_renders_t
 LIMITS = [
     ("a section's text", lambda: kit.section("s" * 3001)),
     ("a section's text is empty", lambda: kit.section("")),
+    ("a block_id", lambda: kit.section("s", block_id="b" * 256)),
+    ("a button's text", lambda: kit.button("t" * 76, "a", "v")),
+    ("a button's value", lambda: kit.button("t", "a", "v" * 2001)),
+    ("a Home tab's blocks", lambda: kit.home([kit.divider()] * 101)),
     ("a header's text", lambda: kit.header("h" * 151)),
     ("an option's text", lambda: kit.option("v", "t" * 76)),
     ("an option's value", lambda: kit.option("v" * 151, "t")),
@@ -207,4 +211,16 @@ def test_at_each_limit_it_is_accepted_by_the_stand_in():
         close="c" * 24,
         private_metadata="m" * 3000,
     )
+    assert validate_view(view) == []
+
+
+def test_a_home_at_its_limits_is_accepted_by_the_stand_in():
+    blocks = [
+        kit.header("h" * 150),
+        kit.section(
+            "s" * 3000, block_id="b" * 255, accessory=kit.button("t" * 75, "a" * 255, "v" * 2000)
+        ),
+        kit.divider(),
+    ]
+    view = kit.home(blocks + [kit.context("c")] * (kit.MAX_VIEW_BLOCKS - len(blocks)))
     assert validate_view(view) == []

@@ -15,13 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from conftest import LEAD, OUTSIDER, STAKEHOLDER, VENDOR, Cadence
+from conftest import LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR, Cadence
 from engine_flows import jobs_of, tick
 from test_assurance import add as add_evidence
 from test_concerns import raise_by_command, the_concern
 from test_deliverables import add as add_deliverable
 from test_home import MON, open_home, publishes_to, set_up
 
+from bot.engine.home_jobs import home_page
 from bot.platform import clock
 from storage.jobs import JobKind
 from storage.statuses import FINISHED_JOB_STATUSES
@@ -92,3 +93,29 @@ def test_each_home_is_the_json_slack_sdk_gave(cadence, monkeypatch):
 
 def _lines(view: dict[str, Any]) -> list[str]:
     return json.dumps(view, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
+
+
+def test_a_home_runs_statements_built_once_per_process(cadence, monkeypatch):
+    """Building the Home's SELECTs cost more CPU than running them (every change that shows on
+    a Home publishes it again): each person's Home, read twice at different moments, runs the
+    very same statement objects the second time as the first, none built afresh."""
+    from sqlalchemy import event
+
+    homes(cadence, monkeypatch)
+    ran: list[list[Any]] = []
+
+    def seen(_conn, clauseelement, _multiparams, _params, _options) -> None:
+        ran[-1].append(clauseelement)  # the objects themselves: an id is reused once freed
+
+    event.listen(cadence.db.engine, "before_execute", seen)
+    try:
+        for at in (MON + timedelta(hours=5), MON + timedelta(hours=6)):
+            ran.append([])
+            for user in (VENDOR, LEAD, STAKEHOLDER, OUTSIDER):
+                with cadence.db.read_session() as session:
+                    home_page(session, team_id=TEAM, user_id=user, now=at)
+    finally:
+        event.remove(cadence.db.engine, "before_execute", seen)
+    first, second = ({id(s) for s in r} for r in ran)
+    assert len(ran[0]) == len(ran[1]) and len(first) >= 15
+    assert first == second

@@ -217,15 +217,9 @@ def test_the_exports_message_counts_its_rows_in_words(played):
 
 def test_home_says_a_due_time_in_the_readers_zone_or_lets_slack_say_it():
     from bot.blocks.home import waiting_blocks
-    from storage.models import Cadence, CheckIn, Engagement
+    from bot.domain.checkins import WaitingCheckIn
 
-    waiting = [
-        (
-            CheckIn(id=1, window_closes_at=WINTER, status="open"),
-            Cadence(kind="status_update", timezone="Europe/Berlin"),
-            Engagement(name="Acme Payments", timezone="Europe/Berlin"),
-        )
-    ]
+    waiting = [WaitingCheckIn(1, "open", WINTER, "status_update", "Europe/Berlin", "Acme Payments")]
 
     def said(reader_tz: str | None) -> str:
         blocks = waiting_blocks(waiting, reader_tz)[1:]

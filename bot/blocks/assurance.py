@@ -29,9 +29,23 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from bot.blocks.common import context, escape, fit_text, message, pack_sections, section
+from bot.blocks import kit
+from bot.blocks.common import (
+    context,
+    escape,
+    fit_text,
+    message,
+    pack_texts,
+    section,
+)
 from bot.domain import moments
-from bot.domain.assurance.queries import DueDiligence, RegisterPage, Waiting, expiring_soon
+from bot.domain.assurance.queries import (
+    DueDiligence,
+    RegisterPage,
+    Waiting,
+    WaitingItem,
+    expiring_soon,
+)
 from bot.domain.assurance.register import MAX_TEXT, MAX_TITLE
 from bot.domain.assurance.types import EvidenceType
 from bot.domain.command_reference import shorten
@@ -420,24 +434,24 @@ def register_list(
 
 
 def _home_section(
-    title: str, rows: Sequence[tuple[AssuranceItem, Engagement]], total: int, words: str
-) -> list:
+    title: str, rows: Sequence[WaitingItem], total: int, words: str
+) -> list[kit.Block]:
     lines = [
-        f"{headline(item)} · {escape(engagement.name)} · "
+        f"{headline(item)} · {escape(item.engagement_name)} · "
         f"{STATUS_WORDS.get(AssuranceStatus(item.status), item.status)}"
-        for item, engagement in rows[:MAX_HOME_ITEMS]
+        for item in rows[:MAX_HOME_ITEMS]
     ]
-    blocks: list = [section(f"*{title}* ({total})"), *pack_sections(lines)]
+    blocks = [kit.section(f"*{title}* ({total})"), *map(kit.section, pack_texts(lines))]
     rest = total - min(total, MAX_HOME_ITEMS)
     if rest:
-        blocks.append(context(f"…and {rest} more: `/cadence assurance` {words}."))
+        blocks.append(kit.context(f"…and {rest} more: `/cadence assurance` {words}."))
     return blocks
 
 
-def home_blocks(waiting: Waiting) -> list:
+def home_blocks(waiting: Waiting) -> list[kit.Block]:
     """ "Evidence you owe" and "Evidence to review", each at most a header, two sections and
-    a count; nothing when nothing waits."""
-    blocks: list = []
+    a count, as plain dicts (`bot/blocks/kit.py`); nothing when nothing waits."""
+    blocks: list[kit.Block] = []
     if waiting.owe_total:
         blocks += _home_section("Evidence you owe", waiting.owe, waiting.owe_total, "lists it all")
     if waiting.review_total:

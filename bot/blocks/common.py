@@ -69,19 +69,24 @@ def context(text: str) -> ContextBlock:
 
 def pack_sections(lines: Sequence[str], *, separator: str = "\n") -> list[SectionBlock]:
     """As few section blocks as hold `lines` within Slack's 3,000 characters per section."""
-    blocks: list[SectionBlock] = []
+    return [section(t) for t in pack_texts(lines, separator=separator)]
+
+
+def pack_texts(lines: Sequence[str], *, separator: str = "\n") -> list[str]:
+    """The texts of `pack_sections`, for builders of plain-dict blocks (`bot/blocks/kit.py`)."""
+    texts: list[str] = []
     current = ""
     for line in lines:
         line = fit_text(line)
         candidate = f"{current}{separator}{line}" if current else line
         if len(candidate) > MAX_SECTION_TEXT:
-            blocks.append(section(current))
+            texts.append(current)
             current = line
         else:
             current = candidate
     if current:
-        blocks.append(section(current))
-    return blocks
+        texts.append(current)
+    return texts
 
 
 def message(text: str, blocks: Sequence[Block | dict[str, Any]] = ()) -> dict[str, Any]:

@@ -440,6 +440,12 @@ def engagement_lines(e: EngagementLine) -> str:
 def fit_sections(lines: Sequence[str], budget: int) -> tuple[list[SectionBlock], int]:
     """As many of `lines`, from the first, as pack into `budget` section blocks of at most
     3,000 characters each; and how many that is."""
+    texts, shown = fit_texts(lines, budget)
+    return [section(t) for t in texts], shown
+
+
+def fit_texts(lines: Sequence[str], budget: int) -> tuple[list[str], int]:
+    """The texts of `fit_sections`, for builders of plain-dict blocks (`bot/blocks/kit.py`)."""
     if budget < 1:
         return [], 0
     texts: list[str] = []
@@ -457,7 +463,7 @@ def fit_sections(lines: Sequence[str], budget: int) -> tuple[list[SectionBlock],
         shown += 1
     if current:
         texts.append(current)
-    return [section(t) for t in texts], shown
+    return texts, shown
 
 
 def engagement_list(

@@ -12,34 +12,25 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ButtonElement,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-from slack_sdk.models.views import View
-
 from bot.blocks import trend
 from bot.blocks.assurance import home_blocks as evidence_blocks
 from bot.blocks.checkins import ANSWER_ACTION, button_label
-from bot.blocks.common import MAX_SECTION_TEXT, context, escape, fit_text, section
+from bot.blocks.common import MAX_SECTION_TEXT, escape, fit_text
 from bot.blocks.concerns import concern_age, headline
-from bot.blocks.engagements import engagement_lines, fit_sections
+from bot.blocks.engagements import engagement_lines, fit_texts
+from bot.blocks.kit import Block, button, context, divider, header, home, section
 from bot.blocks.question_results import fired_line
 from bot.blocks.roundup import notify_choice
 from bot.domain import moments
 from bot.domain.assurance.queries import Waiting as EvidenceWaiting
 from bot.domain.checkin_kinds import title as kind_title
-from bot.domain.checkins import CheckInStatus
-from bot.domain.concerns import ConcernPage
+from bot.domain.checkins import CheckInStatus, WaitingCheckIn
+from bot.domain.concerns import HomeConcerns
 from bot.domain.deliverable_queue import ACCEPT, SUBMIT, Waiting
 from bot.domain.engagements import EngagementDetails
 from bot.domain.figures import Figures
 from bot.domain.notifications import MODES
 from bot.domain.updates.evidence import RAG_EMOJI
-from storage.models import Cadence, CheckIn, Engagement
 
 MAX_HOME_BLOCKS = 100
 MAX_HOME_ENGAGEMENTS = 100
@@ -92,43 +83,39 @@ def engagement_entry(
     return f"{line}\n{figures_line(figures)}" if figures is not None else line
 
 
-def _fitted(lines: Sequence[str], budget: int, total: int) -> list:
+def _fitted(lines: Sequence[str], budget: int, total: int) -> list[Block]:
     """As many of `lines` as fit in `budget` section blocks; the rest of `total` counted."""
-    sections, shown = fit_sections(lines, budget)
+    texts, shown = fit_texts(lines, budget)
     if shown == total:
-        return sections
-    sections, shown = fit_sections(lines, budget - 1)  # room for the count
+        return [section(t) for t in texts]
+    texts, shown = fit_texts(lines, budget - 1)  # room for the count
     more = context(
         f"…and {total - shown} more: `/cadence engagement list` followed by a word of a "
         "name finds any of them."
     )
-    return [*sections, more]
+    return [*map(section, texts), more]
 
 
-def waiting_blocks(
-    waiting: Sequence[tuple[CheckIn, Cadence, Engagement]], reader_tz: str | None = None
-) -> list:
+def waiting_blocks(waiting: Sequence[WaitingCheckIn], reader_tz: str | None = None) -> list[Block]:
     """Each check-in waiting for the person, with the button that opens its form; its due time
     in the person's zone (`reader_tz`; while Slack has not told us theirs, Slack's own date,
     which shows them theirs, the cadence's zone as its fallback)."""
-    blocks: list = [section(f"*Waiting for your answer* ({len(waiting)})")]
-    for checkin, cadence, engagement in waiting:
+    blocks: list[Block] = [section(f"*Waiting for your answer* ({len(waiting)})")]
+    for checkin in waiting:
         late = " _(overdue)_" if checkin.status == CheckInStatus.OVERDUE else ""
         due = (
             moments.moment(checkin.window_closes_at, reader_tz)
             if reader_tz
-            else moments.for_everyone(checkin.window_closes_at, cadence.timezone)
+            else moments.for_everyone(checkin.window_closes_at, checkin.timezone)
         )
-        text = f"{kind_title(cadence.kind)} for *{escape(engagement.name)}*{late} · due {due}"
+        text = (
+            f"{kind_title(checkin.kind)} for *{escape(checkin.engagement_name)}*{late} · due {due}"
+        )
         blocks.append(
-            SectionBlock(
+            section(
+                text,
                 block_id=f"waiting-{checkin.id}",
-                text=MarkdownTextObject(text=text),
-                accessory=ButtonElement(
-                    text=button_label(cadence.kind),
-                    action_id=ANSWER_ACTION,
-                    value=str(checkin.id),
-                ),
+                accessory=button(button_label(checkin.kind), ANSWER_ACTION, str(checkin.id)),
             )
         )
     return blocks
@@ -137,14 +124,14 @@ def waiting_blocks(
 MAX_HOME_CONCERNS = 15
 
 
-def concern_blocks(page: ConcernPage, now: datetime) -> list:
+def concern_blocks(page: HomeConcerns, now: datetime) -> list[Block]:
     """The open concerns a person owns or raised, worst first; the rest counted."""
-    blocks: list = [section(f"*Your open concerns* ({page.total}): owned or raised by you")]
-    for concern, engagement in page.rows[:MAX_HOME_CONCERNS]:
+    blocks: list[Block] = [section(f"*Your open concerns* ({page.total}): owned or raised by you")]
+    for concern in page.rows[:MAX_HOME_CONCERNS]:
         blocks.append(
             section(
                 fit_text(
-                    f"{headline(concern)}\n{escape(engagement.name)} · owner "
+                    f"{headline(concern)}\n{escape(concern.engagement_name)} · owner "
                     f"<@{concern.owner_user_id}> · {concern_age(concern, now)}"
                 )
             )
@@ -159,17 +146,19 @@ MAX_HOME_DELIVERABLES = 10
 ACTION_WORDS = {SUBMIT: "to submit (you own it)", ACCEPT: "to accept (submitted to you)"}
 
 
-def deliverable_blocks(waiting: Waiting, now: datetime) -> list:
+def deliverable_blocks(waiting: Waiting, now: datetime) -> list[Block]:
     """What the person must submit or accept, those to accept first, then soonest due; the
     rest counted."""
-    blocks: list = [section(f"*Deliverables waiting on you* ({waiting.total}): submit or accept")]
-    for d, engagement, what in waiting.rows[:MAX_HOME_DELIVERABLES]:
-        late = " · *overdue*" if what == SUBMIT and d.due_at <= now else ""
+    blocks: list[Block] = [
+        section(f"*Deliverables waiting on you* ({waiting.total}): submit or accept")
+    ]
+    for d in waiting.rows[:MAX_HOME_DELIVERABLES]:
+        late = " · *overdue*" if d.what == SUBMIT and d.due_at <= now else ""
         blocks.append(
             section(
                 fit_text(
-                    f"*#{d.id} {escape(d.title)}* · {ACTION_WORDS[what]}\n"
-                    f"{escape(engagement.name)} · due {moments.day(d.due_on)}{late}"
+                    f"*#{d.id} {escape(d.title)}* · {ACTION_WORDS[d.what]}\n"
+                    f"{escape(d.engagement_name)} · due {moments.day(d.due_on)}{late}"
                 )
             )
         )
@@ -189,7 +178,7 @@ def rule_blocks(
     figures: Mapping[int, Figures],
     now: datetime,
     reader_tz: str | None = None,
-) -> list:
+) -> list[Block]:
     """For a lead: the rules of custom questions that fired in the last 7 days on the
     engagements they lead (from the figures every view shares), newest first; the rest
     counted. Nothing for anyone else, or when none fired."""
@@ -208,7 +197,7 @@ def rule_blocks(
         f"{moments.short_day(moments.local_day(r.at, reader_tz or details.engagement.timezone))}"
         for r, details in fired[:MAX_HOME_RULES]
     ]
-    blocks: list = [section(f"*Rules fired in the last 7 days* ({len(fired)})")]
+    blocks: list[Block] = [section(f"*Rules fired in the last 7 days* ({len(fired)})")]
     blocks += [section(fit_text(text)) for text in _joined(lines)]
     if len(fired) > MAX_HOME_RULES:
         blocks.append(
@@ -234,8 +223,8 @@ def _joined(lines: Sequence[str]) -> list[str]:
 def home_view(
     user_id: str,
     mine: Sequence[tuple[EngagementDetails, tuple[str, ...]]],
-    waiting: Sequence[tuple[CheckIn, Cadence, Engagement]] = (),
-    concerns: ConcernPage | None = None,
+    waiting: Sequence[WaitingCheckIn] = (),
+    concerns: HomeConcerns | None = None,
     now: datetime | None = None,
     figures: Mapping[int, Figures] | None = None,
     total: int | None = None,
@@ -252,24 +241,24 @@ def home_view(
     need a lead (shown to leads only: `roundup.notify_choice`)."""
     figures = figures or {}
     total = len(mine) if total is None else total
-    blocks: list = [HeaderBlock(text="Cadence")]
+    blocks: list[Block] = [header("Cadence")]
     if waiting:
         blocks.extend(waiting_blocks(waiting, reader_tz))
-        blocks.append(DividerBlock())
+        blocks.append(divider())
     if deliverables is not None and deliverables.total and now is not None:
         blocks.extend(deliverable_blocks(deliverables, now))
-        blocks.append(DividerBlock())
+        blocks.append(divider())
     owed_or_to_review = evidence_blocks(evidence) if evidence is not None else []
     if owed_or_to_review:  # evidence the person owes, and evidence they review
         blocks.extend(owed_or_to_review)
-        blocks.append(DividerBlock())
+        blocks.append(divider())
     if concerns is not None and concerns.total and now is not None:
         blocks.extend(concern_blocks(concerns, now))
-        blocks.append(DividerBlock())
+        blocks.append(divider())
     fired = rule_blocks(user_id, mine, figures, now, reader_tz) if now is not None else []
     if fired:
         blocks.extend(fired)
-        blocks.append(DividerBlock())
+        blocks.append(divider())
     if not mine:
         blocks.append(
             section(
@@ -289,8 +278,8 @@ def home_view(
             for d, roles in sorted(mine, key=worst_first)
         ]
         blocks.extend(_fitted(lines, MAX_HOME_BLOCKS - len(blocks) - 4, total))
-    blocks.append(DividerBlock())
+    blocks.append(divider())
     if notify is not None and any("lead" in roles for _, roles in mine):
         blocks.extend(notify_choice(MODES, notify))
     blocks.append(context("`/cadence help` lists every command."))
-    return View(type="home", blocks=blocks[:MAX_HOME_BLOCKS]).to_dict()
+    return home(blocks[:MAX_HOME_BLOCKS])

@@ -38,6 +38,8 @@ MAX_MODAL_TEXT = 24  # a modal's title, submit and close
 MAX_METADATA = 3000
 MAX_VIEW_BLOCKS = 100
 MAX_CONTEXT_ELEMENTS = 10
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
 
 
 class BlockKitLimit(ValueError):
@@ -59,11 +61,23 @@ def mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text}
 
 
-def section(text: str) -> Block:
+def section(
+    text: str, *, block_id: str | None = None, accessory: dict[str, Any] | None = None
+) -> Block:
     if not text:
         raise BlockKitLimit("a section's text is empty")
     _within("a section's text", text, MAX_SECTION_TEXT)
-    return {"type": "section", "text": mrkdwn(text)}
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if block_id is not None:
+        _within("a block_id", block_id, MAX_ID)
+        block["block_id"] = block_id
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def divider() -> Block:
+    return {"type": "divider"}
 
 
 def context(*texts: str) -> Block:
@@ -104,6 +118,16 @@ def input_block(
         _within("an input's hint", hint, MAX_LABEL)
         block["hint"] = plain(hint)
     return block
+
+
+def button(text: str, action_id: str, value: str) -> dict[str, Any]:
+    """A button (no style: Slack's default look)."""
+    _within("a button's text", text, MAX_BUTTON_TEXT)
+    _within("a button's value", value, MAX_BUTTON_VALUE)
+    element = _element("button", action_id, None)
+    element["text"] = plain(text)
+    element["value"] = value
+    return element
 
 
 def _element(kind: str, action_id: str, placeholder: str | None) -> dict[str, Any]:
@@ -199,6 +223,12 @@ def datepicker(action_id: str, *, initial_date: str | None = None) -> dict[str, 
             raise BlockKitLimit(f"a date picker's initial_date is YYYY-MM-DD, not {initial_date!r}")
         element["initial_date"] = initial_date
     return element
+
+
+def home(blocks: list[Block]) -> dict[str, Any]:
+    """A Home tab view, within Slack's 100 blocks."""
+    _within("a Home tab's blocks", blocks, MAX_VIEW_BLOCKS)
+    return {"type": "home", "blocks": blocks}
 
 
 def modal(

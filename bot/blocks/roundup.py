@@ -7,14 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ContextBlock,
-    MarkdownTextObject,
-    Option,
-    SectionBlock,
-    StaticSelectElement,
-)
-
+from bot.blocks import kit
 from bot.blocks.common import MAX_MESSAGE_BLOCKS, context, message, section
 from bot.domain import moments
 
@@ -40,26 +33,19 @@ def roundup(lines: Sequence[str], *, day: date) -> dict[str, Any]:
     return message(heading.replace("*", ""), blocks)
 
 
-def notify_choice(modes: dict[str, str], chosen: str) -> list[Any]:
-    """Home: how the person hears of answers that need a lead (a select, acted on at once)."""
-    options = [Option(value=value, text=label) for value, label in modes.items()]
-    current = next(o for o in options if o.value == chosen)
+def notify_choice(modes: dict[str, str], chosen: str) -> list[kit.Block]:
+    """Home: how the person hears of answers that need a lead (a select, acted on at once), as
+    plain dicts (`bot/blocks/kit.py`)."""
+    options = [kit.option(value, label) for value, label in modes.items()]
+    current = next(o for o in options if o["value"] == chosen)
     return [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text="*Answers that need you* (a red update, a missed KPI, a question's rule): "
-                "how should Cadence tell you?"
-            ),
-            accessory=StaticSelectElement(
-                action_id=NOTIFY_ACTION, options=options, initial_option=current
-            ),
+        kit.section(
+            "*Answers that need you* (a red update, a missed KPI, a question's rule): "
+            "how should Cadence tell you?",
+            accessory=kit.static_select(NOTIFY_ACTION, options, initial=current),
         ),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text="A daily round-up comes at 17:00 your time on a day something arrived. "
-                    "Survey results, overdue alerts and security concerns always come at once."
-                )
-            ]
+        kit.context(
+            "A daily round-up comes at 17:00 your time on a day something arrived. "
+            "Survey results, overdue alerts and security concerns always come at once."
         ),
     ]

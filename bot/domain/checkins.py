@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, insert
 from sqlalchemy.orm import load_only
@@ -199,24 +200,52 @@ def record_answer(
     return late
 
 
+class WaitingCheckIn(NamedTuple):
+    """What the Home tab shows of a check-in waiting for someone's answer."""
+
+    id: int
+    status: str
+    window_closes_at: datetime
+    kind: str  # the cadence's
+    timezone: str  # the cadence's
+    engagement_name: str
+
+
 def waiting_on(
     *, session: Session, team_id: str, user_id: str, limit: int = 20
-) -> list[tuple[CheckIn, Cadence, Engagement]]:
-    """Check-ins still waiting for this person's answer, oldest first (for the Home tab)."""
-    rows = session.exec(
-        select(CheckIn, Cadence, Engagement)
+) -> list[WaitingCheckIn]:
+    """Check-ins still waiting for this person's answer, oldest first (for the Home tab): the
+    columns it shows, as plain rows of a statement built once per process."""
+    found = session.exec(
+        _waiting_statement(), params={"team_id": team_id, "user_id": user_id, "limit": limit}
+    )
+    return [WaitingCheckIn(*row) for row in found]
+
+
+@cache
+def _waiting_statement() -> Select:
+    """`waiting_on`'s statement (its parameters bound at execution): building it cost more
+    than running it, and every Home tab runs it."""
+    return (
+        select(
+            CheckIn.id,
+            CheckIn.status,
+            CheckIn.window_closes_at,
+            Cadence.kind,
+            Cadence.timezone,
+            Engagement.name,
+        )
         .join(CheckInRecipient, col(CheckInRecipient.checkin_id) == col(CheckIn.id))
         .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
         .join(Engagement, col(Engagement.id) == col(CheckIn.engagement_id))
-        .where(CheckIn.team_id == team_id)
+        .where(col(CheckIn.team_id) == bindparam("team_id"))
         .where(col(CheckIn.status).in_((OPEN, OVERDUE)))
-        .where(CheckInRecipient.user_id == user_id)
+        .where(col(CheckInRecipient.user_id) == bindparam("user_id"))
         .where(CheckInRecipient.status == PENDING)
         .where(col(Engagement.archived_at).is_(None))
         .order_by(col(CheckIn.scheduled_for))
-        .limit(limit)
-    ).all()
-    return [tuple(r) for r in rows]
+        .limit(bindparam("limit"))
+    )
 
 
 # --- a check-in's life -------------------------------------------------------------------------

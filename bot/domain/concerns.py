@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func
+from sqlalchemy import Select, bindparam, case, func
 from sqlmodel import Session, col, select
 
 from bot.domain import audit, concern_clock, engagements, home
@@ -249,6 +250,64 @@ def list_open(
         query.order_by(rank, col(Concern.raised_at), col(Concern.id)).limit(limit)
     ).all()
     return ConcernPage(tuple((c, e) for c, e in rows), int(total))
+
+
+class HomeConcern(NamedTuple):
+    """What the Home tab shows of an open concern (`bot/blocks/home.py`)."""
+
+    id: int
+    title: str
+    severity: str
+    category: str
+    owner_user_id: str | None
+    raised_at: datetime
+    sla_due_at: datetime | None
+    engagement_name: str
+
+
+@dataclass(frozen=True)
+class HomeConcerns:
+    """The first open concerns a person owns or raised, worst first, and how many in all."""
+
+    rows: tuple[HomeConcern, ...]
+    total: int
+
+
+def open_of_person(*, session: Session, team_id: str, person: str, limit: int) -> HomeConcerns:
+    """`list_open(person=…)` for the Home tab: the columns it shows, as plain rows, of two
+    statements built once per process (building them cost more than running them, and every
+    Home tab runs them)."""
+    values = {"team_id": team_id, "person": person, "limit": limit}
+    page, count = _home_statements()
+    total = session.exec(count, params=values).one()
+    rows = tuple(HomeConcern(*row) for row in session.exec(page, params=values)) if total else ()
+    return HomeConcerns(rows, int(total))
+
+
+@cache
+def _home_statements() -> tuple[Select, Select]:
+    """`open_of_person`'s page and count (their parameters bound at execution)."""
+    person = bindparam("person")
+    query = (
+        select(
+            Concern.id,
+            Concern.title,
+            Concern.severity,
+            Concern.category,
+            Concern.owner_user_id,
+            Concern.raised_at,
+            Concern.sla_due_at,
+            Engagement.name,
+        )
+        .join(Engagement, col(Engagement.id) == col(Concern.engagement_id))
+        .where(col(Concern.team_id) == bindparam("team_id"))
+        .where(col(Concern.status).in_(OPEN_STATUSES))
+        .where(col(Engagement.archived_at).is_(None))
+        .where((col(Concern.owner_user_id) == person) | (col(Concern.raised_by) == person))
+    )
+    rank = case({s: i for s, i in SEVERITY_RANK.items()}, value=col(Concern.severity), else_=9)
+    page = query.order_by(rank, col(Concern.raised_at), col(Concern.id)).limit(bindparam("limit"))
+    return page, select(func.count()).select_from(query.subquery())
 
 
 # --- writes ------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ Planned by `bot/domain/home.py` after a change that shows on someone's Home; the
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import Select, bindparam
+from sqlmodel import Session, col, select
 
 from bot.blocks.assurance import MAX_HOME_ITEMS as MAX_HOME_EVIDENCE
 from bot.blocks.home import (
@@ -37,7 +39,7 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
     )
     mine = list(page.rows)
     waiting = checkins.waiting_on(session=session, team_id=team_id, user_id=user_id)
-    open_concerns = concerns.list_open(
+    open_concerns = concerns.open_of_person(
         session=session, team_id=team_id, person=user_id, limit=MAX_HOME_CONCERNS
     )
     deliverables = deliverable_queue.waiting_on(
@@ -47,9 +49,7 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
         session=session, team_id=team_id, user_id=user_id, limit=MAX_HOME_EVIDENCE
     )
     person = session.exec(  # what Slack last told us of their zone (None: not yet), their choice
-        select(Person.tz, Person.notify)
-        .where(Person.team_id == team_id)
-        .where(Person.user_id == user_id)
+        _person_statement(), params={"team_id": team_id, "user_id": user_id}
     ).first()
     reader_tz, chosen = person if person is not None else (None, None)
     notify = chosen if chosen in notifications.MODES else notifications.DEFAULT
@@ -75,6 +75,16 @@ def home_page(session: Session, *, team_id: str, user_id: str, now: datetime) ->
         evidence=evidence,
         reader_tz=reader_tz,
         notify=notify,
+    )
+
+
+@cache
+def _person_statement() -> Select:
+    """The person's zone and notification choice, built once per process (bound at execution)."""
+    return (
+        select(Person.tz, Person.notify)
+        .where(col(Person.team_id) == bindparam("team_id"))
+        .where(col(Person.user_id) == bindparam("user_id"))
     )
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import String, and_, case, cast, func, or_
+from sqlalchemy import Select, String, and_, bindparam, case, cast, func, or_
 from sqlmodel import Session, col, select
 
 from storage.assurance_statuses import OWED, AssuranceStatus
@@ -142,23 +144,61 @@ OWE = "owe"
 REVIEW = "review"
 
 
+class WaitingItem(NamedTuple):
+    """What the Home tab shows of an item waiting on someone (`bot/blocks/assurance.py`)."""
+
+    id: int
+    title: str
+    required: bool
+    status: str
+    engagement_name: str
+
+
 @dataclass(frozen=True)
 class Waiting:
     """What waits on a person: items they owe, items they review (each one page), counted."""
 
-    owe: tuple[tuple[AssuranceItem, Engagement], ...]
+    owe: tuple[WaitingItem, ...]
     owe_total: int
-    review: tuple[tuple[AssuranceItem, Engagement], ...]
+    review: tuple[WaitingItem, ...]
     review_total: int
 
 
 def waiting_on(*, session: Session, team_id: str, user_id: str, limit: int) -> Waiting:
     """Evidence the person owes (owner, owed) and evidence they review (received, and they are
-    a reviewer: named, or a lead when none are named), of live engagements: four SELECTs."""
+    a reviewer: named, or a lead when none are named), of live engagements: four SELECTs at
+    most, of plain columns, built once per process (building them cost more than running
+    them, and every Home tab runs them)."""
+    values = {"team_id": team_id, "user_id": user_id, "named": f'%"{user_id}"%', "limit": limit}
+
+    def page(statements: tuple[Select, Select]) -> tuple[tuple[WaitingItem, ...], int]:
+        rows, count = statements
+        total = session.exec(count, params=values).one()
+        if not total:
+            return (), 0
+        return tuple(WaitingItem(*row) for row in session.exec(rows, params=values)), int(total)
+
+    owe, review = _waiting_statements()
+    owed, owed_total = page(owe)
+    to_review, review_total = page(review)
+    return Waiting(owed, owed_total, to_review, review_total)
+
+
+@cache
+def _waiting_statements() -> tuple[tuple[Select, Select], tuple[Select, Select]]:
+    """`waiting_on`'s page and count of what is owed, and of what to review (their parameters
+    bound at execution)."""
+    user_id = bindparam("user_id")
     base = (
-        select(AssuranceItem, Engagement)
+        select(
+            AssuranceItem.id,
+            AssuranceItem.title,
+            AssuranceItem.required,
+            AssuranceItem.status,
+            Engagement.name,
+        )
         .join(Engagement, col(Engagement.id) == col(AssuranceItem.engagement_id))
-        .where(AssuranceItem.team_id == team_id)
+        .where(col(AssuranceItem.team_id) == bindparam("team_id"))
         .where(col(Engagement.archived_at).is_(None))
     )
     owe = base.where(col(AssuranceItem.owner_user_id) == user_id).where(
@@ -166,24 +206,19 @@ def waiting_on(*, session: Session, team_id: str, user_id: str, limit: int) -> W
     )
     leading = (
         select(EngagementMember.engagement_id)
-        .where(EngagementMember.user_id == user_id)
+        .where(col(EngagementMember.user_id) == user_id)
         .where(EngagementMember.role == "lead")
     )
     named = cast(col(AssuranceItem.reviewers), String)
     review = base.where(col(AssuranceItem.status) == AssuranceStatus.RECEIVED).where(
         or_(
-            named.like(f'%"{user_id}"%'),
+            named.like(bindparam("named")),
             (named == "[]") & col(AssuranceItem.engagement_id).in_(leading),
         )
     )
 
-    def page(query) -> tuple[tuple[tuple[AssuranceItem, Engagement], ...], int]:
-        total = session.exec(select(func.count()).select_from(query.subquery())).one()
-        rows = session.exec(
-            query.order_by(col(AssuranceItem.requested_at), col(AssuranceItem.id)).limit(limit)
-        ).all()
-        return tuple((i, e) for i, e in rows), int(total)
+    def paged(query: Select) -> tuple[Select, Select]:
+        rows = query.order_by(col(AssuranceItem.requested_at), col(AssuranceItem.id))
+        return rows.limit(bindparam("limit")), select(func.count()).select_from(query.subquery())
 
-    owed, owed_total = page(owe)
-    to_review, review_total = page(review)
-    return Waiting(owed, owed_total, to_review, review_total)
+    return paged(owe), paged(review)

@@ -9,9 +9,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_
 from sqlmodel import Session, col, select
 
 from bot.domain.command_reference import echo
@@ -51,6 +52,42 @@ def load_details(*, session: Session, engagement: Engagement) -> EngagementDetai
     return details
 
 
+def _details_selects(named: Any) -> tuple[Select, Select, Select]:
+    """`load_many`'s three SELECTs (people, active KPIs, SLAs) of the engagements `named` (a
+    SELECT of ids, or an expanding parameter)."""
+    people = (
+        select(EngagementMember.engagement_id, EngagementMember.user_id, EngagementMember.role)
+        .where(col(EngagementMember.engagement_id).in_(named))
+        .order_by(col(EngagementMember.id))
+    )
+    kpis = (
+        select(
+            KpiDefinition.engagement_id,
+            KpiDefinition.name,
+            KpiDefinition.unit,
+            KpiDefinition.target,
+            KpiDefinition.higher_is_better,
+            KpiDefinition.tolerance,
+        )
+        .where(col(KpiDefinition.engagement_id).in_(named))
+        .where(col(KpiDefinition.retired_at).is_(None))  # retired ones only keep history
+        .order_by(col(KpiDefinition.position), col(KpiDefinition.id))  # stored order
+    )
+    slas = select(
+        ConcernSla.engagement_id,
+        ConcernSla.severity,
+        ConcernSla.response_hours,
+        ConcernSla.resolve_hours,
+    ).where(col(ConcernSla.engagement_id).in_(named))
+    return people, kpis, slas
+
+
+@cache
+def _details_statements() -> tuple[Select, Select, Select]:
+    """`_details_selects` of a list of ids bound at execution, built once per process."""
+    return _details_selects(bindparam("ids", expanding=True))
+
+
 def load_many(
     *,
     session: Session,
@@ -65,41 +102,26 @@ def load_many(
     ids = [e.id for e in engagements if e.id is not None]
     if not ids:
         return []
-    named = within if within is not None else ids
     # Plain columns, not ORM rows: a list of a thousand engagements reads ten thousand of these,
-    # and an ORM object each would cost more than the queries.
+    # and an ORM object each would cost more than the queries. Named by a list of ids, the
+    # statements are built once per process (the ids bound at execution).
+    if within is None:
+        of_people, of_kpis, of_slas = _details_statements()
+        values: dict[str, Any] | None = {"ids": ids}
+    else:
+        of_people, of_kpis, of_slas = _details_selects(within)
+        values = None
     people: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for engagement_id, user_id, role in session.exec(
-        select(EngagementMember.engagement_id, EngagementMember.user_id, EngagementMember.role)
-        .where(col(EngagementMember.engagement_id).in_(named))
-        .order_by(col(EngagementMember.id))
-    ):
+    for engagement_id, user_id, role in session.exec(of_people, params=values):
         people[engagement_id][role].append(user_id)
     kpis: dict[int, list[KpiSpec]] = defaultdict(list)
     for engagement_id, name, unit, target, higher_is_better, tolerance in session.exec(
-        select(
-            KpiDefinition.engagement_id,
-            KpiDefinition.name,
-            KpiDefinition.unit,
-            KpiDefinition.target,
-            KpiDefinition.higher_is_better,
-            KpiDefinition.tolerance,
-        )
-        .where(col(KpiDefinition.engagement_id).in_(named))
-        .where(col(KpiDefinition.retired_at).is_(None))  # retired ones only keep history
-        .order_by(col(KpiDefinition.position), col(KpiDefinition.id))  # stored order
+        of_kpis, params=values
     ):
         kpis[engagement_id].append(KpiSpec(name, unit, target, higher_is_better, tolerance))
     sla_hours: dict[int, dict[str, int]] = defaultdict(dict)
     resolve_hours: dict[int, dict[str, int]] = defaultdict(dict)
-    for engagement_id, severity, response, resolve in session.exec(
-        select(
-            ConcernSla.engagement_id,
-            ConcernSla.severity,
-            ConcernSla.response_hours,
-            ConcernSla.resolve_hours,
-        ).where(col(ConcernSla.engagement_id).in_(named))
-    ):
+    for engagement_id, severity, response, resolve in session.exec(of_slas, params=values):
         sla_hours[engagement_id][severity] = response
         resolve_hours[engagement_id][severity] = resolve or DEFAULT_RESOLVE_HOURS.get(
             severity, response
@@ -338,11 +360,6 @@ def member_of(team_id: str, user_id: str) -> ColumnElement[bool]:
     return col(Engagement.id).in_(members)
 
 
-def _theirs(team_id: str, user_id: str) -> list[ColumnElement[bool]]:
-    """The conditions of a person's active engagements."""
-    return [*_listed(team_id), member_of(team_id, user_id)]
-
-
 @dataclass(frozen=True)
 class PersonPage:
     """The first of a person's engagements, worst first, with their roles; how many in all."""
@@ -354,30 +371,65 @@ class PersonPage:
 RAG_RANK = {"red": 0, "amber": 1, "green": 2}  # worst first; no update yet after green
 
 
-def page_for_person(
-    *, session: Session, team_id: str, user_id: str, limit: int, now: datetime
-) -> PersonPage:
-    """The first `limit` of a person's active engagements, worst first (the RAG of the update
-    in force at `now`: red, amber, green, none yet; then by name), and how many they have:
-    five SELECTs whatever the number, so a Home tab costs the same for someone on a thousand."""
-    conditions = _theirs(team_id, user_id)
+PERSON_COLUMNS = (
+    Engagement.id,
+    Engagement.team_id,
+    Engagement.name,
+    Engagement.handle,
+    Engagement.vendor,
+    Engagement.channel_id,
+    Engagement.timezone,
+    Engagement.archived_at,
+)
+"""What `page_for_person` reads of each engagement (its details' `engagement` is a row of
+these): what the Home tab shows of it and its rules' days."""
+
+
+@cache
+def _person_statements() -> tuple[Select, Select]:
+    """`page_for_person`'s page and count, built once per process (their parameters bound at
+    execution): building them cost more than running them, and every Home tab runs them."""
+    team_id, user_id = bindparam("team_id"), bindparam("user_id")
+    members = (
+        select(EngagementMember.engagement_id)
+        .where(col(EngagementMember.team_id) == team_id)
+        .where(col(EngagementMember.user_id) == user_id)
+    )
+    conditions = (
+        col(Engagement.team_id) == team_id,
+        col(Engagement.archived_at).is_(None),
+        col(Engagement.id).in_(members),
+    )
     in_force = (
         select(StatusUpdate.rag)
         .where(col(StatusUpdate.engagement_id) == col(Engagement.id))
-        .where(col(StatusUpdate.submitted_at) <= now)
+        .where(col(StatusUpdate.submitted_at) <= bindparam("now"))
         .order_by(col(StatusUpdate.submitted_at).desc(), col(StatusUpdate.id).desc())
         .limit(1)
         .correlate(Engagement)
         .scalar_subquery()
     )
     rank = case(RAG_RANK, value=in_force, else_=len(RAG_RANK))
-    total = session.exec(select(func.count()).select_from(Engagement).where(*conditions)).one()
-    engagements = session.exec(
-        select(Engagement)
+    page = (
+        select(*PERSON_COLUMNS)
         .where(*conditions)
         .order_by(rank, col(Engagement.name), col(Engagement.id))
-        .limit(limit)
-    ).all()
+        .limit(bindparam("limit"))
+    )
+    return page, select(func.count()).select_from(Engagement).where(*conditions)
+
+
+def page_for_person(
+    *, session: Session, team_id: str, user_id: str, limit: int, now: datetime
+) -> PersonPage:
+    """The first `limit` of a person's active engagements, worst first (the RAG of the update
+    in force at `now`: red, amber, green, none yet; then by name), and how many they have:
+    five SELECTs whatever the number, so a Home tab costs the same for someone on a thousand."""
+    values = {"team_id": team_id, "user_id": user_id, "now": now, "limit": limit}
+    page, count = _person_statements()
+    total = session.exec(count, params=values).one()
+    # Plain rows of the columns a Home shows (`PERSON_COLUMNS`), not ORM instances.
+    engagements = session.exec(page, params=values).all() if total else []
     return PersonPage(
         tuple(
             (details, _roles(details, user_id))
