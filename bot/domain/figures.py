@@ -1072,7 +1072,12 @@ def contract_date(contract: Contract | None, today: date) -> ContractDate | None
 def kpis_met(kpis: Sequence[Kpi], updates: Sequence[Update], *, at: datetime) -> Rate:
     """Of the current KPIs with a figure reported by `at`, those whose latest figure met its
     target (within the amber tolerance is not met)."""
-    figures = [k for k in kpi_figures(kpis, updates, now=at) if k.outcome is not None]
+    return _met(kpi_figures(kpis, updates, now=at))
+
+
+def _met(found: Iterable[KpiFigure]) -> Rate:
+    """`kpis_met` of KPI figures already worked out."""
+    figures = [k for k in found if k.outcome is not None]
     return Rate(sum(1 for k in figures if k.outcome == KpiOutcome.MET), len(figures))
 
 
@@ -1085,14 +1090,17 @@ def overall_score(parts: Mapping[str, float | None]) -> int | None:
     return round(sum(SCORE_WEIGHTS[k] * v for k, v in present.items()) / weight)
 
 
-def score_parts(inputs: Inputs, *, end: datetime) -> ScoreParts:
-    """The scorecard over (end − SCORE_WEEKS weeks, end], from the same pure figures."""
+def score_parts(
+    inputs: Inputs, *, end: datetime, kpis: Sequence[KpiFigure] | None = None
+) -> ScoreParts:
+    """The scorecard over (end − SCORE_WEEKS weeks, end], from the same pure figures (`kpis`:
+    the KPI figures at `end` when the caller has them already)."""
     start = end - SCORE_WEEKS * WEEK
     sla = sla_compliance(inputs.concerns, now=end, start=start)
     provisional = ScoreParts(
         period_end=end,
         on_time=on_time_rate(inputs.asked, now=end, start=start),
-        kpis_met=kpis_met(inputs.kpis, inputs.updates, at=end),
+        kpis_met=(kpis_met(inputs.kpis, inputs.updates, at=end) if kpis is None else _met(kpis)),
         sla=Rate(
             sla.acknowledged.met + sla.resolved.met,
             sla.acknowledged.counted + sla.resolved.counted,
@@ -1113,12 +1121,15 @@ def _delivery(rows: Sequence[DeliverableRow], *, now: datetime, start: datetime)
     return Rate(on_time.met + first.met, on_time.counted + first.counted)
 
 
-def scorecard(inputs: Inputs, *, now: datetime, weeks: int) -> Scorecard:
-    """The last SCORE_WEEKS weeks, and the ones before when the inputs reach back that far."""
+def scorecard(
+    inputs: Inputs, *, now: datetime, weeks: int, kpis: Sequence[KpiFigure] | None = None
+) -> Scorecard:
+    """The last SCORE_WEEKS weeks, and the ones before when the inputs reach back that far
+    (`kpis`: the KPI figures at `now`, when worked out already)."""
     before = None
     if weeks >= 2 * SCORE_WEEKS:
         before = score_parts(inputs, end=now - SCORE_WEEKS * WEEK)
-    return Scorecard(now=score_parts(inputs, end=now), before=before)
+    return Scorecard(now=score_parts(inputs, end=now, kpis=kpis), before=before)
 
 
 def compute_one(
@@ -1131,6 +1142,7 @@ def compute_one(
     current = rag_at(inputs.updates, now)
     today = local_day(now, inputs.timezone)
     trend = rag_trend(inputs.updates, now=now, weeks=weeks)
+    kpis = kpi_figures(inputs.kpis, inputs.updates, now=now)  # the scorecard's now reads them too
     return Figures(
         engagement_id=inputs.engagement_id,
         name=inputs.name,
@@ -1140,12 +1152,12 @@ def compute_one(
         rag_now=current.rag if current else None,
         rag_as_of=current.submitted_at if current else None,
         rag_trend=trend,
-        kpis=kpi_figures(inputs.kpis, inputs.updates, now=now),
+        kpis=kpis,
         concerns=open_concerns(inputs.concerns, now=now),
         sla=sla_compliance(inputs.concerns, now=now, start=start),
         feedback=feedback_figures(inputs.ratings, now=now, weeks=weeks),
         changes=changes_since(inputs.updates, inputs.concerns, since=since, now=now),
-        scorecard=scorecard(inputs, now=now, weeks=weeks),
+        scorecard=scorecard(inputs, now=now, weeks=weeks, kpis=kpis),
         deliverables=deliverable_figures(
             inputs.deliverables, inputs.replans, now=now, start=start, since=since
         ),
