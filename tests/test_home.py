@@ -58,19 +58,9 @@ def buttons(view: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def test_each_person_sees_their_own_home(cadence, monkeypatch):
-    set_up(cadence)
-    tick(cadence, monkeypatch, MON)
-    (checkin,) = checkins_of(cadence)
-
-    # The vendor: the check-in waiting for them, with the button that opens its form.
-    home = open_home(cadence, VENDOR, MON + timedelta(hours=1))
-    assert "Waiting for your answer* (1)" in text(home)
-    assert "Status update for *Acme Payments*" in text(home)
-    assert buttons(home) == [("checkin_answer", str(checkin.id))]
-    assert "vendor contact" in text(home) and "No update yet" in text(home)
-
-    # They answer from Home (amber); the stakeholder raises a concern the vendor owns.
+def answer_amber_then_raise_a_concern(cadence: Cadence, home: dict[str, Any]) -> None:
+    """The vendor answers from their Home (amber) at MON+2h; at MON+3h the stakeholder raises a
+    high security concern the vendor owns (test_home_json.py walks the same flow)."""
     before = len(cadence.fake.calls_to("views.open"))
     with clock.fixed_at(MON + timedelta(hours=2)):
         cadence.sim.click(home, "checkin_answer", user=VENDOR)
@@ -88,6 +78,22 @@ def test_each_person_sees_their_own_home(cadence, monkeypatch):
             user=STAKEHOLDER,
         )
     cadence.wait_until(lambda: the_concern(cadence), what="the concern")
+
+
+def test_each_person_sees_their_own_home(cadence, monkeypatch):
+    set_up(cadence)
+    tick(cadence, monkeypatch, MON)
+    (checkin,) = checkins_of(cadence)
+
+    # The vendor: the check-in waiting for them, with the button that opens its form.
+    home = open_home(cadence, VENDOR, MON + timedelta(hours=1))
+    assert "Waiting for your answer* (1)" in text(home)
+    assert "Status update for *Acme Payments*" in text(home)
+    assert buttons(home) == [("checkin_answer", str(checkin.id))]
+    assert "vendor contact" in text(home) and "No update yet" in text(home)
+
+    # They answer from Home (amber); the stakeholder raises a concern the vendor owns.
+    answer_amber_then_raise_a_concern(cadence, home)
 
     # The lead: the engagement with its RAG, trend, score and on-time rate, worked out by hand
     # from what was seeded. Trend: from the first week with data (the first check-in's, this

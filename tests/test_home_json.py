@@ -18,12 +18,10 @@ from typing import Any
 from conftest import LEAD, OUTSIDER, STAKEHOLDER, TEAM, VENDOR, Cadence
 from engine_flows import jobs_of, tick
 from test_assurance import add as add_evidence
-from test_concerns import raise_by_command, the_concern
 from test_deliverables import add as add_deliverable
-from test_home import MON, open_home, publishes_to, set_up
+from test_home import MON, answer_amber_then_raise_a_concern, open_home, publishes_to, set_up
 
 from bot.engine.home_jobs import home_page
-from bot.platform import clock
 from storage.jobs import JobKind
 from storage.statuses import FINISHED_JOB_STATUSES
 
@@ -44,23 +42,7 @@ def homes(cadence: Cadence, monkeypatch) -> dict[str, Any]:
     add_evidence(cadence)  # owed by the vendor
     home = open_home(cadence, VENDOR, MON + timedelta(hours=1))
     seen = {"vendor, waiting": sent(cadence, VENDOR)}
-    before = len(cadence.fake.calls_to("views.open"))
-    with clock.fixed_at(MON + timedelta(hours=2)):
-        cadence.sim.click(home, "checkin_answer", user=VENDOR)
-        opened = cadence.fake.wait_for("views.open", count=before + 1)[-1]
-        form = cadence.fake.view(opened.response["view"]["id"])
-        cadence.sim.submit_view(
-            form, {"rag": "amber", "summary": "Slipping.", "reason": "The PSP's sign-off."},
-            user=VENDOR,
-        )  # fmt: skip
-    with clock.fixed_at(MON + timedelta(hours=3)):
-        raise_by_command(
-            cadence,
-            "concern acme-payments Card data in the logs",
-            {"severity": "high", "category": "security", "description": "Seen in staging."},
-            user=STAKEHOLDER,
-        )
-    cadence.wait_until(lambda: the_concern(cadence), what="the concern")
+    answer_amber_then_raise_a_concern(cadence, home)
     # The Home jobs these changes planned are out first: a late one would publish after the
     # Home opened below, and that would be the view compared.
     cadence.wait_until(
