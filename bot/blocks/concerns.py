@@ -360,8 +360,12 @@ def reassign_modal(concern: Concern) -> dict[str, Any]:
 
 
 def concern_age(concern: Concern, now: datetime) -> str:
-    """How long it has been open, against its SLA (what the list and the Home tab show)."""
-    hours = int((now - concern.raised_at).total_seconds() // 3600)
+    """How long it has been open, against its SLA (what the list and the Home tab show).
+
+    A Home job runs with the moment of the request that planned it, and may read a concern a
+    later request raised a moment after: its age is then a few milliseconds below zero, said
+    as 0 h (floored, it read "open -1 h")."""
+    hours = max(0, int((now - concern.raised_at).total_seconds() // 3600))
     age = f"{hours // 24} d" if hours >= 48 else f"{hours} h"
     due = concern.sla_due_at
     if due is None:
