@@ -1,7 +1,7 @@
 """The Home tab's JSON, byte for byte as it was when slack_sdk's block objects built it.
 
 Why: the Home is built as plain dicts (`bot/blocks/kit.py`) and read with Core rows, for speed
-(bench/README.md, "profile_requests"). `tests/payloads/home_views.json` holds the views this
+(bench/README.md, "profile_requests"). `tests/expected/home_views.json` holds the views this
 flow published when the Home was built with slack_sdk's objects and ORM instances (written once,
 before the change, and never from the new code): every block, key and text must stay the same.
 The flow gives a Home each of its parts: a check-in waiting with its button, a deliverable to
@@ -25,7 +25,7 @@ from bot.engine.home_jobs import home_page
 from storage.jobs import JobKind
 from storage.statuses import FINISHED_JOB_STATUSES
 
-EXPECTED = Path(__file__).parent / "payloads" / "home_views.json"
+EXPECTED = Path(__file__).parent / "expected" / "home_views.json"
 
 
 def sent(cadence: Cadence, user: str) -> dict[str, Any]:
