@@ -1,7 +1,7 @@
 """A Monday at many workspaces on one PostgreSQL: prints each figure next to its target.
 
     python bench/monday.py [--pooler] [--workspaces N] [--engagements M] [--quick]
-                           [--pool-size 20] [--clients 50] [--think 1.0] [--web 2]
+                           [--pool-size 30] [--clients 50] [--think 1.0] [--web 2]
                            [--postgres-url URL] [--keep-logs DIR]
 
 N workspaces (default 100) of M engagements each (default 100; `--quick`: 10 x 10), spread
@@ -99,11 +99,12 @@ WARM_ZONE = "Pacific/Kiritimati"  # UTC+14: the warm-up workspace's Monday comes
 MAX_MINUTES = 15  # simulated minutes of passes per zone before giving up on what is left
 WEEK = timedelta(days=7)
 NEXT_PASS = timedelta(minutes=1)
-# PgBouncer's server connections (default_pool_size), as docs/operations.md's example: 8 (4 x
-# the database server's 2 cores) held 20 workspaces' acks at p99 1.2 s, every server
-# connection busy and 35 clients waiting at the peak (the processes hold a connection while
-# they compute between statements, so the pool covers their threads, not the cores)
-POOL_SIZE = 20
+# PgBouncer's server connections (default_pool_size), docs/operations.md's 6 x (W + K) + 6 for
+# two web and two worker processes. 20 held the acks at p99 1.4 s with every server connection
+# busy and 29 clients waiting (processes starved of CPU hold a connection while they compute
+# between statements, so the pool covers their transactions, not the database's cores); 30
+# gave 0.41 s with at most 2 waiting.
+POOL_SIZE = 30
 THINK_S = 1.0  # an ack client's mean pause between requests
 THROTTLE_SECONDS = 600.0  # Slack refusing one workspace outright for ten minutes
 
