@@ -136,6 +136,20 @@ class Engagement(EngagementBase, table=True):
     archived_at: datetime | None = moment(nullable=True)
 
 
+# What a brief view reads of an engagement (a form opened from a prompt, a person's Home page):
+# the whole row is twice these columns. `checkins.load(brief=True)` and `page_for_person`.
+ENGAGEMENT_BRIEF = (
+    Engagement.id,
+    Engagement.team_id,
+    Engagement.name,
+    Engagement.handle,
+    Engagement.vendor,
+    Engagement.channel_id,
+    Engagement.timezone,
+    Engagement.archived_at,
+)
+
+
 class EngagementMember(SQLModel, table=True):
     """A person's role on an engagement: lead, vendor (contact) or stakeholder."""
 

@@ -45,8 +45,8 @@ print(json.dumps(sorted(set(sys.modules) & set({modules!r}))))
 """
 
 
-def loaded_by(code: str, modules: tuple[str, ...] = DRAWING) -> list[str]:
-    """Which of `modules` a fresh interpreter holds after running `code` (`import x` at least)."""
+def _probe(code: str, modules: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    """`code` run in a fresh interpreter that then prints which of `modules` it holds."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE.format(code=code, modules=modules)],
         cwd=ROOT,
@@ -55,22 +55,23 @@ def loaded_by(code: str, modules: tuple[str, ...] = DRAWING) -> list[str]:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return done
+
+
+def _last_line(text: str) -> list[str]:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def loaded_by(code: str, modules: tuple[str, ...] = DRAWING) -> list[str]:
+    """Which of `modules` a fresh interpreter holds after running `code` (`import x` at least)."""
+    return _last_line(_probe(code, modules).stdout)
 
 
 def probed(code: str, modules: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """Which of `modules` a fresh interpreter held at a point `code` reports on its stderr's
     last line, and at its end."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(code=code, modules=modules)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    before = json.loads(done.stderr.strip().splitlines()[-1])
-    return before, json.loads(done.stdout.strip().splitlines()[-1])
+    done = _probe(code, modules)
+    return _last_line(done.stderr), _last_line(done.stdout)
 
 
 def test_the_web_process_starts_without_matplotlib():

@@ -24,7 +24,14 @@ from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.domain.errors import NotAllowed, NotFound
 from storage import job_keys, jobs
 from storage.jobs import JobKind, insert_ignoring_conflict
-from storage.models import Cadence, CheckIn, CheckInRecipient, Engagement, StatusUpdate
+from storage.models import (
+    ENGAGEMENT_BRIEF,
+    Cadence,
+    CheckIn,
+    CheckInRecipient,
+    Engagement,
+    StatusUpdate,
+)
 from storage.statuses import CheckInStatus, RecipientStatus
 
 OPEN, OVERDUE, CLOSED, MISSED, SKIPPED, HOLIDAY, EXCUSED = tuple(CheckInStatus)
@@ -74,19 +81,7 @@ def load(
 
 # What the forms a prompt opens read of the cadence and the engagement (`load(brief=True)`):
 # the whole rows were half the columns the answer button read.
-BRIEF = (
-    load_only(Cadence.id, Cadence.kind),
-    load_only(
-        Engagement.id,
-        Engagement.team_id,
-        Engagement.name,
-        Engagement.handle,
-        Engagement.vendor,
-        Engagement.channel_id,
-        Engagement.timezone,
-        Engagement.archived_at,
-    ),
-)
+BRIEF = (load_only(Cadence.id, Cadence.kind), load_only(*ENGAGEMENT_BRIEF))
 
 
 @cache

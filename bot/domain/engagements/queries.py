@@ -27,6 +27,7 @@ from bot.domain.engagements.definition import (
 )
 from bot.domain.errors import NotFound
 from storage.models import (
+    ENGAGEMENT_BRIEF,
     ConcernSla,
     Engagement,
     EngagementMember,
@@ -371,20 +372,6 @@ class PersonPage:
 RAG_RANK = {"red": 0, "amber": 1, "green": 2}  # worst first; no update yet after green
 
 
-PERSON_COLUMNS = (
-    Engagement.id,
-    Engagement.team_id,
-    Engagement.name,
-    Engagement.handle,
-    Engagement.vendor,
-    Engagement.channel_id,
-    Engagement.timezone,
-    Engagement.archived_at,
-)
-"""What `page_for_person` reads of each engagement (its details' `engagement` is a row of
-these): what the Home tab shows of it and its rules' days."""
-
-
 @cache
 def _person_statements() -> tuple[Select, Select]:
     """`page_for_person`'s page and count, built once per process (their parameters bound at
@@ -411,7 +398,7 @@ def _person_statements() -> tuple[Select, Select]:
     )
     rank = case(RAG_RANK, value=in_force, else_=len(RAG_RANK))
     page = (
-        select(*PERSON_COLUMNS)
+        select(*ENGAGEMENT_BRIEF)
         .where(*conditions)
         .order_by(rank, col(Engagement.name), col(Engagement.id))
         .limit(bindparam("limit"))
@@ -428,7 +415,7 @@ def page_for_person(
     values = {"team_id": team_id, "user_id": user_id, "now": now, "limit": limit}
     page, count = _person_statements()
     total = session.exec(count, params=values).one()
-    # Plain rows of the columns a Home shows (`PERSON_COLUMNS`), not ORM instances.
+    # Plain rows of the columns a Home shows (`ENGAGEMENT_BRIEF`), not ORM instances.
     engagements = session.exec(page, params=values).all() if total else []
     return PersonPage(
         tuple(
