@@ -7,6 +7,7 @@ from typing import Any
 from conftest import ACME, LEAD, TEAM, Cadence
 from sqlmodel import select
 
+from handlers.guard import DATABASE_AWAY
 from storage.models import Engagement
 
 GOOD_FORM: dict[str, Any] = {
@@ -23,7 +24,12 @@ GOOD_FORM: dict[str, Any] = {
 
 
 def open_form(
-    cadence: Cadence, text: str = "engagement new", *, user: str = LEAD, channel: str = "C0GENERAL"
+    cadence: Cadence,
+    text: str = "engagement new",
+    *,
+    user: str = LEAD,
+    channel: str = "C0GENERAL",
+    again: bool = True,
 ) -> dict[str, Any]:
     """Run a command that opens a modal; return the view as Slack holds it once the app is done
     with it (for a new engagement, after the time zone was filled in with views.update)."""
@@ -34,12 +40,21 @@ def open_form(
     assert opened.ok, opened.response
     view_id = opened.response["view"]["id"]
     if text.strip() == "engagement new":
-        cadence.wait_until(
-            lambda: any(
-                c.args.get("view_id") == view_id for c in cadence.fake.calls_to("views.update")
-            ),
-            what="the time zone to be filled in",
-        )
+
+        def filled_in_or_apology() -> str | None:
+            if any(c.args.get("view_id") == view_id for c in cadence.fake.calls_to("views.update")):
+                return "filled in"
+            said = ephemeral_replies(cadence, reply.response_url or "")
+            return "apology" if any(DATABASE_AWAY in str(r) for r in said) else None
+
+        outcome = cadence.wait_until(filled_in_or_apology, what="the time zone to be filled in")
+        if outcome == "apology" and again:
+            # The work after the ack was cut at the request's 2 s database deadline and the
+            # person was told to try again, as here (the form opened without the zone). Seen
+            # only when another worker's test loads the shared PostgreSQL, like the save's in
+            # `create_engagement`; the deadline itself is tested on its own.
+            return open_form(cadence, text, user=user, channel=channel, again=False)
+        assert outcome == "filled in", "the database did not answer in time, twice"
     return cadence.fake.view(view_id)
 
 
