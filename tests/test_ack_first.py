@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 
+from conftest import make_settings, serving
 from flows import GOOD_FORM, create_engagement, open_form
 from sqlmodel import select
 
+from bot.platform.services import Services
 from storage.models import Engagement
 
 # How long the work after the ack takes here. An answer that came before it was done did not
@@ -52,3 +54,17 @@ def test_two_people_saving_the_same_name_at_once_get_one_engagement(cadence):
     with cadence.db.read_session() as session:
         rows = session.exec(select(Engagement).where(Engagement.handle == "same-name")).all()
     assert len(rows) == 1
+
+
+def test_a_stopping_process_lets_the_work_after_each_ack_finish(fake_slack, db, database_url):
+    """gunicorn's worker_exit closes the app: the request acked a moment before still opens its
+    form and fills it in, rather than reaching an outbox that takes nothing more (or, in a
+    test, the next test's Slack)."""
+    services = Services(settings=make_settings(database_url, fake_slack), db=db)
+    with serving(services, fake_slack) as c:
+        fake_slack.delay("views.open", 0.5)  # the work after the ack is still running at close
+        reply = c.sim.command("engagement new")
+        assert reply.status == 200
+    (opened,) = fake_slack.calls_to("views.open")
+    view_id = opened.response["view"]["id"]
+    assert [x for x in fake_slack.calls_to("views.update") if x.args.get("view_id") == view_id]

@@ -50,6 +50,13 @@ BOT_SCOPES = (
 )
 
 
+def finish_listeners(app: App) -> None:
+    """Wait for the work Bolt runs after each ack (each step of it has a time limit, so this
+    ends), and take no more: a process stopping lets a person's request finish before the
+    outbox it writes to stops."""
+    app.listener_runner.listener_executor.shutdown(wait=True)
+
+
 def build_app(services: Services, outbox: Outbox | None = None) -> App:
     """The Bolt app. With one token, building it calls `auth.test`, so a wrong token fails here,
     clearly.

@@ -115,7 +115,7 @@ def serve(services: Services, *, with_scheduler: bool = True) -> None:
         from slack_sdk.errors import SlackApiError
 
         from bot.engine.outbox_sender import Outbox
-        from bot.entry.app import build_app
+        from bot.entry.app import build_app, finish_listeners
         from bot.entry.stopping import stop_on_signals, wait_for
 
         stop = stop_on_signals()
@@ -141,6 +141,7 @@ def serve(services: Services, *, with_scheduler: bool = True) -> None:
             handler.close()
             if running is not None:
                 running.stop()
+            finish_listeners(app)
             outbox.shutdown()
             log.info("Cadence stopped")
         return

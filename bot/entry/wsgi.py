@@ -26,7 +26,7 @@ from sqlalchemy.orm import configure_mappers
 
 from bot.engine import heartbeat
 from bot.engine.outbox_sender import Outbox
-from bot.entry.app import INSTALL_PATH, REDIRECT_PATH, build_app
+from bot.entry.app import INSTALL_PATH, REDIRECT_PATH, build_app, finish_listeners
 from bot.entry.db_problems import in_memory_warning
 from bot.entry.rotate_key import unreadable_secrets
 from bot.platform import clock
@@ -58,15 +58,19 @@ class CadenceWSGI:
         configure_mappers()
         self.services = services
         self.outbox = Outbox(services)
+        self.bolt = build_app(services, self.outbox)
         self.slack = CadenceRequestHandler(
-            build_app(services, self.outbox),
+            self.bolt,
             path=SLACK_PATH,
             verifier=signing_secrets(services.settings),
         )
         self.health_probe = HealthProbe(services)
 
     def close(self) -> None:
-        """Let the messages being sent at once finish (what is left, the next pass sends)."""
+        """Let the work after each ack finish, then the messages it sends at once (what is left,
+        the next pass sends): a listener still running would otherwise reach an outbox that
+        takes nothing more, or a Slack that is gone."""
+        finish_listeners(self.bolt)
         self.outbox.shutdown()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
