@@ -38,6 +38,7 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+import shared_sql_cache
 from slack_requests import SlackSim
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -50,6 +51,8 @@ from bot.platform.config import Settings, load_settings
 from bot.platform.services import Services
 from storage import migrate
 from storage.db import Database
+
+shared_sql_cache.install()  # engines of one kind of database compile each statement once
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-1111-2222-cadencetest"
