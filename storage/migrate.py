@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -32,7 +33,13 @@ def pending(engine: Engine, database_url: str) -> bool:
 
     Read in a read-only transaction: on SQLite it neither takes the write lock nor waits for a
     writer (the CLI asks this before every tick, while a pass may be writing)."""
-    script = ScriptDirectory.from_config(alembic_config(database_url))
     with engine.execution_options(**{READ_ONLY: True}).begin() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
-    return current != set(script.get_heads())
+    return current != newest()
+
+
+@cache
+def newest() -> frozenset[str]:
+    """The head revisions of the code this process runs: read from the migration scripts once
+    (Alembic loads every script to find them, 20 ms), not at every command."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
