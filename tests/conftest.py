@@ -48,6 +48,7 @@ from bot.demo.fake_slack import FakeSlack
 from bot.engine.outbox_sender import Outbox
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform.config import Settings, load_settings
+from bot.platform.logs import ContextExecutor
 from bot.platform.services import Services
 from storage import migrate
 from storage.db import Database
@@ -309,14 +310,18 @@ class Cadence:
     fake: FakeSlack
     sim: SlackSim
     outbox: Outbox | None = None  # the served app's, when the test serves it (`settle`)
+    listeners: ContextExecutor | None = None  # what Bolt runs after each ack, likewise
 
     @property
     def db(self) -> Database:
         return self.services.db
 
     def settle(self, timeout: float = 15.0) -> None:
-        """Wait until what requests planned has been sent at once (the outbox), before a test
-        moves its simulated clock on: a send left in flight would meet Slack at the new moment."""
+        """Wait until the work after each ack is done and what it planned has been sent at once
+        (the outbox), before a test moves its simulated clock on: a send left in flight would
+        meet Slack at the new moment."""
+        if self.listeners is not None and not self.listeners.wait_idle(timeout):
+            raise AssertionError(f"the work after an ack was still running after {timeout} s")
         if self.outbox is not None and not self.outbox.wait_idle(timeout):
             raise AssertionError(f"the outbox was still sending after {timeout} s")
 
@@ -371,6 +376,7 @@ def serving(services: Services, fake_slack: FakeSlack) -> Iterator[Cadence]:
             fake=fake_slack,
             sim=SlackSim(url, fake_slack, SIGNING_SECRET, team_id=TEAM),
             outbox=application.outbox,
+            listeners=application.bolt.listener_runner.listener_executor,
         )
     finally:
         server.shutdown()

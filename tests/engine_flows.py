@@ -76,7 +76,9 @@ def run_cli(monkeypatch, database_url: str, *args: str, **env: str) -> tuple[int
 
 def tick(cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0", **env: str) -> list[str]:
     """`python -m bot tick --now <at>` (its real entry point, in this process); the lines it
-    printed."""
+    printed. What requests caused is done first: no real pass starts while a request a
+    simulated day earlier is still sending."""
+    cadence.settle()
     settings = cadence.services.settings
     env = {"SLACK_API_URL": settings.slack_api_url, "CADENCE_CHANNEL_PACE_SECONDS": pace, **env}
     status, out = run_cli(

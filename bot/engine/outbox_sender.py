@@ -5,7 +5,6 @@ the engine's runner; what this misses, the next pass sends."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -31,22 +30,16 @@ class Outbox:
         self.pacer = Pacer(services.settings.channel_pace_seconds)
         # Its sends log in the context of the request that planned them (and their job's).
         self._pool = ContextExecutor(max_workers=threads, thread_name_prefix="cadence-outbox")
-        self._sending = 0  # requests whose jobs are queued or being sent
-        self._idle = threading.Condition()
 
     def send_soon(self, keys: Sequence[str], now: datetime) -> None:
         """Send the jobs named `keys` (planned by a change committed at `now`)."""
         if keys:
-            with self._idle:
-                self._sending += 1
             self._pool.submit(self._send, list(keys), now)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing planned by a request is queued or being sent; False if that took
-        longer than `timeout` seconds. For a harness that moves a simulated clock: work left in
-        flight across a jump would meet Slack at the new moment, as no real process would."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._sending == 0, timeout)
+        longer than `timeout` seconds (`ContextExecutor.wait_idle`)."""
+        return self._pool.wait_idle(timeout)
 
     def _send(self, keys: list[str], now: datetime) -> None:
         try:
@@ -56,10 +49,6 @@ class Outbox:
                 log.debug("%s", line)
         except Exception:
             log.exception("sending %s at once failed; the next pass sends it", ", ".join(keys))
-        finally:
-            with self._idle:
-                self._sending -= 1
-                self._idle.notify_all()
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)

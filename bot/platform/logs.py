@@ -42,10 +42,11 @@ import json
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from contextvars import ContextVar, copy_context
+from contextvars import Context, ContextVar, copy_context
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -93,10 +94,39 @@ class LogContext(logging.Filter):
 class ContextExecutor(ThreadPoolExecutor):
     """A thread pool whose tasks run in the log context of whoever submitted them (a plain
     pool's threads start with none): a listener Bolt runs after the ack, the outbox sending
-    what a request planned."""
+    what a request planned. It knows when it has nothing queued or running (`wait_idle`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unfinished = 0
+        self._idle = threading.Condition()
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
-        return super().submit(copy_context().run, fn, *args, **kwargs)
+        with self._idle:
+            self._unfinished += 1
+        try:
+            return super().submit(self._run, copy_context(), fn, *args, **kwargs)
+        except BaseException:  # shut down: nothing was queued
+            self._finished()
+            raise
+
+    def _run(self, context: Context, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return context.run(fn, *args, **kwargs)
+        finally:
+            self._finished()
+
+    def _finished(self) -> None:
+        with self._idle:
+            self._unfinished -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no task is queued or running; False if that took longer than `timeout`
+        seconds. For a harness that moves a simulated clock: work left in flight across a jump
+        would meet Slack, or the database, at the new moment, as no real process would."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
 
 # Loggers whose INFO lines are routine (per pass, per request, per start): WARNING and above
