@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from conftest import make_settings, serving
 from flows import GOOD_FORM, create_engagement, open_form
 from sqlmodel import select
@@ -17,6 +18,7 @@ from storage.models import Engagement
 SLOW_S = 4
 
 
+@pytest.mark.slow  # Slack answers 4 s late, by design
 def test_a_slow_slack_does_not_delay_the_answer_to_a_submission(cadence):
     view = open_form(cadence)
     cadence.fake.delay("conversations.info", SLOW_S)  # the work after the ack is slow
@@ -26,6 +28,7 @@ def test_a_slow_slack_does_not_delay_the_answer_to_a_submission(cadence):
     cadence.fake.wait_for("chat.postMessage", timeout=10)  # and the work still happens
 
 
+@pytest.mark.slow  # Slack answers 4 s late, by design
 def test_a_slow_views_open_does_not_delay_the_answer_to_a_command(cadence):
     cadence.fake.delay("views.open", SLOW_S)
     reply = cadence.sim.command("engagement new")

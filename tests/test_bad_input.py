@@ -116,22 +116,8 @@ def test_help_lists_every_command_with_examples(cadence):
     assert text_of(wait_reply(cadence, cadence.sim.command(""))) == text
 
 
-def _command_body() -> str:
-    return urllib.parse.urlencode(
-        {
-            "team_id": "T0CADENCE",
-            "user_id": "U0LEAD",
-            "command": "/cadence",
-            "text": "engagement list",
-            "channel_id": "C0GENERAL",
-            "response_url": "http://127.0.0.1:9/response/x",
-            "trigger_id": "1.2.3",
-        }
-    )
-
-
 def test_requests_without_a_valid_signature_get_401_and_touch_nothing(cadence):
-    body = _command_body()
+    body = cadence.sim.command_body("engagement list")
     good = sign(body, SIGNING_SECRET)
     cases = {
         "missing": {"Content-Type": "application/x-www-form-urlencoded"},

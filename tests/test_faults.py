@@ -198,26 +198,6 @@ def test_a_button_that_writes_gets_an_apology_in_time(cadence):
 # --- the same request twice (X-Slack-Retry-Num) --------------------------------------------------
 
 
-def command_body(text: str, user: str = LEAD) -> str:
-    """A slash command's form body, as Slack signs it once and sends it again on a retry."""
-    return urllib.parse.urlencode(
-        {
-            "token": "verification",
-            "team_id": TEAM,
-            "team_domain": "acme",
-            "channel_id": "C0GENERAL",
-            "channel_name": "general",
-            "user_id": user,
-            "user_name": "lena.lead",
-            "command": "/cadence",
-            "text": text,
-            "api_app_id": "A0CADENCE",
-            "response_url": "http://127.0.0.1:9/response/x",
-            "trigger_id": "1.2.3",
-        }
-    )
-
-
 def click_body(cadence: Cadence, message: dict[str, Any], action_id: str) -> str:
     """A block_actions body for clicking `action_id` in an ephemeral message the app sent."""
     block, element = find_element(message, action_id)
@@ -240,7 +220,9 @@ def click_body(cadence: Cadence, message: dict[str, Any], action_id: str) -> str
 @pytest.mark.parametrize("at_once", [False, True], ids=["after", "concurrent"])
 def test_a_retried_command_acts_once(cadence, at_once):
     with clock.fixed_at(TODAY):
-        replies = post_twice(cadence, command_body("away 2026-12-01 2026-12-05"), at_once=at_once)
+        replies = post_twice(
+            cadence, cadence.sim.command_body("away 2026-12-01 2026-12-05"), at_once=at_once
+        )
     assert [r.status for r in replies] == [200, 200]
     assert sum("You are away" in text_of(r.json or {}) for r in replies) == 1
     assert count(cadence, AwayPeriod) == 1

@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import time
-import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -29,20 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 WARNED_BY = "bot.entry.wsgi"
 
 
-def command_body() -> str:
-    return urllib.parse.urlencode(
-        {
-            "team_id": "T0CADENCE",
-            "user_id": "U0LEAD",
-            "command": "/cadence",
-            "text": "help",
-            "channel_id": "C0GENERAL",
-            "response_url": "http://127.0.0.1:9/response/x",
-            "trigger_id": "1.2.3",
-        }
-    )
-
-
 def warnings(caplog) -> list[str]:
     return [
         r.getMessage()
@@ -56,7 +41,7 @@ def warnings(caplog) -> list[str]:
 
 def test_a_wrong_signing_secret_is_named_once_a_minute_without_the_secret(cadence, caplog):
     caplog.set_level(logging.WARNING)
-    body = command_body()
+    body = cadence.sim.command_body("help")
     signed_elsewhere = sign(body, "the-secret-slack-really-uses")
     for _ in range(3):
         assert cadence.sim.raw_post(body, signed_elsewhere).status == 401
@@ -77,7 +62,7 @@ def test_a_wrong_signing_secret_is_named_once_a_minute_without_the_secret(cadenc
 
 def test_the_warning_names_a_wrong_clock_or_a_request_not_from_slack(cadence, caplog):
     caplog.set_level(logging.WARNING)
-    body = command_body()
+    body = cadence.sim.command_body("help")
     stale = sign(body, SIGNING_SECRET, timestamp=int(time.time()) - 20 * 60)
     assert cadence.sim.raw_post(body, stale).status == 401
     (said,) = warnings(caplog)
@@ -87,7 +72,7 @@ def test_the_warning_names_a_wrong_clock_or_a_request_not_from_slack(cadence, ca
 def test_a_request_without_slacks_headers_is_told_apart(cadence, caplog):
     caplog.set_level(logging.WARNING)
     unsigned = {"Content-Type": "application/x-www-form-urlencoded"}
-    assert cadence.sim.raw_post(command_body(), unsigned).status == 401
+    assert cadence.sim.raw_post(cadence.sim.command_body("help"), unsigned).status == 401
     (said,) = warnings(caplog)
     assert said.startswith("Requests without Slack's signature reach /slack/events")
 

@@ -382,20 +382,9 @@ def serving(database_url: str, db: Database, fake, **env: str) -> Iterator[Slack
         application.close()
 
 
-def command_body() -> str:
-    import urllib.parse
-
-    return urllib.parse.urlencode(
-        {"team_id": TEAM, "user_id": ADMIN, "command": "/cadence", "text": "engagement list",
-         "channel_id": "C0GENERAL", "response_url": "http://127.0.0.1:9/response/x",
-         "trigger_id": "1.2.3"}
-    )  # fmt: skip
-
-
 def test_during_a_rotation_either_signing_secret_is_accepted_until_the_window_ends(
     fake_slack, db, database_url
 ):
-    body = command_body()
     until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     rotation = {
         "SLACK_SIGNING_SECRET": NEW_SIGNING_SECRET,
@@ -403,6 +392,7 @@ def test_during_a_rotation_either_signing_secret_is_accepted_until_the_window_en
         "SLACK_SIGNING_SECRET_PREVIOUS_UNTIL": until,
     }
     with serving(database_url, db, fake_slack, **rotation) as sim:
+        body = sim.command_body("engagement list", user=ADMIN)
         assert sim.raw_post(body, sign(body, NEW_SIGNING_SECRET)).status == 200
         assert sim.raw_post(body, sign(body, SIGNING_SECRET)).status == 200  # the previous one
         stale = int(time.time()) - 6 * 60
@@ -425,6 +415,7 @@ def test_during_a_rotation_either_signing_secret_is_accepted_until_the_window_en
 
     ended = {**rotation, "SLACK_SIGNING_SECRET_PREVIOUS_UNTIL": "2026-01-01T00:00:00+00:00"}
     with serving(database_url, db, fake_slack, **ended) as sim:
+        body = sim.command_body("engagement list", user=ADMIN)
         assert sim.raw_post(body, sign(body, SIGNING_SECRET)).status == 401
         assert sim.raw_post(body, sign(body, NEW_SIGNING_SECRET)).status == 200
 

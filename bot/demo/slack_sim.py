@@ -426,7 +426,30 @@ class SlackSim:
         command: str = "/cadence",
         user_team_id: str | None = None,
     ) -> Reply:
-        """A slash command, form-encoded exactly like Slack's.
+        """A slash command, form-encoded exactly like Slack's (`command_fields`)."""
+        fields = self.command_fields(
+            text, user=user, channel=channel, command=command, user_team_id=user_team_id
+        )
+        reply = self._post_form(fields)
+        reply.response_url, reply.trigger_id = fields["response_url"], fields["trigger_id"]
+        reply.payload = fields
+        return reply
+
+    def command_body(self, text: str, **kwargs: Any) -> str:
+        """A slash command's form body, to sign and post by hand (`raw_post`): its response_url
+        is the stand-in's, so what the app answers there arrives rather than being retried."""
+        return urllib.parse.urlencode(self.command_fields(text, **kwargs))
+
+    def command_fields(
+        self,
+        text: str,
+        *,
+        user: str = "U0LEAD",
+        channel: str = "C0GENERAL",
+        command: str = "/cadence",
+        user_team_id: str | None = None,
+    ) -> dict[str, str]:
+        """A slash command's fields, as Slack sends them.
 
         ``user_team_id``: the invoking user's team (Slack Connect); defaults to the fake's
         record of the user, else the workspace. Slack puts the invoking user's team in team_id.
@@ -434,7 +457,7 @@ class SlackSim:
         u = self._user(user)
         response_url = self._response_url("cmd")
         trigger_id = self.fake.new_trigger_id()
-        fields = {
+        return {
             "token": VERIFICATION_TOKEN,
             "team_id": user_team_id or u["team_id"],
             "team_domain": self.team_domain,
@@ -449,9 +472,6 @@ class SlackSim:
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
-        reply = self._post_form(fields)
-        reply.response_url, reply.trigger_id, reply.payload = response_url, trigger_id, fields
-        return reply
 
     def submit_view(
         self,
