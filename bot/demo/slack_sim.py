@@ -417,19 +417,10 @@ class SlackSim:
 
     # ---------------------------------------------------------------- requests
 
-    def command(
-        self,
-        text: str,
-        *,
-        user: str = "U0LEAD",
-        channel: str = "C0GENERAL",
-        command: str = "/cadence",
-        user_team_id: str | None = None,
-    ) -> Reply:
-        """A slash command, form-encoded exactly like Slack's (`command_fields`)."""
-        fields = self.command_fields(
-            text, user=user, channel=channel, command=command, user_team_id=user_team_id
-        )
+    def command(self, text: str, **kwargs: Any) -> Reply:
+        """A slash command, form-encoded exactly like Slack's (`command_fields` names the
+        keyword arguments: user, channel, command, user_team_id)."""
+        fields = self.command_fields(text, **kwargs)
         reply = self._post_form(fields)
         reply.response_url, reply.trigger_id = fields["response_url"], fields["trigger_id"]
         reply.payload = fields
