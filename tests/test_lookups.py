@@ -218,7 +218,8 @@ def test_a_pass_leaves_alone_a_card_the_outbox_claimed_late_and_is_sending(caden
             ),
             what="the card claimed by the outbox",
         )  # fmt: skip
-    tick(cadence, monkeypatch, RAISED_AT + timedelta(minutes=11))  # its call still on the wire
+    # Its call still on the wire: the pass must meet it, not wait for it.
+    tick(cadence, monkeypatch, RAISED_AT + timedelta(minutes=11), settle=False)
     with clock.fixed_at(RAISED_AT + timedelta(minutes=11)):
         cadence.settle()
     cadence.fake.delay("chat.postMessage", 0)
