@@ -31,6 +31,18 @@ def _installed_at() -> Column:
     return Column("installed_at", DateTime, nullable=False, default=func.now())
 
 
+def _bot_columns() -> list[Column]:
+    """The bot's token and identity, in both tables (an installation row carries its bot's)."""
+    return [
+        Column("bot_token", String(200)),
+        Column("bot_id", String(32)),
+        Column("bot_user_id", String(32)),
+        Column("bot_scopes", String(1000)),
+        Column("bot_refresh_token", String(200)),
+        Column("bot_token_expires_at", DateTime),
+    ]
+
+
 def installations_table(metadata: MetaData) -> Table:
     return Table(
         INSTALLATIONS_TABLE,
@@ -43,12 +55,7 @@ def installations_table(metadata: MetaData) -> Table:
         Column("enterprise_url", String(200)),
         Column("team_id", String(32)),
         Column("team_name", String(200)),
-        Column("bot_token", String(200)),
-        Column("bot_id", String(32)),
-        Column("bot_user_id", String(32)),
-        Column("bot_scopes", String(1000)),
-        Column("bot_refresh_token", String(200)),
-        Column("bot_token_expires_at", DateTime),
+        *_bot_columns(),
         Column("user_id", String(32), nullable=False),
         Column("user_token", String(200)),
         Column("user_scopes", String(1000)),
@@ -83,12 +90,7 @@ def bots_table(metadata: MetaData) -> Table:
         Column("enterprise_name", String(200)),
         Column("team_id", String(32)),
         Column("team_name", String(200)),
-        Column("bot_token", String(200)),
-        Column("bot_id", String(32)),
-        Column("bot_user_id", String(32)),
-        Column("bot_scopes", String(1000)),
-        Column("bot_refresh_token", String(200)),
-        Column("bot_token_expires_at", DateTime),
+        *_bot_columns(),
         Column("is_enterprise_install", Boolean, default=False, nullable=False),
         _installed_at(),
         Index(f"{BOTS_TABLE}_idx", "client_id", "enterprise_id", "team_id", "installed_at"),

@@ -51,9 +51,6 @@ class SharedCompiledCache:
     def __setitem__(self, key: tuple[Any, ...], value: Any) -> None:
         self._lru[self._key(key)] = value
 
-    def __len__(self) -> int:
-        return len(self._lru)
-
 
 STATEMENTS = SharedCompiledCache()  # what engines execute (their `_compiled_cache`)
 FLUSHES = SharedCompiledCache()  # what the ORM's unit of work writes (each mapper's own cache)

@@ -19,7 +19,7 @@ from bot.blocks import kit
 from bot.domain.command_reference import ECHO_LIMIT, shorten
 
 MAX_MESSAGE_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
+MAX_SECTION_TEXT = kit.MAX_SECTION_TEXT
 MAX_FALLBACK_TEXT = 4000
 QUOTED = re.compile(r"(`)([^`]*)(`)|(“)([^”]*)(”)")
 """Where a reply quotes what someone typed: an inline code span, or “curly quotes”."""

@@ -18,7 +18,7 @@ from bot.blocks.checkins import ANSWER_ACTION, button_label
 from bot.blocks.common import MAX_SECTION_TEXT, escape, fit_text
 from bot.blocks.concerns import concern_age, headline
 from bot.blocks.engagements import engagement_lines, fit_texts
-from bot.blocks.kit import Block, button, context, divider, header, home, section
+from bot.blocks.kit import MAX_VIEW_BLOCKS, Block, button, context, divider, header, home, section
 from bot.blocks.question_results import fired_line
 from bot.blocks.roundup import notify_choice
 from bot.domain import moments
@@ -32,7 +32,7 @@ from bot.domain.figures import Figures
 from bot.domain.notifications import MODES
 from bot.domain.updates.evidence import RAG_EMOJI
 
-MAX_HOME_BLOCKS = 100
+MAX_HOME_BLOCKS = MAX_VIEW_BLOCKS
 MAX_HOME_ENGAGEMENTS = 100
 """The most engagements a Home tab reads (`engagements.page_for_person`, worst first): a dozen
 sections at most, and figures for a hundred take milliseconds; the rest are counted."""

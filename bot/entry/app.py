@@ -66,11 +66,12 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
     executor = ContextExecutor(  # a listener logs in its request's context
         max_workers=LISTENER_THREADS, thread_name_prefix="cadence-listener"
     )
-    # Bolt's own check knows one secret: Cadence's, in its place (before authorization), also
-    # accepts the previous one during a rotation (bot/platform/signing.py).
-    signatures = {
-        # Named, so Bolt does not read the source of every frame on the stack (inspect.stack())
-        # to name the app after its caller's file: 10 ms of every app built.
+    # What both ways of building the App share. Named, so Bolt does not read the source of every
+    # frame on the stack (inspect.stack()) to name the app after its caller's file: 10 ms of
+    # every app built. Bolt's own signature check knows one secret: Cadence's, in its place
+    # (before authorization), also accepts the previous one during a rotation
+    # (bot/platform/signing.py).
+    shared = {
         "name": "cadence",
         "signing_secret": settings.slack_signing_secret,
         "request_verification_enabled": False,
@@ -82,7 +83,7 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
     if settings.oauth:
         app = App(
             client=web_client(settings),
-            **signatures,
+            **shared,
             oauth_settings=oauth_settings(services),
             authorize=installed_workspace.InstalledWorkspaceAuthorize(
                 services.db.engine, settings.slack_client_id or "", services.keys
@@ -94,7 +95,7 @@ def build_app(services: Services, outbox: Outbox | None = None) -> App:
         try:
             app = App(
                 client=web_client(settings),
-                **signatures,
+                **shared,
                 # Ack first: Bolt answers Slack as soon as a listener acks and keeps working after.
                 process_before_response=False,
                 listener_executor=executor,
