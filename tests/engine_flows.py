@@ -90,6 +90,7 @@ def tick(
     )
     # 1: a send failed for good in this pass (tests/test_operations.py checks which).
     assert status in (0, 1)
+    print(f"tick --now {at.isoformat()} (exit {status}):\n{out}")  # shown when the test fails
     return out.splitlines()
 
 
