@@ -129,7 +129,9 @@ def test_a_stakeholder_raises_a_security_concern_and_the_right_people_hear_at_on
             in text_of(alert[0])
         )
     with cadence.db.read_session() as session:
-        audit = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "concern")).all()
+        audit = session.exec(
+            select(AuditEvent).where(AuditEvent.entity_type == "concern").order_by(AuditEvent.id)
+        ).all()
     assert [(a.action, a.actor_user_id) for a in audit] == [("raise", STAKEHOLDER)]
 
 
@@ -215,7 +217,9 @@ def test_each_change_edits_the_card_and_adds_a_line_to_its_thread(cadence):
     assert f"gave it to <@{LEAD2}>" in lines[3]
     with cadence.db.read_session() as session:
         events = session.exec(select(ConcernEvent).order_by(ConcernEvent.id)).all()
-        audit = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "concern")).all()
+        audit = session.exec(
+            select(AuditEvent).where(AuditEvent.entity_type == "concern").order_by(AuditEvent.id)
+        ).all()
     assert [e.action for e in events] == [
         "raised", "acknowledged", "resolved", "reopened", "reassigned",
     ]  # fmt: skip

@@ -167,7 +167,11 @@ def test_pause_skip_resume_and_delete(cadence, monkeypatch):
     with cadence.db.read_session() as session:
         actions = [
             a.action
-            for a in session.exec(select(AuditEvent).where(AuditEvent.entity_type == "cadence"))
+            for a in session.exec(
+                select(AuditEvent)
+                .where(AuditEvent.entity_type == "cadence")
+                .order_by(AuditEvent.id)
+            )
         ]
     assert actions == ["create", "skip", "pause", "resume", "delete"]
 

@@ -240,7 +240,9 @@ def test_a_lead_adds_a_question_of_every_type_and_the_list_shows_each(cadence):
     assert "target ≤ 4 hours" in shown and "Prod / Staging / Dev" in shown
     assert "“No” raises a critical security concern, owned by whoever answered" in shown
     with cadence.db.read_session() as session:
-        audited = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "question")).all()
+        audited = session.exec(
+            select(AuditEvent).where(AuditEvent.entity_type == "question").order_by(AuditEvent.id)
+        ).all()
     assert [a.action for a in audited] == ["create"] * len(EVERY_TYPE)
     assert audited[6].after["text"] == TEXT and audited[6].actor_user_id == LEAD
     assert cadence.fake.block_errors == []
