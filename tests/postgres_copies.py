@@ -172,7 +172,7 @@ class Copies:
             engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template unconnected
 
     def _create(self) -> str:
-        self.recyclable.result()  # the template is read before the first copy is made of it
+        # The first runs after `_read_template` (one thread, in order): the template is unconnected.
         name = f"cadence_t_{uuid.uuid4().hex[:12]}"
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
@@ -185,8 +185,8 @@ class Copies:
 
     def _recycle_or_drop(self, name: str) -> str | None:
         """`name` emptied and ready for the next test, or None (it was dropped)."""
-        template = self.recyclable.result()
         try:
+            template = self.recyclable.result()
             if (
                 template is not None
                 and self.uses.get(name, MOST_USES) < MOST_USES
