@@ -86,18 +86,6 @@ def in_ci() -> bool:
 # --- fake Slack ----------------------------------------------------------------------------------
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: two workers a core when the run takes in slow or PostgreSQL tests, one for the
-    fast loop. The fast loop keeps every core busy on its own; the whole suite spends about
-    half its time waiting (PostgreSQL's disk, processes starting, Slack's simulated latency and
-    Retry-After), and a second worker a core works through those waits: 12 min 09 s became
-    10 min 02 s on 2 cores, with the same CPU time."""
-    cores = os.cpu_count() or 1
-    marks = config.getoption("markexpr") or ""
-    waits = not ("not slow" in marks and "not postgres" in marks)
-    return cores * 2 if waits else cores
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A `shared_world` module's tests go to one xdist worker per database (`--dist loadgroup`):
