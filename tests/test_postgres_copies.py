@@ -25,7 +25,7 @@ AWAY = (
 def copies(
     postgres_admin: Engine, postgres_server_url: str, postgres_template: str
 ) -> Iterator[Copies]:
-    pool = Copies(postgres_admin, postgres_server_url, postgres_template)
+    pool = Copies(postgres_admin, postgres_server_url, postgres_template, reuse=True)
     yield pool
     pool.close()
 
@@ -104,9 +104,23 @@ def test_an_analyzed_database_is_not_reused(copies, postgres_admin):
 def test_closing_drops_every_database_it_made(
     postgres_admin, postgres_server_url, postgres_template
 ):
-    pool = Copies(postgres_admin, postgres_server_url, postgres_template)
+    pool = Copies(postgres_admin, postgres_server_url, postgres_template, reuse=True)
     first = pool.take()
     pool.give_back(first)
     second = pool.take()
     pool.close()
     assert not exists(postgres_admin, first) and not exists(postgres_admin, second)
+
+
+def test_without_reuse_every_database_is_dropped_after_its_test(
+    postgres_admin, postgres_server_url, postgres_template
+):
+    pool = Copies(postgres_admin, postgres_server_url, postgres_template, reuse=False)
+    try:
+        first = pool.take()
+        pool.give_back(first)
+        second = pool.take()
+        assert second != first and not exists(postgres_admin, first)
+        pool.give_back(second)
+    finally:
+        pool.close()
