@@ -103,13 +103,13 @@ class Copies:
 
     def __init__(self, admin: Engine, server_url: str, template: str, *, reuse: bool) -> None:
         self.admin, self.server_url, self.template = admin, server_url, template
-        self.reuse = reuse  # False: every database is dropped after its test, as before
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postgres-copies")
         self.lock = threading.Lock()
         self.uses: dict[str, int] = {}
         self.returning: list[Future[str | None]] = []  # databases given back, being checked
-        self.emptying = ""  # the template's tables, emptied in one statement (`_read_template`)
-        self.recyclable = self.thread.submit(self._read_template)
+        # The template's fingerprint and the statement that empties a copy, read first (the
+        # one thread runs it before the first copy is made): only when databases are reused.
+        self.recyclable = self.thread.submit(self._read_template) if reuse else None
         self.next: Future[str] = self.thread.submit(self._create)
 
     # --- the pool's side -----------------------------------------------------------------------
@@ -159,7 +159,7 @@ class Copies:
     def _url(self, name: str) -> str:
         return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
 
-    def _read_template(self) -> str | None:
+    def _read_template(self) -> tuple[str, str] | None:
         """The template's fingerprint, and the statement that empties a copy of it; None if it
         holds rows other than its version, which emptying would lose (then every database is
         dropped after use)."""
@@ -167,18 +167,15 @@ class Copies:
         try:
             with engine.connect() as conn:
                 tables = _tables(conn)
-                if any(
-                    conn.execute(text(f'SELECT EXISTS (SELECT FROM "{table}")')).scalar()
-                    for table in tables
-                ):
+                any_rows = " OR ".join(f'EXISTS (SELECT FROM "{table}")' for table in tables)
+                if conn.execute(text(f"SELECT {any_rows or 'false'}")).scalar():
                     return None
-                self.emptying = _emptying(tables)
-                return conn.execute(text(FINGERPRINT)).scalar_one()
+                return conn.execute(text(FINGERPRINT)).scalar_one(), _emptying(tables)
         finally:
             engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template unconnected
 
     def _create(self) -> str:
-        # The first runs after `_read_template` (one thread, in order): the template is unconnected.
+        # With reuse, the first runs after `_read_template` (one thread, in order): unconnected.
         name = f"cadence_t_{uuid.uuid4().hex[:12]}"
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
@@ -192,12 +189,11 @@ class Copies:
     def _recycle_or_drop(self, name: str) -> str | None:
         """`name` emptied and ready for the next test, or None (it was dropped)."""
         try:
-            template = self.recyclable.result()
+            template = self.recyclable.result() if self.recyclable is not None else None
             if (
-                self.reuse
-                and template is not None
+                template is not None
                 and self.uses.get(name, MOST_USES) < MOST_USES
-                and self._empty_if_untouched(name, template)
+                and self._empty_if_untouched(name, *template)
             ):
                 return name
         except Exception:  # whatever went wrong, dropping it is what was always done
@@ -205,7 +201,7 @@ class Copies:
         self._drop(name)
         return None
 
-    def _empty_if_untouched(self, name: str, fingerprint: str) -> bool:
+    def _empty_if_untouched(self, name: str, fingerprint: str, emptying: str) -> bool:
         if not self._alone_in(name):
             return False
         engine = create_engine(self._url(name), poolclass=NullPool)
@@ -216,7 +212,7 @@ class Copies:
                     return False
                 if conn.execute(text(FINGERPRINT)).scalar_one() != fingerprint:
                     return False
-                conn.execute(text(self.emptying))
+                conn.execute(text(emptying))
             return True
         finally:
             engine.dispose()
