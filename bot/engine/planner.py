@@ -1,8 +1,8 @@
 """Planning: turn due cadence occurrences into check-ins and the jobs that will carry them.
 
-One short transaction per cadence, which holds the cadence row (PostgreSQL: FOR UPDATE SKIP
-LOCKED, so other processes plan other cadences; SQLite: BEGIN IMMEDIATE). The check-in's unique
-(cadence, local slot) and each job's unique key make planning twice a no-op. After downtime,
+One short transaction per cadence, which holds the cadence row (PostgreSQL: FOR NO KEY UPDATE
+SKIP LOCKED, so other processes plan other cadences; SQLite: BEGIN IMMEDIATE). The check-in's
+unique (cadence, local slot) and each job's unique key make planning twice a no-op. After downtime,
 occurrences whose window already closed are recorded as missed (not prompted late), and the
 leads get one summary; occurrences still inside their window are prompted at once.
 """
@@ -155,10 +155,10 @@ def person_zones(session: Session, team_id: str, user_ids: Sequence[str]) -> dic
 def plan_due(db: Database, now: datetime, *, stopping: threading.Event | None = None) -> list[str]:
     """Plan every cadence whose next occurrence is due; returns one line per thing done.
 
-    Cadences are taken in small batches per transaction (PostgreSQL: FOR UPDATE SKIP LOCKED, so
-    other processes take other cadences). Should one of a batch fail, the batch is rolled back
-    and planned again with a savepoint per cadence: the one that cannot be planned is put off
-    for an hour without holding up the rest.
+    Cadences are taken in small batches per transaction (PostgreSQL: FOR NO KEY UPDATE SKIP
+    LOCKED, so other processes take other cadences). Should one of a batch fail, the batch is
+    rolled back and planned again with a savepoint per cadence: the one that cannot be planned
+    is put off for an hour without holding up the rest.
 
     Once `stopping` is set (SIGTERM, or a pass abandoned as hung), no further batch is taken:
     the batches committed stay planned, the cadences not reached stay due for the next pass, so
@@ -224,7 +224,11 @@ def _claim_due(session: Session, now: datetime) -> list[Cadence]:
             .where(due())
             .order_by(ranked.c.turn, ranked.c.at, ranked.c.id)
             .limit(PLAN_BATCH)
-            .with_for_update(of=Cadence.__table__, skip_locked=True)
+            # NO KEY UPDATE: planning changes no key, and FOR UPDATE would also conflict with
+            # the KEY SHARE lock that inserting a row pointing at the cadence takes (a job
+            # planned by a job being sent meanwhile): the cadence would be skipped for the
+            # pass (tests/test_planner_locks.py).
+            .with_for_update(of=Cadence.__table__, skip_locked=True, key_share=True)
         ).all()
     )
 
