@@ -210,7 +210,8 @@ def sqlite_url(tmp_path: Path) -> str:
 def postgres_copies(
     postgres_admin: Engine, postgres_server_url: str, postgres_template: str
 ) -> Iterator[Copies]:
-    reuse = os.environ.get("CADENCE_TEST_REUSE_DATABASES") == "1"  # off: see postgres_copies.py
+    # CADENCE_TEST_REUSE_DATABASES=0: a new copy for every test (postgres_copies.py says when)
+    reuse = os.environ.get("CADENCE_TEST_REUSE_DATABASES", "1") != "0"
     copies = Copies(postgres_admin, postgres_server_url, postgres_template, reuse=reuse)
     yield copies
     copies.close()
@@ -218,9 +219,8 @@ def postgres_copies(
 
 @pytest.fixture
 def postgres_migrated_url(postgres_copies: Copies) -> Iterator[str]:
-    """A PostgreSQL database with the current schema and no rows: a copy of the template (or,
-    with CADENCE_TEST_REUSE_DATABASES=1, one an earlier test left with nothing but rows,
-    emptied: `postgres_copies.py`)."""
+    """A PostgreSQL database with the current schema and no rows: one an earlier test left
+    with nothing but rows, emptied, or else a copy of the template (`postgres_copies.py`)."""
     url = postgres_copies.take()
     try:
         yield url

@@ -16,10 +16,10 @@ A database is emptied for the next test only when that test could not tell it fr
 Anything else is dropped WITH (FORCE), as every copy was before. The template must hold no row
 but its Alembic version, or nothing is reused.
 
-Off unless CADENCE_TEST_REUSE_DATABASES=1 (tests/conftest.py): with it, a tick on PostgreSQL
-now and then plans nothing it should (test_workspaces' uninstall test, about one run in ten of
-test_workspaces and test_engine; none in ten without), the symptom of an older, rarer flake of
-test_engine's DST test. Until that is understood, each test gets a new copy.
+CADENCE_TEST_REUSE_DATABASES=0 gives every test a new copy (tests/conftest.py). Reuse was off
+for a while because with it a tick now and then planned nothing it should: a real bug it only
+made likelier, the planner's claim skipping a cadence that a job being planned at that instant
+pointed at (`tests/test_planner_locks.py`).
 
 Emptying is one statement: with triggers and foreign keys off for it, every table but
 `alembic_version` is deleted from, and every sequence used is set back to its start. One thing
