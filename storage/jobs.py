@@ -191,6 +191,60 @@ def plan(session: Session, **job: Any) -> int | None:
     return job_id
 
 
+def plan_clocks(
+    session: Session,
+    *,
+    prefix: str,
+    kind: str,
+    live: set[str],
+    rows: Sequence[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Bring a record's clock jobs (each key naming the facts it follows from) in line with
+    its state: the pending ones of `kind` under `prefix` whose keys are not `live` are
+    cancelled, and each of `rows` (`job_row`s) is planned, or planned again if an earlier
+    change had cancelled it. A cancelled clock was never sent, so dates changed and changed
+    back call for it again; a clock sent, or being sent, is never planned twice."""
+    cancel_moot(session, prefix=prefix, kind=kind, keep=live, now=now)
+    if not rows:
+        return
+    statement = _revive_statement(session.get_bind().dialect.name)
+    for row in rows:
+        if (cause := session.info.get(RESTORED_CAUSE)) is not None:
+            row = _inherit_restored(dict(row), cause)
+        if session.execute(statement, row).scalar() is not None:
+            session.info.setdefault(PLANNED_KEYS, []).append(row["key"])
+
+
+@cache
+def _revive_statement(dialect: str):
+    """INSERT … ON CONFLICT (key) DO UPDATE, only over a cancelled job, RETURNING id (None:
+    the key is pending, running or finished, and stays as it is)."""
+    table = ScheduledJob.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    new = statement.excluded
+    again = {
+        "status": PENDING,
+        "due_at": new.due_at,
+        "payload": new.payload,
+        "attempts": 0,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "result_channel": None,
+        "result_ts": None,
+        "error": new.error,
+        "lookups_failed": 0,
+        "unknown_until": None,
+        "lookup_below": None,
+        "secret": new.secret,
+        "updated_at": new.updated_at,
+    }
+    return statement.on_conflict_do_update(
+        index_elements=["key"], set_=again, where=table.c.status == CANCELLED
+    ).returning(table.c.id)
+
+
 def planned_keys(session: Session) -> list[str]:
     """The keys of the jobs `plan` created in this session (after commit: to send now),
     planning first whatever was left for later (`plan_later`)."""

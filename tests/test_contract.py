@@ -86,6 +86,26 @@ def test_new_dates_cancel_the_old_reminders(cadence, monkeypatch):
     assert "it ends on Wed 30 Jun 2027" in said[0]
 
 
+def test_dates_changed_and_changed_back_remind_as_before(cadence, monkeypatch):
+    """A reminder cancelled because the dates changed is due again when they change back:
+    it was never sent, so its key (the dates it follows from) must not stay spent."""
+    set_up(cadence)
+    for day, values in (
+        (1, {"notice_days": "30", "contract_renews": []}),
+        (2, {"notice_days": "90", "contract_renews": ["renews"]}),
+    ):
+        with clock.fixed_at(CREATED + timedelta(days=day)):
+            view = open_form(cadence, "engagement edit acme-payments")
+            done = submit(cadence, view, values)
+            assert done.body == "", done.body
+    tick(cadence, monkeypatch, utc(2027, 1, 1, 8, 0))
+    said = reminders(cadence, NOTICE)
+    assert len(said) == 1 and "*Thu 01 Apr 2027*, in 90 days" in said[0], said
+    tick(cadence, monkeypatch, utc(2027, 3, 2, 8, 0))  # the 31 May reminder stays cancelled
+    assert len(reminders(cadence, NOTICE)) == 2
+    assert "*Thu 01 Apr 2027*, in 30 days" in reminders(cadence, NOTICE)[1]
+
+
 def test_bad_dates_are_refused_inline_and_change_nothing(cadence):
     set_up(cadence)
     for values, field, words in (

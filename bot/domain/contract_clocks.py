@@ -94,24 +94,24 @@ def plan(session: Session, engagement: Engagement, now: datetime) -> None:
     transaction (after it is created or edited)."""
     assert engagement.id is not None
     wanted = [c for c in clocks(engagement) if c.due_at > now]
-    keys = {c.key for c in wanted}
-    jobs.cancel_moot(
+    jobs.plan_clocks(
         session,
         prefix=job_keys.contract_clocks(engagement.id),
         kind=JobKind.CONTRACT_CLOCK,
-        keep=keys,
+        live={c.key for c in wanted},
+        rows=[
+            jobs.job_row(
+                team_id=engagement.team_id,
+                key=clock.key,
+                kind=JobKind.CONTRACT_CLOCK,
+                due_at=clock.due_at,
+                now=now,
+                payload={"engagement_id": engagement.id, "stage": clock.stage},
+            )
+            for clock in wanted
+        ],
         now=now,
     )
-    for clock in wanted:
-        jobs.plan(
-            session,
-            team_id=engagement.team_id,
-            key=clock.key,
-            kind=JobKind.CONTRACT_CLOCK,
-            due_at=clock.due_at,
-            now=now,
-            payload={"engagement_id": engagement.id, "stage": clock.stage},
-        )
 
 
 def upcoming(engagement: Engagement, today: date) -> tuple[str, date, int] | None:

@@ -151,30 +151,29 @@ def plan(session: Session, deliverable: Deliverable, now: datetime) -> None:
     engagement = session.get(Engagement, deliverable.engagement_id)
     assert engagement is not None
     wanted = clocks(deliverable, engagement)
-    keys = {clock.key for clock in wanted}
-    jobs.cancel_moot(
+    jobs.plan_clocks(
         session,
         prefix=job_keys.deliverable_clocks(deliverable.id),
         kind=JobKind.DELIVERABLE_CLOCK,
-        keep=keys,
+        live={clock.key for clock in wanted},
+        rows=[
+            jobs.job_row(
+                team_id=deliverable.team_id,
+                key=clock.key,
+                kind=JobKind.DELIVERABLE_CLOCK,
+                due_at=clock.due_at,
+                now=now,
+                payload={
+                    "deliverable_id": deliverable.id,
+                    "engagement_id": deliverable.engagement_id,
+                    "stage": clock.stage.value,
+                },
+            )
+            for clock in wanted
+            if not (clock.stage == Stage.DUE_SOON and clock.due_at <= now)
+        ],
         now=now,
     )
-    for clock in wanted:
-        if clock.stage == Stage.DUE_SOON and clock.due_at <= now:
-            continue
-        jobs.plan(
-            session,
-            team_id=deliverable.team_id,
-            key=clock.key,
-            kind=JobKind.DELIVERABLE_CLOCK,
-            due_at=clock.due_at,
-            now=now,
-            payload={
-                "deliverable_id": deliverable.id,
-                "engagement_id": deliverable.engagement_id,
-                "stage": clock.stage.value,
-            },
-        )
 
 
 def replan_engagement(session: Session, engagement: Engagement, now: datetime) -> int:

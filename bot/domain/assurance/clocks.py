@@ -129,30 +129,29 @@ def plan(session: Session, item: AssuranceItem, now: datetime) -> None:
     engagement = session.get(Engagement, item.engagement_id)
     assert engagement is not None
     wanted = clocks(item, engagement)
-    keys = {c.key for c in wanted}
-    jobs.cancel_moot(
+    jobs.plan_clocks(
         session,
         prefix=job_keys.assurance_clocks(item.id),
         kind=JobKind.ASSURANCE_CLOCK,
-        keep=keys,
+        live={c.key for c in wanted},
+        rows=[
+            jobs.job_row(
+                team_id=item.team_id,
+                key=clock.key,
+                kind=JobKind.ASSURANCE_CLOCK,
+                due_at=clock.due_at,
+                now=now,
+                payload={
+                    "item_id": item.id,
+                    "engagement_id": item.engagement_id,
+                    "stage": clock.stage.value,
+                },
+            )
+            for clock in wanted
+            if not (clock.stage == Stage.EXPIRING and clock.due_at <= now)
+        ],
         now=now,
     )
-    for clock in wanted:
-        if clock.stage == Stage.EXPIRING and clock.due_at <= now:
-            continue
-        jobs.plan(
-            session,
-            team_id=item.team_id,
-            key=clock.key,
-            kind=JobKind.ASSURANCE_CLOCK,
-            due_at=clock.due_at,
-            now=now,
-            payload={
-                "item_id": item.id,
-                "engagement_id": item.engagement_id,
-                "stage": clock.stage.value,
-            },
-        )
 
 
 def replan_engagement(session: Session, engagement: Engagement, now: datetime) -> int:
