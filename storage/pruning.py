@@ -1,4 +1,5 @@
-"""Pruning the engine's own bookkeeping: finished jobs, request receipts and heartbeats.
+"""Pruning the engine's own bookkeeping: finished jobs, request receipts, heartbeats and
+abandoned OAuth states.
 
 These rows are operational, not a workspace's data (what people answered is kept by the
 workspace's retention, `bot/domain/retention.py`), and each pass of the engine would otherwise
@@ -28,6 +29,9 @@ year of rows never holds a long transaction.
   delivery within minutes, so a day is plenty.
 - **Heartbeats** of processes that have not finished a pass for `HEARTBEAT_KEPT` (wall clock):
   gone processes (one row per host and pid).
+- **OAuth states** that expired `STATES_KEPT` ago (wall clock; slack_sdk's state store writes one
+  for every visit to the install page and deletes it only when an install comes back with it):
+  installs started and never finished, which anyone can start without signing in.
 
 Each batch reads an index (migration 0032: finished jobs by kind and finish; receipts by
 moment), so a pass with nothing to prune costs an index probe per table (per prunable kind for
@@ -40,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, literal_column, not_, or_, select, text
@@ -51,12 +55,13 @@ from sqlmodel import col
 
 from storage.db import Database
 from storage.jobs import JobKind
-from storage.models import ScheduledJob, SlackRequest, TickerHeartbeat
+from storage.models import SLACK_OAUTH_STATES, ScheduledJob, SlackRequest, TickerHeartbeat
 from storage.requests import REMEMBERED
 from storage.statuses import FINISHED_JOBS, JobStatus
 
 FINISHED_KEPT = timedelta(days=30)  # a month of history to look back on; no key needs more
 HEARTBEAT_KEPT = timedelta(days=1)  # a process silent this long is gone: its row is let go
+STATES_KEPT = timedelta(hours=1)  # past its expiry, an OAuth state opens nothing: let go
 BATCH = 1_000  # rows of one table deleted in one transaction
 MAX_BATCHES = 10  # transactions a pass spends on it; what is left waits for the next pass
 
@@ -95,7 +100,7 @@ PRUNABLE: dict[JobKind, str] = {
 }
 KEPT: dict[JobKind, str] = {
     JobKind.DELIVERABLE_CLOCK: "planned again from the deliverable's state (overdue: at once)",
-    JobKind.CONTRACT_CLOCK: "planned again while its date is ahead: a cancelled one's key stops it",
+    JobKind.CONTRACT_CLOCK: "planned again while its date is ahead: a sent one's key stops it",
     JobKind.ASSURANCE_CLOCK: "planned again from the item's state (expiry: at once)",
     JobKind.ASSURANCE_REQUEST: "once per item, round and owner: an owner given it back is not asked",
 }
@@ -111,11 +116,12 @@ class Pruned:
     jobs: int = 0
     receipts: int = 0
     heartbeats: int = 0
+    states: int = 0
     more: bool = False
 
     @property
     def total(self) -> int:
-        return self.jobs + self.receipts + self.heartbeats
+        return self.jobs + self.receipts + self.heartbeats + self.states
 
     def line(self, at: datetime) -> str | None:
         """The pass's line, when it pruned finished jobs or left some for the next pass. Receipts
@@ -125,7 +131,7 @@ class Pruned:
             return None
         line = (
             f"{at.isoformat()} pruned {self.jobs} finished jobs, {self.receipts} request "
-            f"receipts, {self.heartbeats} heartbeats"
+            f"receipts, {self.heartbeats} heartbeats, {self.states} OAuth states"
         )
         return line + ("; more in the next pass" if self.more else "")
 
@@ -215,6 +221,21 @@ def heartbeats_statement(wall: datetime):
     return delete(TickerHeartbeat).where(col(TickerHeartbeat.last_tick_at) < wall - HEARTBEAT_KEPT)
 
 
+def states_statement(wall: datetime, batch: int = BATCH):
+    """One batch of OAuth states expired `STATES_KEPT` before `wall` (slack_sdk stores
+    `expire_at` as naive UTC)."""
+    states = SLACK_OAUTH_STATES.c
+    cutoff = (wall - STATES_KEPT).astimezone(UTC).replace(tzinfo=None)
+    chosen = (
+        select(states.id)
+        .where(states.expire_at < cutoff)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return delete(SLACK_OAUTH_STATES).where(states.id.in_(chosen))
+
+
 def prune_batch(
     connection: Connection, *, now: datetime, wall: datetime, batch: int = BATCH
 ) -> Pruned:
@@ -224,6 +245,7 @@ def prune_batch(
         jobs=connection.execute(jobs_statement(now, batch)).rowcount,
         receipts=connection.execute(receipts_statement(now, batch)).rowcount,
         heartbeats=connection.execute(heartbeats_statement(wall)).rowcount,
+        states=connection.execute(states_statement(wall, batch)).rowcount,
     )
 
 
@@ -244,7 +266,8 @@ def prune(
         total.jobs += done.jobs
         total.receipts += done.receipts
         total.heartbeats += done.heartbeats
-        if done.jobs < batch and done.receipts < batch:
+        total.states += done.states
+        if done.jobs < batch and done.receipts < batch and done.states < batch:
             return total
     total.more = True
     return total

@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import make_server
@@ -39,7 +40,7 @@ from conftest import (
 from engine_flows import WEEKLY_MONDAY, tick, utc
 from flows import GOOD_FORM, open_form, submit, text_of, wait_reply
 from slack_requests import SlackSim
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import SQLModel
 
 from bot.demo.fake_slack import FakeSlack
@@ -52,7 +53,14 @@ from bot.platform import clock
 from bot.platform.config import ConfigError, load_settings
 from bot.platform.services import Services
 from storage.db import Database
-from storage.models import SLACK_BOTS, CheckIn, Engagement, ScheduledJob, Workspace
+from storage.models import (
+    SLACK_BOTS,
+    SLACK_OAUTH_STATES,
+    CheckIn,
+    Engagement,
+    ScheduledJob,
+    Workspace,
+)
 
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "cadence-client-secret"
@@ -489,6 +497,30 @@ def test_an_install_with_a_state_cadence_did_not_issue_is_refused(deployment):
     )
     assert status == 401
     assert d.fake.calls_to("oauth.v2.access") == [] and count_bots(d.db, TEAM) == 0
+
+
+def test_install_pages_left_unfinished_leave_no_rows_behind(deployment, monkeypatch):
+    """Anyone can open the install page, and each visit stores a state until an install comes
+    back with it: the engine lets go of those that expired (an hour after, by the wall clock),
+    not of one still running."""
+    d = deployment
+    install(d, TEAM, installer=LEAD)
+    for _ in range(3):
+        status, _, _ = get(f"{d.url}/slack/install")
+        assert status == 200
+    with d.db.session() as session:
+        ids = session.execute(select(SLACK_OAUTH_STATES.c.id)).scalars().all()
+        assert len(ids) == 3  # the finished install's state was used up
+        long_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2)
+        session.execute(  # two of the visits were two hours ago
+            update(SLACK_OAUTH_STATES)
+            .where(SLACK_OAUTH_STATES.c.id.in_(ids[:2]))
+            .values(expire_at=long_ago)
+        )
+    oauth_tick(d, monkeypatch, utc(2026, 12, 1, 8, 0))
+    with d.db.read_session() as session:
+        left = session.execute(select(SLACK_OAUTH_STATES.c.id)).scalars().all()
+    assert left == ids[2:]
 
 
 def test_forget_workspace_deletes_only_that_workspaces_rows(deployment, monkeypatch):

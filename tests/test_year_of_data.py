@@ -48,7 +48,8 @@ LATER = utc(2027, 1, 12, 8, 0)  # six weeks on: that prompt's job finished over 
 COPIES = 60  # engagements with a year of history: 3,120 check-ins, ~19,000 finished jobs
 
 PRUNED_LINE = re.compile(
-    r"pruned (\d+) finished jobs, (\d+) request receipts, (\d+) heartbeats(; more)?"
+    r"pruned (\d+) finished jobs, (\d+) request receipts, (\d+) heartbeats, "
+    r"(\d+) OAuth states(; more)?"
 )
 
 
