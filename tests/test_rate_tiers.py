@@ -39,6 +39,7 @@ from bot.demo.fake_slack.tiers import PER_MINUTE, POST_BURST
 from bot.domain import home
 from bot.engine.lookups import JOB_EVENT
 from bot.platform import clock as app_clock
+from bot.platform.config import DEFAULT_SEND_CONCURRENCY
 from bot.platform.rate_limits import RateBudgets, WorkspaceRateLimits
 from storage.db import Database
 
@@ -240,10 +241,13 @@ def test_where_slack_grants_less_each_429_is_waited_out_and_nothing_is_lost(
         refused = fake.rate_limited_calls("views.publish")
         assert refused and {team for team, *_ in refused} == {TEAM}
         calls = [(team, at, wait) for team, m, at, wait in fake.tier_log if m == "views.publish"]
+        in_flight = DEFAULT_SEND_CONCURRENCY - 1  # the pass's other threads, each mid-call
         for team, at, wait in [c for c in calls if c[2]]:
-            # Calls already in flight when Slack answered may arrive just after; none later.
-            meanwhile = [c for c in calls if c[0] == team and at + 1 < c[1] < at + wait]
-            assert meanwhile == [], (at, wait, meanwhile)
+            # Calls already in flight when Slack answered may arrive after it (a busy machine
+            # delays them by seconds), each refused too; none beyond those is made meanwhile.
+            meanwhile = [c for c in calls if c[0] == team and at < c[1] < at + wait]
+            assert len(meanwhile) <= in_flight, (at, wait, meanwhile)
+            assert all(refused_wait for *_, refused_wait in meanwhile), (at, wait, meanwhile)
         assert len(refused) <= 8 * 8  # at most the pass's threads, in each pass: no loop
         homes = assert_each_sent_once(d, everyone, monday)
         window_end = home.window_of(MON) + home.HOME_WINDOW
