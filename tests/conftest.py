@@ -28,7 +28,6 @@ import shutil
 import socketserver
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 import shared_sql_cache
 import unordered_rows
-from postgres_copies import Copies
+from postgres_copies import Copies, create_database, drop_database
 from slack_requests import SlackSim
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -171,15 +170,11 @@ def _postgres_database(
 ) -> Iterator[str]:
     """A new database on the server (a copy of `template` if given), dropped afterwards even
     if something still holds a connection to it."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    copy_of = f' TEMPLATE "{template}"' if template else ""
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
+    name = create_database(admin, prefix, template=template)
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
 
 
 @pytest.fixture(scope="session")

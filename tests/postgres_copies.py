@@ -96,6 +96,21 @@ SELECT coalesce(sum(n_live_tup), 0),
 """
 
 
+def create_database(admin: Engine, prefix: str, *, template: str | None = None) -> str:
+    """A new database named `prefix` and a random suffix (a copy of `template` if given)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
+    return name
+
+
+def drop_database(admin: Engine, name: str) -> None:
+    """Drop `name`, even if something still holds a connection to it."""
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 class Copies:
     """The databases PostgreSQL tests run on, for one pytest process (xdist worker). A copy is
     made one test ahead on a thread of its own; a database given back is checked and emptied on
@@ -176,15 +191,11 @@ class Copies:
 
     def _create(self) -> str:
         # With reuse, the first runs after `_read_template` (one thread, in order): unconnected.
-        name = f"cadence_t_{uuid.uuid4().hex[:12]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
-        return name
+        return create_database(self.admin, "cadence_t", template=self.template)
 
     def _drop(self, name: str) -> None:
         self.uses.pop(name, None)
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(self.admin, name)
 
     def _recycle_or_drop(self, name: str) -> str | None:
         """`name` emptied and ready for the next test, or None (it was dropped)."""

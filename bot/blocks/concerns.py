@@ -25,6 +25,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from bot.blocks.common import context, escape, fit_text, message, section
+from bot.blocks.kit import MAX_SELECT_OPTIONS
 from bot.domain import moments
 from bot.domain.command_reference import shorten
 from bot.domain.concerns import (
@@ -63,7 +64,7 @@ ACTION_WORDS = {
 }
 MAX_QUOTE = 1500  # of the message a concern was raised from, kept in the form's metadata
 MAX_LISTED = 40  # a list message: a header, this many concerns, a line counting the rest
-MAX_CHOICES = 100  # Slack's limit on a static_select's options (views.open refuses more)
+MAX_CHOICES = MAX_SELECT_OPTIONS  # a static_select's (views.open refuses more)
 
 
 def _options(values: Sequence[str]) -> list[Option]:
