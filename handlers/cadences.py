@@ -180,7 +180,10 @@ def change_lifecycle(req: Request, name: str, ref: str) -> str:
     with req.change() as session:
         if name == "pause":
             cadence = cadences.pause(session=session, **common)
-            return f"Paused cadence #{cadence.id}; its pending messages are cancelled."
+            return (
+                f"Paused cadence #{cadence.id}: no prompt, reminder or escalation goes out until "
+                "it is resumed. A check-in still open closes when its window ends, without alerts."
+            )
         if name == "resume":
             cadence = cadences.resume(session=session, **common)
             return f"Resumed cadence #{cadence.id}; next run {_next(cadence)}."

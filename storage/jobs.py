@@ -627,8 +627,10 @@ def cancel(
     user_id: str | None = None,
     kinds: Sequence[str] = (),
     keys: Sequence[str] = (),
+    except_kinds: Sequence[str] = (),
 ) -> int:
-    """Cancel pending jobs matching all the given filters; how many were cancelled."""
+    """Cancel pending jobs matching all the given filters (of `kinds` if given, of none of
+    `except_kinds`); how many were cancelled."""
     statement = update(ScheduledJob).where(col(ScheduledJob.status) == PENDING)
     if cadence_id is not None:
         statement = statement.where(col(ScheduledJob.cadence_id) == cadence_id)
@@ -640,6 +642,8 @@ def cancel(
         statement = statement.where(col(ScheduledJob.kind).in_(list(kinds)))
     if keys:
         statement = statement.where(col(ScheduledJob.key).in_(list(keys)))
+    if except_kinds:
+        statement = statement.where(col(ScheduledJob.kind).not_in(list(except_kinds)))
     return session.execute(statement.values(status=CANCELLED, updated_at=now, secret=None)).rowcount
 
 

@@ -133,17 +133,23 @@ def test_pause_skip_resume_and_delete(cadence, monkeypatch):
         ("2026-11-30T09:00", "skipped")
     ]
 
-    # The 7 Dec one is prompted; pausing cancels its pending reminder and alerts.
+    # The 7 Dec one is prompted; pausing cancels its pending reminder and escalation, and its
+    # window still closes (on the Home of the one it asked, it no longer waits as if open).
     tick(cadence, monkeypatch, utc(2026, 12, 7, 8, 0))
     assert len(dms_to(cadence, VENDOR)) == 1
     with clock.fixed_at(utc(2026, 12, 7, 9, 0)):
         answer = wait_reply(cadence, cadence.sim.command(f"pause {ref}"))
     assert "Paused cadence" in text_of(answer)
     assert {j.status for j in jobs_of(cadence, "reminder")} == {"cancelled"}
-    assert {j.status for j in jobs_of(cadence, "overdue")} == {"cancelled"}
+    assert {j.status for j in jobs_of(cadence, "escalate")} == {"cancelled"}
+    assert {j.status for j in jobs_of(cadence, "overdue")} == {"pending"}
     tick(cadence, monkeypatch, utc(2026, 12, 14, 8, 0))
     assert len(dms_to(cadence, VENDOR)) == 1  # paused: nothing on 14 Dec, no alerts
     assert not [m for m in dms_to(cadence, LEAD) if "Overdue" in text_of(m)]
+    assert [(c.occurrence_key, c.status) for c in checkins_of(cadence)] == [
+        ("2026-11-30T09:00", "skipped"),
+        ("2026-12-07T09:00", "overdue"),  # closed, its vendor missing, nobody chased
+    ]
 
     # Resume on 15 Dec: the next run is 21 Dec (no catch-up of paused weeks).
     with clock.fixed_at(utc(2026, 12, 15, 9, 0)):

@@ -38,6 +38,7 @@ from bot.domain.errors import FieldErrors, NotFound, UserError
 from bot.domain.questions.editing import Scope, apply_template, copy_defaults
 from bot.domain.questions.templates import template
 from storage import jobs
+from storage.jobs import JobKind
 from storage.models import Cadence, CadenceBase, CheckIn, Engagement, EngagementMember
 
 KINDS = {kind.value: spec.title for kind, spec in CHECKIN_KINDS.items()}
@@ -599,6 +600,19 @@ def update(
     return cadence
 
 
+# What still happens when a check-in's window closes after its cadence was paused or deleted:
+# the check-in is closed (who answered, who did not: its overdue job, which alerts nobody for a
+# cadence that is not active) and a survey's results go to the leads. Without them an open
+# check-in stayed open for ever, on the Home of everyone it had asked.
+WINDOW_CLOSES = (JobKind.OVERDUE, JobKind.SURVEY_RESULTS)
+
+
+def stop_chasing(session: Session, cadence: Cadence, now: datetime) -> None:
+    """Paused or deleted: cancel the cadence's prompts, reminders and escalations not yet
+    sent; its open check-ins still close at their windows' end (`WINDOW_CLOSES`)."""
+    jobs.cancel(session, now=now, cadence_id=cadence.id, except_kinds=WINDOW_CLOSES)
+
+
 def pause(
     *, session: Session, team_id: str, actor: str, ref: str, now: datetime, admins
 ) -> Cadence:
@@ -606,7 +620,7 @@ def pause(
     if cadence.status == PAUSED:
         raise UserError(f"Cadence #{cadence.id} is already paused.")
     cadence.status = PAUSED
-    jobs.cancel(session, now=now, cadence_id=cadence.id)
+    stop_chasing(session, cadence, now)
     _record(session, cadence, actor, "pause", before, now)
     return cadence
 
@@ -780,7 +794,7 @@ def delete(
     cadence, before = _find_to_change(session, team_id=team_id, ref=ref, actor=actor, admins=admins)
     cadence.status = DELETED
     cadence.next_run_at, cadence.next_slot = None, None
-    jobs.cancel(session, now=now, cadence_id=cadence.id)
+    stop_chasing(session, cadence, now)
     _record(session, cadence, actor, "delete", before, now)
     return cadence
 

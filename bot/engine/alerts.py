@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.blocks import checkins as checkin_blocks
 from bot.domain import checkins, moments
+from bot.domain.cadences import CadenceStatus
 from bot.domain.checkin_kinds import FormFamily, spec_of
 from bot.engine.outbox import leads_of, plan_message
 from bot.engine.planner import person_zones
@@ -39,6 +40,8 @@ def plan_overdue_alerts(session: Session, job: jobs.ClaimedJob, now: datetime) -
     missing = list(found.missing)
     if not missing:
         return f"{job.key}: everyone answered, no alert"
+    if cadence.status != CadenceStatus.ACTIVE:  # paused or deleted: nobody is chased
+        return f"{job.key}: window closed, no alert (cadence {cadence.status})"
     leads = leads_of(session, engagement)
     targets = list(cadence.escalation_user_ids or leads) if escalation else leads
     zones = person_zones(session, engagement.team_id, targets)
