@@ -4,6 +4,7 @@ through Slack's failures. Time moves only through `python -m bot tick --now`."""
 
 from __future__ import annotations
 
+from alembic import command
 from conftest import ACME, EXTERNAL, LEAD, LEAD2, OUTSIDER, VENDOR
 from engine_flows import (
     answer_prompt,
@@ -17,10 +18,12 @@ from engine_flows import (
     utc,
 )
 from flows import create_engagement, text_of, wait_reply
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from bot.platform import clock
-from storage.models import AuditEvent, CheckIn
+from storage import migrate
+from storage.models import AuditEvent, CheckIn, ScheduledJob
 
 CREATED = utc(2026, 11, 25, 10, 0)  # a Wednesday
 MON = utc(2026, 11, 30, 8, 0)  # Monday 09:00 in Berlin (CET, UTC+1)
@@ -180,6 +183,35 @@ def test_pause_skip_resume_and_delete(cadence, monkeypatch):
             )
         ]
     assert actions == ["create", "skip", "pause", "resume", "delete"]
+
+
+def test_the_upgrade_closes_check_ins_an_earlier_pause_left_open(cadence, monkeypatch):
+    """Before 7f9cc94 a pause cancelled the job that closes a check-in's window; migration
+    0036 closes each open check-in whose window is over and that no job will close."""
+    with clock.fixed_at(CREATED):
+        create_engagement(cadence, vendor_contacts=[VENDOR])
+    schedule(cadence, CREATED)
+    tick(cadence, monkeypatch, MON)
+    later = utc(2026, 12, 7, 8, 0)
+    tick(cadence, monkeypatch, later)  # the 30 Nov one closed (overdue), the 7 Dec one open
+    stuck, _ = checkins_of(cadence)
+    with cadence.db.session() as session:  # the 30 Nov one as the old pause left it
+        session.execute(
+            update(ScheduledJob)
+            .where(col(ScheduledJob.checkin_id) == stuck.id)
+            .where(col(ScheduledJob.status) == "pending")
+            .values(status="cancelled", updated_at=later)
+        )
+        session.execute(update(CheckIn).where(col(CheckIn.id) == stuck.id).values(status="open"))
+    config = migrate.alembic_config(cadence.services.settings.database_url)
+    command.downgrade(config, "0035")  # 0036 changes data only: its downgrade undoes nothing
+    command.upgrade(config, "head")
+    # Closed as its window's end would have (the vendor missing); the 7 Dec one is left to its
+    # own pending job.
+    assert {c.occurrence_key: c.status for c in checkins_of(cadence)} == {
+        "2026-11-30T09:00": "overdue",
+        "2026-12-07T09:00": "open",
+    }
 
 
 def test_only_leads_may_change_cadences(cadence, monkeypatch):
