@@ -229,11 +229,11 @@ def test_a_cadence_number_in_other_digits_is_the_same_number(cadence):
     with clock.fixed_at(CREATED):
         create_engagement(cadence, vendor_contacts=[VENDOR])
         row = schedule(cadence, CREATED)
-        assert f"Paused cadence #{row.id};" in odd_reply(cadence, f"pause {in_digits(row.id, '٠')}")
+        assert f"Paused cadence #{row.id}:" in odd_reply(cadence, f"pause {in_digits(row.id, '٠')}")
         assert f"Resumed cadence #{row.id};" in odd_reply(
             cadence, f"resume #{in_digits(row.id, '０')}"
         )
-        assert f"Paused cadence #{row.id};" in odd_reply(cadence, f"pause {in_digits(row.id, '०')}")
+        assert f"Paused cadence #{row.id}:" in odd_reply(cadence, f"pause {in_digits(row.id, '०')}")
 
 
 @pytest.mark.parametrize(
