@@ -194,24 +194,26 @@ def plan(session: Session, **job: Any) -> int | None:
 def plan_clocks(
     session: Session,
     *,
+    team_id: str,
     prefix: str,
     kind: str,
     live: set[str],
-    rows: Sequence[dict[str, Any]],
+    clocks: Sequence[tuple[str, datetime, dict[str, Any]]],
     now: datetime,
 ) -> None:
     """Bring a record's clock jobs (each key naming the facts it follows from) in line with
     its state: the pending ones of `kind` under `prefix` whose keys are not `live` are
-    cancelled, and each of `rows` (`job_row`s) is planned, or planned again if an earlier
-    change had cancelled it. A cancelled clock was never sent, so dates changed and changed
-    back call for it again; a clock sent, or being sent, is never planned twice."""
+    cancelled, and each of `clocks` (key, due moment, payload) is planned, or planned again if
+    an earlier change had cancelled it. A cancelled clock was never sent, so dates changed and
+    changed back call for it again; a clock sent, or being sent, is never planned twice."""
     cancel_moot(session, prefix=prefix, kind=kind, keep=live, now=now)
-    if not rows:
+    if not clocks:
         return
     statement = _revive_statement(session.get_bind().dialect.name)
-    for row in rows:
+    for key, due_at, payload in clocks:
+        row = job_row(team_id=team_id, key=key, kind=kind, due_at=due_at, now=now, payload=payload)
         if (cause := session.info.get(RESTORED_CAUSE)) is not None:
-            row = _inherit_restored(dict(row), cause)
+            row = _inherit_restored(row, cause)
         if session.execute(statement, row).scalar() is not None:
             session.info.setdefault(PLANNED_KEYS, []).append(row["key"])
 

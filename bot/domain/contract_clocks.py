@@ -96,19 +96,12 @@ def plan(session: Session, engagement: Engagement, now: datetime) -> None:
     wanted = [c for c in clocks(engagement) if c.due_at > now]
     jobs.plan_clocks(
         session,
+        team_id=engagement.team_id,
         prefix=job_keys.contract_clocks(engagement.id),
         kind=JobKind.CONTRACT_CLOCK,
         live={c.key for c in wanted},
-        rows=[
-            jobs.job_row(
-                team_id=engagement.team_id,
-                key=clock.key,
-                kind=JobKind.CONTRACT_CLOCK,
-                due_at=clock.due_at,
-                now=now,
-                payload={"engagement_id": engagement.id, "stage": clock.stage},
-            )
-            for clock in wanted
+        clocks=[
+            (c.key, c.due_at, {"engagement_id": engagement.id, "stage": c.stage}) for c in wanted
         ],
         now=now,
     )

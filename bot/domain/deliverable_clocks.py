@@ -151,24 +151,15 @@ def plan(session: Session, deliverable: Deliverable, now: datetime) -> None:
     engagement = session.get(Engagement, deliverable.engagement_id)
     assert engagement is not None
     wanted = clocks(deliverable, engagement)
+    ids = {"deliverable_id": deliverable.id, "engagement_id": deliverable.engagement_id}
     jobs.plan_clocks(
         session,
+        team_id=deliverable.team_id,
         prefix=job_keys.deliverable_clocks(deliverable.id),
         kind=JobKind.DELIVERABLE_CLOCK,
         live={clock.key for clock in wanted},
-        rows=[
-            jobs.job_row(
-                team_id=deliverable.team_id,
-                key=clock.key,
-                kind=JobKind.DELIVERABLE_CLOCK,
-                due_at=clock.due_at,
-                now=now,
-                payload={
-                    "deliverable_id": deliverable.id,
-                    "engagement_id": deliverable.engagement_id,
-                    "stage": clock.stage.value,
-                },
-            )
+        clocks=[
+            (clock.key, clock.due_at, {**ids, "stage": clock.stage.value})
             for clock in wanted
             if not (clock.stage == Stage.DUE_SOON and clock.due_at <= now)
         ],

@@ -129,24 +129,15 @@ def plan(session: Session, item: AssuranceItem, now: datetime) -> None:
     engagement = session.get(Engagement, item.engagement_id)
     assert engagement is not None
     wanted = clocks(item, engagement)
+    ids = {"item_id": item.id, "engagement_id": item.engagement_id}
     jobs.plan_clocks(
         session,
+        team_id=item.team_id,
         prefix=job_keys.assurance_clocks(item.id),
         kind=JobKind.ASSURANCE_CLOCK,
         live={c.key for c in wanted},
-        rows=[
-            jobs.job_row(
-                team_id=item.team_id,
-                key=clock.key,
-                kind=JobKind.ASSURANCE_CLOCK,
-                due_at=clock.due_at,
-                now=now,
-                payload={
-                    "item_id": item.id,
-                    "engagement_id": item.engagement_id,
-                    "stage": clock.stage.value,
-                },
-            )
+        clocks=[
+            (clock.key, clock.due_at, {**ids, "stage": clock.stage.value})
             for clock in wanted
             if not (clock.stage == Stage.EXPIRING and clock.due_at <= now)
         ],
