@@ -85,18 +85,6 @@ def in_ci() -> bool:
 # --- fake Slack ----------------------------------------------------------------------------------
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: two workers a core when the run takes in slow or PostgreSQL tests, one for the
-    fast loop. The fast loop keeps every core busy on its own; the whole suite spends much of
-    its time waiting (PostgreSQL, processes starting, Slack's simulated latency and
-    Retry-After), and a second worker a core works through those waits: on 2 cores, 8 min 15 s
-    became 5 min 45 s with the same CPU time (README)."""
-    cores = os.cpu_count() or 1
-    marks = config.getoption("markexpr") or ""
-    waits = not ("not slow" in marks and "not postgres" in marks)
-    return cores * 2 if waits else cores
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A `shared_world` module's tests go to one xdist worker per database (`--dist loadgroup`):
