@@ -176,8 +176,9 @@ def job_row(
 PLANNED_KEYS = "cadence_planned_job_keys"
 
 
-def plan(session: Session, **job: Any) -> int | None:
-    """Create the job named `key` unless it exists; its id when created, else None.
+def plan(session: Session, *, revive_cancelled: bool = False, **job: Any) -> int | None:
+    """Create the job named `key` unless it exists; its id when created, else None. With
+    `revive_cancelled`, a cancelled job of that key is planned again too (`plan_clocks`).
 
     The session remembers the keys it planned (`planned_keys`), so that whoever commits it can
     ask for them to be sent at once instead of at the next tick.
@@ -185,7 +186,10 @@ def plan(session: Session, **job: Any) -> int | None:
     row = job_row(**job)
     if (cause := session.info.get(RESTORED_CAUSE)) is not None:
         _inherit_restored(row, cause)
-    job_id = insert_ignoring_conflict(session, ScheduledJob, row, ["key"])
+    if revive_cancelled:
+        job_id = session.execute(_revive_statement(session.get_bind().dialect.name), row).scalar()
+    else:
+        job_id = insert_ignoring_conflict(session, ScheduledJob, row, ["key"])
     if job_id is not None:
         session.info.setdefault(PLANNED_KEYS, []).append(job["key"])
     return job_id
@@ -207,15 +211,17 @@ def plan_clocks(
     an earlier change had cancelled it. A cancelled clock was never sent, so dates changed and
     changed back call for it again; a clock sent, or being sent, is never planned twice."""
     cancel_moot(session, prefix=prefix, kind=kind, keep=live, now=now)
-    if not clocks:
-        return
-    statement = _revive_statement(session.get_bind().dialect.name)
     for key, due_at, payload in clocks:
-        row = job_row(team_id=team_id, key=key, kind=kind, due_at=due_at, now=now, payload=payload)
-        if (cause := session.info.get(RESTORED_CAUSE)) is not None:
-            row = _inherit_restored(row, cause)
-        if session.execute(statement, row).scalar() is not None:
-            session.info.setdefault(PLANNED_KEYS, []).append(row["key"])
+        plan(
+            session,
+            revive_cancelled=True,
+            team_id=team_id,
+            key=key,
+            kind=kind,
+            due_at=due_at,
+            now=now,
+            payload=payload,
+        )
 
 
 @cache

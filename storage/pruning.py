@@ -124,9 +124,9 @@ class Pruned:
         return self.jobs + self.receipts + self.heartbeats + self.states
 
     def line(self, at: datetime) -> str | None:
-        """The pass's line, when it pruned finished jobs or left some for the next pass. Receipts
-        and heartbeats alone are not worth one: they age by the minute, so nearly every pass of
-        a running deployment prunes a few (counted here all the same)."""
+        """The pass's line, when it pruned finished jobs or left some for the next pass. Receipts,
+        heartbeats and OAuth states alone are not worth one: they age by the minute, so nearly
+        every pass of a running deployment prunes a few (counted here all the same)."""
         if not self.jobs and not self.more:
             return None
         line = (

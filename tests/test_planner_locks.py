@@ -12,17 +12,13 @@ FOR NO KEY UPDATE, which the planner needs (it changes no key), does not conflic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from conftest import TEAM, VENDOR, Cadence, make_settings, serving
+from conftest import TEAM, VENDOR
 from engine_flows import checkins_of, dms_to, schedule, tick, utc
 from flows import create_engagement, text_of
 from sqlalchemy import create_engine, insert
 
 from bot.platform import clock
-from bot.platform.services import Services
-from storage.db import Database
 from storage.models import ScheduledJob
 
 pytestmark = pytest.mark.postgres
@@ -31,21 +27,10 @@ CREATED = utc(2026, 11, 25, 10, 0)  # a Wednesday
 MON = utc(2026, 11, 30, 8, 0)  # Monday 09:00 in Berlin
 
 
-@pytest.fixture
-def cadence_on_postgres(fake_slack, postgres_migrated_url: str) -> Iterator[Cadence]:
-    db = Database.from_url(postgres_migrated_url)
-    services = Services(settings=make_settings(postgres_migrated_url, fake_slack), db=db)
-    try:
-        with serving(services, fake_slack) as app:
-            yield app
-    finally:
-        db.dispose()
-
-
-def test_a_due_cadence_is_planned_while_another_transaction_adds_a_job_for_it(
-    cadence_on_postgres, monkeypatch
-):
-    app = cadence_on_postgres
+# The project's `cadence` fixture, on PostgreSQL only (`database_url` takes its kind as a param).
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_due_cadence_is_planned_while_another_transaction_adds_a_job_for_it(cadence, monkeypatch):
+    app = cadence
     with clock.fixed_at(CREATED):
         create_engagement(app)
     cadence_row = schedule(app, CREATED)
