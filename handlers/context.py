@@ -33,7 +33,7 @@ from bot.platform.services import Services
 from bot.platform.slack import quick_user_info
 from storage import jobs
 from storage.db import Database
-from storage.deadline import REQUEST_SECONDS, Deadline
+from storage.deadline import Deadline
 from storage.requests import first_time
 
 CONTEXT_KEY = "cadence_request"
@@ -236,7 +236,7 @@ class RequestContext(Middleware):
             outbox=self.outbox,
             delivery=delivery_key(body, headers),
             retried=bool(_header(headers, "x-slack-retry-num")),
-            deadline=Deadline.after(REQUEST_SECONDS),
+            deadline=Deadline.after(self.services.request_seconds),
             user_team=user_team_of(body),
         )
         # Every line logged for this delivery names it: Bolt's listener threads and the outbox's

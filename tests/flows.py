@@ -29,7 +29,6 @@ def open_form(
     *,
     user: str = LEAD,
     channel: str = "C0GENERAL",
-    again: bool = True,
 ) -> dict[str, Any]:
     """Run a command that opens a modal; return the view as Slack holds it once the app is done
     with it (for a new engagement, after the time zone was filled in with views.update)."""
@@ -48,13 +47,7 @@ def open_form(
             return "apology" if any(DATABASE_AWAY in str(r) for r in said) else None
 
         outcome = cadence.wait_until(filled_in_or_apology, what="the time zone to be filled in")
-        if outcome == "apology" and again:
-            # The work after the ack was cut at the request's 2 s database deadline and the
-            # person was told to try again, as here (the form opened without the zone). Seen
-            # only when another worker's test loads the shared PostgreSQL, like the save's in
-            # `create_engagement`; the deadline itself is tested on its own.
-            return open_form(cadence, text, user=user, channel=channel, again=False)
-        assert outcome == "filled in", "the database did not answer in time, twice"
+        assert outcome == "filled in", "the work after the ack said the database did not answer"
     return cadence.fake.view(view_id)
 
 
@@ -68,12 +61,6 @@ def create_engagement(cadence: Cadence, *, user: str = LEAD, **overrides: Any) -
     """The whole modal round trip; returns the row it created."""
     view = open_form(cadence, user=user)
     reply = submit(cadence, view, {**GOOD_FORM, **overrides}, user=user)
-    if _database_was_slow(reply):
-        # The form says so and stays open with what was typed (a save cut at the request's 2 s
-        # deadline, rolled back): the person sends it again, as here. Seen only when another
-        # worker's test loads the shared PostgreSQL; the deadline itself is tested on its own
-        # (tests/test_storage.py, tests/test_faults.py).
-        reply = submit(cadence, view, {**GOOD_FORM, **overrides}, user=user)
     assert reply.json is None or "errors" not in reply.json, reply.json
     name = overrides.get("name", GOOD_FORM["name"])
     engagement = cadence.wait_until(lambda: find_engagement(cadence, name), what=f"{name} to exist")
@@ -86,11 +73,6 @@ def create_engagement(cadence: Cadence, *, user: str = LEAD, **overrides: Any) -
         what="the creator's confirmation",
     )
     return engagement
-
-
-def _database_was_slow(reply) -> bool:
-    errors = (reply.json or {}).get("errors") or {}
-    return any("did not answer in time" in str(message) for message in errors.values())
 
 
 def find_engagement(cadence: Cadence, name: str) -> Engagement | None:

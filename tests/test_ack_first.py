@@ -6,11 +6,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import make_settings, serving
+from conftest import app_services, make_settings, serving
 from flows import GOOD_FORM, create_engagement, open_form
 from sqlmodel import select
 
-from bot.platform.services import Services
 from storage.models import Engagement
 
 # How long the work after the ack takes here. An answer that came before it was done did not
@@ -63,7 +62,7 @@ def test_a_stopping_process_lets_the_work_after_each_ack_finish(fake_slack, db, 
     """gunicorn's worker_exit closes the app: the request acked a moment before still opens its
     form and fills it in, rather than reaching an outbox that takes nothing more (or, in a
     test, the next test's Slack)."""
-    services = Services(settings=make_settings(database_url, fake_slack), db=db)
+    services = app_services(make_settings(database_url, fake_slack), db)
     with serving(services, fake_slack) as c:
         fake_slack.delay("views.open", 0.5)  # the work after the ack is still running at close
         reply = c.sim.command("engagement new")

@@ -61,6 +61,7 @@ from conftest import (
     _postgres_database,
     _QuietHandler,
     _ThreadingWSGIServer,
+    app_services,
     make_settings,
 )
 from flows import GOOD_FORM, text_of
@@ -103,7 +104,6 @@ from bot.domain.command_reference import parse
 from bot.entry.cli import main as cli_main
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform import clock
-from bot.platform.services import Services
 from handlers import ACTIONS, CLOSED_VIEWS, EVENTS, FUNCTIONS, SHORTCUTS, VIEWS
 from handlers.commands import ROUTES
 from handlers.workflow_steps import function_object
@@ -240,7 +240,7 @@ def our_slack() -> FakeSlack:
 def serving(fake: FakeSlack, database_url: str) -> Iterator[Cadence]:
     """The real WSGI app on 127.0.0.1 (as conftest's `cadence`, for a module's lifetime)."""
     db = Database.from_url(database_url)
-    services = Services(settings=make_settings(database_url, fake), db=db)
+    services = app_services(make_settings(database_url, fake), db)
     application = CadenceWSGI(services)
     server = make_server(
         "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler

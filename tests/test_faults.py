@@ -56,6 +56,7 @@ from conftest import (
     in_ci,
     make_settings,
 )
+from conftest import serving as serving_app
 from engine_flows import jobs_of, messages_per_job, schedule, tick, utc
 from flows import GOOD_FORM, count, create_engagement, find_engagement, open_form, text_of
 from slack_requests import SlackSim, build_block_action, find_element
@@ -74,7 +75,7 @@ from bot.platform import slack as slack_platform
 from bot.platform.services import Services
 from storage import jobs as jobs_module
 from storage import migrate
-from storage.db import Database
+from storage.db import REQUEST_SECONDS, Database
 from storage.models import AuditEvent, AwayPeriod, Engagement, EngagementMember
 
 # Answers must come while the database is still out (a request that waited for it would hang);
@@ -92,6 +93,17 @@ def slack_rate_tiers(fake_slack: FakeSlack) -> None:
 
 
 # --- the database away or hanging, seen from Slack ---------------------------------------------
+
+
+@pytest.fixture
+def deadline_app(fake_slack: FakeSlack, db: Database, database_url: str) -> Iterator[Cadence]:
+    """The app as production serves it, a request's database work within Slack's 2 s
+    (conftest's `cadence` gives a loaded machine more): what a held database does to a request."""
+    with serving_app(
+        Services(settings=make_settings(database_url, fake_slack), db=db), fake_slack
+    ) as app:
+        assert app.services.request_seconds == REQUEST_SECONDS
+        yield app
 
 
 @contextmanager
@@ -129,70 +141,72 @@ def apology_after(cadence: Cadence, reply, started: float) -> tuple[str, float]:
 
 
 @pytest.mark.slow  # the database held
-def test_a_form_submitted_while_the_database_is_held_stays_open_and_saves_later(cadence):
-    view = open_form(cadence)
+def test_a_form_submitted_while_the_database_is_held_stays_open_and_saves_later(deadline_app):
+    view = open_form(deadline_app)
     typed = {**GOOD_FORM, "name": "Kept Typing"}
-    with database_held(cadence):
-        reply = cadence.sim.submit_view(view, typed)
+    with database_held(deadline_app):
+        reply = deadline_app.sim.submit_view(view, typed)
     assert reply.status == 200 and reply.elapsed < IN_TIME_S, reply.elapsed
     assert reply.json["response_action"] == "errors", reply.body
     (message,) = reply.json["errors"].values()
     assert "Could not save" in message and "try again" in message
-    assert find_engagement(cadence, "Kept Typing") is None  # nothing half written
+    assert find_engagement(deadline_app, "Kept Typing") is None  # nothing half written
     # The form is still open with what was typed; submitting it again saves it, once.
-    again = cadence.sim.submit_view(view, typed)
+    again = deadline_app.sim.submit_view(view, typed)
     assert again.json is None or "errors" not in again.json, again.body
-    assert find_engagement(cadence, "Kept Typing") is not None
-    assert count(cadence, Engagement) == 1
+    assert find_engagement(deadline_app, "Kept Typing") is not None
+    assert count(deadline_app, Engagement) == 1
 
 
 @pytest.mark.slow  # the database held
-def test_a_command_that_writes_gets_an_apology_in_time(cadence):
-    with database_held(cadence), clock.fixed_at(TODAY):
+def test_a_command_that_writes_gets_an_apology_in_time(deadline_app):
+    with database_held(deadline_app), clock.fixed_at(TODAY):
         started = time.time()
-        reply = cadence.sim.command("away 2026-12-01 2026-12-05")
-        said, at = apology_after(cadence, reply, started)
+        reply = deadline_app.sim.command("away 2026-12-01 2026-12-05")
+        said, at = apology_after(deadline_app, reply, started)
     assert reply.status == 200 and reply.elapsed < IN_TIME_S, reply.elapsed
     assert at < IN_TIME_S, at
     assert "did not answer in time" in said and "try again" in said
-    assert count(cadence, AwayPeriod) == 0
+    assert count(deadline_app, AwayPeriod) == 0
     # The database back, the same command works without a restart.
     with clock.fixed_at(TODAY):
-        reply = cadence.sim.command("away 2026-12-01 2026-12-05")
+        reply = deadline_app.sim.command("away 2026-12-01 2026-12-05")
     assert "You are away" in text_of(reply.json or {}), reply.body
-    assert count(cadence, AwayPeriod) == 1
+    assert count(deadline_app, AwayPeriod) == 1
 
 
-def test_a_command_that_reads_gets_an_apology_or_its_answer_in_time(cadence):
-    create_engagement(cadence)
-    with database_held(cadence):
+def test_a_command_that_reads_gets_an_apology_or_its_answer_in_time(deadline_app):
+    create_engagement(deadline_app)
+    with database_held(deadline_app):
         started = time.time()
-        reply = cadence.sim.command("engagement list")
-        said, at = apology_after(cadence, reply, started)
+        reply = deadline_app.sim.command("engagement list")
+        said, at = apology_after(deadline_app, reply, started)
     assert reply.status == 200 and reply.elapsed < IN_TIME_S, reply.elapsed
     assert at < IN_TIME_S, at
-    if cadence.db.is_sqlite:  # WAL: readers do not wait for a writer, so the list comes
+    if deadline_app.db.is_sqlite:  # WAL: readers do not wait for a writer, so the list comes
         assert "Acme Payments" in said
     else:
         assert "did not answer in time" in said
 
 
 @pytest.mark.slow  # the database held
-def test_a_button_that_writes_gets_an_apology_in_time(cadence):
-    create_engagement(cadence)
-    reply = cadence.sim.command("engagement archive acme-payments")
-    confirmation = cadence.wait_until(
-        lambda: [r.body for r in cadence.fake.responses if reply.response_url.endswith(r.name)],
+def test_a_button_that_writes_gets_an_apology_in_time(deadline_app):
+    create_engagement(deadline_app)
+    reply = deadline_app.sim.command("engagement archive acme-payments")
+    confirmation = deadline_app.wait_until(
+        lambda: [
+            r.body for r in deadline_app.fake.responses if reply.response_url.endswith(r.name)
+        ],
         what="the confirmation",
     )[-1]
-    with database_held(cadence):
+    with database_held(deadline_app):
         started = time.time()
-        click = cadence.sim.click(confirmation, "engagement_archive_confirm", user=LEAD)
-        said, at = apology_after(cadence, click, started)
+        click = deadline_app.sim.click(confirmation, "engagement_archive_confirm", user=LEAD)
+        said, at = apology_after(deadline_app, click, started)
     assert click.status == 200 and click.elapsed < IN_TIME_S
     assert at < IN_TIME_S, at
     assert "did not answer in time" in said
-    assert find_engagement(cadence, "Acme Payments").archived_at is None
+    assert find_engagement(deadline_app, "Acme Payments").archived_at is None
 
 
 # --- the same request twice (X-Slack-Retry-Num) --------------------------------------------------

@@ -20,14 +20,13 @@ from pathlib import Path
 import pgbouncer
 import psycopg
 import pytest
-from conftest import Cadence, in_ci, make_settings, serving
+from conftest import Cadence, app_services, in_ci, make_settings, serving
 from engine_flows import jobs_of, run_cli
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from test_engine_processes import MON, PEOPLE, many_vendors, prompts_received, tick_process
 
 from bot.demo.fake_slack import FakeSlack
-from bot.platform.services import Services
 from storage.db import (
     IDLE_IN_TRANSACTION_TIMEOUT_MS,
     LOCK_TIMEOUT_MS,
@@ -70,9 +69,7 @@ def pooled(pooled_url: str, fake_slack: FakeSlack) -> Iterator[Cadence]:
     """The app serving HTTP on the pooled database."""
     db = Database.from_url(pooled_url)
     try:
-        with serving(
-            Services(settings=make_settings(pooled_url, fake_slack), db=db), fake_slack
-        ) as app:
+        with serving(app_services(make_settings(pooled_url, fake_slack), db), fake_slack) as app:
             yield app
     finally:
         db.dispose()

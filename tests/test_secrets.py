@@ -33,6 +33,7 @@ from conftest import (
     VENDOR,
     _QuietHandler,
     _ThreadingWSGIServer,
+    app_services,
     make_settings,
 )
 from slack_requests import SlackSim, sign
@@ -55,7 +56,6 @@ from bot.entry.cli import main
 from bot.entry.wsgi import CadenceWSGI, create_app
 from bot.platform import clock
 from bot.platform.config import ConfigError, load_settings
-from bot.platform.services import Services
 from storage import installations, migrate
 from storage.db import Database
 from storage.encryption import Keys, UnreadableSecret, new_key
@@ -366,7 +366,7 @@ NEW_SIGNING_SECRET = "0e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b"
 @contextmanager
 def serving(database_url: str, db: Database, fake, **env: str) -> Iterator[SlackSim]:
     """The app over HTTP with these settings; Slack's side signing with the new secret."""
-    services = Services(settings=make_settings(database_url, fake, **env), db=db)
+    services = app_services(make_settings(database_url, fake, **env), db)
     application = CadenceWSGI(services)
     server = make_server(
         "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler

@@ -23,6 +23,7 @@ from conftest import (
     STAKEHOLDER,
     VENDOR,
     Cadence,
+    app_services,
     make_settings,
     serving,
 )
@@ -34,7 +35,6 @@ from sqlmodel import select
 
 from bot.demo.fake_slack.methods.functions import COMPLETED, FAILED, Execution
 from bot.platform import clock
-from bot.platform.services import Services
 from handlers.workflow_steps import STEPS, function_object
 from storage.encryption import Keys
 from storage.models import CheckIn, Concern, Deliverable, ScheduledJob
@@ -340,7 +340,7 @@ def end_job(cadence: Cadence, execution: Execution) -> ScheduledJob | None:
 def sealing(fake_slack, db, database_url) -> Iterator[Cadence]:
     """Cadence with encryption keys (CADENCE_ENCRYPTION_KEYS), as a deployment under OAuth."""
     settings = make_settings(database_url, fake_slack, CADENCE_ENCRYPTION_KEYS=ENCRYPTION_KEY)
-    with serving(Services(settings=settings, db=db), fake_slack) as app:
+    with serving(app_services(settings, db), fake_slack) as app:
         yield app
 
 

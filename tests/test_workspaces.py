@@ -35,6 +35,7 @@ from conftest import (
     Cadence,
     _QuietHandler,
     _ThreadingWSGIServer,
+    app_services,
     make_settings,
 )
 from engine_flows import WEEKLY_MONDAY, tick, utc
@@ -122,7 +123,7 @@ def serving_workspaces(fake: FakeSlack, db: Database, database_url: str) -> Iter
     fake.add_channel(B_CHANNEL, name="bravo-payments")
     fake.add_team(CHARLIE, name="Charlie")
     fake.add_user(C_USER, name="cy.user", team_id=CHARLIE)
-    services = Services(settings=make_settings(database_url, fake, **OAUTH_ENV), db=db)
+    services = app_services(make_settings(database_url, fake, **OAUTH_ENV), db)
     application = CadenceWSGI(services)
     server = make_server(
         "127.0.0.1", 0, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler

@@ -16,7 +16,7 @@ from bot.platform.rate_limits import RateBudgets
 from bot.platform.slack import BotTokens, web_client
 from storage import installations
 from storage.audit_keys import AuditKeys
-from storage.db import Database
+from storage.db import REQUEST_SECONDS, Database
 from storage.encryption import Keys
 
 
@@ -26,6 +26,10 @@ class Services:
     db: Database
     clock: Callable[[], datetime] = _clock.now
     """Where the engine's "now" comes from (`clock.now`, which `tick --now` and tests can fix)."""
+    request_seconds: float = REQUEST_SECONDS
+    """How long a Slack request's database work may take from its arrival: 2 s, as Slack waits
+    3 s for the answer. Only tests on a shared, loaded machine give more (where a PostgreSQL
+    that other tests keep busy stalls for seconds); the deadline's own tests keep 2 s."""
 
     def __post_init__(self) -> None:
         # Audit events are linked with the deployment's audit keys (storage/audit_keys.py):
