@@ -143,6 +143,40 @@ def send(sender: Sender, job: jobs.ClaimedJob, message: Message) -> None:
     record_sent(sender, job, message, response.data)
 
 
+class _LeaseLost(Exception):
+    """Another process took the job over: what its outcome would have written is rolled back."""
+
+
+def finish_after(
+    sender: Sender,
+    job: jobs.ClaimedJob,
+    write: Callable[[Session], None],
+    *,
+    status: JobStatus,
+    **outcome: Any,
+) -> bool:
+    """Run `write` (what the job's outcome changes: a check-in's thread, a recipient moved to
+    the channel, a notice planned), then record the outcome, in one transaction; False, and
+    nothing written, when the lease was lost.
+
+    The job's row comes last: a request locks its rows (a check-in being answered) and then
+    plans jobs, and planning a key waits on any transaction that holds the job row of that key.
+    Holding the job's row while waiting for the request's check-in was a deadlock on PostgreSQL
+    (a second answer's submission against the first answer's check-in thread being recorded;
+    tests/test_outbox_locks.py)."""
+    try:
+        with sender.db.session() as session:
+            write(session)
+            if not jobs.finish(
+                session, job, owner=sender.owner, now=sender.now, status=status, **outcome
+            ):
+                raise _LeaseLost
+            sender.planned.extend(jobs.planned_keys(session))
+    except _LeaseLost:
+        return False
+    return True
+
+
 def record_sent(
     sender: Sender, job: jobs.ClaimedJob, message: Message, response: dict[str, Any]
 ) -> None:
@@ -152,19 +186,14 @@ def record_sent(
         sender.record_sent_later(job, response)
         sender.say(f"{message.describe} sent (ts {response.get('ts')})")
         return
-    with sender.db.session() as session:
-        recorded = jobs.finish(
-            session,
-            job,
-            owner=sender.owner,
-            now=sender.now,
-            status=JobStatus.SENT,
-            channel=response.get("channel"),
-            ts=response.get("ts"),
-        )
-        if recorded and message.on_sent is not None:
-            message.on_sent(session, dict(response))
-        sender.planned.extend(jobs.planned_keys(session))
+    recorded = finish_after(
+        sender,
+        job,
+        lambda session: message.on_sent(session, dict(response)),  # type: ignore[misc]
+        status=JobStatus.SENT,
+        channel=response.get("channel"),
+        ts=response.get("ts"),
+    )
     if not recorded:
         log.warning("lost the lease on %s before recording it sent", job.key)
     sender.say(f"{message.describe} sent (ts {response.get('ts')})")
@@ -212,17 +241,17 @@ def _failed(sender: Sender, job: jobs.ClaimedJob, message: Message, e: SlackApiE
         retry(sender, job, f"HTTP {status} {error}")
         return
     refused_dm = verdict is Verdict.DM_REFUSED and message.on_dm_refused is not None
-    with sender.db.session() as session:
-        recorded = jobs.finish(
-            session, job, owner=sender.owner, now=sender.now, status=JobStatus.FAILED, error=error
-        )
-        if recorded and refused_dm:
-            message.on_dm_refused(session)
-        elif recorded and message.on_failed is not None:
+
+    def what_failing_changes(session: Session) -> None:
+        if refused_dm:
+            message.on_dm_refused(session)  # type: ignore[misc]
+        elif message.on_failed is not None:
             message.on_failed(session, error)
-        elif recorded and verdict is Verdict.PERMANENT and not message.quiet:
+        elif verdict is Verdict.PERMANENT and not message.quiet:
             tell_leads_once(session, job, target=message.channel, error=error, now=sender.now)
-        sender.planned.extend(jobs.planned_keys(session))
+
+    if not finish_after(sender, job, what_failing_changes, status=JobStatus.FAILED, error=error):
+        log.warning("lost the lease on %s before recording it failed", job.key)
     if refused_dm:
         sender.say(f"{message.describe}: DM refused ({error}); mentioning them in the channel")
     else:

@@ -20,7 +20,7 @@ from bot.blocks.updates import not_posted_notice
 from bot.blocks.updates import update_summary as render_summary
 from bot.domain import checkins, engagements, moments, updates
 from bot.domain.errors import NotFound
-from bot.engine.delivery import Message
+from bot.engine.delivery import Message, finish_after
 from bot.engine.outbox import plan_message
 from bot.engine.retries import finish
 from bot.engine.sender import Sender
@@ -76,10 +76,9 @@ def welcome(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
 
     note = channel_access(sender.client_for(job.team_id), channel_id)
     if note is not None:
-        with sender.db.session() as session:
-            if jobs.finish(session, job, owner=sender.owner, now=sender.now, status=JobStatus.DONE):
-                tell_creator(session, note)
-            sender.planned.extend(jobs.planned_keys(session))
+        finish_after(
+            sender, job, lambda session: tell_creator(session, note), status=JobStatus.DONE
+        )
         sender.say(f"welcome {details.engagement.handle} not posted: {note}")
         return None
     return Message(

@@ -1,0 +1,115 @@
+"""A sent job's outcome is recorded without deadlocking a request that answers the same
+check-in (PostgreSQL's row locks; SQLite has one writer at a time).
+
+A request locks its rows first and then plans jobs; planning a key (`INSERT … ON CONFLICT DO
+NOTHING`) waits on any transaction that holds the job row of that key. The outbox recorded a
+sent job by updating its row first and then running the message's callback: the check-in's
+thread, once its own message is in the channel. A second person answering at that moment held
+the check-in and planned the same thread job: each waited for the other, and PostgreSQL broke
+the deadlock by failing one of them, the answer ("Could not save") or the record of the thread.
+The callback now runs first and the job's row is updated last (`delivery.record_sent`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from conftest import TEAM, VENDOR
+from engine_flows import checkins_of, schedule, tick, utc
+from flows import create_engagement
+from sqlalchemy import create_engine, text
+from sqlmodel import select
+from test_answers import answer_prompt, good_update
+
+from bot.platform import clock
+from storage import job_keys
+from storage.models import CheckIn, ScheduledJob
+
+pytestmark = pytest.mark.postgres
+
+CREATED = utc(2026, 11, 25, 10, 0)  # a Wednesday
+MON = utc(2026, 11, 30, 8, 0)  # Monday 09:00 in Berlin
+SLACK_TAKES_S = 1.5  # the thread's message in flight while another answer holds the check-in
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_recording_a_checkins_thread_waits_for_an_answer_and_deadlocks_nothing(
+    cadence, monkeypatch, caplog
+):
+    app = cadence
+    with clock.fixed_at(CREATED):
+        create_engagement(app)
+    schedule(app, CREATED)
+    tick(app, monkeypatch, MON)
+    (checkin,) = checkins_of(app)
+    thread_key = job_keys.checkin_thread(checkin.id)
+    caplog.set_level(logging.WARNING)
+    app.fake.delay("chat.postMessage", SLACK_TAKES_S)
+    with clock.fixed_at(MON):
+        form = answer_prompt(app, checkin.id)
+        reply = app.sim.submit_view(form, good_update(app), user=VENDOR)
+    assert reply.status == 200 and not reply.json, reply.body
+    # The first answer's thread message is on its way to Slack. Another answer, in a
+    # transaction of its own, holds the check-in and then plans the thread job, as a
+    # submission does (the thread not yet recorded, it asks for one too).
+    other = create_engine(app.services.settings.database_url)
+    try:
+        with other.connect() as answering:
+            answering.execute(text("SET LOCAL lock_timeout = '10s'"))
+            answering.execute(
+                text("UPDATE checkin SET thread_ts = thread_ts WHERE id = :id"), {"id": checkin.id}
+            )
+            waiting = _wait_for_a_lock_wait(other, "checkin")
+            started = time.monotonic()
+            answering.execute(
+                text(
+                    "INSERT INTO scheduledjob (team_id, key, kind, due_at, checkin_id, payload,"
+                    " status, attempts, lookups_failed, created_at, updated_at)"
+                    " VALUES (:team, :key, 'checkin_thread', :at, :checkin, '{}', 'pending', 0, 0,"
+                    " :at, :at) ON CONFLICT (key) DO NOTHING"
+                ),
+                {"team": TEAM, "key": thread_key, "at": MON, "checkin": checkin.id},
+            )
+            planned_in = time.monotonic() - started
+            answering.commit()
+    finally:
+        other.dispose()
+    assert waiting, "the thread's record never waited for the check-in: nothing was tested"
+    # Under the old order the INSERT waited on the job row until PostgreSQL's deadlock check
+    # (1 s) failed one of the two; now the job row is free and it returns at once.
+    assert planned_in < 0.5, planned_in
+
+    def recorded() -> tuple[str | None, str] | None:
+        with app.db.read_session() as session:
+            ts = session.get(CheckIn, checkin.id).thread_ts
+            (status,) = session.exec(
+                select(ScheduledJob.status).where(ScheduledJob.key == thread_key)
+            ).all()
+        return (ts, status) if ts and status == "sent" else None
+
+    ts, _ = app.wait_until(recorded, what="the thread recorded and its job sent")
+    assert ts
+    assert not [r for r in caplog.records if "deadlock" in r.getMessage().lower()]
+
+
+def _wait_for_a_lock_wait(engine, table: str, timeout: float = 10.0) -> bool:
+    """Until another session waits for a row lock while updating `table` (the outbox's record
+    of the thread, blocked by the held check-in)."""
+    deadline = time.monotonic() + timeout
+    with engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            found = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database() AND query ILIKE :q"
+                ),
+                {"q": f"UPDATE {table} %"},
+            ).scalar()
+            watcher.rollback()
+            if found:
+                return True
+            threading.Event().wait(0.02)
+    return False
