@@ -26,6 +26,7 @@ from bot.domain.engagements.definition import (
     slugify,
 )
 from bot.domain.errors import NotFound
+from storage.id_lists import ids_param, one_of
 from storage.models import (
     ENGAGEMENT_BRIEF,
     ConcernSla,
@@ -58,7 +59,7 @@ def _details_selects(named: Any) -> tuple[Select, Select, Select]:
     SELECT of ids, or an expanding parameter)."""
     people = (
         select(EngagementMember.engagement_id, EngagementMember.user_id, EngagementMember.role)
-        .where(col(EngagementMember.engagement_id).in_(named))
+        .where(one_of(col(EngagementMember.engagement_id), named))
         .order_by(col(EngagementMember.id))
     )
     kpis = (
@@ -70,7 +71,7 @@ def _details_selects(named: Any) -> tuple[Select, Select, Select]:
             KpiDefinition.higher_is_better,
             KpiDefinition.tolerance,
         )
-        .where(col(KpiDefinition.engagement_id).in_(named))
+        .where(one_of(col(KpiDefinition.engagement_id), named))
         .where(col(KpiDefinition.retired_at).is_(None))  # retired ones only keep history
         .order_by(col(KpiDefinition.position), col(KpiDefinition.id))  # stored order
     )
@@ -79,14 +80,14 @@ def _details_selects(named: Any) -> tuple[Select, Select, Select]:
         ConcernSla.severity,
         ConcernSla.response_hours,
         ConcernSla.resolve_hours,
-    ).where(col(ConcernSla.engagement_id).in_(named))
+    ).where(one_of(col(ConcernSla.engagement_id), named))
     return people, kpis, slas
 
 
 @cache
 def _details_statements() -> tuple[Select, Select, Select]:
     """`_details_selects` of a list of ids bound at execution, built once per process."""
-    return _details_selects(bindparam("ids", expanding=True))
+    return _details_selects(ids_param("ids"))
 
 
 def load_many(
