@@ -102,7 +102,6 @@ def deadline_app(fake_slack: FakeSlack, db: Database, database_url: str) -> Iter
     with serving_app(
         Services(settings=make_settings(database_url, fake_slack), db=db), fake_slack
     ) as app:
-        assert app.services.request_seconds == REQUEST_SECONDS
         yield app
 
 
@@ -110,6 +109,7 @@ def deadline_app(fake_slack: FakeSlack, db: Database, database_url: str) -> Iter
 def database_held(cadence: Cadence) -> Iterator[None]:
     """Another process holds the database: on SQLite a writer's exclusive transaction, on
     PostgreSQL an ACCESS EXCLUSIVE lock on the tables requests use (every statement waits)."""
+    assert cadence.services.request_seconds == REQUEST_SECONDS, "serve it with `deadline_app`"
     url = make_url(cadence.services.settings.database_url)
     if url.get_backend_name() == "sqlite":
         with closing(sqlite3.connect(url.database, isolation_level=None)) as holder:
@@ -791,20 +791,22 @@ def test_postgres_away_then_frozen_slack_is_answered_and_the_worker_recovers(
 
 
 @pytest.mark.slow
-def test_sqlite_locked_by_another_writer_the_worker_waits_and_recovers(cadence):
-    if not cadence.db.is_sqlite:
+def test_sqlite_locked_by_another_writer_the_worker_waits_and_recovers(deadline_app):
+    if not deadline_app.db.is_sqlite:
         pytest.skip("the PostgreSQL outage has a test of its own")
-    with worker(cadence) as process:
-        wait_until(lambda: last_tick(cadence), 60, "the worker's first pass", interval=0.2)
-        view = open_form(cadence)
+    with worker(deadline_app) as process:
+        wait_until(lambda: last_tick(deadline_app), 60, "the worker's first pass", interval=0.2)
+        view = open_form(deadline_app)
         before = None
-        with database_held(cadence):
-            before = last_tick(cadence)  # readers still read under WAL: health stays green
-            reply = cadence.sim.submit_view(view, {**GOOD_FORM, "name": "Typed While Locked"})
+        with database_held(deadline_app):
+            before = last_tick(deadline_app)  # readers still read under WAL: health stays green
+            reply = deadline_app.sim.submit_view(view, {**GOOD_FORM, "name": "Typed While Locked"})
             assert reply.elapsed < IN_TIME_S and reply.json["response_action"] == "errors"
             time.sleep(AWAY_S)  # the worker's passes wait for the lock meanwhile
             assert process.poll() is None
-        print(f"\nworker passing again {recovered(cadence, process, before):.1f} s after the lock")
-        reply = cadence.sim.submit_view(view, {**GOOD_FORM, "name": "Typed While Locked"})
+        print(
+            f"\nworker passing again {recovered(deadline_app, process, before):.1f} s after the lock"
+        )
+        reply = deadline_app.sim.submit_view(view, {**GOOD_FORM, "name": "Typed While Locked"})
         assert reply.json is None or "errors" not in reply.json, reply.body
-        assert count(cadence, Engagement) == 1
+        assert count(deadline_app, Engagement) == 1
