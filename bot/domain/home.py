@@ -155,6 +155,10 @@ def _plan_asked(session: Session) -> None:
                 continue
             done.add((a.team_id, u))
             planned.append((a, u))
+    # In one order whatever the order asked: two transactions planning Home jobs for the same
+    # people would otherwise each wait on a key the other had just planned (a deadlock on
+    # PostgreSQL, where planning a key waits on an uncommitted row of that key).
+    planned.sort(key=lambda pair: (pair[0].team_id, pair[1]))
     if len(planned) <= PLAN_ONE_BY_ONE:
         for a, u in planned:
             # The window's first refresh goes at once; if it exists, the window's `then` job.
