@@ -60,7 +60,6 @@ from bot.domain.updates.evidence import KpiOutcome, outcome_of_content
 from bot.platform import collector
 from storage.assurance_statuses import AssuranceStatus
 from storage.deliverable_statuses import DeliverableStatus
-from storage.id_lists import among, ids_param, one_of
 from storage.models import (
     AssuranceItem,
     Cadence,
@@ -1240,7 +1239,7 @@ class _P:
     change that shows there."""
 
     team_id = bindparam("team_id")
-    ids = ids_param("ids")
+    ids = bindparam("ids", expanding=True)
     start = bindparam("start")
     now = bindparam("now")
     lookback = bindparam("lookback")  # start - FEEDBACK_LOOKBACK
@@ -1274,7 +1273,7 @@ def _engagements(every: bool) -> Select:
     if every:
         query = query.where(col(Engagement.archived_at).is_(None))
     else:
-        query = query.where(among(col(Engagement.id), _P.ids))
+        query = query.where(col(Engagement.id).in_(_P.ids))
     return query.order_by(col(Engagement.id))
 
 
@@ -1340,7 +1339,7 @@ def _load(
                 .join(CheckIn, col(CheckIn.id) == col(CheckInRecipient.checkin_id))
                 .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
                 .where(CheckIn.team_id == _P.team_id)
-                .where(among(col(CheckIn.engagement_id), _P.ids))
+                .where(col(CheckIn.engagement_id).in_(_P.ids))
                 .where(col(Cadence.kind).in_(list(kinds_counted_on_time())))
                 .where(CheckIn.scheduled_for > _P.start)
                 .where(CheckIn.scheduled_for <= _P.now)
@@ -1373,7 +1372,7 @@ def _load(
                     & (col(UpdateRevision.revision) == col(StatusUpdate.revision)),
                 )
                 .where(StatusUpdate.team_id == _P.team_id)
-                .where(among(col(StatusUpdate.engagement_id), _P.ids))
+                .where(col(StatusUpdate.engagement_id).in_(_P.ids))
                 .where(StatusUpdate.submitted_at <= _P.now)
                 .where(
                     or_(
@@ -1408,7 +1407,7 @@ def _load(
                     KpiDefinition.position,
                 )
                 .where(KpiDefinition.team_id == _P.team_id)
-                .where(among(col(KpiDefinition.engagement_id), _P.ids))
+                .where(col(KpiDefinition.engagement_id).in_(_P.ids))
                 .where(
                     or_(
                         col(KpiDefinition.retired_at).is_(None),
@@ -1441,7 +1440,7 @@ def _load(
                     Concern.category,
                 )
                 .where(Concern.team_id == _P.team_id)
-                .where(among(col(Concern.engagement_id), _P.ids))
+                .where(col(Concern.engagement_id).in_(_P.ids))
                 .where(Concern.raised_at <= _P.now)
                 .where(
                     or_(
@@ -1477,7 +1476,7 @@ def _load(
                 )
                 .outerjoin(CheckIn, col(CheckIn.id) == col(Feedback.checkin_id))
                 .where(Feedback.team_id == _P.team_id)
-                .where(among(col(Feedback.engagement_id), _P.ids))
+                .where(col(Feedback.engagement_id).in_(_P.ids))
                 .where(Feedback.submitted_at > _P.lookback)
                 .where(Feedback.submitted_at <= _P.now)
             ),
@@ -1511,7 +1510,7 @@ def _load(
                     Deliverable.cancelled_at,
                 )
                 .where(Deliverable.team_id == _P.team_id)
-                .where(among(col(Deliverable.engagement_id), _P.ids))
+                .where(col(Deliverable.engagement_id).in_(_P.ids))
                 .where(Deliverable.created_at <= _P.now)
                 .where(
                     or_(
@@ -1546,7 +1545,7 @@ def _load(
                 )
                 .join(Deliverable, col(Deliverable.id) == col(DeliverableEvent.deliverable_id))
                 .where(DeliverableEvent.team_id == _P.team_id)
-                .where(among(col(Deliverable.engagement_id), _P.ids))
+                .where(col(Deliverable.engagement_id).in_(_P.ids))
                 .where(DeliverableEvent.action == "replanned")
                 .where(DeliverableEvent.at > _P.start)
                 .where(DeliverableEvent.at <= _P.now)
@@ -1592,7 +1591,7 @@ def _load(
                     AssuranceItem.reviewed_at,
                 )
                 .where(AssuranceItem.team_id == _P.team_id)
-                .where(among(col(AssuranceItem.engagement_id), _P.ids))
+                .where(col(AssuranceItem.engagement_id).in_(_P.ids))
                 .where(AssuranceItem.status != AssuranceStatus.WAIVED)
                 .where(AssuranceItem.created_at <= _P.now)
                 .order_by(col(AssuranceItem.id))
@@ -1696,7 +1695,7 @@ def _load_answers(
                 .join(Question, col(Question.id) == col(QuestionAnswer.question_id))
                 .outerjoin(CheckIn, col(CheckIn.id) == col(QuestionAnswer.checkin_id))
                 .where(QuestionAnswer.team_id == _P.team_id)
-                .where(among(col(QuestionAnswer.engagement_id), _P.ids))
+                .where(col(QuestionAnswer.engagement_id).in_(_P.ids))
                 .where(QuestionAnswer.answered_at > _P.lookback)
                 .where(QuestionAnswer.answered_at <= _P.now)
                 .order_by(col(QuestionAnswer.answered_at), col(QuestionAnswer.id))
@@ -1768,7 +1767,7 @@ def _load_fired(
                 .outerjoin(Question, col(Question.id) == col(QuestionAnswer.question_id))
                 .outerjoin(Cadence, col(Cadence.id) == col(Question.cadence_id))
                 .where(QuestionRuleFired.team_id == _P.team_id)
-                .where(among(col(QuestionRuleFired.engagement_id), _P.ids))
+                .where(col(QuestionRuleFired.engagement_id).in_(_P.ids))
                 .where(QuestionRuleFired.fired_at > _P.lookback)
                 .where(QuestionRuleFired.fired_at <= _P.now)
                 .order_by(col(QuestionRuleFired.fired_at).desc(), col(QuestionRuleFired.id).desc())
@@ -1819,7 +1818,7 @@ def latest_update_ids(team_id: str, engagement_ids: Sequence[int], *, by: dateti
             .label("rank"),
         )
         .where(StatusUpdate.team_id == team_id)
-        .where(one_of(col(StatusUpdate.engagement_id), engagement_ids))
+        .where(col(StatusUpdate.engagement_id).in_(engagement_ids))
         .where(StatusUpdate.submitted_at <= by)
         .subquery()
     )

@@ -26,7 +26,6 @@ from bot.domain.engagements.definition import (
     slugify,
 )
 from bot.domain.errors import NotFound
-from storage.id_lists import ids_param, one_of
 from storage.models import (
     ENGAGEMENT_BRIEF,
     ConcernSla,
@@ -59,7 +58,7 @@ def _details_selects(named: Any) -> tuple[Select, Select, Select]:
     SELECT of ids, or an expanding parameter)."""
     people = (
         select(EngagementMember.engagement_id, EngagementMember.user_id, EngagementMember.role)
-        .where(one_of(col(EngagementMember.engagement_id), named))
+        .where(col(EngagementMember.engagement_id).in_(named))
         .order_by(col(EngagementMember.id))
     )
     kpis = (
@@ -71,7 +70,7 @@ def _details_selects(named: Any) -> tuple[Select, Select, Select]:
             KpiDefinition.higher_is_better,
             KpiDefinition.tolerance,
         )
-        .where(one_of(col(KpiDefinition.engagement_id), named))
+        .where(col(KpiDefinition.engagement_id).in_(named))
         .where(col(KpiDefinition.retired_at).is_(None))  # retired ones only keep history
         .order_by(col(KpiDefinition.position), col(KpiDefinition.id))  # stored order
     )
@@ -80,14 +79,14 @@ def _details_selects(named: Any) -> tuple[Select, Select, Select]:
         ConcernSla.severity,
         ConcernSla.response_hours,
         ConcernSla.resolve_hours,
-    ).where(one_of(col(ConcernSla.engagement_id), named))
+    ).where(col(ConcernSla.engagement_id).in_(named))
     return people, kpis, slas
 
 
 @cache
 def _details_statements() -> tuple[Select, Select, Select]:
     """`_details_selects` of a list of ids bound at execution, built once per process."""
-    return _details_selects(ids_param("ids"))
+    return _details_selects(bindparam("ids", expanding=True))
 
 
 def load_many(
