@@ -159,21 +159,22 @@ def finish_after(
     the channel, a notice planned), then record the outcome, in one transaction; False, and
     nothing written, when the lease was lost.
 
-    The job's row comes last: a request locks its rows (a check-in being answered) and then
-    plans jobs, and planning a key waits on any transaction that holds the job row of that key.
-    Holding the job's row while waiting for the request's check-in was a deadlock on PostgreSQL
-    (a second answer's submission against the first answer's check-in thread being recorded;
-    tests/test_outbox_locks.py)."""
+    The job's row comes last, after what `write` left to plan later too: a request locks its
+    rows (a check-in being answered) and then plans jobs, and planning a key waits on any
+    transaction that holds the job row of that key. Holding the job's row while waiting for the
+    request's check-in was a deadlock on PostgreSQL (a second answer's submission against the
+    first answer's check-in thread being recorded; tests/test_outbox_locks.py)."""
     try:
         with sender.db.session() as session:
             write(session)
+            planned = jobs.planned_keys(session)  # what `write` planned for later, now
             if not jobs.finish(
                 session, job, owner=sender.owner, now=sender.now, status=status, **outcome
             ):
                 raise _LeaseLost
-            sender.planned.extend(jobs.planned_keys(session))
     except _LeaseLost:
         return False
+    sender.planned.extend(planned)
     return True
 
 
