@@ -183,14 +183,15 @@ def record_sent(
 ) -> None:
     """Record the message as sent (if this process still holds the lease), with its callback
     in the same transaction; without a callback, together with others (`record_sent_later`)."""
-    if message.on_sent is None:
+    on_sent = message.on_sent
+    if on_sent is None:
         sender.record_sent_later(job, response)
         sender.say(f"{message.describe} sent (ts {response.get('ts')})")
         return
     recorded = finish_after(
         sender,
         job,
-        lambda session: message.on_sent(session, dict(response)),  # type: ignore[misc]
+        lambda session: on_sent(session, dict(response)),
         status=JobStatus.SENT,
         channel=response.get("channel"),
         ts=response.get("ts"),
@@ -241,11 +242,12 @@ def _failed(sender: Sender, job: jobs.ClaimedJob, message: Message, e: SlackApiE
             return
         retry(sender, job, f"HTTP {status} {error}")
         return
-    refused_dm = verdict is Verdict.DM_REFUSED and message.on_dm_refused is not None
+    on_dm_refused = message.on_dm_refused if verdict is Verdict.DM_REFUSED else None
+    refused_dm = on_dm_refused is not None
 
     def what_failing_changes(session: Session) -> None:
-        if refused_dm:
-            message.on_dm_refused(session)  # type: ignore[misc]
+        if on_dm_refused is not None:
+            on_dm_refused(session)
         elif message.on_failed is not None:
             message.on_failed(session, error)
         elif verdict is Verdict.PERMANENT and not message.quiet:
