@@ -270,6 +270,14 @@ class CheckInRecipient(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("checkin_id", "user_id", name="uq_recipient_checkin_user"),
         one_of(RecipientStatus),
+        # What waits on a person's answer (their Home tab), however long the history (0037).
+        Index(
+            "ix_checkinrecipient_pending_user",
+            "team_id",
+            "user_id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -371,7 +379,12 @@ class Concern(SQLModel, table=True):
     one index finds what is late; `round` counts reopenings (each starts the clocks again).
     """
 
-    __table_args__ = (Index("ix_concern_status_sla", "status", "sla_due_at"),)
+    __table_args__ = (
+        Index("ix_concern_status_sla", "status", "sla_due_at"),
+        # A Home's open concerns of a person, owned or raised: one index each side of the OR.
+        Index("ix_concern_team_owner", "team_id", "owner_user_id"),
+        Index("ix_concern_team_raised_by", "team_id", "raised_by"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_field()

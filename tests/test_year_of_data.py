@@ -15,7 +15,9 @@
   nothing: the vendor's DM for it stays one.
 - The engine's hot queries read an index, not the whole table, on the year-old database:
   PostgreSQL's EXPLAIN and SQLite's EXPLAIN QUERY PLAN of the claim (both branches and by
-  keys), the planner's lookup of each cadence's last check-in, and the pruning's own deletes.
+  keys), the planner's lookup of each cadence's last check-in, and the pruning's own deletes;
+  and a Home tab's reads by person (the check-ins waiting on them beside a year they answered,
+  the open concerns they own or raised beside a year of resolved ones).
 """
 
 from __future__ import annotations
@@ -26,21 +28,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import VENDOR, Cadence
+from conftest import TEAM, VENDOR, Cadence
 from engine_flows import checkins_of, messages_per_job, schedule, tick, utc
 from flows import create_engagement
 from sqlalchemy import Connection, event, select, update
 from sqlmodel import Session, col
 from year_seed import seed_year
 
-from bot.domain import checkins
+from bot.domain import checkins, concerns
 from bot.engine import planner
 from bot.platform import clock
 from storage import job_keys, jobs, pruning
 from storage.db import Database
 from storage.jobs import JobKind
 from storage.models import Cadence as CadenceRow
-from storage.models import CheckIn, Engagement, ScheduledJob, SlackRequest, TickerHeartbeat
+from storage.models import (
+    CheckIn,
+    Concern,
+    Engagement,
+    ScheduledJob,
+    SlackRequest,
+    TickerHeartbeat,
+)
 
 CREATED = utc(2026, 11, 25, 10, 0)
 FIRST = utc(2026, 11, 30, 8, 0)  # the real cadence's first prompt: Monday 09:00 in Berlin
@@ -267,7 +276,7 @@ def full_scans(lines: list[str], tables: tuple[str, ...]) -> list[str]:
     return found
 
 
-GROWING = ("scheduledjob", "checkin", "slackrequest")
+GROWING = ("scheduledjob", "checkin", "checkinrecipient", "concern", "slackrequest")
 
 
 @pytest.mark.slow  # a year of data seeded
@@ -280,6 +289,7 @@ def test_the_engines_hot_queries_read_an_index_on_a_year_old_database(
         cadence.db, engagement_id=engagement_id, cadence_id=cadence_id, copies=COPIES,
         until=LATER, wall=datetime.now(UTC),
     )  # fmt: skip
+    resolved_concerns(cadence.db, year.engagements, owner=VENDOR, until=LATER)
     analyze(cadence.db)
 
     def claim(session: Session) -> None:
@@ -299,6 +309,10 @@ def test_the_engines_hot_queries_read_an_index_on_a_year_old_database(
             row.next_run_at = LATER
         planner.last_opened(session, due)
 
+    def home_reads(session: Session) -> None:  # the vendor's: one check-in waits on them
+        assert checkins.waiting_on(session=session, team_id=TEAM, user_id=VENDOR)
+        assert concerns.open_of_person(session=session, team_id=TEAM, person=VENDOR, limit=9).total
+
     def prune(session: Session) -> None:
         conn = session.connection()
         conn.execute(pruning.jobs_statement(LATER))
@@ -310,6 +324,14 @@ def test_the_engines_hot_queries_read_an_index_on_a_year_old_database(
         claim: [{"ix_scheduledjob_pending_due", "ix_scheduledjob_claimed_lease"}],
         claim_keys: [{"uq_scheduledjob_key"}, {"ix_scheduledjob_pending_due"}],
         last_opened: [{"ix_checkin_cadence_scheduled"}],
+        home_reads: [  # the concerns by person, or the open ones by status (both few)
+            {
+                "ix_checkinrecipient_pending_user",
+                "ix_concern_team_owner",
+                "ix_concern_team_raised_by",
+            },
+            {"ix_checkinrecipient_pending_user", "ix_concern_status_sla"},
+        ],
     }
     assert_plans(cadence.db, hot)
 
@@ -320,6 +342,45 @@ def test_the_engines_hot_queries_read_an_index_on_a_year_old_database(
         pass
     analyze(cadence.db)
     assert_plans(cadence.db, {**hot, prune: [{"ix_scheduledjob_finished", "ix_slackrequest_at"}]})
+
+
+def resolved_concerns(db: Database, engagements: list[int], *, owner: str, until: datetime):
+    """A concern a month for a year on each engagement, each engagement's owned and raised by
+    people of its own, all resolved; and one open concern owned by `owner`."""
+    with db.engine.begin() as conn:
+        table = Engagement.__table__
+        team_id = conn.execute(
+            select(table.c.team_id).where(table.c.id == engagements[0])
+        ).scalar_one()
+        rows = [
+            {
+                "team_id": team_id,
+                "engagement_id": engagement_id,
+                "title": f"Month {month}",
+                "severity": "medium",
+                "category": "delivery",
+                "owner_user_id": f"U0OWNER{engagement_id}",
+                "raised_by": f"U0CLIENT{engagement_id}",
+                "status": "resolved",
+                "raised_at": (at := until - timedelta(days=30 * month)),
+                "acknowledged_at": at + timedelta(hours=1),
+                "resolved_at": at + timedelta(days=2),
+            }
+            for engagement_id in engagements
+            for month in range(1, 13)
+        ]
+        rows.append(
+            {
+                **rows[0],
+                "title": "Still open",
+                "owner_user_id": owner,
+                "status": "open",
+                "raised_at": until - timedelta(days=1),
+                "acknowledged_at": None,
+                "resolved_at": None,
+            }
+        )
+        conn.execute(Concern.__table__.insert(), rows)
 
 
 def analyze(db: Database) -> None:

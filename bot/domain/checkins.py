@@ -233,10 +233,13 @@ def _waiting_statement() -> Select:
         .join(CheckInRecipient, col(CheckInRecipient.checkin_id) == col(CheckIn.id))
         .join(Cadence, col(Cadence.id) == col(CheckIn.cadence_id))
         .join(Engagement, col(Engagement.id) == col(CheckIn.engagement_id))
-        .where(col(CheckIn.team_id) == bindparam("team_id"))
-        .where(col(CheckIn.status).in_((OPEN, OVERDUE)))
+        # The recipient's workspace, person and status: what `ix_checkinrecipient_pending_user`
+        # reads, so a Home costs the same after a year of check-ins.
+        .where(col(CheckInRecipient.team_id) == bindparam("team_id"))
         .where(col(CheckInRecipient.user_id) == bindparam("user_id"))
         .where(CheckInRecipient.status == PENDING)
+        .where(col(CheckIn.team_id) == bindparam("team_id"))
+        .where(col(CheckIn.status).in_((OPEN, OVERDUE)))
         .where(col(Engagement.archived_at).is_(None))
         .order_by(col(CheckIn.scheduled_for))
         .limit(bindparam("limit"))
