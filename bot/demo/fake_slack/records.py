@@ -11,6 +11,11 @@ from typing import Any
 
 from bot.demo.waiting import wait_until
 
+# How long a wait for an effect done after the ack may take before it fails: long enough for a
+# machine busy with the whole suite in parallel (tests/conftest.py's `Cadence.wait_until` gives
+# the same); an effect that never comes still fails, only later.
+WAIT_LIMIT_S = 15.0
+
 
 @dataclass
 class Call:
@@ -72,7 +77,7 @@ class Records:
             ]
         return ", ".join(names) or "nothing"
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = WAIT_LIMIT_S) -> list[Call]:
         """Wait until ``method`` was called at least ``count`` times; return those calls."""
         wait_until(
             lambda: len(self.calls_to(method)) >= count,
@@ -84,7 +89,9 @@ class Records:
         )
         return self.calls_to(method)
 
-    def wait_for_response(self, count: int = 1, timeout: float = 5.0) -> list[ResponsePost]:
+    def wait_for_response(
+        self, count: int = 1, timeout: float = WAIT_LIMIT_S
+    ) -> list[ResponsePost]:
         """Wait until at least ``count`` response_url posts were received; return them."""
         wait_until(
             lambda: len(self.responses) >= count,
