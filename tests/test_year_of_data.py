@@ -367,13 +367,9 @@ def resolved_concerns(db: Database, engagements: list[int], *, owner: str, until
     """A concern a month for a year on each engagement, each engagement's owned and raised by
     people of its own, all resolved; and one open concern owned by `owner`."""
     with db.engine.begin() as conn:
-        table = Engagement.__table__
-        team_id = conn.execute(
-            select(table.c.team_id).where(table.c.id == engagements[0])
-        ).scalar_one()
         rows = [
             {
-                "team_id": team_id,
+                "team_id": TEAM,
                 "engagement_id": engagement_id,
                 "title": f"Month {month}",
                 "severity": "medium",
