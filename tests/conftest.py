@@ -44,6 +44,7 @@ from sqlalchemy.engine import make_url
 from waiting import SERVE_POLL_SECONDS, wait_until
 
 from bot.demo.fake_slack import FakeSlack
+from bot.demo.fake_slack.records import WAIT_LIMIT_S
 from bot.engine.outbox_sender import Outbox
 from bot.entry.wsgi import CadenceWSGI
 from bot.platform.config import Settings, load_settings
@@ -278,7 +279,7 @@ class Cadence:
     def db(self) -> Database:
         return self.services.db
 
-    def settle(self, timeout: float = 15.0) -> None:
+    def settle(self, timeout: float = WAIT_LIMIT_S) -> None:
         """Wait until the work after each ack is done and what it planned has been sent at once
         (the outbox), before a test moves its simulated clock on: a send left in flight would
         meet Slack at the new moment."""
@@ -287,7 +288,7 @@ class Cadence:
         if self.outbox is not None and not self.outbox.wait_idle(timeout):
             raise AssertionError(f"the outbox was still sending after {timeout} s")
 
-    def wait_until(self, predicate, timeout: float = 15.0, what: str = "condition"):
+    def wait_until(self, predicate, timeout: float = WAIT_LIMIT_S, what: str = "condition"):
         """Poll for an effect of work done after ack (never sleep a fixed time). The limit is
         for a machine busy with the whole suite in parallel: an effect that never comes still
         fails, only later."""

@@ -34,7 +34,7 @@ from engine_flows import checkins_of, messages_per_job, schedule, tick, utc
 from flows import create_engagement
 from sqlalchemy import Connection, event, select, update
 from sqlmodel import Session, col
-from year_seed import seed_year
+from year_seed import seed_resolved_concerns, seed_weekly_updates, seed_year
 
 from bot.domain import checkins, concerns, figures
 from bot.engine import planner
@@ -43,16 +43,7 @@ from storage import job_keys, jobs, pruning
 from storage.db import Database
 from storage.jobs import JobKind
 from storage.models import Cadence as CadenceRow
-from storage.models import (
-    CheckIn,
-    Concern,
-    Engagement,
-    ScheduledJob,
-    SlackRequest,
-    StatusUpdate,
-    TickerHeartbeat,
-    UpdateRevision,
-)
+from storage.models import CheckIn, Engagement, ScheduledJob, SlackRequest, TickerHeartbeat
 
 CREATED = utc(2026, 11, 25, 10, 0)
 FIRST = utc(2026, 11, 30, 8, 0)  # the real cadence's first prompt: Monday 09:00 in Berlin
@@ -292,8 +283,8 @@ def test_the_engines_hot_queries_read_an_index_on_a_year_old_database(
         cadence.db, engagement_id=engagement_id, cadence_id=cadence_id, copies=COPIES,
         until=LATER, wall=datetime.now(UTC),
     )  # fmt: skip
-    resolved_concerns(cadence.db, year.engagements, owner=VENDOR, until=LATER)
-    weekly_updates(cadence.db, year.engagements, until=LATER)
+    seed_resolved_concerns(cadence.db, year.engagements, team_id=TEAM, owner=VENDOR, until=LATER)
+    seed_weekly_updates(cadence.db, year.engagements, team_id=TEAM, author=VENDOR, until=LATER)
     analyze(cadence.db)
 
     def claim(session: Session) -> None:
@@ -361,81 +352,6 @@ def test_the_engines_hot_queries_read_an_index_on_a_year_old_database(
         pass
     analyze(cadence.db)
     assert_plans(cadence.db, {**hot, prune: [{"ix_scheduledjob_finished", "ix_slackrequest_at"}]})
-
-
-def resolved_concerns(db: Database, engagements: list[int], *, owner: str, until: datetime):
-    """A concern a month for a year on each engagement, each engagement's owned and raised by
-    people of its own, all resolved; and one open concern owned by `owner`."""
-    with db.engine.begin() as conn:
-        rows = [
-            {
-                "team_id": TEAM,
-                "engagement_id": engagement_id,
-                "title": f"Month {month}",
-                "severity": "medium",
-                "category": "delivery",
-                "owner_user_id": f"U0OWNER{engagement_id}",
-                "raised_by": f"U0CLIENT{engagement_id}",
-                "status": "resolved",
-                "raised_at": (at := until - timedelta(days=30 * month)),
-                "acknowledged_at": at + timedelta(hours=1),
-                "resolved_at": at + timedelta(days=2),
-            }
-            for engagement_id in engagements
-            for month in range(1, 13)
-        ]
-        rows.append(
-            {
-                **rows[0],
-                "title": "Still open",
-                "owner_user_id": owner,
-                "status": "open",
-                "raised_at": until - timedelta(days=1),
-                "acknowledged_at": None,
-                "resolved_at": None,
-            }
-        )
-        conn.execute(Concern.__table__.insert(), rows)
-
-
-def weekly_updates(db: Database, engagements: list[int], *, until: datetime) -> None:
-    """A status update a week for a year on each engagement, each with two revisions (its
-    latest reporting a KPI)."""
-    with db.engine.begin() as conn:
-        table = StatusUpdate.__table__
-        rows = [
-            {
-                "team_id": TEAM,
-                "engagement_id": engagement_id,
-                "author_user_id": VENDOR,
-                "rag": "green",
-                "blocker_lines": [],
-                "revision": 2,
-                "submitted_at": (at := until - timedelta(weeks=week)),
-                "updated_at": at,
-            }
-            for engagement_id in engagements
-            for week in range(52, 0, -1)
-        ]
-        ids = conn.execute(
-            table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
-        kpis = {"kpis": [{"kpi_id": 1, "value": 99.5, "outcome": "met"}]}
-        conn.execute(
-            UpdateRevision.__table__.insert(),
-            [
-                {
-                    "team_id": TEAM,
-                    "update_id": update_id,
-                    "revision": revision,
-                    "editor_user_id": VENDOR,
-                    "content": kpis if revision == 2 else {},
-                    "created_at": until,
-                }
-                for update_id in ids
-                for revision in (1, 2)
-            ],
-        )
 
 
 def analyze(db: Database) -> None:

@@ -6,7 +6,8 @@ in a deployment (a prompt sent, its reminder cancelled by the answer, the overdu
 the check-in's thread and the update's summary posted, a Home refresh), with Core bulk inserts:
 driving a year through Slack would take hours. Beside them: the rows pruning must keep
 (clocks, the once-ever notices, a check-in thread that failed), request receipts every
-`RECEIPT_EVERY`, and the heartbeats of processes long gone.
+`RECEIPT_EVERY`, and the heartbeats of processes long gone. And, for the plans a Home reads
+with, a year of resolved concerns and of weekly updates with their revisions.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from storage.models import (
     Cadence,
     CheckIn,
     CheckInRecipient,
+    Concern,
     Engagement,
     EngagementMember,
     ScheduledJob,
     SlackRequest,
+    StatusUpdate,
     TickerHeartbeat,
+    UpdateRevision,
 )
 
 WEEKS = 52
@@ -261,3 +265,81 @@ def _jobs(checkins: list[dict[str, Any]], until: datetime) -> Iterable[dict[str,
             kind=JobKind.PROMPT, due_at=until + timedelta(days=6), now=until,
             cadence_id=cadence_id,
         )  # fmt: skip
+
+
+def seed_resolved_concerns(
+    db: Database, engagements: list[int], *, team_id: str, owner: str, until: datetime
+) -> None:
+    """A concern a month for a year on each engagement, each engagement's owned and raised by
+    people of its own, all resolved; and one open concern owned by `owner`."""
+    rows = [
+        {
+            "team_id": team_id,
+            "engagement_id": engagement_id,
+            "title": f"Month {month}",
+            "severity": "medium",
+            "category": "delivery",
+            "owner_user_id": f"U0OWNER{engagement_id}",
+            "raised_by": f"U0CLIENT{engagement_id}",
+            "status": "resolved",
+            "raised_at": (at := until - timedelta(days=30 * month)),
+            "acknowledged_at": at + timedelta(hours=1),
+            "resolved_at": at + timedelta(days=2),
+        }
+        for engagement_id in engagements
+        for month in range(1, 13)
+    ]
+    rows.append(
+        {
+            **rows[0],
+            "title": "Still open",
+            "owner_user_id": owner,
+            "status": "open",
+            "raised_at": until - timedelta(days=1),
+            "acknowledged_at": None,
+            "resolved_at": None,
+        }
+    )
+    with db.engine.begin() as conn:
+        _insert(conn, Concern.__table__, rows)
+
+
+def seed_weekly_updates(
+    db: Database, engagements: list[int], *, team_id: str, author: str, until: datetime
+) -> None:
+    """A status update a week for a year on each engagement by `author`, each with two
+    revisions (its latest reporting a KPI)."""
+    table = StatusUpdate.__table__
+    rows = [
+        {
+            "team_id": team_id,
+            "engagement_id": engagement_id,
+            "author_user_id": author,
+            "rag": "green",
+            "blocker_lines": [],
+            "revision": 2,
+            "submitted_at": (at := until - timedelta(weeks=week)),
+            "updated_at": at,
+        }
+        for engagement_id in engagements
+        for week in range(WEEKS, 0, -1)
+    ]
+    kpis = {"kpis": [{"kpi_id": 1, "value": 99.5, "outcome": "met"}]}
+    with db.engine.begin() as conn:
+        ids: list[int] = []
+        for start in range(0, len(rows), CHUNK):
+            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids += conn.execute(statement, rows[start : start + CHUNK]).scalars()
+        revisions = [
+            {
+                "team_id": team_id,
+                "update_id": update_id,
+                "revision": revision,
+                "editor_user_id": author,
+                "content": kpis if revision == 2 else {},
+                "created_at": until,
+            }
+            for update_id in ids
+            for revision in (1, 2)
+        ]
+        _insert(conn, UpdateRevision.__table__, revisions)

@@ -12,8 +12,8 @@ from typing import Any
 from bot.demo.waiting import wait_until
 
 # How long a wait for an effect done after the ack may take before it fails: long enough for a
-# machine busy with the whole suite in parallel (tests/conftest.py's `Cadence.wait_until` gives
-# the same); an effect that never comes still fails, only later.
+# machine busy with the whole suite in parallel (tests/conftest.py's `Cadence.wait_until` and
+# `settle` wait as long); an effect that never comes still fails, only later.
 WAIT_LIMIT_S = 15.0
 
 
