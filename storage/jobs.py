@@ -531,15 +531,19 @@ def finish(
         values["lookup_below"] = lookup_below
     if retry_at is not None:
         values["due_at"] = retry_at
+    table = ScheduledJob.__table__
     if refund:
-        values["attempts"] = ScheduledJob.attempts - 1
+        values["attempts"] = table.c.attempts - 1
     if status != PENDING:  # the job has ended: what its call needed is needed no more
         values["secret"] = None
+    # A Core UPDATE of the table, not of the entity: through a Session an ORM-enabled UPDATE
+    # flushes it and then evaluates its WHERE against every job the session holds, which was a
+    # third of recording a channel prompt sent (nothing reads a job's instance after this).
     result = connection.execute(
-        update(ScheduledJob)
-        .where(col(ScheduledJob.id) == job.id)
-        .where(col(ScheduledJob.lease_owner) == owner)
-        .where(col(ScheduledJob.status) == CLAIMED)
+        update(table)
+        .where(table.c.id == job.id)
+        .where(table.c.lease_owner == owner)
+        .where(table.c.status == CLAIMED)
         .values(**values)
     )
     if job.error == RESTORED and isinstance(connection, OrmSession):

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import TEAM, VENDOR, Cadence, make_settings
-from engine_flows import jobs_of, schedule, tick, utc
+from engine_flows import jobs_of, run_cli, schedule, tick, utc
 from flows import create_engagement
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import OperationalError
@@ -32,6 +32,7 @@ from bot.demo.fake_slack import FakeSlack
 from bot.domain import home
 from bot.engine import delivery, planner, runner
 from bot.engine import tick as engine_tick
+from bot.entry.cli import EXIT_DATABASE
 from bot.platform import clock
 from bot.platform.services import Services
 from storage import jobs
@@ -417,9 +418,11 @@ def test_a_batch_of_prompts_reads_whom_it_asks_once(cadence: Cadence, monkeypatc
 def test_a_prompt_whose_record_fails_after_slack_took_it_is_not_sent_again(
     cadence: Cadence, monkeypatch
 ):
-    """The channel prompt is posted, then recording it sent (its `on_sent` transaction) fails
-    once (the database went away): its outcome stays unknown, so the next pass finds it in
-    Slack by its metadata instead of posting it again."""
+    """The channel prompt is posted, then recording it sent (with the check-in's thread, in
+    the batch of sent outcomes) fails for the rest of the pass: the database went away. The
+    pass ends saying so, the prompt still leased and its thread not written. The next pass,
+    once the lease has run out, finds the prompt in Slack by its metadata instead of posting it
+    again, and records it, and the check-in's thread, as the copy Slack has."""
     with clock.fixed_at(SET_UP):
         create_engagement(cadence)
     schedule(cadence, SET_UP, delivery="channel")
@@ -443,8 +446,8 @@ def test_a_prompt_whose_record_fails_after_slack_took_it_is_not_sent_again(
             for m in cadence.fake.messages()
         )
 
-    def fail_once(_conn, _cursor, statement: str, parameters: Any, *_args: Any) -> None:
-        if failed or not statement.lstrip().upper().startswith("UPDATE SCHED"):
+    def fail(_conn, _cursor, statement: str, parameters: Any, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith("UPDATE SCHED"):
             return
         # The record of a send (status "sent"), not the runner's next claim, which may run on
         # its own thread between the post and the record when the machine is busy.
@@ -452,16 +455,24 @@ def test_a_prompt_whose_record_fails_after_slack_took_it_is_not_sent_again(
             failed.append(statement)
             raise OperationalError(statement, None, Exception("the database went away"))
 
-    event.listen(Engine, "before_cursor_execute", fail_once)
+    cadence.settle()
+    event.listen(Engine, "before_cursor_execute", fail)
     try:
-        tick(cadence, monkeypatch, FIRST_PROMPT)
+        status, out = run_cli(
+            monkeypatch, cadence.services.settings.database_url, "tick", "--now",
+            FIRST_PROMPT.isoformat(), SLACK_API_URL=cadence.services.settings.slack_api_url,
+            CADENCE_CHANNEL_PACE_SECONDS="0",
+        )  # fmt: skip
     finally:
-        event.remove(Engine, "before_cursor_execute", fail_once)
+        event.remove(Engine, "before_cursor_execute", fail)
     assert failed, "the record after the post never failed"
+    assert status == EXIT_DATABASE, out
     (prompt,) = jobs_of(cadence, "prompt")
-    assert prompt.status == "pending", prompt.error
-    assert (prompt.error or "").startswith(jobs.OUTCOME_UNKNOWN), prompt.error
-    tick(cadence, monkeypatch, utc(2026, 11, 30, 9, 0))  # past the retry's backoff
+    assert prompt.status == "claimed", prompt.error
+    with cadence.services.db.read_session() as session:
+        assert session.get(CheckIn, prompt.checkin_id).thread_ts is None
+
+    tick(cadence, monkeypatch, utc(2026, 11, 30, 9, 0))  # the lease long run out
     copies = [
         m
         for m in cadence.fake.messages()
@@ -470,6 +481,8 @@ def test_a_prompt_whose_record_fails_after_slack_took_it_is_not_sent_again(
     assert len(copies) == 1
     (prompt,) = jobs_of(cadence, "prompt")
     assert (prompt.status, prompt.result_ts) == ("sent", copies[0]["ts"])
+    with cadence.services.db.read_session() as session:
+        assert session.get(CheckIn, prompt.checkin_id).thread_ts == copies[0]["ts"]
 
 
 # --- planning stops between batches once the pass is asked to stop ---------------------------------

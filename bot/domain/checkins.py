@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, insert
+from sqlalchemy import Connection, Select, bindparam, insert, update
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
@@ -473,13 +473,20 @@ def _recipient(session: Session, checkin_id: int, user_id: str) -> CheckInRecipi
 # --- where the answers' summaries go -------------------------------------------------------------
 
 
-def set_thread(session: Session, *, checkin_id: int, ts: str) -> None:
-    """The check-in's own message in the engagement channel: its answers' summaries go in its
-    thread (kept the first one: a reminder in the channel does not move the thread)."""
-    checkin = session.get(CheckIn, checkin_id)
-    if checkin is not None and checkin.thread_ts is None:
-        checkin.thread_ts = ts
-        session.add(checkin)
+def set_threads(connection: Connection | Session, threads: Sequence[tuple[int, str]]) -> None:
+    """Each (check-in, ts): the check-in's own message in the engagement channel, whose thread
+    its answers' summaries go in. The first one kept (a reminder in the channel does not move
+    the thread; in `threads`, the earlier wins). One statement for a batch of sent prompts."""
+    if not threads:
+        return
+    table = CheckIn.__table__
+    connection.execute(
+        update(table)
+        .where(table.c.id == bindparam("checkin_id"))
+        .where(table.c.thread_ts.is_(None))
+        .values(thread_ts=bindparam("starting_ts")),
+        [{"checkin_id": checkin_id, "starting_ts": ts} for checkin_id, ts in threads],
+    )
 
 
 def summary_thread(session: Session, *, update_id: int) -> tuple[int | None, str | None]:

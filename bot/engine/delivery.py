@@ -72,6 +72,11 @@ class Message:
     # A Home tab to publish (views.publish) for `channel`, a user id: no ts comes back, and
     # publishing again is harmless, so an unknown outcome is not looked for first.
     home_view: dict[str, Any] | None = None
+    # The check-in whose message in the channel this is: its ts becomes the check-in's thread
+    # (`checkins.set_threads`), written with other sent outcomes in one transaction, within
+    # RECORD_WITHIN. For a prompt, whose thread waits for a person's answer; a message that
+    # something sent at once must find (a summary's thread) records it with `on_sent`.
+    thread_of: int | None = None
     # A call that posts no message (a Workflow Builder step's end: `step_ends`), made as it is
     # with the job's client. Nothing to look for: an unknown outcome is settled by calling
     # again, and Slack's errors in `done_if` say an earlier attempt did it already.
@@ -185,7 +190,7 @@ def record_sent(
     in the same transaction; without a callback, together with others (`record_sent_later`)."""
     on_sent = message.on_sent
     if on_sent is None:
-        sender.record_sent_later(job, response)
+        sender.record_sent_later(job, response, thread_of=message.thread_of)
         sender.say(f"{message.describe} sent (ts {response.get('ts')})")
         return
     recorded = finish_after(

@@ -158,8 +158,10 @@ def checkin_thread(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
         ),
         f"thread of check-in {checkin_id} in {engagement.channel_id}",
         may_rejoin=True,
-        on_sent=lambda session, response: checkins.set_thread(
-            session, checkin_id=checkin_id, ts=response["ts"]
+        # Recorded at once, not with other sent outcomes (`thread_of`): the summary that asked
+        # for it is sent next and must find it.
+        on_sent=lambda session, response: checkins.set_threads(
+            session, [(checkin_id, response["ts"])]
         ),
     )
 

@@ -112,10 +112,7 @@ def build_prompt(sender: Sender, job: jobs.ClaimedJob) -> Message | None:
                 lambda: checkin_blocks.prompt(user_ids=users, **common),
             ),
             f"{label} in channel {engagement.channel_id} for {', '.join(users)}",
-            # The prompt is the check-in's message in the channel: answers go in its thread.
-            on_sent=lambda session, response: checkins.set_thread(
-                session, checkin_id=checkin.id, ts=response["ts"]
-            ),
+            thread_of=checkin.id,  # the check-in's message in the channel: answers go in its thread
         )
     recipient = recipients[0] if recipients else None
     if recipient is None or recipient.status != PENDING:

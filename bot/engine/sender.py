@@ -19,6 +19,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlmodel import col, select
 
+from bot.domain import checkins
 from bot.engine.lookups import Lookups
 from bot.platform.rate_limits import RateBudgets
 from bot.platform.services import Services
@@ -190,7 +191,9 @@ class Sender:
             self._rendered.put(key, found)
         return found
 
-    def record_sent_later(self, job: jobs.ClaimedJob, response: dict[str, Any]) -> None:
+    def record_sent_later(
+        self, job: jobs.ClaimedJob, response: dict[str, Any], *, thread_of: int | None = None
+    ) -> None:
         """Queue a sent message's outcome; written with others by `record_now` (at once when
         `batch` are waiting, else by the runner within RECORD_WITHIN seconds, and at the end of
         every run). Should this process die first, the lease runs out and the job's next
@@ -198,7 +201,9 @@ class Sender:
         with self._lock:
             if not self._unrecorded:
                 self._unrecorded_since = time.monotonic()
-            self._unrecorded.append(Sent(job, response.get("channel"), response.get("ts")))
+            self._unrecorded.append(
+                Sent(job, response.get("channel"), response.get("ts"), thread_of)
+            )
             full = len(self._unrecorded) >= self.batch
         if full:
             try:
@@ -214,14 +219,19 @@ class Sender:
             )
 
     def record_now(self) -> None:
-        """Write every queued outcome in one UPDATE, fenced by the lease as `jobs.finish`."""
+        """Write every queued outcome in one UPDATE, fenced by the lease as `jobs.finish`;
+        the check-in threads they start first, in the same transaction (rows of what a job
+        changes before the job's own, as `finish_after`). A thread is kept even for a job
+        whose lease was lost: its message is in the channel all the same."""
         with self._recording:
             with self._lock:
                 waiting, self._unrecorded = self._unrecorded, []
             if not waiting:
                 return
+            threads = [(s.thread_of, s.ts) for s in waiting if s.thread_of is not None and s.ts]
             try:
                 with self.db.begin() as connection:
+                    checkins.set_threads(connection, threads)
                     recorded = jobs.finish_sent(
                         connection,
                         [(s.job.id, s.channel, s.ts) for s in waiting],
@@ -243,6 +253,7 @@ class Sent:
     job: jobs.ClaimedJob
     channel: str | None
     ts: str | None
+    thread_of: int | None = None  # the check-in whose thread this message starts
 
 
 class Lru:
