@@ -59,6 +59,7 @@ LEAD = "U0BLEAD"
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Berlin
 WARM_UP = NOW - timedelta(hours=1)  # 08:00 in Berlin: a few prompts to warm the process up
 LATER = NOW + timedelta(hours=1)  # 10:00 in Berlin
+CHANNEL_AT = NOW + timedelta(hours=2)  # 11:00 in Berlin
 MINUTE = timedelta(minutes=1)
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Europe/London", "Australia/Sydney")
 LOCAL_TIMES = ("08:30", "09:00", "10:00", "14:00", "16:30")
@@ -451,8 +452,16 @@ def bench_cpu(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
     expect_sent(fake, contacts)
     fake.ask("reset", messages=True)
 
+    # The same number of prompts again, each in its engagement's channel (a third of a Monday's
+    # in bench/monday.py): a channel prompt records the check-in's thread as well.
+    in_channel = seed_in_channels(db, fake, count, CHANNEL_AT)
+    plan_channel, deliver_channel = tick_in_two(svc, CHANNEL_AT)
+    expect_sent(fake, in_channel)
+    fake.ask("reset", messages=True)
+
     total = (plan["cpu"] + deliver["cpu"]) / count
     one = (plan_one["cpu"] + deliver_one["cpu"]) / contacts
+    channel = (plan_channel["cpu"] + deliver_channel["cpu"]) / count
     b, floor = f"engine.{backend(scratch)}", "the bare loop"
     record_result(f"{b}.cpu_per_prompt", total * 1e3, "ms", digits=2, baseline_ratio=total / bare,
                   baseline=floor)  # fmt: skip
@@ -463,6 +472,10 @@ def bench_cpu(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
     record_result(f"{b}.one_engagement.cpu_per_prompt", one * 1e3, "ms", digits=2,
                   baseline_ratio=one / bare, baseline=floor)  # fmt: skip
     record_result(f"{b}.one_engagement.ratio", one / bare, "x", digits=2)
+    record_result(f"{b}.channel.cpu_per_prompt", channel * 1e3, "ms", digits=2,
+                  baseline_ratio=channel / bare, baseline=floor)  # fmt: skip
+    record_result(f"{b}.channel.deliver", deliver_channel["cpu"] / count * 1e3, "ms", digits=2)
+    record_result(f"{b}.channel.ratio", channel / bare, "x", digits=2)
     return [
         Line(f"(b) tick CPU per prompt, {count:,} cadences due (DM)", f"{total * 1000:.2f} ms",
              "<= 2x the bare loop", f"{verdict(total <= 2 * bare)} ({total / bare:.2f}x)"),
@@ -475,7 +488,33 @@ def bench_cpu(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
              "<= 2x the bare loop", f"{verdict(one <= 2 * bare)} ({one / bare:.2f}x)"),
         Line("    of which claiming, building, sending, recording",
              f"{deliver_one['cpu'] / contacts * 1000:.2f} ms"),
+        Line(f"    same, {count:,} prompts each in its engagement's channel",
+             f"{channel * 1000:.2f} ms", "<= 2x the bare loop",
+             f"{verdict(channel <= 2 * bare)} ({channel / bare:.2f}x)"),
+        Line("    of which claiming, building, sending, recording (the thread too)",
+             f"{deliver_channel['cpu'] / count * 1000:.2f} ms"),
     ]  # fmt: skip
+
+
+def seed_in_channels(db: Database, fake: FakeProcess, count: int, at: datetime) -> int:
+    """`count` engagements whose weekly check-in (Mondays, `at`) is asked in the channel, each
+    channel known to the stand-in with the app in it; the prompts that will be sent."""
+    users = [f"U0CHAN{i:07d}" for i in range(count)]
+    ids = insert_engagements(db, count, "chan", lambda i: [users[i]])
+    channels = [f"C0BCHAN{i:07d}"[:32] for i in range(count)]  # as insert_engagements names them
+    for start in range(0, count, 1_000):
+        fake.ask(
+            "people", users=users[start : start + 1_000], channels=channels[start : start + 1_000]
+        )
+    local_time = at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
+    occurrence = recurrence.next_occurrence(
+        RULES[0], recurrence.parse_local_time(local_time), "Europe/Berlin", at - MINUTE
+    )
+    assert occurrence is not None and occurrence.at == at
+    insert_cadences(
+        db, [cadence_row(eid, 0, local_time, "Europe/Berlin", occurrence, "channel") for eid in ids]
+    )
+    return count
 
 
 def bench_latency(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:

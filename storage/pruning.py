@@ -144,11 +144,13 @@ def _literals(values: Sequence[str]):
 
 
 class unlikely(FunctionElement):
-    """A condition that few rows meet, said so to SQLite's planner (`unlikely(X)`: X itself,
-    with a hint). Without statistics of value ranges, SQLite guesses a quarter of the finished
-    jobs finished before the cutoff and, with an index probe per kind, prefers reading the
-    whole table; once pruning runs, none are. PostgreSQL, which knows the range from its
-    statistics, is given the bare condition."""
+    """A condition that few rows meet, said so to SQLite's planner (`likelihood(X, 0.001)`: X
+    itself, with a hint). Without statistics of value ranges, SQLite guesses a quarter of the
+    finished jobs finished before the cutoff and, with an index probe per kind, prefers reading
+    the whole table; once pruning runs, none are. `unlikely(X)`'s one in sixteen was not enough
+    where most finished jobs are of one kind (the index's first column then narrows nothing):
+    with a million prompts, every pass read the whole table, 300 ms (bench/engine.py (a)).
+    PostgreSQL, which knows the range from its statistics, is given the bare condition."""
 
     type = NullType()  # not Boolean, which SQLite's dialect would compare with 1
     name = "unlikely"
@@ -162,7 +164,7 @@ def _bare(element: unlikely, compiler: Any, **kw: Any) -> str:
 
 @compiles(unlikely, "sqlite")
 def _hinted(element: unlikely, compiler: Any, **kw: Any) -> str:
-    return f"unlikely({compiler.process(element.clauses, **kw)})"
+    return f"likelihood({compiler.process(element.clauses, **kw)}, 0.001)"
 
 
 def prunable_jobs(cutoff: datetime):

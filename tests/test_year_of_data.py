@@ -361,6 +361,39 @@ def analyze(db: Database) -> None:
         conn.commit()
 
 
+def test_pruning_reads_its_index_where_the_finished_jobs_are_all_of_one_kind(
+    sqlite_migrated_url: str,
+):
+    """Nearly every finished job a prompt (the index's first column, the kind, then narrows
+    nothing): told only `unlikely`'s one in sixteen for "finished before the cutoff", SQLite's
+    planner read the whole job table for every pass's prune batch, 300 ms at a million jobs
+    (bench/engine.py (a)). Told one in a thousand, it probes the index, whatever the mix."""
+    db = Database.from_url(sqlite_migrated_url)
+    recent = LATER - timedelta(days=1)  # nothing old enough to prune
+
+    def job(n: int, status: str) -> dict[str, Any]:
+        return {
+            "team_id": TEAM, "key": f"prompt:n={n}", "kind": JobKind.PROMPT, "due_at": recent,
+            "payload": {}, "status": status, "attempts": int(status != "pending"),
+            "user_id": VENDOR, "created_at": recent, "updated_at": recent,
+        }  # fmt: skip
+
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                ScheduledJob.__table__.insert(),
+                [job(n, "pending" if n % 10 == 0 else "sent") for n in range(20_000)],
+            )
+            conn.exec_driver_sql("ANALYZE")
+
+        def prune(session: Session) -> None:
+            session.execute(pruning.jobs_statement(LATER))
+
+        assert_plans(db, {prune: [{"ix_scheduledjob_finished"}]}, growing=("scheduledjob",))
+    finally:
+        db.dispose()
+
+
 def assert_plans(
     db: Database,
     expected: dict[Callable[[Session], Any], list[set[str]]],

@@ -476,16 +476,18 @@ def _recipient(session: Session, checkin_id: int, user_id: str) -> CheckInRecipi
 def set_threads(connection: Connection | Session, threads: Sequence[tuple[int, str]]) -> None:
     """Each (check-in, ts): the check-in's own message in the engagement channel, whose thread
     its answers' summaries go in. The first one kept (a reminder in the channel does not move
-    the thread; in `threads`, the earlier wins). One statement for a batch of sent prompts."""
+    the thread; in `threads`, the earlier wins). One statement for a batch of sent prompts,
+    its rows locked in the order of their ids, as every batch does (no deadlock between two)."""
     if not threads:
         return
     table = CheckIn.__table__
+    in_order = sorted(threads, key=lambda thread: thread[0])  # stable: the earlier still wins
     connection.execute(
         update(table)
         .where(table.c.id == bindparam("checkin_id"))
         .where(table.c.thread_ts.is_(None))
         .values(thread_ts=bindparam("starting_ts")),
-        [{"checkin_id": checkin_id, "starting_ts": ts} for checkin_id, ts in threads],
+        [{"checkin_id": checkin_id, "starting_ts": ts} for checkin_id, ts in in_order],
     )
 
 
