@@ -261,10 +261,16 @@ def seed_jobs(db: Database, pending: int, finished: int) -> None:
 
 
 def seed_due(
-    db: Database, count: int, at: datetime, prefix: str, rule: recurrence.Rule = RULES[0]
+    db: Database,
+    count: int,
+    at: datetime,
+    prefix: str,
+    rule: recurrence.Rule = RULES[0],
+    delivery: str = "dm",
 ) -> list[str]:
     """`count` engagements with one vendor contact each and a weekly cadence (`rule`: Mondays)
-    whose occurrence fires at `at` (DM delivery): one prompt each. Returns the vendors' IDs."""
+    whose occurrence fires at `at` (by DM, or in the engagement's channel): one prompt each.
+    Returns the vendors' IDs."""
     users = [f"U0{prefix.upper()}{i:07d}" for i in range(count)]
     if not users:
         return users
@@ -275,7 +281,8 @@ def seed_due(
     )
     assert occurrence is not None and occurrence.at == at
     insert_cadences(
-        db, [cadence_row(eid, rule, local_time, "Europe/Berlin", occurrence) for eid in ids]
+        db,
+        [cadence_row(eid, rule, local_time, "Europe/Berlin", occurrence, delivery) for eid in ids],
     )
     return users
 
@@ -497,23 +504,14 @@ def bench_cpu(scratch: Scratch, fake: FakeProcess, sizes: Sizes) -> list[Line]:
 
 
 def seed_in_channels(db: Database, fake: FakeProcess, count: int, at: datetime) -> int:
-    """`count` engagements whose weekly check-in (Mondays, `at`) is asked in the channel, each
-    channel known to the stand-in with the app in it; the prompts that will be sent."""
-    users = [f"U0CHAN{i:07d}" for i in range(count)]
-    ids = insert_engagements(db, count, "chan", lambda i: [users[i]])
+    """`seed_due`'s engagements with the check-in asked in each one's channel, the channel
+    known to the stand-in with the app in it; the prompts that will be sent."""
+    users = seed_due(db, count, at, "chan", delivery="channel")
     channels = [f"C0BCHAN{i:07d}"[:32] for i in range(count)]  # as insert_engagements names them
     for start in range(0, count, 1_000):
         fake.ask(
             "people", users=users[start : start + 1_000], channels=channels[start : start + 1_000]
         )
-    local_time = at.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M")
-    occurrence = recurrence.next_occurrence(
-        RULES[0], recurrence.parse_local_time(local_time), "Europe/Berlin", at - MINUTE
-    )
-    assert occurrence is not None and occurrence.at == at
-    insert_cadences(
-        db, [cadence_row(eid, 0, local_time, "Europe/Berlin", occurrence, "channel") for eid in ids]
-    )
     return count
 
 

@@ -83,15 +83,21 @@ def tick(
     says `settle=False`."""
     if settle:
         cadence.settle()
-    settings = cadence.services.settings
-    env = {"SLACK_API_URL": settings.slack_api_url, "CADENCE_CHANNEL_PACE_SECONDS": pace, **env}
-    status, out = run_cli(
-        monkeypatch, settings.database_url, "tick", "--now", at.isoformat(), **env
-    )
+    status, out = tick_status(cadence, monkeypatch, at, pace=pace, **env)
     # 1: a send failed for good in this pass (tests/test_operations.py checks which).
     assert status in (0, 1)
     print(f"tick --now {at.isoformat()} (exit {status}):\n{out}")  # shown when the test fails
     return out.splitlines()
+
+
+def tick_status(
+    cadence: Cadence, monkeypatch, at: datetime, *, pace: str = "0", **env: str
+) -> tuple[int, str]:
+    """`python -m bot tick --now <at>` against the app's database and stand-in Slack, whatever
+    its exit status: that status and what it printed (`tick` expects a pass that ran)."""
+    settings = cadence.services.settings
+    env = {"SLACK_API_URL": settings.slack_api_url, "CADENCE_CHANNEL_PACE_SECONDS": pace, **env}
+    return run_cli(monkeypatch, settings.database_url, "tick", "--now", at.isoformat(), **env)
 
 
 def messages_per_job(fake) -> Counter:

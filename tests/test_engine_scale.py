@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import TEAM, VENDOR, Cadence, make_settings
-from engine_flows import jobs_of, run_cli, schedule, tick, utc
+from engine_flows import jobs_of, schedule, tick, tick_status, utc
 from flows import create_engagement
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import OperationalError
@@ -458,11 +458,7 @@ def test_a_prompt_whose_record_fails_after_slack_took_it_is_not_sent_again(
     cadence.settle()
     event.listen(Engine, "before_cursor_execute", fail)
     try:
-        status, out = run_cli(
-            monkeypatch, cadence.services.settings.database_url, "tick", "--now",
-            FIRST_PROMPT.isoformat(), SLACK_API_URL=cadence.services.settings.slack_api_url,
-            CADENCE_CHANNEL_PACE_SECONDS="0",
-        )  # fmt: skip
+        status, out = tick_status(cadence, monkeypatch, FIRST_PROMPT)
     finally:
         event.remove(Engine, "before_cursor_execute", fail)
     assert failed, "the record after the post never failed"
